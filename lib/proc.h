@@ -1,0 +1,43 @@
+/* Child processes: spawn with optional pipes, wait, map a wait status to
+ * the exit-code convention (code, or 128+signal), run and capture. */
+#ifndef FB_PROC_H
+#define FB_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct fb_err;
+
+struct fb_spawn_opts {
+	bool pipe_stdin;   /* else inherits */
+	bool pipe_stdout;
+	bool pipe_stderr;
+	bool null_stdin;   /* /dev/null on stdin */
+	const char *cwd;
+	char *const *envp; /* NULL: inherit */
+};
+
+struct fb_proc {
+	pid_t pid;
+	int in_fd;  /* write end of the child's stdin, or -1 */
+	int out_fd; /* read end of its stdout, or -1 */
+	int err_fd; /* read end of its stderr, or -1 */
+};
+
+int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct fb_proc *p,
+		  struct fb_err *err);
+/* Waits (retrying EINTR) and stores the raw status. */
+int fb_proc_wait(pid_t pid, int *status, struct fb_err *err);
+/* exit code, or 128+N for signal N. */
+int fb_status_to_exit(int status);
+/* Describe a status for messages: "exited with 3", "killed by SIGKILL". */
+void fb_status_describe(int status, char *buf, size_t len);
+
+/* Run argv to completion, feeding `in` (may be NULL) and capturing stdout and
+ * stderr (either may be NULL to inherit). *exit_code gets fb_status_to_exit. */
+int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf *out,
+		struct fb_buf *errout, int *exit_code, struct fb_err *err);
+
+#endif

@@ -1,0 +1,80 @@
+#include "tool.h"
+
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+void fb_tool_init(const char *name)
+{
+	/* libarchive and friends need a UTF-8 ctype to handle real file names. */
+	setlocale(LC_CTYPE, "C.UTF-8");
+	fb_log_init(name);
+}
+
+int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_now)
+{
+	switch (opt) {
+	case FB_OPT_HELP:
+		fputs(usage, stdout);
+		*exit_now = fflush(stdout) == 0 ? 0 : 1;
+		return 1;
+	case FB_OPT_VERSION:
+		printf("%s %s\n", fb_log_tool(), FB_VERSION);
+		*exit_now = fflush(stdout) == 0 ? 0 : 1;
+		return 1;
+	case FB_OPT_LOG_FORMAT:
+		if (fb_log_set_format(arg) < 0)
+			*exit_now = fb_tool_usage_error("--log-format: expected json or text, got '%s'", arg);
+		return 1;
+	}
+	return 0;
+}
+
+int fb_tool_usage_error(const char *fmt, ...)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	fb_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: error: %s (see --help)\n", fb_log_tool(), fb_buf_str(&b));
+	fb_buf_free(&b);
+	return FB_EXIT_USAGE;
+}
+
+int fb_tool_fail(struct fb_err *e)
+{
+	if (!e->code)
+		e->code = FB_EXIT_FAILED;
+	fb_log_failure(e);
+	jv obj = fb_json_error_object(fb_log_tool(), e);
+	struct fb_err werr = { 0 };
+	if (fb_json_write_stdout(obj, &werr) == 0)
+		fb_stdout_close(&werr);
+	return e->code;
+}
+
+int fb_tool_pass_error(jv doc)
+{
+	struct fb_err werr = { 0 };
+	if (fb_json_write_stdout(doc, &werr) == 0)
+		fb_stdout_close(&werr);
+	return FB_EXIT_FAILED;
+}
+
+int fb_tool_finish(jv doc)
+{
+	struct fb_err err = { 0 };
+	if (fb_json_write_stdout(doc, &err) < 0 || fb_stdout_close(&err) < 0) {
+		fb_log_failure(&err);
+		return FB_EXIT_FAILED;
+	}
+	return 0;
+}

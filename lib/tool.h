@@ -1,0 +1,46 @@
+/* What every tool's main does the same way: start-up, the common options,
+ * the error object on failure, and a checked stdout at exit. */
+#ifndef FB_TOOL_H
+#define FB_TOOL_H
+
+#include <getopt.h>
+#include <jv.h>
+
+struct fb_err;
+
+/* Long-option values shared by all tools (kept above any short option). */
+enum {
+	FB_OPT_HELP = 0x1000,
+	FB_OPT_VERSION,
+	FB_OPT_LOG_FORMAT,
+	FB_OPT_FIRST_TOOL_OPT, /* tools number their own options from here */
+};
+
+#define FB_COMMON_LONGOPTS                                                   \
+	{ "help", no_argument, NULL, FB_OPT_HELP },                          \
+	{ "version", no_argument, NULL, FB_OPT_VERSION },                    \
+	{ "log-format", required_argument, NULL, FB_OPT_LOG_FORMAT }
+
+/* setlocale, logging; call first. */
+void fb_tool_init(const char *name);
+
+/* Handles FB_OPT_*: returns 1 when handled and main should go on, 0 when
+ * the option is not a common one, and sets *exit_now (to the exit code)
+ * for --help/--version/a bad value. `usage` is printed for --help. */
+int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_now);
+
+/* A usage mistake: one line on stderr, exit 2 (no error object: nothing
+ * was read, so nothing downstream expects a document). */
+int fb_tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Failure: the human line on stderr and the error object on stdout.
+ * Returns the exit code. */
+int fb_tool_fail(struct fb_err *e);
+
+/* An error object read on stdin goes on unchanged; exit 1. Consumes doc. */
+int fb_tool_pass_error(jv doc);
+
+/* Write the result and close stdout; returns the exit code. Consumes doc. */
+int fb_tool_finish(jv doc);
+
+#endif

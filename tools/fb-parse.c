@@ -1,0 +1,258 @@
+/* fb-parse: a Dockerfile in, the build plan out (docs/tools/fb-parse.md).
+ * Input: a path argument, or stdin holding the Dockerfile itself or an
+ * fb-fetch document whose .source.dockerfile names it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dockerfile.h"
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "plan.h"
+#include "tool.h"
+#include "util.h"
+
+static const char usage[] =
+	"Usage: fb-parse [OPTIONS] [DOCKERFILE]\n"
+	"Parse a Dockerfile and write the build plan as JSON on stdout.\n"
+	"\n"
+	"The Dockerfile is DOCKERFILE, or stdin: either the Dockerfile text or a\n"
+	"JSON document (from fb-fetch source) whose .source.dockerfile names it;\n"
+	"the document is passed on with .plan added.\n"
+	"\n"
+	"Options:\n"
+	"  --build-arg K=V       set a build argument (repeatable; K alone takes $K\n"
+	"                        from the environment)\n"
+	"  --target STAGE        the stage to build (default: the last one)\n"
+	"  --platform OS/ARCH    the target platform (default: this host's)\n"
+	"  --format FORMAT       json (the plan, default) or buildkit-dump (the syntax\n"
+	"                        tree as BuildKit's parser tests print it)\n"
+	"  --file-name NAME      the name used in messages for a Dockerfile on stdin\n"
+	"  --log-format FORMAT   json or text logs on stderr\n"
+	"  --help                show this help\n"
+	"  --version             show the version\n"
+	"\n"
+	"Exit status: 0 ok, 1 failed, 2 invalid Dockerfile or usage, 3 not found.\n";
+
+enum { OPT_BUILD_ARG = FB_OPT_FIRST_TOOL_OPT, OPT_TARGET, OPT_PLATFORM, OPT_FORMAT, OPT_FILE_NAME };
+
+static const struct option longopts[] = {
+	FB_COMMON_LONGOPTS,
+	{ "build-arg", required_argument, NULL, OPT_BUILD_ARG },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "file-name", required_argument, NULL, OPT_FILE_NAME },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct options {
+	struct fb_plan_opts plan;
+	bool dump;
+	const char *path;
+	const char *file_name;
+};
+
+static int parse_args(int argc, char **argv, struct options *o, int *exit_now)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (fb_tool_common_opt(c, optarg, usage, exit_now)) {
+			if (*exit_now >= 0)
+				return -1;
+			continue;
+		}
+		switch (c) {
+		case OPT_BUILD_ARG: {
+			const char *eq = strchr(optarg, '=');
+			if (eq == optarg) {
+				*exit_now = fb_tool_usage_error("--build-arg %s: expected NAME=VALUE", optarg);
+				return -1;
+			}
+			if (eq) {
+				FB_AUTOFREE char *k = fb_xstrndup(optarg, (size_t)(eq - optarg));
+				fb_vars_set(&o->plan.build_args, k, eq + 1);
+			} else if (getenv(optarg)) {
+				fb_vars_set(&o->plan.build_args, optarg, getenv(optarg));
+			}
+			break;
+		}
+		case OPT_TARGET:
+			o->plan.target = optarg;
+			break;
+		case OPT_PLATFORM:
+			if (!strchr(optarg, '/')) {
+				*exit_now = fb_tool_usage_error("--platform %s: expected OS/ARCH[/VARIANT]", optarg);
+				return -1;
+			}
+			o->plan.platform = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "buildkit-dump"))
+				o->dump = true;
+			else if (strcmp(optarg, "json")) {
+				*exit_now = fb_tool_usage_error("--format %s: expected json or buildkit-dump", optarg);
+				return -1;
+			}
+			break;
+		case OPT_FILE_NAME:
+			o->file_name = optarg;
+			break;
+		default:
+			*exit_now = FB_EXIT_USAGE; /* getopt printed the message */
+			return -1;
+		}
+	}
+	if (optind < argc)
+		o->path = argv[optind++];
+	if (optind < argc) {
+		*exit_now = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the Dockerfile text; *doc gets the input document in document mode. */
+static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **name, struct fb_err *err)
+{
+	if (o->path) {
+		*name = fb_xstrdup(o->path);
+		return fb_read_file(o->path, text, err);
+	}
+	struct fb_buf in = FB_BUF_INIT;
+	if (fb_read_fd(0, &in, err) < 0) {
+		fb_buf_free(&in);
+		return -1;
+	}
+	size_t i = 0;
+	while (i < in.len && fb_ascii_isspace((unsigned char)in.data[i]))
+		i++;
+	if (i < in.len && in.data[i] == '{') {
+		/* A JSON document from an earlier tool. */
+		int r = fb_json_parse(in.data, in.len, doc, err);
+		fb_buf_free(&in);
+		if (r < 0)
+			return -1;
+		if (fb_json_is_error_doc(*doc))
+			return 0;
+		jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
+		char *path = NULL;
+		if (jv_get_kind(src) != JV_KIND_OBJECT) {
+			jv_free(src);
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .source object");
+		}
+		r = fb_json_get_str(src, "dockerfile", &path, err);
+		if (r == 0 && !o->plan.target) {
+			char *t = NULL;
+			if (fb_json_get_str_opt(src, "target", &t, err) == 0 && t)
+				o->plan.target = t; /* leaked into options for main to free */
+		}
+		jv_free(src);
+		if (r < 0) {
+			fb_err_prefix(err, "source");
+			return -1;
+		}
+		*name = path;
+		return fb_read_file(path, text, err);
+	}
+	*name = fb_xstrdup(o->file_name ? o->file_name : "Dockerfile");
+	*text = in;
+	return 0;
+}
+
+static void log_warnings(jv plan, const char *file)
+{
+	jv ws = jv_object_get(jv_copy(plan), jv_string("warnings"));
+	int n = jv_get_kind(ws) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ws)) : 0;
+	for (int i = 0; i < n; i++) {
+		jv w = jv_array_get(jv_copy(ws), i);
+		char *rule = NULL, *msg = NULL;
+		long long line = 0;
+		struct fb_err ignore = { 0 };
+		fb_json_get_str_opt(w, "rule", &rule, &ignore);
+		fb_json_get_str_opt(w, "message", &msg, &ignore);
+		fb_json_get_int_opt(w, "line", &line, &ignore);
+		char where[600];
+		if (line > 0)
+			snprintf(where, sizeof(where), "%s:%lld", file, line);
+		else
+			snprintf(where, sizeof(where), "%s", file);
+		fb_log_fields(FB_LOG_WARN, msg ? msg : "", "where", where, "rule", rule ? rule : "", (char *)NULL);
+		free(rule);
+		free(msg);
+		jv_free(w);
+	}
+	jv_free(ws);
+}
+
+int main(int argc, char **argv)
+{
+	fb_tool_init("fb-parse");
+	struct options o = { 0 };
+	int exit_now = -1;
+	const char *target_arg = NULL;
+	if (parse_args(argc, argv, &o, &exit_now) < 0) {
+		fb_vars_free(&o.plan.build_args);
+		return exit_now;
+	}
+	target_arg = o.plan.target;
+
+	struct fb_err err = { 0 };
+	struct fb_buf text = FB_BUF_INIT;
+	jv doc = jv_invalid();
+	char *name = NULL;
+	struct fb_df df = { 0 };
+	jv plan = jv_invalid();
+	int rc = 0;
+
+	if (read_input(&o, &text, &doc, &name, &err) < 0) {
+		rc = o.dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
+		goto out;
+	}
+	if (jv_is_valid(doc) && fb_json_is_error_doc(doc)) {
+		rc = fb_tool_pass_error(doc);
+		doc = jv_invalid();
+		goto out;
+	}
+	if (fb_df_parse(fb_buf_str(&text), text.len, name, &df, &err) < 0) {
+		rc = o.dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
+		goto out;
+	}
+	if (o.dump) {
+		struct fb_buf out = FB_BUF_INIT;
+		fb_df_dump(&df, &out);
+		fwrite(out.data, 1, out.len, stdout);
+		fb_buf_free(&out);
+		if (fb_stdout_close(&err) < 0) {
+			fb_log_failure(&err);
+			rc = FB_EXIT_FAILED;
+		}
+		goto out;
+	}
+	o.plan.file = name;
+	if (fb_plan_build(&df, &o.plan, &plan, &err) < 0) {
+		rc = fb_tool_fail(&err);
+		goto out;
+	}
+	log_warnings(plan, name);
+	if (!jv_is_valid(doc))
+		doc = jv_object();
+	doc = jv_object_set(doc, jv_string("plan"), plan);
+	plan = jv_invalid();
+	rc = fb_tool_finish(doc);
+	doc = jv_invalid();
+out:
+	if (o.plan.target != target_arg)
+		free((char *)o.plan.target);
+	if (jv_is_valid(doc))
+		jv_free(doc);
+	if (jv_is_valid(plan))
+		jv_free(plan);
+	fb_df_free(&df);
+	fb_buf_free(&text);
+	free(name);
+	fb_vars_free(&o.plan.build_args);
+	return rc;
+}
