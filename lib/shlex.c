@@ -511,7 +511,10 @@ static int process_dollar_brace(struct sw *w, struct fb_buf *out)
 		fb_buf_free(&rep);
 		goto done;
 	}
-	ret = sh_err(w, "unsupported modifier (%s) in substitution", c == SH_EOF ? "end of input" : fb_buf_str(&mod));
+	if (c == SH_EOF)
+		ret = sh_err(w, "syntax error: missing '}'");
+	else
+		ret = sh_err(w, "unsupported modifier (%s) in substitution", fb_buf_str(&mod));
 done:
 	fb_buf_free(&mod);
 	return ret;

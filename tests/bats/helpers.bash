@@ -1,0 +1,28 @@
+# Shared set-up for the bats suites.
+bats_require_minimum_version 1.5.0
+FB_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+FB_BIN="${FB_BIN:-$FB_ROOT/build/bin}"
+FB_SHARED="${FB_SHARED:-$(cd "$FB_ROOT/.." && pwd)/shared}"
+CORPUS="$FB_SHARED/corpus"
+PATH="$FB_BIN:$PATH"
+
+# Compare two JSON documents after sorting keys: json_eq ACTUAL EXPECTED
+json_eq() {
+	local a b
+	a=$(jq -S . <<<"$1") || { echo "not JSON: $1"; return 1; }
+	b=$(jq -S . <<<"$2") || { echo "expected is not JSON: $2"; return 1; }
+	if [ "$a" != "$b" ]; then
+		diff <(echo "$b") <(echo "$a") | sed 's/^/# /'
+		return 1
+	fi
+}
+
+# Run a command keeping stdout and stderr apart: $output is stdout,
+# $stderr is stderr, $status the exit status.
+run_split() {
+	run --separate-stderr "$@"
+}
+
+need_corpus() {
+	[ -d "$CORPUS" ] || skip "corpus not found at $CORPUS (set FB_SHARED)"
+}
