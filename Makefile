@@ -49,6 +49,29 @@ $(BUILD)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(wildcard lib/*.h) tests/u
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(SAN_FLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
 
+# Fuzzing: the replay build runs the committed corpus under ASan+UBSan in
+# `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
+FUZZ_TIME ?= 600
+$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(LIB_SRCS) $(LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: deps $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-max_len=8192 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+			$(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
 deps:
 	./scripts/install-deps
 
@@ -61,7 +84,7 @@ bats: all
 # `make test` sets itself up: packages, build, unit tests under sanitizers,
 # every bats suite, one summary line.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@FB_SHARED=$(SHARED) ./scripts/run-tests all
 
 demo: deps all
@@ -70,5 +93,8 @@ demo: deps all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps unit bats test demo clean
+bench: all
+	@./bench/parse-scale
+
+.PHONY: all deps unit bats test demo clean fuzz bench
 .SECONDARY:

@@ -4,8 +4,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jv.h>
-
 #include "err.h"
 #include "shlex.h"
 
@@ -290,61 +288,265 @@ static int parse_name_val(const char *rest, const char *key, char escape, struct
 	return 0;
 }
 
-/* A JSON string may hold U+0000, which a C string cannot: keep it as the
- * overlong sequence C0 80 (as Java's modified UTF-8 does); the dump and the
- * plan writer turn it back into a NUL. */
-static char *nul_safe(const char *s, size_t n)
+/* JSON arrays the way BuildKit reads them: Go's encoding/json first checks
+ * that the whole text is valid JSON, then decodes; invalid UTF-8 inside a
+ * string becomes U+FFFD. A decoded U+0000 cannot live in a C string, so it
+ * is kept as the overlong sequence C0 80 (as Java's modified UTF-8 does);
+ * the dump and the plan writer turn it back into a NUL. */
+struct jscan {
+	const char *p, *e;
+	int depth;
+};
+
+static void js_ws(struct jscan *j)
 {
-	struct fb_buf b = FB_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i])
-			fb_buf_addc(&b, s[i]);
-		else
-			fb_buf_add(&b, "\xC0\x80", 2);
-	}
-	return fb_buf_steal(&b);
+	while (j->p < j->e && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
 }
 
-/* A JSON array of strings, as encoding/json reads it into []interface{}.
- * Returns 1 on success, 0 when not a JSON array (fall back to shell form),
- * -1 when an array holds something other than strings. */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool js_hex4(const char *p, const char *e, unsigned *out)
+{
+	if (e - p < 4)
+		return false;
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(p[i]);
+		if (h < 0)
+			return false;
+		v = v * 16 + (unsigned)h;
+	}
+	*out = v;
+	return true;
+}
+
+static void put_utf8(struct fb_buf *b, unsigned cp)
+{
+	if (cp == 0) {
+		fb_buf_add(b, "\xC0\x80", 2);
+	} else if (cp < 0x80) {
+		fb_buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		fb_buf_addc(b, (char)(0xC0 | (cp >> 6)));
+		fb_buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		fb_buf_addc(b, (char)(0xE0 | (cp >> 12)));
+		fb_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		fb_buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	} else {
+		fb_buf_addc(b, (char)(0xF0 | (cp >> 18)));
+		fb_buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+		fb_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		fb_buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	}
+}
+
+/* A string starting at '"'; decoded into out when out is not NULL. */
+static bool js_string(struct jscan *j, struct fb_buf *out)
+{
+	j->p++;
+	while (j->p < j->e) {
+		unsigned char c = (unsigned char)*j->p;
+		if (c == '"') {
+			j->p++;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			if (j->e - j->p < 2)
+				return false;
+			char x = j->p[1];
+			const char *simple = strchr("\"\\/bfnrt", x);
+			if (x && simple) {
+				static const char map[] = "\"\\/\b\f\n\r\t";
+				if (out)
+					fb_buf_addc(out, map[simple - "\"\\/bfnrt"]);
+				j->p += 2;
+				continue;
+			}
+			if (x != 'u')
+				return false;
+			unsigned cp;
+			if (!js_hex4(j->p + 2, j->e, &cp))
+				return false;
+			j->p += 6;
+			if (cp >= 0xD800 && cp < 0xDC00) {
+				unsigned lo;
+				if (j->e - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u' && js_hex4(j->p + 2, j->e, &lo) &&
+				    lo >= 0xDC00 && lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					j->p += 6;
+				} else {
+					cp = 0xFFFD;
+				}
+			} else if (cp >= 0xDC00 && cp < 0xE000) {
+				cp = 0xFFFD;
+			}
+			if (out)
+				put_utf8(out, cp);
+			continue;
+		}
+		unsigned cp;
+		bool valid;
+		int n = fb_utf8_decode(j->p, (size_t)(j->e - j->p), &cp, &valid);
+		if (out) {
+			if (valid)
+				fb_buf_add(out, j->p, (size_t)n);
+			else
+				put_utf8(out, 0xFFFD);
+		}
+		j->p += n;
+	}
+	return false;
+}
+
+static bool js_digits(struct jscan *j)
+{
+	const char *s = j->p;
+	while (j->p < j->e && isdigit((unsigned char)*j->p))
+		j->p++;
+	return j->p > s;
+}
+
+static bool js_value(struct jscan *j);
+
+static bool js_number(struct jscan *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->e && *j->p == '0')
+		j->p++;
+	else if (!js_digits(j))
+		return false;
+	if (j->p < j->e && *j->p == '.') {
+		j->p++;
+		if (!js_digits(j))
+			return false;
+	}
+	if (j->p < j->e && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->e && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!js_digits(j))
+			return false;
+	}
+	return true;
+}
+
+static bool js_container(struct jscan *j, char close, bool object)
+{
+	if (++j->depth > 10000)
+		return false;
+	j->p++;
+	js_ws(j);
+	if (j->p < j->e && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return true;
+	}
+	for (;;) {
+		js_ws(j);
+		if (object) {
+			if (j->p >= j->e || *j->p != '"' || !js_string(j, NULL))
+				return false;
+			js_ws(j);
+			if (j->p >= j->e || *j->p++ != ':')
+				return false;
+			js_ws(j);
+		}
+		if (!js_value(j))
+			return false;
+		js_ws(j);
+		if (j->p >= j->e)
+			return false;
+		if (*j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (*j->p == close) {
+			j->p++;
+			j->depth--;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool js_value(struct jscan *j)
+{
+	if (j->p >= j->e)
+		return false;
+	switch (*j->p) {
+	case '"':
+		return js_string(j, NULL);
+	case '[':
+		return js_container(j, ']', false);
+	case '{':
+		return js_container(j, '}', true);
+	case 't':
+	case 'f':
+	case 'n': {
+		const char *lits[] = { "true", "false", "null" };
+		for (int i = 0; i < 3; i++) {
+			size_t l = strlen(lits[i]);
+			if ((size_t)(j->e - j->p) >= l && !memcmp(j->p, lits[i], l)) {
+				j->p += l;
+				return true;
+			}
+		}
+		return false;
+	}
+	default:
+		if (*j->p == '-' || isdigit((unsigned char)*j->p))
+			return js_number(j);
+		return false;
+	}
+}
+
+/* Returns 1 with the strings appended, 0 when the text is not a JSON array
+ * (the caller falls back to the shell form), -1 when it is one that holds
+ * something other than strings. */
 static int parse_json_array(const char *rest, struct fb_strv *out, struct fb_err *err)
 {
 	const char *p = trim_left_space(rest, rest + strlen(rest));
 	if (*p != '[')
 		return 0;
-	const char *s = p;
-	size_t len = strlen(s);
-	/* Cheap structural checks first: a valid document must end in ']'. */
-	const char *e = s + len;
-	while (e > s && fb_ascii_isspace((unsigned char)e[-1]))
-		e--;
-	if (e == s || e[-1] != ']')
+	struct jscan j = { p, p + strlen(p), 0 };
+	if (!js_value(&j))
 		return 0;
-	jv v = jv_parse_sized(s, (int)len);
-	if (!jv_is_valid(v)) {
-		jv_free(v);
+	js_ws(&j);
+	if (j.p != j.e)
 		return 0;
-	}
-	if (jv_get_kind(v) != JV_KIND_ARRAY) {
-		jv_free(v);
-		return 0;
-	}
-	int n = jv_array_length(jv_copy(v));
+	/* Valid JSON: now decode the elements. */
+	struct jscan d = { p + 1, j.e, 0 };
 	struct fb_strv tmp = FB_STRV_INIT;
-	for (int i = 0; i < n; i++) {
-		jv el = jv_array_get(jv_copy(v), i);
-		if (jv_get_kind(el) != JV_KIND_STRING) {
-			jv_free(el);
-			jv_free(v);
+	js_ws(&d);
+	while (*d.p != ']') {
+		if (*d.p != '"') {
 			fb_strv_free(&tmp);
 			return fb_err_set(err, FB_EXIT_USAGE, "syntax",
 					  "when using JSON array syntax, arrays must be comprised of strings only");
 		}
-		fb_strv_push_owned(&tmp, nul_safe(jv_string_value(el), (size_t)jv_string_length_bytes(jv_copy(el))));
-		jv_free(el);
+		struct fb_buf b = FB_BUF_INIT;
+		js_string(&d, &b);
+		fb_strv_push_owned(&tmp, fb_buf_steal(&b));
+		js_ws(&d);
+		if (*d.p == ',') {
+			d.p++;
+			js_ws(&d);
+		}
 	}
-	jv_free(v);
 	for (size_t i = 0; i < tmp.n; i++)
 		fb_strv_push_owned(out, tmp.v[i]);
 	free(tmp.v);

@@ -15,6 +15,15 @@ int fb_json_parse(const char *data, size_t len, jv *out, struct fb_err *err)
 		return fb_err_set(err, FB_EXIT_USAGE, "json", "malformed JSON input: empty document");
 	if (len > (size_t)0x7fffffff)
 		return fb_err_set(err, FB_EXIT_USAGE, "json", "malformed JSON input: document too large");
+	/* JSON is UTF-8 (RFC 8259); libjq 1.6 also leaks on invalid UTF-8. */
+	for (size_t k = i; k < len;) {
+		unsigned cp;
+		bool valid;
+		int n = fb_utf8_decode(data + k, len - k, &cp, &valid);
+		if (!valid)
+			return fb_err_set(err, FB_EXIT_USAGE, "json", "malformed JSON input: invalid UTF-8 at byte %zu", k);
+		k += (size_t)n;
+	}
 	/* jv_parse_sized rejects a second value after the first ("Unexpected
 	 * extra JSON values"), which is what "exactly one document" means. */
 	jv v = jv_parse_sized(data, (int)len);
