@@ -649,8 +649,10 @@ void fb_vars_set(struct fb_vars *v, const char *key, const char *val)
 {
 	for (size_t i = 0; i < v->keys.n; i++) {
 		if (strcmp(v->keys.v[i], key) == 0) {
+			/* val may point at the old value itself: copy before freeing */
+			char *copy = fb_xstrdup(val);
 			free(v->vals.v[i]);
-			v->vals.v[i] = fb_xstrdup(val);
+			v->vals.v[i] = copy;
 			return;
 		}
 	}

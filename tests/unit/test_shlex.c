@@ -250,7 +250,19 @@ static int backtick_escape(void)
 	return 0;
 }
 
+static int vars_self_assign(void)
+{
+	struct fb_vars v = { FB_STRV_INIT, FB_STRV_INIT };
+	fb_vars_set(&v, "A", "value");
+	/* Setting a variable to its own current value (ARG A after ARG A=value). */
+	fb_vars_set(&v, "A", fb_vars_get(&v, "A"));
+	TAP_STREQ(fb_vars_get(&v, "A"), "value");
+	fb_vars_free(&v);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
+	{ "variables: set to their own value", vars_self_assign },
 	{ "envVarTest corpus", env_var_test },
 	{ "wordsTest corpus", words_test },
 	{ "pattern modifiers", modifiers },
