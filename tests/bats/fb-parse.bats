@@ -462,3 +462,16 @@ DF
 	[ "$a" = "$b" ]
 	[ "$a" = $'(from "a")\n(run "echo   hi")' ]
 }
+
+@test "valgrind: no leaks or errors on a plan, a dump and a failure" {
+	command -v valgrind >/dev/null || skip "valgrind not installed"
+	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+	run "${vg[@]}" fb-parse "$FB_ROOT/examples/hello/Dockerfile"
+	[ "$status" -eq 0 ]
+	run "${vg[@]}" fb-parse --format=buildkit-dump "$FB_ROOT/examples/hello/Dockerfile"
+	[ "$status" -eq 0 ]
+	run "${vg[@]}" fb-parse < <(printf 'FROM a\nCOPY --from=$X a b\n')
+	[ "$status" -eq 2 ]
+	run "${vg[@]}" fb-parse <<<'{"source":{"dockerfile":"/nonexistent"}}'
+	[ "$status" -eq 3 ]
+}
