@@ -10,7 +10,7 @@ WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib
+CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib $(shell $(PKG_CONFIG) --cflags libarchive ext2fs)
 LDFLAGS += -Wl,-z,relro,-z,now
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
@@ -20,12 +20,12 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIBS := -ljq
+LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err)
 
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
-TOOLS := fb-parse firebuild
+TOOLS := fb-parse fb-mkrootfs firebuild
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)

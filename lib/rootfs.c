@@ -1,0 +1,1142 @@
+#include "rootfs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <ext2fs/ext2fs.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "proc.h"
+#include "util.h"
+
+/* Entries bigger than this are refused as absurd (and would not fit). */
+#define MAX_ENTRY_SIZE (1ULL << 40)
+#define MAX_LINK_HOPS 40
+
+struct xattr {
+	char *name;
+	void *value;
+	size_t len;
+};
+
+struct node {
+	char *name;
+	struct node *parent;
+	struct node **kids;
+	size_t nkids, capkids;
+	size_t kid_index;  /* position in parent->kids */
+	ext2_ino_t ino;
+	mode_t mode;       /* type and permissions */
+	uid_t uid;
+	gid_t gid;
+	int64_t mtime;
+	long mtime_ns;
+	int layer;         /* the layer that last created or touched it */
+	bool keep;         /* lost+found made by mke2fs: leave its blocks alone */
+	struct xattr *xattrs; /* directories only: written at the end */
+	size_t nxattrs;
+};
+
+/* (parent, name) -> node, open addressing. */
+struct slot {
+	struct node *n;
+};
+
+struct fb_rootfs {
+	ext2_filsys fs;
+	char *path;
+	bool finished;
+	struct node *root;
+	struct slot *tab;
+	size_t tabcap, tabused; /* used counts tombstones too */
+	uint32_t *nlink;        /* names per inode, for hard links */
+	ext2_ino_t max_ino;
+	struct fb_rootfs_stats st;
+	int layer;
+	const char *layer_name;
+	char *buf;              /* data staging, BUFSZ */
+};
+
+#define BUFSZ (1u << 20)
+#define TOMB ((struct node *)1)
+
+/* ---- errors ---- */
+
+static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL || e == EXT2_ET_DIR_NO_SPACE)
+		return fb_err_set(err, FB_EXIT_FAILED, "no_space", "%s: the image is full (%s); give a larger --disk-size",
+				  what, error_message(e));
+	return fb_err_set(err, FB_EXIT_FAILED, "ext4", "%s: %s", what, error_message(e));
+}
+
+static int hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return fb_err_set(err, FB_EXIT_USAGE, "hostile_layer", "layer %s: entry %s: %s", r->layer_name, entry, why);
+}
+
+/* ---- the (parent, name) table ---- */
+
+static uint64_t hash(const struct node *parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)parent;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static void tab_grow(struct fb_rootfs *r);
+
+static struct node *tab_find(struct fb_rootfs *r, const struct node *parent, const char *name)
+{
+	if (!r->tabcap)
+		return NULL;
+	size_t mask = r->tabcap - 1;
+	for (size_t i = hash(parent, name) & mask;; i = (i + 1) & mask) {
+		struct node *n = r->tab[i].n;
+		if (!n)
+			return NULL;
+		if (n != TOMB && n->parent == parent && !strcmp(n->name, name))
+			return n;
+	}
+}
+
+static void tab_put(struct fb_rootfs *r, struct node *n)
+{
+	if ((r->tabused + 1) * 2 > r->tabcap)
+		tab_grow(r);
+	size_t mask = r->tabcap - 1;
+	for (size_t i = hash(n->parent, n->name) & mask;; i = (i + 1) & mask) {
+		if (!r->tab[i].n || r->tab[i].n == TOMB) {
+			if (!r->tab[i].n)
+				r->tabused++;
+			r->tab[i].n = n;
+			return;
+		}
+	}
+}
+
+static void tab_del(struct fb_rootfs *r, struct node *n)
+{
+	size_t mask = r->tabcap - 1;
+	for (size_t i = hash(n->parent, n->name) & mask;; i = (i + 1) & mask) {
+		if (!r->tab[i].n)
+			return;
+		if (r->tab[i].n == n) {
+			r->tab[i].n = TOMB;
+			return;
+		}
+	}
+}
+
+static void tab_grow(struct fb_rootfs *r)
+{
+	struct slot *old = r->tab;
+	size_t oldcap = r->tabcap;
+	r->tabcap = oldcap ? oldcap * 2 : 4096;
+	r->tab = fb_xcalloc(r->tabcap, sizeof(*r->tab));
+	r->tabused = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].n && old[i].n != TOMB)
+			tab_put(r, old[i].n);
+	free(old);
+}
+
+/* ---- tree ---- */
+
+static struct node *node_new(struct fb_rootfs *r, struct node *parent, const char *name)
+{
+	struct node *n = fb_xcalloc(1, sizeof(*n));
+	n->name = fb_xstrdup(name);
+	n->parent = parent;
+	n->layer = r->layer;
+	if (parent) {
+		if (parent->nkids == parent->capkids) {
+			parent->capkids = parent->capkids ? parent->capkids * 2 : 8;
+			parent->kids = fb_xrealloc(parent->kids, parent->capkids * sizeof(*parent->kids));
+		}
+		n->kid_index = parent->nkids;
+		parent->kids[parent->nkids++] = n;
+		tab_put(r, n);
+	}
+	return n;
+}
+
+static void xattrs_free(struct node *n)
+{
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		free(n->xattrs[i].name);
+		free(n->xattrs[i].value);
+	}
+	free(n->xattrs);
+	n->xattrs = NULL;
+	n->nxattrs = 0;
+}
+
+/* Drop a name; its inode goes when no name is left. */
+static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct fb_err *err)
+{
+	if (!ino || ino > r->max_ino)
+		return 0;
+	if (r->nlink[ino] > 1) {
+		r->nlink[ino]--;
+		return 0;
+	}
+	r->nlink[ino] = 0;
+	struct ext2_inode_large inode;
+	errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
+	if (e)
+		return ext2_err(err, e, "read inode %u", ino);
+	if (ext2fs_inode_has_valid_blocks2(r->fs, (struct ext2_inode *)&inode) && (inode.i_flags & EXT4_EXTENTS_FL)) {
+		e = ext2fs_punch(r->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
+		if (e)
+			return ext2_err(err, e, "free blocks of inode %u", ino);
+	}
+	if (inode.i_file_acl) {
+		e = ext2fs_free_ext_attr(r->fs, ino, &inode);
+		if (e)
+			return ext2_err(err, e, "free xattrs of inode %u", ino);
+	}
+	memset(&inode, 0, sizeof(inode));
+	inode.i_dtime = (uint32_t)time(NULL);
+	e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
+	if (e)
+		return ext2_err(err, e, "clear inode %u", ino);
+	ext2fs_inode_alloc_stats2(r->fs, ino, -1, isdir);
+	return 0;
+}
+
+static void unlink_from_parent(struct fb_rootfs *r, struct node *n)
+{
+	struct node *p = n->parent;
+	tab_del(r, n);
+	struct node *last = p->kids[--p->nkids];
+	p->kids[n->kid_index] = last;
+	last->kid_index = n->kid_index;
+}
+
+/* Remove n and everything below it. */
+static int remove_tree(struct fb_rootfs *r, struct node *n, bool unlink, struct fb_err *err)
+{
+	int ret = 0;
+	for (size_t i = 0; i < n->nkids; i++) {
+		tab_del(r, n->kids[i]);
+		if (remove_tree(r, n->kids[i], false, err) < 0)
+			ret = -1;
+	}
+	if (unlink)
+		unlink_from_parent(r, n);
+	if (!n->keep && release_ino(r, n->ino, S_ISDIR(n->mode), err) < 0)
+		ret = -1;
+	xattrs_free(n);
+	free(n->kids);
+	free(n->name);
+	free(n);
+	return ret;
+}
+
+static void free_tree(struct node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++)
+		free_tree(n->kids[i]);
+	xattrs_free(n);
+	free(n->kids);
+	free(n->name);
+	free(n);
+}
+
+/* ---- inodes ---- */
+
+static int new_ino(struct fb_rootfs *r, struct node *parent, mode_t mode, ext2_ino_t *ino, struct fb_err *err)
+{
+	errcode_t e = ext2fs_new_inode(r->fs, parent && parent->ino ? parent->ino : EXT2_ROOT_INO, (int)mode, NULL, ino);
+	if (e)
+		return ext2_err(err, e, "allocate an inode");
+	ext2fs_inode_alloc_stats2(r->fs, *ino, +1, S_ISDIR(mode));
+	r->nlink[*ino] = 1;
+	return 0;
+}
+
+static void fill_inode(struct ext2_inode_large *in, const struct node *n)
+{
+	in->i_mode = (uint16_t)n->mode;
+	in->i_uid = (uint16_t)n->uid;
+	ext2fs_set_i_uid_high(*in, n->uid >> 16);
+	in->i_gid = (uint16_t)n->gid;
+	ext2fs_set_i_gid_high(*in, n->gid >> 16);
+	in->i_atime = in->i_ctime = in->i_mtime = (uint32_t)n->mtime;
+	in->i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	/* ns in the upper 30 bits; epoch bits (beyond 2038) in the low 2 */
+	uint32_t extra = ((uint32_t)n->mtime_ns << 2) | (uint32_t)(((uint64_t)n->mtime >> 32) & 3);
+	in->i_atime_extra = in->i_ctime_extra = in->i_mtime_extra = extra;
+	in->i_crtime = (uint32_t)n->mtime;
+	in->i_crtime_extra = extra;
+}
+
+static int write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err)
+{
+	if (!n)
+		return 0;
+	struct ext2_xattr_handle *h;
+	errcode_t e = ext2fs_xattrs_open(r->fs, ino, &h);
+	if (e)
+		return ext2_err(err, e, "xattrs of inode %u", ino);
+	e = ext2fs_xattrs_read(h);
+	for (size_t i = 0; !e && i < n; i++)
+		e = ext2fs_xattr_set(h, xs[i].name, xs[i].value, xs[i].len);
+	errcode_t e2 = ext2fs_xattrs_close(&h);
+	if (e || e2)
+		return ext2_err(err, e ? e : e2, "write xattrs of inode %u", ino);
+	return 0;
+}
+
+static void entry_xattrs(struct archive_entry *ae, struct xattr **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (archive_entry_xattr_reset(ae) == 0)
+		return;
+	const char *name;
+	const void *value;
+	size_t len;
+	while (archive_entry_xattr_next(ae, &name, &value, &len) == ARCHIVE_OK) {
+		*out = fb_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[*n].name = fb_xstrdup(name);
+		(*out)[*n].value = fb_xmalloc(len ? len : 1);
+		memcpy((*out)[*n].value, value, len);
+		(*out)[*n].len = len;
+		(*n)++;
+	}
+}
+
+static void free_xattr_list(struct xattr *xs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(xs[i].name);
+		free(xs[i].value);
+	}
+	free(xs);
+}
+
+/* A new inode with extents, metadata from n, written. */
+static int init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, bool extents,
+		      struct fb_err *err)
+{
+	memset(in, 0, sizeof(*in));
+	fill_inode(in, n);
+	in->i_links_count = 1;
+	if (extents && ext2fs_has_feature_extents(r->fs->super)) {
+		ext2_extent_handle_t h;
+		errcode_t e = ext2fs_extent_open2(r->fs, n->ino, (struct ext2_inode *)in, &h);
+		if (e)
+			return ext2_err(err, e, "extents of inode %u", n->ino);
+		ext2fs_extent_free(h);
+	}
+	errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)in);
+	if (e)
+		return ext2_err(err, e, "write inode %u", n->ino);
+	return 0;
+}
+
+/* Regular file data: blocks allocated up front (fallocate), then the data
+ * is staged in r->buf and written in runs of contiguous physical blocks. */
+struct fwriter {
+	struct fb_rootfs *r;
+	struct node *n;
+	struct ext2_inode_large *in;
+	uint64_t start; /* file offset of r->buf[0], block aligned */
+	size_t fill;
+	const char *entry;
+};
+
+static int fw_flush(struct fwriter *w, struct fb_err *err)
+{
+	if (!w->fill)
+		return 0;
+	ext2_filsys fs = w->r->fs;
+	unsigned bs = fs->blocksize;
+	size_t nblk = (w->fill + bs - 1) / bs;
+	memset(w->r->buf + w->fill, 0, nblk * bs - w->fill);
+	blk64_t lblk0 = w->start / bs, run_p = 0;
+	size_t run_i = 0, run_n = 0;
+	for (size_t i = 0; i <= nblk; i++) {
+		blk64_t p = 0;
+		if (i < nblk) {
+			errcode_t e = ext2fs_bmap2(fs, w->n->ino, (struct ext2_inode *)w->in, NULL, 0, lblk0 + i, NULL, &p);
+			if (e)
+				return ext2_err(err, e, "%s: map block", w->entry);
+			if (run_n && p == run_p + run_n) {
+				run_n++;
+				continue;
+			}
+		}
+		if (run_n) {
+			errcode_t e = io_channel_write_blk64(fs->io, run_p, (int)run_n, w->r->buf + run_i * bs);
+			if (e)
+				return ext2_err(err, e, "%s: write data", w->entry);
+		}
+		run_p = p;
+		run_i = i;
+		run_n = 1;
+	}
+	w->start += nblk * bs;
+	w->fill = 0;
+	return 0;
+}
+
+static int fw_write(struct fwriter *w, const char *p, size_t len, uint64_t off, struct fb_err *err)
+{
+	unsigned bs = w->r->fs->blocksize;
+	if (off != w->start + w->fill) {
+		/* a hole in a sparse entry: the image reads zeros there */
+		if (fw_flush(w, err) < 0)
+			return -1;
+		w->start = off - off % bs;
+		w->fill = off % bs;
+		memset(w->r->buf, 0, w->fill);
+	}
+	while (len) {
+		size_t take = BUFSZ - w->fill < len ? BUFSZ - w->fill : len;
+		memcpy(w->r->buf + w->fill, p, take);
+		w->fill += take;
+		p += take;
+		len -= take;
+		if (w->fill == BUFSZ && fw_flush(w, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, struct archive *a,
+			   const void *mem, uint64_t size, const char *entry, struct fb_err *err)
+{
+	unsigned bs = r->fs->blocksize;
+	uint64_t nblocks = (size + bs - 1) / bs;
+	errcode_t e;
+	if (nblocks) {
+		e = ext2fs_fallocate(r->fs, EXT2_FALLOCATE_FORCE_INIT, n->ino, (struct ext2_inode *)in, ~0ULL, 0, nblocks);
+		if (e)
+			return ext2_err(err, e, "%s: allocate %" PRIu64 " bytes", entry, size);
+	}
+	e = ext2fs_inode_size_set(r->fs, (struct ext2_inode *)in, size);
+	if (!e)
+		e = ext2fs_write_inode_full(r->fs, n->ino, (struct ext2_inode *)in, sizeof(*in));
+	if (e)
+		return ext2_err(err, e, "%s: write inode", entry);
+	struct fwriter w = { r, n, in, 0, 0, entry };
+	if (mem) {
+		if (fw_write(&w, mem, (size_t)size, 0, err) < 0)
+			return -1;
+	} else {
+		for (;;) {
+			const void *chunk;
+			size_t len;
+			la_int64_t off;
+			int ar = archive_read_data_block(a, &chunk, &len, &off);
+			if (ar == ARCHIVE_EOF)
+				break;
+			if (ar < ARCHIVE_WARN)
+				return fb_err_set(err, FB_EXIT_FAILED, "layer", "layer %s: %s: %s", r->layer_name, entry,
+						  archive_error_string(a));
+			if (off < 0 || (uint64_t)off + len > size)
+				return hostile(r, err, entry, "data beyond the size in its header");
+			if (fw_write(&w, chunk, len, (uint64_t)off, err) < 0)
+				return -1;
+		}
+	}
+	if (fw_flush(&w, err) < 0)
+		return -1;
+	r->st.bytes += size;
+	return 0;
+}
+
+/* ---- paths ---- */
+
+/* Split a tar name into clean components; ".." may not climb above root. */
+static int split_path(struct fb_rootfs *r, const char *name, struct fb_strv *out, struct fb_err *err)
+{
+	const char *p = name;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *s = p;
+		while (*p && *p != '/')
+			p++;
+		size_t len = (size_t)(p - s);
+		if (!len || (len == 1 && s[0] == '.'))
+			continue;
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (!out->n)
+				return hostile(r, err, name, "the name climbs above the root with ..");
+			free(out->v[--out->n]);
+			out->v[out->n] = NULL;
+			continue;
+		}
+		if (len > 255)
+			return hostile(r, err, name, "a name component longer than 255 bytes");
+		fb_strv_push_owned(out, fb_xstrndup(s, len));
+	}
+	return 0;
+}
+
+static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const struct fb_strv *comp, size_t ncomp,
+			       bool create, const char *entry, int depth, struct fb_err *err);
+
+/* Follow the symlink node `link` (in directory `dir`) to a directory, the
+ * way a chroot would: absolute targets start at the root; a target that
+ * climbs above the root leaves the image and is refused. */
+static struct node *follow(struct fb_rootfs *r, struct node *link, const char *target, const char *entry, int depth,
+			   struct fb_err *err)
+{
+	if (depth > MAX_LINK_HOPS) {
+		hostile(r, err, entry, "too many levels of symbolic links");
+		return NULL;
+	}
+	struct fb_strv comp = FB_STRV_INIT;
+	struct node *start = target[0] == '/' ? r->root : link->parent;
+	/* Resolve ".." against the real position to see whether it escapes. */
+	struct fb_strv base = FB_STRV_INIT;
+	if (target[0] != '/')
+		for (struct node *p = start; p != r->root; p = p->parent)
+			fb_strv_push(&base, p->name);
+	/* base is reversed: make the full path, then split it cleanly */
+	struct fb_buf full = FB_BUF_INIT;
+	for (size_t i = base.n; i-- > 0;)
+		fb_buf_addf(&full, "/%s", base.v[i]);
+	fb_buf_addf(&full, "/%s", target);
+	fb_strv_free(&base);
+	struct fb_err e2 = { 0 };
+	if (split_path(r, fb_buf_str(&full), &comp, &e2) < 0) {
+		hostile(r, err, entry, "writes through the symbolic link %s -> %s, which points outside the root",
+			link->name, target);
+		fb_buf_free(&full);
+		fb_strv_free(&comp);
+		return NULL;
+	}
+	fb_buf_free(&full);
+	struct node *d = lookup_dir(r, r->root, &comp, comp.n, false, entry, depth + 1, err);
+	fb_strv_free(&comp);
+	return d;
+}
+
+/* Walk ncomp components from dir; missing directories are created when
+ * asked (0755 root, as Docker does), symlinks are followed. */
+static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const struct fb_strv *comp, size_t ncomp,
+			       bool create, const char *entry, int depth, struct fb_err *err)
+{
+	for (size_t i = 0; i < ncomp; i++) {
+		struct node *k = tab_find(r, dir, comp->v[i]);
+		if (!k) {
+			if (!create) {
+				fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s does not exist",
+					   r->layer_name, entry, comp->v[i]);
+				return NULL;
+			}
+			k = node_new(r, dir, comp->v[i]);
+			k->mode = S_IFDIR | 0755;
+			if (new_ino(r, dir, k->mode, &k->ino, err) < 0)
+				return NULL;
+			r->st.dirs++;
+		} else if (S_ISLNK(k->mode)) {
+			/* the target is kept in the node name list? no: read it back */
+			char target[4096];
+			struct ext2_inode_large in;
+			errcode_t e = ext2fs_read_inode_full(r->fs, k->ino, (struct ext2_inode *)&in, sizeof(in));
+			if (e) {
+				ext2_err(err, e, "read link %s", k->name);
+				return NULL;
+			}
+			size_t tl = EXT2_I_SIZE(&in);
+			if (tl >= sizeof(target)) {
+				hostile(r, err, entry, "symbolic link target too long");
+				return NULL;
+			}
+			if (ext2fs_is_fast_symlink((struct ext2_inode *)&in)) {
+				memcpy(target, in.i_block, tl);
+			} else {
+				ext2_file_t f;
+				unsigned got = 0;
+				e = ext2fs_file_open2(r->fs, k->ino, (struct ext2_inode *)&in, 0, &f);
+				if (!e) {
+					e = ext2fs_file_read(f, target, (unsigned)tl, &got);
+					ext2fs_file_close(f);
+				}
+				if (e) {
+					ext2_err(err, e, "read link %s", k->name);
+					return NULL;
+				}
+			}
+			target[tl] = '\0';
+			k = follow(r, k, target, entry, depth, err);
+			if (!k)
+				return NULL;
+		} else if (!S_ISDIR(k->mode)) {
+			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s is not a directory", r->layer_name,
+				   entry, comp->v[i]);
+			return NULL;
+		}
+		dir = k;
+	}
+	return dir;
+}
+
+/* ---- applying entries ---- */
+
+static int apply_whiteout(struct fb_rootfs *r, struct node *dir, const char *wname, const char *entry,
+			  struct fb_err *err)
+{
+	r->st.whiteouts++;
+	if (!strcmp(wname, ".wh..opq")) {
+		/* Opaque directory: hide everything lower layers put in it. */
+		for (size_t i = dir->nkids; i-- > 0;) {
+			struct node *k = dir->kids[i];
+			if (k->layer < r->layer && !k->keep && remove_tree(r, k, true, err) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!*wname || !strcmp(wname, ".") || !strcmp(wname, ".."))
+		return hostile(r, err, entry, "an invalid whiteout");
+	struct node *k = tab_find(r, dir, wname);
+	if (k && k->layer < r->layer)
+		return remove_tree(r, k, true, err);
+	return 0;
+}
+
+static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	const char *entry = archive_entry_pathname(ae);
+	if (!entry)
+		return hostile(r, err, "(no name)", "an entry without a name");
+	struct fb_strv comp = FB_STRV_INIT;
+	int ret = -1;
+	struct xattr *xs = NULL;
+	size_t nxs = 0;
+	if (split_path(r, entry, &comp, err) < 0)
+		goto out;
+	r->st.entries++;
+	mode_t type = archive_entry_filetype(ae);
+	const char *hard = archive_entry_hardlink(ae);
+	int64_t size = archive_entry_size(ae);
+	if (size < 0 || (uint64_t)size > MAX_ENTRY_SIZE) {
+		hostile(r, err, entry, "an absurd size (%" PRId64 " bytes)", size);
+		goto out;
+	}
+	if (comp.n == 0) {
+		/* the root itself: take its metadata */
+		if (type == AE_IFDIR) {
+			r->root->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
+			r->root->uid = (uid_t)archive_entry_uid(ae);
+			r->root->gid = (gid_t)archive_entry_gid(ae);
+			r->root->mtime = archive_entry_mtime(ae);
+			r->root->mtime_ns = archive_entry_mtime_nsec(ae);
+		}
+		ret = 0;
+		goto out;
+	}
+	const char *base = comp.v[comp.n - 1];
+	struct node *dir = lookup_dir(r, r->root, &comp, comp.n - 1, true, entry, 0, err);
+	if (!dir)
+		goto out;
+	if (!strncmp(base, ".wh.", 4)) {
+		ret = apply_whiteout(r, dir, base + 4, entry, err);
+		goto out;
+	}
+	struct node *old = tab_find(r, dir, base);
+	entry_xattrs(ae, &xs, &nxs);
+
+	if (type == AE_IFDIR && !hard && old && S_ISDIR(old->mode)) {
+		/* An existing directory: new metadata, same contents. */
+		old->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
+		old->uid = (uid_t)archive_entry_uid(ae);
+		old->gid = (gid_t)archive_entry_gid(ae);
+		old->mtime = archive_entry_mtime(ae);
+		old->mtime_ns = archive_entry_mtime_nsec(ae);
+		old->layer = r->layer;
+		xattrs_free(old);
+		old->xattrs = xs;
+		old->nxattrs = nxs;
+		xs = NULL;
+		ret = 0;
+		goto out;
+	}
+	if (hard) {
+		struct fb_strv tcomp = FB_STRV_INIT;
+		if (split_path(r, hard, &tcomp, err) < 0) {
+			fb_err_prefix(err, "hard link target");
+			fb_strv_free(&tcomp);
+			goto out;
+		}
+		if (!tcomp.n) {
+			fb_strv_free(&tcomp);
+			hostile(r, err, entry, "a hard link to the root");
+			goto out;
+		}
+		struct fb_err terr = { 0 };
+		struct node *tdir = lookup_dir(r, r->root, &tcomp, tcomp.n - 1, false, entry, 0, &terr);
+		struct node *t = tdir ? tab_find(r, tdir, tcomp.v[tcomp.n - 1]) : NULL;
+		fb_strv_free(&tcomp);
+		if (!t) {
+			if (!strcmp(terr.kind, "hostile_layer"))
+				*err = terr;
+			else
+				hostile(r, err, entry, "hard link to %s, which is not in the image", hard);
+			goto out;
+		}
+		if (S_ISDIR(t->mode)) {
+			hostile(r, err, entry, "a hard link to a directory (%s)", hard);
+			goto out;
+		}
+		if (t == old) {
+			ret = 0;
+			goto out;
+		}
+		if (old && remove_tree(r, old, true, err) < 0)
+			goto out;
+		struct node *n = node_new(r, dir, base);
+		n->mode = t->mode;
+		n->ino = t->ino;
+		r->nlink[t->ino]++;
+		r->st.hardlinks++;
+		ret = 0;
+		goto out;
+	}
+	if (old && remove_tree(r, old, true, err) < 0)
+		goto out;
+	struct node *n = node_new(r, dir, base);
+	n->uid = (uid_t)archive_entry_uid(ae);
+	n->gid = (gid_t)archive_entry_gid(ae);
+	n->mtime = archive_entry_mtime(ae);
+	n->mtime_ns = archive_entry_mtime_nsec(ae);
+	mode_t perm = archive_entry_perm(ae) & 07777;
+	struct ext2_inode_large in;
+	switch (type) {
+	case AE_IFDIR:
+		n->mode = S_IFDIR | perm;
+		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
+			goto out;
+		n->xattrs = xs;
+		n->nxattrs = nxs;
+		xs = NULL;
+		r->st.dirs++;
+		ret = 0;
+		goto out;
+	case AE_IFREG:
+		n->mode = S_IFREG | perm;
+		if (new_ino(r, dir, n->mode, &n->ino, err) < 0 || init_inode(r, n, &in, true, err) < 0 ||
+		    write_file_data(r, n, &in, a, NULL, (uint64_t)size, entry, err) < 0)
+			goto out;
+		r->st.files++;
+		break;
+	case AE_IFLNK: {
+		const char *target = archive_entry_symlink(ae);
+		if (!target || !*target || strlen(target) >= 4096) {
+			hostile(r, err, entry, "a symbolic link with an empty or overlong target");
+			goto out;
+		}
+		n->mode = S_IFLNK | 0777;
+		/* ext2fs_symlink does the inode accounting itself */
+		errcode_t e = ext2fs_new_inode(r->fs, dir->ino, (int)n->mode, NULL, &n->ino);
+		if (e) {
+			ext2_err(err, e, "allocate an inode");
+			goto out;
+		}
+		r->nlink[n->ino] = 1;
+		e = ext2fs_symlink(r->fs, dir->ino, n->ino, NULL, target);
+		if (e) {
+			ext2_err(err, e, "%s: symlink", entry);
+			goto out;
+		}
+		/* ext2fs_symlink wrote root:root and now: set ours */
+		if ((e = ext2fs_read_inode_full(r->fs, n->ino, (struct ext2_inode *)&in, sizeof(in)))) {
+			ext2_err(err, e, "%s: read inode", entry);
+			goto out;
+		}
+		fill_inode(&in, n);
+		if ((e = ext2fs_write_inode_full(r->fs, n->ino, (struct ext2_inode *)&in, sizeof(in)))) {
+			ext2_err(err, e, "%s: write inode", entry);
+			goto out;
+		}
+		r->st.symlinks++;
+		break;
+	}
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+	case AE_IFSOCK: {
+		n->mode = (mode_t)type | perm;
+		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
+			goto out;
+		memset(&in, 0, sizeof(in));
+		fill_inode(&in, n);
+		in.i_links_count = 1;
+		if (type == AE_IFCHR || type == AE_IFBLK) {
+			unsigned ma = (unsigned)archive_entry_rdevmajor(ae), mi = (unsigned)archive_entry_rdevminor(ae);
+			if (ma < 256 && mi < 256) {
+				in.i_block[0] = ma * 256 + mi;
+			} else {
+				in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
+			}
+			r->st.devices++;
+		}
+		errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)&in);
+		if (e) {
+			ext2_err(err, e, "%s: write inode", entry);
+			goto out;
+		}
+		break;
+	}
+	default:
+		hostile(r, err, entry, "an unsupported entry type 0%o", (unsigned)type);
+		goto out;
+	}
+	if (write_xattrs(r, n->ino, xs, nxs, err) < 0) {
+		fb_err_prefix(err, "layer %s: entry %s", r->layer_name, entry);
+		goto out;
+	}
+	ret = 0;
+out:
+	free_xattr_list(xs, nxs);
+	fb_strv_free(&comp);
+	return ret;
+}
+
+int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	r->layer++;
+	r->layer_name = name;
+	int ret = 0;
+	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *ae;
+		int ar = archive_read_next_header(a, &ae);
+		if (ar == ARCHIVE_EOF)
+			break;
+		/* WARN is not fatal: real layers carry names libarchive warns about. */
+		if (ar < ARCHIVE_WARN) {
+			ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+			break;
+		}
+		if (apply_entry(r, a, ae, err) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+out:
+	archive_read_free(a);
+	r->layer_name = NULL;
+	return ret;
+}
+
+int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "layer %s: open %s", name, path);
+	int ret = fb_rootfs_apply_layer_fd(r, fd, name, err);
+	close(fd);
+	return ret;
+}
+
+int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		       gid_t gid, struct fb_err *err)
+{
+	struct fb_strv comp = FB_STRV_INIT;
+	int ret = -1;
+	r->layer++;
+	r->layer_name = "(added)";
+	if (split_path(r, path, &comp, err) < 0 || !comp.n)
+		goto out;
+	struct node *dir = lookup_dir(r, r->root, &comp, comp.n - 1, true, path, 0, err);
+	if (!dir)
+		goto out;
+	struct node *old = tab_find(r, dir, comp.v[comp.n - 1]);
+	if (old && remove_tree(r, old, true, err) < 0)
+		goto out;
+	struct node *n = node_new(r, dir, comp.v[comp.n - 1]);
+	n->mode = S_IFREG | (mode & 07777);
+	n->uid = uid;
+	n->gid = gid;
+	n->mtime = time(NULL);
+	struct ext2_inode_large in;
+	if (new_ino(r, dir, n->mode, &n->ino, err) < 0 || init_inode(r, n, &in, true, err) < 0 ||
+	    write_file_data(r, n, &in, NULL, data, len, path, err) < 0)
+		goto out;
+	r->st.files++;
+	ret = 0;
+out:
+	r->layer_name = NULL;
+	fb_strv_free(&comp);
+	return ret;
+}
+
+/* ---- finishing: directories ---- */
+
+static int ftype_of(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return EXT2_FT_REG_FILE;
+	case S_IFDIR: return EXT2_FT_DIR;
+	case S_IFLNK: return EXT2_FT_SYMLINK;
+	case S_IFCHR: return EXT2_FT_CHRDEV;
+	case S_IFBLK: return EXT2_FT_BLKDEV;
+	case S_IFIFO: return EXT2_FT_FIFO;
+	case S_IFSOCK: return EXT2_FT_SOCK;
+	}
+	return EXT2_FT_UNKNOWN;
+}
+
+static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
+{
+	ext2_filsys fs = r->fs;
+	unsigned bs = fs->blocksize;
+	bool csum = ext2fs_has_feature_metadata_csum(fs->super);
+	unsigned avail = bs - (csum ? sizeof(struct ext2_dir_entry_tail) : 0);
+	errcode_t e;
+	/* Count the blocks: ".", "..", then the children, first fit in order. */
+	size_t nents = d->nkids + 2;
+	uint64_t nblocks = 1;
+	unsigned used = 0;
+	for (size_t i = 0; i < nents; i++) {
+		size_t nl = i == 0 ? 1 : i == 1 ? 2 : strlen(d->kids[i - 2]->name);
+		unsigned rl = (unsigned)((8 + nl + 3) & ~3u);
+		if (used + rl > avail) {
+			nblocks++;
+			used = 0;
+		}
+		used += rl;
+	}
+	struct ext2_inode_large in;
+	if (d->keep)
+		return 0;
+	if (d->ino == EXT2_ROOT_INO) {
+		/* mke2fs wrote a root directory: drop its blocks, start again */
+		if ((e = ext2fs_read_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
+		    (e = ext2fs_punch(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL)))
+			return ext2_err(err, e, "reset the root directory");
+	}
+	memset(&in, 0, sizeof(in));
+	fill_inode(&in, d);
+	unsigned subdirs = 0;
+	for (size_t i = 0; i < d->nkids; i++)
+		subdirs += S_ISDIR(d->kids[i]->mode);
+	in.i_links_count = (uint16_t)(2 + subdirs > 65000 ? 1 : 2 + subdirs); /* dir_nlink: 1 means many */
+	if (ext2fs_has_feature_extents(fs->super)) {
+		ext2_extent_handle_t h;
+		if ((e = ext2fs_extent_open2(fs, d->ino, (struct ext2_inode *)&in, &h)))
+			return ext2_err(err, e, "directory extents");
+		ext2fs_extent_free(h);
+	}
+	if ((e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
+	    (e = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT, d->ino, (struct ext2_inode *)&in, ~0ULL, 0, nblocks)) ||
+	    (e = ext2fs_inode_size_set(fs, (struct ext2_inode *)&in, nblocks * bs)) ||
+	    (e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))))
+		return ext2_err(err, e, "write directory inode %u", d->ino);
+
+	char *blk = r->buf;
+	uint64_t lblk = 0;
+	size_t i = 0;
+	while (lblk < nblocks) {
+		memset(blk, 0, bs);
+		unsigned off = 0;
+		struct ext2_dir_entry *last = NULL;
+		while (i < nents) {
+			const char *nm;
+			ext2_ino_t ino;
+			int ft;
+			if (i == 0)
+				nm = ".", ino = d->ino, ft = EXT2_FT_DIR;
+			else if (i == 1)
+				nm = "..", ino = d->parent ? d->parent->ino : d->ino, ft = EXT2_FT_DIR;
+			else
+				nm = d->kids[i - 2]->name, ino = d->kids[i - 2]->ino, ft = ftype_of(d->kids[i - 2]->mode);
+			size_t nl = strlen(nm);
+			unsigned rl = (unsigned)((8 + nl + 3) & ~3u);
+			if (off + rl > avail)
+				break;
+			struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + off);
+			de->inode = ino;
+			ext2fs_dirent_set_name_len(de, (int)nl);
+			ext2fs_dirent_set_file_type(de, ft);
+			memcpy(de->name, nm, nl);
+			ext2fs_set_rec_len(fs, rl, de);
+			last = de;
+			off += rl;
+			i++;
+		}
+		if (last) {
+			/* the last entry takes the rest of the block */
+			unsigned lastoff = (unsigned)((char *)last - blk);
+			ext2fs_set_rec_len(fs, avail - lastoff, last);
+		} else {
+			struct ext2_dir_entry *de = (struct ext2_dir_entry *)blk;
+			de->inode = 0;
+			ext2fs_set_rec_len(fs, avail, de);
+		}
+		if (csum)
+			ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(blk, bs));
+		blk64_t pblk;
+		if ((e = ext2fs_bmap2(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, lblk, NULL, &pblk)) ||
+		    (e = ext2fs_write_dir_block4(fs, pblk, blk, 0, d->ino)))
+			return ext2_err(err, e, "write directory block");
+		lblk++;
+	}
+	memset(blk, 0, bs);
+	return write_xattrs(r, d->ino, d->xattrs, d->nxattrs, err);
+}
+
+static int write_dirs(struct fb_rootfs *r, struct node *d, struct fb_err *err)
+{
+	if (write_dir(r, d, err) < 0)
+		return -1;
+	for (size_t i = 0; i < d->nkids; i++)
+		if (S_ISDIR(d->kids[i]->mode) && d->kids[i]->ino && write_dirs(r, d->kids[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Inodes with more than one name get their final link count. */
+static int fix_links(struct fb_rootfs *r, struct fb_err *err)
+{
+	for (ext2_ino_t ino = 1; ino <= r->max_ino; ino++) {
+		if (r->nlink[ino] < 2)
+			continue;
+		struct ext2_inode_large in;
+		errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&in, sizeof(in));
+		if (e)
+			return ext2_err(err, e, "read inode %u", ino);
+		if (LINUX_S_ISDIR(in.i_mode))
+			continue;
+		in.i_links_count = (uint16_t)r->nlink[ino];
+		if ((e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&in, sizeof(in))))
+			return ext2_err(err, e, "write inode %u", ino);
+	}
+	return 0;
+}
+
+int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err)
+{
+	if (fix_links(r, err) < 0 || write_dirs(r, r->root, err) < 0)
+		return -1;
+	r->st.block_size = r->fs->blocksize;
+	r->st.used_blocks = ext2fs_blocks_count(r->fs->super) - ext2fs_free_blocks_count(r->fs->super);
+	errcode_t e = ext2fs_close_free(&r->fs);
+	if (e)
+		return ext2_err(err, e, "close %s", r->path);
+	r->finished = true;
+	if (stats)
+		*stats = r->st;
+	return 0;
+}
+
+int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err)
+{
+	uint64_t size = o->size < (64ULL << 20) ? (64ULL << 20) : o->size;
+	uint64_t inodes = o->inodes ? o->inodes : size / 4096;
+	if (inodes < 1024)
+		inodes = 1024;
+	if (inodes > 0xFFFFFFF0ULL)
+		inodes = 0xFFFFFFF0ULL;
+	/* A fresh sparse file of the right size, then mke2fs on it. */
+	unlink(o->path);
+	int fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "create %s", o->path);
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int en = errno;
+		close(fd);
+		unlink(o->path);
+		return fb_err_errno(err, en, "size %s", o->path);
+	}
+	close(fd);
+	char ninodes[32], label[40];
+	snprintf(ninodes, sizeof(ninodes), "%" PRIu64, inodes);
+	snprintf(label, sizeof(label), "%.16s", o->label ? o->label : "rootfs");
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-I", "256", "-N", ninodes,
+			 "-O", "^orphan_file", "-L", label, "-E",
+			 "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", (char *)o->path, NULL };
+	struct fb_buf eout = FB_BUF_INIT;
+	int code = 0;
+	if (fb_proc_run(argv, NULL, 0, NULL, &eout, &code, err) < 0 || code != 0) {
+		if (code)
+			fb_err_set(err, FB_EXIT_FAILED, "ext4", "mke2fs %s failed (%d): %s", o->path, code, fb_buf_str(&eout));
+		fb_buf_free(&eout);
+		unlink(o->path);
+		return -1;
+	}
+	fb_buf_free(&eout);
+
+	struct fb_rootfs *r = fb_xcalloc(1, sizeof(*r));
+	r->path = fb_xstrdup(o->path);
+	errcode_t e = ext2fs_open(o->path, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &r->fs);
+	if (!e)
+		e = ext2fs_read_bitmaps(r->fs);
+	if (e) {
+		ext2_err(err, e, "open %s", o->path);
+		fb_rootfs_free(r);
+		return -1;
+	}
+	r->max_ino = r->fs->super->s_inodes_count;
+	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
+	r->buf = fb_xcalloc(1, BUFSZ);
+	r->root = node_new(r, NULL, "");
+	r->root->ino = EXT2_ROOT_INO;
+	r->root->mode = S_IFDIR | 0755;
+	/* mke2fs made lost+found; keep it, as every ext4 has one */
+	ext2_ino_t lf;
+	if (ext2fs_lookup(r->fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &lf) == 0) {
+		struct node *n = node_new(r, r->root, "lost+found");
+		n->mode = S_IFDIR | 0700;
+		n->ino = lf;
+		n->keep = true;
+		n->layer = -1;
+		r->nlink[lf] = 1;
+	}
+	*out = r;
+	return 0;
+}
+
+void fb_rootfs_free(struct fb_rootfs *r)
+{
+	if (!r)
+		return;
+	if (r->fs)
+		ext2fs_close_free(&r->fs);
+	if (!r->finished && r->path)
+		unlink(r->path);
+	if (r->root)
+		free_tree(r->root);
+	free(r->tab);
+	free(r->nlink);
+	free(r->buf);
+	free(r->path);
+	free(r);
+}

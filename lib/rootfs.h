@@ -1,0 +1,46 @@
+/* A root file system written straight into an ext4 image: OCI layers are
+ * applied in order (whiteouts, opaque directories, hard links, xattrs,
+ * devices), file data goes from the tar stream into ext4 inodes, and the
+ * directory tree lives in memory until the end, when every directory's
+ * blocks are written once. No mount, no staging directory, no root needed:
+ * ownership comes from the layers. Hostile entries (escaping the root,
+ * writing through links that leave it, absurd sizes) are refused. */
+#ifndef FB_ROOTFS_H
+#define FB_ROOTFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fb_err;
+struct fb_rootfs;
+
+struct fb_rootfs_opts {
+	const char *path;      /* the ext4 image to create (replaced) */
+	uint64_t size;         /* bytes; the image is sparse */
+	uint64_t inodes;       /* 0: one per 4 KiB */
+	const char *label;     /* volume label, may be NULL */
+};
+
+struct fb_rootfs_stats {
+	uint64_t entries;       /* tar entries applied */
+	uint64_t files, dirs, symlinks, hardlinks, devices, whiteouts;
+	uint64_t bytes;         /* file data written */
+	uint64_t used_blocks;   /* of the file system, at the end */
+	uint64_t block_size;
+};
+
+int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err);
+/* Apply one layer (a tar, gzip/zstd/xz/bzip2 or plain) read from fd.
+ * `name` (the digest) prefixes errors. Hostile content is FB_EXIT_USAGE. */
+int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err);
+int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err);
+/* Add one regular file (the hook fb-init uses to enter every image). */
+int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode,
+		       uid_t uid, gid_t gid, struct fb_err *err);
+/* Write the directories, close the file system. */
+int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err);
+/* Frees; removes the image unless finished. */
+void fb_rootfs_free(struct fb_rootfs *r);
+
+#endif

@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# fb-mkrootfs: layers to ext4 without mounting; checked with debugfs and
+# e2fsck; hostile layers refused with nothing left behind.
+
+load helpers
+
+setup() {
+	T=$(mktemp -d)
+}
+
+teardown() {
+	rm -rf "$T"
+}
+
+layer() { # layer OUT < spec
+	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$T/$1"
+}
+
+dfs() { # dfs IMAGE COMMAND
+	debugfs -R "$2" "$1" 2>/dev/null
+}
+
+fsck_clean() {
+	run e2fsck -fn "$1"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+@test "layers apply in order: whiteouts, opaque dirs, replacements" {
+	layer l1.tar.gz <<'SPEC'
+d ./ mode=0755
+d etc
+f etc/passwd data=root:x:0:0::/root:/bin/sh\n
+f etc/gone data=bye
+d opq mode=0700 uid=1000 gid=1000
+f opq/old data=old
+d opq/sub
+f opq/sub/deep data=deep
+f was-file data=file
+d was-dir
+f was-dir/inner data=x
+SPEC
+	layer l2.tar <<'SPEC'
+f etc/.wh.gone
+d opq mode=0750 uid=1000 gid=1000
+f opq/.wh..wh..opq
+f opq/new data=new
+d was-file
+f was-file/now-a-dir data=y
+f was-dir data=now-a-file
+f etc/.wh.never-existed
+SPEC
+	run_split fb-mkrootfs --layer "$T/l1.tar.gz" --layer "$T/l2.tar" --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .rootfs.path <<<"$output")" = "$T/r.ext4" ]
+	[ "$(jq .rootfs.counts.whiteouts <<<"$output")" -eq 3 ]
+	fsck_clean "$T/r.ext4"
+	[ "$(dfs "$T/r.ext4" 'ls /etc' | tr -s ' \n' ' ')" = " 12 (12) . 2 (12) .. 13 (4060) passwd " ] || dfs "$T/r.ext4" 'ls /etc'
+	run dfs "$T/r.ext4" 'ls -p /opq'
+	[[ "$output" == *"/new/"* ]]
+	[[ "$output" != *"/old/"* && "$output" != *"/sub/"* ]]
+	[[ "$(dfs "$T/r.ext4" 'stat /opq')" == *"Mode:  0750"* ]]
+	[ "$(dfs "$T/r.ext4" 'cat /was-dir')" = "now-a-file" ]
+	[ "$(dfs "$T/r.ext4" 'cat /was-file/now-a-dir')" = "y" ]
+	[ "$(dfs "$T/r.ext4" 'cat /etc/passwd')" = "root:x:0:0::/root:/bin/sh" ]
+}
+
+@test "ownership, modes, setuid, mtimes, links, devices and xattrs are kept" {
+	layer l.tar.zst <<'SPEC'
+d bin
+f bin/su mode=04755 data=elf
+f bin/busybox mode=0755 size=100000
+h bin/hl bin/busybox
+l bin/sh busybox
+d home
+d home/u uid=1000 gid=1000 mode=0700
+f home/u/f uid=1000 gid=1000 mode=0600 data=mine xattr=user.note:hello
+f home/u/cap mode=0755 data=x xattr=security.capability:abc
+d dev
+c dev/null 1 3 mode=0666
+b dev/sda 8 0 mode=0660 gid=6
+c dev/big 300 70000 mode=0600
+p dev/fifo
+f t mtime=1234567890 data=t
+SPEC
+	run_split fb-mkrootfs --layer "$T/l.tar.zst" --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	fsck_clean "$T/r.ext4"
+	local img="$T/r.ext4"
+	[[ "$(dfs "$img" 'stat /bin/su')" == *"Mode:  04755"* ]]
+	[[ "$(dfs "$img" 'stat /bin/hl')" == *"Links: 2"* ]]
+	[ "$(dfs "$img" 'stat /bin/hl' | head -1)" = "$(dfs "$img" 'stat /bin/busybox' | head -1)" ]
+	[[ "$(dfs "$img" 'stat /bin/sh')" == *'Fast link dest: "busybox"'* ]]
+	[[ "$(dfs "$img" 'stat /home/u/f')" == *"User:  1000   Group:  1000"* ]]
+	[[ "$(dfs "$img" 'stat /home/u')" == *"Mode:  0700"* ]]
+	[[ "$(dfs "$img" 'ea_list /home/u/f')" == *'user.note (5) = "hello"'* ]]
+	[[ "$(dfs "$img" 'ea_list /home/u/cap')" == *'security.capability'* ]]
+	[[ "$(dfs "$img" 'stat /dev/null')" == *"Type: character special"* ]]
+	[[ "$(dfs "$img" 'stat /dev/null')" == *"Device major/minor number: 01:03"* ]]
+	[[ "$(dfs "$img" 'stat /dev/big')" == *"major/minor number: 300:70000"* ]]
+	[[ "$(dfs "$img" 'stat /dev/sda')" == *"Type: block special"* ]]
+	[[ "$(dfs "$img" 'stat /dev/fifo')" == *"Type: FIFO"* ]]
+	[[ "$(dfs "$img" 'stat /t')" == *"mtime: 0x499602d2"* ]]
+	dfs "$img" 'dump /bin/busybox '"$T/bb"
+	[ "$(stat -c %s "$T/bb")" -eq 100000 ]
+	[ "$(tr -d x <"$T/bb" | wc -c)" -eq 0 ]
+}
+
+@test "absolute names and ./ prefixes land inside the root; in-root links are followed" {
+	layer l.tar <<'SPEC'
+d usr
+d usr/lib
+l lib usr/lib
+l abs /usr/lib
+f /etc/abs data=1
+f ./etc/dot data=2
+f lib/via-link data=3
+f abs/via-abs data=4
+f a/../b data=5
+SPEC
+	run_split fb-mkrootfs --layer "$T/l.tar" --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	fsck_clean "$T/r.ext4"
+	[ "$(dfs "$T/r.ext4" 'cat /etc/abs')" = 1 ]
+	[ "$(dfs "$T/r.ext4" 'cat /etc/dot')" = 2 ]
+	[ "$(dfs "$T/r.ext4" 'cat /usr/lib/via-link')" = 3 ]
+	[ "$(dfs "$T/r.ext4" 'cat /usr/lib/via-abs')" = 4 ]
+	[ "$(dfs "$T/r.ext4" 'cat /b')" = 5 ]
+}
+
+# Each case: a layer spec; the run must fail with exit 2, name the entry,
+# and leave no image behind.
+hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
+	layer h.tar
+	run_split fb-mkrootfs --layer "$T/h.tar" --output "$T/r.ext4"
+	[ "$status" -eq 2 ] || { echo "$1: status $status: $stderr"; return 1; }
+	[[ "$stderr" == *"layer $T/h.tar: entry "*"$2"* ]] || { echo "$1: $stderr"; return 1; }
+	[ "$(jq -r .error.kind <<<"$output")" != null ]
+	[ ! -e "$T/r.ext4" ] || { echo "$1: image left behind"; return 1; }
+}
+
+@test "hostile layers are refused and leave nothing" {
+	hostile "dot-dot climbs" "the name climbs above the root" <<<'f ../../etc/passwd data=pwned'
+	hostile "dot-dot after a dir" "the name climbs above the root" <<<$'d a\nf a/../../x data=1'
+	hostile "link out then write through" "points outside the root" <<<$'l escape ../../../..\nf escape/etc/x data=1'
+	hostile "nested link out" "points outside the root" <<<$'d d\nl d/up ../..\nf d/up/x data=1'
+	hostile "hard link out" "the name climbs above the root" <<<'h x ../../etc/shadow'
+	hostile "hard link to nothing" "not in the image" <<<'h x nothing/here'
+	hostile "hard link to a dir" "a hard link to a directory" <<<$'d dir\nh x dir'
+	hostile "absurd size" "an absurd size" <<<'fake huge 4398046511104'
+	hostile "link loop" "too many levels of symbolic links" <<<$'l a b\nl b a\nf a/x data=1'
+}
+
+@test "a file where a directory is needed is an error, not a silent overwrite" {
+	layer l.tar <<<$'f a data=1\nf a/b data=2'
+	run_split fb-mkrootfs --layer "$T/l.tar" --output "$T/r.ext4"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"entry a/b: a is not a directory"* ]]
+}
+
+@test "--add-file puts a file in after the layers (the fb-init hook)" {
+	layer l.tar <<<'d sbin'
+	printf '#!/bin/sh\necho hi\n' >"$T/init"
+	run_split fb-mkrootfs --layer "$T/l.tar" --add-file "$T/init:/sbin/fb-init:0755" --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	fsck_clean "$T/r.ext4"
+	[[ "$(dfs "$T/r.ext4" 'stat /sbin/fb-init')" == *"Mode:  0755"* ]]
+	[ "$(dfs "$T/r.ext4" 'cat /sbin/fb-init')" = $'#!/bin/sh\necho hi' ]
+}
+
+@test "--disk-size sets the size; too small is an error that says so" {
+	layer l.tar <<<'f big size=20000000'
+	run_split fb-mkrootfs --layer "$T/l.tar" --disk-size 128M --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %s "$T/r.ext4")" -eq $((128 << 20)) ]
+	# sparse: far fewer blocks on disk than the size
+	[ "$(stat -c %b "$T/r.ext4")" -lt $((128 << 11)) ]
+	layer l2.tar <<<'f big size=90000000'
+	run_split fb-mkrootfs --layer "$T/l2.tar" --disk-size 64M --output "$T/r2.ext4"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"the image is full"*"--disk-size"* ]]
+	[ ! -e "$T/r2.ext4" ]
+}
+
+@test "contract: usage errors, missing layers, error objects" {
+	run_split fb-mkrootfs --disk-size lots
+	[ "$status" -eq 2 ]
+	run_split fb-mkrootfs --layer "$T/none.tar" --output "$T/r.ext4"
+	[ "$status" -eq 3 ]
+	[ "$(jq -r .error.kind <<<"$output")" = "not_found" ]
+	run_split fb-mkrootfs <<<'{"image":{"layers":[{"digest":"sha256:zz"}]}}'
+	[ "$status" -eq 2 ]
+	run_split fb-mkrootfs <<<'{"error":{"tool":"fb-fetch","message":"x"}}'
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .error.tool <<<"$output")" = "fb-fetch" ]
+	run_split fb-mkrootfs <<<'{"nothing":1}'
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"no .image object"* ]]
+}

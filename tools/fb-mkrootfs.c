@@ -1,0 +1,425 @@
+/* fb-mkrootfs: an image's layers (or a build's result) to an ext4 root file
+ * system, written directly with libext2fs (lib/rootfs). Reads the pipeline
+ * document (.image from fb-fetch) or --layer files; adds .rootfs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "rootfs.h"
+#include "tool.h"
+#include "util.h"
+
+static const char usage[] =
+	"Usage: fb-mkrootfs [OPTIONS]\n"
+	"Build an ext4 root file system from an image's layers.\n"
+	"\n"
+	"Reads a JSON document on stdin whose .image.layers name the layers (by\n"
+	"digest in the store, or by .path), and writes it back with .rootfs added.\n"
+	"With --layer, no document is read.\n"
+	"\n"
+	"Options:\n"
+	"  --output PATH          the ext4 image to write (default: a new file under\n"
+	"                         the store's tmp/ directory)\n"
+	"  --disk-size SIZE       the file system size (512M, 2G; default: the\n"
+	"                         content plus headroom)\n"
+	"  --store DIR            the content store (default: .image.store, then\n"
+	"                         $FB_STORE, then the per-user default)\n"
+	"  --layer FILE           apply this layer tar (repeatable, in order)\n"
+	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
+	"  --log-format FORMAT    json or text logs on stderr\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 ok, 1 failed, 2 invalid input or a hostile layer, 3 not found.\n";
+
+enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE };
+
+static const struct option longopts[] = {
+	FB_COMMON_LONGOPTS,
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "disk-size", required_argument, NULL, OPT_DISK_SIZE },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "layer", required_argument, NULL, OPT_LAYER },
+	{ "add-file", required_argument, NULL, OPT_ADD_FILE },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct layer {
+	char *path;
+	char *name; /* digest or path, for messages */
+};
+
+struct options {
+	const char *output;
+	uint64_t disk_size;
+	const char *store;
+	struct fb_strv layer_files;
+	struct fb_strv add_files;
+};
+
+/* "512M", "2G", "1048576": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v <= 0)
+		return -1;
+	uint64_t mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	case 't': case 'T': mult = 1ULL << 40; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+static const char *default_store(void)
+{
+	static char buf[4096];
+	const char *env = getenv("FB_STORE");
+	if (env && *env)
+		return env;
+	if (geteuid() == 0)
+		return "/var/lib/firebuild/store";
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(buf, sizeof(buf), "%s/firebuild/store", xdg);
+	else
+		snprintf(buf, sizeof(buf), "%s/.local/share/firebuild/store", home ? home : "/tmp");
+	return buf;
+}
+
+/* The uncompressed size of a layer blob, without decompressing it. */
+static uint64_t estimate_layer(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	unsigned char head[18] = { 0 }, tail[4] = { 0 };
+	uint64_t est = 0;
+	if (fstat(fd, &st) == 0 && pread(fd, head, sizeof(head), 0) > 0) {
+		uint64_t csize = (uint64_t)st.st_size;
+		if (head[0] == 0x1f && head[1] == 0x8b && csize >= 18 && pread(fd, tail, 4, (off_t)csize - 4) == 4) {
+			/* gzip: ISIZE is the size modulo 2^32 */
+			uint64_t isize = (uint64_t)tail[0] | (uint64_t)tail[1] << 8 | (uint64_t)tail[2] << 16 |
+					 (uint64_t)tail[3] << 24;
+			while (isize < csize)
+				isize += 1ULL << 32;
+			est = isize;
+		} else if (head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) {
+			/* zstd: the frame header may carry the content size */
+			unsigned fhd = head[4], fcs_flag = fhd >> 6, single = (fhd >> 5) & 1, did_flag = fhd & 3;
+			unsigned pos = 5 + (single ? 0 : 1) + (did_flag == 0 ? 0 : did_flag == 1 ? 1 : did_flag == 2 ? 2 : 4);
+			unsigned fcs_len = fcs_flag == 0 ? (single ? 1 : 0) : fcs_flag == 1 ? 2 : fcs_flag == 2 ? 4 : 8;
+			if (fcs_len && pos + fcs_len <= sizeof(head)) {
+				uint64_t v = 0;
+				for (unsigned i = 0; i < fcs_len; i++)
+					v |= (uint64_t)head[pos + i] << (8 * i);
+				est = fcs_len == 2 ? v + 256 : v;
+			} else {
+				est = csize * 4;
+			}
+		} else if ((head[0] == 0xfd && head[1] == '7') || (head[0] == 'B' && head[1] == 'Z')) {
+			est = csize * 5;
+		} else {
+			est = csize;
+		}
+	}
+	close(fd);
+	return est;
+}
+
+static int build(const struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
+		 uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
+{
+	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes };
+	struct fb_rootfs *r;
+	if (fb_rootfs_create(&ro, &r, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nl; i++) {
+		fb_log_fields(FB_LOG_DEBUG, "apply layer", "layer", layers[i].name, (char *)NULL);
+		if (fb_rootfs_apply_layer(r, layers[i].path, layers[i].name, err) < 0)
+			goto fail;
+	}
+	/* Hook: fb-init joins every image here once it exists (issue 5);
+	 * --add-file is the same mechanism for any file. */
+	for (size_t i = 0; i < o->add_files.n; i++) {
+		char *spec = fb_xstrdup(o->add_files.v[i]);
+		char *dest = strchr(spec, ':');
+		char *mode_s = dest ? strchr(dest + 1, ':') : NULL;
+		if (!dest) {
+			free(spec);
+			fb_err_set(err, FB_EXIT_USAGE, NULL, "--add-file %s: expected SRC:DEST[:MODE]", o->add_files.v[i]);
+			goto fail;
+		}
+		*dest++ = '\0';
+		if (mode_s)
+			*mode_s++ = '\0';
+		struct fb_buf data = FB_BUF_INIT;
+		struct stat sst;
+		int rr = stat(spec, &sst) < 0 ? fb_err_errno(err, errno, "--add-file %s", spec)
+					     : fb_read_file(spec, &data, err);
+		mode_t mode = mode_s ? (mode_t)strtoul(mode_s, NULL, 8) : (sst.st_mode & 07777);
+		if (rr == 0)
+			rr = fb_rootfs_add_file(r, dest, data.data ? data.data : "", data.len, mode, 0, 0, err);
+		fb_buf_free(&data);
+		free(spec);
+		if (rr < 0)
+			goto fail;
+	}
+	if (fb_rootfs_finish(r, st, err) < 0)
+		goto fail;
+	fb_rootfs_free(r);
+	return 0;
+fail:
+	fb_rootfs_free(r);
+	return -1;
+}
+
+static int run(struct options *o, jv *doc, struct fb_err *err)
+{
+	struct layer *layers = NULL;
+	size_t nl = 0;
+	int ret = -1;
+	char *store = NULL, *out = NULL, *tmpdir = NULL;
+	jv image = jv_invalid();
+
+	if (o->layer_files.n) {
+		for (size_t i = 0; i < o->layer_files.n; i++) {
+			layers = fb_xrealloc(layers, (nl + 1) * sizeof(*layers));
+			layers[nl].path = fb_xstrdup(o->layer_files.v[i]);
+			layers[nl++].name = fb_xstrdup(o->layer_files.v[i]);
+		}
+		*doc = jv_object();
+	} else {
+		image = jv_object_get(jv_copy(*doc), jv_string("image"));
+		if (jv_get_kind(image) != JV_KIND_OBJECT) {
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .image object (run fb-fetch image first)");
+			goto out;
+		}
+		if (fb_json_get_str_opt(image, "store", &store, err) < 0)
+			goto out;
+		jv ls = jv_object_get(jv_copy(image), jv_string("layers"));
+		if (jv_get_kind(ls) != JV_KIND_ARRAY) {
+			jv_free(ls);
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid input: .image.layers must be an array");
+			goto out;
+		}
+		const char *sdir = o->store ? o->store : store ? store : default_store();
+		for (int i = 0; i < jv_array_length(jv_copy(ls)); i++) {
+			jv l = jv_array_get(jv_copy(ls), i);
+			char *digest = NULL, *path = NULL;
+			int r1 = fb_json_get_str_opt(l, "digest", &digest, err);
+			int r2 = r1 < 0 ? -1 : fb_json_get_str_opt(l, "path", &path, err);
+			jv_free(l);
+			if (r2 < 0 || (!digest && !path)) {
+				free(digest);
+				free(path);
+				jv_free(ls);
+				if (r2 == 0)
+					fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid input: .image.layers[%d] has no digest or path", i);
+				goto out;
+			}
+			if (!path) {
+				const char *colon = strchr(digest, ':');
+				if (!colon || strncmp(digest, "sha256:", 7) || strspn(colon + 1, "0123456789abcdef") != 64 ||
+				    colon[65]) {
+					fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid layer digest %s", digest);
+					free(digest);
+					jv_free(ls);
+					goto out;
+				}
+				path = fb_xasprintf("%s/blobs/sha256/%s", sdir, colon + 1);
+			}
+			layers = fb_xrealloc(layers, (nl + 1) * sizeof(*layers));
+			layers[nl].path = path;
+			layers[nl++].name = digest ? digest : fb_xstrdup(path);
+		}
+		jv_free(ls);
+		free(store);
+		store = fb_xstrdup(sdir);
+	}
+
+	uint64_t total = 0;
+	for (size_t i = 0; i < nl; i++) {
+		if (access(layers[i].path, R_OK) < 0) {
+			fb_err_errno(err, errno, "layer %s: %s", layers[i].name, layers[i].path);
+			goto out;
+		}
+		total += estimate_layer(layers[i].path);
+	}
+	if (o->output) {
+		out = fb_xstrdup(o->output);
+	} else {
+		const char *sdir = store ? store : o->store ? o->store : default_store();
+		char *t = fb_xasprintf("%s/tmp", sdir);
+		if (mkdir(sdir, 0755) < 0 && errno != EEXIST) {
+			fb_err_errno(err, errno, "create %s", sdir);
+			free(t);
+			goto out;
+		}
+		if (mkdir(t, 0755) < 0 && errno != EEXIST) {
+			fb_err_errno(err, errno, "create %s", t);
+			free(t);
+			goto out;
+		}
+		tmpdir = fb_xasprintf("%s/rootfs-XXXXXX", t);
+		free(t);
+		if (!mkdtemp(tmpdir)) {
+			fb_err_errno(err, errno, "create a directory under %s/tmp", sdir);
+			goto out;
+		}
+		out = fb_xasprintf("%s/rootfs.ext4", tmpdir);
+	}
+
+	/* One inode per 8 KiB of tar (an image of tiny files runs out and is
+	 * retried larger); size = content + a quarter for block rounding and
+	 * room to write in the VM + the journal + the inode tables. */
+	uint64_t inodes = total / 8192 > 16384 ? total / 8192 : 16384;
+	uint64_t size = o->disk_size ? o->disk_size : total + total / 4 + (64ULL << 20) + inodes * 256;
+	size = (size + 4095) & ~4095ULL;
+	struct fb_rootfs_stats st;
+	int tries = o->disk_size ? 1 : 3;
+	for (int t = 0;; t++) {
+		if (build(o, layers, nl, out, size, inodes, &st, err) == 0)
+			break;
+		if (strcmp(err->kind, "no_space") || t + 1 >= tries)
+			goto out;
+		fb_log(FB_LOG_INFO, "the estimate of %" PRIu64 " MiB was short; trying again with twice the size", size >> 20);
+		size *= 2;
+		inodes *= 2;
+	}
+	struct stat sst;
+	if (stat(out, &sst) < 0) {
+		fb_err_errno(err, errno, "stat %s", out);
+		goto out;
+	}
+	char real[4096];
+	jv rfs = jv_object();
+	rfs = jv_object_set(rfs, jv_string("path"), jv_string(realpath(out, real) ? real : out));
+	rfs = jv_object_set(rfs, jv_string("size"), jv_number((double)sst.st_size));
+	rfs = jv_object_set(rfs, jv_string("content_size"), jv_number((double)(st.used_blocks * st.block_size)));
+	rfs = jv_object_set(rfs, jv_string("data_bytes"), jv_number((double)st.bytes));
+	jv counts = jv_object();
+	counts = jv_object_set(counts, jv_string("entries"), jv_number((double)st.entries));
+	counts = jv_object_set(counts, jv_string("files"), jv_number((double)st.files));
+	counts = jv_object_set(counts, jv_string("dirs"), jv_number((double)st.dirs));
+	counts = jv_object_set(counts, jv_string("symlinks"), jv_number((double)st.symlinks));
+	counts = jv_object_set(counts, jv_string("hardlinks"), jv_number((double)st.hardlinks));
+	counts = jv_object_set(counts, jv_string("devices"), jv_number((double)st.devices));
+	counts = jv_object_set(counts, jv_string("whiteouts"), jv_number((double)st.whiteouts));
+	rfs = jv_object_set(rfs, jv_string("counts"), counts);
+	if (jv_is_valid(image)) {
+		jv cfg = jv_object_get(jv_copy(image), jv_string("config"));
+		if (jv_is_valid(cfg))
+			rfs = jv_object_set(rfs, jv_string("config"), cfg);
+		else
+			jv_free(cfg);
+	}
+	*doc = jv_object_set(*doc, jv_string("rootfs"), rfs);
+	ret = 0;
+out:
+	if (ret < 0 && tmpdir) {
+		if (out)
+			unlink(out);
+		rmdir(tmpdir);
+	}
+	if (jv_is_valid(image))
+		jv_free(image);
+	for (size_t i = 0; i < nl; i++) {
+		free(layers[i].path);
+		free(layers[i].name);
+	}
+	free(layers);
+	free(store);
+	free(out);
+	free(tmpdir);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	fb_tool_init("fb-mkrootfs");
+	struct options o = { 0 };
+	int c, exit_now = -1, rc;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
+			if (exit_now >= 0)
+				goto done;
+			continue;
+		}
+		switch (c) {
+		case OPT_OUTPUT:
+			o.output = optarg;
+			break;
+		case OPT_DISK_SIZE:
+			if (parse_size(optarg, &o.disk_size) < 0) {
+				exit_now = fb_tool_usage_error("--disk-size %s: expected a size such as 512M or 2G", optarg);
+				goto done;
+			}
+			break;
+		case OPT_STORE:
+			o.store = optarg;
+			break;
+		case OPT_LAYER:
+			fb_strv_push(&o.layer_files, optarg);
+			break;
+		case OPT_ADD_FILE:
+			fb_strv_push(&o.add_files, optarg);
+			break;
+		default:
+			exit_now = FB_EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		exit_now = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	struct fb_err err = { 0 };
+	jv doc = jv_invalid();
+	if (!o.layer_files.n) {
+		if (fb_json_read_fd(0, &doc, &err) < 0) {
+			rc = fb_tool_fail(&err);
+			goto finish;
+		}
+		if (fb_json_is_error_doc(doc)) {
+			rc = fb_tool_pass_error(doc);
+			doc = jv_invalid();
+			goto finish;
+		}
+	}
+	if (run(&o, &doc, &err) < 0) {
+		rc = fb_tool_fail(&err);
+		goto finish;
+	}
+	rc = fb_tool_finish(doc);
+	doc = jv_invalid();
+finish:
+	if (jv_is_valid(doc))
+		jv_free(doc);
+	fb_strv_free(&o.layer_files);
+	fb_strv_free(&o.add_files);
+	return rc;
+done:
+	fb_strv_free(&o.layer_files);
+	fb_strv_free(&o.add_files);
+	return exit_now;
+}
