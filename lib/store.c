@@ -1,0 +1,403 @@
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "util.h"
+
+const char *fb_store_default(void)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("FB_STORE");
+	if (env && *env)
+		return env;
+	if (geteuid() == 0)
+		return "/var/lib/firebuild/store";
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(buf, sizeof(buf), "%s/firebuild/store", xdg);
+	else
+		snprintf(buf, sizeof(buf), "%s/.local/share/firebuild/store", home && *home ? home : "/tmp");
+	return buf;
+}
+
+int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err)
+{
+	char *p = fb_xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				int e = errno;
+				fb_err_errno(err, e, "create %s", p);
+				free(p);
+				return -1;
+			}
+			if (!c)
+				break;
+			*s = c;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err)
+{
+	char *tmp = fb_xasprintf("%s.tmp-XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		fb_err_errno(err, errno, "create %s", tmp);
+		free(tmp);
+		return -1;
+	}
+	const char *p = data;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	fb_err_errno(err, e, "write %s", path);
+	free(tmp);
+	return -1;
+}
+
+int fb_store_open(const char *root, struct fb_store *s, struct fb_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->lockfd = -1;
+	static const char *const dirs[] = { "blobs/sha256", "rootfs", "kernels", "cache", "tmp" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(dirs); i++) {
+		char *d = fb_xasprintf("%s/%s", root, dirs[i]);
+		int r = fb_mkdir_p(d, 0755, err);
+		free(d);
+		if (r < 0) {
+			fb_err_prefix(err, "store %s", root);
+			return -1;
+		}
+	}
+	char real[PATH_MAX];
+	s->root = fb_xstrdup(realpath(root, real) ? real : root);
+	char *lock = fb_xasprintf("%s/.lock", s->root);
+	s->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(lock);
+	if (s->lockfd < 0) {
+		fb_err_errno(err, errno, "store %s: lock file", s->root);
+		fb_store_close(s);
+		return -1;
+	}
+	/* Make it an OCI layout skopeo and umoci can read. */
+	char *layout = fb_xasprintf("%s/oci-layout", s->root);
+	char *index = fb_xasprintf("%s/index.json", s->root);
+	int r = 0;
+	if (access(layout, F_OK) < 0 || access(index, F_OK) < 0) {
+		if (fb_store_lock(s, err) < 0) {
+			r = -1;
+		} else {
+			static const char lay[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+			static const char idx[] = "{\"schemaVersion\":2,\"manifests\":[]}";
+			if (access(layout, F_OK) < 0)
+				r = fb_write_file_atomic(layout, lay, sizeof(lay) - 1, 0644, err);
+			if (r == 0 && access(index, F_OK) < 0)
+				r = fb_write_file_atomic(index, idx, sizeof(idx) - 1, 0644, err);
+			fb_store_unlock(s);
+		}
+	}
+	free(layout);
+	free(index);
+	if (r < 0)
+		fb_store_close(s);
+	return r;
+}
+
+void fb_store_close(struct fb_store *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	s->lockfd = -1;
+	free(s->root);
+	s->root = NULL;
+}
+
+int fb_store_lock(struct fb_store *s, struct fb_err *err)
+{
+	while (flock(s->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return fb_err_errno(err, errno, "lock store %s", s->root);
+	return 0;
+}
+
+void fb_store_unlock(struct fb_store *s)
+{
+	flock(s->lockfd, LOCK_UN);
+}
+
+char *fb_store_blob_path(const struct fb_store *s, const char *digest)
+{
+	return fb_xasprintf("%s/blobs/sha256/%s", s->root, fb_digest_hex(digest));
+}
+
+bool fb_store_has_blob(const struct fb_store *s, const char *digest)
+{
+	if (!fb_digest_valid(digest))
+		return false;
+	char *p = fb_store_blob_path(s, digest);
+	bool r = access(p, F_OK) == 0;
+	free(p);
+	return r;
+}
+
+int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint64_t *resumed_at,
+		  struct fb_blob_writer *w, struct fb_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->store = s;
+	w->fd = -1;
+	w->name = fb_xstrdup(name ? name : expect ? expect : "blob");
+	if (expect && !fb_digest_valid(expect)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid_digest", "%s: unsupported digest %s", w->name, expect);
+		free(w->name);
+		return -1;
+	}
+	fb_sha256_init(&w->h);
+	if (expect) {
+		w->expect = fb_xstrdup(expect);
+		/* One partial file per digest: an interrupted download resumes. */
+		w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
+		w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | (resumed_at ? 0 : O_TRUNC), 0644);
+		if (w->fd >= 0 && resumed_at) {
+			/* Hash what is there already; the download continues after it. */
+			char buf[1 << 16];
+			ssize_t n;
+			while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+				fb_sha256_update(&w->h, buf, (size_t)n);
+				w->size += (uint64_t)n;
+			}
+			*resumed_at = w->size;
+		}
+	} else {
+		w->tmp = fb_xasprintf("%s/tmp/blob-XXXXXX", s->root);
+		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	}
+	if (w->fd < 0) {
+		fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
+		fb_blob_abort(w, false);
+		return -1;
+	}
+	return 0;
+}
+
+int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_err *err)
+{
+	fb_sha256_update(&w->h, p, n);
+	w->size += n;
+	const char *c = p;
+	while (n) {
+		ssize_t r = write(w->fd, c, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return fb_err_errno(err, errno, "%s: write %s", w->name, w->tmp);
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err)
+{
+	char got[72];
+	fb_sha256_final(&w->h, got);
+	if (w->expect && strcmp(got, w->expect)) {
+		fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch", "blob %s: digest mismatch: the data hashes to %s",
+			   w->expect, got);
+		fb_blob_abort(w, false);
+		return -1;
+	}
+	char *final = fb_store_blob_path(w->store, got);
+	int r = 0;
+	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
+		w->fd = -1;
+		r = fb_err_errno(err, errno, "%s: write %s", w->name, w->tmp);
+	} else if (w->fd = -1, rename(w->tmp, final) < 0) {
+		r = fb_err_errno(err, errno, "%s: move into the store", w->name);
+	}
+	free(final);
+	if (r == 0 && digest)
+		memcpy(digest, got, 72);
+	if (r == 0) {
+		free(w->tmp);
+		w->tmp = NULL;
+	}
+	fb_blob_abort(w, false);
+	return r;
+}
+
+void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->tmp && !(keep_partial && w->expect))
+		unlink(w->tmp);
+	fb_sha256_free(&w->h);
+	free(w->tmp);
+	free(w->expect);
+	free(w->name);
+	w->tmp = w->expect = w->name = NULL;
+}
+
+int fb_store_put_file(struct fb_store *s, const char *src, const char *expect, char digest[72], struct fb_err *err)
+{
+	if (expect && fb_store_has_blob(s, expect)) {
+		if (digest)
+			memcpy(digest, expect, 72);
+		return 0;
+	}
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "open %s", src);
+	struct fb_blob_writer w;
+	if (fb_blob_begin(s, expect, src, NULL, &w, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	char *buf = fb_xmalloc(1 << 20);
+	ssize_t n;
+	int r = 0;
+	while ((n = read(fd, buf, 1 << 20)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = fb_err_errno(err, errno, "read %s", src);
+			break;
+		}
+		if ((r = fb_blob_write(&w, buf, (size_t)n, err)) < 0)
+			break;
+	}
+	free(buf);
+	close(fd);
+	if (r < 0) {
+		fb_blob_abort(&w, false);
+		return -1;
+	}
+	return fb_blob_commit(&w, digest, err);
+}
+
+int fb_store_put_mem(struct fb_store *s, const void *p, size_t n, char digest[72], struct fb_err *err)
+{
+	char d[72];
+	fb_sha256_mem(p, n, d);
+	if (!fb_store_has_blob(s, d)) {
+		struct fb_blob_writer w;
+		if (fb_blob_begin(s, d, NULL, NULL, &w, err) < 0)
+			return -1;
+		if (fb_blob_write(&w, p, n, err) < 0) {
+			fb_blob_abort(&w, false);
+			return -1;
+		}
+		if (fb_blob_commit(&w, NULL, err) < 0)
+			return -1;
+	}
+	if (digest)
+		memcpy(digest, d, 72);
+	return 0;
+}
+
+int fb_store_read_blob(const struct fb_store *s, const char *digest, jv *out, struct fb_err *err)
+{
+	if (!fb_digest_valid(digest))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid_digest", "unsupported digest %s", digest);
+	char *p = fb_store_blob_path(s, digest);
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_read_file(p, &b, err);
+	free(p);
+	if (r == 0) {
+		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
+		if (r < 0)
+			fb_err_prefix(err, "blob %s", digest);
+	}
+	fb_buf_free(&b);
+	return r;
+}
+
+int fb_store_index_set(struct fb_store *s, const char *ref, const char *media_type, const char *digest,
+		       uint64_t size, struct fb_err *err)
+{
+	if (fb_store_lock(s, err) < 0)
+		return -1;
+	char *path = fb_xasprintf("%s/index.json", s->root);
+	struct fb_buf b = FB_BUF_INIT;
+	jv idx = jv_invalid();
+	int r = fb_read_file(path, &b, err);
+	if (r == 0)
+		r = fb_json_parse(fb_buf_str(&b), b.len, &idx, err);
+	if (r == 0) {
+		static const char ann[] = "org.opencontainers.image.ref.name";
+		jv ms = jv_object_get(jv_copy(idx), jv_string("manifests"));
+		jv keep = jv_array();
+		if (jv_get_kind(ms) == JV_KIND_ARRAY) {
+			jv_array_foreach(ms, i, m)
+			{
+				jv name = jv_getpath(jv_copy(m), jv_parse("[\"annotations\",\"org.opencontainers.image.ref.name\"]"));
+				bool same = jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), ref);
+				jv_free(name);
+				if (same)
+					jv_free(m);
+				else
+					keep = jv_array_append(keep, m);
+				(void)i;
+			}
+		}
+		jv_free(ms);
+		jv d = jv_object();
+		d = jv_object_set(d, jv_string("mediaType"), jv_string(media_type));
+		d = jv_object_set(d, jv_string("digest"), jv_string(digest));
+		d = jv_object_set(d, jv_string("size"), jv_number((double)size));
+		d = jv_object_set(d, jv_string("annotations"), jv_object_set(jv_object(), jv_string(ann), jv_string(ref)));
+		keep = jv_array_append(keep, d);
+		idx = jv_object_set(idx, jv_string("manifests"), keep);
+		char *text = fb_json_dump(idx, false);
+		idx = jv_invalid();
+		r = fb_write_file_atomic(path, text, strlen(text), 0644, err);
+		free(text);
+	}
+	if (jv_is_valid(idx))
+		jv_free(idx);
+	fb_buf_free(&b);
+	free(path);
+	fb_store_unlock(s);
+	return r;
+}
