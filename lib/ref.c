@@ -15,6 +15,7 @@ void fb_ref_free(struct fb_ref *r)
 	free(r->digest);
 	free(r->path);
 	free(r->canonical);
+	free(r->store_name);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -110,6 +111,8 @@ static int parse_registry(const char *s, struct fb_ref *r, struct fb_err *err)
 		r->tag = fb_xstrdup("latest");
 	r->canonical = fb_xasprintf("%s/%s%s%s%s%s", r->registry, r->repository, r->tag ? ":" : "", r->tag ? r->tag : "",
 				    r->digest ? "@" : "", r->digest ? r->digest : "");
+	r->store_name = fb_xasprintf("%s/%s:%s", r->registry, r->repository,
+				     r->tag ? r->tag : fb_digest_hex(r->digest));
 	return 0;
 }
 
@@ -146,6 +149,17 @@ int fb_ref_parse(const char *s, struct fb_ref *out, struct fb_err *err)
 			out->path = fb_xstrdup(rest);
 		}
 		out->canonical = fb_xstrdup(s);
+		/* The store's name for it: transport/file-name:tag, a name any
+		 * OCI tool accepts in index.json. */
+		const char *base = strrchr(out->path, '/');
+		base = base && base[1] ? base + 1 : out->path;
+		struct fb_buf nm = FB_BUF_INIT;
+		fb_buf_add(&nm, tr[i].prefix, pl - 1);
+		fb_buf_addc(&nm, '/');
+		for (const char *c = base; *c; c++)
+			fb_buf_addc(&nm, (isalnum((unsigned char)*c) || *c == '.' || *c == '_' || *c == '-') ? (char)tolower((unsigned char)*c) : '-');
+		fb_buf_addf(&nm, ":%s", out->tag ? out->tag : "latest");
+		out->store_name = fb_buf_steal(&nm);
 		r = 0;
 		goto done;
 	}

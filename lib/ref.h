@@ -16,7 +16,8 @@ struct fb_ref {
 	char *tag;        /* NULL when only a digest was given */
 	char *digest;     /* NULL unless @sha256:... */
 	char *path;       /* archives and layouts */
-	char *canonical;  /* what the store and messages call it */
+	char *canonical;  /* what messages call it */
+	char *store_name; /* its name in the store's index.json */
 };
 
 int fb_ref_parse(const char *s, struct fb_ref *out, struct fb_err *err);

@@ -253,8 +253,9 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 			layers[nl++].name = digest ? digest : fb_xstrdup(path);
 		}
 		jv_free(ls);
+		char *chosen = fb_xstrdup(sdir); /* sdir may point into store */
 		free(store);
-		store = fb_xstrdup(sdir);
+		store = chosen;
 	}
 
 	uint64_t total = 0;

@@ -1,0 +1,49 @@
+/* A registry client for the distribution API v2 over libcurl: the /v2/
+ * ping, anonymous, basic and bearer-token auth (the WWW-Authenticate
+ * challenge, a token for the repository's pull scope, renewed on 401),
+ * manifests with every Accept type, and blobs downloaded in parallel into
+ * the store, resumed with Range, verified before they become visible. */
+#ifndef FB_REGISTRY_H
+#define FB_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ref.h"
+#include "store.h"
+#include "util.h"
+
+struct fb_err;
+struct fb_registry;
+
+struct fb_registry_opts {
+	const char *creds;           /* "user:password" */
+	const char *docker_config;   /* NULL: ~/.docker/config.json */
+	struct fb_strv insecure;     /* hosts spoken to over plain http */
+	const char *ca_file;         /* extra CA bundle */
+	int parallel;                /* blob downloads at once (default 4) */
+};
+
+struct fb_blob_req {
+	const char *digest;
+	uint64_t size;
+	const char *label; /* for progress: "layer 2/5" */
+};
+
+int fb_registry_open(const struct fb_ref *ref, const struct fb_registry_opts *o, struct fb_registry **out,
+		     struct fb_err *err);
+void fb_registry_free(struct fb_registry *r);
+
+/* GET a manifest by tag or digest; the body is checked against the digest
+ * the registry names (and against `reference` when it is a digest). */
+int fb_registry_manifest(struct fb_registry *r, const char *reference, struct fb_buf *body, char **media_type,
+			 char digest[72], struct fb_err *err);
+
+/* Download blobs into the store (those already there are skipped). */
+int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb_blob_req *reqs, size_t n,
+		      struct fb_err *err);
+
+/* Small helper shared with tests: base64 of a string. */
+char *fb_base64(const void *p, size_t n);
+
+#endif
