@@ -195,3 +195,54 @@ int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf
 	*exit_code = fb_status_to_exit(st);
 	return 0;
 }
+
+int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err)
+{
+	pid_t *pids = fb_xcalloc(n ? n : 1, sizeof(*pids));
+	int prev = -1, ret = 0;
+	size_t started = 0;
+	for (size_t i = 0; i < n; i++) {
+		int p[2] = { -1, -1 };
+		if (i + 1 < n && pipe2(p, O_CLOEXEC) < 0) {
+			ret = fb_err_errno(err, errno, "pipe");
+			break;
+		}
+		pid_t pid = fork();
+		if (pid < 0) {
+			ret = fb_err_errno(err, errno, "fork");
+			if (p[0] >= 0)
+				close(p[0]), close(p[1]);
+			break;
+		}
+		if (pid == 0) {
+			if (prev >= 0)
+				dup2(prev, 0);
+			if (p[1] >= 0)
+				dup2(p[1], 1);
+			execvp(argvs[i][0], argvs[i]);
+			fprintf(stderr, "%s: error: unable to run %s: %s\n", "firebuild", argvs[i][0], strerror(errno));
+			_exit(127);
+		}
+		pids[started++] = pid;
+		if (prev >= 0)
+			close(prev);
+		if (p[1] >= 0)
+			close(p[1]);
+		prev = p[0];
+	}
+	if (prev >= 0)
+		close(prev);
+	*exit_code = 0;
+	for (size_t i = 0; i < started; i++) {
+		int st;
+		if (fb_proc_wait(pids[i], &st, err) < 0) {
+			ret = -1;
+			continue;
+		}
+		int code = fb_status_to_exit(st);
+		if (code && !*exit_code)
+			*exit_code = code;
+	}
+	free(pids);
+	return ret;
+}

@@ -40,4 +40,10 @@ void fb_status_describe(int status, char *buf, size_t len);
 int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf *out,
 		struct fb_buf *errout, int *exit_code, struct fb_err *err);
 
+/* Run argvs[0] | argvs[1] | ... with this process's stdin feeding the
+ * first and its stdout taking the last. Returns 0 and the exit code of the
+ * first stage that failed (the one whose error object travels down the
+ * pipe), or 0 when all succeeded. */
+int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err);
+
 #endif

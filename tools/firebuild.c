@@ -1,24 +1,41 @@
 /* firebuild: the user's command. It stays thin: it turns a command and its
- * flags into a run of the fb-* tools, found next to this binary or in the
- * install's libexec directory. */
+ * flags into a run of the fb-* tools (found next to this binary or in the
+ * install's libexec directory) and lets their document reach stdout. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "json.h"
 #include "log.h"
+#include "proc.h"
+#include "profile.h"
+#include "tool.h"
 #include "util.h"
+
+static int cmd_parse(int argc, char **argv);
+static int cmd_rootfs(int argc, char **argv);
+static int cmd_image(int argc, char **argv);
+static int cmd_profile_create(int argc, char **argv);
+static int cmd_profile_ls(int argc, char **argv);
+static int cmd_profile_inspect(int argc, char **argv);
 
 struct command {
 	const char *name;
-	const char *tool; /* the fb-* program that does the work */
+	int (*run)(int argc, char **argv);
 	const char *summary;
 };
 
 static const struct command commands[] = {
-	{ "parse", "fb-parse", "parse a Dockerfile into a build plan" },
+	{ "parse", cmd_parse, "parse a Dockerfile into a build plan (fb-parse)" },
+	{ "rootfs", cmd_rootfs, "build a tagged root file system from an image (--docker-image)" },
+	{ "image", cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
+	{ "profile-create", cmd_profile_create, "create or --overwrite a profile" },
+	{ "profile-ls", cmd_profile_ls, "list the profiles" },
+	{ "profile-inspect", cmd_profile_inspect, "show a profile" },
 };
 
 static void usage(FILE *f)
@@ -33,7 +50,7 @@ static void usage(FILE *f)
 	fputs("\nRun 'firebuild COMMAND --help' for the flags of a command.\n", f);
 }
 
-/* The directory holding the fb-* tools: ours, or ../libexec/firebuild. */
+/* The path of an fb-* tool: next to us, or in ../libexec/firebuild. */
 static int tool_path(const char *tool, char *out, size_t len, struct fb_err *err)
 {
 	char self[PATH_MAX];
@@ -54,9 +71,495 @@ static int tool_path(const char *tool, char *out, size_t len, struct fb_err *err
 			  tool, self, self);
 }
 
+static int fail(struct fb_err *e)
+{
+	fb_log_failure(e);
+	return e->code ? e->code : 1;
+}
+
+/* exec an fb-* tool with argv[1..] after its name */
+static int exec_tool(const char *tool, char **args)
+{
+	char path[PATH_MAX + 64];
+	struct fb_err err = { 0 };
+	if (tool_path(tool, path, sizeof(path), &err) < 0)
+		return fail(&err);
+	args[0] = path;
+	execv(path, args);
+	fb_err_errno(&err, errno, "unable to run %s", path);
+	return fail(&err) == 0 ? 125 : 125;
+}
+
+static int cmd_parse(int argc, char **argv)
+{
+	(void)argc;
+	return exec_tool("fb-parse", argv);
+}
+
+/* Options every command takes: the profile and where things are. */
+struct common {
+	const char *profile;
+	const char *profile_dir;
+	const char *store;
+	jv prof;
+};
+
+enum {
+	O_PROFILE = 0x2000,
+	O_PROFILE_DIR,
+	O_STORE,
+	O_DOCKER_IMAGE,
+	O_DOCKER_IMAGE_BASE,
+	O_DOCKERFILE,
+	O_TAG,
+	O_DISK_SIZE,
+	O_PLATFORM,
+	O_INSECURE,
+	O_CREDS,
+	O_LOG_FORMAT,
+	O_HELP,
+	O_OVERWRITE,
+	O_RUN_CACHE,
+	O_STORAGE_PROVIDER,
+	O_PROP_STRING,
+	O_PROP_INT64,
+	O_SETTING, /* the rest map straight to profile keys */
+};
+
+#define COMMON_OPTS                                                           \
+	{ "profile", required_argument, NULL, O_PROFILE },                    \
+	{ "profile-conf-dir", required_argument, NULL, O_PROFILE_DIR },       \
+	{ "store", required_argument, NULL, O_STORE },                        \
+	{ "log-format", required_argument, NULL, O_LOG_FORMAT },              \
+	{ "help", no_argument, NULL, O_HELP }
+
+static int common_opt(int c, struct common *co, int *exit_now)
+{
+	switch (c) {
+	case O_PROFILE:
+		co->profile = optarg;
+		return 1;
+	case O_PROFILE_DIR:
+		co->profile_dir = optarg;
+		return 1;
+	case O_STORE:
+		co->store = optarg;
+		return 1;
+	case O_LOG_FORMAT:
+		if (fb_log_set_format(optarg) < 0)
+			*exit_now = fb_tool_usage_error("--log-format: expected json or text, got '%s'", optarg);
+		else
+			setenv("FB_LOG_FORMAT", optarg, 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* The profile (or the defaults) and the store it, or --store, names. */
+static int resolve_common(struct common *co, char **store, struct fb_err *err)
+{
+	if (co->profile) {
+		if (fb_profile_load(co->profile_dir, co->profile, &co->prof, err) < 0)
+			return -1;
+	} else {
+		co->prof = fb_profile_defaults();
+	}
+	jv sp = jv_object_get(jv_copy(co->prof), jv_string("storage_provider"));
+	bool dir = jv_get_kind(sp) != JV_KIND_STRING || !strcmp(jv_string_value(sp), "directory");
+	jv_free(sp);
+	if (!dir)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "profile %s: the only storage provider is \"directory\"",
+				  co->profile);
+	*store = co->store ? fb_xstrdup(co->store) : fb_profile_store(co->prof);
+	return 0;
+}
+
+static const char rootfs_usage[] =
+	"Usage: firebuild rootfs --docker-image=REF --tag=NAME:VERSION [FLAGS]\n"
+	"Pull an image and make it a tagged ext4 root file system in the store:\n"
+	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
+	"\n"
+	"  --docker-image REF          registry reference, docker-archive:PATH,\n"
+	"                              oci:DIR[:TAG] or oci-archive:PATH[:TAG]\n"
+	"  --tag NAME:VERSION          the tag to give it (required)\n"
+	"  --disk-size SIZE            file system size (default: content + headroom)\n"
+	"  --platform OS/ARCH          platform to pick from a manifest list\n"
+	"  --insecure-registry HOST    plain http to HOST (repeatable)\n"
+	"  --creds USER:PASSWORD       registry credentials\n"
+	"  --docker-image-base IMAGE   accepted for the original firebuild; not needed\n"
+	"                              (layers are converted directly)\n"
+	"  --dockerfile SRC            builds from Dockerfiles come with fb-fetch source\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+static int cmd_rootfs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "docker-image", required_argument, NULL, O_DOCKER_IMAGE },
+		{ "docker-image-base", required_argument, NULL, O_DOCKER_IMAGE_BASE },
+		{ "dockerfile", required_argument, NULL, O_DOCKERFILE },
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "insecure-registry", required_argument, NULL, O_INSECURE },
+		{ "creds", required_argument, NULL, O_CREDS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	const char *image = NULL, *tag = NULL, *disk = NULL, *platform = NULL, *creds = NULL;
+	struct fb_strv insecure = FB_STRV_INIT;
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				goto out;
+			continue;
+		}
+		switch (c) {
+		case O_HELP:
+			fputs(rootfs_usage, stdout);
+			rc = 0;
+			goto out;
+		case O_DOCKER_IMAGE: image = optarg; break;
+		case O_DOCKER_IMAGE_BASE:
+			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
+			break;
+		case O_DOCKERFILE:
+			fprintf(stderr, "firebuild: error: --dockerfile: builds from Dockerfiles need fb-fetch source and the "
+					"builder, which are not there yet; use --docker-image\n");
+			goto out;
+		case O_TAG: tag = optarg; break;
+		case O_DISK_SIZE: disk = optarg; break;
+		case O_PLATFORM: platform = optarg; break;
+		case O_INSECURE: fb_strv_push(&insecure, optarg); break;
+		case O_CREDS: creds = optarg; break;
+		default: goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!image || !tag) {
+		rc = fb_tool_usage_error("rootfs needs --docker-image and --tag");
+		goto out;
+	}
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, &store, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	char fetch[PATH_MAX + 64], mk[PATH_MAX + 64], tg[PATH_MAX + 64];
+	if (tool_path("fb-fetch", fetch, sizeof(fetch), &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
+	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
+		free(store);
+		rc = fail(&err);
+		goto out;
+	}
+	struct fb_strv a1 = FB_STRV_INIT, a2 = FB_STRV_INIT, a3 = FB_STRV_INIT;
+	fb_strv_push(&a1, fetch);
+	fb_strv_push(&a1, "image");
+	fb_strv_push_owned(&a1, fb_xasprintf("--ref=%s", image));
+	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
+	if (platform)
+		fb_strv_push_owned(&a1, fb_xasprintf("--platform=%s", platform));
+	if (creds)
+		fb_strv_push_owned(&a1, fb_xasprintf("--creds=%s", creds));
+	for (size_t i = 0; i < insecure.n; i++)
+		fb_strv_push_owned(&a1, fb_xasprintf("--insecure-registry=%s", insecure.v[i]));
+	fb_strv_push(&a2, mk);
+	fb_strv_push_owned(&a2, fb_xasprintf("--store=%s", store));
+	if (disk)
+		fb_strv_push_owned(&a2, fb_xasprintf("--disk-size=%s", disk));
+	fb_strv_push(&a3, tg);
+	fb_strv_push_owned(&a3, fb_xasprintf("--store=%s", store));
+	fb_strv_push(&a3, "put");
+	fb_strv_push(&a3, tag);
+	char *const *const argvs[] = { a1.v, a2.v, a3.v };
+	int code = 0;
+	if (fb_pipeline(argvs, 3, &code, &err) < 0)
+		rc = fail(&err);
+	else
+		rc = code;
+	fb_strv_free(&a1);
+	fb_strv_free(&a2);
+	fb_strv_free(&a3);
+	free(store);
+out:
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
+	fb_strv_free(&insecure);
+	return rc;
+}
+
+static const char image_usage[] =
+	"Usage: firebuild image ls | inspect NAME:VERSION | rm NAME:VERSION | gc [FLAGS]\n"
+	"The store's tagged root file systems (fb-tag). ls prints a table on a\n"
+	"terminal, JSON otherwise.\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+static int cmd_image(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	struct common co = { .prof = jv_invalid() };
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			fputs(image_usage, stdout);
+			return 0;
+		}
+		return FB_EXIT_USAGE;
+	}
+	if (optind >= argc)
+		return fb_tool_usage_error("image needs a subcommand: ls, inspect, rm or gc");
+	const char *sub = argv[optind];
+	if (strcmp(sub, "ls") && strcmp(sub, "inspect") && strcmp(sub, "rm") && strcmp(sub, "gc"))
+		return fb_tool_usage_error("unknown image subcommand '%s'", sub);
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, &store, &err) < 0) {
+		if (jv_is_valid(co.prof))
+			jv_free(co.prof);
+		return fail(&err);
+	}
+	jv_free(co.prof);
+	struct fb_strv a = FB_STRV_INIT;
+	fb_strv_push(&a, "fb-tag");
+	fb_strv_push_owned(&a, fb_xasprintf("--store=%s", store));
+	free(store);
+	for (int i = optind; i < argc; i++)
+		fb_strv_push(&a, argv[i]);
+	if (!strcmp(sub, "ls") && isatty(1)) {
+		/* a table for people */
+		char path[PATH_MAX + 64];
+		if (tool_path("fb-tag", path, sizeof(path), &err) < 0) {
+			fb_strv_free(&a);
+			return fail(&err);
+		}
+		free(a.v[0]);
+		a.v[0] = fb_xstrdup(path);
+		struct fb_buf out = FB_BUF_INIT;
+		int code = 0;
+		jv doc;
+		if (fb_proc_run(a.v, NULL, 0, &out, NULL, &code, &err) < 0 || code != 0 ||
+		    fb_json_parse(fb_buf_str(&out), out.len, &doc, &err) < 0) {
+			fb_strv_free(&a);
+			fb_buf_free(&out);
+			return code ? code : fail(&err);
+		}
+		printf("%-40s %-16s %-20s %10s  %s\n", "NAME", "VERSION", "CREATED", "SIZE", "SOURCE");
+		jv list = jv_object_get(doc, jv_string("images"));
+		jv_array_foreach(list, i, row)
+		{
+			char *name = NULL, *ver = NULL, *created = NULL, *src = NULL;
+			long long size = 0;
+			fb_json_get_str_opt(row, "name", &name, &err);
+			fb_json_get_str_opt(row, "version", &ver, &err);
+			fb_json_get_str_opt(row, "created", &created, &err);
+			fb_json_get_str_opt(row, "source", &src, &err);
+			fb_json_get_int_opt(row, "size", &size, &err);
+			printf("%-40s %-16s %-20s %8lldMB  %s\n", name ? name : "", ver ? ver : "", created ? created : "",
+			       size >> 20, src ? src : "");
+			free(name), free(ver), free(created), free(src);
+			jv_free(row);
+			(void)i;
+		}
+		jv_free(list);
+		fb_strv_free(&a);
+		fb_buf_free(&out);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	rc = exec_tool("fb-tag", a.v);
+	fb_strv_free(&a);
+	return rc;
+}
+
+static const char profile_usage[] =
+	"Usage: firebuild profile-create --profile=NAME [FLAGS] [--overwrite]\n"
+	"Save defaults under a name; every command takes --profile=NAME, and a flag\n"
+	"given on the command line beats the profile.\n"
+	"  --run-cache DIR                       (/var/lib/firebuild)\n"
+	"  --storage-provider directory\n"
+	"  --storage-provider-property-string K=V   rootfs-storage-root=DIR, kernel-storage-root=DIR\n"
+	"  --storage-provider-property-int64 K=N\n"
+	"  --binary-firecracker PATH, --binary-jailer PATH, --chroot-base DIR (/srv/jailer)\n"
+	"  --cni-bin-dir DIR, --cni-conf-dir DIR, --cni-cache-dir DIR\n"
+	"  --tracing-enable, --tracing-collector-host-port HOST:PORT, --tracing-log-enable\n"
+	"  --profile-conf-dir DIR                (/etc/firebuild/profiles)\n";
+
+static int cmd_profile_create(int argc, char **argv)
+{
+	static const struct {
+		const char *flag, *key;
+		bool boolean;
+	} settings[] = {
+		{ "binary-firecracker", "binary_firecracker", false },
+		{ "binary-jailer", "binary_jailer", false },
+		{ "chroot-base", "chroot_base", false },
+		{ "cni-bin-dir", "cni_bin_dir", false },
+		{ "cni-conf-dir", "cni_conf_dir", false },
+		{ "cni-cache-dir", "cni_cache_dir", false },
+		{ "tracing-enable", "tracing_enable", true },
+		{ "tracing-collector-host-port", "tracing_collector_host_port", false },
+		{ "tracing-log-enable", "tracing_log_enable", true },
+	};
+	struct option opts[32] = {
+		COMMON_OPTS,
+		{ "overwrite", no_argument, NULL, O_OVERWRITE },
+		{ "run-cache", required_argument, NULL, O_RUN_CACHE },
+		{ "storage-provider", required_argument, NULL, O_STORAGE_PROVIDER },
+		{ "storage-provider-property-string", required_argument, NULL, O_PROP_STRING },
+		{ "storage-provider-property-int64", required_argument, NULL, O_PROP_INT64 },
+	};
+	size_t no = 10;
+	for (size_t i = 0; i < FB_ARRAY_LEN(settings); i++)
+		opts[no++] = (struct option){ settings[i].flag, settings[i].boolean ? optional_argument : required_argument,
+					      NULL, O_SETTING + (int)i };
+	opts[no] = (struct option){ NULL, 0, NULL, 0 };
+	struct common co = { .prof = jv_invalid() };
+	jv prof = jv_object();
+	int overwrite = 0, c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0) {
+				rc = exit_now;
+				goto out;
+			}
+			continue;
+		}
+		if (c == O_HELP) {
+			fputs(profile_usage, stdout);
+			rc = 0;
+			goto out;
+		}
+		if (c == O_OVERWRITE) {
+			overwrite = 1;
+		} else if (c == O_RUN_CACHE) {
+			prof = jv_object_set(prof, jv_string("run_cache"), jv_string(optarg));
+		} else if (c == O_STORAGE_PROVIDER) {
+			if (strcmp(optarg, "directory")) {
+				rc = fb_tool_usage_error("--storage-provider %s: the only provider is directory", optarg);
+				goto out;
+			}
+			prof = jv_object_set(prof, jv_string("storage_provider"), jv_string(optarg));
+		} else if (c == O_PROP_STRING || c == O_PROP_INT64) {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				rc = fb_tool_usage_error("%s: expected KEY=VALUE", optarg);
+				goto out;
+			}
+			const char *k = c == O_PROP_STRING ? "storage_provider_property_string" : "storage_provider_property_int64";
+			jv props = jv_object_get(jv_copy(prof), jv_string(k));
+			if (jv_get_kind(props) != JV_KIND_OBJECT) {
+				jv_free(props);
+				props = jv_object();
+			}
+			jv val;
+			if (c == O_PROP_INT64) {
+				char *end;
+				long long v = strtoll(eq + 1, &end, 10);
+				if (*end || end == eq + 1) {
+					jv_free(props);
+					rc = fb_tool_usage_error("%s: the value must be an integer", optarg);
+					goto out;
+				}
+				val = jv_number((double)v);
+			} else {
+				val = jv_string(eq + 1);
+			}
+			props = jv_object_set(props, jv_string_sized(optarg, (int)(eq - optarg)), val);
+			prof = jv_object_set(prof, jv_string(k), props);
+		} else if (c >= O_SETTING && c < O_SETTING + (int)FB_ARRAY_LEN(settings)) {
+			size_t i = (size_t)(c - O_SETTING);
+			jv v = settings[i].boolean ? jv_bool(!optarg || !strcmp(optarg, "true")) : jv_string(optarg);
+			prof = jv_object_set(prof, jv_string(settings[i].key), v);
+		} else {
+			goto out;
+		}
+	}
+	if (!co.profile) {
+		rc = fb_tool_usage_error("profile-create needs --profile=NAME");
+		goto out;
+	}
+	struct fb_err err = { 0 };
+	jv full = fb_profile_defaults();
+	jv_object_foreach(prof, k, v) full = jv_object_set(full, k, v);
+	full = jv_object_set(full, jv_string("name"), jv_string(co.profile));
+	if (fb_profile_save(co.profile_dir, co.profile, jv_copy(full), overwrite, &err) < 0) {
+		jv_free(full);
+		rc = fail(&err);
+		goto out;
+	}
+	rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("profile"), full));
+out:
+	jv_free(prof);
+	return rc;
+}
+
+static int cmd_profile_ls(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	struct common co = { .prof = jv_invalid() };
+	int c, exit_now = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			puts("Usage: firebuild profile-ls [--profile-conf-dir DIR]");
+			return 0;
+		}
+		return FB_EXIT_USAGE;
+	}
+	struct fb_err err = { 0 };
+	jv names;
+	if (fb_profile_list(co.profile_dir, &names, &err) < 0)
+		return fail(&err);
+	return fb_tool_finish(jv_object_set(jv_object(), jv_string("profiles"), names));
+}
+
+static int cmd_profile_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	struct common co = { .prof = jv_invalid() };
+	int c, exit_now = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			puts("Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]");
+			return 0;
+		}
+		return FB_EXIT_USAGE;
+	}
+	if (!co.profile)
+		return fb_tool_usage_error("profile-inspect needs --profile=NAME");
+	struct fb_err err = { 0 };
+	jv p;
+	if (fb_profile_load(co.profile_dir, co.profile, &p, &err) < 0)
+		return fail(&err);
+	return fb_tool_finish(jv_object_set(jv_object(), jv_string("profile"), p));
+}
+
 int main(int argc, char **argv)
 {
-	fb_log_init("firebuild");
+	fb_tool_init("firebuild");
 	if (argc < 2) {
 		usage(stderr);
 		return FB_EXIT_USAGE;
@@ -74,21 +577,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "firebuild: error: unknown flag '%s' (see firebuild --help)\n", cmd);
 		return FB_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < FB_ARRAY_LEN(commands); i++) {
-		if (strcmp(cmd, commands[i].name))
-			continue;
-		char path[PATH_MAX + 64];
-		struct fb_err err = { 0 };
-		if (tool_path(commands[i].tool, path, sizeof(path), &err) < 0) {
-			fb_log_failure(&err);
-			return err.code;
-		}
-		argv[1] = path;
-		execv(path, argv + 1);
-		fb_err_errno(&err, errno, "unable to run %s", path);
-		fb_log_failure(&err);
-		return 125;
-	}
+	for (size_t i = 0; i < FB_ARRAY_LEN(commands); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "firebuild: error: unknown command '%s' (see firebuild --help)\n", cmd);
 	return FB_EXIT_USAGE;
 }
