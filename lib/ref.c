@@ -139,9 +139,8 @@ int fb_ref_parse(const char *s, struct fb_ref *out, struct fb_err *err)
 			r = bad(err, s, "no path");
 			goto done;
 		}
-		/* PATH[:tag]: the tag is what follows the last ':' after the last '/' */
-		const char *slash = strrchr(rest, '/');
-		const char *colon = strchr(slash ? slash : rest, ':');
+		/* PATH[:REF]: like skopeo, the path ends at the first ':' */
+		const char *colon = strchr(rest, ':');
 		if (colon && colon != rest) {
 			out->path = fb_xstrndup(rest, (size_t)(colon - rest));
 			out->tag = fb_xstrdup(colon + 1);

@@ -587,6 +587,24 @@ static const struct member *member_named(const struct member *ms, size_t n, cons
 	return NULL;
 }
 
+/* "acme/app:1" and "docker.io/acme/app:1" name the same image. */
+static bool same_image_name(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return true;
+	struct fb_ref ra, rb;
+	struct fb_err ignore = { 0 };
+	if (fb_ref_parse(a, &ra, &ignore) < 0)
+		return false;
+	bool same = false;
+	if (fb_ref_parse(b, &rb, &ignore) == 0) {
+		same = !strcmp(ra.canonical, rb.canonical);
+		fb_ref_free(&rb);
+	}
+	fb_ref_free(&ra);
+	return same;
+}
+
 static int fetch_archive(const struct options *o, const struct fb_ref *ref, struct fb_store *s, jv *out,
 			 struct fb_err *err)
 {
@@ -631,7 +649,7 @@ static int fetch_archive(const struct options *o, const struct fb_ref *ref, stru
 			if (jv_get_kind(tags) == JV_KIND_ARRAY)
 				jv_array_foreach(tags, k, t)
 				{
-					if (pick < 0 && jv_get_kind(t) == JV_KIND_STRING && (!strcmp(jv_string_value(t), ref->tag)))
+					if (pick < 0 && jv_get_kind(t) == JV_KIND_STRING && same_image_name(jv_string_value(t), ref->tag))
 						pick = i;
 					jv_free(t);
 					(void)k;
