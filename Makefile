@@ -20,7 +20,7 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto libcurl) -lpthread
+LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto libcurl libisal) -lpthread
 
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "proc.h"
+#include "unpack.h"
 #include "util.h"
 
 /* Entries bigger than this are refused as absurd (and would not fit). */
@@ -63,10 +64,16 @@ struct fb_rootfs {
 	int layer;
 	const char *layer_name;
 	char *buf;              /* data staging, BUFSZ */
+	char *pend;             /* small writes of consecutive blocks, merged */
+	size_t pend_len;
+	blk64_t pend_start;
 };
 
 #define BUFSZ (1u << 20)
+#define PENDSZ (8u << 20)
 #define TOMB ((struct node *)1)
+
+static int pend_flush(struct fb_rootfs *r, struct fb_err *err);
 
 /* ---- errors ---- */
 
@@ -204,6 +211,9 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 		return 0;
 	}
 	r->nlink[ino] = 0;
+	/* blocks freed here may be reused: nothing of theirs may still wait */
+	if (pend_flush(r, err) < 0)
+		return -1;
 	struct ext2_inode_large inode;
 	errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
@@ -359,6 +369,40 @@ static int init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_lar
 	return 0;
 }
 
+/* Small files get consecutive blocks: their writes are merged into one
+ * (tens of thousands of 4 KiB writes cost more than the bytes). */
+static int pend_flush(struct fb_rootfs *r, struct fb_err *err)
+{
+	if (!r->pend_len)
+		return 0;
+	errcode_t e = io_channel_write_blk64(r->fs->io, r->pend_start, (int)(r->pend_len / r->fs->blocksize), r->pend);
+	r->pend_len = 0;
+	if (e)
+		return ext2_err(err, e, "write data");
+	return 0;
+}
+
+static int pend_write(struct fb_rootfs *r, blk64_t pblk, size_t nblk, const char *data, struct fb_err *err)
+{
+	unsigned bs = r->fs->blocksize;
+	size_t bytes = nblk * bs;
+	if (r->pend_len && (pblk != r->pend_start + r->pend_len / bs || r->pend_len + bytes > PENDSZ) &&
+	    pend_flush(r, err) < 0)
+		return -1;
+	if (bytes >= BUFSZ) {
+		/* big runs go straight out */
+		if (pend_flush(r, err) < 0)
+			return -1;
+		errcode_t e = io_channel_write_blk64(r->fs->io, pblk, (int)nblk, data);
+		return e ? ext2_err(err, e, "write data") : 0;
+	}
+	if (!r->pend_len)
+		r->pend_start = pblk;
+	memcpy(r->pend + r->pend_len, data, bytes);
+	r->pend_len += bytes;
+	return 0;
+}
+
 /* Regular file data: blocks allocated up front (fallocate), then the data
  * is staged in r->buf and written in runs of contiguous physical blocks. */
 struct fwriter {
@@ -391,10 +435,9 @@ static int fw_flush(struct fwriter *w, struct fb_err *err)
 				continue;
 			}
 		}
-		if (run_n) {
-			errcode_t e = io_channel_write_blk64(fs->io, run_p, (int)run_n, w->r->buf + run_i * bs);
-			if (e)
-				return ext2_err(err, e, "%s: write data", w->entry);
+		if (run_n && pend_write(w->r, run_p, run_n, w->r->buf + run_i * bs, err) < 0) {
+			fb_err_prefix(err, "%s", w->entry);
+			return -1;
 		}
 		run_p = p;
 		run_i = i;
@@ -822,19 +865,71 @@ out:
 	return ret;
 }
 
+static int apply_archive(struct fb_rootfs *r, struct archive *a, const char *name, struct fb_err *err);
+
 int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err)
 {
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
+	/* decompression runs on a thread of its own (lib/unpack) */
+	struct fb_unpack *u;
+	struct archive *a;
+	if (fb_unpack_open(fd, name, &u, &a, err) < 0)
+		return -1;
+	int ret = apply_archive(r, a, name, err);
+	fb_unpack_free(u);
+	return ret;
+}
+
+/* How far a layer waiting its turn may decompress ahead, in MiB. */
+#define AHEAD_MIB 64
+#define AHEAD_LAYERS 1
+
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err)
+{
+	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
+	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
+	struct archive **as = fb_xcalloc(n ? n : 1, sizeof(*as));
+	int ret = 0;
+	size_t started = 0;
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		/* keep a few layers decompressing ahead of the one applied */
+		while (started < n && started <= i + AHEAD_LAYERS) {
+			fds[started] = open(paths[started], O_RDONLY | O_CLOEXEC);
+			if (fds[started] < 0) {
+				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
+				break;
+			}
+			if (fb_unpack_open_ahead(fds[started], names[started], started == i ? 24 : AHEAD_MIB, &us[started],
+						 &as[started], err) < 0) {
+				ret = -1;
+				break;
+			}
+			started++;
+		}
+		if (ret == 0)
+			ret = apply_archive(r, as[i], names[i], err);
+		fb_unpack_free(us[i]);
+		us[i] = NULL;
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fb_unpack_free(us[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	free(fds);
+	free(us);
+	free(as);
+	return ret;
+}
+
+static int apply_archive(struct fb_rootfs *r, struct archive *a, const char *name, struct fb_err *err)
+{
 	r->layer++;
 	r->layer_name = name;
 	int ret = 0;
-	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
-		ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
-		goto out;
-	}
 	for (;;) {
 		struct archive_entry *ae;
 		int ar = archive_read_next_header(a, &ae);
@@ -850,8 +945,6 @@ int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, stru
 			break;
 		}
 	}
-out:
-	archive_read_free(a);
 	r->layer_name = NULL;
 	return ret;
 }
@@ -1044,7 +1137,7 @@ static int fix_links(struct fb_rootfs *r, struct fb_err *err)
 
 int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err)
 {
-	if (fix_links(r, err) < 0 || write_dirs(r, r->root, err) < 0)
+	if (pend_flush(r, err) < 0 || fix_links(r, err) < 0 || write_dirs(r, r->root, err) < 0)
 		return -1;
 	r->st.block_size = r->fs->blocksize;
 	r->st.used_blocks = ext2fs_blocks_count(r->fs->super) - ext2fs_free_blocks_count(r->fs->super);
@@ -1107,6 +1200,7 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 	r->max_ino = r->fs->super->s_inodes_count;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
 	r->buf = fb_xcalloc(1, BUFSZ);
+	r->pend = fb_xmalloc(PENDSZ);
 	r->root = node_new(r, NULL, "");
 	r->root->ino = EXT2_ROOT_INO;
 	r->root->mode = S_IFDIR | 0755;
@@ -1137,6 +1231,7 @@ void fb_rootfs_free(struct fb_rootfs *r)
 	free(r->tab);
 	free(r->nlink);
 	free(r->buf);
+	free(r->pend);
 	free(r->path);
 	free(r);
 }

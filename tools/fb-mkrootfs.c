@@ -153,11 +153,14 @@ static int build(const struct options *o, struct layer *layers, size_t nl, const
 	struct fb_rootfs *r;
 	if (fb_rootfs_create(&ro, &r, err) < 0)
 		return -1;
-	for (size_t i = 0; i < nl; i++) {
-		fb_log_fields(FB_LOG_DEBUG, "apply layer", "layer", layers[i].name, (char *)NULL);
-		if (fb_rootfs_apply_layer(r, layers[i].path, layers[i].name, err) < 0)
-			goto fail;
-	}
+	char **paths = fb_xcalloc(nl + 1, sizeof(char *)), **names = fb_xcalloc(nl + 1, sizeof(char *));
+	for (size_t i = 0; i < nl; i++)
+		paths[i] = layers[i].path, names[i] = layers[i].name;
+	int ar = fb_rootfs_apply_layers(r, paths, names, nl, err);
+	free(paths);
+	free(names);
+	if (ar < 0)
+		goto fail;
 	/* Hook: fb-init joins every image here once it exists (issue 5);
 	 * --add-file is the same mechanism for any file. */
 	for (size_t i = 0; i < o->add_files.n; i++) {

@@ -1,0 +1,271 @@
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "util.h"
+
+#define CHUNK (1u << 20)
+#define QUEUE_MAX 128
+
+struct chunk {
+	char *data;
+	size_t len;
+};
+
+struct fb_unpack {
+	int fd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk q[QUEUE_MAX]; /* ring of filled chunks */
+	size_t head, count, cap;
+	char *spare[QUEUE_MAX + 2]; /* buffers free for the producer */
+	size_t nspare;
+	bool eof, stop;
+	char error[512];
+	char *held; /* the chunk the consumer is reading */
+	struct archive *reader;
+};
+
+static char *get_spare(struct fb_unpack *u)
+{
+	/* called locked */
+	return u->nspare ? u->spare[--u->nspare] : fb_xmalloc(CHUNK);
+}
+
+/* Hand a filled chunk to the consumer; waits while the queue is full.
+ * Returns a fresh buffer, or NULL when asked to stop. */
+static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill)
+{
+	pthread_mutex_lock(&u->mu);
+	if (buf && fill) {
+		u->q[(u->head + u->count) % QUEUE_MAX] = (struct chunk){ buf, fill };
+		u->count++;
+		pthread_cond_broadcast(&u->cv);
+	} else if (buf) {
+		u->spare[u->nspare++] = buf;
+	}
+	while (u->count == u->cap && !u->stop)
+		pthread_cond_wait(&u->cv, &u->mu);
+	char *next = u->stop ? NULL : get_spare(u);
+	pthread_mutex_unlock(&u->mu);
+	return next;
+}
+
+/* gzip with ISA-L's igzip: several times zlib's speed, checksums checked,
+ * concatenated members followed. */
+static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
+{
+	struct inflate_state *st = fb_xmalloc(sizeof(*st));
+	unsigned char *in = fb_xmalloc(CHUNK);
+	isal_inflate_init(st);
+	st->crc_flag = ISAL_GZIP;
+	st->avail_in = 0;
+	char *out = push_chunk(u, NULL, 0);
+	size_t fill = 0;
+	bool eof = false;
+	while (out) {
+		if (st->avail_in == 0 && !eof) {
+			ssize_t n = read(u->fd, in, CHUNK);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				snprintf(err, errlen, "read: %s", strerror(errno));
+				break;
+			}
+			eof = n == 0;
+			st->next_in = in;
+			st->avail_in = (uint32_t)n;
+		}
+		st->next_out = (uint8_t *)out + fill;
+		st->avail_out = (uint32_t)(CHUNK - fill);
+		int r = isal_inflate(st);
+		if (r < 0) {
+			snprintf(err, errlen, "gzip: corrupt data (igzip error %d)", r);
+			break;
+		}
+		fill = CHUNK - st->avail_out;
+		if (st->block_state == ISAL_BLOCK_FINISH) {
+			/* another member may follow (pigz, concatenated streams) */
+			if (st->avail_in == 0 && !eof) {
+				ssize_t n = read(u->fd, in, CHUNK);
+				if (n > 0) {
+					st->next_in = in;
+					st->avail_in = (uint32_t)n;
+				} else {
+					eof = true;
+				}
+			}
+			if (st->avail_in >= 2 && st->next_in[0] == 0x1f && st->next_in[1] == 0x8b) {
+				uint8_t *ni = st->next_in;
+				uint32_t ai = st->avail_in;
+				isal_inflate_reset(st);
+				st->crc_flag = ISAL_GZIP;
+				st->next_in = ni;
+				st->avail_in = ai;
+			} else {
+				break; /* done (trailing padding is ignored, as gzip does) */
+			}
+		} else if (eof && st->avail_in == 0 && fill < CHUNK) {
+			snprintf(err, errlen, "gzip: unexpected end of data");
+			break;
+		}
+		if (fill == CHUNK) {
+			out = push_chunk(u, out, fill);
+			fill = 0;
+		}
+	}
+	if (out)
+		push_chunk(u, out, fill);
+	free(st);
+	free(in);
+}
+
+static void *producer(void *arg)
+{
+	struct fb_unpack *u = arg;
+	char err[512] = "";
+	unsigned char magic[2] = { 0 };
+	if (pread(u->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		produce_gzip(u, err, sizeof(err));
+		goto done;
+	}
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *e;
+	if (archive_read_open_fd(a, u->fd, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		snprintf(err, sizeof(err), "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
+	} else {
+		for (;;) {
+			pthread_mutex_lock(&u->mu);
+			while (u->count == u->cap && !u->stop)
+				pthread_cond_wait(&u->cv, &u->mu);
+			bool stop = u->stop;
+			char *buf = stop ? NULL : get_spare(u);
+			pthread_mutex_unlock(&u->mu);
+			if (stop)
+				break;
+			size_t fill = 0;
+			la_ssize_t n = 0;
+			while (fill < CHUNK && (n = archive_read_data(a, buf + fill, CHUNK - fill)) > 0)
+				fill += (size_t)n;
+			if (n < 0)
+				snprintf(err, sizeof(err), "%s", archive_error_string(a) ? archive_error_string(a) : "read error");
+			pthread_mutex_lock(&u->mu);
+			if (fill) {
+				u->q[(u->head + u->count) % QUEUE_MAX] = (struct chunk){ buf, fill };
+				u->count++;
+			} else {
+				u->spare[u->nspare++] = buf;
+			}
+			pthread_cond_broadcast(&u->cv);
+			pthread_mutex_unlock(&u->mu);
+			if (n <= 0)
+				break;
+		}
+	}
+	archive_read_free(a);
+done:
+	pthread_mutex_lock(&u->mu);
+	if (err[0])
+		snprintf(u->error, sizeof(u->error), "%s", err);
+	u->eof = true;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
+static la_ssize_t consumer_read(struct archive *a, void *client, const void **buf)
+{
+	struct fb_unpack *u = client;
+	pthread_mutex_lock(&u->mu);
+	if (u->held) {
+		u->spare[u->nspare++] = u->held;
+		u->held = NULL;
+		pthread_cond_broadcast(&u->cv);
+	}
+	while (!u->count && !u->eof)
+		pthread_cond_wait(&u->cv, &u->mu);
+	la_ssize_t r;
+	if (u->count) {
+		struct chunk c = u->q[u->head];
+		u->head = (u->head + 1) % QUEUE_MAX;
+		u->count--;
+		u->held = c.data;
+		*buf = c.data;
+		r = (la_ssize_t)c.len;
+		pthread_cond_broadcast(&u->cv);
+	} else if (u->error[0]) {
+		archive_set_error(a, EIO, "%s", u->error);
+		r = -1;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&u->mu);
+	return r;
+}
+
+int fb_unpack_open(int fd, const char *name, struct fb_unpack **out, struct archive **ar, struct fb_err *err)
+{
+	return fb_unpack_open_ahead(fd, name, 24, out, ar, err);
+}
+
+int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **out, struct archive **ar,
+			 struct fb_err *err)
+{
+	struct fb_unpack *u = fb_xcalloc(1, sizeof(*u));
+	u->fd = fd;
+	u->cap = chunks < 2 ? 2 : chunks > QUEUE_MAX ? QUEUE_MAX : chunks;
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	if (pthread_create(&u->thread, NULL, producer, u) != 0) {
+		free(u);
+		return fb_err_set(err, FB_EXIT_FAILED, "thread", "layer %s: cannot start a thread", name);
+	}
+	u->started = true;
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, u, NULL, consumer_read, NULL) != ARCHIVE_OK) {
+		fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+		archive_read_free(a);
+		fb_unpack_free(u);
+		return -1;
+	}
+	u->reader = a;
+	*out = u;
+	*ar = a;
+	return 0;
+}
+
+void fb_unpack_free(struct fb_unpack *u)
+{
+	if (!u)
+		return;
+	if (u->reader)
+		archive_read_free(u->reader);
+	if (u->started) {
+		pthread_mutex_lock(&u->mu);
+		u->stop = true;
+		pthread_cond_broadcast(&u->cv);
+		pthread_mutex_unlock(&u->mu);
+		pthread_join(u->thread, NULL);
+	}
+	for (size_t i = 0; i < u->count; i++)
+		free(u->q[(u->head + i) % QUEUE_MAX].data);
+	for (size_t i = 0; i < u->nspare; i++)
+		free(u->spare[i]);
+	free(u->held);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cv);
+	free(u);
+}

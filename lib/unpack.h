@@ -1,0 +1,23 @@
+/* Decompression on its own thread: a producer reads a (gzip, zstd, xz,
+ * bzip2 or plain) stream and hands the decompressed bytes, in 1 MiB
+ * chunks through a bounded queue, to the libarchive reader of the
+ * consumer. On two cores the tar parsing and the ext4 writes of the
+ * consumer overlap with the decompression. */
+#ifndef FB_UNPACK_H
+#define FB_UNPACK_H
+
+struct archive;
+struct fb_err;
+struct fb_unpack;
+
+/* Start decompressing fd (which the producer reads; the caller keeps it
+ * open until fb_unpack_free). *a is a tar reader over the result. */
+int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archive **a, struct fb_err *err);
+/* The same, with the queue holding up to `chunks` MiB ahead of the reader:
+ * a layer started early decompresses that far before it is read. */
+int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **u, struct archive **a,
+			 struct fb_err *err);
+/* Stop the producer (if still running) and free everything, *a included. */
+void fb_unpack_free(struct fb_unpack *u);
+
+#endif
