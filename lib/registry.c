@@ -143,6 +143,8 @@ static void setup_easy(struct fb_registry *r, CURL *c)
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* big reads: a layer arrives in far fewer writes */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (r->o && r->o->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->o->ca_file);
 }

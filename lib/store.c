@@ -218,11 +218,10 @@ int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint
 	return 0;
 }
 
-int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_err *err)
+#define WBUF (1u << 20)
+
+static int write_out(struct fb_blob_writer *w, const char *c, size_t n, struct fb_err *err)
 {
-	fb_sha256_update(&w->h, p, n);
-	w->size += n;
-	const char *c = p;
 	while (n) {
 		ssize_t r = write(w->fd, c, n);
 		if (r < 0) {
@@ -233,6 +232,28 @@ int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_e
 		c += r;
 		n -= (size_t)r;
 	}
+	return 0;
+}
+
+static int flush_wbuf(struct fb_blob_writer *w, struct fb_err *err)
+{
+	int r = w->wlen ? write_out(w, w->wbuf, w->wlen, err) : 0;
+	w->wlen = 0;
+	return r;
+}
+
+int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_err *err)
+{
+	fb_sha256_update(&w->h, p, n);
+	w->size += n;
+	if (n >= WBUF)
+		return flush_wbuf(w, err) < 0 ? -1 : write_out(w, p, n, err);
+	if (!w->wbuf)
+		w->wbuf = fb_xmalloc(WBUF);
+	if (w->wlen + n > WBUF && flush_wbuf(w, err) < 0)
+		return -1;
+	memcpy(w->wbuf + w->wlen, p, n);
+	w->wlen += n;
 	return 0;
 }
 
@@ -248,6 +269,11 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 	}
 	char *final = fb_store_blob_path(w->store, got);
 	int r = 0;
+	if (flush_wbuf(w, err) < 0) {
+		free(final);
+		fb_blob_abort(w, false);
+		return -1;
+	}
 	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
 		w->fd = -1;
 		r = fb_err_errno(err, errno, "%s: write %s", w->name, w->tmp);
@@ -267,6 +293,15 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 
 void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
 {
+	/* a partial kept for resuming must hold every byte hashed so far */
+	if (keep_partial && w->expect && w->fd >= 0) {
+		struct fb_err ignore = { 0 };
+		if (flush_wbuf(w, &ignore) < 0)
+			keep_partial = false;
+	}
+	free(w->wbuf);
+	w->wbuf = NULL;
+	w->wlen = 0;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;

@@ -43,6 +43,8 @@ struct fb_blob_writer {
 	uint64_t size;
 	char *expect; /* the digest it must have, or NULL */
 	char *name;   /* for messages */
+	char *wbuf;   /* writes gathered into 1 MiB */
+	size_t wlen;
 };
 
 /* Start a blob. With `expect`, a partial download of it left in tmp/ is
