@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "oci.h"
+#include "progress.h"
 
 struct fb_registry {
 	char *base;        /* "https://host/v2/" */
@@ -536,15 +537,18 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 	int parallel = r->o && r->o->parallel > 0 ? r->o->parallel : 4;
 	int ret = 0;
 	uint64_t total = 0, got_done = 0;
+	struct fb_progress *pg = fb_progress_new("download", n);
 	for (size_t i = 0; i < n; i++) {
 		xs[i].req = &reqs[i];
 		total += reqs[i].size;
+		fb_progress_item(pg, i, reqs[i].digest, reqs[i].size);
 	}
 	while (ret == 0 && (done < n)) {
 		while (next < n && active < (size_t)parallel) {
 			struct xfer *x = &xs[next++];
 			if (fb_store_has_blob(s, x->req->digest)) {
-				fb_log_fields(FB_LOG_INFO, "already in the store", "blob", x->req->digest, (char *)NULL);
+				fb_progress_end(pg, (size_t)(x - xs), "cached");
+				fb_log_fields(FB_LOG_DEBUG, "already in the store", "blob", x->req->digest, (char *)NULL);
 				got_done += x->req->size;
 				done++;
 				continue;
@@ -594,15 +598,19 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			} else {
 				done++;
 				got_done += x->req->size;
-				char sz[32], progress[64];
+				fb_progress_end(pg, (size_t)(x - xs), "done");
+				char sz[32];
 				snprintf(sz, sizeof(sz), "%" PRIu64, x->req->size);
-				snprintf(progress, sizeof(progress), "%" PRIu64 "/%" PRIu64, got_done, total);
-				fb_log_fields(FB_LOG_INFO, "downloaded", "blob", x->req->digest, "size", sz, "progress", progress,
-					      (char *)NULL);
+				fb_log_fields(FB_LOG_DEBUG, "downloaded", "blob", x->req->digest, "size", sz, (char *)NULL);
 			}
+			if (ret < 0)
+				fb_progress_end(pg, (size_t)(x - xs), "failed");
 		}
 		if (ret == 0 && running)
 			curl_multi_poll(m, NULL, 0, 200, NULL);
+		for (size_t i = 0; i < n; i++)
+			if (xs[i].c)
+				fb_progress_update(pg, i, xs[i].w.size);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (xs[i].c) {
@@ -610,7 +618,10 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			fb_blob_abort(&xs[i].w, true);
 		}
 	}
+	fb_progress_free(pg);
 	free(xs);
 	curl_multi_cleanup(m);
+	(void)total;
+	(void)got_done;
 	return ret;
 }

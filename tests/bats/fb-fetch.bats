@@ -119,8 +119,18 @@ dfs() { debugfs -R "$2" "$1" 2>/dev/null; }
 	fb-fetch image --ref "$REG/test/base:1.0" >/dev/null 2>&1
 	run_split fb-fetch image --log-format=json --ref "$REG/test/derived:1.0"
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '"msg":"downloaded"' <<<"$stderr")" -eq 2 ] # the new config and the new layer
-	[ "$(grep -c '"msg":"already in the store"' <<<"$stderr")" -eq 4 ]
+	# JSON progress lines: the new config and layer download, the rest is there
+	[ "$(grep '"msg":"progress"' <<<"$stderr" | grep -c '"status":"done"')" -eq 2 ]
+	[ "$(grep '"msg":"progress"' <<<"$stderr" | grep -c '"status":"cached"')" -eq 4 ]
+}
+
+@test "progress: bars per layer and a total on a terminal" {
+	command -v script >/dev/null || skip "script (bsdutils) is not installed"
+	run script -qec "fb-fetch image --ref $REG/test/base:1.0 >/dev/null" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"[####################]"*"done"* ]]
+	[[ "$output" == *"download: "*" MB / "*" MB"* ]]
+	[ "$(grep -o 'sha256:[0-9a-f]\{12\}' <<<"$output" | sort -u | wc -l)" -eq 5 ]
 }
 
 @test "manifest lists: the host's platform by default, --platform to choose, a clear miss" {
@@ -343,4 +353,38 @@ PY
 	[ "$status" -eq 3 ]
 	run_split fb-tag get localhost:5000/team/app:latest
 	[ "$status" -eq 3 ]
+}
+
+@test "token auth: short-lived tokens are renewed during a pull" {
+	TOKEN_EXPIRES=1 start_registry "$S/token" token
+	push "$FILE_TMP/oci:base" test/tok:1 --dest-creds=fbuser:fbpass
+	: >"$S/token/tokens.log"
+	run_split fb-fetch image --ref "$REG/test/tok:1" --creds=fbuser:fbpass --parallel=1
+	[ "$status" -eq 0 ]
+	# one token for the manifest and one per blob at least
+	[ "$(wc -l <"$S/token/tokens.log")" -ge 5 ]
+}
+
+@test "fb-tag: a put killed at any moment leaves the old tag or the new one" {
+	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$S/l.tar" <<<'f f size=3000000'
+	local i v
+	for i in 1 2 3 4 5 6 7 8; do
+		fb-mkrootfs --layer "$S/l.tar" --add-file "/etc/hostname:/gen:0644" --output "$S/r$i.ext4" >"$S/doc$i" 2>/dev/null
+		fb-tag put atom:1 <"$S/doc$i" >/dev/null 2>&1 3>&- &
+		local pid=$!
+		sleep "0.00$i"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		if [ -d "$FB_STORE/rootfs/atom/1" ]; then
+			[ -f "$FB_STORE/rootfs/atom/1/image.json" ] || { echo "round $i: image.json missing"; return 1; }
+			jq -e .name "$FB_STORE/rootfs/atom/1/image.json" >/dev/null
+			run e2fsck -fn "$FB_STORE/rootfs/atom/1/rootfs.ext4"
+			[ "$status" -eq 0 ] || { echo "round $i: $output"; return 1; }
+		fi
+	done
+	# a put that is not killed always completes over what is there
+	fb-mkrootfs --layer "$S/l.tar" --output "$S/final.ext4" >"$S/docf" 2>/dev/null
+	run_split fb-tag put atom:1 <"$S/docf"
+	[ "$status" -eq 0 ]
+	[ -f "$FB_STORE/rootfs/atom/1/rootfs.ext4" ]
 }
