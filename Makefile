@@ -93,8 +93,9 @@ demo: deps all
 clean:
 	rm -rf $(BUILD)
 
-bench: all
-	@./bench/parse-scale
+bench: deps all
+	@./bench/parse-scale --write
+	@./bench/convert --write
 
 .PHONY: all deps unit bats test demo clean fuzz bench
 .SECONDARY:
