@@ -90,10 +90,27 @@ static int exec_tool(const char *tool, char **args)
 	return fail(&err) == 0 ? 125 : 125;
 }
 
+/* fb-parse needs no store: the common flags are accepted and dropped. */
 static int cmd_parse(int argc, char **argv)
 {
-	(void)argc;
-	return exec_tool("fb-parse", argv);
+	struct fb_strv a = FB_STRV_INIT;
+	fb_strv_push(&a, "fb-parse");
+	for (int i = 1; i < argc; i++) {
+		static const char *const drop[] = { "--profile", "--profile-conf-dir", "--store" };
+		bool skip = false;
+		for (size_t k = 0; k < FB_ARRAY_LEN(drop) && !skip; k++) {
+			size_t l = strlen(drop[k]);
+			if (!strncmp(argv[i], drop[k], l) && argv[i][l] == '=')
+				skip = true;
+			else if (!strcmp(argv[i], drop[k]) && i + 1 < argc)
+				skip = true, i++;
+		}
+		if (!skip)
+			fb_strv_push(&a, argv[i]);
+	}
+	int rc = exec_tool("fb-parse", a.v);
+	fb_strv_free(&a);
+	return rc;
 }
 
 /* Options every command takes: the profile and where things are. */

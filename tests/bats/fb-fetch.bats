@@ -388,3 +388,58 @@ PY
 	[ "$status" -eq 0 ]
 	[ -f "$FB_STORE/rootfs/atom/1/rootfs.ext4" ]
 }
+
+@test "redirects to blob storage are followed, without the credentials" {
+	start_registry "$S/basic" basic
+	push "$FILE_TMP/oci:base" test/redir:1 --dest-creds=fbuser:fbpass
+	# the blob server holds the registry's blobs under their digests
+	mkdir -p "$S/blobs"
+	local f
+	for f in "$REGDIR"/data/docker/registry/v2/blobs/sha256/*/*/data; do
+		cp "$f" "$S/blobs/$(basename "$(dirname "$f")")"
+	done
+	local port
+	port=$(free_port)
+	python3 "$BATS_TEST_DIRNAME/redirect-front.py" "$port" "$REG" "$S/blobs" "$S/blob.log" >/dev/null 2>&1 3>&- &
+	PROXY_PID=$!
+	wait_http "http://127.0.0.1:$port/v2/"
+	run_split fb-fetch image --ref "127.0.0.1:$port/test/redir:1" --creds=fbuser:fbpass
+	[ "$status" -eq 0 ]
+	# every blob came from the storage the registry pointed to
+	[ "$(grep -c '^/storage/' "$S/blob.log")" -eq 5 ]
+	# the credentials went to the registry, never to the other host
+	! grep -q 'auth=True' "$S/blob.log"
+	store_consistent "$FB_STORE"
+}
+
+@test "Docker schema 2 manifests (skopeo --format v2s2)" {
+	local L="$S/v2"
+	new_image "$L" base
+	add_layer "$L" base "$S/d.tar.gz" <<<'f docker data=schema2'
+	push "$L:base" test/schema2:1 --format v2s2
+	run_split fb-fetch image --ref "$REG/test/schema2:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .image.media_type <<<"$output")" = "application/vnd.docker.distribution.manifest.v2+json" ]
+	[ "$(jq -r '.image.layers[0].mediaType' <<<"$output")" = "application/vnd.docker.image.rootfs.diff.tar.gzip" ]
+	run_split bash -c "fb-mkrootfs <<<'$output' | jq -r .rootfs.path"
+	[ "$status" -eq 0 ]
+	[ "$(debugfs -R 'cat /docker' "$output" 2>/dev/null)" = schema2 ]
+}
+
+@test "conversion needs no root: ownership comes from the layers" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user for the test"
+	chmod 0755 "$S"
+	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$S/l.tar.gz" <<<$'f owned uid=4242 gid=4343 mode=04750 data=x\nc dev/null 1 3 mode=0666'
+	chmod 0644 "$S/l.tar.gz"
+	mkdir -m 0777 "$S/out"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp FB_STORE="$S/out/store" \
+		"$FB_BIN/fb-mkrootfs" --layer "$S/l.tar.gz" --output "$S/out/r.ext4"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	[ "$(stat -c %u "$S/out/r.ext4")" -eq 65534 ]
+	[[ "$(debugfs -R 'stat /owned' "$S/out/r.ext4" 2>/dev/null)" == *"User:  4242   Group:  4343"* ]]
+	[[ "$(debugfs -R 'stat /owned' "$S/out/r.ext4" 2>/dev/null)" == *"Mode:  04750"* ]]
+	[[ "$(debugfs -R 'stat /dev/null' "$S/out/r.ext4" 2>/dev/null)" == *"character special"* ]]
+	run e2fsck -fn "$S/out/r.ext4"
+	[ "$status" -eq 0 ]
+}

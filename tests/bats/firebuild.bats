@@ -56,3 +56,73 @@ load helpers
 	[ "$status" -eq 3 ]
 	[[ "$output" == "firebuild: error: fb-parse not found next to"* ]]
 }
+
+@test "profiles: create, list, inspect, --overwrite, bad input" {
+	local d
+	d=$(mktemp -d)
+	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" \
+		--run-cache=/srv/fbcache --storage-provider=directory \
+		--storage-provider-property-string=rootfs-storage-root=/srv/fb/store \
+		--storage-provider-property-string=kernel-storage-root=/srv/fb/kernels \
+		--binary-firecracker=/opt/fc/firecracker --binary-jailer=/opt/fc/jailer \
+		--chroot-base=/srv/jail --tracing-enable
+	[ "$status" -eq 0 ]
+	[ -f "$d/lab.json" ]
+	run --separate-stderr firebuild profile-inspect --profile=lab --profile-conf-dir="$d"
+	[ "$status" -eq 0 ]
+	json_eq "$(jq -c '.profile | {run_cache, chroot_base, binary_jailer, tracing_enable, s: .storage_provider_property_string}' <<<"$output")" \
+		'{"run_cache":"/srv/fbcache","chroot_base":"/srv/jail","binary_jailer":"/opt/fc/jailer","tracing_enable":true,
+		  "s":{"rootfs-storage-root":"/srv/fb/store","kernel-storage-root":"/srv/fb/kernels"}}'
+	# what was not given comes from the defaults
+	[ "$(jq -r .profile.cni_bin_dir <<<"$output")" = /opt/cni/bin ]
+	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *'profile "lab" exists'*"--overwrite"* ]]
+	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" --overwrite --chroot-base=/j
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild profile-create --profile=second --profile-conf-dir="$d"
+	run --separate-stderr firebuild profile-ls --profile-conf-dir="$d"
+	[ "$(jq -c .profiles <<<"$output")" = '["lab","second"]' ]
+	run --separate-stderr firebuild profile-create --profile=../evil --profile-conf-dir="$d"
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild profile-create --profile=x --profile-conf-dir="$d" --storage-provider=s3
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild profile-inspect --profile=missing --profile-conf-dir="$d"
+	[ "$status" -eq 3 ]
+	rm -rf "$d"
+}
+
+@test "profiles: the profile's store is used, and a flag beats it" {
+	local d
+	d=$(mktemp -d)
+	firebuild profile-create --profile=p --profile-conf-dir="$d/profiles" \
+		--storage-provider-property-string=rootfs-storage-root="$d/a" >/dev/null
+	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$d/l.tar" <<<'f x data=1'
+	fb-mkrootfs --layer "$d/l.tar" --output "$d/r.ext4" 2>/dev/null | fb-tag --store="$d/a" put in/a:1 >/dev/null 2>&1
+	run --separate-stderr firebuild image ls --profile=p --profile-conf-dir="$d/profiles"
+	[ "$(jq -r '.images[0].name' <<<"$output")" = "in/a" ]
+	run --separate-stderr firebuild image ls --profile=p --profile-conf-dir="$d/profiles" --store="$d/b"
+	[ "$(jq -c .images <<<"$output")" = "[]" ]
+	run --separate-stderr firebuild image inspect in/a:1 --profile=p --profile-conf-dir="$d/profiles"
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild image ls --profile=nope --profile-conf-dir="$d/profiles"
+	[ "$status" -eq 3 ]
+	# parse takes the common flags too
+	run bash -c "printf 'FROM x\n' | firebuild parse --profile=p --profile-conf-dir='$d/profiles' | jq -r '.plan.stages[0].base'"
+	[ "$output" = x ]
+	rm -rf "$d"
+}
+
+@test "rootfs: usage errors, --docker-image-base warns, --dockerfile says what is missing" {
+	run --separate-stderr firebuild rootfs --tag=x:1
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"rootfs needs --docker-image and --tag"* ]]
+	run --separate-stderr firebuild rootfs --docker-image=oci:/nonexistent --tag=x:1 --docker-image-base=alpine --log-format=text
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"--docker-image-base is ignored"* ]]
+	run --separate-stderr firebuild rootfs --bogus
+	[ "$status" -eq 2 ]
+	run firebuild rootfs --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--docker-image REF"* ]]
+}
