@@ -43,7 +43,7 @@ static char *get_spare(struct fb_unpack *u)
 
 /* Hand a filled chunk to the consumer; waits while the queue is full.
  * Returns a fresh buffer, or NULL when asked to stop. */
-static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill)
+static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill, bool want_next)
 {
 	pthread_mutex_lock(&u->mu);
 	if (buf && fill) {
@@ -53,9 +53,12 @@ static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill)
 	} else if (buf) {
 		u->spare[u->nspare++] = buf;
 	}
-	while (u->count == u->cap && !u->stop)
-		pthread_cond_wait(&u->cv, &u->mu);
-	char *next = u->stop ? NULL : get_spare(u);
+	char *next = NULL;
+	if (want_next) {
+		while (u->count == u->cap && !u->stop)
+			pthread_cond_wait(&u->cv, &u->mu);
+		next = u->stop ? NULL : get_spare(u);
+	}
 	pthread_mutex_unlock(&u->mu);
 	return next;
 }
@@ -69,7 +72,7 @@ static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
 	isal_inflate_init(st);
 	st->crc_flag = ISAL_GZIP;
 	st->avail_in = 0;
-	char *out = push_chunk(u, NULL, 0);
+	char *out = push_chunk(u, NULL, 0, true);
 	size_t fill = 0;
 	bool eof = false;
 	while (out) {
@@ -119,12 +122,12 @@ static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
 			break;
 		}
 		if (fill == CHUNK) {
-			out = push_chunk(u, out, fill);
+			out = push_chunk(u, out, fill, true);
 			fill = 0;
 		}
 	}
 	if (out)
-		push_chunk(u, out, fill);
+		push_chunk(u, out, fill, false);
 	free(st);
 	free(in);
 }

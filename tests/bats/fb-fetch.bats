@@ -403,8 +403,16 @@ PY
 	python3 "$BATS_TEST_DIRNAME/redirect-front.py" "$port" "$REG" "$S/blobs" "$S/blob.log" >/dev/null 2>&1 3>&- &
 	PROXY_PID=$!
 	wait_http "http://127.0.0.1:$port/v2/"
+	# a partial download of the biggest layer: this storage ignores Range,
+	# so the download must start again rather than append
+	local big
+	big=$(ls -S "$S/blobs" | head -1)
+	mkdir -p "$FB_STORE/tmp"
+	head -c 1000 "$S/blobs/$big" >"$FB_STORE/tmp/$big.partial"
 	run_split fb-fetch image --ref "127.0.0.1:$port/test/redir:1" --creds=fbuser:fbpass
 	[ "$status" -eq 0 ]
+	[ -e "$FB_STORE/blobs/sha256/$big" ]
+	[ ! -e "$FB_STORE/tmp/$big.partial" ]
 	# every blob came from the storage the registry pointed to
 	[ "$(grep -c '^/storage/' "$S/blob.log")" -eq 5 ]
 	# the credentials went to the registry, never to the other host

@@ -196,3 +196,26 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"no .image object"* ]]
 }
+
+@test "valgrind: fb-mkrootfs, fb-fetch (OCI layout) and fb-tag leak nothing" {
+	command -v valgrind >/dev/null || skip "valgrind not installed"
+	command -v umoci >/dev/null || skip "umoci not installed"
+	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+	layer l.tar.gz <<<$'d d\nf d/f data=1\nl d/s f\nh d/h d/f\nf d/.wh.nothing'
+	export FB_STORE=$T/store
+	run "${vg[@]}" fb-mkrootfs --layer "$T/l.tar.gz" --output "$T/r.ext4"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	umoci init --layout "$T/oci" && umoci new --image "$T/oci:x"
+	python3 "$BATS_TEST_DIRNAME/oci-add-layer.py" "$T/oci" x "$T/l.tar.gz"
+	run "${vg[@]}" fb-fetch image --ref "oci:$T/oci:x"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	run bash -c "'$FB_BIN/fb-fetch' image --ref 'oci:$T/oci:x' 2>/dev/null | '$FB_BIN/fb-mkrootfs' 2>/dev/null > '$T/doc'"
+	run "${vg[@]}" fb-tag put v/g:1 <"$T/doc"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	run "${vg[@]}" fb-tag get v/g:1
+	[ "$status" -eq 0 ]
+	run "${vg[@]}" fb-tag gc
+	[ "$status" -eq 0 ]
+	run "${vg[@]}" fb-mkrootfs --layer "$T/missing.tar"
+	[ "$status" -eq 3 ]
+}
