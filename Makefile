@@ -68,7 +68,7 @@ fuzz: deps $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 		name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
 		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
-			-max_len=8192 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+			-max_len=$${FUZZ_MAX_LEN:-65536} -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
 			$(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 

@@ -20,6 +20,7 @@ struct fb_rootfs_opts {
 	uint64_t size;         /* bytes; the image is sparse */
 	uint64_t inodes;       /* 0: one per 4 KiB */
 	const char *label;     /* volume label, may be NULL */
+	const char *template_image; /* copy this empty ext4 instead of running mke2fs */
 };
 
 struct fb_rootfs_stats {
