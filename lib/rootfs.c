@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "proc.h"
+#include "store.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -1172,27 +1173,8 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 	close(fd);
 	if (o->template_image) {
 		/* an empty file system made once (tests and fuzzing) */
-		int in = open(o->template_image, O_RDONLY | O_CLOEXEC), outfd = open(o->path, O_WRONLY | O_CLOEXEC);
-		struct stat st;
-		int ok = in >= 0 && outfd >= 0 && fstat(in, &st) == 0;
-		for (off_t off = 0; ok && off < st.st_size;) {
-			off_t data = lseek(in, off, SEEK_DATA);
-			if (data < 0)
-				break;
-			off_t hole = lseek(in, data, SEEK_HOLE);
-			loff_t a = data, b = data;
-			ssize_t n = copy_file_range(in, &a, outfd, &b, (size_t)(hole - data), 0);
-			ok = n > 0;
-			off = data + (n > 0 ? n : 0);
-		}
-		if (in >= 0)
-			close(in);
-		if (outfd >= 0)
-			close(outfd);
-		if (!ok) {
-			unlink(o->path);
-			return fb_err_errno(err, errno ? errno : EIO, "copy %s", o->template_image);
-		}
+		if (fb_copy_sparse(o->template_image, o->path, err) < 0)
+			return -1;
 		goto opened;
 	}
 	char ninodes[32], label[40];

@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +93,61 @@ fail:;
 	fb_err_errno(err, e, "write %s", path);
 	free(tmp);
 	return -1;
+}
+
+int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return fb_err_errno(err, errno, "open %s", src);
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct stat st;
+	int r = 0;
+	if (out < 0 || fstat(in, &st) < 0) {
+		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
+		goto out;
+	}
+	if (ioctl(out, FICLONE, in) == 0)
+		goto sync;
+	if (ftruncate(out, st.st_size) < 0) {
+		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
+		goto out;
+	}
+	char *buf = NULL;
+	for (off_t off = 0; off < st.st_size && r == 0;) {
+		off_t data = lseek(in, off, SEEK_DATA);
+		if (data < 0)
+			break; /* the rest is a hole */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		for (off_t o = data; o < hole && r == 0;) {
+			size_t want = (size_t)(hole - o < (1 << 20) ? hole - o : (1 << 20));
+			loff_t a = o, b = o;
+			ssize_t n = copy_file_range(in, &a, out, &b, want, 0);
+			if (n <= 0) {
+				/* across file systems on older kernels: by hand */
+				if (!buf)
+					buf = fb_xmalloc(1 << 20);
+				n = pread(in, buf, want, o);
+				if (n <= 0 || pwrite(out, buf, (size_t)n, o) != n) {
+					r = fb_err_errno(err, n < 0 ? errno : EIO, "copy %s to %s", src, dst);
+					break;
+				}
+			}
+			o += n;
+		}
+		off = hole;
+	}
+	free(buf);
+sync:
+	if (r == 0 && fsync(out) < 0)
+		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
+out:
+	close(in);
+	if (out >= 0)
+		close(out);
+	if (r < 0)
+		unlink(dst);
+	return r;
 }
 
 int fb_store_open(const char *root, struct fb_store *s, struct fb_err *err)

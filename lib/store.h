@@ -71,5 +71,8 @@ int fb_store_index_set(struct fb_store *s, const char *ref, const char *media_ty
 /* Write `data` to path atomically (tmp file, fsync, rename). */
 int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err);
 int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err);
+/* Copy src to dst (created or truncated) keeping holes: a reflink when the
+ * file system can, else only the data segments. dst is synced. */
+int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "rootfs.h"
+#include "store.h"
 #include "tool.h"
 #include "util.h"
 
@@ -87,22 +88,6 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)(v * (double)mult);
 	return 0;
-}
-
-static const char *default_store(void)
-{
-	static char buf[4096];
-	const char *env = getenv("FB_STORE");
-	if (env && *env)
-		return env;
-	if (geteuid() == 0)
-		return "/var/lib/firebuild/store";
-	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(buf, sizeof(buf), "%s/firebuild/store", xdg);
-	else
-		snprintf(buf, sizeof(buf), "%s/.local/share/firebuild/store", home ? home : "/tmp");
-	return buf;
 }
 
 /* The uncompressed size of a layer blob, without decompressing it. */
@@ -225,7 +210,7 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 			fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid input: .image.layers must be an array");
 			goto out;
 		}
-		const char *sdir = o->store ? o->store : store ? store : default_store();
+		const char *sdir = o->store ? o->store : store ? store : fb_store_default();
 		for (int i = 0; i < jv_array_length(jv_copy(ls)); i++) {
 			jv l = jv_array_get(jv_copy(ls), i);
 			char *digest = NULL, *path = NULL;
@@ -272,7 +257,7 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 	if (o->output) {
 		out = fb_xstrdup(o->output);
 	} else {
-		const char *sdir = store ? store : o->store ? o->store : default_store();
+		const char *sdir = store ? store : o->store ? o->store : fb_store_default();
 		char *t = fb_xasprintf("%s/tmp", sdir);
 		if (mkdir(sdir, 0755) < 0 && errno != EEXIST) {
 			fb_err_errno(err, errno, "create %s", sdir);

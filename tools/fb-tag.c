@@ -8,10 +8,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,51 +161,10 @@ static int move_file(const char *src, const char *dst, struct fb_err *err)
 		return 0;
 	if (errno != EXDEV)
 		return fb_err_errno(err, errno, "move %s to %s", src, dst);
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
-	if (in < 0)
-		return fb_err_errno(err, errno, "open %s", src);
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	struct stat st;
-	int r = 0;
-	if (out < 0 || fstat(in, &st) < 0) {
-		r = fb_err_errno(err, errno, "copy %s", src);
-		goto out;
-	}
-	if (ioctl(out, FICLONE, in) == 0)
-		goto done;
-	if (ftruncate(out, st.st_size) < 0) {
-		r = fb_err_errno(err, errno, "copy %s", src);
-		goto out;
-	}
-	char *buf = fb_xmalloc(1 << 20);
-	for (off_t off = 0; off < st.st_size && r == 0;) {
-		off_t data = lseek(in, off, SEEK_DATA);
-		if (data < 0)
-			break; /* the rest is a hole */
-		off_t hole = lseek(in, data, SEEK_HOLE);
-		for (off_t o = data; o < hole && r == 0;) {
-			size_t want = (size_t)(hole - o < (1 << 20) ? hole - o : (1 << 20));
-			ssize_t n = pread(in, buf, want, o);
-			if (n <= 0 || pwrite(out, buf, (size_t)n, o) != n)
-				r = fb_err_errno(err, n < 0 ? errno : EIO, "copy %s", src);
-			o += n > 0 ? n : 0;
-		}
-		off = hole;
-	}
-	free(buf);
-done:
-	if (r == 0 && fsync(out) < 0)
-		r = fb_err_errno(err, errno, "copy %s", src);
-	if (r == 0)
-		unlink(src);
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (r < 0)
-		unlink(dst);
-	return r;
+	if (fb_copy_sparse(src, dst, err) < 0)
+		return -1;
+	unlink(src);
+	return 0;
 }
 
 static void now_rfc3339(char *buf, size_t n)

@@ -522,24 +522,36 @@ out:
 	return rc;
 }
 
-static int cmd_profile_ls(int argc, char **argv)
+/* Commands that take only the common flags. Returns -1 to go on, or the
+ * exit code (--help, a bad flag). */
+static int common_only(int argc, char **argv, struct common *co, const char *help)
 {
 	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	struct common co = { .prof = jv_invalid() };
 	int c, exit_now = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
+		if (common_opt(c, co, &exit_now)) {
 			if (exit_now >= 0)
 				return exit_now;
 			continue;
 		}
 		if (c == O_HELP) {
-			puts("Usage: firebuild profile-ls [--profile-conf-dir DIR]");
+			puts(help);
 			return 0;
 		}
 		return FB_EXIT_USAGE;
 	}
+	if (optind < argc)
+		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+static int cmd_profile_ls(int argc, char **argv)
+{
+	struct common co = { .prof = jv_invalid() };
+	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-ls [--profile-conf-dir DIR]");
+	if (rc >= 0)
+		return rc;
 	struct fb_err err = { 0 };
 	jv names;
 	if (fb_profile_list(co.profile_dir, &names, &err) < 0)
@@ -549,22 +561,10 @@ static int cmd_profile_ls(int argc, char **argv)
 
 static int cmd_profile_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	struct common co = { .prof = jv_invalid() };
-	int c, exit_now = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
-				return exit_now;
-			continue;
-		}
-		if (c == O_HELP) {
-			puts("Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]");
-			return 0;
-		}
-		return FB_EXIT_USAGE;
-	}
+	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]");
+	if (rc >= 0)
+		return rc;
 	if (!co.profile)
 		return fb_tool_usage_error("profile-inspect needs --profile=NAME");
 	struct fb_err err = { 0 };
