@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# fb-exec: the RUN sandbox. A busybox tree is the root; every run must leave
+# the tree, the host's mounts and its process table as they were.
+
+load helpers
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "namespaces and pivot_root need root"
+	[ -x /bin/busybox ] || skip "busybox-static is not installed"
+	R=$(mktemp -d)
+	chmod 0755 "$R" # as an image's root is: other users may enter it
+	mkdir -p "$R/bin" "$R/etc" "$R/tmp"
+	cp /bin/busybox "$R/bin/"
+	local a
+	for a in sh ls cat id hostname echo ps sleep mount wc mknod grep kill true; do
+		ln -s busybox "$R/bin/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n' >"$R/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:app\n' >"$R/etc/group"
+	printf 'not executable\n' >"$R/bin/noexec"
+	(cd "$R" && find . | sort) >"$BATS_TEST_TMPDIR/before"
+}
+
+teardown() {
+	[ -n "${R:-}" ] && rm -rf "$R"
+	return 0
+}
+
+unchanged() { # the tree holds exactly what it held before
+	diff <(cd "$R" && find . | sort) "$BATS_TEST_TMPDIR/before"
+	! grep -q " $R" /proc/self/mountinfo
+}
+
+@test "exit status passes through: a code, a signal, not found, not executable" {
+	run fb-exec --root "$R" -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	run fb-exec --root "$R" -- sh -c 'kill -9 $$'
+	[ "$status" -eq 137 ]
+	run -127 --separate-stderr fb-exec --root "$R" -- /bin/nonexistent
+	[[ "$stderr" == *"/bin/nonexistent: No such file or directory"* ]]
+	run -126 --separate-stderr fb-exec --root "$R" -- /bin/noexec
+	unchanged
+}
+
+@test "isolation: own pid, mount and uts namespaces; proc, dev, read-only sys" {
+	run fb-exec --root "$R" --hostname=builder -- sh -c 'echo $$; hostname; ps | wc -l; mount'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 2 ]
+	[ "${lines[1]}" = builder ]
+	[ "${lines[2]}" -le 6 ]
+	[[ "$output" == *"proc on /proc type proc"* ]]
+	[[ "$output" == *"sysfs on /sys type sysfs (ro"* ]]
+	[[ "$output" == *"devpts on /dev/pts"* ]]
+	[[ "$output" == *"on /dev/shm type tmpfs"* ]]
+	run fb-exec --root "$R" -- sh -c 'ls /dev'
+	[[ "$output" == *null* && "$output" == *urandom* && "$output" != *sda* ]]
+	unchanged
+}
+
+@test "user and environment: names from the tree, numbers, groups; only the given env" {
+	run fb-exec --root "$R" --user app --env A=1 --env 'B=two words' -- sh -c 'id; echo "$A|$B|$HOME|$PATH"; env | wc -l'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)" ]]
+	[ "${lines[1]}" = "1|two words|/home/app|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ]
+	run fb-exec --root "$R" --user 4242:4343 -- id -u
+	[ "$output" = 4242 ]
+	run --separate-stderr fb-exec --root "$R" --user nosuch -- true
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"unable to find user nosuch"* ]]
+	unchanged
+}
+
+@test "workdir is made when missing and stays (WORKDIR semantics)" {
+	run fb-exec --root "$R" --workdir /srv/app -- sh -c pwd
+	[ "$output" = /srv/app ]
+	[ -d "$R/srv/app" ]
+}
+
+@test "network none: a namespace with lo only, up" {
+	run fb-exec --root "$R" --network none -- sh -c 'cat /proc/net/dev | tail -n +3 | wc -l; cat /sys/class/net/lo/flags'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" -eq 1 ]
+	[ $(( ${lines[1]} & 1 )) -eq 1 ]
+	run fb-exec --root "$R" --network host -- sh -c 'cat /proc/net/dev | tail -n +3 | wc -l'
+	[ "$output" -eq "$(tail -n +3 /proc/net/dev | wc -l)" ]
+}
+
+@test "timeout kills the whole tree and leaves nothing" {
+	local start=$SECONDS
+	run --separate-stderr fb-exec --root "$R" --timeout 1 -- sh -c 'sleep 101 & sleep 102 & sleep 103'
+	[ "$status" -eq 124 ]
+	[ $((SECONDS - start)) -lt 10 ]
+	sleep 0.2
+	! pgrep -f 'sleep 10[123]'
+	unchanged
+}
+
+@test "Ctrl-C kills the whole tree" {
+	fb-exec --root "$R" -- sh -c 'sleep 201 & sleep 202' 3>&- &
+	local pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 130 ]
+	sleep 0.2
+	! pgrep -f 'sleep 20[12]'
+	unchanged
+}
+
+@test "no way out: /proc/1/root is the sandbox, host files stay untouched" {
+	local marker
+	marker=$(mktemp /tmp/fb-exec-marker-XXXXXX)
+	local before
+	before=$(sha256sum </etc/resolv.conf)
+	run --separate-stderr fb-exec --root "$R" -- sh -c "ls /proc/1/root/tmp; cat /proc/1/root/etc/passwd | wc -l; echo hijack > /etc/resolv.conf; ls /proc/1/root$marker"
+	[ "$status" -ne 0 ] # the marker is not there to list
+	[[ "$output" != *"fb-exec-marker"* ]]
+	[ "${lines[0]}" -eq 3 ]
+	[ "$(sha256sum </etc/resolv.conf)" = "$before" ]
+	rm -f "$marker"
+	# no mknod of disks, no mounts: those capabilities are gone
+	run fb-exec --root "$R" -- mknod /tmp/sda b 8 0
+	[ "$status" -ne 0 ]
+	run fb-exec --root "$R" -- mount -t tmpfs x /tmp
+	[ "$status" -ne 0 ]
+	[ ! -e "$R/tmp/sda" ]
+	unchanged
+}
+
+@test "JSON spec: output to stderr, .exec_result on stdout, other keys kept" {
+	run --separate-stderr fb-exec <<<"{\"keep\":1,\"exec\":{\"root\":\"$R\",\"args\":[\"sh\",\"-c\",\"echo out; echo err >&2; exit 3\"],\"env\":[\"X=1\"],\"user\":\"nobody\",\"network\":\"none\",\"timeout\":30}}"
+	[ "$status" -eq 3 ]
+	[ "$(jq -c '{keep, code: .exec_result.exit_code, t: .exec_result.timed_out}' <<<"$output")" = '{"keep":1,"code":3,"t":false}' ]
+	[[ "$stderr" == *out*err* ]]
+	run --separate-stderr fb-exec <<<'{"error":{"tool":"fb-parse","message":"x"}}'
+	[ "$status" -eq 1 ]
+}
+
+@test "usage: errors are 125, --help is 0" {
+	run fb-exec -- true
+	[ "$status" -eq 125 ]
+	run fb-exec --root "$R" --network bridge -- true
+	[ "$status" -eq 125 ]
+	run fb-exec --root /nonexistent -- true
+	[ "$status" -eq 125 ]
+	run fb-exec --help
+	[ "$status" -eq 0 ]
+}
