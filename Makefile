@@ -10,7 +10,7 @@ WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib $(shell $(PKG_CONFIG) --cflags libarchive ext2fs)
+CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib $(shell $(PKG_CONFIG) --cflags libarchive ext2fs libgit2)
 LDFLAGS += -Wl,-z,relro,-z,now
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
@@ -20,7 +20,7 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto libcurl libisal) -lpthread
+LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto libcurl libisal libgit2) -lpthread
 
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)

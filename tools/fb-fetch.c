@@ -20,6 +20,7 @@
 #include "oci.h"
 #include "ref.h"
 #include "registry.h"
+#include "source.h"
 #include "store.h"
 #include "tool.h"
 #include "util.h"
@@ -798,19 +799,85 @@ static int fetch_plan(const struct options *o, jv *doc, struct fb_store *s, stru
 	return ret;
 }
 
+static const char source_usage[] =
+	"Usage: fb-fetch source --dockerfile SRC [--context DIR] [--run-cache DIR]\n"
+	"Find a Dockerfile and its build context; write .source on stdout.\n"
+	"\n"
+	"SRC is a path (a directory means its Dockerfile), an http(s):// URL of a\n"
+	"Dockerfile (COPY/ADD sources are fetched relative to its directory), or a\n"
+	"git repository: git+https://HOST/PATH.git:/DIR/Dockerfile#REF, git+http://,\n"
+	"git://, ssh:// and git+ssh:// (REF: branch, tag or commit; default branch\n"
+	"when absent). Remote sources go under RUN-CACHE/sources and are removed by\n"
+	"the builder after the build (.source.temporary).\n"
+	"\n"
+	"  --context DIR         the build context (default: the Dockerfile's directory)\n"
+	"  --run-cache DIR       default: $FB_RUN_CACHE, /var/lib/firebuild for root,\n"
+	"                        else $XDG_RUNTIME_DIR/firebuild\n"
+	"  --log-format FORMAT, --help, --version\n";
+
+static int main_source(int argc, char **argv)
+{
+	enum { S_DOCKERFILE = FB_OPT_FIRST_TOOL_OPT, S_CONTEXT, S_RUN_CACHE };
+	static const struct option opts[] = {
+		FB_COMMON_LONGOPTS,
+		{ "dockerfile", required_argument, NULL, S_DOCKERFILE },
+		{ "context", required_argument, NULL, S_CONTEXT },
+		{ "run-cache", required_argument, NULL, S_RUN_CACHE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fb_source_opts so = { 0 };
+	int c, exit_now = -1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (fb_tool_common_opt(c, optarg, source_usage, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		switch (c) {
+		case S_DOCKERFILE: so.dockerfile = optarg; break;
+		case S_CONTEXT: so.context = optarg; break;
+		case S_RUN_CACHE: so.run_cache = optarg; break;
+		default: return FB_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!so.dockerfile)
+		return fb_tool_usage_error("source needs --dockerfile");
+	char rc_buf[4096];
+	if (!so.run_cache) {
+		const char *env = getenv("FB_RUN_CACHE"), *xdg = getenv("XDG_RUNTIME_DIR");
+		if (env && *env)
+			so.run_cache = env;
+		else if (geteuid() == 0)
+			so.run_cache = "/var/lib/firebuild";
+		else {
+			snprintf(rc_buf, sizeof(rc_buf), "%s/firebuild", xdg && *xdg ? xdg : "/tmp");
+			so.run_cache = rc_buf;
+		}
+	}
+	struct fb_err err = { 0 };
+	jv src;
+	if (fb_source_fetch(&so, &src, &err) < 0)
+		return fb_tool_fail(&err);
+	return fb_tool_finish(jv_object_set(jv_object(), jv_string("source"), src));
+}
+
 int main(int argc, char **argv)
 {
 	fb_tool_init("fb-fetch");
+	if (argc >= 2 && !strcmp(argv[1], "source"))
+		return main_source(argc - 1, argv + 1);
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "--version"))) {
 			int e = 0;
 			fb_tool_common_opt(!strcmp(argv[1], "--help") ? FB_OPT_HELP : FB_OPT_VERSION, NULL, usage, &e);
 			return e;
 		}
-		return fb_tool_usage_error("expected a subcommand: image");
+		return fb_tool_usage_error("expected a subcommand: image or source");
 	}
 	if (strcmp(argv[1], "image"))
-		return fb_tool_usage_error("unknown subcommand '%s' (fb-fetch image; fb-fetch source is not there yet)", argv[1]);
+		return fb_tool_usage_error("unknown subcommand '%s' (fb-fetch image or fb-fetch source)", argv[1]);
 	argc--, argv++;
 	struct options o = { 0 };
 	int c, exit_now = -1;
