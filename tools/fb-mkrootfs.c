@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "plan.h"
 #include "rootfs.h"
 #include "store.h"
 #include "tool.h"
@@ -321,6 +322,15 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 			rfs = jv_object_set(rfs, jv_string("config"), cfg);
 		else
 			jv_free(cfg);
+	} else {
+		/* bare layers (an import): the minimal config docker import makes */
+		const char *plat = fb_host_platform();
+		const char *arch = strchr(plat, '/') + 1;
+		jv cfg = jv_object();
+		cfg = jv_object_set(cfg, jv_string("architecture"), jv_string_sized(arch, (int)strcspn(arch, "/")));
+		cfg = jv_object_set(cfg, jv_string("os"), jv_string("linux"));
+		cfg = jv_object_set(cfg, jv_string("config"), jv_object());
+		rfs = jv_object_set(rfs, jv_string("config"), cfg);
 	}
 	*doc = jv_object_set(*doc, jv_string("rootfs"), rfs);
 	ret = 0;

@@ -19,6 +19,7 @@
 static int cmd_parse(int argc, char **argv);
 static int cmd_rootfs(int argc, char **argv);
 static int cmd_image(int argc, char **argv);
+static int cmd_import(int argc, char **argv);
 static int cmd_profile_create(int argc, char **argv);
 static int cmd_profile_ls(int argc, char **argv);
 static int cmd_profile_inspect(int argc, char **argv);
@@ -33,6 +34,7 @@ static const struct command commands[] = {
 	{ "parse", cmd_parse, "parse a Dockerfile into a build plan (fb-parse)" },
 	{ "rootfs", cmd_rootfs, "build a tagged root file system from an image (--docker-image)" },
 	{ "image", cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
+	{ "import", cmd_import, "a root file system tarball to a tagged image (docker import)" },
 	{ "profile-create", cmd_profile_create, "create or --overwrite a profile" },
 	{ "profile-ls", cmd_profile_ls, "list the profiles" },
 	{ "profile-inspect", cmd_profile_inspect, "show a profile" },
@@ -308,6 +310,73 @@ out:
 	if (jv_is_valid(co.prof))
 		jv_free(co.prof);
 	fb_strv_free(&insecure);
+	return rc;
+}
+
+static const char import_usage[] =
+	"Usage: firebuild import TARBALL --tag=NAME:VERSION [--disk-size SIZE] [FLAGS]\n"
+	"A root file system tar (gzip, zstd, xz, bzip2 or plain) becomes a tagged image:\n"
+	"  fb-mkrootfs --layer TARBALL | fb-tag put NAME:VERSION\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+static int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	const char *tag = NULL, *disk = NULL;
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			fputs(import_usage, stdout);
+			return 0;
+		}
+		if (c == O_TAG)
+			tag = optarg;
+		else if (c == O_DISK_SIZE)
+			disk = optarg;
+		else
+			return FB_EXIT_USAGE;
+	}
+	if (optind + 1 != argc || !tag)
+		return fb_tool_usage_error("import needs one TARBALL and --tag");
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	char mk[PATH_MAX + 64], tg[PATH_MAX + 64];
+	if (resolve_common(&co, &store, &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
+	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	struct fb_strv a1 = FB_STRV_INIT, a2 = FB_STRV_INIT;
+	fb_strv_push(&a1, mk);
+	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
+	fb_strv_push_owned(&a1, fb_xasprintf("--layer=%s", argv[optind]));
+	if (disk)
+		fb_strv_push_owned(&a1, fb_xasprintf("--disk-size=%s", disk));
+	fb_strv_push(&a2, tg);
+	fb_strv_push_owned(&a2, fb_xasprintf("--store=%s", store));
+	fb_strv_push(&a2, "put");
+	fb_strv_push(&a2, tag);
+	char *const *const argvs[] = { a1.v, a2.v };
+	int code = 0;
+	rc = fb_pipeline(argvs, 2, &code, &err) < 0 ? fail(&err) : code;
+	fb_strv_free(&a1);
+	fb_strv_free(&a2);
+out:
+	free(store);
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
 	return rc;
 }
 

@@ -126,3 +126,28 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--docker-image REF"* ]]
 }
+
+@test "import: a root file system tarball becomes a tagged image" {
+	local d
+	d=$(mktemp -d)
+	mkdir -p "$d/tree/bin" "$d/tree/etc"
+	cp /bin/busybox "$d/tree/bin/"
+	ln -s busybox "$d/tree/bin/sh"
+	echo imported >"$d/tree/etc/motd"
+	tar --numeric-owner -C "$d/tree" -czf "$d/root.tar.gz" .
+	run --separate-stderr firebuild import "$d/root.tar.gz" --tag=imported/busybox:1 --store="$d/store"
+	[ "$status" -eq 0 ]
+	local img
+	img=$(jq -r .rootfs.path <<<"$output")
+	[ "$img" = "$d/store/rootfs/imported/busybox/1/rootfs.ext4" ]
+	[ "$(debugfs -R 'cat /etc/motd' "$img" 2>/dev/null)" = imported ]
+	run e2fsck -fn "$img"
+	[ "$status" -eq 0 ]
+	run --separate-stderr fb-tag --store="$d/store" get imported/busybox:1
+	[ "$(jq -r .image.config.os <<<"$output")" = linux ]
+	run --separate-stderr firebuild import "$d/missing.tar" --tag=x:1 --store="$d/store"
+	[ "$status" -eq 3 ]
+	run --separate-stderr firebuild import --tag=x:1
+	[ "$status" -eq 2 ]
+	rm -rf "$d"
+}
