@@ -23,6 +23,7 @@ setup() {
 
 teardown() {
 	[ -n "${R:-}" ] && rm -rf "$R"
+	[ -n "${MARKER:-}" ] && rm -f "$MARKER"
 	return 0
 }
 
@@ -111,6 +112,7 @@ unchanged() { # the tree holds exactly what it held before
 @test "no way out: /proc/1/root is the sandbox, host files stay untouched" {
 	local marker
 	marker=$(mktemp /tmp/fb-exec-marker-XXXXXX)
+	MARKER=$marker
 	local before
 	before=$(sha256sum </etc/resolv.conf)
 	run --separate-stderr fb-exec --root "$R" -- sh -c "ls /proc/1/root/tmp; cat /proc/1/root/etc/passwd | wc -l; echo hijack > /etc/resolv.conf; ls /proc/1/root$marker"

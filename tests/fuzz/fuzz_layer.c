@@ -18,6 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[] = "/tmp/fb-fuzz-layer-XXXXXX";
 static char tmpl[64], img[64], layer[64];
 
+static void cleanup(void)
+{
+	unlink(img);
+	unlink(layer);
+	unlink(tmpl);
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	static int done;
@@ -26,6 +34,7 @@ static void setup(void)
 	done = 1;
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	snprintf(tmpl, sizeof(tmpl), "%s/template.ext4", dir);
 	snprintf(img, sizeof(img), "%s/img.ext4", dir);
 	snprintf(layer, sizeof(layer), "%s/layer", dir);
@@ -86,8 +95,6 @@ int main(int argc, char **argv)
 		if (d)
 			closedir(d);
 	}
-	unlink(tmpl);
-	rmdir(dir);
 	printf("replayed %d inputs\n", n);
 	return 0;
 }
