@@ -20,6 +20,7 @@ static int cmd_parse(int argc, char **argv);
 static int cmd_rootfs(int argc, char **argv);
 static int cmd_image(int argc, char **argv);
 static int cmd_import(int argc, char **argv);
+static int cmd_exec(int argc, char **argv);
 static int cmd_profile_create(int argc, char **argv);
 static int cmd_profile_ls(int argc, char **argv);
 static int cmd_profile_inspect(int argc, char **argv);
@@ -35,6 +36,7 @@ static const struct command commands[] = {
 	{ "rootfs", cmd_rootfs, "build a tagged root file system from an image (--docker-image)" },
 	{ "image", cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
 	{ "import", cmd_import, "a root file system tarball to a tagged image (docker import)" },
+	{ "exec", cmd_exec, "run a command in a copy of a tagged image's tree (fb-exec)" },
 	{ "profile-create", cmd_profile_create, "create or --overwrite a profile" },
 	{ "profile-ls", cmd_profile_ls, "list the profiles" },
 	{ "profile-inspect", cmd_profile_inspect, "show a profile" },
@@ -375,6 +377,166 @@ static int cmd_import(int argc, char **argv)
 	fb_strv_free(&a2);
 out:
 	free(store);
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
+	return rc;
+}
+
+static const char exec_usage[] =
+	"Usage: firebuild exec --from=NAME:VERSION [--user U] [--workdir W] [--env K=V]...\n"
+	"                      [--network none|host] [--timeout S] -- CMD [ARGS...]\n"
+	"Look into a built image: its ext4 is unpacked (debugfs rdump) into a\n"
+	"temporary tree, CMD runs there under fb-exec (the image's Env, User and\n"
+	"WorkingDir apply unless given), and the tree is removed. Changes are thrown\n"
+	"away. The copy keeps owners, modes and times; hard links become copies and\n"
+	"setuid bits are not kept. Exit status: CMD's (see fb-exec).\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+static int cmd_exec(int argc, char **argv)
+{
+	enum { X_FROM = 0x3000, X_USER, X_WORKDIR, X_ENV, X_NETWORK, X_TIMEOUT };
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "from", required_argument, NULL, X_FROM },
+		{ "user", required_argument, NULL, X_USER },
+		{ "workdir", required_argument, NULL, X_WORKDIR },
+		{ "env", required_argument, NULL, X_ENV },
+		{ "network", required_argument, NULL, X_NETWORK },
+		{ "timeout", required_argument, NULL, X_TIMEOUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	const char *from = NULL, *user = NULL, *workdir = NULL, *network = NULL, *timeout = NULL;
+	struct fb_strv env = FB_STRV_INIT;
+	int c, exit_now = -1, rc = 125;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0) {
+				rc = exit_now ? 125 : 0;
+				goto out;
+			}
+			continue;
+		}
+		switch (c) {
+		case O_HELP: fputs(exec_usage, stdout); rc = 0; goto out;
+		case X_FROM: from = optarg; break;
+		case X_USER: user = optarg; break;
+		case X_WORKDIR: workdir = optarg; break;
+		case X_ENV: fb_strv_push(&env, optarg); break;
+		case X_NETWORK: network = optarg; break;
+		case X_TIMEOUT: timeout = optarg; break;
+		default: goto out;
+		}
+	}
+	if (!from || optind >= argc) {
+		fb_tool_usage_error("exec needs --from=NAME:VERSION and a command after --");
+		goto out;
+	}
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, &store, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+	/* the image: its rootfs and config */
+	char tg[PATH_MAX + 64], ex[PATH_MAX + 64];
+	struct fb_buf doc = FB_BUF_INIT;
+	int code = 0;
+	jv img = jv_invalid();
+	char *root = NULL, *tree = NULL;
+	if (tool_path("fb-tag", tg, sizeof(tg), &err) < 0 || tool_path("fb-exec", ex, sizeof(ex), &err) < 0) {
+		fail(&err);
+		goto done;
+	}
+	char *sarg = fb_xasprintf("--store=%s", store);
+	char *targv[] = { tg, sarg, "get", (char *)from, NULL };
+	int r = fb_proc_run(targv, NULL, 0, &doc, NULL, &code, &err);
+	free(sarg);
+	if (r < 0 || code) {
+		rc = code ? code : fail(&err);
+		goto done;
+	}
+	if (fb_json_parse(fb_buf_str(&doc), doc.len, &img, &err) < 0 ||
+	    fb_json_get_str(jv_object_get(jv_copy(img), jv_string("image")), "rootfs", &root, &err) < 0) {
+		fail(&err);
+		goto done;
+	}
+	char tmpl[] = "/tmp/fb-exec-tree-XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		fb_err_errno(&err, errno, "mkdtemp");
+		fail(&err);
+		goto done;
+	}
+	tree = fb_xstrdup(tmpl);
+	char *req = fb_xasprintf("rdump / %s", tree);
+	char *dargv[] = { "debugfs", "-R", req, root, NULL };
+	struct fb_buf derr = FB_BUF_INIT;
+	r = fb_proc_run(dargv, NULL, 0, NULL, &derr, &code, &err);
+	free(req);
+	fb_buf_free(&derr);
+	if (r < 0 || code) {
+		fb_err_set(&err, FB_EXIT_FAILED, "ext4", "unpack %s failed", root);
+		fail(&err);
+		goto done;
+	}
+	struct fb_strv a = FB_STRV_INIT;
+	fb_strv_push(&a, ex);
+	fb_strv_push_owned(&a, fb_xasprintf("--root=%s", tree));
+	/* the image's own settings first; flags given here beat them */
+	jv cfg = jv_getpath(jv_copy(img), jv_parse("[\"image\",\"config\",\"config\"]"));
+	char *cuser = NULL, *cwd = NULL;
+	struct fb_strv cenv = FB_STRV_INIT;
+	if (jv_get_kind(cfg) == JV_KIND_OBJECT) {
+		fb_json_get_str_opt(cfg, "User", &cuser, &err);
+		fb_json_get_str_opt(cfg, "WorkingDir", &cwd, &err);
+		fb_json_get_strv_opt(cfg, "Env", &cenv, &err);
+	}
+	jv_free(cfg);
+	if (user || (cuser && *cuser))
+		fb_strv_push_owned(&a, fb_xasprintf("--user=%s", user ? user : cuser));
+	if (workdir || (cwd && *cwd))
+		fb_strv_push_owned(&a, fb_xasprintf("--workdir=%s", workdir ? workdir : cwd));
+	for (size_t i = 0; i < cenv.n; i++)
+		fb_strv_push_owned(&a, fb_xasprintf("--env=%s", cenv.v[i]));
+	for (size_t i = 0; i < env.n; i++)
+		fb_strv_push_owned(&a, fb_xasprintf("--env=%s", env.v[i]));
+	if (network)
+		fb_strv_push_owned(&a, fb_xasprintf("--network=%s", network));
+	if (timeout)
+		fb_strv_push_owned(&a, fb_xasprintf("--timeout=%s", timeout));
+	fb_strv_push(&a, "--");
+	for (int i = optind; i < argc; i++)
+		fb_strv_push(&a, argv[i]);
+	free(cuser);
+	free(cwd);
+	fb_strv_free(&cenv);
+	/* run it here (not exec): the tree is removed afterwards */
+	struct fb_spawn_opts so = { 0 };
+	struct fb_proc p;
+	int st;
+	if (fb_proc_spawn(a.v, &so, &p, &err) < 0 || fb_proc_wait(p.pid, &st, &err) < 0) {
+		fail(&err);
+		rc = 125;
+	} else {
+		rc = fb_status_to_exit(st);
+	}
+	fb_strv_free(&a);
+done:
+	if (tree) {
+		char *rmargv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
+		int rcode;
+		struct fb_err e2 = { 0 };
+		fb_proc_run(rmargv, NULL, 0, NULL, NULL, &rcode, &e2);
+	}
+	free(tree);
+	free(root);
+	if (jv_is_valid(img))
+		jv_free(img);
+	fb_buf_free(&doc);
+	free(store);
+out:
+	fb_strv_free(&env);
 	if (jv_is_valid(co.prof))
 		jv_free(co.prof);
 	return rc;

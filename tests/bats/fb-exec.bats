@@ -149,3 +149,25 @@ unchanged() { # the tree holds exactly what it held before
 	run fb-exec --help
 	[ "$status" -eq 0 ]
 }
+
+@test "firebuild exec --from: a command in a tagged image, with its config" {
+	local d
+	d=$(mktemp -d)
+	chmod 0755 "$R"
+	mkdir -p "$R/srv"
+	tar --numeric-owner -C "$R" -czf "$d/root.tar.gz" .
+	firebuild import "$d/root.tar.gz" --tag=look/inside:1 --store="$d/store" >/dev/null 2>&1
+	# give the image a config as a build would
+	local meta="$d/store/rootfs/look/inside/1/image.json"
+	jq '.config.config = {"Env":["GREETING=hi"],"User":"nobody","WorkingDir":"/srv"}' "$meta" >"$d/m" && mv "$d/m" "$meta"
+	run --separate-stderr firebuild exec --from=look/inside:1 --store="$d/store" -- sh -c 'echo "$GREETING $(id -u) $(pwd)"; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = "hi 65534 /srv" ]
+	run --separate-stderr firebuild exec --from=look/inside:1 --store="$d/store" --user=root --env GREETING=yo -- sh -c 'echo "$GREETING $(id -u)"'
+	[ "$output" = "yo 0" ]
+	# nothing stays behind
+	! ls -d /tmp/fb-exec-tree-* 2>/dev/null
+	run --separate-stderr firebuild exec --from=no/such:1 --store="$d/store" -- true
+	[ "$status" -eq 3 ]
+	rm -rf "$d"
+}
