@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "rootfs.h"
 #include "store.h"
+#include "tree.h"
 #include "tool.h"
 #include "util.h"
 
@@ -35,13 +36,15 @@ static const char usage[] =
 	"  --store DIR            the content store (default: .image.store, then\n"
 	"                         $FB_STORE, then the per-user default)\n"
 	"  --layer FILE           apply this layer tar (repeatable, in order)\n"
+	"  --tree DIR             write the layers into the directory DIR (new or empty)\n"
+	"                         instead of an ext4 image (root: owners and devices)\n"
 	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
 	"  --log-format FORMAT    json or text logs on stderr\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 1 failed, 2 invalid input or a hostile layer, 3 not found.\n";
 
-enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE };
+enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE, OPT_TREE };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -50,6 +53,7 @@ static const struct option longopts[] = {
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "layer", required_argument, NULL, OPT_LAYER },
 	{ "add-file", required_argument, NULL, OPT_ADD_FILE },
+	{ "tree", required_argument, NULL, OPT_TREE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -59,6 +63,7 @@ struct layer {
 };
 
 struct options {
+	const char *tree;
 	const char *output;
 	uint64_t disk_size;
 	const char *store;
@@ -247,6 +252,23 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 		store = chosen;
 	}
 
+	if (o->tree) {
+		/* a directory tree instead of an image */
+		if (mkdir(o->tree, 0755) < 0 && errno != EEXIST) {
+			fb_err_errno(err, errno, "--tree %s", o->tree);
+			goto out;
+		}
+		for (size_t i = 0; i < nl; i++)
+			if (fb_tree_apply_layer(o->tree, layers[i].path, layers[i].name, err) < 0)
+				goto out;
+		char real[4096];
+		jv t = jv_object_set(jv_object(), jv_string("path"), jv_string(realpath(o->tree, real) ? real : o->tree));
+		if (jv_is_valid(image))
+			t = jv_object_set(t, jv_string("config"), jv_object_get(jv_copy(image), jv_string("config")));
+		*doc = jv_object_set(*doc, jv_string("tree"), t);
+		ret = 0;
+		goto out;
+	}
 	uint64_t total = 0;
 	for (size_t i = 0; i < nl; i++) {
 		if (access(layers[i].path, R_OK) < 0) {
@@ -382,6 +404,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ADD_FILE:
 			fb_strv_push(&o.add_files, optarg);
+			break;
+		case OPT_TREE:
+			o.tree = optarg;
 			break;
 		default:
 			exit_now = FB_EXIT_USAGE;

@@ -219,3 +219,75 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 	run "${vg[@]}" fb-mkrootfs --layer "$T/missing.tar"
 	[ "$status" -eq 3 ]
 }
+
+@test "--tree: the same layers into a directory, with owners, links, devices, xattrs" {
+	[ "$(id -u)" -eq 0 ] || skip "owners and device nodes need root"
+	layer l1.tar.gz <<'SPEC'
+d etc
+f etc/gone data=bye
+d opq mode=0700 uid=1000 gid=1000
+f opq/old data=old
+d bin
+f bin/busybox mode=0755 size=5000
+h bin/hl bin/busybox
+l bin/sh busybox
+f bin/su mode=04755 data=x
+c dev/null 1 3 mode=0666
+f home/u/f uid=1000 gid=1000 mode=0600 data=mine xattr=user.note:hello
+SPEC
+	layer l2.tar <<'SPEC'
+f etc/.wh.gone
+d opq mode=0750 uid=1000 gid=1000
+f opq/.wh..wh..opq
+f opq/new data=new
+f etc/passwd data=root
+SPEC
+	run_split fb-mkrootfs --layer "$T/l1.tar.gz" --layer "$T/l2.tar" --tree "$T/tree"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .tree.path <<<"$output")" = "$T/tree" ]
+	[ ! -e "$T/tree/etc/gone" ]
+	[ "$(ls "$T/tree/opq")" = new ]
+	[ "$(stat -c '%a %u %g' "$T/tree/opq")" = "750 1000 1000" ]
+	[ "$(stat -c %i "$T/tree/bin/hl")" = "$(stat -c %i "$T/tree/bin/busybox")" ]
+	[ "$(readlink "$T/tree/bin/sh")" = busybox ]
+	[ "$(stat -c %a "$T/tree/bin/su")" = 4755 ]
+	[ "$(stat -c '%t:%T %F' "$T/tree/dev/null")" = "1:3 character special file" ]
+	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.note").decode())' "$T/tree/home/u/f")" = hello ]
+	[ "$(stat -c '%a %u' "$T/tree/home/u/f")" = "600 1000" ]
+}
+
+@test "--tree: hostile layers cannot reach outside the tree" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	local outside
+	outside=$(mktemp -d)
+	echo original >"$outside/victim"
+	layer a.tar <<<'f ../../x data=1'
+	run_split fb-mkrootfs --layer "$T/a.tar" --tree "$T/t1"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"climbs above the root"* ]]
+	# links out resolve inside the tree, as in a chroot: nothing outside changes
+	layer b.tar <<SPEC
+d $outside
+l abs $outside
+l rel ../../../../../../..$outside
+f abs/victim data=pwned
+f rel/victim data=pwned
+SPEC
+	run_split fb-mkrootfs --layer "$T/b.tar" --tree "$T/t2"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$outside/victim")" = original ]
+	[ "$(cat "$T/t2$outside/victim")" = pwned ]
+	# a link to a place the tree does not have is refused, not followed out
+	layer d.tar <<<"l gone $outside
+f gone/victim data=pwned"
+	run_split fb-mkrootfs --layer "$T/d.tar" --tree "$T/t4"
+	[ "$status" -eq 2 ]
+	[ "$(cat "$outside/victim")" = original ]
+	layer c.tar <<SPEC
+h stolen $outside/victim
+SPEC
+	run_split fb-mkrootfs --layer "$T/c.tar" --tree "$T/t3"
+	[ "$status" -eq 2 ]
+	[ ! -e "$T/t3/stolen" ]
+	rm -rf "$outside"
+}

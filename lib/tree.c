@@ -1,0 +1,371 @@
+#include "tree.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "unpack.h"
+#include "util.h"
+
+struct ctx {
+	int rootfd;
+	const char *name;
+	struct fb_strv made;  /* paths this layer wrote: opaque dirs keep them */
+	struct fb_strv dirs;  /* directories whose times are set at the end */
+	struct fb_buf times;  /* their timespecs, two each */
+};
+
+static int hostile(struct ctx *c, struct fb_err *err, const char *entry, const char *why)
+{
+	return fb_err_set(err, FB_EXIT_USAGE, "hostile_layer", "layer %s: entry %s: %s", c->name, entry, why);
+}
+
+/* Resolve a directory inside the root (symlinks stay inside it). */
+static int open_in_root(struct ctx *c, const char *rel, int flags)
+{
+	if (!*rel)
+		return openat(c->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return (int)syscall(SYS_openat2, c->rootfd, rel, &how, sizeof(how));
+}
+
+/* The parent directory of an entry, made (0755 root) when missing. */
+static int parent_dir(struct ctx *c, const struct fb_strv *comp, struct fb_err *err, const char *entry)
+{
+	struct fb_buf p = FB_BUF_INIT;
+	int fd = -1;
+	for (size_t i = 0; i + 1 < comp->n; i++) {
+		if (i)
+			fb_buf_addc(&p, '/');
+		fb_buf_adds(&p, comp->v[i]);
+		int d = open_in_root(c, fb_buf_str(&p), O_PATH | O_DIRECTORY);
+		if (d < 0 && errno == ENOENT) {
+			/* make it inside its own (resolved) parent */
+			const char *slash = strrchr(fb_buf_str(&p), '/');
+			char *par = slash ? fb_xstrndup(p.data, (size_t)(slash - p.data)) : fb_xstrdup("");
+			int pfd = open_in_root(c, par, O_PATH | O_DIRECTORY);
+			free(par);
+			if (pfd >= 0) {
+				if (mkdirat(pfd, comp->v[i], 0755) < 0 && errno != EEXIST)
+					d = -1;
+				close(pfd);
+				d = open_in_root(c, fb_buf_str(&p), O_PATH | O_DIRECTORY);
+			}
+		}
+		if (d < 0) {
+			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s: %s", c->name, entry, fb_buf_str(&p),
+				   errno == ENOTDIR ? "not a directory" : strerror(errno));
+			fb_buf_free(&p);
+			return -1;
+		}
+		close(d);
+	}
+	fd = open_in_root(c, fb_buf_str(&p), O_DIRECTORY | O_RDONLY);
+	if (fd < 0)
+		fb_err_errno(err, errno, "layer %s: entry %s: open %s", c->name, entry, p.len ? fb_buf_str(&p) : "/");
+	fb_buf_free(&p);
+	return fd;
+}
+
+/* rm -rf of one name in a directory, never following a link. */
+static int remove_at(int dfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	int r = 0;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			r |= remove_at(fd, e->d_name);
+	if (d)
+		closedir(d);
+	return r | unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+static bool made_here(struct ctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->made.n; i++)
+		if (!strcmp(c->made.v[i], path))
+			return true;
+	return false;
+}
+
+static int split(struct ctx *c, const char *name, struct fb_strv *out, struct fb_err *err)
+{
+	for (const char *p = name; *p;) {
+		while (*p == '/')
+			p++;
+		const char *s = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - s);
+		if (!n || (n == 1 && *s == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (!out->n)
+				return hostile(c, err, name, "the name climbs above the root with ..");
+			free(out->v[--out->n]);
+			out->v[out->n] = NULL;
+			continue;
+		}
+		fb_strv_push_owned(out, fb_xstrndup(s, n));
+	}
+	return 0;
+}
+
+static char *join(const struct fb_strv *comp)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	for (size_t i = 0; i < comp->n; i++) {
+		if (i)
+			fb_buf_addc(&b, '/');
+		fb_buf_adds(&b, comp->v[i]);
+	}
+	return fb_buf_steal(&b);
+}
+
+static int meta(int dfd, const char *base, struct archive_entry *ae, bool link)
+{
+	int r = fchownat(dfd, base, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae), AT_SYMLINK_NOFOLLOW);
+	/* after chown, which clears setuid */
+	if (!link && r == 0)
+		r = fchmodat(dfd, base, archive_entry_perm(ae) & 07777, 0);
+	struct timespec ts[2] = { { archive_entry_mtime(ae), archive_entry_mtime_nsec(ae) },
+				  { archive_entry_mtime(ae), archive_entry_mtime_nsec(ae) } };
+	if (r == 0)
+		r = utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+	return r;
+}
+
+static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	const char *entry = archive_entry_pathname(ae);
+	if (!entry)
+		return hostile(c, err, "(no name)", "an entry without a name");
+	struct fb_strv comp = FB_STRV_INIT;
+	int ret = -1, dfd = -1;
+	char *path = NULL;
+	if (split(c, entry, &comp, err) < 0)
+		goto out;
+	if (!comp.n) {
+		ret = archive_entry_filetype(ae) == AE_IFDIR ? meta(c->rootfd, ".", ae, false) : 0;
+		goto out;
+	}
+	if ((dfd = parent_dir(c, &comp, err, entry)) < 0)
+		goto out;
+	path = join(&comp);
+	const char *base = comp.v[comp.n - 1];
+	if (!strncmp(base, ".wh.", 4)) {
+		char *dir = fb_xstrndup(path, strlen(path) - strlen(base));
+		if (!strcmp(base, ".wh..wh..opq")) {
+			/* what lower layers put here goes; this layer's stays */
+			DIR *d = fdopendir(dup(dfd));
+			struct dirent *e;
+			while (d && (e = readdir(d))) {
+				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+					continue;
+				char *p = fb_xasprintf("%s%s", dir, e->d_name);
+				if (!made_here(c, p))
+					remove_at(dfd, e->d_name);
+				free(p);
+			}
+			if (d)
+				closedir(d);
+		} else {
+			char *p = fb_xasprintf("%s%s", dir, base + 4);
+			if (!made_here(c, p))
+				remove_at(dfd, base + 4);
+			free(p);
+		}
+		free(dir);
+		ret = 0;
+		goto out;
+	}
+	mode_t type = archive_entry_filetype(ae);
+	const char *hard = archive_entry_hardlink(ae);
+	struct stat st;
+	bool exists = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (exists && !(type == AE_IFDIR && !hard && S_ISDIR(st.st_mode)) && remove_at(dfd, base) < 0) {
+		fb_err_errno(err, errno, "layer %s: entry %s: replace", c->name, entry);
+		goto out;
+	}
+	int r = 0;
+	if (hard) {
+		struct fb_strv t = FB_STRV_INIT;
+		if (split(c, hard, &t, err) < 0 || !t.n) {
+			fb_strv_free(&t);
+			if (!err->msg[0])
+				hostile(c, err, entry, "a hard link to the root");
+			goto out;
+		}
+		char *tdir = fb_xstrdup("");
+		if (t.n > 1) {
+			free(tdir);
+			char *tj = join(&t);
+			tdir = fb_xstrndup(tj, strlen(tj) - strlen(t.v[t.n - 1]) - 1);
+			free(tj);
+		}
+		int tfd = open_in_root(c, tdir, O_PATH | O_DIRECTORY);
+		struct stat ts;
+		if (tfd < 0 || fstatat(tfd, t.v[t.n - 1], &ts, AT_SYMLINK_NOFOLLOW) < 0) {
+			hostile(c, err, entry, "a hard link to a file that is not in the image");
+			r = -1;
+		} else if (S_ISDIR(ts.st_mode)) {
+			hostile(c, err, entry, "a hard link to a directory");
+			r = -1;
+		} else if (linkat(tfd, t.v[t.n - 1], dfd, base, 0) < 0) {
+			fb_err_errno(err, errno, "layer %s: entry %s: link", c->name, entry);
+			r = -1;
+		}
+		if (tfd >= 0)
+			close(tfd);
+		free(tdir);
+		fb_strv_free(&t);
+		if (r == 0)
+			fb_strv_push(&c->made, path);
+		ret = r;
+		goto out;
+	}
+	switch (type) {
+	case AE_IFREG: {
+		int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			fb_err_errno(err, errno, "layer %s: entry %s: create", c->name, entry);
+			goto out;
+		}
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int ar;
+		while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK || ar == ARCHIVE_WARN)
+			if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+				r = -1;
+				break;
+			}
+		if (ar < ARCHIVE_WARN)
+			r = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s: %s", c->name, entry, archive_error_string(a));
+		else if (r < 0 || ftruncate(fd, archive_entry_size(ae)) < 0)
+			r = fb_err_errno(err, errno, "layer %s: entry %s: write", c->name, entry);
+		if (r == 0 && archive_entry_xattr_reset(ae)) {
+			const char *xn;
+			const void *xv;
+			size_t xl;
+			while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
+				fsetxattr(fd, xn, xv, xl, 0);
+		}
+		close(fd);
+		break;
+	}
+	case AE_IFDIR:
+		if (!exists || !S_ISDIR(st.st_mode))
+			r = mkdirat(dfd, base, 0700);
+		if (r == 0) {
+			fb_strv_push(&c->dirs, path);
+			struct timespec ts[2] = { { archive_entry_mtime(ae), archive_entry_mtime_nsec(ae) },
+						  { archive_entry_mtime(ae), archive_entry_mtime_nsec(ae) } };
+			fb_buf_add(&c->times, ts, sizeof(ts));
+		}
+		break;
+	case AE_IFLNK:
+		r = symlinkat(archive_entry_symlink(ae) ? archive_entry_symlink(ae) : "", dfd, base);
+		break;
+	case AE_IFCHR:
+	case AE_IFBLK:
+		r = mknodat(dfd, base, type | 0600,
+			    makedev((unsigned)archive_entry_rdevmajor(ae), (unsigned)archive_entry_rdevminor(ae)));
+		break;
+	case AE_IFIFO:
+		r = mkfifoat(dfd, base, 0600);
+		break;
+	default:
+		hostile(c, err, entry, "an unsupported entry type");
+		goto out;
+	}
+	if (r == 0)
+		r = meta(dfd, base, ae, type == AE_IFLNK);
+	if (r < 0) {
+		if (!err->msg[0])
+			fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
+		goto out;
+	}
+	fb_strv_push(&c->made, path);
+	ret = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(path);
+	fb_strv_free(&comp);
+	return ret;
+}
+
+int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err)
+{
+	struct ctx c = { -1, name, FB_STRV_INIT, FB_STRV_INIT, FB_BUF_INIT };
+	c.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c.rootfd < 0)
+		return fb_err_errno(err, errno, "open %s", root);
+	int fd = open(layer, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		close(c.rootfd);
+		return fb_err_errno(err, errno, "layer %s: open %s", name, layer);
+	}
+	struct fb_unpack *u;
+	struct archive *a;
+	int ret = 0;
+	if (fb_unpack_open(fd, name, &u, &a, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *ae;
+		int ar = archive_read_next_header(a, &ae);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar < ARCHIVE_WARN) {
+			ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+			break;
+		}
+		if (apply(&c, a, ae, err) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	fb_unpack_free(u);
+	/* directories last: their times, which their children changed */
+	for (size_t i = c.dirs.n; ret == 0 && i-- > 0;) {
+		const char *p = c.dirs.v[i];
+		const char *slash = strrchr(p, '/');
+		char *par = slash ? fb_xstrndup(p, (size_t)(slash - p)) : fb_xstrdup("");
+		int pfd = open_in_root(&c, par, O_PATH | O_DIRECTORY);
+		if (pfd >= 0) {
+			utimensat(pfd, slash ? slash + 1 : p, (struct timespec *)c.times.data + 2 * i, AT_SYMLINK_NOFOLLOW);
+			close(pfd);
+		}
+		free(par);
+	}
+out:
+	close(fd);
+	close(c.rootfd);
+	fb_strv_free(&c.made);
+	fb_strv_free(&c.dirs);
+	fb_buf_free(&c.times);
+	return ret;
+}
