@@ -209,7 +209,8 @@ static const char rootfs_usage[] =
 	"  --creds USER:PASSWORD       registry credentials\n"
 	"  --docker-image-base IMAGE   accepted for the original firebuild; not needed\n"
 	"                              (layers are converted directly)\n"
-	"  --dockerfile SRC            builds from Dockerfiles come with fb-fetch source\n"
+	"  --dockerfile SRC            not yet: fb-fetch source and fb-exec are there,\n"
+	"                              the builder that runs the plan is next\n"
 	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
 
 static int cmd_rootfs(int argc, char **argv)
@@ -247,8 +248,8 @@ static int cmd_rootfs(int argc, char **argv)
 			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
 			break;
 		case O_DOCKERFILE:
-			fprintf(stderr, "firebuild: error: --dockerfile: builds from Dockerfiles need fb-fetch source and the "
-					"builder, which are not there yet; use --docker-image\n");
+			fprintf(stderr, "firebuild: error: --dockerfile: the Dockerfile builder is not there yet (fb-parse, "
+					"fb-fetch source and fb-exec are); use --docker-image\n");
 			goto out;
 		case O_TAG: tag = optarg; break;
 		case O_DISK_SIZE: disk = optarg; break;
