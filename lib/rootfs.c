@@ -926,26 +926,16 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 	return ret;
 }
 
+static int apply_entry_cb(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	return apply_entry(ctx, a, ae, err);
+}
+
 static int apply_archive(struct fb_rootfs *r, struct archive *a, const char *name, struct fb_err *err)
 {
 	r->layer++;
 	r->layer_name = name;
-	int ret = 0;
-	for (;;) {
-		struct archive_entry *ae;
-		int ar = archive_read_next_header(a, &ae);
-		if (ar == ARCHIVE_EOF)
-			break;
-		/* WARN is not fatal: real layers carry names libarchive warns about. */
-		if (ar < ARCHIVE_WARN) {
-			ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
-			break;
-		}
-		if (apply_entry(r, a, ae, err) < 0) {
-			ret = -1;
-			break;
-		}
-	}
+	int ret = fb_unpack_each(a, name, apply_entry_cb, r, err);
 	r->layer_name = NULL;
 	return ret;
 }

@@ -316,6 +316,11 @@ out:
 	return ret;
 }
 
+static int apply_cb(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	return apply(ctx, a, ae, err);
+}
+
 int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err)
 {
 	struct ctx c = { -1, name, FB_STRV_INIT, FB_STRV_INIT, FB_BUF_INIT };
@@ -334,20 +339,7 @@ int fb_tree_apply_layer(const char *root, const char *layer, const char *name, s
 		ret = -1;
 		goto out;
 	}
-	for (;;) {
-		struct archive_entry *ae;
-		int ar = archive_read_next_header(a, &ae);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar < ARCHIVE_WARN) {
-			ret = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
-			break;
-		}
-		if (apply(&c, a, ae, err) < 0) {
-			ret = -1;
-			break;
-		}
-	}
+	ret = fb_unpack_each(a, name, apply_cb, &c, err);
 	fb_unpack_free(u);
 	/* directories last: their times, which their children changed */
 	for (size_t i = c.dirs.n; ret == 0 && i-- > 0;) {

@@ -250,6 +250,20 @@ int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_un
 	return 0;
 }
 
+int fb_unpack_each(struct archive *a, const char *name, fb_entry_fn fn, void *ctx, struct fb_err *err)
+{
+	for (;;) {
+		struct archive_entry *ae;
+		int ar = archive_read_next_header(a, &ae);
+		if (ar == ARCHIVE_EOF)
+			return 0;
+		if (ar < ARCHIVE_WARN)
+			return fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+		if (fn(ctx, a, ae, err) < 0)
+			return -1;
+	}
+}
+
 void fb_unpack_free(struct fb_unpack *u)
 {
 	if (!u)

@@ -17,6 +17,12 @@ int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archiv
  * a layer started early decompresses that far before it is read. */
 int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **u, struct archive **a,
 			 struct fb_err *err);
+/* Call fn for every entry of a layer; WARN headers are not fatal (real
+ * layers carry names libarchive warns about). Errors name the layer. */
+struct archive_entry;
+typedef int (*fb_entry_fn)(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err);
+int fb_unpack_each(struct archive *a, const char *name, fb_entry_fn fn, void *ctx, struct fb_err *err);
+
 /* Stop the producer (if still running) and free everything, *a included. */
 void fb_unpack_free(struct fb_unpack *u);
 
