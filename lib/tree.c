@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -360,4 +361,125 @@ out:
 	fb_strv_free(&c.dirs);
 	fb_buf_free(&c.times);
 	return ret;
+}
+
+/* ---- a tree as a tar stream ---- */
+
+struct fb_tree_tar {
+	char *root;
+	int fd;
+	pthread_t thread;
+	char error[1024];
+};
+
+static void *tar_thread(void *arg)
+{
+	struct fb_tree_tar *t = arg;
+	struct archive *disk = archive_read_disk_new();
+	struct archive *out = archive_write_new();
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
+						     ARCHIVE_READDISK_NO_FFLAGS);
+	/* numeric owners only: the tree's ids are the image's, not the host's names */
+	archive_read_disk_set_standard_lookup(disk);
+	archive_write_set_format_pax_restricted(out);
+	archive_write_set_bytes_per_block(out, 0);
+	char *buf = fb_xmalloc(1 << 20);
+	/* hard links: the first name carries the data, the others point to it */
+	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
+	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	if (archive_write_open_fd(out, t->fd) != ARCHIVE_OK || archive_read_disk_open(disk, t->root) != ARCHIVE_OK) {
+		snprintf(t->error, sizeof(t->error), "%s: %s", t->root, archive_error_string(disk));
+		goto out;
+	}
+	size_t rl = strlen(t->root);
+	for (;;) {
+		struct archive_entry *e = archive_entry_new();
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			snprintf(t->error, sizeof(t->error), "%s", archive_error_string(disk));
+			archive_entry_free(e);
+			break;
+		}
+		archive_read_disk_descend(disk);
+		/* names relative to the tree's root */
+		const char *full = archive_entry_sourcepath(e);
+		const char *rel = full && !strncmp(full, t->root, rl) ? full + rl : archive_entry_pathname(e);
+		while (*rel == '/')
+			rel++;
+		char *name = fb_xasprintf("./%s", rel);
+		archive_entry_copy_pathname(e, name);
+		free(name);
+		archive_entry_set_uname(e, NULL);
+		archive_entry_set_gname(e, NULL);
+		char *src = fb_xstrdup(full ? full : rel);
+		struct archive_entry *spare = NULL;
+		archive_entry_linkify(lr, &e, &spare);
+		if (spare)
+			archive_entry_free(spare);
+		if (!e) {
+			free(src);
+			continue;
+		}
+		if (archive_write_header(out, e) < ARCHIVE_WARN) {
+			snprintf(t->error, sizeof(t->error), "%s: %s", rel, archive_error_string(out));
+			free(src);
+			archive_entry_free(e);
+			break;
+		}
+		if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
+			int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			ssize_t n = 0;
+			while (fd >= 0 && (n = read(fd, buf, 1 << 20)) > 0)
+				if (archive_write_data(out, buf, (size_t)n) < 0)
+					break;
+			if (fd < 0 || n < 0)
+				snprintf(t->error, sizeof(t->error), "%s: %s", rel, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+		free(src);
+		archive_entry_free(e);
+		if (t->error[0])
+			break;
+	}
+out:
+	archive_entry_linkresolver_free(lr);
+	archive_write_close(out);
+	archive_write_free(out);
+	archive_read_free(disk);
+	free(buf);
+	close(t->fd);
+	return NULL;
+}
+
+int fb_tree_tar_start(const char *root, int fd, struct fb_tree_tar **out, struct fb_err *err)
+{
+	struct fb_tree_tar *t = fb_xcalloc(1, sizeof(*t));
+	char real[4096];
+	if (!realpath(root, real)) {
+		free(t);
+		return fb_err_errno(err, errno, "tree %s", root);
+	}
+	t->root = fb_xstrdup(real);
+	t->fd = fd;
+	if (pthread_create(&t->thread, NULL, tar_thread, t) != 0) {
+		free(t->root);
+		free(t);
+		return fb_err_set(err, FB_EXIT_FAILED, "thread", "tree %s: cannot start a thread", root);
+	}
+	*out = t;
+	return 0;
+}
+
+int fb_tree_tar_finish(struct fb_tree_tar *t, struct fb_err *err)
+{
+	pthread_join(t->thread, NULL);
+	int r = t->error[0] ? fb_err_set(err, FB_EXIT_FAILED, "tree", "tree %s: %s", t->root, t->error) : 0;
+	free(t->root);
+	free(t);
+	return r;
 }

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "plan.h"
+#include "proc.h"
 #include "rootfs.h"
 #include "store.h"
 #include "tree.h"
@@ -36,6 +37,7 @@ static const char usage[] =
 	"  --store DIR            the content store (default: .image.store, then\n"
 	"                         $FB_STORE, then the per-user default)\n"
 	"  --layer FILE           apply this layer tar (repeatable, in order)\n"
+	"  --from-tree DIR        build the image from the directory DIR (as a layer)\n"
 	"  --tree DIR             write the layers into the directory DIR (new or empty)\n"
 	"                         instead of an ext4 image (root: owners and devices)\n"
 	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
@@ -44,7 +46,7 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 ok, 1 failed, 2 invalid input or a hostile layer, 3 not found.\n";
 
-enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE, OPT_TREE };
+enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE, OPT_TREE, OPT_FROM_TREE };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -54,6 +56,7 @@ static const struct option longopts[] = {
 	{ "layer", required_argument, NULL, OPT_LAYER },
 	{ "add-file", required_argument, NULL, OPT_ADD_FILE },
 	{ "tree", required_argument, NULL, OPT_TREE },
+	{ "from-tree", required_argument, NULL, OPT_FROM_TREE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -64,6 +67,7 @@ struct layer {
 
 struct options {
 	const char *tree;
+	const char *from_tree;
 	const char *output;
 	uint64_t disk_size;
 	const char *store;
@@ -152,6 +156,30 @@ static int build(const struct options *o, struct layer *layers, size_t nl, const
 	free(names);
 	if (ar < 0)
 		goto fail;
+	if (o->from_tree) {
+		/* the tree streams in as one more layer; nothing is staged */
+		int pfd[2];
+		struct fb_tree_tar *tt;
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			fb_err_errno(err, errno, "pipe");
+			goto fail;
+		}
+		if (fb_tree_tar_start(o->from_tree, pfd[1], &tt, err) < 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+			goto fail;
+		}
+		int lr = fb_rootfs_apply_layer_fd(r, pfd[0], o->from_tree, err);
+		close(pfd[0]); /* a writer still going gets EPIPE and stops */
+		struct fb_err terr = { 0 };
+		int tr = fb_tree_tar_finish(tt, &terr);
+		if (lr < 0)
+			goto fail;
+		if (tr < 0) {
+			*err = terr;
+			goto fail;
+		}
+	}
 	/* Hook: fb-init joins every image here once it exists (issue 5);
 	 * --add-file is the same mechanism for any file. */
 	for (size_t i = 0; i < o->add_files.n; i++) {
@@ -195,7 +223,7 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 	char *store = NULL, *out = NULL, *tmpdir = NULL;
 	jv image = jv_invalid();
 
-	if (o->layer_files.n) {
+	if (o->layer_files.n || o->from_tree) {
 		for (size_t i = 0; i < o->layer_files.n; i++) {
 			layers = fb_xrealloc(layers, (nl + 1) * sizeof(*layers));
 			layers[nl].path = fb_xstrdup(o->layer_files.v[i]);
@@ -270,6 +298,20 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 		goto out;
 	}
 	uint64_t total = 0;
+	if (o->from_tree) {
+		char *duargv[] = { "du", "-sb", (char *)o->from_tree, NULL };
+		struct fb_buf du = FB_BUF_INIT;
+		int code = 0;
+		if (fb_proc_run(duargv, NULL, 0, &du, NULL, &code, err) < 0 || code) {
+			fb_buf_free(&du);
+			if (!code)
+				goto out;
+			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--from-tree %s: not a readable directory", o->from_tree);
+			goto out;
+		}
+		total += strtoull(fb_buf_str(&du), NULL, 10);
+		fb_buf_free(&du);
+	}
 	for (size_t i = 0; i < nl; i++) {
 		if (access(layers[i].path, R_OK) < 0) {
 			fb_err_errno(err, errno, "layer %s: %s", layers[i].name, layers[i].path);
@@ -408,6 +450,9 @@ int main(int argc, char **argv)
 		case OPT_TREE:
 			o.tree = optarg;
 			break;
+		case OPT_FROM_TREE:
+			o.from_tree = optarg;
+			break;
 		default:
 			exit_now = FB_EXIT_USAGE;
 			goto done;
@@ -419,7 +464,7 @@ int main(int argc, char **argv)
 	}
 	struct fb_err err = { 0 };
 	jv doc = jv_invalid();
-	if (!o.layer_files.n) {
+	if (!o.layer_files.n && !o.from_tree) {
 		if (fb_json_read_fd(0, &doc, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;

@@ -291,3 +291,37 @@ SPEC
 	[ ! -e "$T/t3/stolen" ]
 	rm -rf "$outside"
 }
+
+@test "--from-tree: a directory tree to ext4 (layers -> tree -> image round trip)" {
+	[ "$(id -u)" -eq 0 ] || skip "owners and device nodes need root"
+	layer l.tar <<'SPEC'
+d bin
+f bin/busybox mode=0755 size=5000
+h bin/hl bin/busybox
+l bin/sh busybox
+f bin/su mode=04755 data=x
+c dev/null 1 3 mode=0666
+d home/u uid=1000 gid=1000 mode=0700
+f home/u/f uid=1000 gid=1000 mode=0600 data=mine xattr=user.note:hello
+f t mtime=1234567890 data=t
+SPEC
+	run_split fb-mkrootfs --layer "$T/l.tar" --tree "$T/tree"
+	[ "$status" -eq 0 ]
+	run_split fb-mkrootfs --from-tree "$T/tree" --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.counts.hardlinks <<<"$output")" -eq 1 ]
+	fsck_clean "$T/r.ext4"
+	local img="$T/r.ext4"
+	[[ "$(dfs "$img" 'stat /bin/su')" == *"Mode:  04755"* ]]
+	[[ "$(dfs "$img" 'stat /bin/hl')" == *"Links: 2"* ]]
+	[[ "$(dfs "$img" 'stat /bin/sh')" == *'Fast link dest: "busybox"'* ]]
+	[[ "$(dfs "$img" 'stat /home/u')" == *"User:  1000   Group:  1000"* ]]
+	[[ "$(dfs "$img" 'stat /home/u')" == *"Mode:  0700"* ]]
+	[[ "$(dfs "$img" 'ea_list /home/u/f')" == *'user.note (5) = "hello"'* ]]
+	[[ "$(dfs "$img" 'stat /dev/null')" == *"Device major/minor number: 01:03"* ]]
+	[[ "$(dfs "$img" 'stat /t')" == *"mtime: 0x499602d2"* ]]
+	[ "$(dfs "$img" 'cat /home/u/f')" = mine ]
+	run_split fb-mkrootfs --from-tree "$T/nonexistent" --output "$T/x.ext4"
+	[ "$status" -eq 3 ]
+	[ ! -e "$T/x.ext4" ]
+}
