@@ -218,6 +218,14 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 	[ "$status" -eq 0 ]
 	run "${vg[@]}" fb-mkrootfs --layer "$T/missing.tar"
 	[ "$status" -eq 3 ]
+	# the tree writer uses openat2, which valgrind 3.19 cannot follow: its
+	# tree comes from tar here, and --from-tree (threads, pipe) is checked
+	mkdir -p "$T/vtree/d"
+	echo x >"$T/vtree/d/f"
+	ln -s f "$T/vtree/d/s"
+	ln "$T/vtree/d/f" "$T/vtree/d/h"
+	run "${vg[@]}" fb-mkrootfs --from-tree "$T/vtree" --output "$T/v.ext4"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 }
 
 @test "--tree: the same layers into a directory, with owners, links, devices, xattrs" {
