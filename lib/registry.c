@@ -536,11 +536,9 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 	size_t next = 0, active = 0, done = 0;
 	int parallel = r->o && r->o->parallel > 0 ? r->o->parallel : 4;
 	int ret = 0;
-	uint64_t total = 0, got_done = 0;
 	struct fb_progress *pg = fb_progress_new("download", n);
 	for (size_t i = 0; i < n; i++) {
 		xs[i].req = &reqs[i];
-		total += reqs[i].size;
 		fb_progress_item(pg, i, reqs[i].digest, reqs[i].size);
 	}
 	while (ret == 0 && (done < n)) {
@@ -549,7 +547,6 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			if (fb_store_has_blob(s, x->req->digest)) {
 				fb_progress_end(pg, (size_t)(x - xs), "cached");
 				fb_log_fields(FB_LOG_DEBUG, "already in the store", "blob", x->req->digest, (char *)NULL);
-				got_done += x->req->size;
 				done++;
 				continue;
 			}
@@ -597,7 +594,6 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 				ret = -1;
 			} else {
 				done++;
-				got_done += x->req->size;
 				fb_progress_end(pg, (size_t)(x - xs), "done");
 				char sz[32];
 				snprintf(sz, sizeof(sz), "%" PRIu64, x->req->size);
@@ -621,7 +617,5 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 	fb_progress_free(pg);
 	free(xs);
 	curl_multi_cleanup(m);
-	(void)total;
-	(void)got_done;
 	return ret;
 }
