@@ -101,6 +101,76 @@ static int remove_at(int dfd, const char *name)
 	return r | unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
+int fb_tree_open(int rootfd, const char *rel, int flags, mode_t mode)
+{
+	while (*rel == '/')
+		rel++;
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.mode = (flags & O_CREAT) ? mode : 0,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
+}
+
+int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
+		   struct fb_err *err)
+{
+	struct fb_buf p = FB_BUF_INIT;
+	int fd = fb_tree_open(rootfd, "", O_PATH | O_DIRECTORY, 0);
+	for (const char *s = rel; fd >= 0 && *s;) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		if (e == s)
+			break;
+		char *name = fb_xstrndup(s, (size_t)(e - s));
+		if (p.len)
+			fb_buf_addc(&p, '/');
+		fb_buf_adds(&p, name);
+		int d = fb_tree_open(rootfd, fb_buf_str(&p), O_PATH | O_DIRECTORY, 0);
+		if (d < 0 && errno == ENOENT && strcmp(name, "..") && strcmp(name, ".")) {
+			/* made inside its resolved parent: a link cannot lead it out */
+			if (mkdirat(fd, name, mode) == 0) {
+				if (fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+					/* not root: the directory stays ours */
+				}
+				if (made)
+					fb_strv_push(made, fb_buf_str(&p));
+			}
+			d = fb_tree_open(rootfd, fb_buf_str(&p), O_PATH | O_DIRECTORY, 0);
+		}
+		int e2 = errno;
+		free(name);
+		close(fd);
+		fd = d;
+		if (fd < 0) {
+			fb_err_set(err, FB_EXIT_USAGE, "path", "%s: %s", fb_buf_str(&p),
+				   e2 == ENOTDIR ? "not a directory" : strerror(e2));
+			fb_buf_free(&p);
+			return -1;
+		}
+		s = e;
+	}
+	if (fd < 0)
+		fb_err_errno(err, errno, "open the tree's root");
+	fb_buf_free(&p);
+	return fd;
+}
+
+int fb_tree_remove(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? fb_xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : fb_xstrdup(".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int r = remove_at(dfd, slash ? slash + 1 : path);
+	close(dfd);
+	return r;
+}
+
 static bool made_here(struct ctx *c, const char *path)
 {
 	for (size_t i = 0; i < c->made.n; i++)

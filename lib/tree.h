@@ -7,7 +7,22 @@
 #ifndef FB_TREE_H
 #define FB_TREE_H
 
+#include <sys/types.h>
+
 struct fb_err;
+struct fb_strv;
+
+/* openat2(RESOLVE_IN_ROOT) from rootfd: absolute links and .. stay inside
+ * the root; "" or "/" is the root itself. */
+int fb_tree_open(int rootfd, const char *rel, int flags, mode_t mode);
+/* mkdir -p inside the root: an O_PATH fd of the last directory. New
+ * directories get mode, uid and gid; their paths go to made (NULL: not
+ * wanted), outermost first. A component that is not a directory is an
+ * error naming it. */
+int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
+		   struct fb_err *err);
+/* rm -rf, never following a link. */
+int fb_tree_remove(const char *path);
 
 int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err);
 

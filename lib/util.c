@@ -264,3 +264,14 @@ int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err)
 	}
 	return 0;
 }
+
+static int strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fb_strv_sort(struct fb_strv *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(char *), strv_cmp);
+}

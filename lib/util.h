@@ -61,6 +61,8 @@ struct fb_strv {
 #define FB_STRV_INIT { NULL, 0, 0 }
 void fb_strv_push(struct fb_strv *s, const char *str);
 void fb_strv_push_owned(struct fb_strv *s, char *str);
+/* strcmp order */
+void fb_strv_sort(struct fb_strv *s);
 void fb_strv_free(struct fb_strv *s);
 
 bool fb_str_has_prefix(const char *s, const char *prefix);

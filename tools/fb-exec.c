@@ -40,6 +40,7 @@
 #include "json.h"
 #include "log.h"
 #include "tool.h"
+#include "tree.h"
 #include "util.h"
 
 #define EXIT_TIMEOUT 124
@@ -96,10 +97,32 @@ struct spec {
 	char *resolv;  /* host copies bound in */
 	char *hosts;
 	int report[2]; /* setup failures, child -> parent */
+	struct mnt_spec *mounts;
+	size_t nmounts;
+	struct fb_strv mount_made; /* targets made in the tree, removed after */
+};
+
+/* A RUN --mount, resolved by the caller to something on the host. */
+struct mnt_spec {
+	char *type;   /* bind or tmpfs */
+	char *source; /* host path (bind) */
+	char *target; /* absolute, inside the tree */
+	bool ro;
+	uint64_t size; /* tmpfs bytes, 0: the default */
+	int fd;       /* the source, opened before the tree is entered */
 };
 
 static void spec_free(struct spec *s)
 {
+	for (size_t i = 0; i < s->nmounts; i++) {
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		free(s->mounts[i].target);
+		if (s->mounts[i].fd >= 0)
+			close(s->mounts[i].fd);
+	}
+	free(s->mounts);
+	fb_strv_free(&s->mount_made);
 	free(s->root);
 	fb_strv_free(&s->args);
 	fb_strv_free(&s->env);
@@ -314,6 +337,23 @@ static int child(void *arg)
 	/* the old root sits under the new one: let it go */
 	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		die(s, EXIT_OWN, "detach the old root: %s", strerror(errno));
+	/* after pivot_root: a link in a target resolves inside the tree;
+	 * sources were opened outside and come in through /proc/self/fd */
+	for (size_t i = 0; i < s->nmounts; i++) {
+		struct mnt_spec *m = &s->mounts[i];
+		if (!strcmp(m->type, "tmpfs")) {
+			char data[64] = "mode=1777";
+			if (m->size)
+				snprintf(data, sizeof(data), "mode=1777,size=%llu", (unsigned long long)m->size);
+			mnt(s, "tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV, data);
+		} else {
+			char src[64];
+			snprintf(src, sizeof(src), "/proc/self/fd/%d", m->fd);
+			mnt(s, src, m->target, NULL, MS_BIND | MS_REC, NULL);
+			if (m->ro)
+				mnt(s, NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+		}
+	}
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(s, EXIT_OWN, "sethostname: %s", strerror(errno));
 	if (s->net_none)
@@ -427,6 +467,113 @@ static char *host_copy(const char *src, const char *dir)
 	return p;
 }
 
+/* Open each mount's source, and make its target inside the tree (resolved
+ * in the tree: a link there never leads outside); what was made is removed
+ * after the run when still empty. */
+static int prepare_mounts(struct spec *s, struct fb_err *err)
+{
+	if (!s->nmounts)
+		return 0;
+	int rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fb_err_errno(err, errno, "--root %s", s->root);
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < s->nmounts; i++) {
+		struct mnt_spec *m = &s->mounts[i];
+		bool dir = true;
+		if (strcmp(m->type, "tmpfs")) {
+			m->fd = open(m->source, O_PATH | O_CLOEXEC);
+			struct stat st;
+			if (m->fd < 0 || fstat(m->fd, &st) < 0) {
+				ret = fb_err_errno(err, errno, "mount source %s", m->source);
+				break;
+			}
+			dir = S_ISDIR(st.st_mode);
+		}
+		const char *slash = strrchr(m->target, '/');
+		char *parent = fb_xstrndup(m->target, (size_t)(slash - m->target));
+		int pfd = fb_tree_mkdirs(rootfd, dir ? m->target : parent, 0755, 0, 0, &s->mount_made, err);
+		free(parent);
+		if (pfd < 0) {
+			fb_err_prefix(err, "mount target %s", m->target);
+			ret = -1;
+			break;
+		}
+		close(pfd);
+		if (!dir) {
+			int f = fb_tree_open(rootfd, m->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+			if (f >= 0) {
+				close(f);
+				fb_strv_push(&s->mount_made, m->target + 1);
+			} else if (errno != EEXIST) {
+				ret = fb_err_errno(err, errno, "mount target %s", m->target);
+			}
+		}
+	}
+	close(rootfd);
+	return ret;
+}
+
+static void unmake_mounts(struct spec *s)
+{
+	int rootfd = s->mount_made.n ? open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	for (size_t i = s->mount_made.n; rootfd >= 0 && i-- > 0;) {
+		const char *p = s->mount_made.v[i];
+		const char *slash = strrchr(p, '/');
+		char *parent = slash ? fb_xstrndup(p, (size_t)(slash - p)) : fb_xstrdup("");
+		int pfd = fb_tree_open(rootfd, parent, O_PATH | O_DIRECTORY, 0);
+		const char *base = slash ? slash + 1 : p;
+		struct stat st;
+		if (pfd >= 0 && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode))
+				unlinkat(pfd, base, AT_REMOVEDIR);
+			else if (S_ISREG(st.st_mode) && st.st_size == 0)
+				unlinkat(pfd, base, 0);
+		}
+		if (pfd >= 0)
+			close(pfd);
+		free(parent);
+	}
+	if (rootfd >= 0)
+		close(rootfd);
+}
+
+static int read_mounts(struct spec *s, jv e, struct fb_err *err)
+{
+	jv ms = jv_object_get(jv_copy(e), jv_string("mounts"));
+	int ret = 0;
+	if (jv_get_kind(ms) == JV_KIND_ARRAY) {
+		int n = jv_array_length(jv_copy(ms));
+		s->mounts = fb_xcalloc((size_t)n + 1, sizeof(*s->mounts));
+		for (int i = 0; ret == 0 && i < n; i++) {
+			jv m = jv_array_get(jv_copy(ms), i);
+			struct mnt_spec *ms1 = &s->mounts[s->nmounts++];
+			ms1->fd = -1;
+			long long size = 0;
+			bool ro = false;
+			if (fb_json_get_str(m, "type", &ms1->type, err) < 0 || fb_json_get_str(m, "target", &ms1->target, err) < 0 ||
+			    fb_json_get_str_opt(m, "source", &ms1->source, err) < 0 ||
+			    fb_json_get_bool_opt(m, "readonly", &ro, err) < 0 || fb_json_get_int_opt(m, "size", &size, err) < 0)
+				ret = -1;
+			else if (strcmp(ms1->type, "bind") && strcmp(ms1->type, "tmpfs"))
+				ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".exec.mounts[%d]: type %s: expected bind or tmpfs", i,
+						 ms1->type);
+			else if (ms1->target[0] != '/' || !strcmp(ms1->target, "/"))
+				ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".exec.mounts[%d]: target %s: must be absolute and not /",
+						 i, ms1->target);
+			else if (!strcmp(ms1->type, "bind") && !ms1->source)
+				ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".exec.mounts[%d]: a bind mount needs a source", i);
+			ms1->ro = ro;
+			ms1->size = size > 0 ? (uint64_t)size : 0;
+			jv_free(m);
+		}
+	} else if (jv_is_valid(ms) && jv_get_kind(ms) != JV_KIND_NULL) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".exec.mounts must be an array");
+	}
+	jv_free(ms);
+	return ret;
+}
+
 static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 {
 	struct stat st;
@@ -445,6 +592,11 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 	ensure(&made, s->root, "etc", true);
 	ensure(&made, s->root, "etc/resolv.conf", false);
 	ensure(&made, s->root, "etc/hosts", false);
+	if (prepare_mounts(s, err) < 0) {
+		unmake(&made);
+		unmake_mounts(s);
+		return -1;
+	}
 	char tmpl[] = "/tmp/fb-exec-XXXXXX";
 	char *tmp = mkdtemp(tmpl);
 	if (tmp) {
@@ -517,6 +669,7 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 	}
 out:
 	free(stack);
+	unmake_mounts(s);
 	unmake(&made);
 	if (tmp) {
 		if (s->resolv)
@@ -551,7 +704,7 @@ static int read_spec(struct spec *s, jv *docp, struct fb_err *err)
 		if (fb_json_get_str_opt(e, "network", &net, err) == 0) {
 			s->net_none = net && !strcmp(net, "none");
 			s->timeout = (double)to;
-			r = 0;
+			r = read_mounts(s, e, err);
 		}
 		free(net);
 	}

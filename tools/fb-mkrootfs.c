@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
 #include "plan.h"
 #include "proc.h"
 #include "rootfs.h"
+#include "source.h"
 #include "store.h"
 #include "tree.h"
 #include "tool.h"
@@ -41,12 +43,33 @@ static const char usage[] =
 	"  --tree DIR             write the layers into the directory DIR (new or empty)\n"
 	"                         instead of an ext4 image (root: owners and devices)\n"
 	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
+	"\n"
+	"A document with .plan (fb-parse) is built first (docs/tools/fb-mkrootfs.md):\n"
+	"  --run-cache DIR        where stage trees are made (default: $FB_RUN_CACHE,\n"
+	"                         /var/lib/firebuild for root, else $XDG_RUNTIME_DIR)\n"
+	"  --context DIR          the build context (default: .source.context)\n"
+	"  --no-cache             run every step, ignoring the build cache\n"
+	"  --secret id=ID,src=FILE  a RUN --mount=type=secret source (repeatable)\n"
+	"  --insecure-registry HOST  plain http for this registry (bases)\n"
 	"  --log-format FORMAT    json or text logs on stderr\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 1 failed, 2 invalid input or a hostile layer, 3 not found.\n";
 
-enum { OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT, OPT_DISK_SIZE, OPT_STORE, OPT_LAYER, OPT_ADD_FILE, OPT_TREE, OPT_FROM_TREE };
+enum {
+	OPT_OUTPUT = FB_OPT_FIRST_TOOL_OPT,
+	OPT_DISK_SIZE,
+	OPT_STORE,
+	OPT_LAYER,
+	OPT_ADD_FILE,
+	OPT_TREE,
+	OPT_FROM_TREE,
+	OPT_RUN_CACHE,
+	OPT_CONTEXT,
+	OPT_NO_CACHE,
+	OPT_SECRET,
+	OPT_INSECURE,
+};
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -57,6 +80,11 @@ static const struct option longopts[] = {
 	{ "add-file", required_argument, NULL, OPT_ADD_FILE },
 	{ "tree", required_argument, NULL, OPT_TREE },
 	{ "from-tree", required_argument, NULL, OPT_FROM_TREE },
+	{ "run-cache", required_argument, NULL, OPT_RUN_CACHE },
+	{ "context", required_argument, NULL, OPT_CONTEXT },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "secret", required_argument, NULL, OPT_SECRET },
+	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -73,7 +101,86 @@ struct options {
 	const char *store;
 	struct fb_strv layer_files;
 	struct fb_strv add_files;
+	const char *run_cache;
+	const char *context;
+	bool no_cache;
+	struct fb_vars secrets;
+	struct fb_strv insecure;
 };
+
+/* .plan in, .image (and .build) out: the builder (lib/build). */
+static int build_plan(struct options *o, jv *doc, struct fb_err *err)
+{
+	jv plan = jv_object_get(jv_copy(*doc), jv_string("plan"));
+	jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
+	char *context = NULL, *context_url = NULL, *work = NULL;
+	struct fb_strv ignore = FB_STRV_INIT;
+	if (jv_get_kind(src) == JV_KIND_OBJECT) {
+		fb_json_get_str_opt(src, "context", &context, err);
+		fb_json_get_str_opt(src, "context_url", &context_url, err);
+		fb_json_get_strv_opt(src, "dockerignore", &ignore, err);
+	}
+	if (o->context) {
+		free(context);
+		context = fb_xstrdup(o->context);
+		fb_strv_free(&ignore);
+		char *di = fb_xasprintf("%s/.dockerignore", o->context);
+		jv pats;
+		if (fb_dockerignore_read(di, &pats, err) == 0 && jv_get_kind(pats) == JV_KIND_ARRAY) {
+			jv_array_foreach(pats, i, p)
+			{
+				fb_strv_push(&ignore, jv_string_value(p));
+				jv_free(p);
+				(void)i;
+			}
+			jv_free(pats);
+		} else if (jv_is_valid(pats)) {
+			jv_free(pats);
+		}
+		free(di);
+	}
+	char self[4096], exec_tool[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(exec_tool, sizeof(exec_tool), "%s/fb-exec", self);
+	if (access(exec_tool, X_OK) < 0)
+		snprintf(exec_tool, sizeof(exec_tool), "%s/../libexec/firebuild/fb-exec", self);
+	const char *rc = o->run_cache ? o->run_cache : getenv("FB_RUN_CACHE");
+	if (!rc && geteuid() == 0)
+		rc = "/var/lib/firebuild";
+	if (!rc) {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		work = fb_xasprintf("%s/firebuild/builds", xdg ? xdg : "/tmp");
+	} else {
+		work = fb_xasprintf("%s/builds", rc);
+	}
+	struct fb_store st;
+	int ret = -1;
+	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) == 0) {
+		struct fb_image_opts io = { 0 };
+		io.reg.insecure = o->insecure;
+		struct fb_build_opts bo = { .store = &st, .work = work, .exec_tool = exec_tool, .context = context,
+					    .context_url = context_url, .ignore = ignore.v, .nignore = ignore.n,
+					    .no_cache = o->no_cache, .img = &io, .secrets = o->secrets };
+		jv image, steps;
+		ret = fb_build(&bo, plan, &image, &steps, err);
+		if (ret == 0)
+			*doc = jv_object_set(*doc, jv_string("image"), image);
+		jv b = jv_object_set(jv_object(), jv_string("steps"), steps);
+		*doc = jv_object_set(*doc, jv_string("build"), b);
+		fb_store_close(&st);
+	}
+	jv_free(plan);
+	jv_free(src);
+	free(context);
+	free(context_url);
+	free(work);
+	fb_strv_free(&ignore);
+	return ret;
+}
 
 /* "512M", "2G", "1048576": bytes. */
 static int parse_size(const char *s, uint64_t *out)
@@ -231,6 +338,9 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 		}
 		*doc = jv_object();
 	} else {
+		if (jv_object_has(jv_copy(*doc), jv_string("plan")) && !jv_object_has(jv_copy(*doc), jv_string("image")) &&
+		    build_plan(o, doc, err) < 0)
+			goto out;
 		image = jv_object_get(jv_copy(*doc), jv_string("image"));
 		if (jv_get_kind(image) != JV_KIND_OBJECT) {
 			fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .image object (run fb-fetch image first)");
@@ -453,6 +563,31 @@ int main(int argc, char **argv)
 		case OPT_FROM_TREE:
 			o.from_tree = optarg;
 			break;
+		case OPT_RUN_CACHE: o.run_cache = optarg; break;
+		case OPT_CONTEXT: o.context = optarg; break;
+		case OPT_NO_CACHE: o.no_cache = true; break;
+		case OPT_INSECURE: fb_strv_push(&o.insecure, optarg); break;
+		case OPT_SECRET: {
+			/* id=ID,src=FILE (also source=, and a bare id names env-less files) */
+			char *id = NULL, *src = NULL, *t = fb_xstrdup(optarg), *save = NULL;
+			for (char *kv = strtok_r(t, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+				if (!strncmp(kv, "id=", 3))
+					id = kv + 3;
+				else if (!strncmp(kv, "src=", 4))
+					src = kv + 4;
+				else if (!strncmp(kv, "source=", 7))
+					src = kv + 7;
+			}
+			if (!id || !src) {
+				free(t);
+				fb_tool_usage_error("--secret %s: expected id=ID,src=FILE", optarg);
+				return FB_EXIT_USAGE;
+			}
+			char real[4096];
+			fb_vars_set(&o.secrets, id, realpath(src, real) ? real : src);
+			free(t);
+			break;
+		}
 		default:
 			exit_now = FB_EXIT_USAGE;
 			goto done;
@@ -486,9 +621,13 @@ finish:
 		jv_free(doc);
 	fb_strv_free(&o.layer_files);
 	fb_strv_free(&o.add_files);
+	fb_strv_free(&o.insecure);
+	fb_vars_free(&o.secrets);
 	return rc;
 done:
 	fb_strv_free(&o.layer_files);
 	fb_strv_free(&o.add_files);
+	fb_strv_free(&o.insecure);
+	fb_vars_free(&o.secrets);
 	return exit_now;
 }

@@ -1,0 +1,39 @@
+/* The builder: a plan (docs/plan.md) to an image in the store. Each needed
+ * stage starts from scratch, an earlier stage, a tag in the local store or
+ * an image (lib/image); each step that changes files (RUN, COPY, ADD,
+ * WORKDIR) becomes a layer in the content store under a cache key:
+ *   sha256(parent key, the expanded instruction, the digests of what it
+ *          reads: context files' names, modes, sizes and bytes; a stage's
+ *          or an image's identity for --from)
+ * and <store>/cache/<key>.json names the layer. A step whose key is there
+ * runs nothing: its layer is reused, and a stage's tree is only made (its
+ * layers applied into a directory) when a step must really run. Metadata
+ * instructions update the OCI config. The result is a manifest, a config
+ * and layers in the store, described as .image (docs/tools/fb-fetch.md),
+ * plus .build.steps: every step, cached or executed, with its time. */
+#ifndef FB_BUILD_H
+#define FB_BUILD_H
+#include <jv.h>
+#include <stdbool.h>
+
+#include "image.h"
+#include "shlex.h"
+#include "store.h"
+
+struct fb_err;
+
+struct fb_build_opts {
+	struct fb_store *store;
+	const char *work;            /* stage trees go in a new directory here */
+	const char *exec_tool;       /* the fb-exec binary */
+	const char *context;         /* the build context directory, or NULL */
+	const char *context_url;     /* http(s): sources are fetched next to it */
+	char *const *ignore;         /* .dockerignore patterns */
+	size_t nignore;
+	bool no_cache;
+	const struct fb_image_opts *img;
+	struct fb_vars secrets;      /* RUN --mount=type=secret: id -> host file */
+};
+
+int fb_build(const struct fb_build_opts *o, jv plan, jv *image, jv *steps, struct fb_err *err);
+#endif

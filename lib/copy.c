@@ -1,0 +1,662 @@
+#include "copy.h"
+
+#include <archive.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "ignore.h"
+#include "shlex.h"
+#include "tree.h"
+#include "util.h"
+
+struct walker {
+	const struct fb_copy_opts *o;
+	int srcfd, dstfd;
+	struct fb_sha256 *h; /* hashing instead of copying */
+	char *buf;
+};
+
+static bool has_glob(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		else if (*s == '*' || *s == '?' || *s == '[')
+			return true;
+	}
+	return false;
+}
+
+/* "a/./b//c/" -> "a/b/c"; NULL when it climbs above the root. */
+static char *clean(const char *p)
+{
+	struct fb_strv comp = FB_STRV_INIT;
+	for (const char *s = p; *s;) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - s);
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (!comp.n) {
+				fb_strv_free(&comp);
+				return NULL;
+			}
+			free(comp.v[--comp.n]);
+			comp.v[comp.n] = NULL;
+		} else if (n && !(n == 1 && *s == '.')) {
+			fb_strv_push_owned(&comp, fb_xstrndup(s, n));
+		}
+		s = e;
+	}
+	struct fb_buf b = FB_BUF_INIT;
+	for (size_t i = 0; i < comp.n; i++) {
+		if (i)
+			fb_buf_addc(&b, '/');
+		fb_buf_adds(&b, comp.v[i]);
+	}
+	fb_strv_free(&comp);
+	return fb_buf_steal(&b);
+}
+
+static bool skipped(const struct walker *w, const char *rel, const char *below)
+{
+	if (!*rel)
+		return false;
+	if (w->o->nignore && fb_ignore_excluded(w->o->ignore, w->o->nignore, rel))
+		return true;
+	if (w->o->nexclude && (fb_ignore_excluded(w->o->exclude, w->o->nexclude, rel) ||
+			       (below && *below && fb_ignore_excluded(w->o->exclude, w->o->nexclude, below))))
+		return true;
+	return false;
+}
+
+static int sorted_names(int dfd, struct fb_strv *names)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fb_strv_push(names, e->d_name);
+	closedir(d);
+	fb_strv_sort(names);
+	return 0;
+}
+
+/* Wildcards, one path component at a time, inside the source root. */
+static int glob_in(struct walker *w, const char *dir, char **comp, size_t n, struct fb_strv *out)
+{
+	if (!n) {
+		fb_strv_push(out, dir);
+		return 0;
+	}
+	if (!has_glob(comp[0])) {
+		char *next = *dir ? fb_xasprintf("%s/%s", dir, comp[0]) : fb_xstrdup(comp[0]);
+		int fd = fb_tree_open(w->srcfd, next, O_PATH, 0);
+		if (fd >= 0) {
+			close(fd);
+			glob_in(w, next, comp + 1, n - 1, out);
+		}
+		free(next);
+		return 0;
+	}
+	int dfd = fb_tree_open(w->srcfd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return 0;
+	struct fb_strv names = FB_STRV_INIT;
+	sorted_names(dfd, &names);
+	close(dfd);
+	for (size_t i = 0; i < names.n; i++) {
+		if (!fb_shell_match(comp[0], strlen(comp[0]), names.v[i], strlen(names.v[i])))
+			continue;
+		char *next = *dir ? fb_xasprintf("%s/%s", dir, names.v[i]) : fb_xstrdup(names.v[i]);
+		glob_in(w, next, comp + 1, n - 1, out);
+		free(next);
+	}
+	fb_strv_free(&names);
+	return 0;
+}
+
+/* The sources as paths relative to the source root, checked. */
+static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv *out, struct fb_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *c = clean(srcs[i]);
+		if (!c)
+			return fb_err_set(err, FB_EXIT_USAGE, "outside_context",
+					  "%s %s: the path is outside the build context (.. climbs above it)", w->o->what, srcs[i]);
+		if (has_glob(c)) {
+			struct fb_strv comp = FB_STRV_INIT, found = FB_STRV_INIT;
+			char *t = fb_xstrdup(c), *save = NULL;
+			for (char *p = strtok_r(t, "/", &save); p; p = strtok_r(NULL, "/", &save))
+				fb_strv_push(&comp, p);
+			free(t);
+			glob_in(w, "", comp.v, comp.n, &found);
+			size_t before = out->n;
+			for (size_t j = 0; j < found.n; j++)
+				if (!skipped(w, found.v[j], NULL))
+					fb_strv_push(out, found.v[j]);
+			fb_strv_free(&comp);
+			fb_strv_free(&found);
+			if (out->n == before) {
+				int r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found",
+						   "%s %s: no source files were specified (nothing matches, or .dockerignore excludes it)",
+						   w->o->what, srcs[i]);
+				free(c);
+				return r;
+			}
+		} else {
+			int fd = fb_tree_open(w->srcfd, c, O_PATH, 0);
+			if (fd < 0 || skipped(w, c, NULL)) {
+				int e = errno;
+				if (fd >= 0)
+					close(fd);
+				int r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found",
+						   "%s %s: not found in the build context or excluded by .dockerignore%s%s", w->o->what,
+						   srcs[i], fd < 0 ? ": " : "", fd < 0 ? strerror(e) : "");
+				free(c);
+				return r;
+			}
+			close(fd);
+			fb_strv_push(out, c);
+		}
+		free(c);
+	}
+	return 0;
+}
+
+static void hash_str(struct walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hash_str(struct walker *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	fb_sha256_update(w->h, s, (size_t)n + 1);
+	free(s);
+}
+
+static mode_t file_mode(const struct walker *w, mode_t m)
+{
+	return w->o->chmod ? w->o->mode : (m & 07777);
+}
+
+static int owner(const struct walker *w, int fd, const char *name, int flags)
+{
+	uid_t u = w->o->chown ? w->o->uid : 0;
+	gid_t g = w->o->chown ? w->o->gid : 0;
+	return fchownat(fd, name, u, g, flags);
+}
+
+/* The parent of drel in the destination (made when missing). */
+static int dest_parent(struct walker *w, const char *drel, const char **base, struct fb_err *err)
+{
+	const char *slash = strrchr(drel, '/');
+	char *parent = slash ? fb_xstrndup(drel, (size_t)(slash - drel)) : fb_xstrdup("");
+	*base = slash ? slash + 1 : drel;
+	int fd = fb_tree_mkdirs(w->dstfd, parent, 0755, w->o->chown ? w->o->uid : 0, w->o->chown ? w->o->gid : 0, NULL, err);
+	if (fd < 0)
+		fb_err_prefix(err, "%s: destination", w->o->what);
+	free(parent);
+	return fd;
+}
+
+/* Remove what is at base unless it is a directory and dir is wanted. */
+static int make_room(int pfd, const char *base, bool dir)
+{
+	struct stat st;
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (dir && S_ISDIR(st.st_mode))
+		return 1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	return unlinkat(pfd, base, 0);
+}
+
+static int write_file(struct walker *w, int src, const struct stat *st, const char *drel, struct fb_err *err)
+{
+	const char *base;
+	int pfd = dest_parent(w, drel, &base, err);
+	if (pfd < 0)
+		return -1;
+	int ret = 0;
+	if (make_room(pfd, base, false) < 0) {
+		ret = fb_err_errno(err, errno, "%s: cannot replace /%s", w->o->what, drel);
+		goto out;
+	}
+	int out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ret = fb_err_errno(err, errno, "%s: create /%s", w->o->what, drel);
+		goto out;
+	}
+	off_t left = st->st_size;
+	while (left > 0) {
+		ssize_t n = copy_file_range(src, NULL, out, NULL, (size_t)left, 0);
+		if (n <= 0) {
+			/* another file system, or none of that: plain reads */
+			ssize_t r;
+			while ((r = read(src, w->buf, 1 << 20)) > 0)
+				if (write(out, w->buf, (size_t)r) != r) {
+					r = -1;
+					break;
+				}
+			if (r < 0)
+				ret = fb_err_errno(err, errno, "%s: write /%s", w->o->what, drel);
+			break;
+		}
+		left -= n;
+	}
+	struct timespec ts[2] = { st->st_mtim, st->st_mtim };
+	if (ret == 0 && (owner(w, out, "", AT_EMPTY_PATH) < 0 || fchmod(out, file_mode(w, st->st_mode)) < 0 ||
+			 futimens(out, ts) < 0))
+		ret = fb_err_errno(err, errno, "%s: set owner and mode of /%s", w->o->what, drel);
+	close(out);
+out:
+	close(pfd);
+	return ret;
+}
+
+static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err);
+
+static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
+			     struct fb_err *err)
+{
+	int dfd = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	struct fb_strv names = FB_STRV_INIT;
+	sorted_names(dfd, &names);
+	close(dfd);
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < names.n; i++) {
+		char *s = *srel ? fb_xasprintf("%s/%s", srel, names.v[i]) : fb_xstrdup(names.v[i]);
+		char *b = below && *below ? fb_xasprintf("%s/%s", below, names.v[i]) : fb_xstrdup(names.v[i]);
+		if (!skipped(w, s, b)) {
+			char *d = *drel ? fb_xasprintf("%s/%s", drel, names.v[i]) : fb_xstrdup(names.v[i]);
+			ret = copy_entry(w, s, d, false, err);
+			if (ret == 0 && w->h == NULL) {
+				/* nothing to do: children set their own metadata */
+			}
+			free(d);
+		}
+		free(s);
+		free(b);
+	}
+	fb_strv_free(&names);
+	return ret;
+}
+
+/* The directory drel itself (made with the source's mode when missing). */
+static int make_dir(struct walker *w, const struct stat *st, const char *drel, struct fb_err *err)
+{
+	if (!*drel)
+		return 0;
+	if (w->h) {
+		hash_str(w, "D %s %o", drel, file_mode(w, st->st_mode));
+		return 0;
+	}
+	const char *base;
+	int pfd = dest_parent(w, drel, &base, err);
+	if (pfd < 0)
+		return -1;
+	int r = make_room(pfd, base, true);
+	int ret = 0;
+	if (r < 0) {
+		ret = fb_err_errno(err, errno, "%s: /%s", w->o->what, drel);
+	} else if (r == 0) {
+		if (mkdirat(pfd, base, 0700) < 0 || owner(w, pfd, base, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(pfd, base, file_mode(w, st->st_mode), 0) < 0)
+			ret = fb_err_errno(err, errno, "%s: mkdir /%s", w->o->what, drel);
+	}
+	close(pfd);
+	return ret;
+}
+
+static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err)
+{
+	int fd = fb_tree_open(w->srcfd, srel, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return fb_err_errno(err, e, "%s: /%s", w->o->what, srel);
+	}
+	int ret = 0;
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		ret = make_dir(w, &st, drel, err);
+		return ret < 0 ? -1 : copy_dir_contents(w, srel, drel, NULL, err);
+	}
+	if (S_ISREG(st.st_mode)) {
+		int rfd = fb_tree_open(w->srcfd, srel, O_RDONLY | (top ? 0 : O_NOFOLLOW), 0);
+		if (rfd < 0) {
+			ret = fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+		} else if (w->h) {
+			hash_str(w, "F %s %o %lld", drel, file_mode(w, st.st_mode), (long long)st.st_size);
+			ssize_t n;
+			while ((n = read(rfd, w->buf, 1 << 20)) > 0)
+				fb_sha256_update(w->h, w->buf, (size_t)n);
+			if (n < 0)
+				ret = fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+		} else {
+			ret = write_file(w, rfd, &st, drel, err);
+		}
+		if (rfd >= 0)
+			close(rfd);
+		close(fd);
+		return ret;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+		close(fd);
+		if (n < 0)
+			return fb_err_errno(err, errno, "%s: readlink /%s", w->o->what, srel);
+		target[n] = '\0';
+		if (w->h) {
+			hash_str(w, "L %s %s", drel, target);
+			return 0;
+		}
+		const char *base;
+		int pfd = dest_parent(w, drel, &base, err);
+		if (pfd < 0)
+			return -1;
+		if (make_room(pfd, base, false) < 0 || symlinkat(target, pfd, base) < 0 ||
+		    owner(w, pfd, base, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = fb_err_errno(err, errno, "%s: symlink /%s", w->o->what, drel);
+		close(pfd);
+		return ret;
+	}
+	close(fd);
+	if (S_ISFIFO(st.st_mode)) {
+		if (w->h) {
+			hash_str(w, "P %s %o", drel, file_mode(w, st.st_mode));
+			return 0;
+		}
+		const char *base;
+		int pfd = dest_parent(w, drel, &base, err);
+		if (pfd < 0)
+			return -1;
+		if (make_room(pfd, base, false) < 0 || mkfifoat(pfd, base, file_mode(w, st.st_mode)) < 0)
+			ret = fb_err_errno(err, errno, "%s: mkfifo /%s", w->o->what, drel);
+		close(pfd);
+		return ret;
+	}
+	/* devices and sockets in a context are not copied (Docker refuses them too) */
+	return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: /%s: a device or socket cannot be copied", w->o->what, srel);
+}
+
+static bool is_dir_in_dest(struct walker *w, const char *drel)
+{
+	int fd = fb_tree_open(w->dstfd, drel, O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* The destination as a path relative to the tree's root; *dir when it
+ * must be a directory (trailing slash). */
+static char *dest_path(const struct fb_copy_opts *o, const char *dest, bool *dir)
+{
+	size_t n = strlen(dest);
+	*dir = n && (dest[n - 1] == '/' || (n >= 2 && !strcmp(dest + n - 2, "/.")) || !strcmp(dest, "."));
+	char *abs = dest[0] == '/' ? fb_xstrdup(dest) : fb_xasprintf("%s/%s", o->workdir ? o->workdir : "/", dest);
+	char *c = clean(abs);
+	free(abs);
+	return c ? c : fb_xstrdup(""); /* the root can't be climbed above */
+}
+
+static bool is_archive(const char *path)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	struct archive_entry *e;
+	bool ok = archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK && archive_read_next_header(a, &e) == ARCHIVE_OK;
+	archive_read_free(a);
+	return ok;
+}
+
+static int unpack(struct walker *w, const char *srel, const char *drel, struct fb_err *err)
+{
+	int dfd = fb_tree_mkdirs(w->dstfd, drel, 0755, 0, 0, NULL, err);
+	if (dfd < 0)
+		return -1;
+	char link[64], dir[4096], src[4096];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	ssize_t n = readlink(link, dir, sizeof(dir) - 1);
+	int sfd = fb_tree_open(w->srcfd, srel, O_PATH, 0);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", sfd);
+	ssize_t m = sfd >= 0 ? readlink(link, src, sizeof(src) - 1) : -1;
+	close(dfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (n < 0 || m < 0)
+		return fb_err_errno(err, errno, "%s %s: resolve", w->o->what, srel);
+	dir[n] = src[m] = '\0';
+	/* every entry resolves inside the destination directory */
+	return fb_tree_apply_layer(dir, src, srel, err);
+}
+
+static int run(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_sha256 *h,
+	       struct fb_err *err)
+{
+	struct walker w = { .o = o, .h = h, .srcfd = -1, .dstfd = -1 };
+	w.srcfd = open(o->src_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w.srcfd < 0)
+		return fb_err_errno(err, errno, "%s: source %s", o->what, o->src_root);
+	if (!h) {
+		w.dstfd = open(o->dest_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (w.dstfd < 0) {
+			close(w.srcfd);
+			return fb_err_errno(err, errno, "%s: tree %s", o->what, o->dest_root);
+		}
+	}
+	w.buf = fb_xmalloc(1 << 20);
+	struct fb_strv found = FB_STRV_INIT;
+	bool dir;
+	char *d = dest_path(o, dest, &dir);
+	int ret = expand(&w, srcs, n, &found, err);
+	if (ret == 0 && found.n > 1 && !dir && !(w.dstfd >= 0 && is_dir_in_dest(&w, d)))
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				 "%s: with more than one source file, the destination must be a directory and end with a /",
+				 o->what);
+	if (ret == 0 && h)
+		hash_str(&w, "DEST %s %d %u %u %o %d", d, dir, o->chown ? o->uid : 0, o->chown ? o->gid : 0,
+			 o->chmod ? o->mode : 0, o->parents);
+	for (size_t i = 0; ret == 0 && i < found.n; i++) {
+		const char *s = found.v[i];
+		struct stat st;
+		int fd = fb_tree_open(w.srcfd, s, O_PATH, 0);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			ret = fb_err_errno(err, errno, "%s %s", o->what, s);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		const char *basename = strrchr(s, '/') ? strrchr(s, '/') + 1 : s;
+		char *target;
+		if (o->parents)
+			target = *d ? fb_xasprintf("%s/%s", d, s) : fb_xstrdup(s);
+		else if (S_ISDIR(st.st_mode))
+			target = fb_xstrdup(d);
+		else if (dir || (w.dstfd >= 0 && is_dir_in_dest(&w, d)))
+			target = *d ? fb_xasprintf("%s/%s", d, basename) : fb_xstrdup(basename);
+		else
+			target = fb_xstrdup(d);
+		if (S_ISREG(st.st_mode) && o->unpack) {
+			char *full = fb_xasprintf("%s/%s", o->src_root, s);
+			bool arch = is_archive(full);
+			free(full);
+			if (arch) {
+				if (h) {
+					hash_str(&w, "UNPACK");
+					ret = copy_entry(&w, s, d, true, err);
+				} else {
+					ret = unpack(&w, s, d, err);
+				}
+				free(target);
+				continue;
+			}
+		}
+		if (S_ISDIR(st.st_mode) && !*target && !h) {
+			/* contents into the root */
+			ret = copy_dir_contents(&w, s, "", NULL, err);
+		} else {
+			ret = copy_entry(&w, s, target, true, err);
+		}
+		free(target);
+	}
+	free(d);
+	fb_strv_free(&found);
+	free(w.buf);
+	close(w.srcfd);
+	if (w.dstfd >= 0)
+		close(w.dstfd);
+	return ret;
+}
+
+int fb_copy(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_err *err)
+{
+	return run(o, srcs, n, dest, NULL, err);
+}
+
+int fb_copy_hash(const struct fb_copy_opts *o, char *const *srcs, size_t n, struct fb_sha256 *h, struct fb_err *err)
+{
+	return run(o, srcs, n, "/", h, err);
+}
+
+int fb_copy_data(const struct fb_copy_opts *o, const char *name, const void *data, size_t len, mode_t mode,
+		 time_t mtime, const char *dest, struct fb_err *err)
+{
+	struct walker w = { .o = o, .srcfd = -1 };
+	w.dstfd = open(o->dest_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w.dstfd < 0)
+		return fb_err_errno(err, errno, "%s: tree %s", o->what, o->dest_root);
+	bool dir;
+	char *d = dest_path(o, dest, &dir);
+	char *target = dir || is_dir_in_dest(&w, d) ? (*d ? fb_xasprintf("%s/%s", d, name) : fb_xstrdup(name))
+						    : fb_xstrdup(d);
+	const char *base;
+	int ret = 0;
+	int pfd = dest_parent(&w, target, &base, err);
+	if (pfd < 0) {
+		ret = -1;
+	} else {
+		int out = -1;
+		if (make_room(pfd, base, false) < 0 ||
+		    (out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+		    (len && write(out, data, len) != (ssize_t)len)) {
+			ret = fb_err_errno(err, errno, "%s: write /%s", o->what, target);
+		} else {
+			struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+			if (owner(&w, out, "", AT_EMPTY_PATH) < 0 || fchmod(out, o->chmod ? o->mode : mode) < 0 ||
+			    (mtime && futimens(out, ts) < 0))
+				ret = fb_err_errno(err, errno, "%s: set owner and mode of /%s", o->what, target);
+		}
+		if (out >= 0)
+			close(out);
+		close(pfd);
+	}
+	free(target);
+	free(d);
+	close(w.dstfd);
+	return ret;
+}
+
+/* One of the tree's account files, opened inside it. */
+static FILE *tree_file(const char *tree, const char *rel)
+{
+	int rootfd = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return NULL;
+	int fd = fb_tree_open(rootfd, rel, O_RDONLY, 0);
+	close(rootfd);
+	FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
+static bool number(const char *s, unsigned long *n)
+{
+	char *end;
+	errno = 0;
+	*n = strtoul(s, &end, 10);
+	return *s && !*end && !errno;
+}
+
+int fb_resolve_owner(const char *tree, const char *spec, uid_t *uid, gid_t *gid, struct fb_err *err)
+{
+	char *u = fb_xstrdup(spec), *g = strchr(u, ':');
+	if (g)
+		*g++ = '\0';
+	unsigned long n;
+	int ret = 0;
+	bool have_gid = false;
+	if (number(u, &n)) {
+		*uid = (uid_t)n;
+		*gid = (gid_t)n;
+	} else {
+		FILE *f = tree_file(tree, "etc/passwd");
+		struct passwd *pw = NULL;
+		while (f && (pw = fgetpwent(f)) && strcmp(pw->pw_name, u))
+			;
+		if (pw) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			have_gid = true;
+		}
+		if (f)
+			fclose(f);
+		if (!pw)
+			ret = fb_err_set(err, FB_EXIT_USAGE, "unknown_user", "--chown=%s: unable to find user %s in /etc/passwd",
+					 spec, u);
+	}
+	(void)have_gid;
+	if (ret == 0 && g && *g) {
+		if (number(g, &n)) {
+			*gid = (gid_t)n;
+		} else {
+			FILE *f = tree_file(tree, "etc/group");
+			struct group *gr = NULL;
+			while (f && (gr = fgetgrent(f)) && strcmp(gr->gr_name, g))
+				;
+			if (gr)
+				*gid = gr->gr_gid;
+			if (f)
+				fclose(f);
+			if (!gr)
+				ret = fb_err_set(err, FB_EXIT_USAGE, "unknown_group",
+						 "--chown=%s: unable to find group %s in /etc/group", spec, g);
+		}
+	}
+	free(u);
+	return ret;
+}
