@@ -30,7 +30,11 @@ TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)
 
-all: $(TOOL_BINS)
+all: $(TOOL_BINS) baseos/busybox/busybox
+
+# baseos/busybox builds with no network: its context gets Debian's static busybox
+baseos/busybox/busybox: /bin/busybox
+	cp $< $@
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -38,6 +42,10 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
+
+$(BUILD)/bin/firebuild: tools/firebuild.c tools/firebuild-build.c tools/firebuild.h $(BUILD)/libfb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itools -o $@ tools/firebuild.c tools/firebuild-build.c $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)

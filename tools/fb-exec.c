@@ -332,28 +332,41 @@ static int child(void *arg)
 		mnt(s, s->resolv, "etc/resolv.conf", NULL, MS_BIND, NULL);
 	if (s->hosts)
 		mnt(s, s->hosts, "etc/hosts", NULL, MS_BIND, NULL);
+	/* mounts asked for: each target resolved inside the tree (a link in
+	 * it cannot lead out) and mounted on through its /proc/self/fd path */
+	int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; rootfd >= 0 && i < s->nmounts; i++) {
+		struct mnt_spec *m = &s->mounts[i];
+		int tfd = fb_tree_open(rootfd, m->target, O_PATH, 0);
+		if (tfd < 0)
+			die(s, EXIT_OWN, "mount target %s: %s", m->target, strerror(errno));
+		char tgt[64];
+		snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", tfd);
+		if (!strcmp(m->type, "tmpfs")) {
+			char data[64] = "mode=1777";
+			if (m->size)
+				snprintf(data, sizeof(data), "mode=1777,size=%llu", (unsigned long long)m->size);
+			mnt(s, "tmpfs", tgt, "tmpfs", MS_NOSUID | MS_NODEV, data);
+		} else {
+			/* by path: an fd opened before the clone belongs to the
+			 * parent's mount namespace, which a bind cannot take from */
+			mnt(s, m->source, tgt, NULL, MS_BIND | MS_REC, NULL);
+			if (m->ro) {
+				int nfd = fb_tree_open(rootfd, m->target, O_PATH, 0);
+				snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", nfd);
+				mnt(s, NULL, tgt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+				close(nfd);
+			}
+		}
+		close(tfd);
+	}
+	if (rootfd >= 0)
+		close(rootfd);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die(s, EXIT_OWN, "pivot_root: %s", strerror(errno));
 	/* the old root sits under the new one: let it go */
 	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		die(s, EXIT_OWN, "detach the old root: %s", strerror(errno));
-	/* after pivot_root: a link in a target resolves inside the tree;
-	 * sources were opened outside and come in through /proc/self/fd */
-	for (size_t i = 0; i < s->nmounts; i++) {
-		struct mnt_spec *m = &s->mounts[i];
-		if (!strcmp(m->type, "tmpfs")) {
-			char data[64] = "mode=1777";
-			if (m->size)
-				snprintf(data, sizeof(data), "mode=1777,size=%llu", (unsigned long long)m->size);
-			mnt(s, "tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV, data);
-		} else {
-			char src[64];
-			snprintf(src, sizeof(src), "/proc/self/fd/%d", m->fd);
-			mnt(s, src, m->target, NULL, MS_BIND | MS_REC, NULL);
-			if (m->ro)
-				mnt(s, NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-		}
-	}
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(s, EXIT_OWN, "sethostname: %s", strerror(errno));
 	if (s->net_none)

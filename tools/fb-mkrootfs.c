@@ -173,6 +173,12 @@ static int build_plan(struct options *o, jv *doc, struct fb_err *err)
 		*doc = jv_object_set(*doc, jv_string("build"), b);
 		fb_store_close(&st);
 	}
+	/* a fetched source (http, git) is not needed any more */
+	char *tmp = NULL;
+	struct fb_err e2 = { 0 };
+	if (jv_get_kind(src) == JV_KIND_OBJECT && fb_json_get_str_opt(src, "temporary", &tmp, &e2) == 0 && tmp)
+		fb_tree_remove(tmp);
+	free(tmp);
 	jv_free(plan);
 	jv_free(src);
 	free(context);

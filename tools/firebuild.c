@@ -16,10 +16,10 @@
 #include "tool.h"
 #include "util.h"
 
+#include "firebuild.h"
+
 static int cmd_parse(int argc, char **argv);
-static int cmd_rootfs(int argc, char **argv);
 static int cmd_image(int argc, char **argv);
-static int cmd_import(int argc, char **argv);
 static int cmd_exec(int argc, char **argv);
 static int cmd_profile_create(int argc, char **argv);
 static int cmd_profile_ls(int argc, char **argv);
@@ -33,7 +33,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "parse", cmd_parse, "parse a Dockerfile into a build plan (fb-parse)" },
-	{ "rootfs", cmd_rootfs, "build a tagged root file system from an image (--docker-image)" },
+	{ "rootfs", cmd_rootfs, "build a tagged root file system from a Dockerfile or an image" },
+	{ "baseos", cmd_baseos, "build a base OS image from a Dockerfile and tag it for FROM lines" },
 	{ "image", cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
 	{ "import", cmd_import, "a root file system tarball to a tagged image (docker import)" },
 	{ "exec", cmd_exec, "run a command in a copy of a tagged image's tree (fb-exec)" },
@@ -55,7 +56,7 @@ static void usage(FILE *f)
 }
 
 /* The path of an fb-* tool: next to us, or in ../libexec/firebuild. */
-static int tool_path(const char *tool, char *out, size_t len, struct fb_err *err)
+int tool_path(const char *tool, char *out, size_t len, struct fb_err *err)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -75,7 +76,7 @@ static int tool_path(const char *tool, char *out, size_t len, struct fb_err *err
 			  tool, self, self);
 }
 
-static int fail(struct fb_err *e)
+int fail(struct fb_err *e)
 {
 	fb_log_failure(e);
 	return e->code ? e->code : 1;
@@ -117,44 +118,7 @@ static int cmd_parse(int argc, char **argv)
 	return rc;
 }
 
-/* Options every command takes: the profile and where things are. */
-struct common {
-	const char *profile;
-	const char *profile_dir;
-	const char *store;
-	jv prof;
-};
-
-enum {
-	O_PROFILE = 0x2000,
-	O_PROFILE_DIR,
-	O_STORE,
-	O_DOCKER_IMAGE,
-	O_DOCKER_IMAGE_BASE,
-	O_DOCKERFILE,
-	O_TAG,
-	O_DISK_SIZE,
-	O_PLATFORM,
-	O_INSECURE,
-	O_CREDS,
-	O_LOG_FORMAT,
-	O_HELP,
-	O_OVERWRITE,
-	O_RUN_CACHE,
-	O_STORAGE_PROVIDER,
-	O_PROP_STRING,
-	O_PROP_INT64,
-	O_SETTING, /* the rest map straight to profile keys */
-};
-
-#define COMMON_OPTS                                                           \
-	{ "profile", required_argument, NULL, O_PROFILE },                    \
-	{ "profile-conf-dir", required_argument, NULL, O_PROFILE_DIR },       \
-	{ "store", required_argument, NULL, O_STORE },                        \
-	{ "log-format", required_argument, NULL, O_LOG_FORMAT },              \
-	{ "help", no_argument, NULL, O_HELP }
-
-static int common_opt(int c, struct common *co, int *exit_now)
+int common_opt(int c, struct common *co, int *exit_now)
 {
 	switch (c) {
 	case O_PROFILE:
@@ -177,7 +141,7 @@ static int common_opt(int c, struct common *co, int *exit_now)
 }
 
 /* The profile (or the defaults) and the store it, or --store, names. */
-static int resolve_common(struct common *co, char **store, struct fb_err *err)
+int resolve_common(struct common *co, char **store, struct fb_err *err)
 {
 	if (co->profile) {
 		if (fb_profile_load(co->profile_dir, co->profile, &co->prof, err) < 0)
@@ -193,194 +157,6 @@ static int resolve_common(struct common *co, char **store, struct fb_err *err)
 				  co->profile);
 	*store = co->store ? fb_xstrdup(co->store) : fb_profile_store(co->prof);
 	return 0;
-}
-
-static const char rootfs_usage[] =
-	"Usage: firebuild rootfs --docker-image=REF --tag=NAME:VERSION [FLAGS]\n"
-	"Pull an image and make it a tagged ext4 root file system in the store:\n"
-	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
-	"\n"
-	"  --docker-image REF          registry reference, docker-archive:PATH,\n"
-	"                              oci:DIR[:TAG] or oci-archive:PATH[:TAG]\n"
-	"  --tag NAME:VERSION          the tag to give it (required)\n"
-	"  --disk-size SIZE            file system size (default: content + headroom)\n"
-	"  --platform OS/ARCH          platform to pick from a manifest list\n"
-	"  --insecure-registry HOST    plain http to HOST (repeatable)\n"
-	"  --creds USER:PASSWORD       registry credentials\n"
-	"  --docker-image-base IMAGE   accepted for the original firebuild; not needed\n"
-	"                              (layers are converted directly)\n"
-	"  --dockerfile SRC            not yet: fb-fetch source and fb-exec are there,\n"
-	"                              the builder that runs the plan is next\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
-
-static int cmd_rootfs(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "docker-image", required_argument, NULL, O_DOCKER_IMAGE },
-		{ "docker-image-base", required_argument, NULL, O_DOCKER_IMAGE_BASE },
-		{ "dockerfile", required_argument, NULL, O_DOCKERFILE },
-		{ "tag", required_argument, NULL, O_TAG },
-		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
-		{ "platform", required_argument, NULL, O_PLATFORM },
-		{ "insecure-registry", required_argument, NULL, O_INSECURE },
-		{ "creds", required_argument, NULL, O_CREDS },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct common co = { .prof = jv_invalid() };
-	const char *image = NULL, *tag = NULL, *disk = NULL, *platform = NULL, *creds = NULL;
-	struct fb_strv insecure = FB_STRV_INIT;
-	int c, exit_now = -1, rc = FB_EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
-				goto out;
-			continue;
-		}
-		switch (c) {
-		case O_HELP:
-			fputs(rootfs_usage, stdout);
-			rc = 0;
-			goto out;
-		case O_DOCKER_IMAGE: image = optarg; break;
-		case O_DOCKER_IMAGE_BASE:
-			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
-			break;
-		case O_DOCKERFILE:
-			fprintf(stderr, "firebuild: error: --dockerfile: the Dockerfile builder is not there yet (fb-parse, "
-					"fb-fetch source and fb-exec are); use --docker-image\n");
-			goto out;
-		case O_TAG: tag = optarg; break;
-		case O_DISK_SIZE: disk = optarg; break;
-		case O_PLATFORM: platform = optarg; break;
-		case O_INSECURE: fb_strv_push(&insecure, optarg); break;
-		case O_CREDS: creds = optarg; break;
-		default: goto out;
-		}
-	}
-	if (optind < argc) {
-		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (!image || !tag) {
-		rc = fb_tool_usage_error("rootfs needs --docker-image and --tag");
-		goto out;
-	}
-	struct fb_err err = { 0 };
-	char *store = NULL;
-	if (resolve_common(&co, &store, &err) < 0) {
-		rc = fail(&err);
-		goto out;
-	}
-	char fetch[PATH_MAX + 64], mk[PATH_MAX + 64], tg[PATH_MAX + 64];
-	if (tool_path("fb-fetch", fetch, sizeof(fetch), &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
-	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
-		free(store);
-		rc = fail(&err);
-		goto out;
-	}
-	struct fb_strv a1 = FB_STRV_INIT, a2 = FB_STRV_INIT, a3 = FB_STRV_INIT;
-	fb_strv_push(&a1, fetch);
-	fb_strv_push(&a1, "image");
-	fb_strv_push_owned(&a1, fb_xasprintf("--ref=%s", image));
-	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
-	if (platform)
-		fb_strv_push_owned(&a1, fb_xasprintf("--platform=%s", platform));
-	if (creds)
-		fb_strv_push_owned(&a1, fb_xasprintf("--creds=%s", creds));
-	for (size_t i = 0; i < insecure.n; i++)
-		fb_strv_push_owned(&a1, fb_xasprintf("--insecure-registry=%s", insecure.v[i]));
-	fb_strv_push(&a2, mk);
-	fb_strv_push_owned(&a2, fb_xasprintf("--store=%s", store));
-	if (disk)
-		fb_strv_push_owned(&a2, fb_xasprintf("--disk-size=%s", disk));
-	fb_strv_push(&a3, tg);
-	fb_strv_push_owned(&a3, fb_xasprintf("--store=%s", store));
-	fb_strv_push(&a3, "put");
-	fb_strv_push(&a3, tag);
-	char *const *const argvs[] = { a1.v, a2.v, a3.v };
-	int code = 0;
-	if (fb_pipeline(argvs, 3, &code, &err) < 0)
-		rc = fail(&err);
-	else
-		rc = code;
-	fb_strv_free(&a1);
-	fb_strv_free(&a2);
-	fb_strv_free(&a3);
-	free(store);
-out:
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
-	fb_strv_free(&insecure);
-	return rc;
-}
-
-static const char import_usage[] =
-	"Usage: firebuild import TARBALL --tag=NAME:VERSION [--disk-size SIZE] [FLAGS]\n"
-	"A root file system tar (gzip, zstd, xz, bzip2 or plain) becomes a tagged image:\n"
-	"  fb-mkrootfs --layer TARBALL | fb-tag put NAME:VERSION\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
-
-static int cmd_import(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "tag", required_argument, NULL, O_TAG },
-		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct common co = { .prof = jv_invalid() };
-	const char *tag = NULL, *disk = NULL;
-	int c, exit_now = -1, rc = FB_EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
-				return exit_now;
-			continue;
-		}
-		if (c == O_HELP) {
-			fputs(import_usage, stdout);
-			return 0;
-		}
-		if (c == O_TAG)
-			tag = optarg;
-		else if (c == O_DISK_SIZE)
-			disk = optarg;
-		else
-			return FB_EXIT_USAGE;
-	}
-	if (optind + 1 != argc || !tag)
-		return fb_tool_usage_error("import needs one TARBALL and --tag");
-	struct fb_err err = { 0 };
-	char *store = NULL;
-	char mk[PATH_MAX + 64], tg[PATH_MAX + 64];
-	if (resolve_common(&co, &store, &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
-	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
-		rc = fail(&err);
-		goto out;
-	}
-	struct fb_strv a1 = FB_STRV_INIT, a2 = FB_STRV_INIT;
-	fb_strv_push(&a1, mk);
-	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
-	fb_strv_push_owned(&a1, fb_xasprintf("--layer=%s", argv[optind]));
-	if (disk)
-		fb_strv_push_owned(&a1, fb_xasprintf("--disk-size=%s", disk));
-	fb_strv_push(&a2, tg);
-	fb_strv_push_owned(&a2, fb_xasprintf("--store=%s", store));
-	fb_strv_push(&a2, "put");
-	fb_strv_push(&a2, tag);
-	char *const *const argvs[] = { a1.v, a2.v };
-	int code = 0;
-	rc = fb_pipeline(argvs, 2, &code, &err) < 0 ? fail(&err) : code;
-	fb_strv_free(&a1);
-	fb_strv_free(&a2);
-out:
-	free(store);
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
-	return rc;
 }
 
 static const char exec_usage[] =

@@ -1,0 +1,351 @@
+#!/usr/bin/env bats
+# Dockerfile builds end to end: firebuild baseos / rootfs --dockerfile, the
+# builder in fb-mkrootfs, RUN under fb-exec, the build cache. Every image
+# is checked with e2fsck -fn and read back with debugfs.
+
+load helpers
+load registry
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "builds need root (RUN runs in namespaces)"
+	[ -x /bin/busybox ] || skip "busybox-static is not installed"
+	export D FB_STORE FB_RUN_CACHE
+	D=$(mktemp -d)
+	FB_STORE="$D/store"
+	FB_RUN_CACHE="$D/run"
+	firebuild baseos --dockerfile="$FB_ROOT/baseos/busybox" --tag=fb/busybox:1 >"$D/base.json" 2>"$D/base.err" ||
+		{ cat "$D/base.err" >&2; return 1; }
+}
+
+teardown_file() {
+	rm -rf "$D"
+}
+
+setup() {
+	C=$(mktemp -d "$D/ctx.XXXXXX")
+}
+
+# build [firebuild rootfs flags]: the context is $C; $output is the document
+build() {
+	run --separate-stderr firebuild rootfs --dockerfile="$C/Dockerfile" "$@"
+	if [ "$status" -ne 0 ]; then echo "# $stderr" >&3; fi
+}
+
+img() { # the ext4 of a tag
+	echo "$FB_STORE/rootfs/${1%:*}/${1#*:}/rootfs.ext4"
+}
+
+cat_in() { # cat_in TAG PATH
+	debugfs -R "cat $2" "$(img "$1")" 2>/dev/null
+}
+
+stat_in() { # stat_in TAG PATH: "mode uid gid" (mode in octal, with type)
+	debugfs -R "stat $2" "$(img "$1")" 2>/dev/null |
+		sed -n 's/.*Mode: *\([0-7]*\).*/\1/p; s/^User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1 \2/p' | tr '\n' ' ' | sed 's/ $//'
+}
+
+checked() { # e2fsck -fn passes on the tag's image
+	e2fsck -fn "$(img "$1")" >/dev/null 2>&1
+}
+
+steps() { # status of every step of the last build, one a line
+	jq -r '.build.steps[] | select(.status != "metadata") | .status' <<<"$output"
+}
+
+@test "baseos busybox: FROM scratch + COPY + RUN, tagged for FROM lines" {
+	checked fb/busybox:1
+	[ "$(debugfs -R 'stat /bin/sh' "$(img fb/busybox:1)" 2>/dev/null | grep -c 'Type: symlink')" = 1 ]
+	run cat_in fb/busybox:1 /etc/passwd
+	[[ "$output" == root:x:0:0:* ]]
+	[ "$(jq -r '.config.config.Cmd[0]' "$FB_STORE/rootfs/fb/busybox/1/image.json")" = /bin/sh ]
+	# the default tag of a FROM scratch base is its directory's name
+	run firebuild baseos --dockerfile="$FB_ROOT/baseos/busybox"
+	[ "$status" -eq 0 ]
+	[ -f "$FB_STORE/rootfs/busybox/latest/rootfs.ext4" ]
+}
+
+@test "multi-stage: COPY --from a name, an index and an image; ARG before FROM; --build-arg; --target" {
+	cat >"$C/Dockerfile" <<'EOF'
+ARG BASE=fb/busybox:1
+ARG GREETING=hello
+FROM $BASE AS build
+ARG GREETING
+RUN echo "$GREETING from build" > /out.txt
+FROM $BASE
+RUN echo second > /second.txt
+FROM scratch AS final
+COPY --from=build /out.txt /a.txt
+COPY --from=1 /second.txt /b.txt
+COPY --from=fb/busybox:1 /etc/group /c.txt
+EOF
+	build --tag=t/multi:1 --build-arg GREETING=bonjour
+	[ "$status" -eq 0 ]
+	checked t/multi:1
+	[ "$(cat_in t/multi:1 /a.txt)" = "bonjour from build" ]
+	[ "$(cat_in t/multi:1 /b.txt)" = "second" ]
+	[[ "$(cat_in t/multi:1 /c.txt)" == root:x:0:* ]]
+	# --target stops at a stage; the stages it does not need are not built
+	build --tag=t/multi:build --target=build
+	[ "$status" -eq 0 ]
+	[ "$(cat_in t/multi:build /out.txt)" = "hello from build" ]
+	[ "$(jq '[.build.steps[] | select(.stage != 0)] | length' <<<"$output")" = 0 ]
+}
+
+@test "heredoc RUN and COPY; WORKDIR chains; SHELL; ENV" {
+	cat >"$C/Dockerfile" <<'EOF'
+FROM fb/busybox:1
+ENV NAME=world
+WORKDIR /app
+WORKDIR sub
+RUN <<EOT
+echo "hi $NAME" > greeting
+pwd > where
+EOT
+COPY <<EOT /app/sub/note.txt
+note for ${NAME}
+EOT
+RUN <<EOT
+#!/bin/sh
+echo scripted > /app/script.txt
+EOT
+SHELL ["/bin/env", "MARK=via-shell", "/bin/sh", "-c"]
+RUN echo "$MARK" > /app/shell.txt
+EOF
+	build --tag=t/heredoc:1
+	[ "$status" -eq 0 ]
+	checked t/heredoc:1
+	[ "$(cat_in t/heredoc:1 /app/sub/greeting)" = "hi world" ]
+	[ "$(cat_in t/heredoc:1 /app/sub/where)" = "/app/sub" ]
+	[ "$(cat_in t/heredoc:1 /app/sub/note.txt)" = "note for world" ]
+	[ "$(cat_in t/heredoc:1 /app/script.txt)" = "scripted" ]
+	[ "$(cat_in t/heredoc:1 /app/shell.txt)" = "via-shell" ]
+	[ "$(jq -r .image.config.config.WorkingDir <<<"$output")" = /app/sub ]
+	# the heredoc script file is not left in the image
+	! debugfs -R 'ls -l /' "$(img t/heredoc:1)" 2>/dev/null | grep -q fb-heredoc
+}
+
+@test "USER and --chown: owners resolved in the stage's /etc/passwd and /etc/group; --chmod" {
+	mkdir -p "$C/dir"
+	echo one >"$C/one.txt"
+	echo two >"$C/dir/two.txt"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM fb/busybox:1
+RUN echo 'app:x:1000:1000:app:/home/app:/bin/sh' >> /etc/passwd && echo 'staff:x:50:' >> /etc/group && mkdir -p /home/app && chown app /home/app
+COPY --chown=app:staff one.txt /home/app/
+COPY --chown=1234:4321 --chmod=640 dir /data/
+COPY one.txt /root-owned.txt
+USER app
+RUN id -u > /home/app/uid && touch /home/app/made-by-app
+EOF
+	build --tag=t/owners:1
+	[ "$status" -eq 0 ]
+	checked t/owners:1
+	[ "$(stat_in t/owners:1 /home/app/one.txt)" = "0644 1000 50" ]
+	[ "$(stat_in t/owners:1 /data/two.txt)" = "0640 1234 4321" ]
+	[ "$(stat_in t/owners:1 /root-owned.txt)" = "0644 0 0" ]
+	[ "$(cat_in t/owners:1 /home/app/uid)" = 1000 ]
+	[ "$(stat_in t/owners:1 /home/app/made-by-app | cut -d' ' -f2)" = 1000 ]
+	[ "$(jq -r .image.config.config.User <<<"$output")" = app ]
+	# a user the image lacks is a clear error naming it
+	printf 'FROM fb/busybox:1\nCOPY --chown=nobody-here one.txt /x\n' >"$C/Dockerfile"
+	build --tag=t/owners:2
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"Dockerfile:2"*"nobody-here"* ]]
+}
+
+@test "COPY semantics: several sources, wildcards, directory contents, trailing slash, .dockerignore, --exclude" {
+	mkdir -p "$C/src/deep"
+	echo a >"$C/a.txt"; echo b >"$C/b.txt"; echo c >"$C/c.md"
+	echo d >"$C/src/deep/d.txt"; echo log >"$C/src/x.log"
+	echo secret >"$C/secret.key"
+	printf 'secret.key\n*.log\nsrc/*.log\n' >"$C/.dockerignore"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM scratch
+COPY a.txt b.txt /multi/
+COPY *.txt /glob/
+COPY src /contents
+COPY a.txt /renamed.txt
+COPY . /all/
+COPY --exclude=*.md . /excl/
+EOF
+	build --tag=t/copy:1
+	[ "$status" -eq 0 ]
+	checked t/copy:1
+	[ "$(cat_in t/copy:1 /multi/b.txt)" = b ]
+	[ "$(cat_in t/copy:1 /glob/a.txt)" = a ]
+	[ "$(cat_in t/copy:1 /contents/deep/d.txt)" = d ]
+	[ "$(cat_in t/copy:1 /renamed.txt)" = a ]
+	[ "$(cat_in t/copy:1 /all/c.md)" = c ]
+	run debugfs -R 'ls /all' "$(img t/copy:1)"
+	[[ "$output" != *secret.key* ]]
+	run debugfs -R 'ls /all/src' "$(img t/copy:1)"
+	[[ "$output" != *x.log* ]]
+	run debugfs -R 'ls /excl' "$(img t/copy:1)"
+	[[ "$output" != *c.md* && "$output" == *a.txt* ]]
+	# several sources need a directory destination
+	printf 'FROM scratch\nCOPY a.txt b.txt /notadir\n' >"$C/Dockerfile"
+	build --tag=t/copy:2
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"Dockerfile:2"*"must be a directory"* ]]
+	# an ignored file is not there to copy
+	printf 'FROM scratch\nCOPY secret.key /\n' >"$C/Dockerfile"
+	build --tag=t/copy:3
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"secret.key"*"dockerignore"* ]]
+}
+
+@test "ADD extracts a local tar.gz (and a .tar.xz); ADD of a plain file copies it" {
+	mkdir -p "$C/t/pkg"
+	echo inside >"$C/t/pkg/file"
+	tar -C "$C/t" -czf "$C/pkg.tar.gz" pkg
+	tar -C "$C/t" -cJf "$C/pkg.tar.xz" pkg
+	echo plain >"$C/plain.txt"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM scratch
+ADD pkg.tar.gz /opt/
+ADD pkg.tar.xz /xz
+ADD plain.txt /plain.txt
+EOF
+	build --tag=t/add:1
+	[ "$status" -eq 0 ]
+	checked t/add:1
+	[ "$(cat_in t/add:1 /opt/pkg/file)" = inside ]
+	[ "$(cat_in t/add:1 /xz/pkg/file)" = inside ]
+	[ "$(cat_in t/add:1 /plain.txt)" = plain ]
+}
+
+@test "ONBUILD triggers are stored and run in a child build" {
+	cat >"$C/Dockerfile" <<'EOF'
+FROM fb/busybox:1
+ONBUILD RUN echo triggered > /onbuild.txt
+ONBUILD COPY child.txt /child.txt
+EOF
+	build --tag=t/parent:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .image.config.config.OnBuild <<<"$output")" = '["RUN echo triggered > /onbuild.txt","COPY child.txt /child.txt"]' ]
+	echo from-child >"$C/child.txt"
+	printf 'FROM t/parent:1\nRUN cat /onbuild.txt /child.txt > /both.txt\n' >"$C/Dockerfile"
+	build --tag=t/child:1
+	[ "$status" -eq 0 ]
+	checked t/child:1
+	[ "$(cat_in t/child:1 /both.txt)" = "$(printf 'triggered\nfrom-child')" ]
+	# triggers run once: the child's own config does not carry them on
+	[ "$(jq -c '.image.config.config.OnBuild // []' <<<"$output")" = '[]' ]
+}
+
+@test "cache: a rebuild executes nothing (the date a RUN wrote stays); a touched file re-runs from its step" {
+	echo v1 >"$C/one.txt"
+	echo x >"$C/two.txt"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM fb/busybox:1
+RUN date +%s%N > /built-at
+COPY one.txt /one.txt
+RUN cat /one.txt > /derived && date +%s%N > /derived-at
+COPY two.txt /two.txt
+EOF
+	build --tag=t/cache:1
+	[ "$status" -eq 0 ]
+	[ "$(steps | sort -u)" = executed ]
+	local at1 dat1
+	at1=$(cat_in t/cache:1 /built-at)
+	dat1=$(cat_in t/cache:1 /derived-at)
+	build --tag=t/cache:2
+	[ "$status" -eq 0 ]
+	[ "$(steps | sort -u)" = cached ]
+	[ "$(cat_in t/cache:2 /built-at)" = "$at1" ]
+	[ "$(cat_in t/cache:2 /derived-at)" = "$dat1" ]
+	[[ "$stderr" == *CACHED* ]]
+	# the times of a copied file do not matter, its bytes do
+	touch -d '2001-01-01' "$C/one.txt"
+	build --tag=t/cache:3
+	[ "$(steps | tr '\n' ' ')" = "cached cached cached cached " ]
+	echo v2 >"$C/one.txt"
+	build --tag=t/cache:4
+	[ "$status" -eq 0 ]
+	[ "$(steps | tr '\n' ' ')" = "cached executed executed executed " ]
+	[ "$(cat_in t/cache:4 /built-at)" = "$at1" ]
+	[ "$(cat_in t/cache:4 /derived)" = v2 ]
+	# --no-cache runs everything
+	build --tag=t/cache:5 --no-cache
+	[ "$(steps | sort -u)" = executed ]
+	[ "$(cat_in t/cache:5 /built-at)" != "$at1" ]
+	# every step has a time
+	[ "$(jq '[.build.steps[] | select(.seconds == null)] | length' <<<"$output")" = 0 ]
+	checked t/cache:4
+	checked t/cache:5
+}
+
+@test "gc keeps the cache's layers, and the cache still hits after gc" {
+	echo v >"$C/f"
+	printf 'FROM fb/busybox:1\nCOPY f /f\nRUN cat /f > /g\n' >"$C/Dockerfile"
+	build --tag=t/gc:1
+	[ "$status" -eq 0 ]
+	run fb-tag gc
+	[ "$status" -eq 0 ]
+	build --tag=t/gc:2
+	[ "$status" -eq 0 ]
+	[ "$(steps | sort -u)" = cached ]
+	[ "$(cat_in t/gc:2 /g)" = v ]
+}
+
+@test "refused, nothing written outside: a context symlink to /etc, COPY ../x, a RUN escaping via /proc/1/root" {
+	ln -s /etc "$C/etc-link"
+	printf 'FROM scratch\nCOPY etc-link/passwd /stolen\n' >"$C/Dockerfile"
+	build --tag=t/evil:1
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"Dockerfile:2"*"etc-link/passwd"* ]]
+	printf 'FROM scratch\nCOPY ../x /x\n' >"$C/Dockerfile"
+	build --tag=t/evil:2
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"outside the build context"* ]]
+	local marker="/tmp/fb-escape-$$"
+	rm -f "$marker"
+	printf 'FROM fb/busybox:1\nRUN echo x > /proc/1/root/../../..%s; cat /proc/1/root/etc/passwd > /seen\n' "$marker" >"$C/Dockerfile"
+	build --tag=t/evil:3
+	[ ! -e "$marker" ]
+	# what it could see was the tree's own passwd
+	if [ "$status" -eq 0 ]; then [[ "$(cat_in t/evil:3 /seen)" == root:x:0:0:root:/root:/bin/sh* ]]; fi
+	# a failed RUN fails the build with its line and leaves no tag behind
+	printf 'FROM fb/busybox:1\nRUN exit 7\n' >"$C/Dockerfile"
+	build --tag=t/evil:4
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Dockerfile:2"*"exit code 7"* ]]
+	[ ! -e "$FB_STORE/rootfs/t/evil/4" ]
+	[ -z "$(ls -A "$FB_RUN_CACHE/builds")" ]
+}
+
+@test "RUN --mount: cache persists across builds, bind from the context and a stage, tmpfs, secret (not in the image)" {
+	echo bound >"$C/bound.txt"
+	echo s3cret >"$D/secret.txt"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM fb/busybox:1 AS other
+RUN echo from-other > /o.txt
+FROM fb/busybox:1
+RUN --mount=type=cache,target=/cache echo run >> /cache/count && wc -l < /cache/count > /count
+RUN --mount=type=bind,source=bound.txt,target=/b.txt cat /b.txt > /bind-out
+RUN --mount=type=bind,from=other,source=/o.txt,target=/o.txt cat /o.txt > /other-out
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-out
+RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && test -s /run/secrets/tok && echo ok > /secret-out
+EOF
+	build --tag=t/mounts:1 --secret "id=tok,src=$D/secret.txt"
+	[ "$status" -eq 0 ]
+	checked t/mounts:1
+	[ "$(cat_in t/mounts:1 /bind-out)" = bound ]
+	[ "$(cat_in t/mounts:1 /other-out)" = from-other ]
+	[ "$(cat_in t/mounts:1 /tmpfs-out)" = x ]
+	[ "$(cat_in t/mounts:1 /secret-out)" = ok ]
+	run debugfs -R 'ls /run/secrets' "$(img t/mounts:1)"
+	[[ "$output" != *tok* ]]
+	! grep -rq s3cret "$FB_STORE/blobs" "$FB_STORE/cache"
+	run debugfs -R 'ls /scratch' "$(img t/mounts:1)"
+	[[ "$output" != *" x "* ]]
+	build --tag=t/mounts:2 --secret "id=tok,src=$D/secret.txt" --no-cache
+	[ "$(cat_in t/mounts:2 /count)" = 2 ]
+}
+
+@test "an image base's ENV expands later instructions (unresolved at parse time)" {
+	printf 'FROM fb/busybox:1\nENV P2=$PATH:/extra\nWORKDIR $PATH_DIR/w\n' >"$C/Dockerfile"
+	build --tag=t/env:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.image.config.config.Env[] | select(startswith("P2="))' <<<"$output")" = "P2=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:/extra" ]
+}

@@ -1,0 +1,410 @@
+/* firebuild rootfs, baseos and import: Dockerfiles and images into tagged
+ * root file systems, as pipelines of fb-fetch, fb-parse, fb-mkrootfs and
+ * fb-tag. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "tool.h"
+#include "util.h"
+
+#include "firebuild.h"
+
+static const char rootfs_usage[] =
+	"Usage: firebuild rootfs (--dockerfile=SRC | --docker-image=REF) --tag=NAME:VERSION [FLAGS]\n"
+	"Build a Dockerfile, or pull an image, into a tagged ext4 root file system:\n"
+	"  fb-fetch source --dockerfile SRC | fb-parse | fb-mkrootfs | fb-tag put NAME:VERSION\n"
+	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
+	"\n"
+	"  --dockerfile SRC            a path, an http(s) URL, or a git source\n"
+	"                              (git+https://HOST/REPO.git:/DIR/Dockerfile#REF)\n"
+	"  --context DIR               the build context (default: the Dockerfile's directory)\n"
+	"  --build-arg K=V             a build argument (repeatable)\n"
+	"  --target STAGE              the stage to build (alias: --dockerfile-stage)\n"
+	"  --no-cache                  run every step, ignoring the build cache\n"
+	"  --secret id=ID,src=FILE     a RUN --mount=type=secret source (repeatable)\n"
+	"  --run-cache DIR             where sources and stage trees go (/var/lib/firebuild)\n"
+	"  --docker-image REF          registry reference, docker-archive:PATH,\n"
+	"                              oci:DIR[:TAG] or oci-archive:PATH[:TAG]\n"
+	"  --tag NAME:VERSION          the tag to give it (required)\n"
+	"  --disk-size SIZE            file system size (default: content + headroom)\n"
+	"  --platform OS/ARCH          platform to pick from a manifest list\n"
+	"  --insecure-registry HOST    plain http to HOST (repeatable)\n"
+	"  --creds USER:PASSWORD       registry credentials\n"
+	"  --docker-image-base IMAGE   accepted for the original firebuild; not needed\n"
+	"                              (layers are converted directly)\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+struct build_req {
+	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *run_cache;
+	struct fb_strv build_args, insecure, secrets;
+	bool no_cache;
+	char *store;
+};
+
+/* The pipeline for a Dockerfile or an image, ending in fb-tag put. */
+static int run_build(struct build_req *r)
+{
+	struct fb_err err = { 0 };
+	char fetch[PATH_MAX + 64], parse[PATH_MAX + 64], mk[PATH_MAX + 64], tg[PATH_MAX + 64];
+	if (tool_path("fb-fetch", fetch, sizeof(fetch), &err) < 0 || tool_path("fb-parse", parse, sizeof(parse), &err) < 0 ||
+	    tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 || tool_path("fb-tag", tg, sizeof(tg), &err) < 0)
+		return fail(&err);
+	struct fb_strv a[4] = { FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT };
+	size_t n = 0;
+	if (r->dockerfile) {
+		fb_strv_push(&a[n], fetch);
+		fb_strv_push(&a[n], "source");
+		fb_strv_push_owned(&a[n], fb_xasprintf("--dockerfile=%s", r->dockerfile));
+		if (r->context)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--context=%s", r->context));
+		if (r->run_cache)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--run-cache=%s", r->run_cache));
+		n++;
+		fb_strv_push(&a[n], parse);
+		for (size_t i = 0; i < r->build_args.n; i++)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--build-arg=%s", r->build_args.v[i]));
+		if (r->target)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--target=%s", r->target));
+		if (r->platform)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--platform=%s", r->platform));
+		n++;
+	} else {
+		fb_strv_push(&a[n], fetch);
+		fb_strv_push(&a[n], "image");
+		fb_strv_push_owned(&a[n], fb_xasprintf("--ref=%s", r->image));
+		fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
+		if (r->platform)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--platform=%s", r->platform));
+		if (r->creds)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--creds=%s", r->creds));
+		for (size_t i = 0; i < r->insecure.n; i++)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--insecure-registry=%s", r->insecure.v[i]));
+		n++;
+	}
+	fb_strv_push(&a[n], mk);
+	fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
+	if (r->disk)
+		fb_strv_push_owned(&a[n], fb_xasprintf("--disk-size=%s", r->disk));
+	if (r->dockerfile) {
+		if (r->no_cache)
+			fb_strv_push(&a[n], "--no-cache");
+		if (r->run_cache)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--run-cache=%s", r->run_cache));
+		for (size_t i = 0; i < r->secrets.n; i++)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--secret=%s", r->secrets.v[i]));
+		for (size_t i = 0; i < r->insecure.n; i++)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--insecure-registry=%s", r->insecure.v[i]));
+	}
+	n++;
+	fb_strv_push(&a[n], tg);
+	fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
+	fb_strv_push(&a[n], "put");
+	fb_strv_push(&a[n], r->tag);
+	n++;
+	char *const *const argvs[] = { a[0].v, a[1].v, a[2].v, a[3].v };
+	int code = 0, rc = fb_pipeline(argvs, n, &code, &err) < 0 ? fail(&err) : code;
+	for (size_t i = 0; i < 4; i++)
+		fb_strv_free(&a[i]);
+	return rc;
+}
+
+static void build_req_free(struct build_req *r)
+{
+	fb_strv_free(&r->build_args);
+	fb_strv_free(&r->insecure);
+	fb_strv_free(&r->secrets);
+	free(r->store);
+}
+
+enum { B_CONTEXT = 0x2800, B_BUILD_ARG, B_TARGET, B_NO_CACHE, B_SECRET, B_RUN_CACHE, B_FS_SIZE };
+
+/* Flags rootfs and baseos share; 1 when c was one of them. */
+static int build_opt(int c, struct build_req *r)
+{
+	switch (c) {
+	case O_DOCKERFILE: r->dockerfile = optarg; return 1;
+	case O_TAG: r->tag = optarg; return 1;
+	case O_DISK_SIZE: r->disk = optarg; return 1;
+	case O_PLATFORM: r->platform = optarg; return 1;
+	case O_INSECURE: fb_strv_push(&r->insecure, optarg); return 1;
+	case B_CONTEXT: r->context = optarg; return 1;
+	case B_BUILD_ARG: fb_strv_push(&r->build_args, optarg); return 1;
+	case B_TARGET: r->target = optarg; return 1;
+	case B_NO_CACHE: r->no_cache = true; return 1;
+	case B_SECRET: fb_strv_push(&r->secrets, optarg); return 1;
+	case B_RUN_CACHE: r->run_cache = optarg; return 1;
+	}
+	return 0;
+}
+
+#define BUILD_OPTS                                                       \
+	{ "dockerfile", required_argument, NULL, O_DOCKERFILE },         \
+	{ "tag", required_argument, NULL, O_TAG },                       \
+	{ "disk-size", required_argument, NULL, O_DISK_SIZE },           \
+	{ "platform", required_argument, NULL, O_PLATFORM },             \
+	{ "insecure-registry", required_argument, NULL, O_INSECURE },    \
+	{ "context", required_argument, NULL, B_CONTEXT },               \
+	{ "build-arg", required_argument, NULL, B_BUILD_ARG },           \
+	{ "target", required_argument, NULL, B_TARGET },                 \
+	{ "dockerfile-stage", required_argument, NULL, B_TARGET },       \
+	{ "no-cache", no_argument, NULL, B_NO_CACHE },                   \
+	{ "secret", required_argument, NULL, B_SECRET },                 \
+	{ "run-cache", required_argument, NULL, B_RUN_CACHE }
+
+int cmd_rootfs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		BUILD_OPTS,
+		{ "docker-image", required_argument, NULL, O_DOCKER_IMAGE },
+		{ "docker-image-base", required_argument, NULL, O_DOCKER_IMAGE_BASE },
+		{ "creds", required_argument, NULL, O_CREDS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	struct build_req r = { 0 };
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				goto out;
+			continue;
+		}
+		if (build_opt(c, &r))
+			continue;
+		switch (c) {
+		case O_HELP:
+			fputs(rootfs_usage, stdout);
+			rc = 0;
+			goto out;
+		case O_DOCKER_IMAGE: r.image = optarg; break;
+		case O_DOCKER_IMAGE_BASE:
+			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
+			break;
+		case O_CREDS: r.creds = optarg; break;
+		default: goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if ((!r.image && !r.dockerfile) || (r.image && r.dockerfile) || !r.tag) {
+		rc = fb_tool_usage_error("rootfs needs --tag and one of --dockerfile or --docker-image");
+		goto out;
+	}
+	struct fb_err err = { 0 };
+	if (resolve_common(&co, &r.store, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	rc = run_build(&r);
+out:
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
+	build_req_free(&r);
+	return rc;
+}
+
+static const char baseos_usage[] =
+	"Usage: firebuild baseos --dockerfile=SRC [--tag=NAME:VERSION] [FLAGS]\n"
+	"Build a base operating system image from a Dockerfile with our own builder\n"
+	"(no Docker) and tag it so FROM lines find it in the store.\n"
+	"\n"
+	"  --dockerfile SRC            a Dockerfile, or a directory holding one\n"
+	"                              (baseos/busybox, baseos/debian/bookworm, ...)\n"
+	"  --tag NAME:VERSION          default: the FROM value (for FROM scratch: the\n"
+	"                              directory's name, version latest)\n"
+	"  --filesystem-size-mbs N     file system size in MiB (default: content + headroom)\n"
+	"  --build-arg K=V, --context DIR, --no-cache, --run-cache DIR, --disk-size SIZE\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+/* The tag a base gets by default: its last FROM, or the directory name. */
+static char *default_tag(const char *dockerfile, struct fb_err *err)
+{
+	struct stat st;
+	char *path = stat(dockerfile, &st) == 0 && S_ISDIR(st.st_mode) ? fb_xasprintf("%s/Dockerfile", dockerfile)
+									: fb_xstrdup(dockerfile);
+	struct fb_buf b = FB_BUF_INIT;
+	char *tag = NULL;
+	if (fb_read_file(path, &b, err) == 0) {
+		for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n")) {
+			while (*line == ' ' || *line == '\t')
+				line++;
+			if (strncasecmp(line, "FROM", 4) || (line[4] != ' ' && line[4] != '\t'))
+				continue;
+			char *w = line + 4;
+			while (*w == ' ' || *w == '\t' || (*w == '-' && w[1] == '-' && (w = strpbrk(w, " \t"))))
+				w++;
+			size_t n = strcspn(w, " \t\r");
+			free(tag);
+			tag = fb_xstrndup(w, n);
+		}
+		if (tag && !strcmp(tag, "scratch")) {
+			free(tag);
+			char *dir = fb_xstrdup(path);
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				*slash = '\0';
+			char *base = strrchr(dir, '/');
+			tag = fb_xasprintf("%s:latest", slash ? (base ? base + 1 : dir) : "base");
+			free(dir);
+		} else if (tag && !strchr(strrchr(tag, '/') ? strrchr(tag, '/') : tag, ':')) {
+			char *t = fb_xasprintf("%s:latest", tag);
+			free(tag);
+			tag = t;
+		}
+		if (!tag)
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: no FROM line to name the base after (give --tag)", path);
+	}
+	fb_buf_free(&b);
+	free(path);
+	return tag;
+}
+
+int cmd_baseos(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		BUILD_OPTS,
+		{ "filesystem-size-mbs", required_argument, NULL, B_FS_SIZE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	struct build_req r = { 0 };
+	char *tag = NULL, *disk = NULL;
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				goto out;
+			continue;
+		}
+		if (build_opt(c, &r))
+			continue;
+		if (c == O_HELP) {
+			fputs(baseos_usage, stdout);
+			rc = 0;
+			goto out;
+		}
+		if (c == B_FS_SIZE) {
+			char *end;
+			long mb = strtol(optarg, &end, 10);
+			if (*end || mb <= 0) {
+				rc = fb_tool_usage_error("--filesystem-size-mbs %s: expected a number of MiB", optarg);
+				goto out;
+			}
+			free(disk);
+			disk = fb_xasprintf("%ldM", mb);
+			r.disk = disk;
+			continue;
+		}
+		goto out;
+	}
+	if (optind < argc || !r.dockerfile) {
+		rc = fb_tool_usage_error(optind < argc ? "unexpected argument" : "baseos needs --dockerfile");
+		goto out;
+	}
+	struct fb_err err = { 0 };
+	if (!r.tag) {
+		tag = default_tag(r.dockerfile, &err);
+		if (!tag) {
+			rc = fail(&err);
+			goto out;
+		}
+		r.tag = tag;
+	}
+	if (resolve_common(&co, &r.store, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	rc = run_build(&r);
+out:
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
+	build_req_free(&r);
+	free(tag);
+	free(disk);
+	return rc;
+}
+
+static const char import_usage[] =
+	"Usage: firebuild import TARBALL --tag=NAME:VERSION [--disk-size SIZE] [FLAGS]\n"
+	"A root file system tar (gzip, zstd, xz, bzip2 or plain) becomes a tagged image:\n"
+	"  fb-mkrootfs --layer TARBALL | fb-tag put NAME:VERSION\n"
+	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = { .prof = jv_invalid() };
+	const char *tag = NULL, *disk = NULL;
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			fputs(import_usage, stdout);
+			return 0;
+		}
+		if (c == O_TAG)
+			tag = optarg;
+		else if (c == O_DISK_SIZE)
+			disk = optarg;
+		else
+			return FB_EXIT_USAGE;
+	}
+	if (optind + 1 != argc || !tag)
+		return fb_tool_usage_error("import needs one TARBALL and --tag");
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	char mk[PATH_MAX + 64], tg[PATH_MAX + 64];
+	if (resolve_common(&co, &store, &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
+	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	struct fb_strv a1 = FB_STRV_INIT, a2 = FB_STRV_INIT;
+	fb_strv_push(&a1, mk);
+	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
+	fb_strv_push_owned(&a1, fb_xasprintf("--layer=%s", argv[optind]));
+	if (disk)
+		fb_strv_push_owned(&a1, fb_xasprintf("--disk-size=%s", disk));
+	fb_strv_push(&a2, tg);
+	fb_strv_push_owned(&a2, fb_xasprintf("--store=%s", store));
+	fb_strv_push(&a2, "put");
+	fb_strv_push(&a2, tag);
+	char *const *const argvs[] = { a1.v, a2.v };
+	int code = 0;
+	rc = fb_pipeline(argvs, 2, &code, &err) < 0 ? fail(&err) : code;
+	fb_strv_free(&a1);
+	fb_strv_free(&a2);
+out:
+	free(store);
+	if (jv_is_valid(co.prof))
+		jv_free(co.prof);
+	return rc;
+}
+
