@@ -349,3 +349,68 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '.image.config.config.Env[] | select(startswith("P2="))' <<<"$output")" = "P2=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:/extra" ]
 }
+
+# A repository with a Dockerfile in a subdirectory at a tag, a branch and a
+# commit, served by git daemon and git http-backend (busybox httpd CGI).
+git_fixture() {
+	command -v git >/dev/null || skip "git is not installed"
+	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.invalid
+	local w="$D/gitwork"
+	rm -rf "$w" "$D/repos" "$D/www"
+	git init -q -b main "$w"
+	mkdir -p "$w/app"
+	printf 'FROM fb/busybox:1\nCOPY version.txt /version.txt\nRUN cat /version.txt > /ran.txt\n' >"$w/app/Dockerfile"
+	echo tagged >"$w/app/version.txt"
+	git -C "$w" add -A && git -C "$w" commit -qm one && git -C "$w" tag v1
+	git -C "$w" rev-parse HEAD >"$D/commit1"
+	echo commit2 >"$w/app/version.txt"
+	git -C "$w" commit -qam two
+	git -C "$w" rev-parse HEAD >"$D/commit2"
+	git -C "$w" checkout -qb feature
+	echo branch >"$w/app/version.txt"
+	git -C "$w" commit -qam feature
+	git -C "$w" checkout -q main
+	echo main >"$w/app/version.txt"
+	git -C "$w" commit -qam three
+	mkdir -p "$D/repos"
+	git clone -q --bare "$w" "$D/repos/app.git"
+	GITPORT=$(free_port)
+	git daemon --listen=127.0.0.1 --port="$GITPORT" --base-path="$D/repos" --export-all --reuseaddr \
+		--pid-file="$D/git.pid" --detach "$D/repos"
+	mkdir -p "$D/www/cgi-bin" "$D/www/df"
+	printf '#!/bin/sh\nexport GIT_PROJECT_ROOT=%s GIT_HTTP_EXPORT_ALL=1\nexec /usr/lib/git-core/git-http-backend\n' "$D/repos" >"$D/www/cgi-bin/git"
+	chmod +x "$D/www/cgi-bin/git"
+	printf 'FROM fb/busybox:1\nCOPY file.txt /from-http.txt\nRUN cat /from-http.txt > /ran.txt\n' >"$D/www/df/Dockerfile"
+	echo over-http >"$D/www/df/file.txt"
+	HTTPPORT=$(free_port)
+	busybox httpd -p "127.0.0.1:$HTTPPORT" -h "$D/www" 3>&-
+	wait_http "http://127.0.0.1:$HTTPPORT/df/Dockerfile"
+	local i
+	for i in $(seq 1 50); do git ls-remote "git://127.0.0.1:$GITPORT/app.git" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+git_fixture_down() {
+	[ -f "$D/git.pid" ] && kill "$(cat "$D/git.pid")" 2>/dev/null
+	pkill -f "busybox httpd -p 127.0.0.1:$HTTPPORT" 2>/dev/null
+	true
+}
+
+@test "git and http Dockerfile sources: a tag, a branch, a commit, no ref; COPY next to an http Dockerfile" {
+	git_fixture
+	local ok=0
+	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#v1" --tag=g/app:tag
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:tag /ran.txt)" = tagged ] && ok=$((ok + 1))
+	run --separate-stderr firebuild rootfs --dockerfile="git+http://127.0.0.1:$HTTPPORT/cgi-bin/git/app.git:/app/Dockerfile#feature" --tag=g/app:branch
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:branch /ran.txt)" = branch ] && ok=$((ok + 1))
+	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#$(cat "$D/commit2")" --tag=g/app:commit
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:commit /ran.txt)" = commit2 ] && ok=$((ok + 1))
+	run --separate-stderr firebuild rootfs --dockerfile="git+http://127.0.0.1:$HTTPPORT/cgi-bin/git/app.git:/app/Dockerfile" --tag=g/app:default
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:default /ran.txt)" = main ] && ok=$((ok + 1))
+	run --separate-stderr firebuild rootfs --dockerfile="http://127.0.0.1:$HTTPPORT/df/Dockerfile" --tag=g/http:1
+	[ "$status" -eq 0 ] && [ "$(cat_in g/http:1 /ran.txt)" = over-http ] && ok=$((ok + 1))
+	checked g/http:1 && checked g/app:tag && ok=$((ok + 1))
+	# the fetched sources are gone after the builds
+	[ -z "$(ls -A "$FB_RUN_CACHE/sources" 2>/dev/null)" ] && ok=$((ok + 1))
+	git_fixture_down
+	[ "$ok" -eq 7 ]
+}

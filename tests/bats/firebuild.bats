@@ -113,10 +113,12 @@ load helpers
 	rm -rf "$d"
 }
 
-@test "rootfs: usage errors, --docker-image-base warns, --dockerfile says what is missing" {
+@test "rootfs: usage errors, --docker-image-base warns" {
 	run --separate-stderr firebuild rootfs --tag=x:1
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"rootfs needs --docker-image and --tag"* ]]
+	[[ "$stderr" == *"rootfs needs --tag and one of --dockerfile or --docker-image"* ]]
+	run --separate-stderr firebuild rootfs --tag=x:1 --dockerfile=a --docker-image=b
+	[ "$status" -eq 2 ]
 	run --separate-stderr firebuild rootfs --docker-image=oci:/nonexistent --tag=x:1 --docker-image-base=alpine --log-format=text
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"--docker-image-base is ignored"* ]]
