@@ -104,6 +104,7 @@ clean:
 bench: deps all
 	@./bench/parse-scale --write
 	@./bench/convert --write
+	@./bench/build --write
 
 .PHONY: all deps unit bats test demo clean fuzz bench
 .SECONDARY:
