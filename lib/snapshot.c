@@ -163,6 +163,7 @@ struct diff {
 	struct fb_strv changed;   /* to write, in walk order */
 	struct fb_strv whiteouts; /* paths whose lower version goes */
 	struct fb_strv fresh;     /* directories written whole (prefixes) */
+	struct fb_strv replaced;  /* directories now something else */
 };
 
 static bool under_fresh(const struct diff *d, const char *rel)
@@ -198,6 +199,7 @@ static int diff_cb(void *ctx, const char *rel, int dfd, const char *name, const 
 		/* a directory replaced: its old contents must go too */
 		fb_strv_push(&d->whiteouts, rel);
 		fb_strv_push(&d->changed, rel);
+		fb_strv_push(&d->replaced, rel);
 		if (S_ISDIR(st->st_mode))
 			fb_strv_push(&d->fresh, rel);
 		return 0;
@@ -268,6 +270,8 @@ int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_write
 			char *parent = fb_xstrndup(gone.v[i], (size_t)(slash - gone.v[i]));
 			struct ent *pe = find(s, parent);
 			bool skip = (pe && !pe->seen) || under_fresh(&d, gone.v[i]);
+			for (size_t k = 0; !skip && k < d.replaced.n; k++)
+				skip = !strcmp(d.replaced.v[k], parent);
 			free(parent);
 			if (skip)
 				continue;
@@ -348,5 +352,6 @@ int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_write
 	fb_strv_free(&d.changed);
 	fb_strv_free(&d.whiteouts);
 	fb_strv_free(&d.fresh);
+	fb_strv_free(&d.replaced);
 	return ret;
 }

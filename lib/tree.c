@@ -111,8 +111,35 @@ int fb_tree_open(int rootfd, const char *rel, int flags, mode_t mode)
 	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
 }
 
+static int mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
+		  struct fb_err *err, int depth);
+
 int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
 		   struct fb_err *err)
+{
+	return mkdirs(rootfd, rel, mode, uid, gid, made, err, 0);
+}
+
+/* A link whose target is missing: make the target (inside the root), as
+ * Docker does for a COPY or WORKDIR through such a link. */
+static void make_link_target(int rootfd, int pfd, const char *parent, const char *name, mode_t mode, uid_t uid,
+			     gid_t gid, struct fb_strv *made, int depth)
+{
+	char target[4096];
+	ssize_t n = readlinkat(pfd, name, target, sizeof(target) - 1);
+	if (n <= 0 || depth > 40)
+		return;
+	target[n] = '\0';
+	char *p = target[0] == '/' ? fb_xstrdup(target) : fb_xasprintf("%s/%s", parent, target);
+	struct fb_err e = { 0 };
+	int fd = mkdirs(rootfd, p, mode, uid, gid, made, &e, depth + 1);
+	if (fd >= 0)
+		close(fd);
+	free(p);
+}
+
+static int mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
+		  struct fb_err *err, int depth)
 {
 	struct fb_buf p = FB_BUF_INIT;
 	int fd = fb_tree_open(rootfd, "", O_PATH | O_DIRECTORY, 0);
@@ -137,6 +164,10 @@ int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gi
 				}
 				if (made)
 					fb_strv_push(made, fb_buf_str(&p));
+			} else if (errno == EEXIST) {
+				char *parent = fb_xstrndup(p.data, p.len > strlen(name) ? p.len - strlen(name) - 1 : 0);
+				make_link_target(rootfd, fd, parent, name, mode, uid, gid, made, depth);
+				free(parent);
 			}
 			d = fb_tree_open(rootfd, fb_buf_str(&p), O_PATH | O_DIRECTORY, 0);
 		}

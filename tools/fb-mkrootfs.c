@@ -10,7 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "build.h"
+#include "digest.h"
+#include "oci.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -51,6 +56,10 @@ static const char usage[] =
 	"  --no-cache             run every step, ignoring the build cache\n"
 	"  --secret id=ID,src=FILE  a RUN --mount=type=secret source (repeatable)\n"
 	"  --insecure-registry HOST  plain http for this registry (bases)\n"
+	"\n"
+	"  --import               with --layer: keep the layers in the store with an\n"
+	"                         image manifest and config (docker import), so FROM\n"
+	"                         lines can build on the tag\n"
 	"  --log-format FORMAT    json or text logs on stderr\n"
 	"  --help, --version\n"
 	"\n"
@@ -69,6 +78,7 @@ enum {
 	OPT_NO_CACHE,
 	OPT_SECRET,
 	OPT_INSECURE,
+	OPT_IMPORT,
 };
 
 static const struct option longopts[] = {
@@ -85,6 +95,7 @@ static const struct option longopts[] = {
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 	{ "secret", required_argument, NULL, OPT_SECRET },
 	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
+	{ "import", no_argument, NULL, OPT_IMPORT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -104,9 +115,112 @@ struct options {
 	const char *run_cache;
 	const char *context;
 	bool no_cache;
+	bool import;
 	struct fb_vars secrets;
 	struct fb_strv insecure;
 };
+
+/* sha256 of a layer's uncompressed bytes: its diff id. */
+static int diff_id(const char *path, char out[72], struct fb_err *err)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *e;
+	struct fb_sha256 h;
+	fb_sha256_init(&h);
+	int ret = 0;
+	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
+	} else {
+		char *buf = fb_xmalloc(1 << 20);
+		la_ssize_t n;
+		while ((n = archive_read_data(a, buf, 1 << 20)) > 0)
+			fb_sha256_update(&h, buf, (size_t)n);
+		if (n < 0)
+			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
+		free(buf);
+	}
+	archive_read_free(a);
+	if (ret == 0)
+		fb_sha256_final(&h, out);
+	else
+		fb_sha256_free(&h);
+	return ret;
+}
+
+/* --import: the layers into the store with a config and a manifest, as
+ * .image, so the tag has what a FROM line needs. */
+static int import_layers(struct options *o, jv *image, struct fb_err *err)
+{
+	struct fb_store st;
+	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) < 0)
+		return -1;
+	const char *plat = fb_host_platform();
+	const char *arch = strchr(plat, '/') + 1;
+	jv layers = jv_array(), ids = jv_array();
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < o->layer_files.n; i++) {
+		char d[72], id[72];
+		unsigned char magic[4] = { 0 };
+		FILE *f = fopen(o->layer_files.v[i], "re");
+		if (f) {
+			if (fread(magic, 1, 4, f) == 0) {
+				/* empty: a plain (empty) tar */
+			}
+			fclose(f);
+		}
+		if (diff_id(o->layer_files.v[i], id, err) < 0 || fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
+			ret = -1;
+			break;
+		}
+		const char *mt = magic[0] == 0x1f && magic[1] == 0x8b ? FB_MT_OCI_LAYER_GZ
+				 : magic[0] == 0x28 && magic[1] == 0xb5 ? FB_MT_OCI_LAYER_ZST
+									 : FB_MT_OCI_LAYER;
+		struct stat sb;
+		stat(o->layer_files.v[i], &sb);
+		jv l = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(mt));
+		l = jv_object_set(l, jv_string("digest"), jv_string(d));
+		layers = jv_array_append(layers, jv_object_set(l, jv_string("size"), jv_number((double)sb.st_size)));
+		ids = jv_array_append(ids, jv_string(id));
+	}
+	if (ret == 0) {
+		jv cfg = jv_object_set(jv_object(), jv_string("architecture"), jv_string_sized(arch, (int)strcspn(arch, "/")));
+		cfg = jv_object_set(cfg, jv_string("os"), jv_string("linux"));
+		cfg = jv_object_set(cfg, jv_string("config"), jv_object());
+		cfg = jv_object_set(cfg, jv_string("rootfs"),
+				    jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("layers")),
+						  jv_string("diff_ids"), jv_copy(ids)));
+		char *ct = fb_json_dump(jv_copy(cfg), false);
+		char cd[72], md[72];
+		ret = fb_store_put_mem(&st, ct, strlen(ct), cd, err);
+		jv m = jv_object_set(jv_object(), jv_string("schemaVersion"), jv_number(2));
+		m = jv_object_set(m, jv_string("mediaType"), jv_string(FB_MT_OCI_MANIFEST));
+		jv c = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(FB_MT_OCI_CONFIG));
+		c = jv_object_set(c, jv_string("digest"), jv_string(cd));
+		m = jv_object_set(m, jv_string("config"), jv_object_set(c, jv_string("size"), jv_number((double)strlen(ct))));
+		m = jv_object_set(m, jv_string("layers"), jv_copy(layers));
+		char *mt = fb_json_dump(m, false);
+		if (ret == 0)
+			ret = fb_store_put_mem(&st, mt, strlen(mt), md, err);
+		if (ret == 0) {
+			jv img = jv_object_set(jv_object(), jv_string("ref"), jv_string("import"));
+			img = jv_object_set(img, jv_string("digest"), jv_string(md));
+			img = jv_object_set(img, jv_string("media_type"), jv_string(FB_MT_OCI_MANIFEST));
+			img = jv_object_set(img, jv_string("config_digest"), jv_string(cd));
+			img = jv_object_set(img, jv_string("config"), jv_copy(cfg));
+			img = jv_object_set(img, jv_string("layers"), jv_copy(layers));
+			*image = jv_object_set(img, jv_string("store"), jv_string(st.root));
+		}
+		free(ct);
+		free(mt);
+		jv_free(cfg);
+	}
+	jv_free(layers);
+	jv_free(ids);
+	fb_store_close(&st);
+	return ret;
+}
 
 /* .plan in, .image (and .build) out: the builder (lib/build). */
 static int build_plan(struct options *o, jv *doc, struct fb_err *err)
@@ -343,6 +457,11 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 			layers[nl++].name = fb_xstrdup(o->layer_files.v[i]);
 		}
 		*doc = jv_object();
+		if (o->import && o->layer_files.n) {
+			if (import_layers(o, &image, err) < 0)
+				goto out;
+			*doc = jv_object_set(*doc, jv_string("image"), jv_copy(image));
+		}
 	} else {
 		if (jv_object_has(jv_copy(*doc), jv_string("plan")) && !jv_object_has(jv_copy(*doc), jv_string("image")) &&
 		    build_plan(o, doc, err) < 0)
@@ -572,6 +691,7 @@ int main(int argc, char **argv)
 		case OPT_RUN_CACHE: o.run_cache = optarg; break;
 		case OPT_CONTEXT: o.context = optarg; break;
 		case OPT_NO_CACHE: o.no_cache = true; break;
+		case OPT_IMPORT: o.import = true; break;
 		case OPT_INSECURE: fb_strv_push(&o.insecure, optarg); break;
 		case OPT_SECRET: {
 			/* id=ID,src=FILE (also source=, and a bare id names env-less files) */

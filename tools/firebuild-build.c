@@ -390,6 +390,7 @@ int cmd_import(int argc, char **argv)
 	fb_strv_push(&a1, mk);
 	fb_strv_push_owned(&a1, fb_xasprintf("--store=%s", store));
 	fb_strv_push_owned(&a1, fb_xasprintf("--layer=%s", argv[optind]));
+	fb_strv_push(&a1, "--import");
 	if (disk)
 		fb_strv_push_owned(&a1, fb_xasprintf("--disk-size=%s", disk));
 	fb_strv_push(&a2, tg);

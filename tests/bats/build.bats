@@ -414,3 +414,24 @@ git_fixture_down() {
 	git_fixture_down
 	[ "$ok" -eq 7 ]
 }
+
+@test "firebuild import: the tag keeps a manifest, so FROM builds on it (docker import, then a Dockerfile)" {
+	mkdir -p "$C/tree/bin" "$C/tree/etc"
+	cp /bin/busybox "$C/tree/bin/"
+	ln -s busybox "$C/tree/bin/sh"
+	echo imported >"$C/tree/etc/motd"
+	tar --numeric-owner -C "$C/tree" -czf "$D/root.tar.gz" .
+	rm -rf "$C/tree"
+	run --separate-stderr firebuild import "$D/root.tar.gz" --tag=imp/base:1
+	[ "$status" -eq 0 ]
+	printf 'FROM imp/base:1\nRUN cat /etc/motd > /seen\n' >"$C/Dockerfile"
+	build --tag=imp/child:1
+	[ "$status" -eq 0 ]
+	[ "$(cat_in imp/child:1 /seen)" = imported ]
+	checked imp/child:1
+	# the config's diff id is the uncompressed layer's digest
+	local m cfg
+	m=$(jq -r .digest "$FB_STORE/rootfs/imp/base/1/image.json")
+	cfg=$(jq -r .config.digest "$FB_STORE/blobs/sha256/${m#sha256:}")
+	[ "$(jq -r '.rootfs.diff_ids[0]' "$FB_STORE/blobs/sha256/${cfg#sha256:}")" = "sha256:$(gunzip -c "$D/root.tar.gz" | sha256sum | cut -d' ' -f1)" ]
+}
