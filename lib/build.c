@@ -268,8 +268,11 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 		jv l = jv_object_get(jv_copy(doc), jv_string("layer"));
 		if (jv_get_kind(l) == JV_KIND_NULL) {
 			*layer = jv_null();
+			utimensat(AT_FDCWD, p, NULL, 0);
 			hit = 1;
 		} else if (jv_get_kind(l) == JV_KIND_STRING && fb_store_has_blob(b->o->store, jv_string_value(l))) {
+			/* used: gc keeps what was used lately */
+			utimensat(AT_FDCWD, p, NULL, 0);
 			jv d = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(FB_MT_OCI_LAYER));
 			d = jv_object_set(d, jv_string("digest"), jv_copy(l));
 			*layer = jv_object_set(d, jv_string("size"), jv_object_get(jv_copy(doc), jv_string("size")));

@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "err.h"
 #include "json.h"
+#include "plan.h"
 #include "log.h"
 #include "oci.h"
 #include "store.h"
@@ -34,7 +35,9 @@ static const char usage[] =
 	"  ls                    list the tags\n"
 	"  inspect NAME:VERSION  the tag's image.json\n"
 	"  rm NAME:VERSION       remove a tag\n"
-	"  gc                    remove blobs and temporary files nothing refers to\n"
+	"  gc [--cache-max-age D]  remove build cache entries unused for D (default\n"
+	"                        168h; 0: all), then blobs and temporary files\n"
+	"                        nothing refers to\n"
 	"\n"
 	"NAME is like combust-labs/consul or registry.local:5000/team/app; VERSION\n"
 	"like a Docker tag (1.9.4, latest).\n"
@@ -510,10 +513,45 @@ static int gc_meta_cb(const char *p, const struct stat *st, int flag, struct FTW
 	return 0;
 }
 
-static int cmd_gc(struct fb_store *s, jv *doc, struct fb_err *err)
+/* Build cache entries not used (a hit touches them) for max_age ns, or
+ * whose layer is gone; 0 drops them all. */
+static uint64_t trim_cache(const struct fb_store *s, long long max_age)
+{
+	char *cd = fb_xasprintf("%s/cache", s->root);
+	DIR *dir = opendir(cd);
+	struct dirent *e;
+	uint64_t n = 0;
+	time_t now = time(NULL);
+	while (dir && (e = readdir(dir))) {
+		if (!fb_str_has_suffix(e->d_name, ".json"))
+			continue;
+		char *p = fb_xasprintf("%s/%s", cd, e->d_name);
+		struct stat st;
+		bool drop = max_age == 0 || (lstat(p, &st) == 0 && (long long)(now - st.st_mtime) * 1000000000LL > max_age);
+		struct fb_buf b = FB_BUF_INIT;
+		struct fb_err ee = { 0 };
+		jv meta;
+		if (!drop && fb_read_file(p, &b, &ee) == 0 && fb_json_parse(fb_buf_str(&b), b.len, &meta, &ee) == 0) {
+			jv l = jv_object_get(meta, jv_string("layer"));
+			drop = jv_get_kind(l) == JV_KIND_STRING && !fb_store_has_blob(s, jv_string_value(l));
+			jv_free(l);
+		}
+		fb_buf_free(&b);
+		if (drop && unlink(p) == 0)
+			n++;
+		free(p);
+	}
+	if (dir)
+		closedir(dir);
+	free(cd);
+	return n;
+}
+
+static int cmd_gc(struct fb_store *s, long long cache_max_age, jv *doc, struct fb_err *err)
 {
 	if (fb_store_lock(s, err) < 0)
 		return -1;
+	uint64_t cache_removed = trim_cache(s, cache_max_age);
 	jv set = jv_object();
 	/* what tags and the build cache refer to */
 	g_keep = &set;
@@ -612,6 +650,7 @@ static int cmd_gc(struct fb_store *s, jv *doc, struct fb_err *err)
 	r = jv_object_set(r, jv_string("blobs_kept"), jv_number((double)kept));
 	r = jv_object_set(r, jv_string("bytes_freed"), jv_number((double)freed));
 	r = jv_object_set(r, jv_string("tmp_removed"), jv_number((double)tmp_removed));
+	r = jv_object_set(r, jv_string("cache_entries_removed"), jv_number((double)cache_removed));
 	*doc = jv_object_set(jv_object(), jv_string("gc"), r);
 	return 0;
 }
@@ -644,6 +683,16 @@ int main(int argc, char **argv)
 		return fb_tool_usage_error("unknown command '%s'", cmd);
 	if (needs_tag && optind >= argc)
 		return fb_tool_usage_error("%s needs NAME:VERSION", cmd);
+	/* gc [--cache-max-age=DURATION]: build cache entries unused for longer go */
+	long long cache_max_age = 7LL * 24 * 3600 * 1000000000LL;
+	if (!strcmp(cmd, "gc") && optind < argc && !strncmp(argv[optind], "--cache-max-age", 15)) {
+		const char *v = argv[optind][15] == '=' ? argv[optind] + 16 : optind + 1 < argc ? argv[++optind] : "";
+		if (strcmp(v, "0") && (fb_parse_duration(v, &cache_max_age) < 0 || cache_max_age < 0))
+			return fb_tool_usage_error("--cache-max-age %s: expected a duration (24h, 30m, 0 for all)", v);
+		if (!strcmp(v, "0"))
+			cache_max_age = 0;
+		optind++;
+	}
 	if (argc - optind > (needs_tag ? 1 : 0))
 		return fb_tool_usage_error("unexpected argument '%s'", argv[argc - 1]);
 
@@ -683,7 +732,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "ls"))
 		r = cmd_ls(&s, &doc, &err);
 	else
-		r = cmd_gc(&s, &doc, &err);
+		r = cmd_gc(&s, cache_max_age, &doc, &err);
 	if (r < 0) {
 		rc = fb_tool_fail(&err);
 		goto out;

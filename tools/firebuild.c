@@ -331,7 +331,7 @@ static int cmd_image(int argc, char **argv)
 	struct common co = { .prof = jv_invalid() };
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
 			if (exit_now >= 0)
 				return exit_now;

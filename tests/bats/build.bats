@@ -238,9 +238,9 @@ EOF
 	echo x >"$C/two.txt"
 	cat >"$C/Dockerfile" <<'EOF'
 FROM fb/busybox:1
-RUN date +%s%N > /built-at
+RUN date > /built-at && cat /proc/sys/kernel/random/uuid >> /built-at
 COPY one.txt /one.txt
-RUN cat /one.txt > /derived && date +%s%N > /derived-at
+RUN cat /one.txt > /derived && cat /proc/sys/kernel/random/uuid > /derived-at
 COPY two.txt /two.txt
 EOF
 	build --tag=t/cache:1
@@ -434,4 +434,25 @@ git_fixture_down() {
 	m=$(jq -r .digest "$FB_STORE/rootfs/imp/base/1/image.json")
 	cfg=$(jq -r .config.digest "$FB_STORE/blobs/sha256/${m#sha256:}")
 	[ "$(jq -r '.rootfs.diff_ids[0]' "$FB_STORE/blobs/sha256/${cfg#sha256:}")" = "sha256:$(gunzip -c "$D/root.tar.gz" | sha256sum | cut -d' ' -f1)" ]
+}
+
+@test "image gc trims the build cache: unused entries go with their layers, the next build runs again" {
+	echo v >"$C/f"
+	printf 'FROM fb/busybox:1\nCOPY f /f\nRUN cat /f > /trim\n' >"$C/Dockerfile"
+	build --tag=t/trim:1
+	[ "$status" -eq 0 ]
+	run firebuild image rm t/trim:1
+	# entries used within the max age stay
+	run --separate-stderr firebuild image gc --cache-max-age=1h
+	[ "$status" -eq 0 ]
+	[ "$(jq .gc.cache_entries_removed <<<"$output")" = 0 ]
+	build --tag=t/trim:2
+	[ "$(steps | sort -u)" = cached ]
+	run firebuild image rm t/trim:2
+	run --separate-stderr firebuild image gc --cache-max-age=0
+	[ "$status" -eq 0 ]
+	[ "$(jq .gc.cache_entries_removed <<<"$output")" -gt 0 ]
+	build --tag=t/trim:3
+	[ "$status" -eq 0 ]
+	[ "$(steps | sort -u)" = executed ]
 }
