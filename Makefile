@@ -25,7 +25,7 @@ LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto li
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
-TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec firebuild
+TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec firebuild fb-init
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)
@@ -43,9 +43,15 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/bin/firebuild: tools/firebuild.c tools/firebuild-build.c tools/firebuild.h $(BUILD)/libfb.a
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c
+$(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itools -o $@ tools/firebuild.c tools/firebuild-build.c $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+
+# fb-init runs as PID 1 in images with no libc: static, with musl
+$(BUILD)/bin/fb-init: tools/fb-init.c
+	@mkdir -p $(dir $@)
+	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)

@@ -55,4 +55,13 @@ int fail(struct fb_err *e);
 int cmd_rootfs(int argc, char **argv);
 int cmd_baseos(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+
+/* firebuild-run.c */
+int cmd_run(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_kernel(int argc, char **argv);
 #endif
