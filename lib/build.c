@@ -1540,7 +1540,10 @@ static int build_stage(struct builder *b, size_t idx, jv stage, struct fb_err *e
 	} else {
 		jv_free(s->config);
 		jv_free(s->layers);
+		s->config = jv_null();
+		s->layers = jv_null();
 		char *label = s->label;
+		s->label = NULL;
 		r = image_state(b, base, platform, s, err);
 		free(s->label);
 		s->label = label;
