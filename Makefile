@@ -111,6 +111,7 @@ bench: deps all
 	@./bench/parse-scale --write
 	@./bench/convert --write
 	@./bench/build --write
+	@./bench/boot --write
 
 .PHONY: all deps unit bats test demo clean fuzz bench
 .SECONDARY:

@@ -72,6 +72,9 @@ static void ctl_send(const char *fmt, ...)
 	if (n > (int)sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
 	buf[n++] = '\n';
+	/* the port is non-blocking: wait a moment for room (the host reads) */
+	struct pollfd pf = { g_ctl, POLLOUT, 0 };
+	poll(&pf, 1, 2000);
 	if (write(g_ctl, buf, (size_t)n) < 0) {
 		/* the host went away: the console still has it */
 	}

@@ -391,6 +391,7 @@ struct vm {
 	jv state;
 	bool daemon;
 	int stop_timeout;
+	char *kvm_broken; /* the marker that KVM does not work here */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -405,8 +406,40 @@ static void save_state(struct vm *v)
 	write_json(v->state_path, jv_copy(v->state), 0644, &e);
 }
 
+/* One read from the control socket and the lines it completes; -1 at its
+ * end (or when nothing is there). */
+static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, char *msg, size_t msglen)
+{
+	ssize_t n = read(*ctl, line + *ll, 1023 - *ll);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(*ctl);
+			*ctl = -2; /* the VM closed it; do not reconnect */
+		}
+		return -1;
+	}
+	*ll += (size_t)n;
+	line[*ll] = '\0';
+	char *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = '\0';
+		if (!strncmp(line, "exit ", 5))
+			*code = atoi(line + 5);
+		else if (!strncmp(line, "error ", 6))
+			snprintf(msg, msglen, "%.500s", line + 6);
+		else if (!strncmp(line, "started ", 8))
+			v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
+		size_t rest = *ll - (size_t)(nl + 1 - line);
+		memmove(line, nl + 1, rest + 1);
+		*ll = rest;
+	}
+	if (*ll >= 1023)
+		*ll = 0;
+	return 0;
+}
+
 /* Run QEMU until it ends; the workload's code (or 125 and why). */
-static int supervise(struct vm *v, char **qemu, struct fb_err *err)
+static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 {
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_stop;
@@ -416,7 +449,9 @@ static int supervise(struct vm *v, char **qemu, struct fb_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	struct fb_proc p;
 	struct fb_spawn_opts so = { .null_stdin = v->daemon };
-	if (fb_proc_spawn(qemu, &so, &p, err) < 0)
+again:
+	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
+	if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
 		return -1;
 	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
 	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
@@ -433,7 +468,7 @@ static int supervise(struct vm *v, char **qemu, struct fb_err *err)
 			exited = true;
 			break;
 		}
-		if (ctl < 0) {
+		if (ctl == -1) {
 			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 			struct sockaddr_un a = { .sun_family = AF_UNIX };
 			snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->sock);
@@ -460,35 +495,35 @@ static int supervise(struct vm *v, char **qemu, struct fb_err *err)
 		}
 		struct pollfd pf = { ctl, POLLIN, 0 };
 		int pr = poll(&pf, ctl >= 0 ? 1 : 0, 100);
-		if (pr > 0 && (pf.revents & (POLLIN | POLLHUP))) {
-			ssize_t n = read(ctl, line + ll, sizeof(line) - 1 - ll);
-			if (n <= 0) {
-				close(ctl);
-				ctl = -2; /* the VM closed it; do not reconnect */
-				continue;
-			}
-			ll += (size_t)n;
-			line[ll] = '\0';
-			char *nl;
-			while ((nl = strchr(line, '\n'))) {
-				*nl = '\0';
-				if (!strncmp(line, "exit ", 5))
-					code = atoi(line + 5);
-				else if (!strncmp(line, "error ", 6))
-					snprintf(msg, sizeof(msg), "%.500s", line + 6);
-				else if (!strncmp(line, "started ", 8))
-					v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
-				size_t rest = ll - (size_t)(nl + 1 - line);
-				memmove(line, nl + 1, rest + 1);
-				ll = rest;
-			}
-			if (ll >= sizeof(line) - 1)
-				ll = 0;
-		}
+		if (pr > 0 && (pf.revents & (POLLIN | POLLHUP)) && read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) < 0)
+			continue;
+	}
+	/* what fb-init said just before the end may still be in the socket */
+	if (ctl >= 0) {
+		fcntl(ctl, F_SETFL, O_NONBLOCK);
+		while (read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) == 0)
+			;
 	}
 	if (ctl >= 0)
 		close(ctl);
 	(void)exited;
+	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
+	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
+	jv_free(ws);
+	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		/* /dev/kvm is there but does not run a guest (nested, or an
+		 * unsupported CPU): say so once, and use TCG from now on */
+		char how[64];
+		fb_status_describe(status, how, sizeof(how));
+		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s): using TCG, and from now on (%s)",
+		       v->id, how, v->kvm_broken);
+		struct fb_err e = { 0 };
+		fb_write_file_atomic(v->kvm_broken, how, strlen(how), 0644, &e);
+		unlink(v->sock);
+		kvm = NULL;
+		msg[0] = '\0';
+		goto again;
+	}
 	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
 	if (code < 0) {
 		char how[64];
@@ -736,16 +771,15 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	/* QEMU */
-	struct fb_strv q = FB_STRV_INIT;
+	struct fb_strv q = FB_STRV_INIT, qk = FB_STRV_INIT;
 	fb_strv_push(&q, "qemu-system-x86_64");
 	fb_strv_push(&q, "-M");
 	fb_strv_push(&q, "microvm,acpi=off,x-option-roms=off");
-	if (access("/dev/kvm", R_OK | W_OK) == 0) {
-		fb_strv_push(&q, "-accel");
-		fb_strv_push(&q, "kvm");
-		fb_strv_push(&q, "-cpu");
-		fb_strv_push(&q, "host");
-	}
+	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", rcd);
+	const char *accel = getenv("FB_ACCEL");
+	bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
+		       (access(v.kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
+
 	fb_strv_push(&q, "-m");
 	fb_strv_push_owned(&q, fb_xasprintf("%ld", mem));
 	fb_strv_push(&q, "-smp");
@@ -778,6 +812,16 @@ int cmd_run(int argc, char **argv)
 	fb_strv_push_owned(&q, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v.sock));
 	fb_strv_push(&q, "-device");
 	fb_strv_push(&q, "virtserialport,chardev=ctl,name=fb.ctl");
+	if (try_kvm) {
+		for (size_t i = 0; i < q.n; i++)
+			fb_strv_push(&qk, q.v[i]);
+		fb_strv_push(&qk, "-accel");
+		fb_strv_push(&qk, "kvm");
+		fb_strv_push(&qk, "-cpu");
+		fb_strv_push(&qk, "host");
+	}
+	fb_strv_push(&q, "-accel");
+	fb_strv_push(&q, "tcg");
 	v.state = jv_object_set(v.state, jv_string("id"), jv_string(name));
 	v.state = jv_object_set(v.state, jv_string("image"), jv_string(from));
 	v.state = jv_object_set(v.state, jv_string("backend"), jv_string("qemu"));
@@ -794,7 +838,7 @@ int cmd_run(int argc, char **argv)
 	free(drive);
 	free(rootfs);
 	if (!daemon) {
-		rc = supervise(&v, q.v, &err);
+		rc = supervise(&v, try_kvm ? qk.v : NULL, q.v, &err);
 		if (rc < 0)
 			rc = fail(&err);
 		fb_tree_remove(v.dir); /* a foreground VM leaves nothing */
@@ -805,6 +849,7 @@ int cmd_run(int argc, char **argv)
 		if (pipe2(ready, O_CLOEXEC) < 0) {
 			rc = fail((fb_err_errno(&err, errno, "pipe"), &err));
 			fb_strv_free(&q);
+			fb_strv_free(&qk);
 			goto done;
 		}
 		fflush(NULL);
@@ -823,7 +868,7 @@ int cmd_run(int argc, char **argv)
 			/* the state is there once QEMU is started: tell the parent */
 			v.state = jv_object_set(v.state, jv_string("supervisor_pid"), jv_number(getpid()));
 			close(ready[1]);
-			supervise(&v, q.v, &e3);
+			supervise(&v, try_kvm ? qk.v : NULL, q.v, &e3);
 			_exit(0);
 		}
 		close(ready[1]);
@@ -851,6 +896,7 @@ int cmd_run(int argc, char **argv)
 		v.dir = NULL; /* the supervisor's now */
 	}
 	fb_strv_free(&q);
+	fb_strv_free(&qk);
 done:
 	if (rc != 0 && v.dir && !daemon)
 		fb_tree_remove(v.dir);
@@ -861,6 +907,7 @@ done:
 	free(v.state_path);
 	free(v.sock);
 	free(v.console);
+	free(v.kvm_broken);
 	jv_free(v.state);
 	free(img);
 	free(imgjson);

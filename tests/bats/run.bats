@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# firebuild run, ls, inspect, kill, purge, logs and kernel: tagged images
+# booted under QEMU -M microvm (TCG here) with fb-init as PID 1.
+
+load helpers
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (builds run steps in namespaces)"
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 is not installed"
+	export D FB_STORE FB_RUN_CACHE KERNEL
+	KERNEL=$("$FB_ROOT/scripts/build-kernel" 2>/dev/null | tail -1) || true
+	[ -f "$KERNEL" ] || skip "no guest kernel (scripts/build-kernel)"
+	D=$(mktemp -d /tmp/fbrun.XXXXXX)
+	FB_STORE="$D/store"
+	FB_RUN_CACHE="$D/rc"
+	firebuild kernel add --id=vmlinux-6.1 "$KERNEL" >/dev/null
+	firebuild baseos --dockerfile="$FB_ROOT/baseos/busybox" --tag=fb/busybox:1 >/dev/null 2>&1
+	mkdir -p "$D/ctx"
+	cat >"$D/ctx/show.sh" <<'EOF'
+#!/bin/sh
+echo "user=$(id -u):$(id -g) pwd=$(pwd) host=$(hostname)"
+echo "A=$A B=$B C=$C FROMFILE=$FROMFILE"
+echo "args=$*"
+cat /etc/profile.d/run-env.sh
+exit "${EXIT:-0}"
+EOF
+	cat >"$D/ctx/Dockerfile" <<'EOF'
+FROM fb/busybox:1
+RUN echo 'app:x:1000:1000:app:/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1000:' >> /etc/group && mkdir -p /home/app /work && chown app /work
+COPY --chmod=755 show.sh /show.sh
+ENV A=image B=image
+USER app
+WORKDIR /work
+ENTRYPOINT ["/show.sh"]
+CMD ["default", "args"]
+EOF
+	firebuild rootfs --dockerfile="$D/ctx/Dockerfile" --tag=t/show:1 >/dev/null 2>&1
+	# a workload that traps its STOPSIGNAL, and one that ignores it
+	cat >"$D/ctx/Dockerfile.trap" <<'EOF'
+FROM fb/busybox:1
+STOPSIGNAL SIGUSR1
+CMD ["/bin/sh", "-c", "trap 'echo got-usr1; exit 3' USR1; echo ready; while :; do sleep 0.2; done"]
+EOF
+	firebuild rootfs --dockerfile="$D/ctx/Dockerfile.trap" --context="$D/ctx" --tag=t/trap:1 >/dev/null 2>&1
+}
+
+teardown_file() {
+	[ -n "${D:-}" ] || return 0
+	firebuild ls 2>/dev/null | jq -r '.vms[].id' 2>/dev/null | while read -r id; do firebuild kill --vmm-id="$id" --shutdown-timeout=1 >/dev/null 2>&1; done
+	rm -rf "$D"
+}
+
+@test "fb-init is static and small" {
+	run file "$FB_BIN/fb-init"
+	[[ "$output" == *"statically linked"* ]]
+	[ "$(stat -c %s "$FB_BIN/fb-init")" -lt 1048576 ]
+}
+
+@test "kernel add and ls; the first kernel is the default" {
+	run --separate-stderr firebuild kernel ls
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.kernels[0].id' <<<"$output")" = vmlinux-6.1 ]
+	[ "$(jq -r '.kernels[0].default' <<<"$output")" = true ]
+	run --separate-stderr firebuild kernel add --id=bad /etc/passwd
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"not an ELF vmlinux"* ]]
+}
+
+@test "run: ENTRYPOINT+CMD as USER in WORKDIR, the env merge (image, env files, --env), hostname, exit code" {
+	printf 'B=file1\nFROMFILE=one\n# comment\n' >"$D/e1"
+	printf 'C=file2\n' >"$D/e2"
+	run --separate-stderr firebuild run --from=t/show:1 --name=show1 --hostname=myhost \
+		--env-file="$D/e1" --env-file="$D/e2" --env C=flag --env EXIT=7
+	echo "$output" >&3
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"user=1000:1000 pwd=/work host=myhost"* ]]
+	[[ "$output" == *"A=image B=file1 C=flag FROMFILE=one"* ]]
+	[[ "$output" == *"args=default args"* ]]
+	[[ "$output" == *"export A='image'"* ]]
+	[[ "$output" == *"export C='flag'"* ]]
+	# a foreground VM leaves nothing behind
+	[ ! -e "$FB_RUN_CACHE/runs/show1" ]
+}
+
+@test "run: a command after -- replaces CMD; a signal's death is 128+N" {
+	run --separate-stderr firebuild run --from=t/show:1 -- replaced one
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"args=replaced one"* ]]
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c 'kill -TERM $$'
+	[ "$status" -eq 143 ]
+}
+
+@test "run: orphans that exit are reaped (no zombies, seen from inside)" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c \
+		'for i in 1 2 3; do (sleep 0.1 &) ; done; sleep 1; ps -o stat,comm | grep -c "^Z" || true'
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == 0* ]] || [[ "$output" == *$'\n0'* ]]
+}
+
+@test "run: bad input is refused before anything is made" {
+	run --separate-stderr firebuild run --from=t/show:1 --name=waytoolongnameforavm12345
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"1 to 20 characters"* ]]
+	run --separate-stderr firebuild run --from=t/show:1 --name=bad-name
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild run --from=no/such:1
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no such image"* ]]
+	run --separate-stderr firebuild run --from=t/show:1 --vmlinux-id=nokernel
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no such kernel"* ]]
+	[ -z "$(ls -A "$FB_RUN_CACHE/runs" 2>/dev/null)" ]
+}
+
+@test "daemonized: ls, inspect, logs; kill sends STOPSIGNAL (trapped) and removes everything" {
+	run --separate-stderr firebuild run --from=t/trap:1 --name=trap1 --daemonize
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .vm.id <<<"$output")" = trap1 ]
+	local pid
+	pid=$(jq -r .vm.pid <<<"$output")
+	kill -0 "$pid"
+	# a duplicate name is refused while it runs
+	run --separate-stderr firebuild run --from=t/trap:1 --name=trap1 --daemonize
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"is running"* ]]
+	run --separate-stderr firebuild ls
+	[ "$(jq -r '.vms[] | select(.id == "trap1") | .state' <<<"$output")" = running ]
+	run --separate-stderr firebuild inspect --vmm-id=trap1
+	[ "$(jq -r .vm.backend <<<"$output")" = qemu ]
+	local i
+	for i in $(seq 1 300); do firebuild logs --vmm-id=trap1 | grep -q ready && break; sleep 0.2; done
+	run --separate-stderr firebuild kill --vmm-id=trap1 --shutdown-timeout=20s
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .exit_code <<<"$output")" = 3 ] || [ "$(jq -r .exit_code <<<"$output")" = null ]
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$FB_RUN_CACHE/runs/trap1" ]
+}
+
+@test "kill: a workload that ignores its STOPSIGNAL is killed after the timeout" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=stubborn --daemonize --shutdown-timeout=1 -- \
+		/bin/sh -c "trap '' TERM; echo ready; while :; do sleep 1; done"
+	[ "$status" -eq 0 ]
+	local pid i
+	pid=$(jq -r .vm.pid <<<"$output")
+	for i in $(seq 1 300); do firebuild logs --vmm-id=stubborn | grep -q ready && break; sleep 0.2; done
+	run --separate-stderr firebuild kill --vmm-id=stubborn --shutdown-timeout=1
+	[ "$status" -eq 0 ]
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$FB_RUN_CACHE/runs/stubborn" ]
+}
+
+@test "the VMM killed with -9: ls shows it dead, purge cleans it, a running VM beside it is untouched" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=victim --daemonize -- /bin/sh -c 'while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	local victim
+	victim=$(jq -r .vm.pid <<<"$output")
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=bystander --daemonize -- /bin/sh -c 'while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	local by
+	by=$(jq -r .vm.pid <<<"$output")
+	kill -9 "$victim"
+	local i
+	for i in $(seq 1 50); do [ "$(firebuild ls | jq -r '.vms[] | select(.id == "victim") | .state')" != running ] && break; sleep 0.1; done
+	run --separate-stderr firebuild ls
+	[ "$(jq -r '.vms[] | select(.id == "victim") | .state' <<<"$output")" != running ]
+	run --separate-stderr firebuild purge
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .purged <<<"$output")" = '["victim"]' ]
+	[ ! -e "$FB_RUN_CACHE/runs/victim" ]
+	kill -0 "$by"
+	[ -e "$FB_RUN_CACHE/runs/bystander/state.json" ]
+	run --separate-stderr firebuild kill --vmm-id=bystander --shutdown-timeout=5
+	[ "$status" -eq 0 ]
+	! kill -0 "$by" 2>/dev/null
+	[ -z "$(ls -A "$FB_RUN_CACHE/runs")" ]
+}
