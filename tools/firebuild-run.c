@@ -1098,8 +1098,9 @@ int cmd_logs(int argc, char **argv)
 	return rc;
 }
 
-/* Stop one VM (through fb-init, then by force) and remove what it held. */
-static int stop_vm(const char *dir, jv st, long timeout)
+/* Stop one VM (through fb-init, then by force) and remove what it held;
+ * *final gets its last state (the exit code it reported). */
+static int stop_vm(const char *dir, jv st, long timeout, jv *final)
 {
 	long sup = num(st, "supervisor_pid"), pid = num(st, "pid");
 	bool sup_alive = alive(sup, "firebuild");
@@ -1120,6 +1121,12 @@ static int stop_vm(const char *dir, jv st, long timeout)
 		kill((pid_t)sup, SIGKILL);
 	for (int i = 0; i < 50 && alive(pid, "qemu-system"); i++)
 		usleep(100000);
+	char *p = fb_xasprintf("%s/state.json", dir);
+	struct fb_err e = { 0 };
+	if (read_json(p, final, &e) < 0)
+		*final = jv_copy(st);
+	free(p);
+	jv_free(st);
 	return fb_tree_remove(dir);
 }
 
@@ -1142,11 +1149,16 @@ int cmd_kill(int argc, char **argv)
 		free(dir);
 		return fail(&err);
 	}
-	stop_vm(dir, jv_copy(st), timeout);
+	jv final;
+	stop_vm(dir, st, timeout, &final);
 	free(dir);
 	/* what it reported before it went */
 	jv out = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
-	jv ex = jv_object_get(st, jv_string("exit_code"));
+	jv ex = jv_object_get(final, jv_string("exit_code"));
+	if (jv_get_kind(ex) != JV_KIND_NUMBER) {
+		jv_free(ex);
+		ex = jv_null();
+	}
 	out = jv_object_set(out, jv_string("killed"), jv_true());
 	out = jv_object_set(out, jv_string("exit_code"), ex);
 	return fb_json_write_stdout(out, &err) < 0 ? fail(&err) : 0;
@@ -1176,7 +1188,12 @@ int cmd_purge(int argc, char **argv)
 		struct fb_err er = { 0 };
 		bool gone;
 		if (read_json(p, &st, &er) == 0) {
-			gone = strcmp(vm_status(st), "running") != 0 && !alive(num(st, "supervisor_pid"), "firebuild");
+			long sup = num(st, "supervisor_pid");
+			bool running = !strcmp(vm_status(st), "running");
+			/* a supervisor whose VMM just died is writing its last state */
+			for (int i = 0; !running && i < 30 && alive(sup, "firebuild"); i++)
+				usleep(100000);
+			gone = !running && !alive(sup, "firebuild");
 			jv_free(st);
 		} else {
 			/* no state: a run that died while starting, if it is old enough */

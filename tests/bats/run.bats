@@ -71,7 +71,6 @@ teardown_file() {
 	printf 'C=file2\n' >"$D/e2"
 	run --separate-stderr firebuild run --from=t/show:1 --name=show1 --hostname=myhost \
 		--env-file="$D/e1" --env-file="$D/e2" --env C=flag --env EXIT=7
-	echo "$output" >&3
 	[ "$status" -eq 7 ]
 	[[ "$output" == *"user=1000:1000 pwd=/work host=myhost"* ]]
 	[[ "$output" == *"A=image B=file1 C=flag FROMFILE=one"* ]]
@@ -92,9 +91,9 @@ teardown_file() {
 
 @test "run: orphans that exit are reaped (no zombies, seen from inside)" {
 	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c \
-		'for i in 1 2 3; do (sleep 0.1 &) ; done; sleep 1; ps -o stat,comm | grep -c "^Z" || true'
+		'for i in 1 2 3; do (sleep 0.1 &) ; done; sleep 1; echo "zombies=$(ps -o stat | grep -c "^Z")"'
 	[ "$status" -eq 0 ]
-	[[ "${lines[-1]}" == 0* ]] || [[ "$output" == *$'\n0'* ]]
+	[[ "$output" == *"zombies=0"* ]]
 }
 
 @test "run: bad input is refused before anything is made" {
@@ -131,7 +130,8 @@ teardown_file() {
 	for i in $(seq 1 300); do firebuild logs --vmm-id=trap1 | grep -q ready && break; sleep 0.2; done
 	run --separate-stderr firebuild kill --vmm-id=trap1 --shutdown-timeout=20s
 	[ "$status" -eq 0 ]
-	[ "$(jq -r .exit_code <<<"$output")" = 3 ] || [ "$(jq -r .exit_code <<<"$output")" = null ]
+	# the workload's trap ran: it exited 3, and that came back
+	[ "$(jq -r .exit_code <<<"$output")" = 3 ]
 	! kill -0 "$pid" 2>/dev/null
 	[ ! -e "$FB_RUN_CACHE/runs/trap1" ]
 }
@@ -173,4 +173,20 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	! kill -0 "$by" 2>/dev/null
 	[ -z "$(ls -A "$FB_RUN_CACHE/runs")" ]
+}
+
+@test "run: no shell needed (FROM scratch + a static program); a failure before the workload starts says why" {
+	mkdir -p "$D/scratch"
+	printf '#include <stdio.h>\n#include <unistd.h>\nint main(int c, char **v) { printf("static hello as %%d in %%s\\n", (int)getuid(), getenv("WHERE")); return 4; }\n' >"$D/scratch/hello.c"
+	sed -i 's/#include <unistd.h>/#include <unistd.h>\n#include <stdlib.h>/' "$D/scratch/hello.c"
+	musl-gcc -static -Os -o "$D/scratch/hello" "$D/scratch/hello.c"
+	printf 'FROM scratch\nCOPY hello /hello\nENV WHERE=scratch\nUSER 1234\nENTRYPOINT ["/hello"]\n' >"$D/scratch/Dockerfile"
+	run --separate-stderr firebuild rootfs --dockerfile="$D/scratch/Dockerfile" --tag=t/scratch:1
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild run --from=t/scratch:1
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"static hello as 1234 in scratch"* ]]
+	run -127 --separate-stderr firebuild run --from=fb/busybox:1 -- /no/such/program
+	[ "$status" -eq 127 ]
+	[[ "$stderr" == *"/no/such/program"*"No such file"* ]]
 }
