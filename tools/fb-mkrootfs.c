@@ -162,6 +162,11 @@ static int import_layers(struct options *o, jv *image, struct fb_err *err)
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < o->layer_files.n; i++) {
 		char d[72], id[72];
+		struct stat lst;
+		if (stat(o->layer_files.v[i], &lst) < 0) {
+			ret = fb_err_errno(err, errno, "--layer %s", o->layer_files.v[i]);
+			break;
+		}
 		unsigned char magic[4] = { 0 };
 		FILE *f = fopen(o->layer_files.v[i], "re");
 		if (f) {

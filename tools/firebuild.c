@@ -329,16 +329,20 @@ out:
 static const char image_usage[] =
 	"Usage: firebuild image ls | inspect NAME:VERSION | rm NAME:VERSION | gc [FLAGS]\n"
 	"The store's tagged root file systems (fb-tag). ls prints a table on a\n"
-	"terminal, JSON otherwise.\n"
+	"terminal, JSON otherwise. gc --cache-max-age=D also drops build cache\n"
+	"entries unused for D (default 168h; 0: all).\n"
 	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
 
 static int cmd_image(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	enum { I_CACHE_MAX_AGE = 0x3900 };
+	static const struct option opts[] = { COMMON_OPTS, { "cache-max-age", required_argument, NULL, I_CACHE_MAX_AGE },
+					      { NULL, 0, NULL, 0 } };
+	const char *max_age = NULL;
 	struct common co = { .prof = jv_invalid() };
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
 			if (exit_now >= 0)
 				return exit_now;
@@ -347,6 +351,10 @@ static int cmd_image(int argc, char **argv)
 		if (c == O_HELP) {
 			fputs(image_usage, stdout);
 			return 0;
+		}
+		if (c == I_CACHE_MAX_AGE) {
+			max_age = optarg;
+			continue;
 		}
 		return FB_EXIT_USAGE;
 	}
@@ -369,6 +377,8 @@ static int cmd_image(int argc, char **argv)
 	free(store);
 	for (int i = optind; i < argc; i++)
 		fb_strv_push(&a, argv[i]);
+	if (max_age && !strcmp(sub, "gc"))
+		fb_strv_push_owned(&a, fb_xasprintf("--cache-max-age=%s", max_age));
 	if (!strcmp(sub, "ls") && isatty(1)) {
 		/* a table for people */
 		char path[PATH_MAX + 64];
