@@ -190,3 +190,12 @@ teardown_file() {
 	[ "$status" -eq 127 ]
 	[[ "$stderr" == *"/no/such/program"*"No such file"* ]]
 }
+
+@test "run: an image whose /sbin is a link (usr-merged, as Debian's) gets fb-init where the link points" {
+	printf 'FROM fb/busybox:1\nRUN rm -rf /sbin && mkdir -p /usr/sbin && ln -s usr/sbin /sbin\n' >"$D/ctx/Dockerfile.merged"
+	run --separate-stderr firebuild rootfs --dockerfile="$D/ctx/Dockerfile.merged" --context="$D/ctx" --tag=t/merged:1
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild run --from=t/merged:1 -- /bin/sh -c 'ls -l /usr/sbin/fb-init && echo merged-ok'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *merged-ok* ]]
+}
