@@ -351,9 +351,27 @@ static void lo_up(void)
 		close(s);
 }
 
-/* The virtio-serial port the host named fb.ctl. */
+static bool port_named(const char *port)
+{
+	char p[300], name[64] = "";
+	snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", port);
+	int nf = open(p, O_RDONLY | O_CLOEXEC);
+	if (nf < 0)
+		return false;
+	ssize_t n = read(nf, name, sizeof(name) - 1);
+	close(nf);
+	if (n > 0 && name[n - 1] == '\n')
+		n--;
+	name[n > 0 ? n : 0] = '\0';
+	return !strcmp(name, CTL_NAME);
+}
+
+/* The virtio-serial port the host named fb.ctl (the first port of the
+ * first device, as firebuild makes it, is tried before a scan). */
 static int open_ctl(void)
 {
+	if (port_named("vport0p1"))
+		return open("/dev/vport0p1", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	DIR *d = opendir("/sys/class/virtio-ports");
 	struct dirent *e;
 	int fd = -1;
@@ -587,6 +605,16 @@ static int sig_by_name(const char *s)
 	return SIGTERM;
 }
 
+static bool g_trace;
+static void trace(const char *what)
+{
+	if (!g_trace)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	say("fb-init: [%ld.%06ld] %s", (long)t.tv_sec, t.tv_nsec / 1000, what);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -596,6 +624,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	umask(022);
+	/* the kernel gives init the command line's unknown key=value words */
+	g_trace = getenv("fb_init_trace") != NULL;
+	trace("start");
 	mnt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
@@ -605,7 +636,9 @@ int main(int argc, char **argv)
 	mnt("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	if (access("/dev/ptmx", F_OK) != 0)
 		symlink("pts/ptmx", "/dev/ptmx");
+	trace("mounted");
 	g_ctl = open_ctl();
+	trace("control port");
 
 	char *text = read_config();
 	struct jp jp = { text, text + strlen(text), 0 };
@@ -613,6 +646,7 @@ int main(int argc, char **argv)
 	if (jvalue(&jp, &cfg) < 0 || cfg.t != J_OBJ)
 		fail(125, "config drive %s: not a JSON object", CONFIG_DEV);
 
+	trace("config read");
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
@@ -663,6 +697,7 @@ int main(int argc, char **argv)
 		env = e2;
 	}
 
+	trace("configured");
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
@@ -702,7 +737,9 @@ int main(int argc, char **argv)
 		_exit(code);
 	}
 	close(rep[1]);
+	trace("forked");
 	ctl_send("started %d", (int)child);
+	trace("reported");
 	char msg[512];
 	ssize_t mn = read(rep[0], msg, sizeof(msg) - 1);
 	close(rep[0]);

@@ -801,6 +801,7 @@ int cmd_run(int argc, char **argv)
 	fb_strv_push(&q, "microvm,acpi=off,x-option-roms=off");
 	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", rcd);
 	const char *accel = getenv("FB_ACCEL");
+	/* FB_ACCEL=tcg or kvm overrides the choice */
 	bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
 		       (access(v.kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
 
