@@ -32,6 +32,7 @@
 #include "tool.h"
 #include "tree.h"
 #include "util.h"
+#include "vm.h"
 
 #include "firebuild.h"
 
@@ -54,90 +55,6 @@ enum {
 	R_ID,
 	R_DEFAULT,
 };
-
-static const char *run_cache_dir(const char *flag)
-{
-	if (flag)
-		return flag;
-	const char *e = getenv("FB_RUN_CACHE");
-	if (e && *e)
-		return e;
-	if (geteuid() == 0)
-		return "/var/lib/firebuild";
-	static char buf[PATH_MAX];
-	const char *x = getenv("XDG_RUNTIME_DIR");
-	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
-	return buf;
-}
-
-static bool valid_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 1 || n > 20)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
-static int read_json(const char *path, jv *out, struct fb_err *err)
-{
-	struct fb_buf b = FB_BUF_INIT;
-	int r = fb_read_file(path, &b, err);
-	if (r == 0)
-		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
-	fb_buf_free(&b);
-	return r;
-}
-
-static int write_json(const char *path, jv doc, mode_t mode, struct fb_err *err)
-{
-	char *t = fb_json_dump(doc, false);
-	int r = fb_write_file_atomic(path, t, strlen(t), mode, err);
-	free(t);
-	return r;
-}
-
-/* Is pid alive and still the program we started (its cmdline holds what)? */
-static bool alive(long pid, const char *what)
-{
-	if (pid <= 0 || kill((pid_t)pid, 0) < 0)
-		return false;
-	char p[64], buf[4096];
-	snprintf(p, sizeof(p), "/proc/%ld/cmdline", pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	buf[n] = '\0';
-	/* a zombie has an empty cmdline: not alive */
-	return strstr(buf, what) != NULL;
-}
-
-static long num(jv o, const char *k)
-{
-	jv v = jv_object_get(jv_copy(o), jv_string(k));
-	long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v) : 0;
-	jv_free(v);
-	return r;
-}
-
-/* "running" (VMM alive), "exited" (it reported its end), "dead". */
-static const char *vm_status(jv st)
-{
-	jv s = jv_object_get(jv_copy(st), jv_string("status"));
-	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
-	jv_free(s);
-	if (alive(num(st, "pid"), "qemu-system"))
-		return "running";
-	return exited ? "exited" : "dead";
-}
 
 /* ---- kernels in the store ---- */
 
@@ -407,164 +324,6 @@ static int inject_init(const char *rootfs, struct fb_err *err)
 	return r;
 }
 
-/* ---- the supervisor ---- */
-
-struct vm {
-	char *dir, *id;
-	char *state_path, *sock, *console;
-	jv state;
-	bool daemon;
-	int stop_timeout;
-	char *kvm_broken; /* the marker that KVM does not work here */
-};
-
-static volatile sig_atomic_t g_stop;
-static void on_stop(int sig)
-{
-	g_stop = sig;
-}
-
-static void save_state(struct vm *v)
-{
-	struct fb_err e = { 0 };
-	write_json(v->state_path, jv_copy(v->state), 0644, &e);
-}
-
-/* One read from the control socket and the lines it completes; -1 at its
- * end (or when nothing is there). */
-static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, char *msg, size_t msglen)
-{
-	ssize_t n = read(*ctl, line + *ll, 1023 - *ll);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			close(*ctl);
-			*ctl = -2; /* the VM closed it; do not reconnect */
-		}
-		return -1;
-	}
-	*ll += (size_t)n;
-	line[*ll] = '\0';
-	char *nl;
-	while ((nl = strchr(line, '\n'))) {
-		*nl = '\0';
-		if (!strncmp(line, "exit ", 5))
-			*code = atoi(line + 5);
-		else if (!strncmp(line, "error ", 6))
-			snprintf(msg, msglen, "%.500s", line + 6);
-		else if (!strncmp(line, "started ", 8))
-			v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
-		size_t rest = *ll - (size_t)(nl + 1 - line);
-		memmove(line, nl + 1, rest + 1);
-		*ll = rest;
-	}
-	if (*ll >= 1023)
-		*ll = 0;
-	return 0;
-}
-
-/* Run QEMU until it ends; the workload's code (or 125 and why). */
-static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
-{
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	struct fb_proc p;
-	struct fb_spawn_opts so = { .null_stdin = v->daemon };
-again:
-	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
-	if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
-		return -1;
-	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
-	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
-	save_state(v);
-	int ctl = -1, code = -1, status = 0;
-	bool stop_sent = false, exited = false;
-	time_t stop_at = 0;
-	char msg[512] = "", line[1024];
-	size_t ll = 0;
-	for (;;) {
-		pid_t w = waitpid(p.pid, &status, WNOHANG);
-		if (w == p.pid) {
-			exited = true;
-			break;
-		}
-		if (ctl == -1) {
-			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			struct sockaddr_un a = { .sun_family = AF_UNIX };
-			snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->sock);
-			if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
-				ctl = s;
-			else if (s >= 0)
-				close(s);
-		}
-		if (g_stop && !stop_sent) {
-			/* through fb-init: the image's STOPSIGNAL, then SIGKILL */
-			if (ctl >= 0 && write(ctl, "stop\n", 5) == 5) {
-				stop_sent = true;
-				stop_at = time(NULL) + v->stop_timeout;
-			} else {
-				kill(p.pid, SIGTERM);
-				stop_sent = true;
-				stop_at = time(NULL) + 5;
-			}
-		}
-		if (stop_sent && time(NULL) > stop_at) {
-			fb_log(FB_LOG_WARN, "%s: the VM did not stop in %d s: killed", v->id, v->stop_timeout);
-			kill(p.pid, SIGKILL);
-			stop_at = time(NULL) + 3600;
-		}
-		struct pollfd pf = { ctl, POLLIN, 0 };
-		int pr = poll(&pf, ctl >= 0 ? 1 : 0, 100);
-		if (pr > 0 && (pf.revents & (POLLIN | POLLHUP)) && read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) < 0)
-			continue;
-	}
-	/* what fb-init said just before the end may still be in the socket */
-	if (ctl >= 0) {
-		fcntl(ctl, F_SETFL, O_NONBLOCK);
-		while (read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) == 0)
-			;
-	}
-	if (ctl >= 0)
-		close(ctl);
-	(void)exited;
-	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
-	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
-	jv_free(ws);
-	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-		/* /dev/kvm is there but does not run a guest (nested, or an
-		 * unsupported CPU): say so once, and use TCG from now on */
-		char how[64];
-		fb_status_describe(status, how, sizeof(how));
-		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s): using TCG, and from now on (%s)",
-		       v->id, how, v->kvm_broken);
-		struct fb_err e = { 0 };
-		fb_write_file_atomic(v->kvm_broken, how, strlen(how), 0644, &e);
-		unlink(v->sock);
-		kvm = NULL;
-		msg[0] = '\0';
-		goto again;
-	}
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
-	if (code < 0) {
-		char how[64];
-		fb_status_describe(status, how, sizeof(how));
-		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "%sthe VM ended without a report from fb-init (QEMU %s)",
-			 msg[0] ? "; " : "", how);
-		code = 125;
-	}
-	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
-	if (msg[0])
-		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
-	save_state(v);
-	if (msg[0])
-		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
-	return code;
-}
-
 static const char run_usage[] =
 	"Usage: firebuild run --from=NAME:VERSION [FLAGS] [-- CMD ARGS...]\n"
 	"Boot a tagged image as a microVM (QEMU microvm; KVM when present, TCG\n"
@@ -655,14 +414,16 @@ int cmd_run(int argc, char **argv)
 		rc = fb_tool_usage_error("run needs --from=NAME:VERSION");
 		goto out;
 	}
-	if (name && !valid_name(name)) {
+	if (name && !fb_vm_valid_name(name)) {
 		rc = fb_tool_usage_error("--name %s: 1 to 20 characters of [a-zA-Z0-9]", name);
 		goto out;
 	}
 	struct fb_err err = { 0 };
 	char *store = NULL, *kernel = NULL;
 	jv meta = jv_invalid();
-	struct vm v = { .daemon = daemon, .stop_timeout = (int)timeout, .state = jv_object() };
+	struct {
+		char *dir, *id, *state_path, *sock, *console;
+	} v = { 0 };
 	if (resolve_common(&co, &store, &err) < 0) {
 		rc = fail(&err);
 		goto out;
@@ -672,7 +433,7 @@ int cmd_run(int argc, char **argv)
 	char *img = colon ? fb_xasprintf("%s/rootfs/%.*s/%s", store, (int)(colon - from), from, colon + 1)
 			  : fb_xasprintf("%s/rootfs/%s/latest", store, from);
 	char *imgjson = fb_xasprintf("%s/image.json", img), *imgext4 = fb_xasprintf("%s/rootfs.ext4", img);
-	if (access(imgext4, R_OK) < 0 || read_json(imgjson, &meta, &err) < 0) {
+	if (access(imgext4, R_OK) < 0 || fb_json_load(imgjson, &meta, &err) < 0) {
 		err = (struct fb_err){ 0 };
 		fb_err_set(&err, FB_EXIT_NOTFOUND, "not_found", "--from %s: no such image in %s (firebuild image ls)", from, store);
 		rc = fail(&err);
@@ -697,7 +458,7 @@ int cmd_run(int argc, char **argv)
 			snprintf(idbuf + 2 * i, 3, "%02x", rnd[i]);
 		name = idbuf;
 	}
-	const char *rcd = run_cache_dir(rcflag);
+	const char *rcd = fb_run_cache(rcflag);
 	char *runs = fb_xasprintf("%s/runs", rcd);
 	v.id = fb_xstrdup(name);
 	v.dir = fb_xasprintf("%s/%s", runs, name);
@@ -720,8 +481,8 @@ int cmd_run(int argc, char **argv)
 		/* one VM a name: an existing directory is another VM's */
 		jv old;
 		struct fb_err e2 = { 0 };
-		if (read_json(v.state_path, &old, &e2) == 0) {
-			const char *s = vm_status(old);
+		if (fb_json_load(v.state_path, &old, &e2) == 0) {
+			const char *s = fb_vm_status(old);
 			fb_err_set(&err, FB_EXIT_USAGE, "duplicate", "--name %s: a VM of that name is %s%s", name, s,
 				   strcmp(s, "running") ? " (firebuild purge removes it)" : "");
 			jv_free(old);
@@ -794,146 +555,50 @@ int cmd_run(int argc, char **argv)
 		free(rootfs);
 		goto done;
 	}
-	/* QEMU */
-	struct fb_strv q = FB_STRV_INIT, qk = FB_STRV_INIT;
-	fb_strv_push(&q, "qemu-system-x86_64");
-	fb_strv_push(&q, "-M");
-	fb_strv_push(&q, "microvm,acpi=off,x-option-roms=off");
-	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", rcd);
-	const char *accel = getenv("FB_ACCEL");
-	/* FB_ACCEL=tcg or kvm overrides the choice */
-	bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
-		       (access(v.kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
-
-	fb_strv_push(&q, "-m");
-	fb_strv_push_owned(&q, fb_xasprintf("%ld", mem));
-	fb_strv_push(&q, "-smp");
-	fb_strv_push_owned(&q, fb_xasprintf("%ld", cpu));
-	fb_strv_push(&q, "-no-user-config");
-	fb_strv_push(&q, "-nodefaults");
-	fb_strv_push(&q, "-display");
-	fb_strv_push(&q, "none");
-	fb_strv_push(&q, "-no-reboot");
-	fb_strv_push(&q, "-kernel");
-	fb_strv_push(&q, kernel);
-	fb_strv_push(&q, "-append");
-	fb_strv_push_owned(&q, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s", kargs));
-	fb_strv_push(&q, "-chardev");
-	fb_strv_push_owned(&q, daemon ? fb_xasprintf("file,id=con,path=%s", v.console)
-				      : fb_xstrdup("stdio,id=con,signal=off"));
-	fb_strv_push(&q, "-serial");
-	fb_strv_push(&q, "chardev:con");
-	fb_strv_push(&q, "-drive");
-	fb_strv_push_owned(&q, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", rootfs));
-	fb_strv_push(&q, "-device");
-	fb_strv_push(&q, "virtio-blk-device,drive=root");
-	fb_strv_push(&q, "-drive");
-	fb_strv_push_owned(&q, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", drive));
-	fb_strv_push(&q, "-device");
-	fb_strv_push(&q, "virtio-blk-device,drive=cfg");
-	fb_strv_push(&q, "-device");
-	fb_strv_push(&q, "virtio-serial-device");
-	fb_strv_push(&q, "-chardev");
-	fb_strv_push_owned(&q, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v.sock));
-	fb_strv_push(&q, "-device");
-	fb_strv_push(&q, "virtserialport,chardev=ctl,name=fb.ctl");
-	if (try_kvm) {
-		for (size_t i = 0; i < q.n; i++)
-			fb_strv_push(&qk, q.v[i]);
-		fb_strv_push(&qk, "-accel");
-		fb_strv_push(&qk, "kvm");
-		fb_strv_push(&qk, "-cpu");
-		fb_strv_push(&qk, "host");
+	/* fb-jail starts it and supervises (this process becomes fb-jail) */
+	char jail[PATH_MAX + 64];
+	if (tool_path("fb-jail", jail, sizeof(jail), &err) < 0) {
+		rc = fail(&err);
+		free(drive);
+		free(rootfs);
+		goto done;
 	}
-	fb_strv_push(&q, "-accel");
-	fb_strv_push(&q, "tcg");
-	v.state = jv_object_set(v.state, jv_string("id"), jv_string(name));
-	v.state = jv_object_set(v.state, jv_string("image"), jv_string(from));
-	v.state = jv_object_set(v.state, jv_string("backend"), jv_string("qemu"));
-	v.state = jv_object_set(v.state, jv_string("run_cache"), jv_string(v.dir));
-	v.state = jv_object_set(v.state, jv_string("jail"), jv_null());
-	v.state = jv_object_set(v.state, jv_string("rootfs"), jv_string(rootfs));
-	v.state = jv_object_set(v.state, jv_string("config_drive"), jv_string(drive));
-	v.state = jv_object_set(v.state, jv_string("console_log"), daemon ? jv_string(v.console) : jv_null());
-	v.state = jv_object_set(v.state, jv_string("kernel"), jv_string(kernel));
-	v.state = jv_object_set(v.state, jv_string("cpu"), jv_number((double)cpu));
-	v.state = jv_object_set(v.state, jv_string("mem"), jv_number((double)mem));
-	v.state = jv_object_set(v.state, jv_string("started"), jv_number((double)time(NULL)));
-	v.state = jv_object_set(v.state, jv_string("daemonized"), jv_bool(daemon));
+	jv spec = jv_object_set(jv_object(), jv_string("id"), jv_string(name));
+	spec = jv_object_set(spec, jv_string("run_dir"), jv_string(v.dir));
+	spec = jv_object_set(spec, jv_string("run_cache"), jv_string(rcd));
+	spec = jv_object_set(spec, jv_string("image"), jv_string(from));
+	spec = jv_object_set(spec, jv_string("kernel"), jv_string(kernel));
+	spec = jv_object_set(spec, jv_string("rootfs"), jv_string(rootfs));
+	spec = jv_object_set(spec, jv_string("config_drive"), jv_string(drive));
+	spec = jv_object_set(spec, jv_string("cpu"), jv_number((double)cpu));
+	spec = jv_object_set(spec, jv_string("mem"), jv_number((double)mem));
+	spec = jv_object_set(spec, jv_string("kernel_args"), jv_string(kargs));
+	spec = jv_object_set(spec, jv_string("daemonize"), jv_bool(daemon));
+	spec = jv_object_set(spec, jv_string("stop_timeout"), jv_number((double)timeout));
+	spec = jv_object_set(spec, jv_string("remove_after"), jv_bool(!daemon));
+	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);
-	if (!daemon) {
-		rc = supervise(&v, try_kvm ? qk.v : NULL, q.v, &err);
-		if (rc < 0)
-			rc = fail(&err);
-		fb_tree_remove(v.dir); /* a foreground VM leaves nothing */
-		free(v.dir);
-		v.dir = NULL;
-	} else {
-		int ready[2];
-		if (pipe2(ready, O_CLOEXEC) < 0) {
-			rc = fail((fb_err_errno(&err, errno, "pipe"), &err));
-			fb_strv_free(&q);
-			fb_strv_free(&qk);
-			goto done;
-		}
-		fflush(NULL);
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(ready[0]);
-			setsid();
-			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-			dup2(nul, 0);
-			dup2(nul, 1);
-			int logfd = open(v.console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-			dup2(logfd >= 0 ? logfd : nul, 2);
-			if (fork() != 0)
-				_exit(0); /* not a session leader: no terminal can be acquired */
-			struct fb_err e3 = { 0 };
-			/* the state is there once QEMU is started: tell the parent */
-			v.state = jv_object_set(v.state, jv_string("supervisor_pid"), jv_number(getpid()));
-			close(ready[1]);
-			supervise(&v, try_kvm ? qk.v : NULL, q.v, &e3);
-			_exit(0);
-		}
-		close(ready[1]);
-		waitpid(pid, NULL, 0);
-		/* wait for the supervisor to have written the running state */
-		jv st = jv_invalid();
-		for (int i = 0; i < 100; i++) {
-			struct fb_err e4 = { 0 };
-			if (read_json(v.state_path, &st, &e4) == 0 && num(st, "pid") > 0)
-				break;
-			if (jv_is_valid(st)) {
-				jv_free(st);
-				st = jv_invalid();
-			}
-			usleep(50000);
-		}
-		close(ready[0]);
-		if (jv_is_valid(st)) {
-			rc = fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vm"), st), &err) < 0 ? fail(&err) : 0;
-		} else {
-			fb_err_set(&err, FB_EXIT_FAILED, "start", "%s: the VM did not start (see %s)", v.id, v.console);
-			rc = fail(&err);
-		}
-		free(v.dir);
-		v.dir = NULL; /* the supervisor's now */
+	if (fb_json_save(specp, jv_object_set(jv_object(), jv_string("vm"), spec), 0600, &err) < 0) {
+		free(specp);
+		rc = fail(&err);
+		goto done;
 	}
-	fb_strv_free(&q);
-	fb_strv_free(&qk);
+	char *jargv[] = { jail, "start", "--spec", specp, NULL };
+	fflush(NULL);
+	execv(jail, jargv);
+	fb_err_errno(&err, errno, "unable to run %s", jail);
+	free(specp);
+	rc = fail(&err);
 done:
-	if (rc != 0 && v.dir && !daemon)
-		fb_tree_remove(v.dir);
-	else if (rc != 0 && v.dir && daemon && access(v.state_path, F_OK) != 0)
-		fb_tree_remove(v.dir);
+	if (rc != 0 && v.dir)
+		fb_tree_remove(v.dir); /* it never started: nothing of it stays */
 	free(v.dir);
 	free(v.id);
 	free(v.state_path);
 	free(v.sock);
 	free(v.console);
-	free(v.kvm_broken);
-	jv_free(v.state);
+
 	free(img);
 	free(imgjson);
 	free(imgext4);
@@ -1007,13 +672,13 @@ static int load_vm(const char *rcflag, const char *id, char **dir, jv *st, struc
 {
 	if (!id)
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id is required");
-	if (!valid_name(id))
+	if (!fb_vm_valid_name(id))
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id %s: 1 to 20 characters of [a-zA-Z0-9]", id);
-	*dir = fb_xasprintf("%s/runs/%s", run_cache_dir(rcflag), id);
+	*dir = fb_xasprintf("%s/runs/%s", fb_run_cache(rcflag), id);
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
-	if (read_json(p, st, &e) < 0)
+	if (fb_json_load(p, st, &e) < 0)
 		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM (firebuild ls)", id);
 	free(p);
 	return r;
@@ -1021,7 +686,7 @@ static int load_vm(const char *rcflag, const char *id, char **dir, jv *st, struc
 
 static jv with_status(jv st)
 {
-	return jv_object_set(st, jv_string("state"), jv_string(vm_status(st)));
+	return jv_object_set(st, jv_string("state"), jv_string(fb_vm_status(st)));
 }
 
 static const char ls_usage[] = "Usage: firebuild ls [--run-cache DIR]\nThe VMs: a table on a terminal, JSON otherwise.\n";
@@ -1033,7 +698,7 @@ int cmd_ls(int argc, char **argv)
 	int rc = 0;
 	if (parse_vm_flags(argc, argv, ls_usage, &id, &rcflag, &to, &rc) < 0)
 		return rc;
-	char *runs = fb_xasprintf("%s/runs", run_cache_dir(rcflag));
+	char *runs = fb_xasprintf("%s/runs", fb_run_cache(rcflag));
 	DIR *d = opendir(runs);
 	struct dirent *e;
 	jv list = jv_array();
@@ -1043,7 +708,7 @@ int cmd_ls(int argc, char **argv)
 		char *p = fb_xasprintf("%s/%s/state.json", runs, e->d_name);
 		jv st;
 		struct fb_err er = { 0 };
-		if (read_json(p, &st, &er) == 0)
+		if (fb_json_load(p, &st, &er) == 0)
 			list = jv_array_append(list, with_status(st));
 		free(p);
 	}
@@ -1061,7 +726,7 @@ int cmd_ls(int argc, char **argv)
 			if (jv_get_kind(ex) == JV_KIND_NUMBER)
 				snprintf(exs, sizeof(exs), "%d", (int)jv_number_value(ex));
 			printf("%-20s %-30s %-8s %-8s %6ld %s\n", jv_string_value(idj), jv_string_value(im), "qemu", jv_string_value(s),
-			       num(st, "pid"), exs);
+			       fb_vm_num(st, "pid"), exs);
 			jv_free(idj);
 			jv_free(im);
 			jv_free(s);
@@ -1123,38 +788,6 @@ int cmd_logs(int argc, char **argv)
 	return rc;
 }
 
-/* Stop one VM (through fb-init, then by force) and remove what it held;
- * *final gets its last state (the exit code it reported). */
-static int stop_vm(const char *dir, jv st, long timeout, jv *final)
-{
-	long sup = num(st, "supervisor_pid"), pid = num(st, "pid");
-	bool sup_alive = alive(sup, "firebuild");
-	if (alive(pid, "qemu-system")) {
-		if (sup_alive) {
-			kill((pid_t)sup, SIGTERM);
-		} else {
-			kill((pid_t)pid, SIGKILL);
-		}
-		for (long i = 0; i < (timeout + 5) * 10 && (alive(pid, "qemu-system") || alive(sup, "firebuild")); i++)
-			usleep(100000);
-		if (alive(pid, "qemu-system"))
-			kill((pid_t)pid, SIGKILL);
-	}
-	for (int i = 0; i < 50 && alive(sup, "firebuild"); i++)
-		usleep(100000);
-	if (alive(sup, "firebuild"))
-		kill((pid_t)sup, SIGKILL);
-	for (int i = 0; i < 50 && alive(pid, "qemu-system"); i++)
-		usleep(100000);
-	char *p = fb_xasprintf("%s/state.json", dir);
-	struct fb_err e = { 0 };
-	if (read_json(p, final, &e) < 0)
-		*final = jv_copy(st);
-	free(p);
-	jv_free(st);
-	return fb_tree_remove(dir);
-}
-
 static const char kill_usage[] =
 	"Usage: firebuild kill --vmm-id=ID [--shutdown-timeout=15s] [--run-cache DIR]\n"
 	"Stop a VM cleanly (its STOPSIGNAL through fb-init; killed after the\n"
@@ -1174,9 +807,12 @@ int cmd_kill(int argc, char **argv)
 		free(dir);
 		return fail(&err);
 	}
+	jv_free(st);
 	jv final;
-	stop_vm(dir, st, timeout, &final);
+	int sr = fb_vm_stop(dir, timeout, &final, &err);
 	free(dir);
+	if (sr < 0)
+		return fail(&err);
 	/* what it reported before it went */
 	jv out = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
 	jv ex = jv_object_get(final, jv_string("exit_code"));
@@ -1201,7 +837,7 @@ int cmd_purge(int argc, char **argv)
 	int rc = 0;
 	if (parse_vm_flags(argc, argv, purge_usage, &id, &rcflag, &to, &rc) < 0)
 		return rc;
-	char *runs = fb_xasprintf("%s/runs", run_cache_dir(rcflag));
+	char *runs = fb_xasprintf("%s/runs", fb_run_cache(rcflag));
 	DIR *d = opendir(runs);
 	struct dirent *e;
 	jv purged = jv_array();
@@ -1212,13 +848,13 @@ int cmd_purge(int argc, char **argv)
 		jv st;
 		struct fb_err er = { 0 };
 		bool gone;
-		if (read_json(p, &st, &er) == 0) {
-			long sup = num(st, "supervisor_pid");
-			bool running = !strcmp(vm_status(st), "running");
+		if (fb_json_load(p, &st, &er) == 0) {
+			long sup = fb_vm_num(st, "supervisor_pid");
+			bool running = !strcmp(fb_vm_status(st), "running");
 			/* a supervisor whose VMM just died is writing its last state */
-			for (int i = 0; !running && i < 30 && alive(sup, "firebuild"); i++)
+			for (int i = 0; !running && i < 30 && fb_vm_alive(sup, "fb-jail"); i++)
 				usleep(100000);
-			gone = !running && !alive(sup, "firebuild");
+			gone = !running && !fb_vm_alive(sup, "fb-jail");
 			jv_free(st);
 		} else {
 			/* no state: a run that died while starting, if it is old enough */

@@ -199,3 +199,26 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *merged-ok* ]]
 }
+
+@test "fb-jail alone: a VM spec by hand boots; a run directory over the socket path limit is refused up front" {
+	local dir="$D/handmade"
+	mkdir -p "$dir"
+	cp --sparse=always "$FB_STORE/rootfs/fb/busybox/1/rootfs.ext4" "$dir/rootfs.ext4"
+	printf '{"version":1,"hostname":"byhand","cmd":["/bin/sh","-c","echo by-hand on $(hostname); exit 9"],"env":["PATH=/bin"]}' >"$dir/config.drive"
+	truncate -s 4096 "$dir/config.drive"
+	# fb-init is written in by firebuild run; by hand, debugfs does it
+	printf 'mkdir /sbin\nwrite %s /sbin/fb-init\nset_inode_field /sbin/fb-init mode 0100755\n' "$FB_BIN/fb-init" |
+		debugfs -w -f - "$dir/rootfs.ext4" >/dev/null 2>&1
+	jq -n --arg d "$dir" --arg rc "$D/rc" --arg k "$KERNEL" \
+		'{vm: {id: "byhand", run_dir: $d, run_cache: $rc, kernel: $k, rootfs: ($d + "/rootfs.ext4"),
+		       config_drive: ($d + "/config.drive"), cpu: 1, mem: 128}}' >"$D/spec.json"
+	run --separate-stderr fb-jail start --spec "$D/spec.json"
+	[ "$status" -eq 9 ]
+	[[ "$output" == *"by-hand on byhand"* ]]
+	[ "$(jq -r .exit_code "$dir/state.json")" = 9 ]
+	local long="$D/$(printf 'x%.0s' $(seq 1 120))"
+	run --separate-stderr bash -c "jq --arg d '$long' '.vm.run_dir = \$d' '$D/spec.json' | fb-jail start"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"Unix socket limit of 107"* ]]
+	[ ! -e "$long" ]
+}

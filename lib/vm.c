@@ -1,0 +1,133 @@
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "store.h"
+#include "tree.h"
+#include "util.h"
+
+const char *fb_run_cache(const char *flag)
+{
+	if (flag)
+		return flag;
+	const char *e = getenv("FB_RUN_CACHE");
+	if (e && *e)
+		return e;
+	if (geteuid() == 0)
+		return "/var/lib/firebuild";
+	static char buf[PATH_MAX];
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
+	return buf;
+}
+
+bool fb_vm_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 20)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+bool fb_vm_alive(long pid, const char *what)
+{
+	if (pid <= 0 || kill((pid_t)pid, 0) < 0)
+		return false;
+	char p[64], buf[4096];
+	snprintf(p, sizeof(p), "/proc/%ld/cmdline", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false; /* a zombie has an empty command line */
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, what) != NULL;
+}
+
+long fb_vm_num(jv o, const char *k)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(k));
+	long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v) : 0;
+	jv_free(v);
+	return r;
+}
+
+const char *fb_vm_status(jv st)
+{
+	jv s = jv_object_get(jv_copy(st), jv_string("status"));
+	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
+	jv_free(s);
+	if (fb_vm_alive(fb_vm_num(st, "pid"), "qemu-system"))
+		return "running";
+	return exited ? "exited" : "dead";
+}
+
+int fb_json_load(const char *path, jv *out, struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_read_file(path, &b, err);
+	if (r == 0)
+		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
+	fb_buf_free(&b);
+	return r;
+}
+
+int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err)
+{
+	char *t = fb_json_dump(doc, false);
+	int r = fb_write_file_atomic(path, t, strlen(t), mode, err);
+	free(t);
+	return r;
+}
+
+int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
+{
+	char *p = fb_xasprintf("%s/state.json", dir);
+	jv st;
+	if (fb_json_load(p, &st, err) < 0) {
+		free(p);
+		return -1;
+	}
+	long sup = fb_vm_num(st, "supervisor_pid"), pid = fb_vm_num(st, "pid");
+	if (fb_vm_alive(pid, "qemu-system")) {
+		/* the supervisor turns SIGTERM into "stop" on the control port */
+		kill((pid_t)(fb_vm_alive(sup, "fb-jail") ? sup : pid), fb_vm_alive(sup, "fb-jail") ? SIGTERM : SIGKILL);
+		for (long i = 0; i < (timeout + 5) * 10 && (fb_vm_alive(pid, "qemu-system") || fb_vm_alive(sup, "fb-jail")); i++)
+			usleep(100000);
+		if (fb_vm_alive(pid, "qemu-system"))
+			kill((pid_t)pid, SIGKILL);
+	}
+	for (int i = 0; i < 50 && fb_vm_alive(sup, "fb-jail"); i++)
+		usleep(100000);
+	if (fb_vm_alive(sup, "fb-jail"))
+		kill((pid_t)sup, SIGKILL);
+	for (int i = 0; i < 50 && fb_vm_alive(pid, "qemu-system"); i++)
+		usleep(100000);
+	struct fb_err e = { 0 };
+	jv last;
+	if (fb_json_load(p, &last, &e) == 0) {
+		jv_free(st);
+		st = last;
+	}
+	free(p);
+	*final = st;
+	if (fb_tree_remove(dir) < 0)
+		return fb_err_errno(err, errno, "remove %s", dir);
+	return 0;
+}

@@ -1,0 +1,458 @@
+/* fb-jail: start a VM and supervise it, or stop one. The QEMU backend
+ * (-M microvm; KVM when it really runs a guest here, TCG otherwise) with
+ * the config drive and the control port of docs/config-drive.md. The
+ * supervisor (this process in the foreground, a daemon with daemonize)
+ * keeps state.json in the VM's run directory, turns SIGTERM/SIGINT into
+ * "stop" on the control port (fb-init sends the STOPSIGNAL, then SIGKILL),
+ * kills the VMM when the grace period is over, and records the workload's
+ * exit code.
+ *
+ *   fb-jail start [--spec FILE]      # {"vm": {...}} (stdin by default)
+ *   fb-jail stop --run-dir DIR [--timeout SECONDS]
+ *
+ * The chroot/cgroup jail and the Firecracker backend come next (issue 6). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "store.h"
+#include "tool.h"
+#include "tree.h"
+#include "util.h"
+#include "vm.h"
+
+#define SOCK_MAX 107 /* sun_path, less its NUL */
+
+static const char usage[] =
+	"Usage: fb-jail start [--spec FILE]\n"
+	"       fb-jail stop --run-dir DIR [--timeout SECONDS]\n"
+	"Start a VM from a spec ({\"vm\": {id, run_dir, run_cache, kernel, rootfs,\n"
+	"config_drive, cpu, mem, kernel_args, daemonize, stop_timeout, image,\n"
+	"remove_after}}) under QEMU -M microvm and supervise it: in the foreground\n"
+	"the console is stdout and the exit status is the workload's; daemonized,\n"
+	"the VM's state is printed and the supervisor goes on in the background.\n"
+	"stop asks the VM's supervisor to stop it cleanly, kills it after the\n"
+	"timeout, and removes its run directory.\n"
+	"  --log-format FORMAT, --help, --version\n";
+
+enum { OPT_SPEC = FB_OPT_FIRST_TOOL_OPT, OPT_RUN_DIR, OPT_TIMEOUT };
+
+static const struct option longopts[] = {
+	FB_COMMON_LONGOPTS,
+	{ "spec", required_argument, NULL, OPT_SPEC },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct vm {
+	char *id, *dir, *state_path, *sock, *console, *kvm_broken;
+	jv state;
+	bool daemon;
+	int stop_timeout;
+};
+
+static volatile sig_atomic_t g_stop;
+static void on_stop(int sig)
+{
+	g_stop = sig;
+}
+
+static void save_state(struct vm *v)
+{
+	struct fb_err e = { 0 };
+	fb_json_save(v->state_path, jv_copy(v->state), 0644, &e);
+}
+
+/* One read from the control socket and the lines it completes; -1 at its
+ * end (or when nothing is there). */
+static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, char *msg, size_t msglen)
+{
+	ssize_t n = read(*ctl, line + *ll, 1023 - *ll);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(*ctl);
+			*ctl = -2; /* the VM closed it; do not reconnect */
+		}
+		return -1;
+	}
+	*ll += (size_t)n;
+	line[*ll] = '\0';
+	char *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = '\0';
+		if (!strncmp(line, "exit ", 5))
+			*code = atoi(line + 5);
+		else if (!strncmp(line, "error ", 6))
+			snprintf(msg, msglen, "%.500s", line + 6);
+		else if (!strncmp(line, "started ", 8))
+			v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
+		size_t rest = *ll - (size_t)(nl + 1 - line);
+		memmove(line, nl + 1, rest + 1);
+		*ll = rest;
+	}
+	if (*ll >= 1023)
+		*ll = 0;
+	return 0;
+}
+
+/* Run QEMU until it ends; the workload's code (or 125 and why). */
+static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct fb_proc p;
+	struct fb_spawn_opts so = { .null_stdin = v->daemon };
+again:
+	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
+	if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
+		return -1;
+	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
+	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
+	save_state(v);
+	int ctl = -1, code = -1, status = 0;
+	bool stop_sent = false;
+	time_t stop_at = 0;
+	char msg[512] = "", line[1024];
+	size_t ll = 0;
+	for (;;) {
+		if (waitpid(p.pid, &status, WNOHANG) == p.pid)
+			break;
+		if (ctl == -1) {
+			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_un a = { .sun_family = AF_UNIX };
+			snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->sock);
+			if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+				ctl = s;
+			else if (s >= 0)
+				close(s);
+		}
+		if (g_stop && !stop_sent) {
+			/* through fb-init: the image's STOPSIGNAL, then SIGKILL */
+			if (ctl >= 0 && write(ctl, "stop\n", 5) == 5) {
+				stop_at = time(NULL) + v->stop_timeout + 2;
+			} else {
+				kill(p.pid, SIGTERM);
+				stop_at = time(NULL) + 5;
+			}
+			stop_sent = true;
+		}
+		if (stop_sent && time(NULL) > stop_at) {
+			fb_log(FB_LOG_WARN, "%s: the VM did not stop in %d s: killed", v->id, v->stop_timeout);
+			kill(p.pid, SIGKILL);
+			stop_at = time(NULL) + 3600;
+		}
+		struct pollfd pf = { ctl, POLLIN, 0 };
+		if (poll(&pf, ctl >= 0 ? 1 : 0, 100) > 0 && (pf.revents & (POLLIN | POLLHUP)))
+			read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+	}
+	/* what fb-init said just before the end may still be in the socket */
+	if (ctl >= 0) {
+		fcntl(ctl, F_SETFL, O_NONBLOCK);
+		while (read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) == 0)
+			;
+		if (ctl >= 0)
+			close(ctl);
+	}
+	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
+	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
+	jv_free(ws);
+	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		/* /dev/kvm is there but does not run a guest (nested, or an
+		 * unsupported CPU): say so once, and use TCG from now on */
+		char how[64];
+		fb_status_describe(status, how, sizeof(how));
+		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s): using TCG, and from now on (%s)",
+		       v->id, how, v->kvm_broken);
+		struct fb_err e = { 0 };
+		fb_write_file_atomic(v->kvm_broken, how, strlen(how), 0644, &e);
+		unlink(v->sock);
+		kvm = NULL;
+		msg[0] = '\0';
+		goto again;
+	}
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
+	if (code < 0) {
+		char how[64];
+		fb_status_describe(status, how, sizeof(how));
+		size_t ml = strlen(msg);
+		snprintf(msg + ml, sizeof(msg) - ml, "%sthe VM ended without a report from fb-init (QEMU %s)", ml ? "; " : "",
+			 how);
+		code = 125;
+	}
+	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
+	if (msg[0]) {
+		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
+		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
+	}
+	save_state(v);
+	return code;
+}
+
+static void push(struct fb_strv *q, const char *s)
+{
+	fb_strv_push(q, s);
+}
+
+/* The QEMU command line; kvm gets the KVM variant when it is worth a try. */
+static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, struct fb_err *err)
+{
+	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
+	long long cpu = 1, mem = 128;
+	int r = 0;
+	if (fb_json_get_str(spec, "kernel", &kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &rootfs, err) < 0 ||
+	    fb_json_get_str(spec, "config_drive", &drive, err) < 0 || fb_json_get_str_opt(spec, "kernel_args", &kargs, err) < 0 ||
+	    fb_json_get_int_opt(spec, "cpu", &cpu, err) < 0 || fb_json_get_int_opt(spec, "mem", &mem, err) < 0)
+		r = -1;
+	if (r == 0 && (cpu < 1 || cpu > 64 || mem < 32))
+		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
+	if (r == 0) {
+		push(tcg, "qemu-system-x86_64");
+		push(tcg, "-M");
+		push(tcg, "microvm,acpi=off,x-option-roms=off");
+		push(tcg, "-m");
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", mem));
+		push(tcg, "-smp");
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", cpu));
+		push(tcg, "-no-user-config");
+		push(tcg, "-nodefaults");
+		push(tcg, "-display");
+		push(tcg, "none");
+		push(tcg, "-no-reboot");
+		push(tcg, "-kernel");
+		push(tcg, kernel);
+		push(tcg, "-append");
+		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
+						     kargs ? kargs : ""));
+		push(tcg, "-chardev");
+		fb_strv_push_owned(tcg, v->daemon ? fb_xasprintf("file,id=con,path=%s", v->console)
+						  : fb_xstrdup("stdio,id=con,signal=off"));
+		push(tcg, "-serial");
+		push(tcg, "chardev:con");
+		push(tcg, "-drive");
+		fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", rootfs));
+		push(tcg, "-device");
+		push(tcg, "virtio-blk-device,drive=root");
+		push(tcg, "-drive");
+		fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", drive));
+		push(tcg, "-device");
+		push(tcg, "virtio-blk-device,drive=cfg");
+		push(tcg, "-device");
+		push(tcg, "virtio-serial-device");
+		push(tcg, "-chardev");
+		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock));
+		push(tcg, "-device");
+		push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
+		/* FB_ACCEL=tcg or kvm overrides the choice */
+		const char *accel = getenv("FB_ACCEL");
+		bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
+			       (access(v->kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
+		if (try_kvm) {
+			for (size_t i = 0; i < tcg->n; i++)
+				push(kvm, tcg->v[i]);
+			push(kvm, "-accel");
+			push(kvm, "kvm");
+			push(kvm, "-cpu");
+			push(kvm, "host");
+		}
+		push(tcg, "-accel");
+		push(tcg, "tcg");
+		v->state = jv_object_set(v->state, jv_string("kernel"), jv_string(kernel));
+		v->state = jv_object_set(v->state, jv_string("rootfs"), jv_string(rootfs));
+		v->state = jv_object_set(v->state, jv_string("config_drive"), jv_string(drive));
+		v->state = jv_object_set(v->state, jv_string("cpu"), jv_number((double)cpu));
+		v->state = jv_object_set(v->state, jv_string("mem"), jv_number((double)mem));
+	}
+	free(kernel);
+	free(rootfs);
+	free(drive);
+	free(kargs);
+	return r;
+}
+
+static int cmd_start(const char *spec_path, struct fb_err *err)
+{
+	jv doc;
+	if (spec_path ? fb_json_load(spec_path, &doc, err) < 0 : fb_json_read_fd(0, &doc, err) < 0)
+		return fb_tool_fail(err);
+	if (fb_json_is_error_doc(doc))
+		return fb_tool_pass_error(doc);
+	jv spec = jv_object_get(doc, jv_string("vm"));
+	struct vm v = { .state = jv_object() };
+	char *run_cache = NULL, *image = NULL;
+	bool remove_after = false;
+	long long timeout = 10;
+	int rc;
+	if (jv_get_kind(spec) != JV_KIND_OBJECT) {
+		jv_free(spec);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .vm object");
+		return fb_tool_fail(err);
+	}
+	if (fb_json_get_str(spec, "id", &v.id, err) < 0 || fb_json_get_str(spec, "run_dir", &v.dir, err) < 0 ||
+	    fb_json_get_str(spec, "run_cache", &run_cache, err) < 0 || fb_json_get_str_opt(spec, "image", &image, err) < 0 ||
+	    fb_json_get_bool_opt(spec, "daemonize", &v.daemon, err) < 0 ||
+	    fb_json_get_bool_opt(spec, "remove_after", &remove_after, err) < 0 ||
+	    fb_json_get_int_opt(spec, "stop_timeout", &timeout, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	if (!fb_vm_valid_name(v.id)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm id %s: 1 to 20 characters of [a-zA-Z0-9]", v.id);
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	v.stop_timeout = (int)timeout;
+	v.state_path = fb_xasprintf("%s/state.json", v.dir);
+	v.sock = fb_xasprintf("%s/ctl.sock", v.dir);
+	v.console = fb_xasprintf("%s/console.log", v.dir);
+	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", run_cache);
+	if (strlen(v.sock) > SOCK_MAX) {
+		fb_err_set(err, FB_EXIT_USAGE, "socket_path",
+			   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter run cache", v.sock,
+			   strlen(v.sock), SOCK_MAX);
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
+	if (qemu_argv(&v, spec, &tcg, &kvm, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	v.state = jv_object_set(v.state, jv_string("id"), jv_string(v.id));
+	v.state = jv_object_set(v.state, jv_string("image"), image ? jv_string(image) : jv_null());
+	v.state = jv_object_set(v.state, jv_string("backend"), jv_string("qemu"));
+	v.state = jv_object_set(v.state, jv_string("run_cache"), jv_string(v.dir));
+	v.state = jv_object_set(v.state, jv_string("jail"), jv_null());
+	v.state = jv_object_set(v.state, jv_string("console_log"), v.daemon ? jv_string(v.console) : jv_null());
+	v.state = jv_object_set(v.state, jv_string("started"), jv_number((double)time(NULL)));
+	v.state = jv_object_set(v.state, jv_string("daemonized"), jv_bool(v.daemon));
+	char **k = kvm.n ? kvm.v : NULL;
+	if (!v.daemon) {
+		rc = supervise(&v, k, tcg.v, err);
+		if (rc < 0)
+			rc = fb_tool_fail(err);
+		if (remove_after)
+			fb_tree_remove(v.dir); /* a foreground VM leaves nothing */
+	} else {
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			setsid();
+			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+			dup2(nul, 0);
+			dup2(nul, 1);
+			int logfd = open(v.console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+			dup2(logfd >= 0 ? logfd : nul, 2);
+			if (fork() != 0)
+				_exit(0); /* not a session leader: it can never get a terminal */
+			struct fb_err e = { 0 };
+			supervise(&v, k, tcg.v, &e);
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+		/* the supervisor has written the running state once QEMU started */
+		jv st = jv_invalid();
+		for (int i = 0; i < 100; i++) {
+			struct fb_err e = { 0 };
+			if (fb_json_load(v.state_path, &st, &e) == 0 && fb_vm_num(st, "pid") > 0)
+				break;
+			if (jv_is_valid(st)) {
+				jv_free(st);
+				st = jv_invalid();
+			}
+			usleep(50000);
+		}
+		if (jv_is_valid(st)) {
+			rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("vm"), st));
+		} else {
+			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start (see %s)", v.id, v.console);
+			rc = fb_tool_fail(err);
+		}
+	}
+	fb_strv_free(&tcg);
+	fb_strv_free(&kvm);
+out:
+	/* a VM that never started leaves nothing behind */
+	if (rc != 0 && v.dir && v.state_path && access(v.state_path, F_OK) != 0)
+		fb_tree_remove(v.dir);
+	jv_free(spec);
+	jv_free(v.state);
+	free(v.id);
+	free(v.dir);
+	free(v.state_path);
+	free(v.sock);
+	free(v.console);
+	free(v.kvm_broken);
+	free(run_cache);
+	free(image);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	fb_tool_init("fb-jail");
+	const char *spec = NULL, *dir = NULL;
+	long timeout = 15;
+	int c, exit_now = -1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		switch (c) {
+		case OPT_SPEC: spec = optarg; break;
+		case OPT_RUN_DIR: dir = optarg; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			timeout = strtol(optarg, &end, 10);
+			if (*end == 's')
+				end++;
+			if (*end || timeout < 0)
+				return fb_tool_usage_error("--timeout %s: expected seconds", optarg);
+			break;
+		}
+		default: return FB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return fb_tool_usage_error("expected a command: start or stop");
+	const char *cmd = argv[optind++];
+	if (optind < argc)
+		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	struct fb_err err = { 0 };
+	if (!strcmp(cmd, "start"))
+		return cmd_start(spec, &err);
+	if (strcmp(cmd, "stop"))
+		return fb_tool_usage_error("unknown command '%s'", cmd);
+	if (!dir)
+		return fb_tool_usage_error("stop needs --run-dir");
+	jv final;
+	if (fb_vm_stop(dir, timeout, &final, &err) < 0)
+		return fb_tool_fail(&err);
+	jv ex = jv_object_get(jv_copy(final), jv_string("exit_code"));
+	jv id = jv_object_get(final, jv_string("id"));
+	jv out = jv_object_set(jv_object(), jv_string("id"), jv_get_kind(id) == JV_KIND_STRING ? id : (jv_free(id), jv_null()));
+	out = jv_object_set(out, jv_string("killed"), jv_true());
+	out = jv_object_set(out, jv_string("exit_code"), jv_get_kind(ex) == JV_KIND_NUMBER ? ex : (jv_free(ex), jv_null()));
+	return fb_tool_finish(out);
+}
