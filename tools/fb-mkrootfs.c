@@ -48,6 +48,8 @@ static const char usage[] =
 	"  --tree DIR             write the layers into the directory DIR (new or empty)\n"
 	"                         instead of an ext4 image (root: owners and devices)\n"
 	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
+	"  --no-init              do not add /sbin/fb-init (the VM's PID 1, found next\n"
+	"                         to fb-mkrootfs) to the image\n"
 	"\n"
 	"A document with .plan (fb-parse) is built first (docs/tools/fb-mkrootfs.md):\n"
 	"  --run-cache DIR        where stage trees are made (default: $FB_RUN_CACHE,\n"
@@ -79,6 +81,7 @@ enum {
 	OPT_SECRET,
 	OPT_INSECURE,
 	OPT_IMPORT,
+	OPT_NO_INIT,
 };
 
 static const struct option longopts[] = {
@@ -96,6 +99,7 @@ static const struct option longopts[] = {
 	{ "secret", required_argument, NULL, OPT_SECRET },
 	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
 	{ "import", no_argument, NULL, OPT_IMPORT },
+	{ "no-init", no_argument, NULL, OPT_NO_INIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -116,6 +120,8 @@ struct options {
 	const char *context;
 	bool no_cache;
 	bool import;
+	bool no_init;
+	bool init_added;
 	struct fb_vars secrets;
 	struct fb_strv insecure;
 };
@@ -373,7 +379,7 @@ static uint64_t estimate_layer(const char *path)
 	return est;
 }
 
-static int build(const struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
+static int build(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
 		 uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
 {
 	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes };
@@ -412,8 +418,28 @@ static int build(const struct options *o, struct layer *layers, size_t nl, const
 			goto fail;
 		}
 	}
-	/* Hook: fb-init joins every image here once it exists (issue 5);
-	 * --add-file is the same mechanism for any file. */
+	/* fb-init joins every image (a link /sbin -> usr/sbin is followed);
+	 * firebuild run writes it again into the VM's copy, so an image
+	 * where it cannot go still runs */
+	char self[4096], init[4200];
+	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[sn > 0 ? sn : 0] = '\0';
+	char *sl = strrchr(self, '/');
+	if (sl)
+		*sl = '\0';
+	snprintf(init, sizeof(init), "%s/fb-init", self);
+	if (access(init, R_OK) < 0)
+		snprintf(init, sizeof(init), "%s/../libexec/firebuild/fb-init", self);
+	struct fb_buf ib = FB_BUF_INIT;
+	struct fb_err ie = { 0 };
+	if (!o->no_init && access(init, R_OK) == 0 && fb_read_file(init, &ib, &ie) == 0) {
+		if (fb_rootfs_add_file(r, "/sbin/fb-init", ib.data, ib.len, 0755, 0, 0, &ie) == 0)
+			o->init_added = true;
+		else
+			fb_log(FB_LOG_WARN, "/sbin/fb-init not added (firebuild run adds it to the VM's copy): %s", ie.msg);
+	}
+	fb_buf_free(&ib);
+	/* --add-file: any file, after the layers */
 	for (size_t i = 0; i < o->add_files.n; i++) {
 		char *spec = fb_xstrdup(o->add_files.v[i]);
 		char *dest = strchr(spec, ':');
@@ -620,6 +646,7 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 	counts = jv_object_set(counts, jv_string("devices"), jv_number((double)st.devices));
 	counts = jv_object_set(counts, jv_string("whiteouts"), jv_number((double)st.whiteouts));
 	rfs = jv_object_set(rfs, jv_string("counts"), counts);
+	rfs = jv_object_set(rfs, jv_string("init"), jv_bool(o->init_added));
 	if (jv_is_valid(image)) {
 		jv cfg = jv_object_get(jv_copy(image), jv_string("config"));
 		if (jv_is_valid(cfg))
@@ -697,6 +724,7 @@ int main(int argc, char **argv)
 		case OPT_CONTEXT: o.context = optarg; break;
 		case OPT_NO_CACHE: o.no_cache = true; break;
 		case OPT_IMPORT: o.import = true; break;
+		case OPT_NO_INIT: o.no_init = true; break;
 		case OPT_INSECURE: fb_strv_push(&o.insecure, optarg); break;
 		case OPT_SECRET: {
 			/* id=ID,src=FILE (also source=, and a bare id names env-less files) */

@@ -469,3 +469,18 @@ git_fixture_down() {
 	[ "$(jq -c '[.build.steps[] | select(.status != "metadata") | .status] | unique' <<<"$output")" = '["cached"]' ]
 	e2fsck -fn "$C/v.ext4" >/dev/null
 }
+
+@test "every image gets /sbin/fb-init at build time (through a /sbin link too); --no-init leaves it out" {
+	printf 'FROM fb/busybox:1\nRUN rm -rf /sbin && mkdir -p /usr/sbin && ln -s usr/sbin /sbin\n' >"$C/Dockerfile"
+	build --tag=t/init:1
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.init <<<"$output")" = true ]
+	run debugfs -R 'stat /usr/sbin/fb-init' "$(img t/init:1)"
+	[[ "$output" == *"Mode:  0755"* ]]
+	checked t/init:1
+	printf 'FROM scratch\nCOPY Dockerfile /\n' >"$C/Dockerfile"
+	fb-parse "$C/Dockerfile" | fb-mkrootfs --context="$C" --no-init --output="$C/n.ext4" >"$C/out.json" 2>/dev/null
+	[ "$(jq .rootfs.init "$C/out.json")" = false ]
+	run debugfs -R 'stat /sbin/fb-init' "$C/n.ext4"
+	[[ "$output" == *"not found"* ]] || [[ "$stderr" == *"not found"* ]]
+}
