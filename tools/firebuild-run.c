@@ -419,7 +419,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	struct fb_err err = { 0 };
-	char *store = NULL, *kernel = NULL;
+	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *prof_rc = NULL;
 	jv meta = jv_invalid();
 	struct {
 		char *dir, *id, *state_path, *sock, *console;
@@ -439,6 +439,16 @@ int cmd_run(int argc, char **argv)
 		rc = fail(&err);
 		goto done;
 	}
+	/* the profile's kernel and run cache, unless a flag says otherwise */
+	if (jv_is_valid(co.prof)) {
+		struct fb_err pe = { 0 };
+		fb_json_get_str_opt(co.prof, "vmlinux_id", &prof_kernel, &pe);
+		fb_json_get_str_opt(co.prof, "run_cache", &prof_rc, &pe);
+	}
+	if (!vmlinux)
+		vmlinux = prof_kernel;
+	if (!rcflag && prof_rc && co.profile)
+		rcflag = prof_rc;
 	if (kernel_path(store, vmlinux, &kernel, &err) < 0) {
 		rc = fail(&err);
 		goto done;
@@ -603,6 +613,8 @@ done:
 	free(imgjson);
 	free(imgext4);
 	free(kernel);
+	free(prof_kernel);
+	free(prof_rc);
 	free(store);
 	if (jv_is_valid(meta))
 		jv_free(meta);

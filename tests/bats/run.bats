@@ -222,3 +222,16 @@ teardown_file() {
 	[[ "$stderr" == *"Unix socket limit of 107"* ]]
 	[ ! -e "$long" ]
 }
+
+@test "the profile names the kernel (and the run cache); a flag beats it" {
+	local k2="$D/k2.vmlinux"
+	cp "$KERNEL" "$k2"
+	firebuild kernel add --id=other "$k2" >/dev/null
+	firebuild profile-create --profile=vmp --profile-conf-dir="$D/profiles" --vmlinux-id=nosuch \
+		--storage-provider-property-string=rootfs-storage-root="$FB_STORE" >/dev/null
+	run --separate-stderr firebuild run --profile=vmp --profile-conf-dir="$D/profiles" --from=fb/busybox:1 -- /bin/true
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"nosuch"* ]]
+	run --separate-stderr firebuild run --profile=vmp --profile-conf-dir="$D/profiles" --vmlinux-id=other --from=fb/busybox:1 -- /bin/true
+	[ "$status" -eq 0 ]
+}
