@@ -25,7 +25,7 @@ LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto li
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
-TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail firebuild fb-init
+TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)

@@ -1,0 +1,486 @@
+/* fb-net: a VM's network from CNI. add creates the VM's network namespace
+ * (/var/run/netns/fb-<id>, as `ip netns` does) and runs the named
+ * network's plugin chain in it per the CNI spec (0.4.0 and 1.0.0
+ * conflists, prevResult chaining, CNI_ARGS IP= for --ip-address); check
+ * runs CHECK; del runs DEL in reverse from the cached result and removes
+ * the namespace, and is idempotent: a half-gone namespace or cache is
+ * fine. The result is cached in the run directory (<run-dir>/cni.json).
+ *
+ *   fb-net add|check|del --id ID [--network NET] [--ip-address IP]
+ *          [--run-dir DIR] [--cni-conf-dir DIR] [--cni-bin-dir DIR]
+ *
+ * Output: .network = {name, netns, interfaces: [{name, mac, ip, gateway,
+ * mtu}], dns: [...], tap}. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "store.h"
+#include "tool.h"
+#include "util.h"
+#include "vm.h"
+
+#define NETNS_DIR "/var/run/netns"
+#define IFNAME "eth0"
+
+static const char usage[] =
+	"Usage: fb-net add|check|del --id ID [--network NET] [--ip-address IP]\n"
+	"              [--run-dir DIR] [--cni-conf-dir DIR] [--cni-bin-dir DIR]\n"
+	"A VM's network namespace and its CNI network (docs/tools/fb-net.md).\n"
+	"  --network NET        the conflist's name (add, check)\n"
+	"  --ip-address IP      ask the IPAM plugin for this address (CNI_ARGS IP=)\n"
+	"  --run-dir DIR        where the result is cached (default: the run cache's\n"
+	"                       runs/ID)\n"
+	"  --cni-conf-dir DIR   conflists (default /etc/cni/conf.d, then /etc/cni/net.d)\n"
+	"  --cni-bin-dir DIR    plugins (default /opt/cni/bin, then /usr/lib/cni;\n"
+	"                       repeatable, searched in order)\n"
+	"  --log-format FORMAT, --help, --version\n"
+	"Exit status: 0; 1 a plugin failed; 2 usage or a bad conflist; 3 no such\n"
+	"network or plugin.\n";
+
+enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR };
+
+static const struct option longopts[] = {
+	FB_COMMON_LONGOPTS,
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "cni-network-name", required_argument, NULL, OPT_NETWORK },
+	{ "ip-address", required_argument, NULL, OPT_IP },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "cni-conf-dir", required_argument, NULL, OPT_CONF_DIR },
+	{ "cni-bin-dir", required_argument, NULL, OPT_BIN_DIR },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct net {
+	const char *id, *network, *ip, *run_dir;
+	struct fb_strv conf_dirs, bin_dirs;
+	char *netns; /* path */
+};
+
+/* The conflist named NET (a .conf single plugin becomes a list of one). */
+static int find_conflist(struct net *n, jv *out, struct fb_err *err)
+{
+	for (size_t d = 0; d < n->conf_dirs.n; d++) {
+		DIR *dir = opendir(n->conf_dirs.v[d]);
+		if (!dir)
+			continue;
+		struct fb_strv names = FB_STRV_INIT;
+		struct dirent *e;
+		while ((e = readdir(dir)))
+			if (fb_str_has_suffix(e->d_name, ".conflist") || fb_str_has_suffix(e->d_name, ".conf") ||
+			    fb_str_has_suffix(e->d_name, ".json"))
+				fb_strv_push(&names, e->d_name);
+		closedir(dir);
+		fb_strv_sort(&names);
+		for (size_t i = 0; i < names.n; i++) {
+			char *p = fb_xasprintf("%s/%s", n->conf_dirs.v[d], names.v[i]);
+			jv c;
+			struct fb_err e2 = { 0 };
+			if (fb_json_load(p, &c, &e2) == 0) {
+				jv name = jv_object_get(jv_copy(c), jv_string("name"));
+				if (jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), n->network)) {
+					jv_free(name);
+					if (!jv_object_has(jv_copy(c), jv_string("plugins"))) {
+						jv l = jv_object_set(jv_object(), jv_string("name"), jv_string(n->network));
+						l = jv_object_set(l, jv_string("cniVersion"), jv_object_get(jv_copy(c), jv_string("cniVersion")));
+						c = jv_object_set(l, jv_string("plugins"), jv_array_append(jv_array(), c));
+					}
+					*out = c;
+					free(p);
+					fb_strv_free(&names);
+					return 0;
+				}
+				jv_free(name);
+				jv_free(c);
+			}
+			free(p);
+		}
+		fb_strv_free(&names);
+	}
+	struct fb_buf dirs = FB_BUF_INIT;
+	for (size_t d = 0; d < n->conf_dirs.n; d++)
+		fb_buf_addf(&dirs, "%s%s", d ? ", " : "", n->conf_dirs.v[d]);
+	int r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_network", "--cni-network-name %s: no conflist of that name in %s",
+			   n->network, fb_buf_str(&dirs));
+	fb_buf_free(&dirs);
+	return r;
+}
+
+static char *find_plugin(struct net *n, const char *type)
+{
+	for (size_t d = 0; d < n->bin_dirs.n; d++) {
+		char *p = fb_xasprintf("%s/%s", n->bin_dirs.v[d], type);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* One plugin call; the result document (ADD) on success. */
+static int call_plugin(struct net *n, const char *command, jv plugin, jv list, jv prev, jv *result, struct fb_err *err)
+{
+	jv type = jv_object_get(jv_copy(plugin), jv_string("type"));
+	if (jv_get_kind(type) != JV_KIND_STRING) {
+		jv_free(type);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: a plugin without a type", n->network);
+	}
+	char *path = find_plugin(n, jv_string_value(type));
+	if (!path) {
+		struct fb_buf dirs = FB_BUF_INIT;
+		for (size_t d = 0; d < n->bin_dirs.n; d++)
+			fb_buf_addf(&dirs, "%s%s", d ? ", " : "", n->bin_dirs.v[d]);
+		int r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_plugin", "network %s: the CNI plugin %s is not in %s", n->network,
+				   jv_string_value(type), fb_buf_str(&dirs));
+		fb_buf_free(&dirs);
+		jv_free(type);
+		return r;
+	}
+	/* the plugin's config: its object, the list's name and version, prevResult */
+	jv conf = jv_copy(plugin);
+	conf = jv_object_set(conf, jv_string("name"), jv_object_get(jv_copy(list), jv_string("name")));
+	conf = jv_object_set(conf, jv_string("cniVersion"), jv_object_get(jv_copy(list), jv_string("cniVersion")));
+	if (jv_is_valid(prev) && jv_get_kind(prev) == JV_KIND_OBJECT)
+		conf = jv_object_set(conf, jv_string("prevResult"), jv_copy(prev));
+	char *text = fb_json_dump(conf, false);
+	struct fb_strv env = FB_STRV_INIT;
+	fb_strv_push_owned(&env, fb_xasprintf("CNI_COMMAND=%s", command));
+	fb_strv_push_owned(&env, fb_xasprintf("CNI_CONTAINERID=fb-%s", n->id));
+	fb_strv_push_owned(&env, fb_xasprintf("CNI_NETNS=%s", n->netns));
+	fb_strv_push_owned(&env, fb_xasprintf("CNI_IFNAME=%s", IFNAME));
+	struct fb_buf path_env = FB_BUF_INIT;
+	for (size_t d = 0; d < n->bin_dirs.n; d++)
+		fb_buf_addf(&path_env, "%s%s", d ? ":" : "", n->bin_dirs.v[d]);
+	fb_strv_push_owned(&env, fb_xasprintf("CNI_PATH=%s", fb_buf_str(&path_env)));
+	fb_buf_free(&path_env);
+	fb_strv_push_owned(&env, n->ip ? fb_xasprintf("CNI_ARGS=IgnoreUnknown=1;IP=%s", n->ip) : fb_xstrdup("CNI_ARGS=IgnoreUnknown=1"));
+	fb_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	char *argv[] = { path, NULL };
+	struct fb_spawn_opts so = { .pipe_stdin = true, .pipe_stdout = true, .envp = env.v };
+	struct fb_proc p;
+	int ret = 0;
+	if (fb_proc_spawn(argv, &so, &p, err) < 0) {
+		ret = -1;
+	} else {
+		size_t len = strlen(text);
+		if (write(p.in_fd, text, len) != (ssize_t)len) {
+			/* the plugin's answer says what went wrong */
+		}
+		close(p.in_fd);
+		struct fb_buf out = FB_BUF_INIT;
+		struct fb_err re = { 0 };
+		fb_read_fd(p.out_fd, &out, &re);
+		close(p.out_fd);
+		int status = 0;
+		fb_proc_wait(p.pid, &status, err);
+		jv doc = jv_invalid();
+		struct fb_err pe = { 0 };
+		bool parsed = out.len && fb_json_parse(fb_buf_str(&out), out.len, &doc, &pe) == 0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			jv msg = parsed ? jv_object_get(jv_copy(doc), jv_string("msg")) : jv_invalid();
+			jv det = parsed ? jv_object_get(jv_copy(doc), jv_string("details")) : jv_invalid();
+			ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "network %s: %s %s: %s%s%s", n->network, jv_string_value(type),
+					 command, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : fb_buf_str(&out),
+					 jv_get_kind(det) == JV_KIND_STRING ? ": " : "",
+					 jv_get_kind(det) == JV_KIND_STRING ? jv_string_value(det) : "");
+			jv_free(msg);
+			jv_free(det);
+			if (parsed)
+				jv_free(doc);
+		} else if (result) {
+			*result = parsed ? doc : jv_null();
+		} else if (parsed) {
+			jv_free(doc);
+		}
+		fb_buf_free(&out);
+	}
+	fb_strv_free(&env);
+	free(text);
+	free(path);
+	jv_free(type);
+	return ret;
+}
+
+/* A named network namespace, as ip-netns makes them: a file under
+ * /var/run/netns bind-mounted from a new namespace's handle. */
+static int netns_create(const char *path, struct fb_err *err)
+{
+	if (fb_mkdir_p(NETNS_DIR, 0755, err) < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "network namespace %s", path);
+	close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0 || mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		unlink(path);
+		return fb_err_set(err, FB_EXIT_FAILED, "netns", "cannot make the network namespace %s (root is needed)", path);
+	}
+	return 0;
+}
+
+static void netns_remove(const char *path)
+{
+	umount2(path, MNT_DETACH);
+	unlink(path);
+}
+
+/* .network from the chain's result. */
+static jv summarize(struct net *n, jv result)
+{
+	jv out = jv_object_set(jv_object(), jv_string("name"), jv_string(n->network ? n->network : ""));
+	out = jv_object_set(out, jv_string("netns"), jv_string(n->netns));
+	jv ifs = jv_object_get(jv_copy(result), jv_string("interfaces")), ips = jv_object_get(jv_copy(result), jv_string("ips"));
+	jv list = jv_array();
+	char *tap = NULL;
+	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
+		jv_array_foreach(ifs, i, it)
+		{
+			jv name = jv_object_get(jv_copy(it), jv_string("name")), sb = jv_object_get(jv_copy(it), jv_string("sandbox"));
+			bool inside = jv_get_kind(sb) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(sb)) > 0;
+			if (inside && jv_get_kind(name) == JV_KIND_STRING && strcmp(jv_string_value(name), IFNAME) &&
+			    !strncmp(jv_string_value(name), "tap", 3)) {
+				free(tap);
+				tap = fb_xstrdup(jv_string_value(name));
+			} else if (inside && jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), IFNAME)) {
+				jv e = jv_object_set(jv_object(), jv_string("name"), jv_copy(name));
+				e = jv_object_set(e, jv_string("mac"), jv_object_get(jv_copy(it), jv_string("mac")));
+				/* its addresses: ips whose interface is this one's index */
+				if (jv_get_kind(ips) == JV_KIND_ARRAY)
+					jv_array_foreach(ips, k, ipo)
+					{
+						jv idx = jv_object_get(jv_copy(ipo), jv_string("interface"));
+						if ((jv_get_kind(idx) != JV_KIND_NUMBER || (int)jv_number_value(idx) == i) &&
+						    !jv_object_has(jv_copy(e), jv_string("ip"))) {
+							e = jv_object_set(e, jv_string("ip"), jv_object_get(jv_copy(ipo), jv_string("address")));
+							jv gw = jv_object_get(jv_copy(ipo), jv_string("gateway"));
+							e = jv_object_set(e, jv_string("gateway"), jv_get_kind(gw) == JV_KIND_STRING ? gw : (jv_free(gw), jv_null()));
+						}
+						jv_free(idx);
+						jv_free(ipo);
+						(void)k;
+					}
+				list = jv_array_append(list, e);
+			}
+			jv_free(name);
+			jv_free(sb);
+			jv_free(it);
+		}
+	jv_free(ifs);
+	jv_free(ips);
+	out = jv_object_set(out, jv_string("interfaces"), list);
+	out = jv_object_set(out, jv_string("tap"), tap ? jv_string(tap) : jv_null());
+	free(tap);
+	jv dns = jv_getpath(jv_copy(result), jv_parse("[\"dns\",\"nameservers\"]"));
+	out = jv_object_set(out, jv_string("dns"), jv_get_kind(dns) == JV_KIND_ARRAY ? dns : (jv_free(dns), jv_array()));
+	return out;
+}
+
+static int net_del(struct net *n, struct fb_err *err)
+{
+	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
+	jv c;
+	struct fb_err ce = { 0 };
+	int ret = 0;
+	if (fb_json_load(cache, &c, &ce) == 0) {
+		jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(jv_copy(c), jv_string("result"));
+		jv nm = jv_object_get(jv_copy(list), jv_string("name"));
+		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
+		jv_free(nm);
+		n->network = netname;
+		jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
+		int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
+		/* in reverse; every one is called even when one fails */
+		for (int i = np - 1; i >= 0; i--) {
+			struct fb_err pe = { 0 };
+			jv pl = jv_array_get(jv_copy(plugins), i);
+			if (call_plugin(n, "DEL", pl, list, result, NULL, &pe) < 0) {
+				fb_log(FB_LOG_WARN, "%s", pe.msg);
+				if (!ret) {
+					*err = pe;
+					ret = -1;
+				}
+			}
+			jv_free(pl);
+		}
+		jv_free(plugins);
+		jv_free(list);
+		jv_free(result);
+		jv_free(c);
+		free(netname);
+		n->network = NULL;
+	}
+	netns_remove(n->netns);
+	if (ret == 0)
+		unlink(cache);
+	free(cache);
+	return ret;
+}
+
+static int net_add(struct net *n, jv *out, struct fb_err *err)
+{
+	if (!n->network)
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "add needs --network");
+	jv list;
+	if (find_conflist(n, &list, err) < 0)
+		return -1;
+	if (access(n->netns, F_OK) == 0) {
+		jv_free(list);
+		return fb_err_set(err, FB_EXIT_USAGE, "exists", "%s exists: VM %s has a network already (fb-net del first)", n->netns,
+				  n->id);
+	}
+	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || netns_create(n->netns, err) < 0) {
+		jv_free(list);
+		return -1;
+	}
+	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
+	jv result = jv_null();
+	int ret = 0;
+	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
+	if (!np)
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: no plugins", n->network);
+	/* save what DEL needs before anything can half-succeed */
+	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
+	struct fb_err se = { 0 };
+	jv c = jv_object_set(jv_object(), jv_string("conflist"), jv_copy(list));
+	fb_json_save(cache, jv_object_set(c, jv_string("result"), jv_null()), 0600, &se);
+	for (int i = 0; ret == 0 && i < np; i++) {
+		jv pl = jv_array_get(jv_copy(plugins), i), r;
+		if (call_plugin(n, "ADD", pl, list, result, &r, err) < 0) {
+			ret = -1;
+		} else {
+			jv_free(result);
+			result = r;
+			c = jv_object_set(jv_object(), jv_string("conflist"), jv_copy(list));
+			fb_json_save(cache, jv_object_set(c, jv_string("result"), jv_copy(result)), 0600, &se);
+		}
+		jv_free(pl);
+	}
+	free(cache);
+	if (ret < 0) {
+		/* undo: what was added goes, the namespace too */
+		struct fb_err de = { 0 };
+		const char *net = n->network;
+		net_del(n, &de);
+		n->network = net;
+	} else {
+		*out = summarize(n, result);
+	}
+	jv_free(result);
+	jv_free(plugins);
+	jv_free(list);
+	return ret;
+}
+
+static int net_check(struct net *n, struct fb_err *err)
+{
+	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
+	jv c;
+	int r = fb_json_load(cache, &c, err);
+	free(cache);
+	if (r < 0)
+		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "VM %s has no network (no cni.json in %s)", n->id, n->run_dir);
+	jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(c, jv_string("result"));
+	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
+	jv nm = jv_object_get(jv_copy(list), jv_string("name"));
+	char *netname = fb_xstrdup(jv_get_kind(nm) == JV_KIND_STRING ? jv_string_value(nm) : "?");
+	jv_free(nm);
+	n->network = netname;
+	if (access(n->netns, F_OK) != 0)
+		r = fb_err_set(err, FB_EXIT_FAILED, "cni", "VM %s: its network namespace %s is gone", n->id, n->netns);
+	for (int i = 0; r == 0 && i < jv_array_length(jv_copy(plugins)); i++) {
+		jv pl = jv_array_get(jv_copy(plugins), i);
+		r = call_plugin(n, "CHECK", pl, list, result, NULL, err);
+		jv_free(pl);
+	}
+	jv_free(plugins);
+	jv_free(list);
+	jv_free(result);
+	free(netname);
+	n->network = NULL;
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	fb_tool_init("fb-net");
+	struct net n = { 0 };
+	int c, exit_now = -1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		switch (c) {
+		case OPT_ID: n.id = optarg; break;
+		case OPT_NETWORK: n.network = optarg; break;
+		case OPT_IP: n.ip = optarg; break;
+		case OPT_RUN_DIR: n.run_dir = optarg; break;
+		case OPT_CONF_DIR: fb_strv_push(&n.conf_dirs, optarg); break;
+		case OPT_BIN_DIR: fb_strv_push(&n.bin_dirs, optarg); break;
+		default: return FB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || (strcmp(argv[optind], "add") && strcmp(argv[optind], "check") && strcmp(argv[optind], "del")))
+		return fb_tool_usage_error("expected add, check or del");
+	const char *cmd = argv[optind++];
+	if (optind < argc)
+		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!n.id || !fb_vm_valid_name(n.id))
+		return fb_tool_usage_error("--id: 1 to 20 characters of [a-zA-Z0-9] (the VM's id)");
+	if (n.ip) {
+		/* an address, not a flag or a list: CNI_ARGS is ';'-separated */
+		for (const char *p = n.ip; *p; p++)
+			if (!strchr("0123456789abcdefABCDEF.:", *p))
+				return fb_tool_usage_error("--ip-address %s: not an IP address", n.ip);
+	}
+	if (!n.conf_dirs.n) {
+		fb_strv_push(&n.conf_dirs, "/etc/cni/conf.d");
+		fb_strv_push(&n.conf_dirs, "/etc/cni/net.d");
+	}
+	if (!n.bin_dirs.n) {
+		fb_strv_push(&n.bin_dirs, "/opt/cni/bin");
+		fb_strv_push(&n.bin_dirs, "/usr/lib/cni");
+	}
+	char *rd = n.run_dir ? NULL : fb_xasprintf("%s/runs/%s", fb_run_cache(NULL), n.id);
+	if (rd)
+		n.run_dir = rd;
+	n.netns = fb_xasprintf("%s/fb-%s", NETNS_DIR, n.id);
+	struct fb_err err = { 0 };
+	int rc;
+	jv out = jv_invalid();
+	if (!strcmp(cmd, "add"))
+		rc = net_add(&n, &out, &err) < 0 ? fb_tool_fail(&err)
+						 : fb_tool_finish(jv_object_set(jv_object(), jv_string("network"), out));
+	else if (!strcmp(cmd, "check"))
+		rc = net_check(&n, &err) < 0 ? fb_tool_fail(&err) : fb_tool_finish(jv_object_set(jv_object(), jv_string("checked"), jv_true()));
+	else
+		rc = net_del(&n, &err) < 0 ? fb_tool_fail(&err) : fb_tool_finish(jv_object_set(jv_object(), jv_string("deleted"), jv_true()));
+	fb_strv_free(&n.conf_dirs);
+	fb_strv_free(&n.bin_dirs);
+	free(n.netns);
+	free(rd);
+	return rc;
+}

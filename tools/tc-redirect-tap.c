@@ -1,0 +1,189 @@
+/* tc-redirect-tap: a chained CNI plugin (spec 0.4.0 and 1.0.0). After the
+ * plugins before it gave the VM's namespace an interface (CNI_IFNAME, a
+ * veth from bridge or ptp), it adds a tap device there and redirects
+ * everything between the two with tc (ingress qdisc + mirred redirect,
+ * both ways), so a VMM reading the tap is on the CNI network with the
+ * veth's MAC and IP. Its result is the previous one plus the tap, with
+ * the veth's MAC.
+ *
+ * Config: {"type": "tc-redirect-tap", "tapName": "tap0" (default), "uid":
+ * N, "gid": N (the tap's owner, for a jailed VMM)} chained after bridge /
+ * ptp with prevResult. Uses ip(8) and tc(8) inside the namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "proc.h"
+#include "util.h"
+
+static int cni_error(const char *version, int code, const char *msg, const char *details)
+{
+	jv e = jv_object_set(jv_object(), jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
+	e = jv_object_set(e, jv_string("code"), jv_number(code));
+	e = jv_object_set(e, jv_string("msg"), jv_string(msg));
+	if (details)
+		e = jv_object_set(e, jv_string("details"), jv_string(details));
+	char *t = fb_json_dump(e, false);
+	printf("%s\n", t);
+	free(t);
+	return 1;
+}
+
+/* Run a command in our (the target's) network namespace; 0 or its code. */
+static int cmd(struct fb_buf *errout, const char *a0, ...)
+{
+	char *argv[24];
+	int n = 0;
+	va_list ap;
+	va_start(ap, a0);
+	for (const char *s = a0; s && n < 23; s = va_arg(ap, const char *))
+		argv[n++] = (char *)s;
+	va_end(ap);
+	argv[n] = NULL;
+	struct fb_buf out = FB_BUF_INIT;
+	struct fb_err err = { 0 };
+	int code = 0;
+	if (fb_proc_run(argv, NULL, 0, &out, errout, &code, &err) < 0) {
+		fb_buf_adds(errout, err.msg);
+		code = 127;
+	}
+	fb_buf_free(&out);
+	return code;
+}
+
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return r;
+}
+
+int main(void)
+{
+	const char *command = getenv("CNI_COMMAND"), *netns = getenv("CNI_NETNS"), *ifname = getenv("CNI_IFNAME");
+	if (command && !strcmp(command, "VERSION")) {
+		printf("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\"]}\n");
+		return 0;
+	}
+	struct fb_err err = { 0 };
+	jv conf;
+	if (fb_json_read_fd(0, &conf, &err) < 0)
+		return cni_error(NULL, 6, "tc-redirect-tap: invalid network config on stdin", err.msg);
+	char *version = NULL, *tap = NULL;
+	fb_json_get_str_opt(conf, "cniVersion", &version, &err);
+	fb_json_get_str_opt(conf, "tapName", &tap, &err);
+	if (!tap)
+		tap = fb_xstrdup("tap0");
+	if (!command || !ifname || (!netns && strcmp(command, "DEL")))
+		return cni_error(version, 4, "tc-redirect-tap: CNI_COMMAND, CNI_NETNS and CNI_IFNAME are required", NULL);
+	if (!strcmp(command, "DEL")) {
+		/* idempotent: a namespace or tap already gone is fine */
+		if (netns && *netns && enter_netns(netns) == 0) {
+			struct fb_buf e = FB_BUF_INIT;
+			cmd(&e, "ip", "link", "del", tap, NULL);
+			cmd(&e, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
+			fb_buf_free(&e);
+		}
+		return 0;
+	}
+	jv prev = jv_object_get(jv_copy(conf), jv_string("prevResult"));
+	if (jv_get_kind(prev) != JV_KIND_OBJECT)
+		return cni_error(version, 7, "tc-redirect-tap must be chained after a plugin that makes CNI_IFNAME (bridge, ptp)",
+				 "no prevResult in the config");
+	/* the veth's MAC, from the previous result */
+	char *mac = NULL;
+	jv ifs = jv_object_get(jv_copy(prev), jv_string("interfaces"));
+	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
+		jv_array_foreach(ifs, i, it)
+		{
+			jv n = jv_object_get(jv_copy(it), jv_string("name")), m = jv_object_get(jv_copy(it), jv_string("mac"));
+			jv sb = jv_object_get(jv_copy(it), jv_string("sandbox"));
+			if (!mac && jv_get_kind(n) == JV_KIND_STRING && !strcmp(jv_string_value(n), ifname) &&
+			    jv_get_kind(sb) == JV_KIND_STRING && jv_get_kind(m) == JV_KIND_STRING)
+				mac = fb_xstrdup(jv_string_value(m));
+			jv_free(n);
+			jv_free(m);
+			jv_free(sb);
+			jv_free(it);
+			(void)i;
+		}
+	jv_free(ifs);
+	if (!mac)
+		return cni_error(version, 7, "tc-redirect-tap: the previous result has no interface in the namespace named CNI_IFNAME",
+				 ifname);
+	if (enter_netns(netns) < 0) {
+		char d[512];
+		snprintf(d, sizeof(d), "%s: %s", netns, strerror(errno));
+		return cni_error(version, 11, "tc-redirect-tap: cannot enter the network namespace", d);
+	}
+	struct fb_buf e = FB_BUF_INIT;
+	if (!strcmp(command, "CHECK")) {
+		int r = cmd(&e, "ip", "link", "show", tap, NULL) || cmd(&e, "tc", "filter", "show", "dev", ifname, "ingress", NULL);
+		if (r)
+			return cni_error(version, 11, "tc-redirect-tap: the tap or its redirect is missing", fb_buf_str(&e));
+		return 0;
+	}
+	if (strcmp(command, "ADD"))
+		return cni_error(version, 4, "tc-redirect-tap: unknown CNI_COMMAND", command);
+	long long uid = -1, gid = -1;
+	fb_json_get_int_opt(conf, "uid", &uid, &err);
+	fb_json_get_int_opt(conf, "gid", &gid, &err);
+	char us[32], gs[32];
+	snprintf(us, sizeof(us), "%lld", uid);
+	snprintf(gs, sizeof(gs), "%lld", gid);
+	/* the tap takes the veth's MTU */
+	char mtu[16] = "1500";
+	char p[512];
+	snprintf(p, sizeof(p), "/sys/class/net/%s/mtu", ifname);
+	FILE *f = fopen(p, "re");
+	if (f) {
+		if (!fgets(mtu, sizeof(mtu), f))
+			strcpy(mtu, "1500");
+		mtu[strcspn(mtu, "\n")] = '\0';
+		fclose(f);
+	}
+	int r = uid >= 0 ? cmd(&e, "ip", "tuntap", "add", "dev", tap, "mode", "tap", "user", us, "group", gid >= 0 ? gs : us, NULL)
+			 : cmd(&e, "ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL);
+	if (!r)
+		r = cmd(&e, "ip", "link", "set", tap, "mtu", mtu, "up", NULL);
+	const char *pairs[2][2] = { { ifname, tap }, { tap, ifname } };
+	for (int i = 0; !r && i < 2; i++) {
+		r = cmd(&e, "tc", "qdisc", "add", "dev", pairs[i][0], "ingress", NULL);
+		if (!r)
+			r = cmd(&e, "tc", "filter", "add", "dev", pairs[i][0], "parent", "ffff:", "protocol", "all", "u32", "match",
+				"u8", "0", "0", "action", "mirred", "egress", "redirect", "dev", pairs[i][1], NULL);
+	}
+	if (r) {
+		struct fb_buf e2 = FB_BUF_INIT;
+		cmd(&e2, "ip", "link", "del", tap, NULL);
+		cmd(&e2, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
+		fb_buf_free(&e2);
+		return cni_error(version, 11, "tc-redirect-tap: setting up the tap and its redirects failed", fb_buf_str(&e));
+	}
+	/* the result: the previous one, plus the tap with the veth's MAC */
+	jv tapif = jv_object_set(jv_object(), jv_string("name"), jv_string(tap));
+	tapif = jv_object_set(tapif, jv_string("mac"), jv_string(mac));
+	tapif = jv_object_set(tapif, jv_string("sandbox"), jv_string(netns));
+	jv ifl = jv_object_get(jv_copy(prev), jv_string("interfaces"));
+	prev = jv_object_set(prev, jv_string("interfaces"), jv_array_append(ifl, tapif));
+	prev = jv_object_set(prev, jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
+	char *t = fb_json_dump(prev, false);
+	printf("%s\n", t);
+	free(t);
+	fb_buf_free(&e);
+	free(mac);
+	free(tap);
+	free(version);
+	jv_free(conf);
+	return 0;
+}
