@@ -1,10 +1,13 @@
 #include "tool.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "json.h"
@@ -77,4 +80,24 @@ int fb_tool_finish(jv doc)
 		return FB_EXIT_FAILED;
 	}
 	return 0;
+}
+
+int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return fb_err_errno(err, errno, "readlink /proc/self/exe");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	const char *const rel[] = { "", "/../libexec/firebuild" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(rel); i++) {
+		snprintf(out, len, "%s%s/%s", self, rel[i], tool);
+		if (access(out, X_OK) == 0 || (!strcmp(tool, "fb-init") && access(out, R_OK) == 0))
+			return 0;
+	}
+	return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s not found next to %s or in %s/../libexec/firebuild",
+			  tool, self, self);
 }

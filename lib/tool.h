@@ -43,4 +43,7 @@ int fb_tool_pass_error(jv doc);
 /* Write the result and close stdout; returns the exit code. Consumes doc. */
 int fb_tool_finish(jv doc);
 
+/* Another fb-* tool: next to this program, or in ../libexec/firebuild. */
+int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err);
+
 #endif

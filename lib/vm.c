@@ -11,6 +11,8 @@
 
 #include "err.h"
 #include "json.h"
+#include "proc.h"
+#include "tool.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -127,7 +129,33 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 	}
 	free(p);
 	*final = st;
-	if (fb_tree_remove(dir) < 0)
-		return fb_err_errno(err, errno, "remove %s", dir);
 	return 0;
+}
+
+int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
+{
+	char *cache = fb_xasprintf("%s/cni.json", dir);
+	int ret = 0;
+	if (access(cache, F_OK) == 0) {
+		char net[PATH_MAX + 64];
+		if (fb_tool_path("fb-net", net, sizeof(net), err) < 0) {
+			ret = -1;
+		} else {
+			char *rd = fb_xasprintf("--run-dir=%s", dir), *idf = fb_xasprintf("--id=%s", id);
+			char *argv[] = { net, "del", idf, rd, NULL };
+			struct fb_buf out = FB_BUF_INIT;
+			int code = 0;
+			ret = fb_proc_run(argv, NULL, 0, &out, NULL, &code, err);
+			if (ret == 0 && code != 0)
+				ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "VM %s: fb-net del failed (exit %d); the run directory %s is kept",
+						 id, code, dir);
+			fb_buf_free(&out);
+			free(rd);
+			free(idf);
+		}
+	}
+	free(cache);
+	if (ret == 0 && fb_tree_remove(dir) < 0)
+		ret = fb_err_errno(err, errno, "remove %s", dir);
+	return ret;
 }

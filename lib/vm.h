@@ -25,6 +25,9 @@ int fb_json_load(const char *path, jv *out, struct fb_err *err);
 int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err);
 /* Stop the VM of dir: its supervisor is asked (the workload gets its
  * STOPSIGNAL through fb-init), the VMM killed when timeout seconds pass;
- * *final gets the last state; the directory is removed. */
+ * *final gets the last state. */
 int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err);
+/* What a stopped VM held: its CNI network (fb-net del, from the cached
+ * result) and its run directory. */
+int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err);
 #endif

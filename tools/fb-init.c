@@ -16,7 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -351,6 +354,67 @@ static void lo_up(void)
 		close(s);
 }
 
+static int set_addr(int s, const char *dev, unsigned long req, in_addr_t a)
+{
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = a;
+	return ioctl(s, req, &ifr);
+}
+
+/* An interface from the CNI result: "ip": "10.88.0.2/24", "gateway",
+ * "mtu"; the MAC is the NIC's already (the VMM sets it). */
+static void configure_if(const struct jval *it)
+{
+	const char *name = jstr(it, "name"), *ip = jstr(it, "ip"), *gw = jstr(it, "gateway");
+	if (!name || !ip)
+		return;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "%s", ip);
+	int prefix = 32;
+	char *slash = strchr(addr, '/');
+	if (slash) {
+		*slash = '\0';
+		prefix = atoi(slash + 1);
+	}
+	struct in_addr a, g;
+	if (inet_pton(AF_INET, addr, &a) != 1) {
+		say("fb-init: warning: %s: %s is not an IPv4 address", name, ip);
+		return;
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	in_addr_t mask = prefix <= 0 ? 0 : htonl(0xffffffffu << (32 - (prefix > 32 ? 32 : prefix)));
+	if (set_addr(s, name, SIOCSIFADDR, a.s_addr) < 0 || set_addr(s, name, SIOCSIFNETMASK, mask) < 0)
+		say("fb-init: warning: %s: address %s: %s", name, ip, strerror(errno));
+	const struct jval *mtu = jget(it, "mtu");
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (mtu && mtu->t == J_NUM) {
+		ifr.ifr_mtu = (int)mtu->num;
+		ioctl(s, SIOCSIFMTU, &ifr);
+	}
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	if (gw && inet_pton(AF_INET, gw, &g) == 1) {
+		struct rtentry rt = { 0 };
+		struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst, *gwa = (struct sockaddr_in *)&rt.rt_gateway,
+				   *msk = (struct sockaddr_in *)&rt.rt_genmask;
+		dst->sin_family = gwa->sin_family = msk->sin_family = AF_INET;
+		gwa->sin_addr = g;
+		rt.rt_flags = RTF_UP | RTF_GATEWAY;
+		rt.rt_dev = (char *)name;
+		if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+			say("fb-init: warning: default route via %s: %s", gw, strerror(errno));
+	}
+	close(s);
+}
+
 static bool port_named(const char *port)
 {
 	char p[300], name[64] = "";
@@ -665,6 +729,10 @@ int main(int argc, char **argv)
 	}
 	free(dns);
 	lo_up();
+	const struct jval *net = jget(&cfg, "network");
+	const struct jval *ifl = jget(net, "interfaces");
+	for (size_t i = 0; ifl && ifl->t == J_ARR && i < ifl->n; i++)
+		configure_if(&ifl->v[i]);
 
 	size_t ne, nep, ncmd;
 	char **env = jstrv(&cfg, "env", &ne);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,22 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock));
 		push(tcg, "-device");
 		push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
+		jv net = jv_object_get(jv_copy(spec), jv_string("network"));
+		if (jv_get_kind(net) == JV_KIND_OBJECT) {
+			jv tap = jv_object_get(jv_copy(net), jv_string("tap"));
+			jv mac = jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]"));
+			if (jv_get_kind(tap) == JV_KIND_STRING && jv_get_kind(mac) == JV_KIND_STRING) {
+				push(tcg, "-netdev");
+				fb_strv_push_owned(tcg, fb_xasprintf("tap,id=n0,ifname=%s,script=no,downscript=no", jv_string_value(tap)));
+				push(tcg, "-device");
+				fb_strv_push_owned(tcg, fb_xasprintf("virtio-net-device,netdev=n0,mac=%s", jv_string_value(mac)));
+			} else {
+				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm.network: no tap (tc-redirect-tap in the chain) or no MAC");
+			}
+			jv_free(tap);
+			jv_free(mac);
+		}
+		jv_free(net);
 		/* FB_ACCEL=tcg or kvm overrides the choice */
 		const char *accel = getenv("FB_ACCEL");
 		bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
@@ -287,6 +304,50 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 	free(drive);
 	free(kargs);
 	return r;
+}
+
+/* .network in the original firebuild's inspect shape (firecracker-go-sdk's
+ * NetworkInterfaces), so `jq .NetworkInterfaces[0].StaticConfiguration
+ * .IPConfiguration.IP` works as its README says. */
+static jv seed_interfaces(jv net)
+{
+	jv out = jv_array();
+	jv ifs = jv_object_get(jv_copy(net), jv_string("interfaces")), tap = jv_object_get(jv_copy(net), jv_string("tap"));
+	jv dns = jv_object_get(jv_copy(net), jv_string("dns")), name = jv_object_get(net, jv_string("name"));
+	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
+		jv_array_foreach(ifs, i, it)
+		{
+			jv ip = jv_object_get(jv_copy(it), jv_string("ip"));
+			char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : fb_xstrdup("");
+			char *slash = strchr(addr, '/');
+			int prefix = slash ? atoi(slash + 1) : 32;
+			if (slash)
+				*slash = '\0';
+			unsigned m = prefix <= 0 ? 0 : 0xffffffffu << (32 - (prefix > 32 ? 32 : prefix));
+			jv ipc = jv_object_set(jv_object(), jv_string("IP"), jv_string(addr));
+			ipc = jv_object_set(ipc, jv_string("IPAddr"),
+					    jv_object_set(jv_object_set(jv_object(), jv_string("IP"), jv_string(addr)), jv_string("Mask"),
+							  jv_string_fmt("%u.%u.%u.%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)));
+			ipc = jv_object_set(ipc, jv_string("Gateway"), jv_object_get(jv_copy(it), jv_string("gateway")));
+			ipc = jv_object_set(ipc, jv_string("Nameservers"), jv_copy(dns));
+			ipc = jv_object_set(ipc, jv_string("IfName"), jv_object_get(jv_copy(it), jv_string("name")));
+			jv sc = jv_object_set(jv_object(), jv_string("MacAddress"), jv_object_get(jv_copy(it), jv_string("mac")));
+			sc = jv_object_set(sc, jv_string("HostDevName"), jv_copy(tap));
+			sc = jv_object_set(sc, jv_string("IPConfiguration"), ipc);
+			jv cni = jv_object_set(jv_object(), jv_string("NetworkName"), jv_copy(name));
+			cni = jv_object_set(cni, jv_string("IfName"), jv_object_get(jv_copy(it), jv_string("name")));
+			jv e = jv_object_set(jv_object(), jv_string("StaticConfiguration"), sc);
+			out = jv_array_append(out, jv_object_set(e, jv_string("CNIConfiguration"), cni));
+			free(addr);
+			jv_free(ip);
+			jv_free(it);
+			(void)i;
+		}
+	jv_free(ifs);
+	jv_free(tap);
+	jv_free(dns);
+	jv_free(name);
+	return out;
 }
 
 static int cmd_start(const char *spec_path, struct fb_err *err)
@@ -346,12 +407,39 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	v.state = jv_object_set(v.state, jv_string("started"), jv_number((double)time(NULL)));
 	v.state = jv_object_set(v.state, jv_string("daemonized"), jv_bool(v.daemon));
 	char **k = kvm.n ? kvm.v : NULL;
+	jv net = jv_object_get(jv_copy(spec), jv_string("network"));
+	if (jv_get_kind(net) == JV_KIND_OBJECT) {
+		/* QEMU opens the tap in the VM's namespace */
+		jv ns = jv_object_get(jv_copy(net), jv_string("netns"));
+		int nfd = jv_get_kind(ns) == JV_KIND_STRING ? open(jv_string_value(ns), O_RDONLY | O_CLOEXEC) : -1;
+		if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) {
+			fb_err_errno(err, errno, "network namespace %s", jv_get_kind(ns) == JV_KIND_STRING ? jv_string_value(ns) : "?");
+			if (nfd >= 0)
+				close(nfd);
+			jv_free(ns);
+			jv_free(net);
+			fb_strv_free(&tcg);
+			fb_strv_free(&kvm);
+			rc = fb_tool_fail(err);
+			goto out;
+		}
+		close(nfd);
+		jv_free(ns);
+		v.state = jv_object_set(v.state, jv_string("network"), jv_copy(net));
+		v.state = jv_object_set(v.state, jv_string("NetworkInterfaces"), seed_interfaces(net));
+	} else {
+		jv_free(net);
+	}
 	if (!v.daemon) {
 		rc = supervise(&v, k, tcg.v, err);
 		if (rc < 0)
 			rc = fb_tool_fail(err);
-		if (remove_after)
-			fb_tree_remove(v.dir); /* a foreground VM leaves nothing */
+		if (remove_after) {
+			/* a foreground VM leaves nothing: network, directory */
+			struct fb_err te = { 0 };
+			if (fb_vm_teardown(v.dir, v.id, &te) < 0)
+				fb_log_failure(&te);
+		}
 	} else {
 		fflush(NULL);
 		pid_t pid = fork();
@@ -451,6 +539,11 @@ int main(int argc, char **argv)
 		return fb_tool_fail(&err);
 	jv ex = jv_object_get(jv_copy(final), jv_string("exit_code"));
 	jv id = jv_object_get(final, jv_string("id"));
+	if (fb_vm_teardown(dir, jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "x", &err) < 0) {
+		jv_free(ex);
+		jv_free(id);
+		return fb_tool_fail(&err);
+	}
 	jv out = jv_object_set(jv_object(), jv_string("id"), jv_get_kind(id) == JV_KIND_STRING ? id : (jv_free(id), jv_null()));
 	out = jv_object_set(out, jv_string("killed"), jv_true());
 	out = jv_object_set(out, jv_string("exit_code"), jv_get_kind(ex) == JV_KIND_NUMBER ? ex : (jv_free(ex), jv_null()));

@@ -68,6 +68,7 @@ static const struct option longopts[] = {
 struct net {
 	const char *id, *network, *ip, *run_dir;
 	struct fb_strv conf_dirs, bin_dirs;
+	bool bin_given; /* --cni-bin-dir: else del and check use add's */
 	char *netns; /* path */
 };
 
@@ -297,6 +298,33 @@ static jv summarize(struct net *n, jv result)
 	return out;
 }
 
+static jv cache_doc(struct net *n, jv list, jv result)
+{
+	jv bins = jv_array();
+	for (size_t i = 0; i < n->bin_dirs.n; i++)
+		bins = jv_array_append(bins, jv_string(n->bin_dirs.v[i]));
+	jv c = jv_object_set(jv_object(), jv_string("conflist"), list);
+	c = jv_object_set(c, jv_string("bin_dirs"), bins);
+	return jv_object_set(c, jv_string("result"), result);
+}
+
+/* The plugin directories add used, unless given again. */
+static void cached_bins(struct net *n, jv c)
+{
+	jv bins = jv_object_get(jv_copy(c), jv_string("bin_dirs"));
+	if (!n->bin_given && jv_get_kind(bins) == JV_KIND_ARRAY && jv_array_length(jv_copy(bins)) > 0) {
+		fb_strv_free(&n->bin_dirs);
+		jv_array_foreach(bins, i, b)
+		{
+			if (jv_get_kind(b) == JV_KIND_STRING)
+				fb_strv_push(&n->bin_dirs, jv_string_value(b));
+			jv_free(b);
+			(void)i;
+		}
+	}
+	jv_free(bins);
+}
+
 static int net_del(struct net *n, struct fb_err *err)
 {
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
@@ -304,6 +332,7 @@ static int net_del(struct net *n, struct fb_err *err)
 	struct fb_err ce = { 0 };
 	int ret = 0;
 	if (fb_json_load(cache, &c, &ce) == 0) {
+		cached_bins(n, c);
 		jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(jv_copy(c), jv_string("result"));
 		jv nm = jv_object_get(jv_copy(list), jv_string("name"));
 		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
@@ -363,8 +392,7 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 	/* save what DEL needs before anything can half-succeed */
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
 	struct fb_err se = { 0 };
-	jv c = jv_object_set(jv_object(), jv_string("conflist"), jv_copy(list));
-	fb_json_save(cache, jv_object_set(c, jv_string("result"), jv_null()), 0600, &se);
+	fb_json_save(cache, cache_doc(n, jv_copy(list), jv_null()), 0600, &se);
 	for (int i = 0; ret == 0 && i < np; i++) {
 		jv pl = jv_array_get(jv_copy(plugins), i), r;
 		if (call_plugin(n, "ADD", pl, list, result, &r, err) < 0) {
@@ -372,8 +400,7 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		} else {
 			jv_free(result);
 			result = r;
-			c = jv_object_set(jv_object(), jv_string("conflist"), jv_copy(list));
-			fb_json_save(cache, jv_object_set(c, jv_string("result"), jv_copy(result)), 0600, &se);
+			fb_json_save(cache, cache_doc(n, jv_copy(list), jv_copy(result)), 0600, &se);
 		}
 		jv_free(pl);
 	}
@@ -401,6 +428,7 @@ static int net_check(struct net *n, struct fb_err *err)
 	free(cache);
 	if (r < 0)
 		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "VM %s has no network (no cni.json in %s)", n->id, n->run_dir);
+	cached_bins(n, c);
 	jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(c, jv_string("result"));
 	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
 	jv nm = jv_object_get(jv_copy(list), jv_string("name"));
@@ -439,7 +467,10 @@ int main(int argc, char **argv)
 		case OPT_IP: n.ip = optarg; break;
 		case OPT_RUN_DIR: n.run_dir = optarg; break;
 		case OPT_CONF_DIR: fb_strv_push(&n.conf_dirs, optarg); break;
-		case OPT_BIN_DIR: fb_strv_push(&n.bin_dirs, optarg); break;
+		case OPT_BIN_DIR:
+			fb_strv_push(&n.bin_dirs, optarg);
+			n.bin_given = true;
+			break;
 		default: return FB_EXIT_USAGE;
 		}
 	}

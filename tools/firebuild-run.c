@@ -52,6 +52,10 @@ enum {
 	R_VMM_ID,
 	R_TIMEOUT,
 	R_RUN_CACHE,
+	R_CNI_NET,
+	R_IP,
+	R_CNI_CONF,
+	R_CNI_BIN,
 	R_ID,
 	R_DEFAULT,
 };
@@ -362,9 +366,15 @@ int cmd_run(int argc, char **argv)
 		{ "kernel-args", required_argument, NULL, R_KERNEL_ARGS },
 		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
 		{ "run-cache", required_argument, NULL, R_RUN_CACHE },
+		{ "cni-network-name", required_argument, NULL, R_CNI_NET },
+		{ "ip-address", required_argument, NULL, R_IP },
+		{ "cni-conf-dir", required_argument, NULL, R_CNI_CONF },
+		{ "cni-bin-dir", required_argument, NULL, R_CNI_BIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
+	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
+	struct fb_strv cni_bins = FB_STRV_INIT;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
 	bool daemon = false;
@@ -403,6 +413,10 @@ int cmd_run(int argc, char **argv)
 		case R_DAEMONIZE: daemon = true; break;
 		case R_KERNEL_ARGS: kargs = optarg; break;
 		case R_RUN_CACHE: rcflag = optarg; break;
+		case R_CNI_NET: cni_net = optarg; break;
+		case R_IP: ip = optarg; break;
+		case R_CNI_CONF: cni_conf = optarg; break;
+		case R_CNI_BIN: fb_strv_push(&cni_bins, optarg); break;
 		default: goto out;
 		}
 		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
@@ -528,7 +542,59 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < envs.n; i++)
 		env_merge(&env, envs.v[i]);
+	/* the network: fb-net add, its result into the config drive and the spec */
+	jv network = jv_invalid();
+	if (ip && !cni_net) {
+		jv_free(env);
+		jv_free(icfg);
+		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address needs --cni-network-name");
+		rc = fail(&err);
+		goto done;
+	}
+	if (cni_net) {
+		char netp[PATH_MAX + 64];
+		struct fb_strv na = FB_STRV_INIT;
+		if (tool_path("fb-net", netp, sizeof(netp), &err) == 0) {
+			fb_strv_push(&na, netp);
+			fb_strv_push(&na, "add");
+			fb_strv_push_owned(&na, fb_xasprintf("--id=%s", name));
+			fb_strv_push_owned(&na, fb_xasprintf("--network=%s", cni_net));
+			fb_strv_push_owned(&na, fb_xasprintf("--run-dir=%s", v.dir));
+			if (ip)
+				fb_strv_push_owned(&na, fb_xasprintf("--ip-address=%s", ip));
+			if (cni_conf)
+				fb_strv_push_owned(&na, fb_xasprintf("--cni-conf-dir=%s", cni_conf));
+			for (size_t i = 0; i < cni_bins.n; i++)
+				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
+			struct fb_buf out = FB_BUF_INIT;
+			int code = 0;
+			jv nd;
+			if (fb_proc_run(na.v, NULL, 0, &out, NULL, &code, &err) == 0 && code == 0 &&
+			    fb_json_parse(fb_buf_str(&out), out.len, &nd, &err) == 0) {
+				network = jv_object_get(nd, jv_string("network"));
+			} else if (code) {
+				fb_err_set(&err, code, "cni", "--cni-network-name %s: fb-net add failed (see above)", cni_net);
+			}
+			fb_buf_free(&out);
+		}
+		fb_strv_free(&na);
+		if (jv_get_kind(network) != JV_KIND_OBJECT) {
+			if (jv_is_valid(network))
+				jv_free(network);
+			jv_free(env);
+			jv_free(icfg);
+			rc = err.code ? err.code : FB_EXIT_FAILED;
+			if (!err.msg[0])
+				fb_err_set(&err, FB_EXIT_FAILED, "cni", "fb-net add gave no network");
+			fb_log_failure(&err);
+			goto done;
+		}
+	}
 	jv cfg = jv_object_set(jv_object(), jv_string("version"), jv_number(1));
+	if (jv_is_valid(network)) {
+		cfg = jv_object_set(cfg, jv_string("network"), jv_copy(network));
+		cfg = jv_object_set(cfg, jv_string("dns"), jv_object_get(jv_copy(network), jv_string("dns")));
+	}
 	cfg = jv_object_set(cfg, jv_string("id"), jv_string(name));
 	cfg = jv_object_set(cfg, jv_string("hostname"), jv_string(hostname ? hostname : name));
 	cfg = jv_object_set(cfg, jv_string("env"), env);
@@ -586,6 +652,8 @@ int cmd_run(int argc, char **argv)
 	spec = jv_object_set(spec, jv_string("daemonize"), jv_bool(daemon));
 	spec = jv_object_set(spec, jv_string("stop_timeout"), jv_number((double)timeout));
 	spec = jv_object_set(spec, jv_string("remove_after"), jv_bool(!daemon));
+	if (jv_is_valid(network))
+		spec = jv_object_set(spec, jv_string("network"), network);
 	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);
@@ -602,7 +670,11 @@ int cmd_run(int argc, char **argv)
 	rc = fail(&err);
 done:
 	if (rc != 0 && v.dir)
-		fb_tree_remove(v.dir); /* it never started: nothing of it stays */
+	{
+		/* it never started: nothing of it stays, its network neither */
+		struct fb_err te = { 0 };
+		fb_vm_teardown(v.dir, v.id ? v.id : "x", &te);
+	}
 	free(v.dir);
 	free(v.id);
 	free(v.state_path);
@@ -619,6 +691,7 @@ done:
 	if (jv_is_valid(meta))
 		jv_free(meta);
 out:
+	fb_strv_free(&cni_bins);
 	fb_strv_free(&envs);
 	fb_strv_free(&env_files);
 	if (jv_is_valid(co.prof))
@@ -822,6 +895,8 @@ int cmd_kill(int argc, char **argv)
 	jv_free(st);
 	jv final;
 	int sr = fb_vm_stop(dir, timeout, &final, &err);
+	if (sr == 0)
+		sr = fb_vm_teardown(dir, id, &err);
 	free(dir);
 	if (sr < 0)
 		return fail(&err);
@@ -873,7 +948,8 @@ int cmd_purge(int argc, char **argv)
 			struct stat sb;
 			gone = stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime > 60;
 		}
-		if (gone && fb_tree_remove(dir) == 0)
+		struct fb_err te = { 0 };
+		if (gone && fb_vm_teardown(dir, e->d_name, &te) == 0)
 			purged = jv_array_append(purged, jv_string(e->d_name));
 		free(dir);
 		free(p);

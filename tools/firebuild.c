@@ -65,22 +65,7 @@ static void usage(FILE *f)
 /* The path of an fb-* tool: next to us, or in ../libexec/firebuild. */
 int tool_path(const char *tool, char *out, size_t len, struct fb_err *err)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return fb_err_errno(err, errno, "readlink /proc/self/exe");
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	const char *const rel[] = { "", "/../libexec/firebuild" };
-	for (size_t i = 0; i < FB_ARRAY_LEN(rel); i++) {
-		snprintf(out, len, "%s%s/%s", self, rel[i], tool);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s not found next to %s or in %s/../libexec/firebuild",
-			  tool, self, self);
+	return fb_tool_path(tool, out, len, err);
 }
 
 int fail(struct fb_err *e)

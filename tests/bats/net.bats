@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# fb-net, tc-redirect-tap and VMs on a CNI network. Every scenario runs in
+# a network namespace of its own (unshare --net): the bridge, the veths and
+# the traffic stay there; the VMs' namespaces are removed by the tests.
+
+load helpers
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+	export D FB_STORE FB_RUN_CACHE KERNEL
+	D=$(mktemp -d /tmp/fbnet.XXXXXX)
+	FB_STORE="$D/store"
+	FB_RUN_CACHE="$D/rc"
+	mkdir -p "$D/conf"
+	cat >"$D/conf/fbtest.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "fbtest", "plugins": [
+  {"type": "bridge", "bridge": "fbbr0", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "subnet": "10.88.0.0/24", "dataDir": "$D/ipam"}},
+  {"type": "firewall"},
+  {"type": "tc-redirect-tap"}]}
+EOF
+	cat >"$D/conf/old.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "oldspec", "plugins": [
+  {"type": "bridge", "bridge": "fbbr1", "isGateway": true,
+   "ipam": {"type": "host-local", "subnet": "10.89.0.0/24", "dataDir": "$D/ipam"}},
+  {"type": "tc-redirect-tap"}]}
+EOF
+	cat >"$D/conf/broken.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "broken", "plugins": [{"type": "no-such-plugin"}]}
+EOF
+	export NETFLAGS="--cni-conf-dir=$D/conf --cni-bin-dir=/usr/lib/cni --cni-bin-dir=$FB_BIN"
+	KERNEL=$("$FB_ROOT/scripts/build-kernel" 2>/dev/null | tail -1) || true
+	if [ -f "$KERNEL" ] && command -v qemu-system-x86_64 >/dev/null; then
+		firebuild kernel add --id=k "$KERNEL" >/dev/null
+		firebuild baseos --dockerfile="$FB_ROOT/baseos/busybox" --tag=fb/busybox:1 >/dev/null 2>&1
+	fi
+}
+
+teardown_file() {
+	[ -n "${D:-}" ] || return 0
+	local n
+	for n in /var/run/netns/fb-n*; do [ -e "$n" ] && ip netns del "$(basename "$n")" 2>/dev/null; done
+	rm -rf "$D"
+}
+
+# in_netns SCRIPT: run a bash script in a new network namespace
+in_netns() {
+	run --separate-stderr unshare --net bash -c "set -e; ip link set lo up; $1"
+}
+
+@test "fb-net: add makes the namespace, the veth and the tap with tc redirects both ways; check; del leaves nothing, twice" {
+	in_netns "
+		fb-net add --id nt1 --network fbtest --run-dir $D/runs/nt1 $NETFLAGS > $D/add.json
+		ip netns exec fb-nt1 ip -br addr show eth0
+		ip netns exec fb-nt1 ip -br link show tap0
+		ip netns exec fb-nt1 tc filter show dev eth0 ingress
+		ip netns exec fb-nt1 tc filter show dev tap0 ingress
+		fb-net check --id nt1 --run-dir $D/runs/nt1
+		fb-net del --id nt1 --run-dir $D/runs/nt1
+		fb-net del --id nt1 --run-dir $D/runs/nt1
+		echo veths=\$(ip -br link | grep -c veth || true)
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"eth0@"*"10.88.0."* ]]
+	[[ "$output" == *tap0* ]]
+	[ "$(grep -c 'mirred' <<<"$output")" -ge 2 ] || [ "$(grep -c 'action order' <<<"$output")" -ge 2 ]
+	[[ "$output" == *'{"checked":true}'* ]]
+	[[ "$output" == *"veths=0"* ]]
+	[ "$(jq -r .network.tap "$D/add.json")" = tap0 ]
+	[ "$(jq -r '.network.interfaces[0].ip' "$D/add.json")" = "10.88.0.2/24" ] || [[ "$(jq -r '.network.interfaces[0].ip' "$D/add.json")" == 10.88.0.*/24 ]]
+	[ "$(jq -r '.network.interfaces[0].gateway' "$D/add.json")" = 10.88.0.1 ]
+	[ ! -e /var/run/netns/fb-nt1 ]
+	[ ! -e "$D/runs/nt1/cni.json" ]
+	# the address went back to the pool
+	[ -z "$(ls "$D/ipam/fbtest" | grep '^10\.88' || true)" ]
+}
+
+@test "fb-net: a 0.4.0 conflist, --ip-address; bad input: unknown network, missing plugin, address outside the subnet" {
+	in_netns "
+		fb-net add --id nt2 --network oldspec --ip-address 10.89.0.77 --run-dir $D/runs/nt2 $NETFLAGS > $D/add2.json
+		fb-net del --id nt2 --run-dir $D/runs/nt2
+	"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.network.interfaces[0].ip' "$D/add2.json")" = "10.89.0.77/24" ]
+	in_netns "fb-net add --id nt3 --network nosuch --run-dir $D/runs/nt3 $NETFLAGS"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no conflist of that name"* ]]
+	in_netns "fb-net add --id nt3 --network broken --run-dir $D/runs/nt3 $NETFLAGS"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no-such-plugin is not in"* ]]
+	in_netns "fb-net add --id nt3 --network fbtest --ip-address 192.168.5.5 --run-dir $D/runs/nt3 $NETFLAGS"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"host-local"* || "$stderr" == *"bridge"* ]]
+	# a failed add leaves no namespace and no cache
+	[ ! -e /var/run/netns/fb-nt3 ]
+	[ ! -e "$D/runs/nt3/cni.json" ]
+	run fb-net add --id nt3 --network fbtest --ip-address 'x;y' $NETFLAGS
+	[ "$status" -eq 2 ]
+}
+
+@test "VMs on the network: HTTP answers from the bridge's side, two VMs reach each other, --ip-address; kill and purge leave nothing" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	in_netns "
+		trap 'firebuild kill --vmm-id=nweb --shutdown-timeout=1 >/dev/null 2>&1 || true' EXIT
+		firebuild run --from=fb/busybox:1 --name=nweb --daemonize --cni-network-name=fbtest --ip-address=10.88.0.50 $NETFLAGS \
+			-- /bin/sh -c 'mkdir -p /w && echo served-by-\$(hostname) > /w/index.html && httpd -f -p 80 -h /w' > $D/web.json
+		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.50/ && break; sleep 0.5; done
+		firebuild run --from=fb/busybox:1 --name=nclient --cni-network-name=fbtest $NETFLAGS \
+			-- /bin/sh -c 'wget -qO- http://10.88.0.50/ && ip addr show eth0 | grep -w inet'
+		firebuild inspect --vmm-id=nweb | jq -r '.vm.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP'
+		firebuild kill --vmm-id=nweb --shutdown-timeout=5
+		echo veths=\$(ip -br link | grep -c veth || true) taps=\$(ip -br link | grep -c tap || true)
+	"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'served-by-nweb' <<<"$output")" -ge 2 ]
+	[[ "$output" == *"inet 10.88.0."*"/24"* ]]
+	[[ "$output" == *$'\n10.88.0.50\n'* ]] || [[ "$output" == *"10.88.0.50"* ]]
+	[[ "$output" == *"veths=0 taps=0"* ]]
+	[ ! -e /var/run/netns/fb-nweb ]
+	[ ! -e /var/run/netns/fb-nclient ]
+	[ -z "$(ls -A "$FB_RUN_CACHE/runs")" ]
+	# a VM whose VMM died: purge runs CNI DEL from the cache
+	in_netns "
+		trap 'firebuild purge >/dev/null 2>&1 || true' EXIT
+		firebuild run --from=fb/busybox:1 --name=ndead --daemonize --cni-network-name=fbtest $NETFLAGS -- /bin/sh -c 'while :; do sleep 1; done' > $D/dead.json
+		kill -9 \$(jq -r .vm.pid $D/dead.json)
+		sleep 1
+		firebuild purge
+		echo veths=\$(ip -br link | grep -c veth || true)
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"ndead"'* ]]
+	[[ "$output" == *"veths=0"* ]]
+	[ ! -e /var/run/netns/fb-ndead ]
+}
