@@ -47,11 +47,14 @@ static const char usage[] =
 	"  --cni-conf-dir DIR   conflists (default /etc/cni/conf.d, then /etc/cni/net.d)\n"
 	"  --cni-bin-dir DIR    plugins (default /opt/cni/bin, then /usr/lib/cni;\n"
 	"                       repeatable, searched in order)\n"
+	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port on this\n"
+	"                       side (iptables DNAT in a chain of the VM's own;\n"
+	"                       localhost too; repeatable)\n"
 	"  --log-format FORMAT, --help, --version\n"
 	"Exit status: 0; 1 a plugin failed; 2 usage or a bad conflist; 3 no such\n"
 	"network or plugin.\n";
 
-enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR };
+enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR, OPT_PORT };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -62,6 +65,7 @@ static const struct option longopts[] = {
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "cni-conf-dir", required_argument, NULL, OPT_CONF_DIR },
 	{ "cni-bin-dir", required_argument, NULL, OPT_BIN_DIR },
+	{ "port", required_argument, NULL, OPT_PORT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -69,6 +73,7 @@ struct net {
 	const char *id, *network, *ip, *run_dir;
 	struct fb_strv conf_dirs, bin_dirs;
 	bool bin_given; /* --cni-bin-dir: else del and check use add's */
+	struct fb_strv ports;
 	char *netns; /* path */
 };
 
@@ -298,6 +303,182 @@ static jv summarize(struct net *n, jv result)
 	return out;
 }
 
+
+/* ---- published ports: iptables DNAT, one chain per VM ---- */
+
+static int ipt(struct fb_buf *errout, char *const *args)
+{
+	struct fb_strv a = FB_STRV_INIT;
+	fb_strv_push(&a, "iptables");
+	fb_strv_push(&a, "-w");
+	for (size_t i = 0; args[i]; i++)
+		fb_strv_push(&a, args[i]);
+	struct fb_buf out = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	int code = 0;
+	if (fb_proc_run(a.v, NULL, 0, &out, errout, &code, &e) < 0) {
+		fb_buf_adds(errout, e.msg);
+		code = 127;
+	}
+	fb_buf_free(&out);
+	fb_strv_free(&a);
+	return code;
+}
+
+#define IPT(eb, ...) ipt(eb, (char *const[]){ __VA_ARGS__, NULL })
+
+/* "[hostip:][hostport:]port[/proto]" */
+struct port {
+	char hostip[64], proto[8];
+	int hostport, port;
+};
+
+static int parse_port(const char *spec, struct port *p)
+{
+	memset(p, 0, sizeof(*p));
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *slash = strchr(buf, '/');
+	snprintf(p->proto, sizeof(p->proto), "%s", slash ? slash + 1 : "tcp");
+	if (slash)
+		*slash = '\0';
+	if (strcmp(p->proto, "tcp") && strcmp(p->proto, "udp"))
+		return -1;
+	char *parts[3] = { 0 };
+	int n = 0;
+	for (char *t = buf; n < 3;) {
+		parts[n++] = t;
+		char *c = strchr(t, ':');
+		if (!c)
+			break;
+		*c = '\0';
+		t = c + 1;
+	}
+	char *end;
+	long v = strtol(parts[n - 1], &end, 10);
+	if (*end || v < 1 || v > 65535)
+		return -1;
+	p->port = p->hostport = (int)v;
+	if (n >= 2) {
+		v = strtol(parts[n - 2], &end, 10);
+		if (*end || v < 1 || v > 65535)
+			return -1;
+		p->hostport = (int)v;
+	}
+	if (n == 3)
+		snprintf(p->hostip, sizeof(p->hostip), "%s", parts[0]);
+	return 0;
+}
+
+static char *chain_name(const char *id, char kind)
+{
+	return fb_xasprintf("FB%c-%s", kind, id);
+}
+
+static void ports_del(const char *id)
+{
+	struct fb_buf e = FB_BUF_INIT;
+	char *d = chain_name(id, 'D'), *s = chain_name(id, 'S');
+	while (IPT(&e, "-t", "nat", "-D", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", d) == 0)
+		;
+	while (IPT(&e, "-t", "nat", "-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", d) == 0)
+		;
+	while (IPT(&e, "-t", "nat", "-D", "POSTROUTING", "-j", s) == 0)
+		;
+	IPT(&e, "-t", "nat", "-F", d);
+	IPT(&e, "-t", "nat", "-X", d);
+	IPT(&e, "-t", "nat", "-F", s);
+	IPT(&e, "-t", "nat", "-X", s);
+	fb_buf_free(&e);
+	free(d);
+	free(s);
+}
+
+/* Is hostport/proto published by another VM's chain already? */
+static bool port_taken(const char *id, const struct port *p)
+{
+	char *argv[] = { "iptables", "-w", "-t", "nat", "-S", NULL };
+	struct fb_buf out = FB_BUF_INIT, eo = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	int code = 0;
+	bool taken = false;
+	char *mine = chain_name(id, 'D');
+	char needle[64];
+	snprintf(needle, sizeof(needle), "--dport %d ", p->hostport);
+	if (fb_proc_run(argv, NULL, 0, &out, &eo, &code, &e) == 0 && code == 0) {
+		char *save = NULL;
+		for (char *l = strtok_r(out.data ? out.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			if (!strncmp(l, "-A FBD-", 7) && strncmp(l + 3, mine, strlen(mine)) && strstr(l, needle) &&
+			    strstr(l, p->proto))
+				taken = true;
+	}
+	free(mine);
+	fb_buf_free(&out);
+	fb_buf_free(&eo);
+	return taken;
+}
+
+static int ports_add(struct net *n, char *vm_ip, struct fb_err *err)
+{
+	if (!n->ports.n)
+		return 0;
+	struct port *ps = fb_xcalloc(n->ports.n, sizeof(*ps));
+	for (size_t i = 0; i < n->ports.n; i++) {
+		if (parse_port(n->ports.v[i], &ps[i]) < 0) {
+			free(ps);
+			return fb_err_set(err, FB_EXIT_USAGE, "usage", "--port %s: expected [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]",
+					  n->ports.v[i]);
+		}
+		if (port_taken(n->id, &ps[i])) {
+			int r = fb_err_set(err, FB_EXIT_USAGE, "port_taken", "--port %s: host port %d/%s is published by another VM",
+					   n->ports.v[i], ps[i].hostport, ps[i].proto);
+			free(ps);
+			return r;
+		}
+	}
+	char *d = chain_name(n->id, 'D'), *s = chain_name(n->id, 'S');
+	struct fb_buf e = FB_BUF_INIT;
+	int r = IPT(&e, "-t", "nat", "-N", d) || IPT(&e, "-t", "nat", "-N", s) ||
+		IPT(&e, "-t", "nat", "-I", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", d) ||
+		IPT(&e, "-t", "nat", "-I", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", d) ||
+		IPT(&e, "-t", "nat", "-I", "POSTROUTING", "-j", s);
+	for (size_t i = 0; !r && i < n->ports.n; i++) {
+		char hp[16], to[96];
+		snprintf(hp, sizeof(hp), "%d", ps[i].hostport);
+		snprintf(to, sizeof(to), "%s:%d", vm_ip, ps[i].port);
+		if (ps[i].hostip[0])
+			r = IPT(&e, "-t", "nat", "-A", d, "-d", ps[i].hostip, "-p", ps[i].proto, "--dport", hp, "-j", "DNAT",
+				"--to-destination", to);
+		else
+			r = IPT(&e, "-t", "nat", "-A", d, "-p", ps[i].proto, "--dport", hp, "-j", "DNAT", "--to-destination", to);
+		/* from localhost: the reply must come back through us */
+		char pp[16];
+		snprintf(pp, sizeof(pp), "%d", ps[i].port);
+		if (!r)
+			r = IPT(&e, "-t", "nat", "-A", s, "-s", "127.0.0.0/8", "-d", vm_ip, "-p", ps[i].proto, "--dport", pp, "-j",
+				"MASQUERADE");
+	}
+	if (!r) {
+		/* 127.0.0.1 may be routed out (DNAT from lo to the bridge) */
+		int fd = open("/proc/sys/net/ipv4/conf/all/route_localnet", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1) {
+				/* localhost publishing then does not work; others do */
+			}
+			close(fd);
+		}
+	}
+	if (r) {
+		r = fb_err_set(err, FB_EXIT_FAILED, "ports", "--port: iptables failed: %s", fb_buf_str(&e));
+		ports_del(n->id);
+	}
+	fb_buf_free(&e);
+	free(d);
+	free(s);
+	free(ps);
+	return r;
+}
+
 static jv cache_doc(struct net *n, jv list, jv result)
 {
 	jv bins = jv_array();
@@ -327,6 +508,7 @@ static void cached_bins(struct net *n, jv c)
 
 static int net_del(struct net *n, struct fb_err *err)
 {
+	ports_del(n->id);
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
 	jv c;
 	struct fb_err ce = { 0 };
@@ -413,6 +595,28 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		n->network = net;
 	} else {
 		*out = summarize(n, result);
+		jv ip = jv_getpath(jv_copy(*out), jv_parse("[\"interfaces\",0,\"ip\"]"));
+		char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : NULL;
+		jv_free(ip);
+		if (addr)
+			addr[strcspn(addr, "/")] = '\0';
+		if (n->ports.n && !addr)
+			ret = fb_err_set(err, FB_EXIT_FAILED, "ports", "--port: the network gave the VM no address");
+		else if (addr)
+			ret = ports_add(n, addr, err);
+		free(addr);
+		if (ret < 0) {
+			struct fb_err de = { 0 };
+			const char *net = n->network;
+			net_del(n, &de);
+			n->network = net;
+			jv_free(*out);
+		} else if (n->ports.n) {
+			jv pl = jv_array();
+			for (size_t i = 0; i < n->ports.n; i++)
+				pl = jv_array_append(pl, jv_string(n->ports.v[i]));
+			*out = jv_object_set(*out, jv_string("ports"), pl);
+		}
 	}
 	jv_free(result);
 	jv_free(plugins);
@@ -467,6 +671,7 @@ int main(int argc, char **argv)
 		case OPT_IP: n.ip = optarg; break;
 		case OPT_RUN_DIR: n.run_dir = optarg; break;
 		case OPT_CONF_DIR: fb_strv_push(&n.conf_dirs, optarg); break;
+		case OPT_PORT: fb_strv_push(&n.ports, optarg); break;
 		case OPT_BIN_DIR:
 			fb_strv_push(&n.bin_dirs, optarg);
 			n.bin_given = true;
@@ -511,6 +716,7 @@ int main(int argc, char **argv)
 		rc = net_del(&n, &err) < 0 ? fb_tool_fail(&err) : fb_tool_finish(jv_object_set(jv_object(), jv_string("deleted"), jv_true()));
 	fb_strv_free(&n.conf_dirs);
 	fb_strv_free(&n.bin_dirs);
+	fb_strv_free(&n.ports);
 	free(n.netns);
 	free(rd);
 	return rc;

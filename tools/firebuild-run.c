@@ -56,6 +56,7 @@ enum {
 	R_IP,
 	R_CNI_CONF,
 	R_CNI_BIN,
+	R_PORT,
 	R_ID,
 	R_DEFAULT,
 };
@@ -348,6 +349,10 @@ static const char run_usage[] =
 	"  --daemonize                print the VM's state and return; the console\n"
 	"                             goes to firebuild logs --vmm-id=ID\n"
 	"  --run-cache DIR            (/var/lib/firebuild)\n"
+	"  --cni-network-name NET     put the VM on this CNI network (fb-net)\n"
+	"  --ip-address IP            ask the network's IPAM for this address\n"
+	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
+	"  --cni-conf-dir DIR, --cni-bin-dir DIR (repeatable)\n"
 	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
 
 int cmd_run(int argc, char **argv)
@@ -370,11 +375,12 @@ int cmd_run(int argc, char **argv)
 		{ "ip-address", required_argument, NULL, R_IP },
 		{ "cni-conf-dir", required_argument, NULL, R_CNI_CONF },
 		{ "cni-bin-dir", required_argument, NULL, R_CNI_BIN },
+		{ "port", required_argument, NULL, R_PORT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
 	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
-	struct fb_strv cni_bins = FB_STRV_INIT;
+	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
 	bool daemon = false;
@@ -417,6 +423,7 @@ int cmd_run(int argc, char **argv)
 		case R_IP: ip = optarg; break;
 		case R_CNI_CONF: cni_conf = optarg; break;
 		case R_CNI_BIN: fb_strv_push(&cni_bins, optarg); break;
+		case R_PORT: fb_strv_push(&ports, optarg); break;
 		default: goto out;
 		}
 		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
@@ -544,10 +551,10 @@ int cmd_run(int argc, char **argv)
 		env_merge(&env, envs.v[i]);
 	/* the network: fb-net add, its result into the config drive and the spec */
 	jv network = jv_invalid();
-	if (ip && !cni_net) {
+	if ((ip || ports.n) && !cni_net) {
 		jv_free(env);
 		jv_free(icfg);
-		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address needs --cni-network-name");
+		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address and --port need --cni-network-name");
 		rc = fail(&err);
 		goto done;
 	}
@@ -566,6 +573,8 @@ int cmd_run(int argc, char **argv)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-conf-dir=%s", cni_conf));
 			for (size_t i = 0; i < cni_bins.n; i++)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
+			for (size_t i = 0; i < ports.n; i++)
+				fb_strv_push_owned(&na, fb_xasprintf("--port=%s", ports.v[i]));
 			struct fb_buf out = FB_BUF_INIT;
 			int code = 0;
 			jv nd;
@@ -692,6 +701,7 @@ done:
 		jv_free(meta);
 out:
 	fb_strv_free(&cni_bins);
+	fb_strv_free(&ports);
 	fb_strv_free(&envs);
 	fb_strv_free(&env_files);
 	if (jv_is_valid(co.prof))

@@ -134,3 +134,24 @@ in_netns() {
 	[[ "$output" == *"veths=0"* ]]
 	[ ! -e /var/run/netns/fb-ndead ]
 }
+
+@test "--port publishes a guest port on this side (its address and localhost); a port taken is refused; kill removes the rules" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	in_netns "
+		trap 'firebuild kill --vmm-id=nport --shutdown-timeout=1 >/dev/null 2>&1 || true' EXIT
+		firebuild run --from=fb/busybox:1 --name=nport --daemonize --cni-network-name=fbtest --port=8080:80 $NETFLAGS \
+			-- /bin/sh -c 'mkdir -p /w && echo published > /w/index.html && httpd -f -p 80 -h /w' > /dev/null
+		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.1:8080/ && break; sleep 0.5; done
+		curl -s -m 5 http://127.0.0.1:8080/
+		firebuild run --from=fb/busybox:1 --name=nport2 --cni-network-name=fbtest --port=8080:80 $NETFLAGS -- /bin/true || echo refused=\$?
+		iptables -t nat -S | grep -c FBD-nport || true
+		firebuild kill --vmm-id=nport --shutdown-timeout=1 > /dev/null
+		echo rules=\$(iptables -t nat -S | grep -c FB || true)
+	"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^published' <<<"$output")" -eq 2 ]
+	[[ "$output" == *"refused=2"* ]]
+	[[ "$stderr" == *"8080/tcp is published by another VM"* ]]
+	[[ "$output" == *"rules=0"* ]]
+	[ ! -e /var/run/netns/fb-nport2 ]
+}
