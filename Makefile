@@ -112,6 +112,7 @@ bench: deps all
 	@./bench/convert --write
 	@./bench/build --write
 	@./bench/boot --write
+	@./bench/net --write
 
 .PHONY: all deps unit bats test demo clean fuzz bench
 .SECONDARY:
