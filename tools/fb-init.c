@@ -42,45 +42,43 @@
 
 static int g_ctl = -1; /* the control port, or -1 */
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+/* One line (a newline added) to fd: the console, or the control port
+ * (non-blocking: a moment is given for room while the host reads). */
+static void line_to(int fd, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void line_to(int fd, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
+	char buf[1100];
 	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (n < 0 || fd < 0)
 		return;
 	if (n > (int)sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
 	buf[n++] = '\n';
-	if (write(2, buf, (size_t)n) < 0) {
-		/* nowhere else to say it */
+	if (fd == g_ctl) {
+		struct pollfd pf = { fd, POLLOUT, 0 };
+		poll(&pf, 1, 2000);
 	}
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* nowhere else to say it: the console has the rest */
+	}
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	line_to(2, fmt, ap);
+	va_end(ap);
 }
 
 static void ctl_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void ctl_send(const char *fmt, ...)
 {
-	if (g_ctl < 0)
-		return;
-	char buf[1100];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	line_to(g_ctl, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	/* the port is non-blocking: wait a moment for room (the host reads) */
-	struct pollfd pf = { g_ctl, POLLOUT, 0 };
-	poll(&pf, 1, 2000);
-	if (write(g_ctl, buf, (size_t)n) < 0) {
-		/* the host went away: the console still has it */
-	}
 }
 
 static void __attribute__((noreturn)) power_off(int code)

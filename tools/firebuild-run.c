@@ -779,6 +779,23 @@ static int load_vm(const char *rcflag, const char *id, char **dir, jv *st, struc
 	return r;
 }
 
+/* The flags of inspect, logs and kill, and the VM they name: 0, or -1
+ * with *rc the exit status. */
+static int open_vm(int argc, char **argv, const char *usage, long *timeout, const char **id, char **dir, jv *st, int *rc)
+{
+	const char *rcflag = NULL;
+	if (parse_vm_flags(argc, argv, usage, id, &rcflag, timeout, rc) < 0)
+		return -1;
+	struct fb_err err = { 0 };
+	if (load_vm(rcflag, *id, dir, st, &err) < 0) {
+		free(*dir);
+		*dir = NULL;
+		*rc = fail(&err);
+		return -1;
+	}
+	return 0;
+}
+
 static jv with_status(jv st)
 {
 	return jv_object_set(st, jv_string("state"), jv_string(fb_vm_status(st)));
@@ -839,19 +856,15 @@ static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID [--run
 
 int cmd_inspect(int argc, char **argv)
 {
-	const char *id = NULL, *rcflag = NULL;
+	const char *id = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, inspect_usage, &id, &rcflag, &to, &rc) < 0)
-		return rc;
-	struct fb_err err = { 0 };
 	char *dir = NULL;
 	jv st;
-	if (load_vm(rcflag, id, &dir, &st, &err) < 0) {
-		free(dir);
-		return fail(&err);
-	}
+	if (open_vm(argc, argv, inspect_usage, &to, &id, &dir, &st, &rc) < 0)
+		return rc;
 	free(dir);
+	struct fb_err err = { 0 };
 	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vm"), with_status(st)), &err) < 0 ? fail(&err) : 0;
 }
 
@@ -859,19 +872,15 @@ static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID [--run-cache
 
 int cmd_logs(int argc, char **argv)
 {
-	const char *id = NULL, *rcflag = NULL;
+	const char *id = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, logs_usage, &id, &rcflag, &to, &rc) < 0)
-		return rc;
-	struct fb_err err = { 0 };
 	char *dir = NULL;
 	jv st;
-	if (load_vm(rcflag, id, &dir, &st, &err) < 0) {
-		free(dir);
-		return fail(&err);
-	}
+	if (open_vm(argc, argv, logs_usage, &to, &id, &dir, &st, &rc) < 0)
+		return rc;
 	jv_free(st);
+	struct fb_err err = { 0 };
 	char *p = fb_xasprintf("%s/console.log", dir);
 	struct fb_buf b = FB_BUF_INIT;
 	rc = fb_read_file(p, &b, &err) < 0 ? fail(&err) : 0;
@@ -890,19 +899,15 @@ static const char kill_usage[] =
 
 int cmd_kill(int argc, char **argv)
 {
-	const char *id = NULL, *rcflag = NULL;
+	const char *id = NULL;
 	long timeout = 15;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, kill_usage, &id, &rcflag, &timeout, &rc) < 0)
-		return rc;
-	struct fb_err err = { 0 };
 	char *dir = NULL;
 	jv st;
-	if (load_vm(rcflag, id, &dir, &st, &err) < 0) {
-		free(dir);
-		return fail(&err);
-	}
+	if (open_vm(argc, argv, kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
+		return rc;
 	jv_free(st);
+	struct fb_err err = { 0 };
 	jv final;
 	int sr = fb_vm_stop(dir, timeout, &final, &err);
 	if (sr == 0)
