@@ -57,6 +57,8 @@ enum {
 	R_CNI_CONF,
 	R_CNI_BIN,
 	R_PORT,
+	R_SSH_USER,
+	R_IDENTITY,
 	R_ID,
 	R_DEFAULT,
 };
@@ -353,6 +355,9 @@ static const char run_usage[] =
 	"  --ip-address IP            ask the network's IPAM for this address\n"
 	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
 	"  --cni-conf-dir DIR, --cni-bin-dir DIR (repeatable)\n"
+	"  --ssh-user USER --identity-file KEY.pub  the key in USER's authorized_keys\n"
+	"                             (USER made when missing), host keys made per VM,\n"
+	"                             the image's sshd or dropbear started\n"
 	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
 
 int cmd_run(int argc, char **argv)
@@ -376,11 +381,14 @@ int cmd_run(int argc, char **argv)
 		{ "cni-conf-dir", required_argument, NULL, R_CNI_CONF },
 		{ "cni-bin-dir", required_argument, NULL, R_CNI_BIN },
 		{ "port", required_argument, NULL, R_PORT },
+		{ "ssh-user", required_argument, NULL, R_SSH_USER },
+		{ "identity-file", required_argument, NULL, R_IDENTITY },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
 	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
-	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT;
+	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
+	const char *ssh_user = NULL;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
 	bool daemon = false;
@@ -424,6 +432,8 @@ int cmd_run(int argc, char **argv)
 		case R_CNI_CONF: cni_conf = optarg; break;
 		case R_CNI_BIN: fb_strv_push(&cni_bins, optarg); break;
 		case R_PORT: fb_strv_push(&ports, optarg); break;
+		case R_SSH_USER: ssh_user = optarg; break;
+		case R_IDENTITY: fb_strv_push(&identities, optarg); break;
 		default: goto out;
 		}
 		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
@@ -600,6 +610,39 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	jv cfg = jv_object_set(jv_object(), jv_string("version"), jv_number(1));
+	if (ssh_user || identities.n) {
+		/* the public keys' lines, for the user's authorized_keys */
+		jv keys = jv_array();
+		for (size_t i = 0; i < identities.n && !err.msg[0]; i++) {
+			struct fb_buf kb = FB_BUF_INIT;
+			if (fb_read_file(identities.v[i], &kb, &err) < 0) {
+				fb_err_prefix(&err, "--identity-file");
+			} else {
+				char *save = NULL;
+				for (char *l = strtok_r(kb.data ? kb.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+					if (*l && *l != '#' && strstr(l, "PRIVATE KEY") == NULL)
+						keys = jv_array_append(keys, jv_string(l));
+					else if (strstr(l, "PRIVATE KEY"))
+						fb_err_set(&err, FB_EXIT_USAGE, "usage", "--identity-file %s: a private key; give the .pub",
+							   identities.v[i]);
+			}
+			fb_buf_free(&kb);
+		}
+		if (!err.msg[0] && (!ssh_user || !jv_array_length(jv_copy(keys))))
+			fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ssh-user and --identity-file (a public key) go together");
+		if (err.msg[0]) {
+			jv_free(keys);
+			jv_free(cfg);
+			jv_free(env);
+			jv_free(icfg);
+			if (jv_is_valid(network))
+				jv_free(network);
+			rc = fail(&err);
+			goto done;
+		}
+		cfg = jv_object_set(cfg, jv_string("ssh"),
+				    jv_object_set(jv_object_set(jv_object(), jv_string("user"), jv_string(ssh_user)), jv_string("keys"), keys));
+	}
 	if (jv_is_valid(network)) {
 		cfg = jv_object_set(cfg, jv_string("network"), jv_copy(network));
 		cfg = jv_object_set(cfg, jv_string("dns"), jv_object_get(jv_copy(network), jv_string("dns")));
@@ -702,6 +745,7 @@ done:
 out:
 	fb_strv_free(&cni_bins);
 	fb_strv_free(&ports);
+	fb_strv_free(&identities);
 	fb_strv_free(&envs);
 	fb_strv_free(&env_files);
 	if (jv_is_valid(co.prof))
