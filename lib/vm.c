@@ -70,12 +70,21 @@ long fb_vm_num(jv o, const char *k)
 	return r;
 }
 
+/* What the VMM's command line holds. */
+static const char *vmm_name(jv st)
+{
+	jv b = jv_object_get(jv_copy(st), jv_string("backend"));
+	bool fc = jv_get_kind(b) == JV_KIND_STRING && !strcmp(jv_string_value(b), "firecracker");
+	jv_free(b);
+	return fc ? "firecracker" : "qemu-system";
+}
+
 const char *fb_vm_status(jv st)
 {
 	jv s = jv_object_get(jv_copy(st), jv_string("status"));
 	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
 	jv_free(s);
-	if (fb_vm_alive(fb_vm_num(st, "pid"), "qemu-system"))
+	if (fb_vm_alive(fb_vm_num(st, "pid"), vmm_name(st)))
 		return "running";
 	return exited ? "exited" : "dead";
 }
@@ -107,19 +116,20 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 		return -1;
 	}
 	long sup = fb_vm_num(st, "supervisor_pid"), pid = fb_vm_num(st, "pid");
-	if (fb_vm_alive(pid, "qemu-system")) {
+	const char *vmm = vmm_name(st);
+	if (fb_vm_alive(pid, vmm)) {
 		/* the supervisor turns SIGTERM into "stop" on the control port */
 		kill((pid_t)(fb_vm_alive(sup, "fb-jail") ? sup : pid), fb_vm_alive(sup, "fb-jail") ? SIGTERM : SIGKILL);
-		for (long i = 0; i < (timeout + 5) * 10 && (fb_vm_alive(pid, "qemu-system") || fb_vm_alive(sup, "fb-jail")); i++)
+		for (long i = 0; i < (timeout + 5) * 10 && (fb_vm_alive(pid, vmm) || fb_vm_alive(sup, "fb-jail")); i++)
 			usleep(100000);
-		if (fb_vm_alive(pid, "qemu-system"))
+		if (fb_vm_alive(pid, vmm))
 			kill((pid_t)pid, SIGKILL);
 	}
 	for (int i = 0; i < 50 && fb_vm_alive(sup, "fb-jail"); i++)
 		usleep(100000);
 	if (fb_vm_alive(sup, "fb-jail"))
 		kill((pid_t)sup, SIGKILL);
-	for (int i = 0; i < 50 && fb_vm_alive(pid, "qemu-system"); i++)
+	for (int i = 0; i < 50 && fb_vm_alive(pid, vmm); i++)
 		usleep(100000);
 	struct fb_err e = { 0 };
 	jv last;

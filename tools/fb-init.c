@@ -822,6 +822,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	umask(022);
+	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT to us: a
+	 * stop request, not an immediate reboot */
+	reboot(RB_DISABLE_CAD);
 	/* the kernel gives init the command line's unknown key=value words */
 	g_trace = getenv("fb_init_trace") != NULL;
 	trace("start");
@@ -965,6 +968,14 @@ int main(int argc, char **argv)
 			int sig = (int)si.ssi_signo;
 			if (sig == SIGCHLD)
 				continue;
+			if (sig == SIGINT && si.ssi_pid == 0 && !kill_at) {
+				/* from the kernel: Ctrl-Alt-Del, the VMM's stop request */
+				say("fb-init: stop requested (Ctrl-Alt-Del): sending signal %d, SIGKILL in %d s", stopsig, grace);
+				kill(-child, stopsig);
+				kill(child, stopsig);
+				kill_at = time(NULL) + grace;
+				continue;
+			}
 			/* what the kernel sends PID 1 goes to the workload */
 			kill(child, sig);
 		}

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "firecracker.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -350,6 +351,200 @@ static jv seed_interfaces(jv net)
 	return out;
 }
 
+
+/* ---- the Firecracker backend ---- */
+
+/* Scan the console for fb-init's last words (Firecracker has no control
+ * port: the serial console is where the exit code comes back). */
+static void scan_console(const char *line, int *code, char *msg, size_t msglen)
+{
+	const char *p;
+	if ((p = strstr(line, "fb-init: workload exited with ")))
+		*code = atoi(p + 30);
+	else if ((p = strstr(line, "fb-init: error: ")))
+		snprintf(msg, msglen, "%.500s", p + 16);
+}
+
+static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	char *sock = fb_xasprintf("%s/fc.sock", v->dir), *logp = fb_xasprintf("%s/firecracker.log", v->dir);
+	char *metp = fb_xasprintf("%s/firecracker.metrics", v->dir);
+	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
+	long long cpu = 1, mem = 128;
+	int ret = 0;
+	if (fb_json_get_str(spec, "kernel", &kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &rootfs, err) < 0 ||
+	    fb_json_get_str(spec, "config_drive", &drive, err) < 0 || fb_json_get_str_opt(spec, "kernel_args", &kargs, err) < 0 ||
+	    fb_json_get_int_opt(spec, "cpu", &cpu, err) < 0 || fb_json_get_int_opt(spec, "mem", &mem, err) < 0)
+		ret = -1;
+	struct fb_err fe = { 0 };
+	if (ret == 0 && (fb_write_file_atomic(logp, "", 0, 0600, &fe) < 0 || fb_write_file_atomic(metp, "", 0, 0600, &fe) < 0))
+		ret = fb_err_set(err, fe.code, fe.kind, "%s", fe.msg);
+	struct fb_proc p = { .pid = -1 };
+	if (ret == 0) {
+		char *argv[] = { (char *)binary, "--api-sock", sock, "--id", v->id, NULL };
+		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
+		unlink(sock);
+		ret = fb_proc_spawn(argv, &so, &p, err);
+	}
+	for (int i = 0; ret == 0 && i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(50000);
+	jv net = jv_object_get(jv_copy(spec), jv_string("network"));
+	bool has_net = jv_get_kind(net) == JV_KIND_OBJECT;
+	jv tap = has_net ? jv_object_get(jv_copy(net), jv_string("tap")) : jv_null();
+	jv mac = has_net ? jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]")) : jv_null();
+	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
+				  kargs ? kargs : "");
+	struct fb_fc_config fc = { .sock = sock, .log_path = logp, .metrics_path = metp, .cpu = (int)cpu, .mem = (int)mem,
+				   .kernel = kernel, .boot_args = args, .rootfs = rootfs, .config_drive = drive,
+				   .tap = jv_get_kind(tap) == JV_KIND_STRING ? jv_string_value(tap) : NULL,
+				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL };
+	if (ret == 0 && fb_fc_configure(&fc, err) < 0)
+		ret = -1;
+	jv_free(net);
+	jv_free(tap);
+	jv_free(mac);
+	free(args);
+	if (ret < 0) {
+		if (p.pid > 0) {
+			kill(p.pid, SIGKILL);
+			waitpid(p.pid, NULL, 0);
+		}
+		goto out;
+	}
+	v->state = jv_object_set(v->state, jv_string("backend"), jv_string("firecracker"));
+	v->state = jv_object_set(v->state, jv_string("api_socket"), jv_string(sock));
+	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
+	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
+	save_state(v);
+	int out_fd = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
+	int code = -1, status = 0;
+	char msg[512] = "", line[2048];
+	size_t ll = 0;
+	bool stop_sent = false;
+	time_t stop_at = 0;
+	for (;;) {
+		if (g_stop && !stop_sent) {
+			struct fb_err se = { 0 };
+			if (fb_fc_ctrl_alt_del(sock, &se) < 0)
+				kill(p.pid, SIGTERM);
+			stop_sent = true;
+			stop_at = time(NULL) + v->stop_timeout + 2;
+		}
+		if (stop_sent && time(NULL) > stop_at) {
+			fb_log(FB_LOG_WARN, "%s: the VM did not stop in %d s: killed", v->id, v->stop_timeout);
+			kill(p.pid, SIGKILL);
+			stop_at = time(NULL) + 3600;
+		}
+		struct pollfd pf = { p.out_fd, POLLIN, 0 };
+		if (poll(&pf, 1, 100) > 0) {
+			ssize_t n = read(p.out_fd, line + ll, sizeof(line) - 1 - ll);
+			if (n > 0) {
+				if (out_fd >= 0 && write(out_fd, line + ll, (size_t)n) < 0) {
+					/* the console is lost, the VM goes on */
+				}
+				ll += (size_t)n;
+				line[ll] = '\0';
+				char *nl;
+				while ((nl = strchr(line, '\n'))) {
+					*nl = '\0';
+					scan_console(line, &code, msg, sizeof(msg));
+					size_t rest = ll - (size_t)(nl + 1 - line);
+					memmove(line, nl + 1, rest + 1);
+					ll = rest;
+				}
+				if (ll >= sizeof(line) - 1)
+					ll = 0;
+				continue;
+			}
+		}
+		if (waitpid(p.pid, &status, WNOHANG) == p.pid)
+			break;
+	}
+	if (ll) {
+		line[ll] = '\0';
+		scan_console(line, &code, msg, sizeof(msg));
+	}
+	close(p.out_fd);
+	if (v->daemon && out_fd >= 0)
+		close(out_fd);
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
+	if (code < 0) {
+		char how[64];
+		fb_status_describe(status, how, sizeof(how));
+		size_t ml = strlen(msg);
+		snprintf(msg + ml, sizeof(msg) - ml, "%sthe VM ended without a report from fb-init (firecracker %s)",
+			 ml ? "; " : "", how);
+		code = 125;
+	}
+	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
+	if (msg[0]) {
+		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
+		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
+	}
+	save_state(v);
+	ret = code;
+out:
+	free(sock);
+	free(logp);
+	free(metp);
+	free(kernel);
+	free(rootfs);
+	free(drive);
+	free(kargs);
+	return ret;
+}
+
+/* qemu, or firecracker: asked for, or where /dev/kvm works and the binary
+ * is there. NULL: qemu; else the firecracker binary to run. */
+static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
+{
+	char *vmm = NULL, *bin = NULL;
+	fb_json_get_str_opt(spec, "vmm", &vmm, err);
+	fb_json_get_str_opt(spec, "firecracker_binary", &bin, err);
+	char *found = NULL;
+	const char *b = bin ? bin : "firecracker";
+	if (strchr(b, '/')) {
+		if (access(b, X_OK) == 0)
+			found = fb_xstrdup(b);
+	} else {
+		const char *path = getenv("PATH");
+		char *pcopy = fb_xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+		for (char *d = strtok_r(pcopy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+			char *c = fb_xasprintf("%s/%s", d, b);
+			if (access(c, X_OK) == 0)
+				found = c;
+			else
+				free(c);
+		}
+		free(pcopy);
+	}
+	char *r = NULL;
+	if (vmm && !strcmp(vmm, "firecracker")) {
+		if (!found)
+			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm=firecracker: no firecracker binary (%s)", b);
+		r = found;
+		found = NULL;
+	} else if (vmm && strcmp(vmm, "qemu") && strcmp(vmm, "auto")) {
+		fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm %s: expected qemu or firecracker", vmm);
+	} else if (!vmm || !strcmp(vmm, "auto")) {
+		if (found && access("/dev/kvm", R_OK | W_OK) == 0 && access(v->kvm_broken, F_OK) != 0) {
+			r = found;
+			found = NULL;
+		}
+	}
+	free(found);
+	free(vmm);
+	free(bin);
+	return r;
+}
+
 static int cmd_start(const char *spec_path, struct fb_err *err)
 {
 	jv doc;
@@ -394,7 +589,9 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		goto out;
 	}
 	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
-	if (qemu_argv(&v, spec, &tcg, &kvm, err) < 0) {
+	char *fc = pick_vmm(&v, spec, err);
+	if (err->msg[0] || (!fc && qemu_argv(&v, spec, &tcg, &kvm, err) < 0)) {
+		free(fc);
 		rc = fb_tool_fail(err);
 		goto out;
 	}
@@ -420,6 +617,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 			jv_free(net);
 			fb_strv_free(&tcg);
 			fb_strv_free(&kvm);
+			free(fc);
 			rc = fb_tool_fail(err);
 			goto out;
 		}
@@ -431,7 +629,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		jv_free(net);
 	}
 	if (!v.daemon) {
-		rc = supervise(&v, k, tcg.v, err);
+		rc = fc ? supervise_fc(&v, spec, fc, err) : supervise(&v, k, tcg.v, err);
 		if (rc < 0)
 			rc = fb_tool_fail(err);
 		if (remove_after) {
@@ -453,7 +651,10 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 			if (fork() != 0)
 				_exit(0); /* not a session leader: it can never get a terminal */
 			struct fb_err e = { 0 };
-			supervise(&v, k, tcg.v, &e);
+			if (fc)
+				supervise_fc(&v, spec, fc, &e);
+			else
+				supervise(&v, k, tcg.v, &e);
 			_exit(0);
 		}
 		waitpid(pid, NULL, 0);
@@ -478,6 +679,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	fb_strv_free(&tcg);
 	fb_strv_free(&kvm);
+	free(fc);
 out:
 	/* a VM that never started leaves nothing behind */
 	if (rc != 0 && v.dir && v.state_path && access(v.state_path, F_OK) != 0)

@@ -58,6 +58,8 @@ enum {
 	R_CNI_BIN,
 	R_PORT,
 	R_SSH_USER,
+	R_VMM,
+	R_FC_BIN,
 	R_IDENTITY,
 	R_ID,
 	R_DEFAULT,
@@ -355,6 +357,9 @@ static const char run_usage[] =
 	"  --ip-address IP            ask the network's IPAM for this address\n"
 	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
 	"  --cni-conf-dir DIR, --cni-bin-dir DIR (repeatable)\n"
+	"  --vmm qemu|firecracker     the backend (default: firecracker where /dev/kvm\n"
+	"                             works and the binary is there, else qemu)\n"
+	"  --binary-firecracker PATH  (firecracker in PATH)\n"
 	"  --ssh-user USER --identity-file KEY.pub  the key in USER's authorized_keys\n"
 	"                             (USER made when missing), host keys made per VM,\n"
 	"                             the image's sshd or dropbear started\n"
@@ -383,12 +388,14 @@ int cmd_run(int argc, char **argv)
 		{ "port", required_argument, NULL, R_PORT },
 		{ "ssh-user", required_argument, NULL, R_SSH_USER },
 		{ "identity-file", required_argument, NULL, R_IDENTITY },
+		{ "vmm", required_argument, NULL, R_VMM },
+		{ "binary-firecracker", required_argument, NULL, R_FC_BIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
 	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
 	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
-	const char *ssh_user = NULL;
+	const char *ssh_user = NULL, *vmm = NULL, *fc_bin = NULL;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
 	bool daemon = false;
@@ -434,6 +441,8 @@ int cmd_run(int argc, char **argv)
 		case R_PORT: fb_strv_push(&ports, optarg); break;
 		case R_SSH_USER: ssh_user = optarg; break;
 		case R_IDENTITY: fb_strv_push(&identities, optarg); break;
+		case R_VMM: vmm = optarg; break;
+		case R_FC_BIN: fc_bin = optarg; break;
 		default: goto out;
 		}
 		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
@@ -706,6 +715,19 @@ int cmd_run(int argc, char **argv)
 	spec = jv_object_set(spec, jv_string("remove_after"), jv_bool(!daemon));
 	if (jv_is_valid(network))
 		spec = jv_object_set(spec, jv_string("network"), network);
+	/* the backend: the flag, else the profile's, else where it works */
+	char *pvmm = NULL, *pbin = NULL;
+	struct fb_err pe2 = { 0 };
+	if (jv_is_valid(co.prof)) {
+		fb_json_get_str_opt(co.prof, "vmm", &pvmm, &pe2);
+		fb_json_get_str_opt(co.prof, "binary_firecracker", &pbin, &pe2);
+	}
+	if (vmm || pvmm)
+		spec = jv_object_set(spec, jv_string("vmm"), jv_string(vmm ? vmm : pvmm));
+	if (fc_bin || pbin)
+		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin ? fc_bin : pbin));
+	free(pvmm);
+	free(pbin);
 	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);

@@ -438,6 +438,7 @@ static int cmd_profile_create(int argc, char **argv)
 		{ "tracing-collector-host-port", "tracing_collector_host_port", false },
 		{ "tracing-log-enable", "tracing_log_enable", true },
 		{ "vmlinux-id", "vmlinux_id", false },
+		{ "vmm", "vmm", false },
 	};
 	struct option opts[32] = {
 		COMMON_OPTS,

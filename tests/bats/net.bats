@@ -187,3 +187,21 @@ in_netns() {
 	[ "$(cat "$D/k1")" != "$(cat "$D/k2")" ]
 	[ ! -e /var/run/netns/fb-ssh1 ]
 }
+
+@test "Firecracker backend on a network: network-interfaces gets the tap and the veth's MAC (checked against the API spec)" {
+	local spec="$FB_SHARED/firecracker/firecracker-api.yaml"
+	[ -f "$spec" ] && python3 -c 'import yaml, jsonschema' 2>/dev/null || skip "no spec or no python3-yaml/jsonschema"
+	export FAKE_FC_LOG="$D/fcnet.jsonl"
+	: >"$FAKE_FC_LOG"
+	in_netns "
+		firebuild run --from=fb/busybox:1 --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.py \
+			--cni-network-name=fbtest $NETFLAGS -- /bin/true
+		echo veths=\$(ip -br link | grep -c veth || true)
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"veths=0"* ]]
+	run python3 "$BATS_TEST_DIRNAME/fc-validate.py" "$spec" "$FAKE_FC_LOG"
+	[ "$status" -eq 0 ]
+	[ "$(jq -rs '.[] | select(.path == "/network-interfaces/eth0") | .body.host_dev_name' "$FAKE_FC_LOG")" = tap0 ]
+	[[ "$(jq -rs '.[] | select(.path == "/network-interfaces/eth0") | .body.guest_mac' "$FAKE_FC_LOG")" =~ ^[0-9a-f:]{17}$ ]]
+}

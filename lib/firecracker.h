@@ -1,0 +1,26 @@
+/* Firecracker's API over its Unix socket (HTTP with libcurl), as its
+ * published specification (../shared/firecracker/firecracker-api.yaml)
+ * describes: logger, metrics, machine-config, boot-source, drives,
+ * network-interfaces, then InstanceStart; SendCtrlAltDel to stop. */
+#ifndef FB_FIRECRACKER_H
+#define FB_FIRECRACKER_H
+#include <jv.h>
+
+struct fb_err;
+
+struct fb_fc_config {
+	const char *sock;
+	const char *log_path, *metrics_path; /* files that exist */
+	int cpu, mem;
+	const char *kernel, *boot_args;
+	const char *rootfs, *config_drive;
+	const char *tap, *mac; /* NULL: no network */
+};
+
+/* One PUT; body is consumed. A non-2xx answer is an error with its
+ * fault_message. */
+int fb_fc_put(const char *sock, const char *path, jv body, struct fb_err *err);
+/* Everything up to and including InstanceStart. */
+int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err);
+int fb_fc_ctrl_alt_del(const char *sock, struct fb_err *err);
+#endif

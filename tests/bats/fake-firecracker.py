@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""A stand-in for the firecracker binary, for testing the backend where
+there is no KVM: it serves the API socket (--api-sock), records every
+request (method, path, JSON body) as a line in $FAKE_FC_LOG, answers 204
+(or 400 with a fault_message for a path the API does not have), and
+behaves like a VM: after InstanceStart it prints what fb-init prints when
+the workload ends ("exit with $FAKE_FC_EXIT", default 0) and exits; after
+SendCtrlAltDel it prints a 143 exit, as a stopped workload would."""
+import json, os, socket, socketserver, sys, threading, time
+from http.server import BaseHTTPRequestHandler
+
+args = sys.argv[1:]
+sock = args[args.index("--api-sock") + 1]
+log = os.environ.get("FAKE_FC_LOG", "/dev/null")
+run_for = float(os.environ.get("FAKE_FC_RUN", "0.5"))
+known = ("/logger", "/metrics", "/machine-config", "/boot-source", "/drives/", "/network-interfaces/", "/actions",
+         "/vsock", "/mmds", "/entropy", "/balloon")
+done = threading.Event()
+code = [int(os.environ.get("FAKE_FC_EXIT", "0"))]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def address_string(self):
+        return "unix"
+
+    def do_PUT(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n) if n else b""
+        try:
+            doc = json.loads(body) if body else None
+        except ValueError:
+            doc = {"unparsable": body.decode(errors="replace")}
+        with open(log, "a") as f:
+            f.write(json.dumps({"method": "PUT", "path": self.path, "body": doc,
+                                "content_type": self.headers.get("Content-Type")}) + "\n")
+        if not self.path.startswith(known):
+            out = json.dumps({"fault_message": "no such path " + self.path}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        if self.path == "/actions" and doc:
+            if doc.get("action_type") == "InstanceStart":
+                threading.Thread(target=vm, daemon=True).start()
+            elif doc.get("action_type") == "SendCtrlAltDel":
+                code[0] = 143
+                done.set()
+
+
+def vm():
+    print("fake firecracker: booting", flush=True)
+    done.wait(run_for if run_for > 0 else None)
+    print("fb-init: workload exited with %d; powering off" % code[0], flush=True)
+    time.sleep(0.1)
+    os._exit(0)
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+if os.path.exists(sock):
+    os.unlink(sock)
+Server(sock, Handler).serve_forever()
