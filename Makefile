@@ -104,6 +104,16 @@ test: deps
 demo: deps all
 	@./scripts/demo
 
+# firebuild in $(PREFIX)/bin, the tools it runs in $(PREFIX)/libexec/firebuild,
+# our CNI plugin where CNI plugins live
+CNI_BIN_DIR ?= /opt/cni/bin
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/firebuild $(DESTDIR)$(CNI_BIN_DIR)
+	install -m 0755 $(BUILD)/bin/firebuild $(DESTDIR)$(PREFIX)/bin/firebuild
+	for t in $(filter-out firebuild tc-redirect-tap,$(TOOLS)); do \
+		install -m 0755 $(BUILD)/bin/$$t $(DESTDIR)$(PREFIX)/libexec/firebuild/$$t || exit 1; done
+	install -m 0755 $(BUILD)/bin/tc-redirect-tap $(DESTDIR)$(CNI_BIN_DIR)/tc-redirect-tap
+
 clean:
 	rm -rf $(BUILD)
 
@@ -114,5 +124,5 @@ bench: deps all
 	@./bench/boot --write
 	@./bench/net --write
 
-.PHONY: all deps unit bats test demo clean fuzz bench
+.PHONY: all deps unit bats test demo clean fuzz bench install
 .SECONDARY:

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "firecracker.h"
+#include "jail.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -66,6 +67,8 @@ struct vm {
 	jv state;
 	bool daemon;
 	int stop_timeout;
+	struct fb_jail *jail; /* NULL: not jailed */
+	char *sock_arg;       /* the control socket as QEMU sees it */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -123,14 +126,27 @@ static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	struct fb_proc p;
 	struct fb_spawn_opts so = { .null_stdin = v->daemon };
+	char kvm_how[64] = "";
 again:
 	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
-	if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
+	if (v->jail) {
+		int out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
+		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, out, !v->daemon, err);
+		if (v->daemon && out >= 0)
+			close(out);
+		if (p.pid < 0)
+			return -1;
+	} else if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0) {
 		return -1;
+	}
 	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
 	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
 	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
-	save_state(v);
+	/* with KVM on trial, the state is told once the guest runs (a KVM that
+	 * cannot run it is replaced by TCG, with another pid) */
+	bool saved = !kvm;
+	if (saved)
+		save_state(v);
 	int ctl = -1, code = -1, status = 0;
 	bool stop_sent = false;
 	time_t stop_at = 0;
@@ -166,6 +182,14 @@ again:
 		struct pollfd pf = { ctl, POLLIN, 0 };
 		if (poll(&pf, ctl >= 0 ? 1 : 0, 100) > 0 && (pf.revents & (POLLIN | POLLHUP)))
 			read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+		if (!saved) {
+			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
+			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
+				save_state(v);
+				saved = true;
+			}
+			jv_free(ws0);
+		}
 	}
 	/* what fb-init said just before the end may still be in the socket */
 	if (ctl >= 0) {
@@ -179,18 +203,20 @@ again:
 	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
 	jv_free(ws);
 	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-		/* /dev/kvm is there but does not run a guest (nested, or an
-		 * unsupported CPU): say so once, and use TCG from now on */
-		char how[64];
-		fb_status_describe(status, how, sizeof(how));
-		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s): using TCG, and from now on (%s)",
-		       v->id, how, v->kvm_broken);
-		struct fb_err e = { 0 };
-		fb_write_file_atomic(v->kvm_broken, how, strlen(how), 0644, &e);
+		/* /dev/kvm is there but may not run a guest (nested, or an
+		 * unsupported CPU): try TCG; if that gets the guest going, say so
+		 * once and remember it */
+		fb_status_describe(status, kvm_how, sizeof(kvm_how));
 		unlink(v->sock);
 		kvm = NULL;
 		msg[0] = '\0';
 		goto again;
+	}
+	if (kvm_how[0] && started) {
+		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s) and TCG works: TCG from now on (%s)",
+		       v->id, kvm_how, v->kvm_broken);
+		struct fb_err e = { 0 };
+		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
 	}
 	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
 	if (code < 0) {
@@ -228,7 +254,12 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 	if (r == 0 && (cpu < 1 || cpu > 64 || mem < 32))
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
 	if (r == 0) {
-		push(tcg, "qemu-system-x86_64");
+		push(tcg, v->jail ? "/usr/bin/qemu-system-x86_64" : "qemu-system-x86_64");
+		if (v->jail) {
+			/* seccomp in QEMU too, inside the jail */
+			push(tcg, "-sandbox");
+			push(tcg, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+		}
 		push(tcg, "-M");
 		push(tcg, "microvm,acpi=off,x-option-roms=off");
 		push(tcg, "-m");
@@ -246,8 +277,8 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
 						     kargs ? kargs : ""));
 		push(tcg, "-chardev");
-		fb_strv_push_owned(tcg, v->daemon ? fb_xasprintf("file,id=con,path=%s", v->console)
-						  : fb_xstrdup("stdio,id=con,signal=off"));
+		fb_strv_push_owned(tcg, v->daemon && !v->jail ? fb_xasprintf("file,id=con,path=%s", v->console)
+							      : fb_xstrdup("stdio,id=con,signal=off"));
 		push(tcg, "-serial");
 		push(tcg, "chardev:con");
 		push(tcg, "-drive");
@@ -261,7 +292,7 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 		push(tcg, "-device");
 		push(tcg, "virtio-serial-device");
 		push(tcg, "-chardev");
-		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock));
+		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock_arg ? v->sock_arg : v->sock));
 		push(tcg, "-device");
 		push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
 		jv net = jv_object_get(jv_copy(spec), jv_string("network"));
@@ -545,6 +576,65 @@ static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
 	return r;
 }
 
+
+/* The QEMU backend jailed: spec.jail = {base, uid, gid, cgroup}. The
+ * files go in, the spec's paths become the jail's. */
+static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, struct fb_err *err)
+{
+	char *base = NULL;
+	long long uid = 0, gid = 0, cpu = 1, mem = 128;
+	if (fb_json_get_str(js, "base", &base, err) < 0 || fb_json_get_int_opt(js, "uid", &uid, err) < 0 ||
+	    fb_json_get_int_opt(js, "gid", &gid, err) < 0 || fb_json_get_int_opt(*spec, "cpu", &cpu, err) < 0 ||
+	    fb_json_get_int_opt(*spec, "mem", &mem, err) < 0) {
+		free(base);
+		return -1;
+	}
+	/* the socket path limit first: nothing is made when it does not fit */
+	char *sock = fb_xasprintf("%s/qemu-system-x86_64/%s/root/run/ctl.sock", base, v->id);
+	if (strlen(sock) > SOCK_MAX) {
+		int r = fb_err_set(err, FB_EXIT_USAGE, "socket_path",
+				   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter --chroot-base",
+				   sock, strlen(sock), SOCK_MAX);
+		free(sock);
+		free(base);
+		return r;
+	}
+	jv cg = jv_object_get(jv_copy(js), jv_string("cgroup"));
+	struct fb_jail_opts o = { .base = base, .vmm = "qemu-system-x86_64", .id = v->id, .uid = (uid_t)uid,
+				  .gid = (gid_t)gid, .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg };
+	int r = fb_jail_prepare(&o, j, err);
+	jv_free(cg);
+	free(base);
+	static const char *const files[][2] = { { "kernel", "vmlinux" }, { "rootfs", "rootfs.ext4" }, { "config_drive", "config.drive" } };
+	for (size_t i = 0; r == 0 && i < FB_ARRAY_LEN(files); i++) {
+		char *src = NULL;
+		if (fb_json_get_str(*spec, files[i][0], &src, err) < 0) {
+			r = -1;
+			break;
+		}
+		/* the VM's own files become the jail user's; the store's kernel stays as it is */
+		char *inside = fb_jail_link(j, src, files[i][1], i > 0, err);
+		free(src);
+		if (!inside) {
+			r = -1;
+			break;
+		}
+		*spec = jv_object_set(*spec, jv_string(files[i][0]), jv_string(inside));
+		free(inside);
+	}
+	if (r == 0) {
+		free(v->sock);
+		v->sock = sock;
+		sock = NULL;
+		v->sock_arg = fb_xstrdup("/run/ctl.sock");
+		v->state = jv_object_set(v->state, jv_string("jail"), jv_string(j->root));
+		v->state = jv_object_set(v->state, jv_string("jail_uid"), jv_number((double)uid));
+		v->state = jv_object_set(v->state, jv_string("jail_gid"), jv_number((double)gid));
+	}
+	free(sock);
+	return r;
+}
+
 static int cmd_start(const char *spec_path, struct fb_err *err)
 {
 	jv doc;
@@ -588,8 +678,21 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		rc = fb_tool_fail(err);
 		goto out;
 	}
+	struct fb_jail jail = { 0 };
+	jv jspec = jv_object_get(jv_copy(spec), jv_string("jail"));
+	if (jv_get_kind(jspec) == JV_KIND_OBJECT) {
+		if (jail_setup(&v, &jail, &spec, jspec, err) < 0) {
+			jv_free(jspec);
+			fb_jail_remove(&jail);
+			fb_jail_free(&jail);
+			rc = fb_tool_fail(err);
+			goto out;
+		}
+		v.jail = &jail;
+	}
+	jv_free(jspec);
 	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
-	char *fc = pick_vmm(&v, spec, err);
+	char *fc = v.jail ? NULL : pick_vmm(&v, spec, err);
 	if (err->msg[0] || (!fc && qemu_argv(&v, spec, &tcg, &kvm, err) < 0)) {
 		free(fc);
 		rc = fb_tool_fail(err);
@@ -599,7 +702,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	v.state = jv_object_set(v.state, jv_string("image"), image ? jv_string(image) : jv_null());
 	v.state = jv_object_set(v.state, jv_string("backend"), jv_string("qemu"));
 	v.state = jv_object_set(v.state, jv_string("run_cache"), jv_string(v.dir));
-	v.state = jv_object_set(v.state, jv_string("jail"), jv_null());
+	v.state = jv_object_set(v.state, jv_string("jail"), v.jail ? jv_string(v.jail->root) : jv_null());
 	v.state = jv_object_set(v.state, jv_string("console_log"), v.daemon ? jv_string(v.console) : jv_null());
 	v.state = jv_object_set(v.state, jv_string("started"), jv_number((double)time(NULL)));
 	v.state = jv_object_set(v.state, jv_string("daemonized"), jv_bool(v.daemon));
@@ -655,6 +758,8 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				supervise_fc(&v, spec, fc, &e);
 			else
 				supervise(&v, k, tcg.v, &e);
+			if (v.jail)
+				fb_jail_remove(v.jail);
 			_exit(0);
 		}
 		waitpid(pid, NULL, 0);
@@ -680,6 +785,10 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	fb_strv_free(&tcg);
 	fb_strv_free(&kvm);
 	free(fc);
+	if (v.jail && (!v.daemon || rc != 0)) {
+		fb_jail_remove(v.jail);
+		fb_jail_free(v.jail);
+	}
 out:
 	/* a VM that never started leaves nothing behind */
 	if (rc != 0 && v.dir && v.state_path && access(v.state_path, F_OK) != 0)
@@ -692,6 +801,7 @@ out:
 	free(v.sock);
 	free(v.console);
 	free(v.kvm_broken);
+	free(v.sock_arg);
 	free(run_cache);
 	free(image);
 	return rc;

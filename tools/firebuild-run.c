@@ -60,6 +60,10 @@ enum {
 	R_SSH_USER,
 	R_VMM,
 	R_FC_BIN,
+	R_CHROOT,
+	R_JUID,
+	R_JGID,
+	R_CGROUP,
 	R_IDENTITY,
 	R_ID,
 	R_DEFAULT,
@@ -360,6 +364,8 @@ static const char run_usage[] =
 	"  --vmm qemu|firecracker     the backend (default: firecracker where /dev/kvm\n"
 	"                             works and the binary is there, else qemu)\n"
 	"  --binary-firecracker PATH  (firecracker in PATH)\n"
+	"  --jailer-uid N, --jailer-gid N, --chroot-base DIR (/srv/jailer),\n"
+	"  --cgroup FILE=VALUE        run the VMM jailed (docs/tools/fb-jail.md)\n"
 	"  --ssh-user USER --identity-file KEY.pub  the key in USER's authorized_keys\n"
 	"                             (USER made when missing), host keys made per VM,\n"
 	"                             the image's sshd or dropbear started\n"
@@ -390,12 +396,18 @@ int cmd_run(int argc, char **argv)
 		{ "identity-file", required_argument, NULL, R_IDENTITY },
 		{ "vmm", required_argument, NULL, R_VMM },
 		{ "binary-firecracker", required_argument, NULL, R_FC_BIN },
+		{ "chroot-base", required_argument, NULL, R_CHROOT },
+		{ "jailer-uid", required_argument, NULL, R_JUID },
+		{ "jailer-gid", required_argument, NULL, R_JGID },
+		{ "cgroup", required_argument, NULL, R_CGROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
 	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
 	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
-	const char *ssh_user = NULL, *vmm = NULL, *fc_bin = NULL;
+	const char *ssh_user = NULL, *vmm = NULL, *fc_bin = NULL, *chroot_base = NULL;
+	long juid = -1, jgid = -1;
+	struct fb_strv cgroups = FB_STRV_INIT;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
 	bool daemon = false;
@@ -443,9 +455,20 @@ int cmd_run(int argc, char **argv)
 		case R_IDENTITY: fb_strv_push(&identities, optarg); break;
 		case R_VMM: vmm = optarg; break;
 		case R_FC_BIN: fc_bin = optarg; break;
+		case R_CHROOT: chroot_base = optarg; break;
+		case R_JUID: juid = strtol(optarg, &end, 10); break;
+		case R_JGID: jgid = strtol(optarg, &end, 10); break;
+		case R_CGROUP:
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				rc = fb_tool_usage_error("--cgroup %s: expected FILE=VALUE", optarg);
+				goto out;
+			}
+			fb_strv_push(&cgroups, optarg);
+			break;
 		default: goto out;
 		}
-		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
+		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0 || (c == R_JUID && juid < 0) ||
+			    (c == R_JGID && jgid < 0))) {
 			rc = fb_tool_usage_error("--cpu (1-64), --mem (MiB, at least 32) and --shutdown-timeout take numbers");
 			goto out;
 		}
@@ -728,6 +751,18 @@ int cmd_run(int argc, char **argv)
 		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin ? fc_bin : pbin));
 	free(pvmm);
 	free(pbin);
+	/* the jail: asked for with --jailer-uid or --chroot-base */
+	if (juid >= 0 || chroot_base || cgroups.n) {
+		jv j = jv_object_set(jv_object(), jv_string("base"), jv_string(chroot_base ? chroot_base : "/srv/jailer"));
+		j = jv_object_set(j, jv_string("uid"), jv_number((double)(juid >= 0 ? juid : 0)));
+		j = jv_object_set(j, jv_string("gid"), jv_number((double)(jgid >= 0 ? jgid : juid >= 0 ? juid : 0)));
+		jv cg = jv_object();
+		for (size_t i = 0; i < cgroups.n; i++) {
+			char *eq = strchr(cgroups.v[i], '=');
+			cg = jv_object_set(cg, jv_string_sized(cgroups.v[i], (int)(eq - cgroups.v[i])), jv_string(eq + 1));
+		}
+		spec = jv_object_set(spec, jv_string("jail"), jv_object_set(j, jv_string("cgroup"), cg));
+	}
 	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);
@@ -768,6 +803,7 @@ out:
 	fb_strv_free(&cni_bins);
 	fb_strv_free(&ports);
 	fb_strv_free(&identities);
+	fb_strv_free(&cgroups);
 	fb_strv_free(&envs);
 	fb_strv_free(&env_files);
 	if (jv_is_valid(co.prof))

@@ -153,3 +153,18 @@ load helpers
 	[ "$status" -eq 2 ]
 	rm -rf "$d"
 }
+
+@test "make install: firebuild in bin, its tools in libexec/firebuild, tc-redirect-tap in the CNI plugin directory" {
+	local d
+	d=$(mktemp -d)
+	run make -s -C "$FB_ROOT" install DESTDIR="$d" PREFIX=/usr CNI_BIN_DIR=/opt/cni/bin
+	[ "$status" -eq 0 ]
+	[ -x "$d/usr/bin/firebuild" ]
+	[ -x "$d/usr/libexec/firebuild/fb-jail" ] && [ -x "$d/usr/libexec/firebuild/fb-net" ] && [ -f "$d/usr/libexec/firebuild/fb-init" ]
+	run bash -c "printf 'FROM scratch\n' | '$d/usr/bin/firebuild' parse"
+	[ "$status" -eq 0 ]
+	run env CNI_COMMAND=VERSION "$d/opt/cni/bin/tc-redirect-tap"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"1.0.0"'* ]]
+	rm -rf "$d"
+}

@@ -235,3 +235,43 @@ teardown_file() {
 	run --separate-stderr firebuild run --profile=vmp --profile-conf-dir="$D/profiles" --vmlinux-id=other --from=fb/busybox:1 -- /bin/true
 	[ "$status" -eq 0 ]
 }
+
+@test "the jail: QEMU runs as the jailer uid, chrooted, in its own pid and mount namespaces, under the cgroup limits; nothing left" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=jailed --daemonize --jailer-uid=4321 --jailer-gid=4321 \
+		--chroot-base="$D/jail" --cpu=1 --mem=96 -- /bin/sh -c 'echo jailed-ready; while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	local pid i
+	pid=$(jq -r .vm.pid <<<"$output")
+	[ "$(jq -r .vm.jail <<<"$output")" = "$D/jail/qemu-system-x86_64/jailed/root" ]
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 4321 ]
+	[ "$(awk '/^Gid:/ {print $2}' "/proc/$pid/status")" = 4321 ]
+	[ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]
+	[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+	# its root is the jail: the kernel, rootfs and config drive are there
+	[ -e "/proc/$pid/root/vmlinux" ] && [ -e "/proc/$pid/root/rootfs.ext4" ] && [ -e "/proc/$pid/root/config.drive" ]
+	# no other descriptors than the ones QEMU opened itself (no pipes of ours)
+	! ls -l "/proc/$pid/fd" | grep -q "$D/rc/runs/jailed/state.json"
+	# the limits, read back from the cgroup files
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		[ "$(cat /sys/fs/cgroup/firebuild/jailed/cpu.max)" = "100000 100000" ]
+		[ "$(cat /sys/fs/cgroup/firebuild/jailed/memory.max)" = $(((96 + 256) * 1048576)) ]
+	else
+		[ "$(cat /sys/fs/cgroup/cpu/firebuild/jailed/cpu.cfs_quota_us)" = 100000 ]
+		[ "$(cat /sys/fs/cgroup/memory/firebuild/jailed/memory.limit_in_bytes)" = $(((96 + 256) * 1048576)) ]
+	fi
+	grep -q "firebuild/jailed" "/proc/$pid/cgroup"
+	for i in $(seq 1 300); do firebuild logs --vmm-id=jailed | grep -q jailed-ready && break; sleep 0.2; done
+	firebuild logs --vmm-id=jailed | grep -q jailed-ready
+	run --separate-stderr firebuild kill --vmm-id=jailed --shutdown-timeout=5
+	[ "$status" -eq 0 ]
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$D/jail/qemu-system-x86_64/jailed" ]
+	[ ! -e /sys/fs/cgroup/firebuild/jailed ] && [ ! -e /sys/fs/cgroup/cpu/firebuild/jailed ] && [ ! -e /sys/fs/cgroup/memory/firebuild/jailed ]
+	# a chroot base that makes the socket path too long fails at once, nothing made
+	local long="$D/$(printf 'j%.0s' $(seq 1 90))"
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=jl --jailer-uid=4321 --chroot-base="$long" -- /bin/true
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"Unix socket limit of 107"* ]]
+	[ ! -e "$long" ]
+	[ -z "$(ls -A "$FB_RUN_CACHE/runs")" ]
+}

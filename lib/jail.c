@@ -1,0 +1,287 @@
+#include "jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "store.h"
+#include "tree.h"
+#include "util.h"
+
+#define CG "/sys/fs/cgroup"
+
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, v, strlen(v));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(v) ? 0 : -1;
+}
+
+static int cg_set(struct fb_jail *j, const char *dir, const char *file, const char *value, struct fb_err *err)
+{
+	char *p = fb_xasprintf("%s/%s", dir, file);
+	int r = write_str(p, value) < 0 ? fb_err_errno(err, errno, "cgroup %s = %s", p, value) : 0;
+	free(p);
+	(void)j;
+	return r;
+}
+
+/* The cgroup: v2 when the unified hierarchy is mounted at /sys/fs/cgroup,
+ * else v1's cpu and memory controllers. */
+static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
+{
+	char buf[64];
+	if (access(CG "/cgroup.controllers", F_OK) == 0) {
+		/* v2: let the children have cpu and memory, then our group */
+		write_str(CG "/cgroup.subtree_control", "+cpu +memory +pids");
+		if (fb_mkdir_p(CG "/firebuild", 0755, err) < 0)
+			return -1;
+		write_str(CG "/firebuild/cgroup.subtree_control", "+cpu +memory +pids");
+		char *d = fb_xasprintf(CG "/firebuild/%s", o->id);
+		if (mkdir(d, 0755) < 0 && errno != EEXIST) {
+			int r = fb_err_errno(err, errno, "cgroup %s", d);
+			free(d);
+			return r;
+		}
+		j->cgroups[j->ncgroups++] = d;
+		snprintf(buf, sizeof(buf), "%d 100000", o->cpu * 100000);
+		if (cg_set(j, d, "cpu.max", buf, err) < 0)
+			return -1;
+		snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + 256) << 20);
+		return cg_set(j, d, "memory.max", buf, err);
+	}
+	static const char *const ctl[] = { "cpu", "memory" };
+	for (size_t i = 0; i < 2; i++) {
+		char *base = fb_xasprintf(CG "/%s/firebuild", ctl[i]);
+		char *d = fb_xasprintf("%s/%s", base, o->id);
+		int r = fb_mkdir_p(base, 0755, err);
+		if (r == 0 && mkdir(d, 0755) < 0 && errno != EEXIST)
+			r = fb_err_errno(err, errno, "cgroup %s", d);
+		free(base);
+		if (r < 0) {
+			free(d);
+			return -1;
+		}
+		j->cgroups[j->ncgroups++] = d;
+	}
+	snprintf(buf, sizeof(buf), "%d", o->cpu * 100000);
+	if (cg_set(j, j->cgroups[0], "cpu.cfs_period_us", "100000", err) < 0 ||
+	    cg_set(j, j->cgroups[0], "cpu.cfs_quota_us", buf, err) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + 256) << 20);
+	return cg_set(j, j->cgroups[1], "memory.limit_in_bytes", buf, err);
+}
+
+static int node(const char *root, const char *rel, const char *host, uid_t uid, gid_t gid, struct fb_err *err)
+{
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return 0; /* the host has none: neither does the jail */
+	char *p = fb_xasprintf("%s/%s", root, rel);
+	int r = 0;
+	if (mknod(p, S_IFCHR | 0660, st.st_rdev) < 0 && errno != EEXIST)
+		r = fb_err_errno(err, errno, "jail device %s", p);
+	else if (chown(p, uid, gid) < 0)
+		r = fb_err_errno(err, errno, "jail device %s", p);
+	free(p);
+	return r;
+}
+
+int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
+{
+	memset(j, 0, sizeof(*j));
+	j->uid = o->uid;
+	j->gid = o->gid;
+	j->dir = fb_xasprintf("%s/%s/%s", o->base, o->vmm, o->id);
+	j->root = fb_xasprintf("%s/root", j->dir);
+	if (access(j->dir, F_OK) == 0)
+		return fb_err_set(err, FB_EXIT_USAGE, "exists", "jail %s exists (another VM, or one to purge)", j->dir);
+	static const char *const dirs[] = { "", "/dev", "/dev/net", "/run", "/tmp", "/usr", "/lib", "/lib64", "/bin", "/etc",
+					    "/proc" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(dirs); i++) {
+		char *d = fb_xasprintf("%s%s", j->root, dirs[i]);
+		int r = fb_mkdir_p(d, 0755, err);
+		free(d);
+		if (r < 0)
+			return -1;
+	}
+	char *run = fb_xasprintf("%s/run", j->root), *tmp = fb_xasprintf("%s/tmp", j->root);
+	int r = chown(run, o->uid, o->gid) < 0 || chown(tmp, o->uid, o->gid) < 0 ? fb_err_errno(err, errno, "jail %s", run) : 0;
+	free(run);
+	free(tmp);
+	if (r < 0 || node(j->root, "dev/kvm", "/dev/kvm", o->uid, o->gid, err) < 0 ||
+	    node(j->root, "dev/net/tun", "/dev/net/tun", o->uid, o->gid, err) < 0 ||
+	    node(j->root, "dev/null", "/dev/null", o->uid, o->gid, err) < 0 ||
+	    node(j->root, "dev/urandom", "/dev/urandom", o->uid, o->gid, err) < 0)
+		return -1;
+	if (cgroup_make(o, j, err) < 0)
+		return -1;
+	if (jv_is_valid(o->cgroup_settings) && jv_get_kind(o->cgroup_settings) == JV_KIND_OBJECT) {
+		int cr = 0;
+		jv_object_foreach(jv_copy(o->cgroup_settings), k, v)
+		{
+			/* a v1 file goes to the controller it names */
+			const char *key = jv_string_value(k);
+			const char *dir = j->cgroups[0];
+			for (int i = 0; i < j->ncgroups; i++) {
+				const char *ctl = strstr(j->cgroups[i], CG "/") ? j->cgroups[i] + strlen(CG "/") : "";
+				if (!strncmp(key, ctl, strcspn(ctl, "/")) && key[strcspn(ctl, "/")] == '.')
+					dir = j->cgroups[i];
+			}
+			if (cr == 0 && (strchr(key, '/') || jv_get_kind(v) != JV_KIND_STRING))
+				cr = fb_err_set(err, FB_EXIT_USAGE, "usage", "--cgroup %s: expected FILE=VALUE", key);
+			else if (cr == 0)
+				cr = cg_set(j, dir, key, jv_string_value(v), err);
+			jv_free(k);
+			jv_free(v);
+		}
+		if (cr < 0)
+			return -1;
+	}
+	return 0;
+}
+
+char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool writable, struct fb_err *err)
+{
+	char *dst = fb_xasprintf("%s/%s", j->root, name);
+	unlink(dst);
+	if (link(src, dst) < 0 && fb_copy_sparse(src, dst, err) < 0) {
+		free(dst);
+		return NULL;
+	}
+	if (writable && chown(dst, j->uid, j->gid) < 0) {
+		fb_err_errno(err, errno, "jail %s", dst);
+		free(dst);
+		return NULL;
+	}
+	free(dst);
+	return fb_xasprintf("/%s", name);
+}
+
+struct child_args {
+	struct fb_jail *j;
+	char *const *argv;
+	int out_fd, keep_stdin;
+	int report; /* write end */
+};
+
+static void __attribute__((noreturn)) die(struct child_args *c, const char *what)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errno));
+	if (write(c->report, msg, (size_t)n) < 0) {
+		/* the parent sees the exit anyway */
+	}
+	_exit(126);
+}
+
+static int child(void *arg)
+{
+	struct child_args *c = arg;
+	struct fb_jail *j = c->j;
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	for (int i = 0; i < j->ncgroups; i++) {
+		char *p = fb_xasprintf("%s/cgroup.procs", j->cgroups[i]);
+		if (write_str(p, pid) < 0)
+			die(c, "join the cgroup");
+		free(p);
+	}
+	/* nothing we mount here reaches the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount(j->root, j->root, NULL, MS_BIND, NULL) < 0)
+		die(c, "mount the jail");
+	static const char *const ro[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(ro); i++) {
+		char *t = fb_xasprintf("%s%s", j->root, ro[i]);
+		if (access(ro[i], F_OK) == 0 &&
+		    (mount(ro[i], t, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		     mount(NULL, t, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0))
+			die(c, ro[i]);
+		free(t);
+	}
+	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		die(c, "pivot_root into the jail");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die(c, "mount /proc");
+	struct rlimit nofile = { 4096, 4096 }, core = { 0, 0 };
+	setrlimit(RLIMIT_NOFILE, &nofile);
+	setrlimit(RLIMIT_CORE, &core);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0)
+		die(c, "/dev/null");
+	if (!c->keep_stdin)
+		dup2(nul, 0);
+	if (c->out_fd >= 0)
+		dup2(c->out_fd, 1);
+	/* every other descriptor goes (the report pipe is close-on-exec) */
+	for (int fd = 3; fd < 4096; fd++)
+		if (fd != c->report)
+			close(fd);
+	if (clearenv() != 0 || setgroups(0, NULL) < 0 || setgid(j->gid) < 0 || setuid(j->uid) < 0)
+		die(c, "drop privileges");
+	execve(c->argv[0], c->argv, (char *[]){ NULL });
+	die(c, c->argv[0]);
+}
+
+pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool keep_stdin, struct fb_err *err)
+{
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return fb_err_errno(err, errno, "pipe");
+	struct child_args c = { j, argv, stdout_fd, keep_stdin, rep[1] };
+	size_t ss = 1 << 20;
+	char *stack = fb_xmalloc(ss);
+	pid_t pid = clone(child, stack + ss, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, &c);
+	int e = errno;
+	close(rep[1]);
+	if (pid < 0) {
+		close(rep[0]);
+		free(stack);
+		return fb_err_errno(err, e, "clone into the jail");
+	}
+	char msg[512] = "";
+	ssize_t n = read(rep[0], msg, sizeof(msg) - 1);
+	close(rep[0]);
+	free(stack);
+	if (n > 0) {
+		msg[n] = '\0';
+		waitpid(pid, NULL, 0);
+		return fb_err_set(err, FB_EXIT_FAILED, "jail", "jail %s: %s", j->root, msg);
+	}
+	return pid;
+}
+
+void fb_jail_remove(struct fb_jail *j)
+{
+	if (j->dir)
+		fb_tree_remove(j->dir);
+	for (int i = 0; i < j->ncgroups; i++)
+		rmdir(j->cgroups[i]);
+}
+
+void fb_jail_free(struct fb_jail *j)
+{
+	free(j->root);
+	free(j->dir);
+	for (int i = 0; i < j->ncgroups; i++)
+		free(j->cgroups[i]);
+	memset(j, 0, sizeof(*j));
+}

@@ -1,0 +1,49 @@
+/* The jail a VMM runs in (Firecracker's jailer semantics, for any VMM):
+ * <chroot-base>/<vmm>/<id>/root with the kernel, rootfs and config drive
+ * linked in (a hard link on one file system, else a reflink or sparse
+ * copy), /dev/kvm, /dev/net/tun, /dev/null, /dev/urandom made inside,
+ * owned by the jail's uid/gid; a cgroup (v2, or v1 where the host has
+ * that) with the CPU and memory limits; then, in the child, new mount and
+ * pid namespaces, the host's /usr, /lib, /lib64, /bin and /etc read-only
+ * (QEMU is a dynamic program), pivot_root, rlimits, other descriptors
+ * closed, the environment cleared, the uid/gid dropped, exec. */
+#ifndef FB_JAIL_H
+#define FB_JAIL_H
+#include <jv.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct fb_err;
+
+struct fb_jail {
+	char *root;      /* <base>/<vmm>/<id>/root */
+	char *dir;       /* <base>/<vmm>/<id> */
+	char *cgroups[3]; /* the cgroup directories made (v2: one) */
+	int ncgroups;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct fb_jail_opts {
+	const char *base, *vmm, *id;
+	uid_t uid;
+	gid_t gid;
+	int cpu, mem;       /* cpu.max quota in CPUs, memory MiB (plus overhead) */
+	jv cgroup_settings; /* {"file": "value"} written after the limits, or invalid */
+};
+
+/* The directory, the devices, the cgroup. */
+int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err);
+/* A file into the jail's root as /name (link, reflink or copy), owned by
+ * the jail's user when writable. Returns the path inside the jail. */
+char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool writable, struct fb_err *err);
+/* Start argv (paths inside the jail) as a clone in new mount and pid
+ * namespaces (it is pid 1 there), in the cgroup, pivoted into the root,
+ * with rlimits, no other descriptors, an empty environment and the jail's
+ * credentials. stdout_fd (or -1) becomes its stdout; stdin is /dev/null
+ * unless keep_stdin. The host pid, or -1 with the reason. */
+pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool keep_stdin, struct fb_err *err);
+/* Remove the jail directory and the cgroup (after the VMM ended). */
+void fb_jail_remove(struct fb_jail *j);
+void fb_jail_free(struct fb_jail *j);
+#endif
