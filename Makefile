@@ -30,11 +30,15 @@ TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)
 
-all: $(TOOL_BINS) baseos/busybox/busybox
+all: $(TOOL_BINS) baseos/busybox/busybox baseos/busybox/dropbear.tar.gz
 
-# baseos/busybox builds with no network: its context gets Debian's static busybox
+# baseos/busybox builds with no network: its context gets Debian's static
+# busybox, and Debian's dropbear with the libraries it loads (for --ssh-user)
 baseos/busybox/busybox: /bin/busybox
 	cp $< $@
+
+baseos/busybox/dropbear.tar.gz: /usr/sbin/dropbear
+	files=$$(ldd $< | grep -o '/[^ ]*' | sed 's|^/||') && tar -C / -chzf $@ usr/sbin/dropbear $$files
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)

@@ -112,8 +112,11 @@ int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_e
 	j->gid = o->gid;
 	j->dir = fb_xasprintf("%s/%s/%s", o->base, o->vmm, o->id);
 	j->root = fb_xasprintf("%s/root", j->dir);
-	if (access(j->dir, F_OK) == 0)
-		return fb_err_set(err, FB_EXIT_USAGE, "exists", "jail %s exists (another VM, or one to purge)", j->dir);
+	if (access(j->dir, F_OK) == 0) {
+		fb_err_set(err, FB_EXIT_USAGE, "exists", "jail %s exists (another VM, or one to purge)", j->dir);
+		fb_jail_free(j); /* not ours: nothing of it may be removed */
+		return -1;
+	}
 	static const char *const dirs[] = { "", "/dev", "/dev/net", "/run", "/tmp", "/usr", "/lib", "/lib64", "/bin", "/etc",
 					    "/proc" };
 	for (size_t i = 0; i < FB_ARRAY_LEN(dirs); i++) {

@@ -404,8 +404,11 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	char *sock = fb_xasprintf("%s/fc.sock", v->dir), *logp = fb_xasprintf("%s/firecracker.log", v->dir);
-	char *metp = fb_xasprintf("%s/firecracker.metrics", v->dir);
+	/* jailed: the socket and the files are in the jail's /run */
+	const char *where = v->jail ? v->jail->root : v->dir;
+	const char *sub = v->jail ? "/run" : "";
+	char *sock = fb_xasprintf("%s%s/fc.sock", where, sub), *logp = fb_xasprintf("%s%s/firecracker.log", where, sub);
+	char *metp = fb_xasprintf("%s%s/firecracker.metrics", where, sub);
 	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
 	long long cpu = 1, mem = 128;
 	int ret = 0;
@@ -416,8 +419,24 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	struct fb_err fe = { 0 };
 	if (ret == 0 && (fb_write_file_atomic(logp, "", 0, 0600, &fe) < 0 || fb_write_file_atomic(metp, "", 0, 0600, &fe) < 0))
 		ret = fb_err_set(err, fe.code, fe.kind, "%s", fe.msg);
-	struct fb_proc p = { .pid = -1 };
-	if (ret == 0) {
+	if (ret == 0 && v->jail && (chown(logp, v->jail->uid, v->jail->gid) < 0 || chown(metp, v->jail->uid, v->jail->gid) < 0))
+		ret = fb_err_errno(err, errno, "%s", logp);
+	struct fb_proc p = { .pid = -1, .out_fd = -1 };
+	if (ret == 0 && v->jail) {
+		char *argv[] = { (char *)binary, "--api-sock", "/run/fc.sock", "--id", v->id, NULL };
+		int pfd[2];
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			ret = fb_err_errno(err, errno, "pipe");
+		} else {
+			p.pid = fb_jail_spawn(v->jail, argv, pfd[1], !v->daemon, err);
+			close(pfd[1]);
+			p.out_fd = pfd[0];
+			if (p.pid < 0) {
+				close(pfd[0]);
+				ret = -1;
+			}
+		}
+	} else if (ret == 0) {
 		char *argv[] = { (char *)binary, "--api-sock", sock, "--id", v->id, NULL };
 		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
 		unlink(sock);
@@ -431,7 +450,8 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	jv mac = has_net ? jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]")) : jv_null();
 	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
 				  kargs ? kargs : "");
-	struct fb_fc_config fc = { .sock = sock, .log_path = logp, .metrics_path = metp, .cpu = (int)cpu, .mem = (int)mem,
+	struct fb_fc_config fc = { .sock = sock, .log_path = v->jail ? "/run/firecracker.log" : logp,
+				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)cpu, .mem = (int)mem,
 				   .kernel = kernel, .boot_args = args, .rootfs = rootfs, .config_drive = drive,
 				   .tap = jv_get_kind(tap) == JV_KIND_STRING ? jv_string_value(tap) : NULL,
 				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL };
@@ -579,7 +599,8 @@ static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
 
 /* The QEMU backend jailed: spec.jail = {base, uid, gid, cgroup}. The
  * files go in, the spec's paths become the jail's. */
-static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, struct fb_err *err)
+static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const char *vmm, const char *sockname,
+		      struct fb_err *err)
 {
 	char *base = NULL;
 	long long uid = 0, gid = 0, cpu = 1, mem = 128;
@@ -590,7 +611,7 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, struct f
 		return -1;
 	}
 	/* the socket path limit first: nothing is made when it does not fit */
-	char *sock = fb_xasprintf("%s/qemu-system-x86_64/%s/root/run/ctl.sock", base, v->id);
+	char *sock = fb_xasprintf("%s/%s/%s/root/run/%s", base, vmm, v->id, sockname);
 	if (strlen(sock) > SOCK_MAX) {
 		int r = fb_err_set(err, FB_EXIT_USAGE, "socket_path",
 				   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter --chroot-base",
@@ -600,7 +621,7 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, struct f
 		return r;
 	}
 	jv cg = jv_object_get(jv_copy(js), jv_string("cgroup"));
-	struct fb_jail_opts o = { .base = base, .vmm = "qemu-system-x86_64", .id = v->id, .uid = (uid_t)uid,
+	struct fb_jail_opts o = { .base = base, .vmm = vmm, .id = v->id, .uid = (uid_t)uid,
 				  .gid = (gid_t)gid, .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg };
 	int r = fb_jail_prepare(&o, j, err);
 	jv_free(cg);
@@ -626,7 +647,7 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, struct f
 		free(v->sock);
 		v->sock = sock;
 		sock = NULL;
-		v->sock_arg = fb_xstrdup("/run/ctl.sock");
+		v->sock_arg = fb_xasprintf("/run/%s", sockname);
 		v->state = jv_object_set(v->state, jv_string("jail"), jv_string(j->root));
 		v->state = jv_object_set(v->state, jv_string("jail_uid"), jv_number((double)uid));
 		v->state = jv_object_set(v->state, jv_string("jail_gid"), jv_number((double)gid));
@@ -679,9 +700,26 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		goto out;
 	}
 	struct fb_jail jail = { 0 };
+	char *fc = pick_vmm(&v, spec, err);
+	if (err->msg[0]) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
 	jv jspec = jv_object_get(jv_copy(spec), jv_string("jail"));
 	if (jv_get_kind(jspec) == JV_KIND_OBJECT) {
-		if (jail_setup(&v, &jail, &spec, jspec, err) < 0) {
+		int jr = jail_setup(&v, &jail, &spec, jspec, fc ? "firecracker" : "qemu-system-x86_64", fc ? "fc.sock" : "ctl.sock", err);
+		if (jr == 0 && fc) {
+			/* the VMM binary goes in too (Firecracker is one static file) */
+			char *inside = fb_jail_link(&jail, fc, "firecracker", false, err);
+			if (!inside) {
+				jr = -1;
+			} else {
+				free(fc);
+				fc = inside;
+			}
+		}
+		if (jr < 0) {
+			free(fc);
 			jv_free(jspec);
 			fb_jail_remove(&jail);
 			fb_jail_free(&jail);
@@ -692,8 +730,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	jv_free(jspec);
 	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
-	char *fc = v.jail ? NULL : pick_vmm(&v, spec, err);
-	if (err->msg[0] || (!fc && qemu_argv(&v, spec, &tcg, &kvm, err) < 0)) {
+	if (!fc && qemu_argv(&v, spec, &tcg, &kvm, err) < 0) {
 		free(fc);
 		rc = fb_tool_fail(err);
 		goto out;

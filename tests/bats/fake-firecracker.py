@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler
 
 args = sys.argv[1:]
 sock = args[args.index("--api-sock") + 1]
-log = os.environ.get("FAKE_FC_LOG", "/dev/null")
-run_for = float(os.environ.get("FAKE_FC_RUN", "0.5"))
+# jailed, the environment is empty: the log goes next to the socket
+log = os.environ.get("FAKE_FC_LOG") or os.path.join(os.path.dirname(sock), "requests.jsonl")
+run_for = float(os.environ.get("FAKE_FC_RUN", "0.5" if "FAKE_FC_LOG" in os.environ else "0"))
 known = ("/logger", "/metrics", "/machine-config", "/boot-source", "/drives/", "/network-interfaces/", "/actions",
          "/vsock", "/mmds", "/entropy", "/balloon")
 done = threading.Event()

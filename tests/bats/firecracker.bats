@@ -92,3 +92,23 @@ FC="--vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.p
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"hello from firecracker"* ]]
 }
+
+@test "Firecracker jailed: the binary is linked into <base>/firecracker/<id>/root, runs as the jailer uid, API calls valid" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=fcj --daemonize $FC --jailer-uid=4321 --chroot-base="$D/jail"
+	[ "$status" -eq 0 ]
+	local pid root
+	pid=$(jq -r .vm.pid <<<"$output")
+	root=$(jq -r .vm.jail <<<"$output")
+	[ "$root" = "$D/jail/firecracker/fcj/root" ]
+	[ -x "$root/firecracker" ] && [ -e "$root/vmlinux" ] && [ -e "$root/rootfs.ext4" ]
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 4321 ]
+	[ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]
+	# the paths it was given are the jail's
+	[ "$(jq -rs '.[] | select(.path == "/boot-source") | .body.kernel_image_path' "$root/run/requests.jsonl")" = /vmlinux ]
+	run python3 "$BATS_TEST_DIRNAME/fc-validate.py" "$SPEC_FILE" "$root/run/requests.jsonl"
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild kill --vmm-id=fcj --shutdown-timeout=5
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .exit_code <<<"$output")" = 143 ]
+	[ ! -e "$D/jail/firecracker/fcj" ]
+}
