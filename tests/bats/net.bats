@@ -199,3 +199,22 @@ in_netns() {
 	[ "$(jq -rs '.[] | select(.path == "/network-interfaces/eth0") | .body.host_dev_name' "$FAKE_FC_LOG")" = tap0 ]
 	[[ "$(jq -rs '.[] | select(.path == "/network-interfaces/eth0") | .body.guest_mac' "$FAKE_FC_LOG")" =~ ^[0-9a-f:]{17}$ ]]
 }
+
+@test "fb-net del works from the cache when the namespace is already gone, and when the cache is gone too" {
+	in_netns "
+		fb-net add --id nt4 --network fbtest --run-dir $D/runs/nt4 $NETFLAGS > /dev/null
+		ip netns del fb-nt4
+		fb-net del --id nt4 --run-dir $D/runs/nt4
+		echo veths=\$(ip -br link | grep -c veth || true)
+		fb-net add --id nt5 --network fbtest --run-dir $D/runs/nt5 $NETFLAGS > /dev/null
+		rm -f $D/runs/nt5/cni.json
+		fb-net del --id nt5 --run-dir $D/runs/nt5
+		fb-net check --id nt5 --run-dir $D/runs/nt5 || echo check=\$?
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"veths=0"* ]]
+	[[ "$output" == *"check=3"* ]]
+	[ ! -e /var/run/netns/fb-nt4 ] && [ ! -e /var/run/netns/fb-nt5 ]
+	# nt4's address went back to the pool (its DEL ran from the cache)
+	[ -z "$(grep -l nt4 "$D"/ipam/fbtest/10.* 2>/dev/null || true)" ]
+}
