@@ -751,7 +751,21 @@ int cmd_run(int argc, char **argv)
 		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin ? fc_bin : pbin));
 	free(pvmm);
 	free(pbin);
-	/* the jail: asked for with --jailer-uid or --chroot-base */
+	/* the jail: asked for with --jailer-uid or --chroot-base, or by the
+	 * profile (profile-create --jailer-uid, --jailer-gid, --chroot-base) */
+	char *pj_uid = NULL, *pj_gid = NULL, *pj_base = NULL;
+	if (jv_is_valid(co.prof) && co.profile) {
+		struct fb_err pe3 = { 0 };
+		fb_json_get_str_opt(co.prof, "jailer_uid", &pj_uid, &pe3);
+		fb_json_get_str_opt(co.prof, "jailer_gid", &pj_gid, &pe3);
+		fb_json_get_str_opt(co.prof, "chroot_base", &pj_base, &pe3);
+	}
+	if (juid < 0 && pj_uid)
+		juid = strtol(pj_uid, NULL, 10);
+	if (jgid < 0 && pj_gid)
+		jgid = strtol(pj_gid, NULL, 10);
+	if (!chroot_base && pj_uid && pj_base)
+		chroot_base = pj_base;
 	if (juid >= 0 || chroot_base || cgroups.n) {
 		jv j = jv_object_set(jv_object(), jv_string("base"), jv_string(chroot_base ? chroot_base : "/srv/jailer"));
 		j = jv_object_set(j, jv_string("uid"), jv_number((double)(juid >= 0 ? juid : 0)));
@@ -763,6 +777,9 @@ int cmd_run(int argc, char **argv)
 		}
 		spec = jv_object_set(spec, jv_string("jail"), jv_object_set(j, jv_string("cgroup"), cg));
 	}
+	free(pj_uid);
+	free(pj_gid);
+	free(pj_base);
 	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);

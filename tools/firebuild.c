@@ -439,6 +439,8 @@ static int cmd_profile_create(int argc, char **argv)
 		{ "tracing-log-enable", "tracing_log_enable", true },
 		{ "vmlinux-id", "vmlinux_id", false },
 		{ "vmm", "vmm", false },
+		{ "jailer-uid", "jailer_uid", false },
+		{ "jailer-gid", "jailer_gid", false },
 	};
 	struct option opts[32] = {
 		COMMON_OPTS,

@@ -275,3 +275,18 @@ teardown_file() {
 	[ ! -e "$long" ]
 	[ -z "$(ls -A "$FB_RUN_CACHE/runs")" ]
 }
+
+@test "a profile with a jailer uid runs its VMs jailed (a flag would beat it)" {
+	firebuild profile-create --profile=jailp --profile-conf-dir="$D/profiles" --jailer-uid=4322 --jailer-gid=4322 \
+		--chroot-base="$D/pjail" --storage-provider-property-string=rootfs-storage-root="$FB_STORE" >/dev/null
+	run --separate-stderr firebuild run --profile=jailp --profile-conf-dir="$D/profiles" --run-cache="$FB_RUN_CACHE" \
+		--from=fb/busybox:1 --name=pjailed --daemonize -- /bin/sh -c 'while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	local pid
+	pid=$(jq -r .vm.pid <<<"$output")
+	[ "$(jq -r .vm.jail <<<"$output")" = "$D/pjail/qemu-system-x86_64/pjailed/root" ]
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 4322 ]
+	run --separate-stderr firebuild kill --vmm-id=pjailed --shutdown-timeout=5
+	[ "$status" -eq 0 ]
+	[ ! -e "$D/pjail/qemu-system-x86_64/pjailed" ]
+}
