@@ -47,6 +47,8 @@ static const char usage[] =
 	"  --cni-conf-dir DIR   conflists (default /etc/cni/conf.d, then /etc/cni/net.d)\n"
 	"  --cni-bin-dir DIR    plugins (default /opt/cni/bin, then /usr/lib/cni;\n"
 	"                       repeatable, searched in order)\n"
+	"  --tap-owner UID[:GID]  the tap's owner (a jailed VMM's user; CNI_ARGS\n"
+	"                       TAP_UID/TAP_GID for tc-redirect-tap)\n"
 	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port on this\n"
 	"                       side (iptables DNAT in a chain of the VM's own;\n"
 	"                       localhost too; repeatable)\n"
@@ -54,7 +56,7 @@ static const char usage[] =
 	"Exit status: 0; 1 a plugin failed; 2 usage or a bad conflist; 3 no such\n"
 	"network or plugin.\n";
 
-enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR, OPT_PORT };
+enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR, OPT_PORT, OPT_TAP_OWNER };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -66,6 +68,7 @@ static const struct option longopts[] = {
 	{ "cni-conf-dir", required_argument, NULL, OPT_CONF_DIR },
 	{ "cni-bin-dir", required_argument, NULL, OPT_BIN_DIR },
 	{ "port", required_argument, NULL, OPT_PORT },
+	{ "tap-owner", required_argument, NULL, OPT_TAP_OWNER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -74,6 +77,7 @@ struct net {
 	struct fb_strv conf_dirs, bin_dirs;
 	bool bin_given; /* --cni-bin-dir: else del and check use add's */
 	struct fb_strv ports;
+	long tap_uid, tap_gid; /* -1: root's */
 	char *netns; /* path */
 };
 
@@ -173,7 +177,13 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 		fb_buf_addf(&path_env, "%s%s", d ? ":" : "", n->bin_dirs.v[d]);
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_PATH=%s", fb_buf_str(&path_env)));
 	fb_buf_free(&path_env);
-	fb_strv_push_owned(&env, n->ip ? fb_xasprintf("CNI_ARGS=IgnoreUnknown=1;IP=%s", n->ip) : fb_xstrdup("CNI_ARGS=IgnoreUnknown=1"));
+	struct fb_buf cargs = FB_BUF_INIT;
+	fb_buf_adds(&cargs, "CNI_ARGS=IgnoreUnknown=1");
+	if (n->ip)
+		fb_buf_addf(&cargs, ";IP=%s", n->ip);
+	if (n->tap_uid >= 0)
+		fb_buf_addf(&cargs, ";TAP_UID=%ld;TAP_GID=%ld", n->tap_uid, n->tap_gid);
+	fb_strv_push_owned(&env, fb_buf_steal(&cargs));
 	fb_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	char *argv[] = { path, NULL };
 	struct fb_spawn_opts so = { .pipe_stdin = true, .pipe_stdout = true, .envp = env.v };
@@ -657,7 +667,7 @@ static int net_check(struct net *n, struct fb_err *err)
 int main(int argc, char **argv)
 {
 	fb_tool_init("fb-net");
-	struct net n = { 0 };
+	struct net n = { .tap_uid = -1, .tap_gid = -1 };
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
@@ -672,6 +682,14 @@ int main(int argc, char **argv)
 		case OPT_RUN_DIR: n.run_dir = optarg; break;
 		case OPT_CONF_DIR: fb_strv_push(&n.conf_dirs, optarg); break;
 		case OPT_PORT: fb_strv_push(&n.ports, optarg); break;
+		case OPT_TAP_OWNER: {
+			char *end;
+			n.tap_uid = strtol(optarg, &end, 10);
+			n.tap_gid = *end == ':' ? strtol(end + 1, &end, 10) : n.tap_uid;
+			if (*end || n.tap_uid < 0 || n.tap_gid < 0)
+				return fb_tool_usage_error("--tap-owner %s: expected UID[:GID]", optarg);
+			break;
+		}
 		case OPT_BIN_DIR:
 			fb_strv_push(&n.bin_dirs, optarg);
 			n.bin_given = true;

@@ -482,7 +482,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	struct fb_err err = { 0 };
-	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *prof_rc = NULL;
+	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *prof_rc = NULL, *pj_uid = NULL, *pj_gid = NULL, *pj_base = NULL;
 	jv meta = jv_invalid();
 	struct {
 		char *dir, *id, *state_path, *sock, *console;
@@ -591,6 +591,25 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < envs.n; i++)
 		env_merge(&env, envs.v[i]);
+	/* the jail: asked for with --jailer-uid or --chroot-base, or by the
+	 * profile (profile-create --jailer-uid, --jailer-gid, --chroot-base) */
+	if (jv_is_valid(co.prof) && co.profile) {
+		struct fb_err pe3 = { 0 };
+		fb_json_get_str_opt(co.prof, "jailer_uid", &pj_uid, &pe3);
+		fb_json_get_str_opt(co.prof, "jailer_gid", &pj_gid, &pe3);
+		fb_json_get_str_opt(co.prof, "chroot_base", &pj_base, &pe3);
+	}
+	if (juid < 0 && pj_uid)
+		juid = strtol(pj_uid, NULL, 10);
+	if (jgid < 0 && pj_gid)
+		jgid = strtol(pj_gid, NULL, 10);
+	if (!chroot_base && pj_uid && pj_base)
+		chroot_base = pj_base;
+	bool jailed = juid >= 0 || chroot_base || cgroups.n;
+	/* not root unless asked: nobody's ids by default */
+	long jail_uid = jailed ? (juid >= 0 ? juid : 65534) : -1;
+	long jail_gid = jailed ? (jgid >= 0 ? jgid : juid >= 0 ? juid : 65534) : -1;
+
 	/* the network: fb-net add, its result into the config drive and the spec */
 	jv network = jv_invalid();
 	if ((ip || ports.n) && !cni_net) {
@@ -617,6 +636,8 @@ int cmd_run(int argc, char **argv)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
 			for (size_t i = 0; i < ports.n; i++)
 				fb_strv_push_owned(&na, fb_xasprintf("--port=%s", ports.v[i]));
+			if (jail_uid >= 0)
+				fb_strv_push_owned(&na, fb_xasprintf("--tap-owner=%ld:%ld", jail_uid, jail_gid));
 			struct fb_buf out = FB_BUF_INIT;
 			int code = 0;
 			jv nd;
@@ -751,25 +772,10 @@ int cmd_run(int argc, char **argv)
 		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin ? fc_bin : pbin));
 	free(pvmm);
 	free(pbin);
-	/* the jail: asked for with --jailer-uid or --chroot-base, or by the
-	 * profile (profile-create --jailer-uid, --jailer-gid, --chroot-base) */
-	char *pj_uid = NULL, *pj_gid = NULL, *pj_base = NULL;
-	if (jv_is_valid(co.prof) && co.profile) {
-		struct fb_err pe3 = { 0 };
-		fb_json_get_str_opt(co.prof, "jailer_uid", &pj_uid, &pe3);
-		fb_json_get_str_opt(co.prof, "jailer_gid", &pj_gid, &pe3);
-		fb_json_get_str_opt(co.prof, "chroot_base", &pj_base, &pe3);
-	}
-	if (juid < 0 && pj_uid)
-		juid = strtol(pj_uid, NULL, 10);
-	if (jgid < 0 && pj_gid)
-		jgid = strtol(pj_gid, NULL, 10);
-	if (!chroot_base && pj_uid && pj_base)
-		chroot_base = pj_base;
-	if (juid >= 0 || chroot_base || cgroups.n) {
+	if (jailed) {
 		jv j = jv_object_set(jv_object(), jv_string("base"), jv_string(chroot_base ? chroot_base : "/srv/jailer"));
-		j = jv_object_set(j, jv_string("uid"), jv_number((double)(juid >= 0 ? juid : 0)));
-		j = jv_object_set(j, jv_string("gid"), jv_number((double)(jgid >= 0 ? jgid : juid >= 0 ? juid : 0)));
+		j = jv_object_set(j, jv_string("uid"), jv_number((double)jail_uid));
+		j = jv_object_set(j, jv_string("gid"), jv_number((double)jail_gid));
 		jv cg = jv_object();
 		for (size_t i = 0; i < cgroups.n; i++) {
 			char *eq = strchr(cgroups.v[i], '=');
@@ -777,9 +783,7 @@ int cmd_run(int argc, char **argv)
 		}
 		spec = jv_object_set(spec, jv_string("jail"), jv_object_set(j, jv_string("cgroup"), cg));
 	}
-	free(pj_uid);
-	free(pj_gid);
-	free(pj_base);
+
 	char *specp = fb_xasprintf("%s/vm.json", v.dir);
 	free(drive);
 	free(rootfs);
@@ -813,6 +817,9 @@ done:
 	free(kernel);
 	free(prof_kernel);
 	free(prof_rc);
+	free(pj_uid);
+	free(pj_gid);
+	free(pj_base);
 	free(store);
 	if (jv_is_valid(meta))
 		jv_free(meta);

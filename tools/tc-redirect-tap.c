@@ -138,6 +138,18 @@ int main(void)
 	long long uid = -1, gid = -1;
 	fb_json_get_int_opt(conf, "uid", &uid, &err);
 	fb_json_get_int_opt(conf, "gid", &gid, &err);
+	/* the runtime may name the tap's owner per VM (a jailed VMM's user):
+	 * CNI_ARGS TAP_UID=N;TAP_GID=N */
+	const char *cargs = getenv("CNI_ARGS");
+	for (const char *a = cargs; a && *a;) {
+		const char *semi = strchr(a, ';');
+		size_t n = semi ? (size_t)(semi - a) : strlen(a);
+		if (n > 8 && !strncmp(a, "TAP_UID=", 8))
+			uid = strtoll(a + 8, NULL, 10);
+		else if (n > 8 && !strncmp(a, "TAP_GID=", 8))
+			gid = strtoll(a + 8, NULL, 10);
+		a = semi ? semi + 1 : a + n;
+	}
 	char us[32], gs[32];
 	snprintf(us, sizeof(us), "%lld", uid);
 	snprintf(gs, sizeof(gs), "%lld", gid);

@@ -218,3 +218,25 @@ in_netns() {
 	# nt4's address went back to the pool (its DEL ran from the cache)
 	[ -z "$(grep -l nt4 "$D"/ipam/fbtest/10.* 2>/dev/null || true)" ]
 }
+
+@test "a jailed VM on the network: its tap belongs to the jail user, it serves HTTP, and nothing is left" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	in_netns "
+		trap 'firebuild kill --vmm-id=njail --shutdown-timeout=1 >/dev/null 2>&1 || true' EXIT
+		firebuild run --from=fb/busybox:1 --name=njail --daemonize --jailer-uid=4323 --chroot-base=$D/jail \
+			--cni-network-name=fbtest --ip-address=10.88.0.70 $NETFLAGS \
+			-- /bin/sh -c 'mkdir -p /w && echo jailed-and-networked > /w/index.html && httpd -f -p 80 -h /w' > $D/nj.json
+		ip netns exec fb-njail cat /sys/class/net/tap0/owner
+		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.70/ && break; sleep 0.5; done
+		awk '/^Uid:/ {print \"uid=\" \$2}' /proc/\$(jq -r .vm.pid $D/nj.json)/status
+		firebuild kill --vmm-id=njail --shutdown-timeout=2 > /dev/null
+		echo veths=\$(ip -br link | grep -c veth || true)
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'4323\n'* ]] || [[ "$output" == 4323* ]]
+	[[ "$output" == *"jailed-and-networked"* ]]
+	[[ "$output" == *"uid=4323"* ]]
+	[[ "$output" == *"veths=0"* ]]
+	[ ! -e "$D/jail/qemu-system-x86_64/njail" ]
+	[ ! -e /var/run/netns/fb-njail ]
+}
