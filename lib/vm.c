@@ -146,6 +146,26 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 {
 	char *cache = fb_xasprintf("%s/cni.json", dir);
 	int ret = 0;
+	/* a jail whose supervisor did not live to remove it */
+	char *sp = fb_xasprintf("%s/state.json", dir);
+	jv st;
+	struct fb_err se = { 0 };
+	if (fb_json_load(sp, &st, &se) == 0) {
+		jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
+		if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/") && strcmp(jv_string_value(jd), "/"))
+			fb_tree_remove(jv_string_value(jd));
+		if (jv_get_kind(cgs) == JV_KIND_ARRAY)
+			jv_array_foreach(cgs, i, c)
+			{
+				if (jv_get_kind(c) == JV_KIND_STRING && !strncmp(jv_string_value(c), "/sys/fs/cgroup/", 15))
+					rmdir(jv_string_value(c));
+				jv_free(c);
+				(void)i;
+			}
+		jv_free(jd);
+		jv_free(cgs);
+	}
+	free(sp);
 	if (access(cache, F_OK) == 0) {
 		char net[PATH_MAX + 64];
 		if (fb_tool_path("fb-net", net, sizeof(net), err) < 0) {

@@ -649,6 +649,11 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const ch
 		sock = NULL;
 		v->sock_arg = fb_xasprintf("/run/%s", sockname);
 		v->state = jv_object_set(v->state, jv_string("jail"), jv_string(j->root));
+		v->state = jv_object_set(v->state, jv_string("jail_dir"), jv_string(j->dir));
+		jv cgs = jv_array();
+		for (int i = 0; i < j->ncgroups; i++)
+			cgs = jv_array_append(cgs, jv_string(j->cgroups[i]));
+		v->state = jv_object_set(v->state, jv_string("cgroups"), cgs);
 		v->state = jv_object_set(v->state, jv_string("jail_uid"), jv_number((double)uid));
 		v->state = jv_object_set(v->state, jv_string("jail_gid"), jv_number((double)gid));
 	}

@@ -290,3 +290,20 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	[ ! -e "$D/pjail/qemu-system-x86_64/pjailed" ]
 }
+
+@test "purge removes the jail and the cgroup of a VM whose supervisor and VMM were both killed" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=jdead --daemonize --jailer-uid=4324 \
+		--chroot-base="$D/jail" -- /bin/sh -c 'while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	local pid sup
+	pid=$(jq -r .vm.pid <<<"$output")
+	sup=$(jq -r .vm.supervisor_pid <<<"$output")
+	kill -9 "$sup" "$pid"
+	sleep 0.5
+	[ -e "$D/jail/qemu-system-x86_64/jdead" ]
+	run --separate-stderr firebuild purge
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"jdead"'* ]]
+	[ ! -e "$D/jail/qemu-system-x86_64/jdead" ]
+	[ ! -e /sys/fs/cgroup/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/cpu/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/memory/firebuild/jdead ]
+}
