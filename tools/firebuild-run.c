@@ -64,6 +64,7 @@ enum {
 	R_JUID,
 	R_JGID,
 	R_CGROUP,
+	R_NO_JAIL,
 	R_IDENTITY,
 	R_ID,
 	R_DEFAULT,
@@ -364,8 +365,9 @@ static const char run_usage[] =
 	"  --vmm qemu|firecracker     the backend (default: firecracker where /dev/kvm\n"
 	"                             works and the binary is there, else qemu)\n"
 	"  --binary-firecracker PATH  (firecracker in PATH)\n"
-	"  --jailer-uid N, --jailer-gid N, --chroot-base DIR (/srv/jailer),\n"
-	"  --cgroup FILE=VALUE        run the VMM jailed (docs/tools/fb-jail.md)\n"
+	"  --jailer-uid N (65534), --jailer-gid N, --chroot-base DIR (/srv/jailer),\n"
+	"  --cgroup FILE=VALUE        the VMM's jail (docs/tools/fb-jail.md)\n"
+	"  --no-jail                  run the VMM unjailed (as root)\n"
 	"  --ssh-user USER --identity-file KEY.pub  the key in USER's authorized_keys\n"
 	"                             (USER made when missing), host keys made per VM,\n"
 	"                             the image's sshd or dropbear started\n"
@@ -400,6 +402,7 @@ int cmd_run(int argc, char **argv)
 		{ "jailer-uid", required_argument, NULL, R_JUID },
 		{ "jailer-gid", required_argument, NULL, R_JGID },
 		{ "cgroup", required_argument, NULL, R_CGROUP },
+		{ "no-jail", no_argument, NULL, R_NO_JAIL },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common co = { .prof = jv_invalid() };
@@ -407,6 +410,7 @@ int cmd_run(int argc, char **argv)
 	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
 	const char *ssh_user = NULL, *vmm = NULL, *fc_bin = NULL, *chroot_base = NULL;
 	long juid = -1, jgid = -1;
+	bool no_jail = false;
 	struct fb_strv cgroups = FB_STRV_INIT;
 	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
 	long cpu = 1, mem = 128, timeout = 10;
@@ -458,6 +462,7 @@ int cmd_run(int argc, char **argv)
 		case R_CHROOT: chroot_base = optarg; break;
 		case R_JUID: juid = strtol(optarg, &end, 10); break;
 		case R_JGID: jgid = strtol(optarg, &end, 10); break;
+		case R_NO_JAIL: no_jail = true; break;
 		case R_CGROUP:
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				rc = fb_tool_usage_error("--cgroup %s: expected FILE=VALUE", optarg);
@@ -605,7 +610,18 @@ int cmd_run(int argc, char **argv)
 		jgid = strtol(pj_gid, NULL, 10);
 	if (!chroot_base && pj_uid && pj_base)
 		chroot_base = pj_base;
-	bool jailed = juid >= 0 || chroot_base || cgroups.n;
+	/* every VMM runs jailed (as nobody, under /srv/jailer, unless told
+	 * otherwise) but with --no-jail; the profile's chroot base applies */
+	if (!chroot_base && pj_base && !pj_uid)
+		chroot_base = pj_base;
+	if (no_jail && (juid >= 0 || cgroups.n)) {
+		jv_free(env);
+		jv_free(icfg);
+		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--no-jail goes with no --jailer-uid or --cgroup");
+		rc = fail(&err);
+		goto done;
+	}
+	bool jailed = !no_jail;
 	/* not root unless asked: nobody's ids by default */
 	long jail_uid = jailed ? (juid >= 0 ? juid : 65534) : -1;
 	long jail_gid = jailed ? (jgid >= 0 ? jgid : juid >= 0 ? juid : 65534) : -1;

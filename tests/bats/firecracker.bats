@@ -33,7 +33,8 @@ setup() {
 	: >"$FAKE_FC_LOG"
 }
 
-FC="--vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.py"
+# the API tests run unjailed: the stand-in then keeps its environment (FAKE_FC_*)
+FC="--no-jail --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.py"
 
 @test "every API request the backend sends is in the spec and its body validates; the exit code comes back" {
 	run --separate-stderr env FAKE_FC_EXIT=7 firebuild run --from=fb/busybox:1 --cpu=2 --mem=256 $FC -- /bin/true
@@ -94,7 +95,7 @@ FC="--vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.p
 }
 
 @test "Firecracker jailed: the binary is linked into <base>/firecracker/<id>/root, runs as the jailer uid, API calls valid" {
-	run --separate-stderr firebuild run --from=fb/busybox:1 --name=fcj --daemonize $FC --jailer-uid=4321 --chroot-base="$D/jail"
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=fcj --daemonize --vmm=firecracker --binary-firecracker="$BATS_TEST_DIRNAME/fake-firecracker.py" --jailer-uid=4321 --chroot-base="$D/jail"
 	[ "$status" -eq 0 ]
 	local pid root
 	pid=$(jq -r .vm.pid <<<"$output")

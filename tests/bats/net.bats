@@ -188,7 +188,7 @@ in_netns() {
 	export FAKE_FC_LOG="$D/fcnet.jsonl"
 	: >"$FAKE_FC_LOG"
 	in_netns "
-		firebuild run --from=fb/busybox:1 --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.py \
+		firebuild run --from=fb/busybox:1 --no-jail --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-firecracker.py \
 			--cni-network-name=fbtest $NETFLAGS -- /bin/true
 		echo veths=\$(ip -br link | grep -c veth || true)
 	"
