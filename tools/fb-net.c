@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +265,36 @@ static void netns_remove(const char *path)
 	unlink(path);
 }
 
+/* eth0's MTU, read inside the VM's namespace (CNI results carry none). */
+static int netns_mtu(const char *netns)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int mtu = 0, fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && setns(fd, CLONE_NEWNET) == 0) {
+			int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			struct ifreq ifr = { 0 };
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", IFNAME);
+			if (s >= 0 && ioctl(s, SIOCGIFMTU, &ifr) == 0)
+				mtu = ifr.ifr_mtu;
+		}
+		if (write(pfd[1], &mtu, sizeof(mtu)) != (ssize_t)sizeof(mtu))
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	int mtu = 0;
+	if (pid < 0 || read(pfd[0], &mtu, sizeof(mtu)) != (ssize_t)sizeof(mtu))
+		mtu = 0;
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return mtu;
+}
+
 /* .network from the chain's result. */
 static jv summarize(struct net *n, jv result)
 {
@@ -282,6 +315,9 @@ static jv summarize(struct net *n, jv result)
 			} else if (inside && jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), IFNAME)) {
 				jv e = jv_object_set(jv_object(), jv_string("name"), jv_copy(name));
 				e = jv_object_set(e, jv_string("mac"), jv_object_get(jv_copy(it), jv_string("mac")));
+				int mtu = netns_mtu(n->netns);
+				if (mtu > 0)
+					e = jv_object_set(e, jv_string("mtu"), jv_number(mtu));
 				/* its addresses: ips whose interface is this one's index */
 				if (jv_get_kind(ips) == JV_KIND_ARRAY)
 					jv_array_foreach(ips, k, ipo)

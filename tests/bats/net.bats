@@ -26,6 +26,12 @@ EOF
    "ipam": {"type": "host-local", "subnet": "10.89.0.0/24", "dataDir": "$D/ipam"}},
   {"type": "tc-redirect-tap"}]}
 EOF
+	cat >"$D/conf/mtu.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "mtunet", "plugins": [
+  {"type": "bridge", "bridge": "fbbr2", "isGateway": true, "mtu": 1400,
+   "ipam": {"type": "host-local", "subnet": "10.90.0.0/24", "dataDir": "$D/ipam"}},
+  {"type": "tc-redirect-tap"}]}
+EOF
 	cat >"$D/conf/broken.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "broken", "plugins": [{"type": "no-such-plugin"}]}
 EOF
@@ -239,4 +245,15 @@ in_netns() {
 	[[ "$output" == *"veths=0"* ]]
 	[ ! -e "$D/jail/qemu-system-x86_64/njail" ]
 	[ ! -e /var/run/netns/fb-njail ]
+}
+
+@test "the guest's eth0 gets the network's MTU, address and gateway from the CNI result" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	in_netns "
+		firebuild run --from=fb/busybox:1 --cni-network-name=mtunet $NETFLAGS \\
+			-- /bin/sh -c 'cat /sys/class/net/eth0/mtu; ip route | grep default'
+	"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *1400* ]]
+	[[ "$output" == *"default via 10.90.0.1"* ]]
 }
