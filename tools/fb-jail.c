@@ -115,6 +115,26 @@ static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, c
 	return 0;
 }
 
+/* The end of a VM in its state: the workload's code, or 125 and why. */
+static int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, const char *vmm)
+{
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
+	if (code < 0) {
+		char how[64];
+		fb_status_describe(status, how, sizeof(how));
+		size_t ml = strlen(msg);
+		snprintf(msg + ml, msglen - ml, "%sthe VM ended without a report from fb-init (%s %s)", ml ? "; " : "", vmm, how);
+		code = 125;
+	}
+	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
+	if (msg[0]) {
+		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
+		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
+	}
+	save_state(v);
+	return code;
+}
+
 /* Run QEMU until it ends; the workload's code (or 125 and why). */
 static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 {
@@ -218,22 +238,7 @@ again:
 		struct fb_err e = { 0 };
 		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
 	}
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
-	if (code < 0) {
-		char how[64];
-		fb_status_describe(status, how, sizeof(how));
-		size_t ml = strlen(msg);
-		snprintf(msg + ml, sizeof(msg) - ml, "%sthe VM ended without a report from fb-init (QEMU %s)", ml ? "; " : "",
-			 how);
-		code = 125;
-	}
-	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
-	if (msg[0]) {
-		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
-		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
-	}
-	save_state(v);
-	return code;
+	return finish_state(v, code, status, msg, sizeof(msg), "QEMU");
 }
 
 static void push(struct fb_strv *q, const char *s)
@@ -525,22 +530,7 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	close(p.out_fd);
 	if (v->daemon && out_fd >= 0)
 		close(out_fd);
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
-	if (code < 0) {
-		char how[64];
-		fb_status_describe(status, how, sizeof(how));
-		size_t ml = strlen(msg);
-		snprintf(msg + ml, sizeof(msg) - ml, "%sthe VM ended without a report from fb-init (firecracker %s)",
-			 ml ? "; " : "", how);
-		code = 125;
-	}
-	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
-	if (msg[0]) {
-		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
-		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
-	}
-	save_state(v);
-	ret = code;
+	ret = finish_state(v, code, status, msg, sizeof(msg), "firecracker");
 out:
 	free(sock);
 	free(logp);
