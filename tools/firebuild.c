@@ -24,6 +24,7 @@ static int cmd_exec(int argc, char **argv);
 static int cmd_profile_create(int argc, char **argv);
 static int cmd_profile_ls(int argc, char **argv);
 static int cmd_profile_inspect(int argc, char **argv);
+static int cmd_completion(int argc, char **argv);
 
 struct command {
 	const char *name;
@@ -48,6 +49,7 @@ static const struct command commands[] = {
 	{ "profile-create", cmd_profile_create, "create or --overwrite a profile" },
 	{ "profile-ls", cmd_profile_ls, "list the profiles" },
 	{ "profile-inspect", cmd_profile_inspect, "show a profile" },
+	{ "completion", cmd_completion, "print the bash completion script: source <(firebuild completion bash)" },
 };
 
 static void usage(FILE *f)
@@ -613,4 +615,39 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "firebuild: error: unknown command '%s' (see firebuild --help)\n", cmd);
 	return FB_EXIT_USAGE;
+}
+
+/* bash completion: the commands from the table above, each command's flags
+ * from its own --help (so they never drift from what it accepts). */
+static int cmd_completion(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "bash")) {
+		if (argc == 2 && !strcmp(argv[1], "--help")) {
+			puts("Usage: firebuild completion bash\n"
+			     "Print the bash completion script: source <(firebuild completion bash)");
+			return 0;
+		}
+		return fb_tool_usage_error("completion: only bash is supported (firebuild completion bash)");
+	}
+	printf("# bash completion for firebuild: source <(firebuild completion bash)\n"
+	       "_firebuild() {\n"
+	       "\tlocal cur=${COMP_WORDS[COMP_CWORD]}\n"
+	       "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"--help --version");
+	for (size_t i = 0; i < FB_ARRAY_LEN(commands); i++)
+		printf(" %s", commands[i].name);
+	printf("\" -- \"$cur\"))\n"
+	       "\t\treturn\n"
+	       "\tfi\n"
+	       "\tcase \"$cur\" in\n"
+	       "\t--*)\n"
+	       "\t\tlocal flags\n"
+	       "\t\tflags=$(\"${COMP_WORDS[0]}\" \"${COMP_WORDS[1]}\" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u)\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
+	       "\t\t;;\n"
+	       "\t*) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+	       "\tesac\n"
+	       "}\n"
+	       "complete -F _firebuild firebuild\n");
+	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -168,3 +168,16 @@ load helpers
 	[[ "$output" == *'"1.0.0"'* ]]
 	rm -rf "$d"
 }
+
+@test "firebuild completion bash: commands, and each command's flags from its --help" {
+	run bash -c 'source <(firebuild completion bash)
+		COMP_WORDS=(firebuild ru); COMP_CWORD=1; _firebuild; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(firebuild run --dae); COMP_CWORD=2; _firebuild; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(firebuild rootfs --dockerfile-s); COMP_CWORD=2; _firebuild; echo "${COMPREPLY[*]}"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = run ]
+	[ "${lines[1]}" = --daemonize ]
+	[ "${lines[2]}" = --dockerfile-stage ]
+	run --separate-stderr firebuild completion zsh
+	[ "$status" -eq 2 ]
+}
