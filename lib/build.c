@@ -260,11 +260,10 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 	if (b->o->no_cache)
 		return 0;
 	char *p = cache_path(b, key);
-	struct fb_buf buf = FB_BUF_INIT;
 	struct fb_err e = { 0 };
 	jv doc;
 	int hit = 0;
-	if (fb_read_file(p, &buf, &e) == 0 && fb_json_parse(fb_buf_str(&buf), buf.len, &doc, &e) == 0) {
+	if (fb_json_load(p, &doc, &e) == 0) {
 		jv l = jv_object_get(jv_copy(doc), jv_string("layer"));
 		if (jv_get_kind(l) == JV_KIND_NULL) {
 			*layer = jv_null();
@@ -281,7 +280,6 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 		jv_free(l);
 		jv_free(doc);
 	}
-	fb_buf_free(&buf);
 	free(p);
 	return hit;
 }
@@ -370,11 +368,10 @@ static int local_tag(struct builder *b, const char *ref, jv *image, struct fb_er
 	char *name = colon ? fb_xstrndup(ref, (size_t)(colon - ref)) : fb_xstrdup(ref);
 	char *p = fb_xasprintf("%s/rootfs/%s/%s/image.json", b->o->store->root, name, colon ? colon + 1 : "latest");
 	free(name);
-	struct fb_buf buf = FB_BUF_INIT;
 	struct fb_err e = { 0 };
 	jv meta, manifest;
 	int found = 0;
-	if (access(p, F_OK) == 0 && fb_read_file(p, &buf, &e) == 0 && fb_json_parse(fb_buf_str(&buf), buf.len, &meta, &e) == 0) {
+	if (access(p, F_OK) == 0 && fb_json_load(p, &meta, &e) == 0) {
 		jv d = jv_object_get(meta, jv_string("digest"));
 		if (jv_get_kind(d) != JV_KIND_STRING || !fb_store_has_blob(b->o->store, jv_string_value(d))) {
 			found = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found",
@@ -403,7 +400,6 @@ static int local_tag(struct builder *b, const char *ref, jv *image, struct fb_er
 		}
 		jv_free(d);
 	}
-	fb_buf_free(&buf);
 	free(p);
 	return found;
 }

@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include "store.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,4 +259,22 @@ void fb_buf_add_json_str(struct fb_buf *b, const char *s)
 		}
 	}
 	fb_buf_addc(b, '"');
+}
+
+int fb_json_load(const char *path, jv *out, struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_read_file(path, &b, err);
+	if (r == 0)
+		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
+	fb_buf_free(&b);
+	return r;
+}
+
+int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err)
+{
+	char *t = fb_json_dump(doc, false);
+	int r = fb_write_file_atomic(path, t, strlen(t), mode, err);
+	free(t);
+	return r;
 }

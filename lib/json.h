@@ -6,6 +6,7 @@
 #define FB_JSON_H
 
 #include <jv.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -50,6 +51,9 @@ jv fb_json_error_object(const char *tool, const struct fb_err *e);
 char *fb_json_dump(jv doc, bool pretty);
 /* Write the result document to stdout: pretty on a TTY, one line otherwise. */
 int fb_json_write_stdout(jv doc, struct fb_err *err);
+/* One document from a file; doc written atomically (tmp, fsync, rename). */
+int fb_json_load(const char *path, jv *out, struct fb_err *err);
+int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err);
 /* Flush and close stdout, reporting a failed write as an error. */
 int fb_stdout_close(struct fb_err *err);
 

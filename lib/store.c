@@ -493,3 +493,18 @@ int fb_store_index_set(struct fb_store *s, const char *ref, const char *media_ty
 	fb_store_unlock(s);
 	return r;
 }
+
+const char *fb_run_cache(const char *flag)
+{
+	if (flag)
+		return flag;
+	const char *e = getenv("FB_RUN_CACHE");
+	if (e && *e)
+		return e;
+	if (geteuid() == 0)
+		return "/var/lib/firebuild";
+	static char buf[PATH_MAX];
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
+	return buf;
+}

@@ -25,6 +25,9 @@ struct fb_store {
 /* $FB_STORE, else /var/lib/firebuild/store for root, else
  * $XDG_DATA_HOME/firebuild/store (~/.local/share/firebuild/store). */
 const char *fb_store_default(void);
+/* The run cache: flag, else $FB_RUN_CACHE, /var/lib/firebuild for root,
+ * else $XDG_RUNTIME_DIR/firebuild (/tmp/firebuild without it). */
+const char *fb_run_cache(const char *flag);
 int fb_store_open(const char *root, struct fb_store *s, struct fb_err *err);
 void fb_store_close(struct fb_store *s);
 

@@ -17,21 +17,6 @@
 #include "tree.h"
 #include "util.h"
 
-const char *fb_run_cache(const char *flag)
-{
-	if (flag)
-		return flag;
-	const char *e = getenv("FB_RUN_CACHE");
-	if (e && *e)
-		return e;
-	if (geteuid() == 0)
-		return "/var/lib/firebuild";
-	static char buf[PATH_MAX];
-	const char *x = getenv("XDG_RUNTIME_DIR");
-	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
-	return buf;
-}
-
 bool fb_vm_valid_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -87,24 +72,6 @@ const char *fb_vm_status(jv st)
 	if (fb_vm_alive(fb_vm_num(st, "pid"), vmm_name(st)))
 		return "running";
 	return exited ? "exited" : "dead";
-}
-
-int fb_json_load(const char *path, jv *out, struct fb_err *err)
-{
-	struct fb_buf b = FB_BUF_INIT;
-	int r = fb_read_file(path, &b, err);
-	if (r == 0)
-		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
-	fb_buf_free(&b);
-	return r;
-}
-
-int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err)
-{
-	char *t = fb_json_dump(doc, false);
-	int r = fb_write_file_atomic(path, t, strlen(t), mode, err);
-	free(t);
-	return r;
 }
 
 int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)

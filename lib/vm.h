@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "json.h"
+#include "store.h"
+
 struct fb_err;
 
-/* --run-cache, else $FB_RUN_CACHE, /var/lib/firebuild for root, else
- * $XDG_RUNTIME_DIR/firebuild. */
-const char *fb_run_cache(const char *flag);
 /* A VM id or --name: 1-20 characters of [a-zA-Z0-9]. */
 bool fb_vm_valid_name(const char *s);
 /* pid is alive and its command line holds what (a recycled pid is not). */
@@ -21,8 +21,6 @@ bool fb_vm_alive(long pid, const char *what);
 const char *fb_vm_status(jv state);
 /* A number member, 0 when missing. */
 long fb_vm_num(jv o, const char *key);
-int fb_json_load(const char *path, jv *out, struct fb_err *err);
-int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err);
 /* Stop the VM of dir: its supervisor is asked (the workload gets its
  * STOPSIGNAL through fb-init), the VMM killed when timeout seconds pass;
  * *final gets the last state. */

@@ -164,18 +164,7 @@ static int main_source(int argc, char **argv)
 		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!so.dockerfile)
 		return fb_tool_usage_error("source needs --dockerfile");
-	char rc_buf[4096];
-	if (!so.run_cache) {
-		const char *env = getenv("FB_RUN_CACHE"), *xdg = getenv("XDG_RUNTIME_DIR");
-		if (env && *env)
-			so.run_cache = env;
-		else if (geteuid() == 0)
-			so.run_cache = "/var/lib/firebuild";
-		else {
-			snprintf(rc_buf, sizeof(rc_buf), "%s/firebuild", xdg && *xdg ? xdg : "/tmp");
-			so.run_cache = rc_buf;
-		}
-	}
+	so.run_cache = fb_run_cache(so.run_cache);
 	struct fb_err err = { 0 };
 	jv src;
 	if (fb_source_fetch(&so, &src, &err) < 0)

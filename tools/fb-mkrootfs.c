@@ -264,24 +264,16 @@ static int build_plan(struct options *o, jv *doc, struct fb_err *err)
 		}
 		free(di);
 	}
-	char self[4096], exec_tool[4200];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(exec_tool, sizeof(exec_tool), "%s/fb-exec", self);
-	if (access(exec_tool, X_OK) < 0)
-		snprintf(exec_tool, sizeof(exec_tool), "%s/../libexec/firebuild/fb-exec", self);
-	const char *rc = o->run_cache ? o->run_cache : getenv("FB_RUN_CACHE");
-	if (!rc && geteuid() == 0)
-		rc = "/var/lib/firebuild";
-	if (!rc) {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-		work = fb_xasprintf("%s/firebuild/builds", xdg ? xdg : "/tmp");
-	} else {
-		work = fb_xasprintf("%s/builds", rc);
+	char exec_tool[4200];
+	if (fb_tool_path("fb-exec", exec_tool, sizeof(exec_tool), err) < 0) {
+		jv_free(plan);
+		jv_free(src);
+		free(context);
+		free(context_url);
+		fb_strv_free(&ignore);
+		return -1;
 	}
+	work = fb_xasprintf("%s/builds", fb_run_cache(o->run_cache));
 	struct fb_store st;
 	int ret = -1;
 	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) == 0) {
@@ -421,18 +413,12 @@ static int build(struct options *o, struct layer *layers, size_t nl, const char 
 	/* fb-init joins every image (a link /sbin -> usr/sbin is followed);
 	 * firebuild run writes it again into the VM's copy, so an image
 	 * where it cannot go still runs */
-	char self[4096], init[4200];
-	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[sn > 0 ? sn : 0] = '\0';
-	char *sl = strrchr(self, '/');
-	if (sl)
-		*sl = '\0';
-	snprintf(init, sizeof(init), "%s/fb-init", self);
-	if (access(init, R_OK) < 0)
-		snprintf(init, sizeof(init), "%s/../libexec/firebuild/fb-init", self);
+	char init[4200];
+	struct fb_err pe = { 0 };
+	bool have_init = fb_tool_path("fb-init", init, sizeof(init), &pe) == 0;
 	struct fb_buf ib = FB_BUF_INIT;
 	struct fb_err ie = { 0 };
-	if (!o->no_init && access(init, R_OK) == 0 && fb_read_file(init, &ib, &ie) == 0) {
+	if (!o->no_init && have_init && fb_read_file(init, &ib, &ie) == 0) {
 		if (fb_rootfs_add_file(r, "/sbin/fb-init", ib.data, ib.len, 0755, 0, 0, &ie) == 0)
 			o->init_added = true;
 		else

@@ -528,15 +528,13 @@ static uint64_t trim_cache(const struct fb_store *s, long long max_age)
 		char *p = fb_xasprintf("%s/%s", cd, e->d_name);
 		struct stat st;
 		bool drop = max_age == 0 || (lstat(p, &st) == 0 && (long long)(now - st.st_mtime) * 1000000000LL > max_age);
-		struct fb_buf b = FB_BUF_INIT;
 		struct fb_err ee = { 0 };
 		jv meta;
-		if (!drop && fb_read_file(p, &b, &ee) == 0 && fb_json_parse(fb_buf_str(&b), b.len, &meta, &ee) == 0) {
+		if (!drop && fb_json_load(p, &meta, &ee) == 0) {
 			jv l = jv_object_get(meta, jv_string("layer"));
 			drop = jv_get_kind(l) == JV_KIND_STRING && !fb_store_has_blob(s, jv_string_value(l));
 			jv_free(l);
 		}
-		fb_buf_free(&b);
 		if (drop && unlink(p) == 0)
 			n++;
 		free(p);

@@ -72,19 +72,24 @@ enum {
 
 /* ---- kernels in the store ---- */
 
+/* The id <store>/kernels/default names, or NULL. */
+static char *default_kernel(const char *store)
+{
+	char *p = fb_xasprintf("%s/kernels/default", store), *def = NULL;
+	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	if (fb_read_file(p, &b, &e) == 0)
+		def = fb_xstrndup(fb_buf_str(&b), strcspn(fb_buf_str(&b), "\n"));
+	fb_buf_free(&b);
+	free(p);
+	return def;
+}
+
 static int kernel_path(const char *store, const char *id, char **out, struct fb_err *err)
 {
 	char *def = NULL;
 	if (!id) {
-		char *p = fb_xasprintf("%s/kernels/default", store);
-		struct fb_buf b = FB_BUF_INIT;
-		struct fb_err e = { 0 };
-		if (fb_read_file(p, &b, &e) == 0) {
-			def = fb_xstrndup(fb_buf_str(&b), strcspn(fb_buf_str(&b), "\n"));
-			id = def;
-		}
-		fb_buf_free(&b);
-		free(p);
+		id = def = default_kernel(store);
 		if (!id)
 			return fb_err_set(err, FB_EXIT_NOTFOUND, "no_kernel",
 					  "no kernel in %s/kernels: add one with firebuild kernel add --id=vmlinux-6.1 PATH "
@@ -181,13 +186,7 @@ int cmd_kernel(int argc, char **argv)
 		free(dst);
 		free(defp);
 	} else {
-		char *def = NULL, *defp = fb_xasprintf("%s/default", kd);
-		struct fb_buf b = FB_BUF_INIT;
-		struct fb_err e = { 0 };
-		if (fb_read_file(defp, &b, &e) == 0)
-			def = fb_xstrndup(fb_buf_str(&b), strcspn(fb_buf_str(&b), "\n"));
-		fb_buf_free(&b);
-		free(defp);
+		char *def = default_kernel(store);
 		jv list = jv_array();
 		DIR *d = opendir(kd);
 		struct dirent *de;
