@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "trace.h"
 #include "tree.h"
 #include "util.h"
 
@@ -323,7 +324,12 @@ static int ensure_tree(struct builder *b, struct state *s, struct fb_err *err)
 		jv l = jv_array_get(jv_copy(s->layers), s->applied);
 		jv d = jv_object_get(l, jv_string("digest"));
 		char *path = fb_store_blob_path(b->o->store, jv_string_value(d));
+		struct fb_span *sp = fb_span_begin("layer apply");
+		fb_span_set(sp, "digest", jv_string_value(d));
 		int r = fb_tree_apply_layer(s->tree, path, jv_string_value(d), err);
+		if (r < 0)
+			fb_span_error(sp, err->msg);
+		fb_span_end(sp);
 		free(path);
 		jv_free(d);
 		if (r < 0)
@@ -482,6 +488,7 @@ struct step {
 	const char *cmd;
 	int line;
 	char key[72];
+	struct fb_span *span;
 };
 
 static void record(struct step *st, const char *status, double secs, jv layer)
@@ -494,6 +501,12 @@ static void record(struct step *st, const char *status, double secs, jv layer)
 	r = jv_object_set(r, jv_string("key"), jv_string(st->key));
 	r = jv_object_set(r, jv_string("layer"),
 			  jv_get_kind(layer) == JV_KIND_OBJECT ? jv_object_get(jv_copy(layer), jv_string("digest")) : jv_null());
+	fb_span_set(st->span, "status", status);
+	if (jv_get_kind(layer) == JV_KIND_OBJECT) {
+		jv d = jv_object_get(jv_copy(layer), jv_string("digest"));
+		fb_span_set(st->span, "layer", jv_string_value(d));
+		jv_free(d);
+	}
 	jv_free(layer);
 	st->b->steps = jv_array_append(st->b->steps, r);
 }
@@ -1417,6 +1430,13 @@ static int step(struct builder *b, struct state *s, size_t stage, jv ins, bool *
 	st.line = jv_get_kind(line) == JV_KIND_NUMBER ? (int)jv_number_value(line) : 0;
 	jv_free(cmd);
 	jv_free(line);
+	char *sname = fb_xasprintf("step %zu %s:%d %s", stage, b->file, st.line, cmdbuf);
+	st.span = fb_span_begin(sname);
+	free(sname);
+	jv orig = jv_object_get(jv_copy(ins), jv_string("original"));
+	if (jv_get_kind(orig) == JV_KIND_STRING)
+		fb_span_set(st.span, "instruction", jv_string_value(orig));
+	jv_free(orig);
 	int r = reexpand(b, s, &st.ins, err);
 	if (r == 0) {
 		if (!strcmp(cmdbuf, "RUN")) {
@@ -1446,6 +1466,9 @@ static int step(struct builder *b, struct state *s, size_t stage, jv ins, bool *
 		snprintf(err->file, sizeof(err->file), "%s", b->file);
 		err->line = st.line;
 	}
+	if (r < 0)
+		fb_span_error(st.span, err->msg);
+	fb_span_end(st.span);
 	jv_free(st.ins);
 	return r;
 }

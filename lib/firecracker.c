@@ -1,10 +1,13 @@
 #include "firecracker.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 #include "json.h"
+#include "log.h"
+#include "trace.h"
 #include "util.h"
 
 static size_t collect(char *p, size_t size, size_t n, void *ctx)
@@ -13,7 +16,7 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-int fb_fc_put(const char *sock, const char *path, jv body, struct fb_err *err)
+int fb_fc_put(const char *sock, const char *path, jv body, bool log, struct fb_err *err)
 {
 	CURL *c = curl_easy_init();
 	char *url = fb_xasprintf("http://localhost%s", path);
@@ -31,9 +34,18 @@ int fb_fc_put(const char *sock, const char *path, jv body, struct fb_err *err)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	struct fb_span *span = fb_span_begin("firecracker PUT");
+	fb_span_set(span, "http.route", path);
 	CURLcode cr = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	fb_span_set_int(span, "http.status_code", status);
+	if (log) {
+		char st[16];
+		snprintf(st, sizeof(st), "%ld", status);
+		fb_log_fields(FB_LOG_INFO, "firecracker API call", "method", "PUT", "path", path, "body", text, "status", st,
+			      "response", fb_buf_str(&resp), (const char *)NULL);
+	}
 	int ret = 0;
 	if (cr != CURLE_OK) {
 		ret = fb_err_set(err, FB_EXIT_FAILED, "firecracker", "firecracker API %s: PUT %s: %s", sock, path,
@@ -53,6 +65,9 @@ int fb_fc_put(const char *sock, const char *path, jv body, struct fb_err *err)
 		ret = fb_err_set(err, FB_EXIT_FAILED, "firecracker", "firecracker API: PUT %s: HTTP %ld: %s", path, status, why);
 		free(owned);
 	}
+	if (ret < 0)
+		fb_span_error(span, err->msg);
+	fb_span_end(span);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	fb_buf_free(&resp);
@@ -66,16 +81,21 @@ int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err)
 	struct {
 		const char *path;
 		jv body;
-	} calls[8];
+	} calls[10];
 	int n = 0;
 	calls[n].path = "/logger";
 	calls[n++].body = jv_object_set(jv_object_set(jv_object(), jv_string("log_path"), jv_string(c->log_path)),
 					jv_string("level"), jv_string("Info"));
 	calls[n].path = "/metrics";
 	calls[n++].body = jv_object_set(jv_object(), jv_string("metrics_path"), jv_string(c->metrics_path));
+	jv mc = jv_object_set(jv_object_set(jv_object(), jv_string("vcpu_count"), jv_number(c->cpu)), jv_string("mem_size_mib"),
+			      jv_number(c->mem));
+	if (c->smt)
+		mc = jv_object_set(mc, jv_string("smt"), jv_true());
+	if (c->cpu_template)
+		mc = jv_object_set(mc, jv_string("cpu_template"), jv_string(c->cpu_template));
 	calls[n].path = "/machine-config";
-	calls[n++].body = jv_object_set(jv_object_set(jv_object(), jv_string("vcpu_count"), jv_number(c->cpu)),
-					jv_string("mem_size_mib"), jv_number(c->mem));
+	calls[n++].body = mc;
 	calls[n].path = "/boot-source";
 	calls[n++].body = jv_object_set(jv_object_set(jv_object(), jv_string("kernel_image_path"), jv_string(c->kernel)),
 					jv_string("boot_args"), jv_string(c->boot_args));
@@ -94,13 +114,21 @@ int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err)
 		ni = jv_object_set(ni, jv_string("host_dev_name"), jv_string(c->tap));
 		calls[n].path = "/network-interfaces/eth0";
 		calls[n++].body = jv_object_set(ni, jv_string("guest_mac"), jv_string(c->mac));
+		/* the metadata, for guest software that reads MMDS (V2: session tokens) */
+		if (jv_is_valid(c->mmds) && jv_get_kind(c->mmds) == JV_KIND_OBJECT) {
+			jv mc2 = jv_object_set(jv_object(), jv_string("version"), jv_string("V2"));
+			calls[n].path = "/mmds/config";
+			calls[n++].body = jv_object_set(mc2, jv_string("network_interfaces"), jv_array_append(jv_array(), jv_string("eth0")));
+			calls[n].path = "/mmds";
+			calls[n++].body = jv_copy(c->mmds);
+		}
 	}
 	calls[n].path = "/actions";
 	calls[n++].body = jv_object_set(jv_object(), jv_string("action_type"), jv_string("InstanceStart"));
 	int ret = 0;
 	for (int i = 0; i < n; i++) {
 		if (ret == 0)
-			ret = fb_fc_put(c->sock, calls[i].path, calls[i].body, err);
+			ret = fb_fc_put(c->sock, calls[i].path, calls[i].body, c->log_calls, err);
 		else
 			jv_free(calls[i].body);
 	}
@@ -110,5 +138,5 @@ int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err)
 int fb_fc_ctrl_alt_del(const char *sock, struct fb_err *err)
 {
 	return fb_fc_put(sock, "/actions", jv_object_set(jv_object(), jv_string("action_type"), jv_string("SendCtrlAltDel")),
-			 err);
+			 false, err);
 }

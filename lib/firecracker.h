@@ -1,10 +1,12 @@
 /* Firecracker's API over its Unix socket (HTTP with libcurl), as its
  * published specification (../shared/firecracker/firecracker-api.yaml)
  * describes: logger, metrics, machine-config, boot-source, drives,
- * network-interfaces, then InstanceStart; SendCtrlAltDel to stop. */
+ * network-interfaces, MMDS (V2), then InstanceStart; SendCtrlAltDel to
+ * stop. */
 #ifndef FB_FIRECRACKER_H
 #define FB_FIRECRACKER_H
 #include <jv.h>
+#include <stdbool.h>
 
 struct fb_err;
 
@@ -15,11 +17,15 @@ struct fb_fc_config {
 	const char *kernel, *boot_args;
 	const char *rootfs, *config_drive;
 	const char *tap, *mac; /* NULL: no network */
+	const char *cpu_template; /* NULL: none */
+	bool smt;
+	jv mmds;        /* an object: published through MMDS V2 on eth0; else invalid */
+	bool log_calls; /* log each call (--log-firecracker-http-calls) */
 };
 
 /* One PUT; body is consumed. A non-2xx answer is an error with its
- * fault_message. */
-int fb_fc_put(const char *sock, const char *path, jv body, struct fb_err *err);
+ * fault_message. log: an info line with the call and the answer. */
+int fb_fc_put(const char *sock, const char *path, jv body, bool log, struct fb_err *err);
 /* Everything up to and including InstanceStart. */
 int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err);
 int fb_fc_ctrl_alt_del(const char *sock, struct fb_err *err);

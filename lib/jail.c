@@ -44,40 +44,100 @@ static int cg_set(struct fb_jail *j, const char *dir, const char *file, const ch
 	return r;
 }
 
+/* The CPUs of NUMA node n ("0-3,8-11"), or NULL. */
+static char *node_cpus(int n)
+{
+	char *p = fb_xasprintf("/sys/devices/system/node/node%d/cpulist", n);
+	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	char *r = NULL;
+	if (fb_read_file(p, &b, &e) == 0 && b.len)
+		r = fb_xstrndup(fb_buf_str(&b), strcspn(fb_buf_str(&b), "\n"));
+	fb_buf_free(&b);
+	free(p);
+	return r;
+}
+
+/* v1's cpuset: <CG>/cpuset/firebuild (the whole machine's) and the VM's
+ * group on the node. */
+static int cpuset_v1(const struct fb_jail_opts *o, struct fb_jail *j, const char *cpus, struct fb_err *err)
+{
+	struct fb_buf all_c = FB_BUF_INIT, all_m = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	fb_read_file(CG "/cpuset/cpuset.cpus", &all_c, &e);
+	fb_read_file(CG "/cpuset/cpuset.mems", &all_m, &e);
+	int r = fb_mkdir_p(CG "/cpuset/firebuild", 0755, err);
+	if (r == 0) {
+		write_str(CG "/cpuset/firebuild/cpuset.cpus", fb_buf_str(&all_c));
+		write_str(CG "/cpuset/firebuild/cpuset.mems", fb_buf_str(&all_m));
+	}
+	fb_buf_free(&all_c);
+	fb_buf_free(&all_m);
+	if (r < 0)
+		return -1;
+	char *d = fb_xasprintf(CG "/cpuset/firebuild/%s", o->id);
+	if (mkdir(d, 0755) < 0 && errno != EEXIST) {
+		r = fb_err_errno(err, errno, "cgroup %s", d);
+		free(d);
+		return r;
+	}
+	j->cgroups[j->ncgroups++] = d;
+	char mems[16];
+	snprintf(mems, sizeof(mems), "%d", o->numa_node);
+	if (cg_set(j, d, "cpuset.cpus", cpus, err) < 0 || cg_set(j, d, "cpuset.mems", mems, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* The cgroup: v2 when the unified hierarchy is mounted at /sys/fs/cgroup,
- * else v1's cpu and memory controllers. */
+ * else v1's cpu and memory controllers (and cpuset for a NUMA node). */
 static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
 {
 	char buf[64];
+	char *cpus = NULL;
+	if (o->numa_node >= 0 && !(cpus = node_cpus(o->numa_node)))
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--jailer-numa-node %d: no such NUMA node here", o->numa_node);
+	int r = 0;
 	if (access(CG "/cgroup.controllers", F_OK) == 0) {
 		/* v2: let the children have cpu and memory, then our group */
-		write_str(CG "/cgroup.subtree_control", "+cpu +memory +pids");
-		if (fb_mkdir_p(CG "/firebuild", 0755, err) < 0)
+		const char *ctls = cpus ? "+cpu +memory +pids +cpuset" : "+cpu +memory +pids";
+		write_str(CG "/cgroup.subtree_control", ctls);
+		if (fb_mkdir_p(CG "/firebuild", 0755, err) < 0) {
+			free(cpus);
 			return -1;
-		write_str(CG "/firebuild/cgroup.subtree_control", "+cpu +memory +pids");
+		}
+		write_str(CG "/firebuild/cgroup.subtree_control", ctls);
 		char *d = fb_xasprintf(CG "/firebuild/%s", o->id);
 		if (mkdir(d, 0755) < 0 && errno != EEXIST) {
-			int r = fb_err_errno(err, errno, "cgroup %s", d);
+			r = fb_err_errno(err, errno, "cgroup %s", d);
 			free(d);
+			free(cpus);
 			return r;
 		}
 		j->cgroups[j->ncgroups++] = d;
 		snprintf(buf, sizeof(buf), "%d 100000", o->cpu * 100000);
-		if (cg_set(j, d, "cpu.max", buf, err) < 0)
-			return -1;
+		r = cg_set(j, d, "cpu.max", buf, err);
 		snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + 256) << 20);
-		return cg_set(j, d, "memory.max", buf, err);
+		if (r == 0)
+			r = cg_set(j, d, "memory.max", buf, err);
+		if (r == 0 && cpus) {
+			snprintf(buf, sizeof(buf), "%d", o->numa_node);
+			r = cg_set(j, d, "cpuset.cpus", cpus, err) < 0 || cg_set(j, d, "cpuset.mems", buf, err) < 0 ? -1 : 0;
+		}
+		free(cpus);
+		return r;
 	}
 	static const char *const ctl[] = { "cpu", "memory" };
 	for (size_t i = 0; i < 2; i++) {
 		char *base = fb_xasprintf(CG "/%s/firebuild", ctl[i]);
 		char *d = fb_xasprintf("%s/%s", base, o->id);
-		int r = fb_mkdir_p(base, 0755, err);
+		r = fb_mkdir_p(base, 0755, err);
 		if (r == 0 && mkdir(d, 0755) < 0 && errno != EEXIST)
 			r = fb_err_errno(err, errno, "cgroup %s", d);
 		free(base);
 		if (r < 0) {
 			free(d);
+			free(cpus);
 			return -1;
 		}
 		j->cgroups[j->ncgroups++] = d;
@@ -85,9 +145,14 @@ static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct f
 	snprintf(buf, sizeof(buf), "%d", o->cpu * 100000);
 	if (cg_set(j, j->cgroups[0], "cpu.cfs_period_us", "100000", err) < 0 ||
 	    cg_set(j, j->cgroups[0], "cpu.cfs_quota_us", buf, err) < 0)
-		return -1;
+		r = -1;
 	snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + 256) << 20);
-	return cg_set(j, j->cgroups[1], "memory.limit_in_bytes", buf, err);
+	if (r == 0)
+		r = cg_set(j, j->cgroups[1], "memory.limit_in_bytes", buf, err);
+	if (r == 0 && cpus)
+		r = cpuset_v1(o, j, cpus, err);
+	free(cpus);
+	return r;
 }
 
 static int node(const char *root, const char *rel, const char *host, uid_t uid, gid_t gid, struct fb_err *err)

@@ -30,6 +30,7 @@ struct fb_jail_opts {
 	gid_t gid;
 	int cpu, mem;       /* cpu.max quota in CPUs, memory MiB (plus overhead) */
 	jv cgroup_settings; /* {"file": "value"} written after the limits, or invalid */
+	int numa_node;      /* >= 0: cpuset on that node's CPUs and memory */
 };
 
 /* The directory, the devices, the cgroup. */

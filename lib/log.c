@@ -9,13 +9,15 @@
 
 #include "err.h"
 #include "json.h"
+#include "trace.h"
 #include "util.h"
 
 static struct {
 	const char *tool;
 	enum fb_log_level level;
 	enum fb_log_format format;
-} g_log = { "firebuild", FB_LOG_INFO, FB_LOGFMT_TEXT };
+	int color; /* 0 off, 1 on a terminal, 2 always */
+} g_log = { "firebuild", FB_LOG_INFO, FB_LOGFMT_TEXT, 0 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -42,6 +44,16 @@ void fb_log_init(const char *tool)
 	enum fb_log_level l;
 	if (lvl && fb_log_parse_level(lvl, &l) == 0)
 		g_log.level = l;
+	const char *fmt = getenv("FB_LOG_FORMAT"), *color = getenv("FB_LOG_COLOR");
+	if (fmt)
+		fb_log_set_format(fmt);
+	if (color)
+		fb_log_set_color(!strcmp(color, "always") ? 2 : !strcmp(color, "auto") ? 1 : 0);
+}
+
+void fb_log_set_color(int mode)
+{
+	g_log.color = mode;
 }
 
 int fb_log_set_format(const char *name)
@@ -90,6 +102,8 @@ static void emit(enum fb_log_level level, const char *msg, va_list fields)
 		fb_buf_add_json_str(&b, g_log.tool);
 		fb_buf_adds(&b, ",\"msg\":");
 		fb_buf_add_json_str(&b, msg);
+		if (fb_trace_id())
+			fb_buf_addf(&b, ",\"trace_id\":\"%s\"", fb_trace_id());
 		const char *k;
 		while ((k = va_arg(fields, const char *)) != NULL) {
 			const char *v = va_arg(fields, const char *);
@@ -101,15 +115,19 @@ static void emit(enum fb_log_level level, const char *msg, va_list fields)
 		fb_buf_adds(&b, "}\n");
 	} else {
 		static const char *const text_names[] = { "debug", "info", "warning", "error" };
+		static const char *const colors[] = { "\033[2m", "", "\033[33m", "\033[31m" };
+		bool color = g_log.color == 2 || (g_log.color == 1 && isatty(2));
 		fb_buf_addf(&b, "%s: ", g_log.tool);
 		if (level != FB_LOG_INFO)
-			fb_buf_addf(&b, "%s: ", text_names[level]);
+			fb_buf_addf(&b, "%s%s:%s ", color ? colors[level] : "", text_names[level], color ? "\033[0m" : "");
 		fb_buf_adds(&b, msg);
 		const char *k;
 		while ((k = va_arg(fields, const char *)) != NULL) {
 			const char *v = va_arg(fields, const char *);
 			fb_buf_addf(&b, " %s=%s", k, v ? v : "");
 		}
+		if (fb_trace_id())
+			fb_buf_addf(&b, " trace_id=%s", fb_trace_id());
 		fb_buf_addc(&b, '\n');
 	}
 	/* One write per line so lines from parallel workers do not interleave. */

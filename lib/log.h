@@ -10,12 +10,15 @@ struct fb_err;
 enum fb_log_level { FB_LOG_DEBUG, FB_LOG_INFO, FB_LOG_WARN, FB_LOG_ERROR };
 enum fb_log_format { FB_LOGFMT_TEXT, FB_LOGFMT_JSON };
 
-/* Reads FB_LOG; the format defaults to text on a TTY, JSON lines otherwise. */
+/* Reads FB_LOG (level), FB_LOG_FORMAT (json|text), FB_LOG_COLOR
+ * (auto|always|never); the format defaults to text on a TTY, JSON lines otherwise. */
 void fb_log_init(const char *tool);
 /* "json" or "text"; -1 for anything else. */
 int fb_log_set_format(const char *name);
 int fb_log_parse_level(const char *name, enum fb_log_level *out);
 void fb_log_set_level(enum fb_log_level level);
+/* Colour the level of text lines: 0 never, 1 on a terminal, 2 always. */
+void fb_log_set_color(int mode);
 enum fb_log_format fb_log_format(void);
 const char *fb_log_tool(void);
 bool fb_log_enabled(enum fb_log_level level);

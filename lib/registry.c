@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oci.h"
 #include "progress.h"
+#include "trace.h"
 
 struct fb_registry {
 	char *base;        /* "https://host/v2/" */
@@ -440,6 +441,7 @@ struct xfer {
 	int attempts;
 	struct fb_err err;
 	bool failed;
+	struct fb_span *span;
 	uint64_t last_report;
 };
 
@@ -544,7 +546,13 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 	while (ret == 0 && (done < n)) {
 		while (next < n && active < (size_t)parallel) {
 			struct xfer *x = &xs[next++];
+			x->span = fb_span_begin_under(NULL, x->req->label ? x->req->label : "blob");
+			fb_span_set(x->span, "digest", x->req->digest);
+			fb_span_set_int(x->span, "size", (int64_t)x->req->size);
 			if (fb_store_has_blob(s, x->req->digest)) {
+				fb_span_set(x->span, "status", "cached");
+				fb_span_end(x->span);
+				x->span = NULL;
 				fb_progress_end(pg, (size_t)(x - xs), "cached");
 				fb_log_fields(FB_LOG_DEBUG, "already in the store", "blob", x->req->digest, (char *)NULL);
 				done++;
@@ -570,6 +578,7 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			long code = 0;
 			curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
 			CURLcode cc = msg->data.result;
+			bool again = false;
 			end_xfer(x, m);
 			active--;
 			if (x->failed) {
@@ -585,7 +594,7 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 				if (fetch_token(r, err) < 0 || start_xfer(r, s, x, m, err) < 0)
 					ret = -1;
 				else
-					active++;
+					active++, again = true;
 			} else if (code != 200 && code != 206) {
 				fb_blob_abort(&x->w, false);
 				ret = fb_err_set(err, code == 404 ? FB_EXIT_NOTFOUND : FB_EXIT_FAILED, "registry",
@@ -601,6 +610,15 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			}
 			if (ret < 0)
 				fb_progress_end(pg, (size_t)(x - xs), "failed");
+			/* a transfer started again (a token) keeps its span */
+			if (!again) {
+				if (ret < 0)
+					fb_span_error(x->span, err->msg);
+				else
+					fb_span_set(x->span, "status", "downloaded");
+				fb_span_end(x->span);
+				x->span = NULL;
+			}
 		}
 		if (ret == 0 && running)
 			curl_multi_poll(m, NULL, 0, 200, NULL);

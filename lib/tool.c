@@ -12,6 +12,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 void fb_tool_init(const char *name)
@@ -19,6 +20,7 @@ void fb_tool_init(const char *name)
 	/* libarchive and friends need a UTF-8 ctype to handle real file names. */
 	setlocale(LC_CTYPE, "C.UTF-8");
 	fb_log_init(name);
+	fb_trace_init(name);
 }
 
 int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_now)

@@ -34,6 +34,7 @@
 #include "proc.h"
 #include "store.h"
 #include "tool.h"
+#include "trace.h"
 #include "tree.h"
 #include "util.h"
 #include "vm.h"
@@ -147,8 +148,16 @@ static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 	struct fb_proc p;
 	struct fb_spawn_opts so = { .null_stdin = v->daemon };
 	char kvm_how[64] = "";
+	struct fb_span *run = NULL, *start = NULL, *boot = NULL;
 again:
 	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
+	fb_span_end(run);
+	run = fb_span_begin("vm");
+	fb_span_set(run, "vm.id", v->id);
+	fb_span_set(run, "vm.backend", "qemu");
+	fb_span_set(run, "vm.accel", kvm ? "kvm" : "tcg");
+	start = fb_span_begin_under(run, "vmm start");
+	boot = fb_span_begin_under(run, "guest boot");
 	if (v->jail) {
 		int out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
 		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, out, !v->daemon, err);
@@ -179,10 +188,13 @@ again:
 			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 			struct sockaddr_un a = { .sun_family = AF_UNIX };
 			snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->sock);
-			if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+			if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
 				ctl = s;
-			else if (s >= 0)
+				fb_span_end(start); /* QEMU is up: its control socket answers */
+				start = NULL;
+			} else if (s >= 0) {
 				close(s);
+			}
 		}
 		if (g_stop && !stop_sent) {
 			/* through fb-init: the image's STOPSIGNAL, then SIGKILL */
@@ -202,15 +214,22 @@ again:
 		struct pollfd pf = { ctl, POLLIN, 0 };
 		if (poll(&pf, ctl >= 0 ? 1 : 0, 100) > 0 && (pf.revents & (POLLIN | POLLHUP)))
 			read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
-		if (!saved) {
+		if (!saved || boot) {
 			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
 			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
-				save_state(v);
+				if (!saved)
+					save_state(v);
 				saved = true;
+				fb_span_end(boot); /* fb-init started the workload */
+				boot = NULL;
 			}
 			jv_free(ws0);
 		}
 	}
+	if (boot)
+		fb_span_error(boot, "the guest ended before its workload started");
+	fb_span_end(start);
+	fb_span_end(boot);
 	/* what fb-init said just before the end may still be in the socket */
 	if (ctl >= 0) {
 		fcntl(ctl, F_SETFL, O_NONBLOCK);
@@ -238,7 +257,10 @@ again:
 		struct fb_err e = { 0 };
 		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
 	}
-	return finish_state(v, code, status, msg, sizeof(msg), "QEMU");
+	int rc = finish_state(v, code, status, msg, sizeof(msg), "QEMU");
+	fb_span_set_int(run, "vm.exit_code", rc);
+	fb_span_end(run);
+	return rc;
 }
 
 static void push(struct fb_strv *q, const char *s)
@@ -258,6 +280,19 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 		r = -1;
 	if (r == 0 && (cpu < 1 || cpu > 64 || mem < 32))
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
+	/* Firecracker's machine settings: one line each on why QEMU has none */
+	jv tm = jv_object_get(jv_copy(spec), jv_string("cpu_template")), smt = jv_object_get(jv_copy(spec), jv_string("smt"));
+	jv lc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
+	if (jv_get_kind(tm) == JV_KIND_STRING)
+		fb_warn("--cpu-template %s: ignored: CPU templates are Firecracker's; QEMU runs its default CPU model",
+			jv_string_value(tm));
+	if (jv_get_kind(smt) == JV_KIND_TRUE)
+		fb_warn("--ht-enabled: ignored: QEMU's microvm gets one thread a vCPU here");
+	if (jv_get_kind(lc) == JV_KIND_TRUE)
+		fb_warn("--log-firecracker-http-calls: ignored: QEMU has no Firecracker API (--vmm=firecracker)");
+	jv_free(tm);
+	jv_free(smt);
+	jv_free(lc);
 	if (r == 0) {
 		push(tcg, v->jail ? "/usr/bin/qemu-system-x86_64" : "qemu-system-x86_64");
 		if (v->jail) {
@@ -427,6 +462,10 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	if (ret == 0 && v->jail && (chown(logp, v->jail->uid, v->jail->gid) < 0 || chown(metp, v->jail->uid, v->jail->gid) < 0))
 		ret = fb_err_errno(err, errno, "%s", logp);
 	struct fb_proc p = { .pid = -1, .out_fd = -1 };
+	struct fb_span *run = fb_span_begin("vm");
+	fb_span_set(run, "vm.id", v->id);
+	fb_span_set(run, "vm.backend", "firecracker");
+	struct fb_span *start = fb_span_begin("vmm start"), *first = NULL;
 	if (ret == 0 && v->jail) {
 		char *argv[] = { (char *)binary, "--api-sock", "/run/fc.sock", "--id", v->id, NULL };
 		int pfd[2];
@@ -455,13 +494,30 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	jv mac = has_net ? jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]")) : jv_null();
 	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
 				  kargs ? kargs : "");
+	char *tmpl = NULL;
+	fb_json_get_str_opt(spec, "cpu_template", &tmpl, err);
+	jv smt = jv_object_get(jv_copy(spec), jv_string("smt")), logc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
+	jv mmds = jv_object_get(jv_copy(spec), jv_string("mmds"));
 	struct fb_fc_config fc = { .sock = sock, .log_path = v->jail ? "/run/firecracker.log" : logp,
 				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)cpu, .mem = (int)mem,
 				   .kernel = kernel, .boot_args = args, .rootfs = rootfs, .config_drive = drive,
 				   .tap = jv_get_kind(tap) == JV_KIND_STRING ? jv_string_value(tap) : NULL,
-				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL };
+				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL,
+				   .cpu_template = tmpl, .smt = jv_get_kind(smt) == JV_KIND_TRUE,
+				   .log_calls = jv_get_kind(logc) == JV_KIND_TRUE,
+				   .mmds = jv_get_kind(mmds) == JV_KIND_OBJECT ? mmds : jv_invalid() };
+	if (ret == 0 && jv_get_kind(mmds) == JV_KIND_OBJECT && !fc.tap)
+		fb_debug("MMDS not published: the VM has no network interface to serve it on");
 	if (ret == 0 && fb_fc_configure(&fc, err) < 0)
 		ret = -1;
+	if (ret < 0)
+		fb_span_error(start, err->msg);
+	fb_span_end(start); /* configured and InstanceStart answered */
+	first = ret == 0 ? fb_span_begin_under(run, "first guest line") : NULL;
+	free(tmpl);
+	jv_free(smt);
+	jv_free(logc);
+	jv_free(mmds);
 	jv_free(net);
 	jv_free(tap);
 	jv_free(mac);
@@ -502,6 +558,8 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 		if (poll(&pf, 1, 100) > 0) {
 			ssize_t n = read(p.out_fd, line + ll, sizeof(line) - 1 - ll);
 			if (n > 0) {
+				fb_span_end(first);
+				first = NULL;
 				if (out_fd >= 0 && write(out_fd, line + ll, (size_t)n) < 0) {
 					/* the console is lost, the VM goes on */
 				}
@@ -531,7 +589,10 @@ static int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err
 	if (v->daemon && out_fd >= 0)
 		close(out_fd);
 	ret = finish_state(v, code, status, msg, sizeof(msg), "firecracker");
+	fb_span_set_int(run, "vm.exit_code", ret);
 out:
+	fb_span_end(first);
+	fb_span_end(run);
 	free(sock);
 	free(logp);
 	free(metp);
@@ -611,8 +672,10 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const ch
 		return r;
 	}
 	jv cg = jv_object_get(jv_copy(js), jv_string("cgroup"));
-	struct fb_jail_opts o = { .base = base, .vmm = vmm, .id = v->id, .uid = (uid_t)uid,
-				  .gid = (gid_t)gid, .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg };
+	long long numa = -1;
+	fb_json_get_int_opt(js, "numa_node", &numa, err);
+	struct fb_jail_opts o = { .base = base, .vmm = vmm, .id = v->id, .uid = (uid_t)uid, .gid = (gid_t)gid,
+				  .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg, .numa_node = (int)numa };
 	int r = fb_jail_prepare(&o, j, err);
 	jv_free(cg);
 	free(base);
@@ -702,6 +765,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	jv jspec = jv_object_get(jv_copy(spec), jv_string("jail"));
 	if (jv_get_kind(jspec) == JV_KIND_OBJECT) {
+		struct fb_span *js = fb_span_begin("jail");
 		int jr = jail_setup(&v, &jail, &spec, jspec, fc ? "firecracker" : "qemu-system-x86_64", fc ? "fc.sock" : "ctl.sock", err);
 		if (jr == 0 && fc) {
 			/* the VMM binary goes in too (Firecracker is one static file) */
@@ -713,6 +777,9 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				fc = inside;
 			}
 		}
+		if (jr < 0)
+			fb_span_error(js, err->msg);
+		fb_span_end(js);
 		if (jr < 0) {
 			free(fc);
 			jv_free(jspec);
@@ -785,6 +852,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 			dup2(logfd >= 0 ? logfd : nul, 2);
 			if (fork() != 0)
 				_exit(0); /* not a session leader: it can never get a terminal */
+			fb_trace_forked();
 			struct fb_err e = { 0 };
 			if (fc)
 				supervise_fc(&v, spec, fc, &e);
@@ -792,6 +860,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				supervise(&v, k, tcg.v, &e);
 			if (v.jail)
 				fb_jail_remove(v.jail);
+			fb_trace_finish();
 			_exit(0);
 		}
 		waitpid(pid, NULL, 0);
@@ -839,6 +908,18 @@ out:
 	return rc;
 }
 
+/* --timings: what this command's processes spooled, once the VM is done
+ * (or, daemonized, running). */
+static void print_timings(void)
+{
+	const char *spool = getenv("FB_TRACE_SPOOL");
+	if (!spool || !getenv("FB_TIMINGS"))
+		return;
+	fb_trace_finish();
+	fb_trace_print_timings(spool);
+	unlink(spool);
+}
+
 int main(int argc, char **argv)
 {
 	fb_tool_init("fb-jail");
@@ -872,8 +953,11 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
 	struct fb_err err = { 0 };
-	if (!strcmp(cmd, "start"))
-		return cmd_start(spec, &err);
+	if (!strcmp(cmd, "start")) {
+		int rc = cmd_start(spec, &err);
+		print_timings();
+		return rc;
+	}
 	if (strcmp(cmd, "stop"))
 		return fb_tool_usage_error("unknown command '%s'", cmd);
 	if (!dir)

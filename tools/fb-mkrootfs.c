@@ -26,6 +26,7 @@
 #include "store.h"
 #include "tree.h"
 #include "tool.h"
+#include "trace.h"
 #include "util.h"
 
 static const char usage[] =
@@ -48,6 +49,9 @@ static const char usage[] =
 	"  --tree DIR             write the layers into the directory DIR (new or empty)\n"
 	"                         instead of an ext4 image (root: owners and devices)\n"
 	"  --add-file SRC:DEST[:MODE]  add a file after the layers (repeatable)\n"
+	"  --pre-build-command CMD   run CMD (sh -c, in the build sandbox) before the\n"
+	"                         target stage's first step\n"
+	"  --post-build-command CMD  and after its last\n"
 	"  --no-init              do not add /sbin/fb-init (the VM's PID 1, found next\n"
 	"                         to fb-mkrootfs) to the image\n"
 	"\n"
@@ -82,6 +86,8 @@ enum {
 	OPT_INSECURE,
 	OPT_IMPORT,
 	OPT_NO_INIT,
+	OPT_PRE_BUILD,
+	OPT_POST_BUILD,
 };
 
 static const struct option longopts[] = {
@@ -100,6 +106,8 @@ static const struct option longopts[] = {
 	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
 	{ "import", no_argument, NULL, OPT_IMPORT },
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
+	{ "pre-build-command", required_argument, NULL, OPT_PRE_BUILD },
+	{ "post-build-command", required_argument, NULL, OPT_POST_BUILD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -124,7 +132,64 @@ struct options {
 	bool init_added;
 	struct fb_vars secrets;
 	struct fb_strv insecure;
+	const char *pre_build, *post_build; /* shell commands around the target stage's steps */
 };
+
+/* A RUN (shell form) the plan did not have: --pre-build-command runs
+ * before the target stage's first step, --post-build-command after its
+ * last; they are cached like any RUN. */
+static jv extra_run(const char *cmd, const char *flag, int line)
+{
+	jv r = jv_object_set(jv_object(), jv_string("cmd"), jv_string("RUN"));
+	r = jv_object_set(r, jv_string("line"), jv_number(line));
+	r = jv_object_set(r, jv_string("end_line"), jv_number(line));
+	r = jv_object_set(r, jv_string("original"), jv_string_fmt("RUN %s (%s)", cmd, flag));
+	r = jv_object_set(r, jv_string("form"), jv_string("shell"));
+	r = jv_object_set(r, jv_string("args"), jv_array_append(jv_array(), jv_string(cmd)));
+	r = jv_object_set(r, jv_string("mounts"), jv_array());
+	r = jv_object_set(r, jv_string("network"), jv_string("default"));
+	r = jv_object_set(r, jv_string("security"), jv_string("sandbox"));
+	return jv_object_set(r, jv_string("args_env"), jv_object());
+}
+
+static jv add_build_commands(const struct options *o, jv plan)
+{
+	if (!o->pre_build && !o->post_build)
+		return plan;
+	jv ti = jv_getpath(jv_copy(plan), jv_parse("[\"target\",\"index\"]"));
+	int t = jv_get_kind(ti) == JV_KIND_NUMBER ? (int)jv_number_value(ti) : -1;
+	jv_free(ti);
+	jv stages = jv_object_get(jv_copy(plan), jv_string("stages"));
+	if (t < 0 && jv_get_kind(stages) == JV_KIND_ARRAY)
+		t = jv_array_length(jv_copy(stages)) - 1;
+	if (t < 0 || jv_get_kind(stages) != JV_KIND_ARRAY || t >= jv_array_length(jv_copy(stages))) {
+		jv_free(stages);
+		return plan;
+	}
+	jv st = jv_array_get(jv_copy(stages), t);
+	jv ins = jv_object_get(jv_copy(st), jv_string("instructions"));
+	jv fl = jv_object_get(jv_copy(st), jv_string("line"));
+	int from_line = jv_get_kind(fl) == JV_KIND_NUMBER ? (int)jv_number_value(fl) : 0, last = from_line;
+	jv_free(fl);
+	jv out = jv_array();
+	if (o->pre_build)
+		out = jv_array_append(out, extra_run(o->pre_build, "--pre-build-command", from_line));
+	jv_array_foreach(ins, i, in)
+	{
+		jv el = jv_object_get(jv_copy(in), jv_string("end_line"));
+		if (jv_get_kind(el) == JV_KIND_NUMBER)
+			last = (int)jv_number_value(el);
+		jv_free(el);
+		out = jv_array_append(out, in);
+		(void)i;
+	}
+	jv_free(ins);
+	if (o->post_build)
+		out = jv_array_append(out, extra_run(o->post_build, "--post-build-command", last));
+	st = jv_object_set(st, jv_string("instructions"), out);
+	stages = jv_array_set(stages, t, st);
+	return jv_object_set(plan, jv_string("stages"), stages);
+}
 
 /* sha256 of a layer's uncompressed bytes: its diff id. */
 static int diff_id(const char *path, char out[72], struct fb_err *err)
@@ -283,6 +348,7 @@ static int build_plan(struct options *o, jv *doc, struct fb_err *err)
 					    .context_url = context_url, .ignore = ignore.v, .nignore = ignore.n,
 					    .no_cache = o->no_cache, .img = &io, .secrets = o->secrets };
 		jv image, steps;
+		plan = add_build_commands(o, plan);
 		ret = fb_build(&bo, plan, &image, &steps, err);
 		if (ret == 0)
 			*doc = jv_object_set(*doc, jv_string("image"), image);
@@ -371,8 +437,25 @@ static uint64_t estimate_layer(const char *path)
 	return est;
 }
 
+static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
+		      uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err);
+
+/* The ext4 image from the layers, as one span. */
 static int build(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
 		 uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
+{
+	struct fb_span *sp = fb_span_begin("ext4 write");
+	fb_span_set_int(sp, "layers", (int64_t)nl);
+	fb_span_set_int(sp, "size", (int64_t)size);
+	int r = write_ext4(o, layers, nl, out, size, inodes, st, err);
+	if (r < 0)
+		fb_span_error(sp, err->msg);
+	fb_span_end(sp);
+	return r;
+}
+
+static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
+		      uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
 {
 	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes };
 	struct fb_rootfs *r;
@@ -711,6 +794,8 @@ int main(int argc, char **argv)
 		case OPT_NO_CACHE: o.no_cache = true; break;
 		case OPT_IMPORT: o.import = true; break;
 		case OPT_NO_INIT: o.no_init = true; break;
+		case OPT_PRE_BUILD: o.pre_build = optarg; break;
+		case OPT_POST_BUILD: o.post_build = optarg; break;
 		case OPT_INSECURE: fb_strv_push(&o.insecure, optarg); break;
 		case OPT_SECRET: {
 			/* id=ID,src=FILE (also source=, and a bare id names env-less files) */

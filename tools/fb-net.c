@@ -33,6 +33,7 @@
 #include "proc.h"
 #include "store.h"
 #include "tool.h"
+#include "trace.h"
 #include "util.h"
 #include "vm.h"
 
@@ -55,11 +56,16 @@ static const char usage[] =
 	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port on this\n"
 	"                       side (iptables DNAT in a chain of the VM's own;\n"
 	"                       localhost too; repeatable)\n"
+	"  --netns PATH         an existing network namespace to use (not made or\n"
+	"                       removed; default: /var/run/netns/fb-ID, made by add)\n"
+	"  --cni-cache-dir DIR  also keep the result where libcni does\n"
+	"                       (DIR/results/NET-fb-ID-eth0; removed by del)\n"
 	"  --log-format FORMAT, --help, --version\n"
 	"Exit status: 0; 1 a plugin failed; 2 usage or a bad conflist; 3 no such\n"
 	"network or plugin.\n";
 
-enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR, OPT_PORT, OPT_TAP_OWNER };
+enum { OPT_ID = FB_OPT_FIRST_TOOL_OPT, OPT_NETWORK, OPT_IP, OPT_RUN_DIR, OPT_CONF_DIR, OPT_BIN_DIR, OPT_PORT, OPT_TAP_OWNER,
+       OPT_NETNS, OPT_CACHE_DIR };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
@@ -72,6 +78,8 @@ static const struct option longopts[] = {
 	{ "cni-bin-dir", required_argument, NULL, OPT_BIN_DIR },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "tap-owner", required_argument, NULL, OPT_TAP_OWNER },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "cni-cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -81,7 +89,9 @@ struct net {
 	bool bin_given; /* --cni-bin-dir: else del and check use add's */
 	struct fb_strv ports;
 	long tap_uid, tap_gid; /* -1: root's */
-	char *netns; /* path */
+	char *netns;       /* path */
+	bool netns_given;  /* --netns: not ours to make or remove */
+	const char *cache_dir; /* --cni-cache-dir: libcni's results/ copy */
 };
 
 /* The conflist named NET (a .conf single plugin becomes a list of one). */
@@ -189,6 +199,11 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	fb_strv_push_owned(&env, fb_buf_steal(&cargs));
 	fb_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	char *argv[] = { path, NULL };
+	char *sname = fb_xasprintf("cni %s %s", command, jv_string_value(type));
+	struct fb_span *span = fb_span_begin(sname);
+	free(sname);
+	fb_span_set(span, "cni.network", n->network);
+	fb_span_set(span, "cni.container_id", n->id);
 	struct fb_spawn_opts so = { .pipe_stdin = true, .pipe_stdout = true, .envp = env.v };
 	struct fb_proc p;
 	int ret = 0;
@@ -227,6 +242,9 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 		}
 		fb_buf_free(&out);
 	}
+	if (ret < 0)
+		fb_span_error(span, err->msg);
+	fb_span_end(span);
 	fb_strv_free(&env);
 	free(text);
 	free(path);
@@ -532,7 +550,35 @@ static jv cache_doc(struct net *n, jv list, jv result)
 		bins = jv_array_append(bins, jv_string(n->bin_dirs.v[i]));
 	jv c = jv_object_set(jv_object(), jv_string("conflist"), list);
 	c = jv_object_set(c, jv_string("bin_dirs"), bins);
+	c = jv_object_set(c, jv_string("netns"), jv_string(n->netns));
+	c = jv_object_set(c, jv_string("netns_owned"), jv_bool(!n->netns_given));
+	if (n->cache_dir)
+		c = jv_object_set(c, jv_string("cni_cache_dir"), jv_string(n->cache_dir));
 	return jv_object_set(c, jv_string("result"), result);
+}
+
+/* libcni's cached result (<dir>/results/<net>-<container>-<ifname>), so
+ * CNI tools that read the cache see the VM. */
+static char *libcni_cache_path(const char *dir, const char *net, const char *id)
+{
+	return fb_xasprintf("%s/results/%s-fb-%s-%s", dir, net, id, IFNAME);
+}
+
+static void libcni_cache_write(struct net *n, jv result)
+{
+	if (!n->cache_dir)
+		return;
+	struct fb_err e = { 0 };
+	char *dir = fb_xasprintf("%s/results", n->cache_dir), *p = libcni_cache_path(n->cache_dir, n->network, n->id);
+	jv d = jv_object_set(jv_object(), jv_string("kind"), jv_string("cniCacheV1"));
+	d = jv_object_set(d, jv_string("containerId"), jv_string_fmt("fb-%s", n->id));
+	d = jv_object_set(d, jv_string("ifName"), jv_string(IFNAME));
+	d = jv_object_set(d, jv_string("networkName"), jv_string(n->network));
+	d = jv_object_set(d, jv_string("result"), jv_copy(result));
+	if (fb_mkdir_p(dir, 0700, &e) < 0 || fb_json_save(p, d, 0600, &e) < 0)
+		fb_warn("--cni-cache-dir %s: %s", n->cache_dir, e.msg);
+	free(dir);
+	free(p);
 }
 
 /* The plugin directories add used, unless given again. */
@@ -559,8 +605,19 @@ static int net_del(struct net *n, struct fb_err *err)
 	jv c;
 	struct fb_err ce = { 0 };
 	int ret = 0;
+	bool owned = !n->netns_given;
 	if (fb_json_load(cache, &c, &ce) == 0) {
 		cached_bins(n, c);
+		jv ns = jv_object_get(jv_copy(c), jv_string("netns")), ow = jv_object_get(jv_copy(c), jv_string("netns_owned"));
+		if (jv_get_kind(ns) == JV_KIND_STRING) {
+			free(n->netns);
+			n->netns = fb_xstrdup(jv_string_value(ns));
+		}
+		if (jv_get_kind(ow) == JV_KIND_FALSE)
+			owned = false;
+		jv_free(ns);
+		jv_free(ow);
+		jv cd = jv_object_get(jv_copy(c), jv_string("cni_cache_dir"));
 		jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(jv_copy(c), jv_string("result"));
 		jv nm = jv_object_get(jv_copy(list), jv_string("name"));
 		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
@@ -585,10 +642,17 @@ static int net_del(struct net *n, struct fb_err *err)
 		jv_free(list);
 		jv_free(result);
 		jv_free(c);
+		if (jv_get_kind(cd) == JV_KIND_STRING) {
+			char *lp = libcni_cache_path(jv_string_value(cd), netname, n->id);
+			unlink(lp);
+			free(lp);
+		}
+		jv_free(cd);
 		free(netname);
 		n->network = NULL;
 	}
-	netns_remove(n->netns);
+	if (owned)
+		netns_remove(n->netns);
 	if (ret == 0)
 		unlink(cache);
 	free(cache);
@@ -602,12 +666,16 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 	jv list;
 	if (find_conflist(n, &list, err) < 0)
 		return -1;
-	if (access(n->netns, F_OK) == 0) {
+	if (n->netns_given && access(n->netns, F_OK) != 0) {
+		jv_free(list);
+		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--netns %s: no such network namespace", n->netns);
+	}
+	if (!n->netns_given && access(n->netns, F_OK) == 0) {
 		jv_free(list);
 		return fb_err_set(err, FB_EXIT_USAGE, "exists", "%s exists: VM %s has a network already (fb-net del first)", n->netns,
 				  n->id);
 	}
-	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || netns_create(n->netns, err) < 0) {
+	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || (!n->netns_given && netns_create(n->netns, err) < 0)) {
 		jv_free(list);
 		return -1;
 	}
@@ -640,6 +708,7 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		net_del(n, &de);
 		n->network = net;
 	} else {
+		libcni_cache_write(n, result);
 		*out = summarize(n, result);
 		jv ip = jv_getpath(jv_copy(*out), jv_parse("[\"interfaces\",0,\"ip\"]"));
 		char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : NULL;
@@ -718,6 +787,8 @@ int main(int argc, char **argv)
 		case OPT_RUN_DIR: n.run_dir = optarg; break;
 		case OPT_CONF_DIR: fb_strv_push(&n.conf_dirs, optarg); break;
 		case OPT_PORT: fb_strv_push(&n.ports, optarg); break;
+		case OPT_NETNS: n.netns = fb_xstrdup(optarg), n.netns_given = true; break;
+		case OPT_CACHE_DIR: n.cache_dir = optarg; break;
 		case OPT_TAP_OWNER: {
 			char *end;
 			n.tap_uid = strtol(optarg, &end, 10);
@@ -757,7 +828,8 @@ int main(int argc, char **argv)
 	char *rd = n.run_dir ? NULL : fb_xasprintf("%s/runs/%s", fb_run_cache(NULL), n.id);
 	if (rd)
 		n.run_dir = rd;
-	n.netns = fb_xasprintf("%s/fb-%s", NETNS_DIR, n.id);
+	if (!n.netns)
+		n.netns = fb_xasprintf("%s/fb-%s", NETNS_DIR, n.id);
 	struct fb_err err = { 0 };
 	int rc;
 	jv out = jv_invalid();

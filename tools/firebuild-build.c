@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proc.h"
 #include "tool.h"
+#include "trace.h"
 #include "util.h"
 
 #include "firebuild.h"
@@ -33,7 +34,10 @@ static const char rootfs_usage[] =
 	"  --target STAGE              the stage to build (alias: --dockerfile-stage)\n"
 	"  --no-cache                  run every step, ignoring the build cache\n"
 	"  --secret id=ID,src=FILE     a RUN --mount=type=secret source (repeatable)\n"
-	"  --run-cache DIR             where sources and stage trees go (/var/lib/firebuild)\n"
+	"  --pre-build-command CMD     run CMD (sh -c) in the build sandbox before the\n"
+	"                              target stage's first step (cached like a RUN)\n"
+	"  --post-build-command CMD    and after its last step\n"
+	"  --timings                   print where the time went at the end\n"
 	"  --docker-image REF          registry reference, docker-archive:PATH,\n"
 	"                              oci:DIR[:TAG] or oci-archive:PATH[:TAG]\n"
 	"  --tag NAME:VERSION          the tag to give it (required)\n"
@@ -43,10 +47,18 @@ static const char rootfs_usage[] =
 	"  --creds USER:PASSWORD       registry credentials\n"
 	"  --docker-image-base IMAGE   accepted for the original firebuild; not needed\n"
 	"                              (layers are converted directly)\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"Accepted for the original firebuild, which built inside a Firecracker VM; here\n"
+	"the build runs in fb-exec's sandbox, so these are ignored with a warning:\n"
+	"  --bootstrap-certs-key-size N, --bootstrap-certs-validity D,\n"
+	"  --bootstrap-initial-communication-timeout D, --bootstrap-server-bind-interface IF,\n"
+	"  and the machine flags of run: --cni-network-name, --cpu (1), --cpu-template,\n"
+	"  --ht-enabled, --ip-address, --kernel-args, --mem (128), --no-mmds,\n"
+	"  --root-drive-partuuid, --ssh-user, --vmlinux-id, --log-firecracker-http-calls,\n"
+	"  --shutdown-graceful-timeout-seconds (30)\n";
 
 struct build_req {
-	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *run_cache;
+	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *pre_build, *post_build;
+	char *run_cache;
 	struct fb_strv build_args, insecure, secrets;
 	bool no_cache;
 	char *store;
@@ -99,6 +111,10 @@ static int run_build(struct build_req *r)
 	if (r->dockerfile) {
 		if (r->no_cache)
 			fb_strv_push(&a[n], "--no-cache");
+		if (r->pre_build)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--pre-build-command=%s", r->pre_build));
+		if (r->post_build)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--post-build-command=%s", r->post_build));
 		if (r->run_cache)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--run-cache=%s", r->run_cache));
 		for (size_t i = 0; i < r->secrets.n; i++)
@@ -125,9 +141,26 @@ static void build_req_free(struct build_req *r)
 	fb_strv_free(&r->insecure);
 	fb_strv_free(&r->secrets);
 	free(r->store);
+	free(r->run_cache);
 }
 
-enum { B_CONTEXT = 0x2800, B_BUILD_ARG, B_TARGET, B_NO_CACHE, B_SECRET, B_RUN_CACHE, B_FS_SIZE };
+/* After the flags: the store, the run cache and tracing (flags, else the
+ * profile's); the pipeline; --timings' summary. */
+static int build_with(struct common *co, const char *command, struct build_req *r)
+{
+	struct fb_err err = { 0 };
+	if (resolve_common(co, command, &r->store, &err) < 0)
+		return fail(&err);
+	r->run_cache = co_setting(co, co->run_cache, "run_cache");
+	int rc = run_build(r);
+	if (co->spool) {
+		fb_trace_finish();
+		fb_trace_print_timings(co->spool);
+	}
+	return rc;
+}
+
+enum { B_CONTEXT = 0x2800, B_BUILD_ARG, B_TARGET, B_NO_CACHE, B_SECRET, B_FS_SIZE, B_PRE, B_POST, B_BOOTSTRAP };
 
 /* Flags rootfs and baseos share; 1 when c was one of them. */
 static int build_opt(int c, struct build_req *r)
@@ -143,7 +176,6 @@ static int build_opt(int c, struct build_req *r)
 	case B_TARGET: r->target = optarg; return 1;
 	case B_NO_CACHE: r->no_cache = true; return 1;
 	case B_SECRET: fb_strv_push(&r->secrets, optarg); return 1;
-	case B_RUN_CACHE: r->run_cache = optarg; return 1;
 	}
 	return 0;
 }
@@ -160,7 +192,7 @@ static int build_opt(int c, struct build_req *r)
 	{ "dockerfile-stage", required_argument, NULL, B_TARGET },       \
 	{ "no-cache", no_argument, NULL, B_NO_CACHE },                   \
 	{ "secret", required_argument, NULL, B_SECRET },                 \
-	{ "run-cache", required_argument, NULL, B_RUN_CACHE }
+	{ "timings", no_argument, NULL, M_TIMINGS }
 
 int cmd_rootfs(int argc, char **argv)
 {
@@ -170,13 +202,33 @@ int cmd_rootfs(int argc, char **argv)
 		{ "docker-image", required_argument, NULL, O_DOCKER_IMAGE },
 		{ "docker-image-base", required_argument, NULL, O_DOCKER_IMAGE_BASE },
 		{ "creds", required_argument, NULL, O_CREDS },
+		{ "pre-build-command", required_argument, NULL, B_PRE },
+		{ "post-build-command", required_argument, NULL, B_POST },
+		{ "bootstrap-certs-key-size", required_argument, NULL, B_BOOTSTRAP },
+		{ "bootstrap-certs-validity", required_argument, NULL, B_BOOTSTRAP },
+		{ "bootstrap-initial-communication-timeout", required_argument, NULL, B_BOOTSTRAP },
+		{ "bootstrap-server-bind-interface", required_argument, NULL, B_BOOTSTRAP },
+		{ "cni-network-name", required_argument, NULL, M_CNI_NET },
+		{ "cpu", required_argument, NULL, M_CPU },
+		{ "cpu-template", required_argument, NULL, M_CPU_TEMPLATE },
+		{ "ht-enabled", optional_argument, NULL, M_HT },
+		{ "ip-address", required_argument, NULL, M_IP },
+		{ "kernel-args", required_argument, NULL, M_KARGS },
+		{ "mem", required_argument, NULL, M_MEM },
+		{ "no-mmds", optional_argument, NULL, M_NO_MMDS },
+		{ "root-drive-partuuid", required_argument, NULL, M_PARTUUID },
+		{ "ssh-user", required_argument, NULL, M_SSH_USER },
+		{ "vmlinux-id", required_argument, NULL, M_VMLINUX },
+		{ "log-firecracker-http-calls", optional_argument, NULL, M_LOG_FC_HTTP },
+		{ "shutdown-graceful-timeout-seconds", required_argument, NULL, M_GRACEFUL },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	int opt_index = 0;
+	struct common co = COMMON_INIT;
 	struct build_req r = { 0 };
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &opt_index)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
 			if (exit_now >= 0)
 				goto out;
@@ -184,11 +236,22 @@ int cmd_rootfs(int argc, char **argv)
 		}
 		if (build_opt(c, &r))
 			continue;
+		if (c == M_TIMINGS) {
+			co.timings = true;
+			continue;
+		}
+		if (c == B_BOOTSTRAP || (c >= M_CNI_NET && c < M_TIMINGS)) {
+			/* the original built inside a Firecracker VM these configured */
+			fb_warn("--%s%s%s: ignored: the build runs in fb-exec's sandbox on this host, not in a build microVM",
+				opts[opt_index].name, optarg ? "=" : "", optarg ? optarg : "");
+			continue;
+		}
 		switch (c) {
 		case O_HELP:
-			fputs(rootfs_usage, stdout);
-			rc = 0;
+			rc = print_usage(rootfs_usage);
 			goto out;
+		case B_PRE: r.pre_build = optarg; break;
+		case B_POST: r.post_build = optarg; break;
 		case O_DOCKER_IMAGE: r.image = optarg; break;
 		case O_DOCKER_IMAGE_BASE:
 			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
@@ -205,15 +268,14 @@ int cmd_rootfs(int argc, char **argv)
 		rc = fb_tool_usage_error("rootfs needs --tag and one of --dockerfile or --docker-image");
 		goto out;
 	}
-	struct fb_err err = { 0 };
-	if (resolve_common(&co, &r.store, &err) < 0) {
-		rc = fail(&err);
+	if (r.image && (r.pre_build || r.post_build)) {
+		rc = fb_tool_usage_error("--pre-build-command and --post-build-command go with --dockerfile (an image has no "
+					 "build steps to run them around)");
 		goto out;
 	}
-	rc = run_build(&r);
+	rc = build_with(&co, "rootfs", &r);
 out:
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	build_req_free(&r);
 	return rc;
 }
@@ -227,9 +289,9 @@ static const char baseos_usage[] =
 	"                              (baseos/busybox, baseos/debian/bookworm, ...)\n"
 	"  --tag NAME:VERSION          default: the FROM value (for FROM scratch: the\n"
 	"                              directory's name, version latest)\n"
-	"  --filesystem-size-mbs N     file system size in MiB (default: content + headroom)\n"
-	"  --build-arg K=V, --context DIR, --no-cache, --run-cache DIR, --disk-size SIZE\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"  --filesystem-size-mbs N     file system size in MiB (default: content + headroom;\n"
+	"                              500 in the original)\n"
+	"  --build-arg K=V, --context DIR, --no-cache, --disk-size SIZE, --timings\n";
 
 /* The tag a base gets by default: its last FROM, or the directory name. */
 static char *default_tag(const char *dockerfile, struct fb_err *err)
@@ -282,7 +344,7 @@ int cmd_baseos(int argc, char **argv)
 		{ "filesystem-size-mbs", required_argument, NULL, B_FS_SIZE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	struct build_req r = { 0 };
 	char *tag = NULL, *disk = NULL;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
@@ -296,9 +358,12 @@ int cmd_baseos(int argc, char **argv)
 		if (build_opt(c, &r))
 			continue;
 		if (c == O_HELP) {
-			fputs(baseos_usage, stdout);
-			rc = 0;
+			rc = print_usage(baseos_usage);
 			goto out;
+		}
+		if (c == M_TIMINGS) {
+			co.timings = true;
+			continue;
 		}
 		if (c == B_FS_SIZE) {
 			char *end;
@@ -327,14 +392,9 @@ int cmd_baseos(int argc, char **argv)
 		}
 		r.tag = tag;
 	}
-	if (resolve_common(&co, &r.store, &err) < 0) {
-		rc = fail(&err);
-		goto out;
-	}
-	rc = run_build(&r);
+	rc = build_with(&co, "baseos", &r);
 out:
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	build_req_free(&r);
 	free(tag);
 	free(disk);
@@ -355,7 +415,7 @@ int cmd_import(int argc, char **argv)
 		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	const char *tag = NULL, *disk = NULL;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
@@ -366,7 +426,7 @@ int cmd_import(int argc, char **argv)
 			continue;
 		}
 		if (c == O_HELP) {
-			fputs(import_usage, stdout);
+			print_usage(import_usage);
 			return 0;
 		}
 		if (c == O_TAG)
@@ -381,7 +441,7 @@ int cmd_import(int argc, char **argv)
 	struct fb_err err = { 0 };
 	char *store = NULL;
 	char mk[PATH_MAX + 64], tg[PATH_MAX + 64];
-	if (resolve_common(&co, &store, &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
+	if (resolve_common(&co, "import", &store, &err) < 0 || tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 ||
 	    tool_path("fb-tag", tg, sizeof(tg), &err) < 0) {
 		rc = fail(&err);
 		goto out;
@@ -404,8 +464,7 @@ int cmd_import(int argc, char **argv)
 	fb_strv_free(&a2);
 out:
 	free(store);
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	return rc;
 }
 

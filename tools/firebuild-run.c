@@ -30,6 +30,7 @@
 #include "proc.h"
 #include "store.h"
 #include "tool.h"
+#include "trace.h"
 #include "tree.h"
 #include "util.h"
 #include "vm.h"
@@ -85,9 +86,21 @@ static char *default_kernel(const char *store)
 	return def;
 }
 
-static int kernel_path(const char *store, const char *id, char **out, struct fb_err *err)
+/* The kernel: kernel-storage-root/ID (the original's layout: vmlinux files
+ * named by id) when that is a file, else <store>/kernels/ID/vmlinux; no id:
+ * the store's default. */
+static int kernel_path(const char *store, const char *kdir, const char *id, char **out, struct fb_err *err)
 {
 	char *def = NULL;
+	if (id && kdir && !strchr(id, '/')) {
+		char *p = fb_xasprintf("%s/%s", kdir, id);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			*out = p;
+			return 0;
+		}
+		free(p);
+	}
 	if (!id) {
 		id = def = default_kernel(store);
 		if (!id)
@@ -99,8 +112,8 @@ static int kernel_path(const char *store, const char *id, char **out, struct fb_
 	char *p = fb_xasprintf("%s/kernels/%s/vmlinux", store, id);
 	int r = 0;
 	if (strchr(id, '/') || access(p, R_OK) < 0) {
-		r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_kernel", "--vmlinux-id %s: no such kernel in %s/kernels (firebuild kernel ls)",
-			       id, store);
+		r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_kernel", "--vmlinux-id %s: no such kernel in %s/kernels%s%s (firebuild kernel ls)",
+			       id, store, kdir ? " or " : "", kdir ? kdir : "");
 		free(p);
 	} else {
 		*out = p;
@@ -123,7 +136,7 @@ int cmd_kernel(int argc, char **argv)
 		{ "default", no_argument, NULL, R_DEFAULT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	const char *id = NULL;
 	bool make_default = false;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
@@ -135,7 +148,7 @@ int cmd_kernel(int argc, char **argv)
 			continue;
 		}
 		if (c == O_HELP) {
-			fputs(kernel_usage, stdout);
+			print_usage(kernel_usage);
 			return 0;
 		} else if (c == R_ID) {
 			id = optarg;
@@ -154,7 +167,7 @@ int cmd_kernel(int argc, char **argv)
 		return fb_tool_usage_error("--id %s: a name without '/'", id);
 	struct fb_err err = { 0 };
 	char *store = NULL;
-	if (resolve_common(&co, &store, &err) < 0) {
+	if (resolve_common(&co, "kernel", &store, &err) < 0) {
 		rc = fail(&err);
 		goto out;
 	}
@@ -210,8 +223,7 @@ int cmd_kernel(int argc, char **argv)
 	free(kd);
 out:
 	free(store);
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	return rc;
 }
 
@@ -339,80 +351,100 @@ static int inject_init(const char *rootfs, struct fb_err *err)
 
 static const char run_usage[] =
 	"Usage: firebuild run --from=NAME:VERSION [FLAGS] [-- CMD ARGS...]\n"
-	"Boot a tagged image as a microVM (QEMU microvm; KVM when present, TCG\n"
-	"otherwise) with fb-init as PID 1, and run its ENTRYPOINT+CMD (a command\n"
-	"after -- replaces CMD). In the foreground the console is this terminal\n"
-	"and the exit status is the workload's.\n"
+	"Boot a tagged image as a microVM with fb-init as PID 1 and run its\n"
+	"ENTRYPOINT+CMD (a command after -- replaces CMD): Firecracker where\n"
+	"/dev/kvm works and its binary is there, else QEMU's microvm (KVM when it\n"
+	"runs guests, TCG otherwise). The VMM runs jailed. In the foreground the\n"
+	"console is this terminal and the exit status is the workload's.\n"
 	"\n"
 	"  --from NAME:VERSION        the image (required)\n"
 	"  --name ID                  1-20 of [a-zA-Z0-9], unique among running VMs\n"
 	"                             (default: a random id)\n"
-	"  --vmlinux-id ID            a kernel from firebuild kernel ls (default: the\n"
-	"                             store's default)\n"
-	"  --cpu N (1), --mem MiB (128)\n"
+	"  --hostname NAME            (default: a random Docker-style name)\n"
 	"  --env K=V, --env-file F    added to the image's ENV, files first, in order\n"
-	"  --hostname NAME            default: the VM's id\n"
-	"  --kernel-args ARGS         appended to the kernel command line\n"
-	"  --shutdown-timeout SECS    how long kill waits for the workload (10)\n"
+	"                             (repeatable)\n"
 	"  --daemonize                print the VM's state and return; the console\n"
 	"                             goes to firebuild logs --vmm-id=ID\n"
-	"  --run-cache DIR            (/var/lib/firebuild)\n"
+	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
+	"  --identity-file KEY.pub    with --ssh-user: the key in USER's authorized_keys\n"
+	"                             (repeatable; USER made when missing, host keys made\n"
+	"                             per VM, the image's sshd or dropbear started)\n"
+	"  --vmm qemu|firecracker     the backend (default: see above, or the profile's)\n"
+	"  --cgroup FILE=VALUE        a cgroup setting for the VMM's jail (repeatable)\n"
+	"  --no-jail                  run the VMM unjailed (as root)\n"
+	"  --timings                  print where the time went when the VM ends\n"
+	"                             (when it runs, with --daemonize)\n"
+	"Machine flags (also on rootfs):\n"
 	"  --cni-network-name NET     put the VM on this CNI network (fb-net)\n"
 	"  --ip-address IP            ask the network's IPAM for this address\n"
-	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
-	"  --cni-conf-dir DIR, --cni-bin-dir DIR (repeatable)\n"
-	"  --vmm qemu|firecracker     the backend (default: firecracker where /dev/kvm\n"
-	"                             works and the binary is there, else qemu)\n"
-	"  --binary-firecracker PATH  (firecracker in PATH)\n"
-	"  --jailer-uid N (65534), --jailer-gid N, --chroot-base DIR (/srv/jailer),\n"
-	"  --cgroup FILE=VALUE        the VMM's jail (docs/tools/fb-jail.md)\n"
-	"  --no-jail                  run the VMM unjailed (as root)\n"
-	"  --ssh-user USER --identity-file KEY.pub  the key in USER's authorized_keys\n"
-	"                             (USER made when missing), host keys made per VM,\n"
-	"                             the image's sshd or dropbear started\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"  --cpu N                    (1)\n"
+	"  --mem MiB                  (128)\n"
+	"  --cpu-template T2|T2S|T2CL|T2A|C3|None  Firecracker's CPU template (QEMU: ignored)\n"
+	"  --ht-enabled               Firecracker's smt (QEMU: two threads a core)\n"
+	"  --kernel-args ARGS         (console=ttyS0 noapic reboot=k panic=1 pci=off\n"
+	"                             nomodules rw for Firecracker; QEMU adds what it needs)\n"
+	"  --no-mmds                  do not publish the VM's metadata via Firecracker's MMDS\n"
+	"  --root-drive-partuuid ID   (ignored: root drives are whole-disk ext4)\n"
+	"  --ssh-user USER            see --identity-file\n"
+	"  --vmlinux-id ID            a kernel from firebuild kernel ls, or a file of that\n"
+	"                             name in kernel-storage-root (default: the profile's,\n"
+	"                             else the store's default)\n"
+	"  --log-firecracker-http-calls  log every Firecracker API call\n"
+	"  --shutdown-graceful-timeout-seconds S  how long a stop waits for the workload\n"
+	"                             before it is killed (30; alias --shutdown-timeout)\n";
+
+/* A Docker-style name for the hostname: adjective-surname. */
+static char *random_hostname(void)
+{
+	static const char *const adj[] = { "admiring", "bold",    "brave",    "busy",     "calm",    "clever",  "cool",
+					   "eager",    "elated",  "epic",     "festive",  "focused", "gallant", "gifted",
+					   "happy",    "jolly",   "keen",     "kind",     "lucid",   "modest",  "nifty",
+					   "quirky",   "relaxed", "serene",   "sharp",    "stoic",   "sweet",   "tender",
+					   "trusting", "upbeat",  "vibrant",  "wizardly", "zealous", "zen" };
+	static const char *const name[] = { "albattani", "babbage", "bardeen",   "bell",     "curie",    "darwin",
+					    "dijkstra",  "einstein", "euclid",   "fermat",   "feynman",  "galileo",
+					    "goldberg",  "hopper",  "hypatia",   "kepler",   "knuth",    "lamarr",
+					    "lovelace",  "mayer",   "meitner",   "newton",   "noether",  "pasteur",
+					    "ritchie",   "shannon", "thompson",  "torvalds", "turing",   "wozniak" };
+	unsigned char r[2] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, r, 2) != 2)
+		r[0] = (unsigned char)getpid(), r[1] = (unsigned char)time(NULL);
+	if (fd >= 0)
+		close(fd);
+	return fb_xasprintf("%s-%s", adj[r[0] % FB_ARRAY_LEN(adj)], name[r[1] % FB_ARRAY_LEN(name)]);
+}
 
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		COMMON_OPTS,
+		MACHINE_OPTS,
 		{ "from", required_argument, NULL, R_FROM },
 		{ "name", required_argument, NULL, R_NAME },
-		{ "vmlinux-id", required_argument, NULL, R_VMLINUX },
-		{ "cpu", required_argument, NULL, R_CPU },
-		{ "mem", required_argument, NULL, R_MEM },
 		{ "env", required_argument, NULL, R_ENV },
 		{ "env-file", required_argument, NULL, R_ENV_FILE },
 		{ "hostname", required_argument, NULL, R_HOSTNAME },
 		{ "daemonize", no_argument, NULL, R_DAEMONIZE },
-		{ "kernel-args", required_argument, NULL, R_KERNEL_ARGS },
 		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
-		{ "run-cache", required_argument, NULL, R_RUN_CACHE },
-		{ "cni-network-name", required_argument, NULL, R_CNI_NET },
-		{ "ip-address", required_argument, NULL, R_IP },
-		{ "cni-conf-dir", required_argument, NULL, R_CNI_CONF },
-		{ "cni-bin-dir", required_argument, NULL, R_CNI_BIN },
 		{ "port", required_argument, NULL, R_PORT },
-		{ "ssh-user", required_argument, NULL, R_SSH_USER },
 		{ "identity-file", required_argument, NULL, R_IDENTITY },
 		{ "vmm", required_argument, NULL, R_VMM },
-		{ "binary-firecracker", required_argument, NULL, R_FC_BIN },
-		{ "chroot-base", required_argument, NULL, R_CHROOT },
-		{ "jailer-uid", required_argument, NULL, R_JUID },
-		{ "jailer-gid", required_argument, NULL, R_JGID },
 		{ "cgroup", required_argument, NULL, R_CGROUP },
 		{ "no-jail", no_argument, NULL, R_NO_JAIL },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
-	const char *cni_net = NULL, *ip = NULL, *cni_conf = NULL;
+	struct common co = COMMON_INIT;
+	const char *cni_net = NULL, *ip = NULL, *cpu_template = NULL, *partuuid = NULL;
 	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
-	const char *ssh_user = NULL, *vmm = NULL, *fc_bin = NULL, *chroot_base = NULL;
+	const char *ssh_user = NULL, *vmm = NULL;
+	char *cni_conf = NULL, *fc_bin = NULL, *chroot_base = NULL, *rcflag = NULL, *netns = NULL, *numa = NULL;
 	long juid = -1, jgid = -1;
-	bool no_jail = false;
+	bool no_jail = false, ht = false, no_mmds = false, log_http = false;
 	struct fb_strv cgroups = FB_STRV_INIT;
-	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "", *rcflag = NULL;
-	long cpu = 1, mem = 128, timeout = 10;
+	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "";
+	char *pvmm = NULL, *cache_dir = NULL;
+	long cpu = 1, mem = 128, timeout = 30;
 	bool daemon = false;
 	struct fb_strv envs = FB_STRV_INIT, env_files = FB_STRV_INIT;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
@@ -427,13 +459,18 @@ int cmd_run(int argc, char **argv)
 		}
 		char *end = NULL;
 		switch (c) {
-		case O_HELP: fputs(run_usage, stdout); rc = 0; goto out;
+		case O_HELP: rc = print_usage(run_usage); goto out;
 		case R_FROM: from = optarg; break;
 		case R_NAME: name = optarg; break;
-		case R_VMLINUX: vmlinux = optarg; break;
-		case R_CPU: cpu = strtol(optarg, &end, 10); break;
-		case R_MEM: mem = strtol(optarg, &end, 10); break;
-		case R_TIMEOUT: timeout = strtol(optarg, &end, 10); break;
+		case M_VMLINUX: vmlinux = optarg; break;
+		case M_CPU: cpu = strtol(optarg, &end, 10); break;
+		case M_MEM: mem = strtol(optarg, &end, 10); break;
+		case R_TIMEOUT:
+		case M_GRACEFUL:
+			timeout = strtol(optarg, &end, 10);
+			if (*end == 's')
+				end++;
+			break;
 		case R_ENV:
 			if (optarg[0] == '=') {
 				rc = fb_tool_usage_error("--env %s: a variable needs a name", optarg);
@@ -447,21 +484,20 @@ int cmd_run(int argc, char **argv)
 		case R_ENV_FILE: fb_strv_push(&env_files, optarg); break;
 		case R_HOSTNAME: hostname = optarg; break;
 		case R_DAEMONIZE: daemon = true; break;
-		case R_KERNEL_ARGS: kargs = optarg; break;
-		case R_RUN_CACHE: rcflag = optarg; break;
-		case R_CNI_NET: cni_net = optarg; break;
-		case R_IP: ip = optarg; break;
-		case R_CNI_CONF: cni_conf = optarg; break;
-		case R_CNI_BIN: fb_strv_push(&cni_bins, optarg); break;
+		case M_KARGS: kargs = optarg; break;
+		case M_CNI_NET: cni_net = optarg; break;
+		case M_IP: ip = optarg; break;
 		case R_PORT: fb_strv_push(&ports, optarg); break;
-		case R_SSH_USER: ssh_user = optarg; break;
+		case M_SSH_USER: ssh_user = optarg; break;
 		case R_IDENTITY: fb_strv_push(&identities, optarg); break;
 		case R_VMM: vmm = optarg; break;
-		case R_FC_BIN: fc_bin = optarg; break;
-		case R_CHROOT: chroot_base = optarg; break;
-		case R_JUID: juid = strtol(optarg, &end, 10); break;
-		case R_JGID: jgid = strtol(optarg, &end, 10); break;
 		case R_NO_JAIL: no_jail = true; break;
+		case M_CPU_TEMPLATE: cpu_template = optarg; break;
+		case M_HT: ht = !optarg || strcmp(optarg, "false"); break;
+		case M_NO_MMDS: no_mmds = !optarg || strcmp(optarg, "false"); break;
+		case M_LOG_FC_HTTP: log_http = !optarg || strcmp(optarg, "false"); break;
+		case M_PARTUUID: partuuid = optarg; break;
+		case M_TIMINGS: co.timings = true; break;
 		case R_CGROUP:
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				rc = fb_tool_usage_error("--cgroup %s: expected FILE=VALUE", optarg);
@@ -471,9 +507,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		default: goto out;
 		}
-		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0 || (c == R_JUID && juid < 0) ||
-			    (c == R_JGID && jgid < 0))) {
-			rc = fb_tool_usage_error("--cpu (1-64), --mem (MiB, at least 32) and --shutdown-timeout take numbers");
+		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
+			rc = fb_tool_usage_error("--cpu (1-64), --mem (MiB, at least 32) and --shutdown-graceful-timeout-seconds "
+						 "take numbers");
 			goto out;
 		}
 	}
@@ -485,15 +521,60 @@ int cmd_run(int argc, char **argv)
 		rc = fb_tool_usage_error("--name %s: 1 to 20 characters of [a-zA-Z0-9]", name);
 		goto out;
 	}
+	static const char *const templates[] = { "T2", "T2S", "T2CL", "T2A", "C3", "None" };
+	bool tmpl_ok = !cpu_template;
+	for (size_t i = 0; i < FB_ARRAY_LEN(templates) && !tmpl_ok; i++)
+		tmpl_ok = !strcmp(cpu_template, templates[i]);
+	if (!tmpl_ok) {
+		rc = fb_tool_usage_error("--cpu-template %s: one of T2, T2S, T2CL, T2A, C3, None", cpu_template);
+		goto out;
+	}
+	if (partuuid)
+		fb_warn("--root-drive-partuuid %s: ignored: firebuild's root drives are whole-disk ext4 file systems with no "
+			"partition table to point at",
+			partuuid);
+	if (co.binary_jailer)
+		fb_warn("--binary-jailer %s: ignored: firebuild jails the VMM itself (fb-jail: chroot, namespaces, cgroups, "
+			"dropped ids)",
+			co.binary_jailer);
 	struct fb_err err = { 0 };
-	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *prof_rc = NULL, *pj_uid = NULL, *pj_gid = NULL, *pj_base = NULL;
+	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *kdir = NULL, *s_uid = NULL, *s_gid = NULL;
 	jv meta = jv_invalid();
 	struct {
 		char *dir, *id, *state_path, *sock, *console;
 	} v = { 0 };
-	if (resolve_common(&co, &store, &err) < 0) {
+	if (resolve_common(&co, "run", &store, &err) < 0) {
 		rc = fail(&err);
 		goto out;
+	}
+	/* every setting: the flag, else the named profile's */
+	rcflag = co_setting(&co, co.run_cache, "run_cache");
+	cni_conf = co_setting(&co, co.cni_conf_dir, "cni_conf_dir");
+	fc_bin = co_setting(&co, co.binary_firecracker, "binary_firecracker");
+	chroot_base = co_setting(&co, co.chroot_base, "chroot_base");
+	netns = co_setting(&co, co.netns, "netns");
+	numa = co_setting(&co, co.numa_node, "jailer_numa_node");
+	s_uid = co_setting(&co, co.jailer_uid, "jailer_uid");
+	s_gid = co_setting(&co, co.jailer_gid, "jailer_gid");
+	prof_kernel = co_setting(&co, NULL, "vmlinux_id");
+	kdir = co_storage_prop(&co, "kernel-storage-root");
+	cache_dir = co_setting(&co, co.cni_cache_dir, "cni_cache_dir");
+	if (co.cni_bin_dirs.n) {
+		for (size_t i = 0; i < co.cni_bin_dirs.n; i++)
+			fb_strv_push(&cni_bins, co.cni_bin_dirs.v[i]);
+	} else {
+		char *pb = co_setting(&co, NULL, "cni_bin_dir"), *save = NULL;
+		for (char *d = pb ? strtok_r(pb, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+			fb_strv_push(&cni_bins, d);
+		free(pb);
+	}
+	if (s_uid)
+		juid = strtol(s_uid, NULL, 10);
+	if (s_gid)
+		jgid = strtol(s_gid, NULL, 10);
+	if (!vmm) {
+		pvmm = co_setting(&co, NULL, "vmm");
+		vmm = pvmm;
 	}
 	/* the image */
 	const char *colon = strrchr(from, ':');
@@ -506,17 +587,9 @@ int cmd_run(int argc, char **argv)
 		rc = fail(&err);
 		goto done;
 	}
-	/* the profile's kernel and run cache, unless a flag says otherwise */
-	if (jv_is_valid(co.prof)) {
-		struct fb_err pe = { 0 };
-		fb_json_get_str_opt(co.prof, "vmlinux_id", &prof_kernel, &pe);
-		fb_json_get_str_opt(co.prof, "run_cache", &prof_rc, &pe);
-	}
 	if (!vmlinux)
 		vmlinux = prof_kernel;
-	if (!rcflag && prof_rc && co.profile)
-		rcflag = prof_rc;
-	if (kernel_path(store, vmlinux, &kernel, &err) < 0) {
+	if (kernel_path(store, kdir, vmlinux, &kernel, &err) < 0) {
 		rc = fail(&err);
 		goto done;
 	}
@@ -595,24 +668,6 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < envs.n; i++)
 		env_merge(&env, envs.v[i]);
-	/* the jail: asked for with --jailer-uid or --chroot-base, or by the
-	 * profile (profile-create --jailer-uid, --jailer-gid, --chroot-base) */
-	if (jv_is_valid(co.prof) && co.profile) {
-		struct fb_err pe3 = { 0 };
-		fb_json_get_str_opt(co.prof, "jailer_uid", &pj_uid, &pe3);
-		fb_json_get_str_opt(co.prof, "jailer_gid", &pj_gid, &pe3);
-		fb_json_get_str_opt(co.prof, "chroot_base", &pj_base, &pe3);
-	}
-	if (juid < 0 && pj_uid)
-		juid = strtol(pj_uid, NULL, 10);
-	if (jgid < 0 && pj_gid)
-		jgid = strtol(pj_gid, NULL, 10);
-	if (!chroot_base && pj_uid && pj_base)
-		chroot_base = pj_base;
-	/* every VMM runs jailed (as nobody, under /srv/jailer, unless told
-	 * otherwise) but with --no-jail; the profile's chroot base applies */
-	if (!chroot_base && pj_base && !pj_uid)
-		chroot_base = pj_base;
 	if (no_jail && (juid >= 0 || cgroups.n)) {
 		jv_free(env);
 		jv_free(icfg);
@@ -627,10 +682,10 @@ int cmd_run(int argc, char **argv)
 
 	/* the network: fb-net add, its result into the config drive and the spec */
 	jv network = jv_invalid();
-	if ((ip || ports.n) && !cni_net) {
+	if ((ip || ports.n || netns) && !cni_net) {
 		jv_free(env);
 		jv_free(icfg);
-		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address and --port need --cni-network-name");
+		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address, --port and --netns need --cni-network-name");
 		rc = fail(&err);
 		goto done;
 	}
@@ -647,6 +702,10 @@ int cmd_run(int argc, char **argv)
 				fb_strv_push_owned(&na, fb_xasprintf("--ip-address=%s", ip));
 			if (cni_conf)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-conf-dir=%s", cni_conf));
+			if (netns)
+				fb_strv_push_owned(&na, fb_xasprintf("--netns=%s", netns));
+			if (cache_dir)
+				fb_strv_push_owned(&na, fb_xasprintf("--cni-cache-dir=%s", cache_dir));
 			for (size_t i = 0; i < cni_bins.n; i++)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
 			for (size_t i = 0; i < ports.n; i++)
@@ -716,7 +775,9 @@ int cmd_run(int argc, char **argv)
 		cfg = jv_object_set(cfg, jv_string("dns"), jv_object_get(jv_copy(network), jv_string("dns")));
 	}
 	cfg = jv_object_set(cfg, jv_string("id"), jv_string(name));
-	cfg = jv_object_set(cfg, jv_string("hostname"), jv_string(hostname ? hostname : name));
+	char *rhost = hostname && *hostname ? NULL : random_hostname();
+	cfg = jv_object_set(cfg, jv_string("hostname"), jv_string(rhost ? rhost : hostname));
+	free(rhost);
 	cfg = jv_object_set(cfg, jv_string("env"), env);
 	jv ep = jv_object_get(jv_copy(icfg), jv_string("Entrypoint"));
 	cfg = jv_object_set(cfg, jv_string("entrypoint"), jv_get_kind(ep) == JV_KIND_ARRAY ? ep : (jv_free(ep), jv_array()));
@@ -744,9 +805,11 @@ int cmd_run(int argc, char **argv)
 	cfg = jv_object_set(cfg, jv_string("stop_timeout"), jv_number((double)timeout));
 	jv_free(icfg);
 	char *drive = fb_xasprintf("%s/config.drive", v.dir), *rootfs = fb_xasprintf("%s/rootfs.ext4", v.dir);
+	jv cfg_copy = jv_copy(cfg);
 	if (write_config_drive(drive, cfg, &err) < 0 || fb_copy_sparse(imgext4, rootfs, &err) < 0 ||
 	    inject_init(rootfs, &err) < 0) {
 		rc = fail(&err);
+		jv_free(cfg_copy);
 		free(drive);
 		free(rootfs);
 		goto done;
@@ -755,6 +818,7 @@ int cmd_run(int argc, char **argv)
 	char jail[PATH_MAX + 64];
 	if (tool_path("fb-jail", jail, sizeof(jail), &err) < 0) {
 		rc = fail(&err);
+		jv_free(cfg_copy);
 		free(drive);
 		free(rootfs);
 		goto done;
@@ -775,18 +839,29 @@ int cmd_run(int argc, char **argv)
 	if (jv_is_valid(network))
 		spec = jv_object_set(spec, jv_string("network"), network);
 	/* the backend: the flag, else the profile's, else where it works */
-	char *pvmm = NULL, *pbin = NULL;
-	struct fb_err pe2 = { 0 };
-	if (jv_is_valid(co.prof)) {
-		fb_json_get_str_opt(co.prof, "vmm", &pvmm, &pe2);
-		fb_json_get_str_opt(co.prof, "binary_firecracker", &pbin, &pe2);
+	if (vmm)
+		spec = jv_object_set(spec, jv_string("vmm"), jv_string(vmm));
+	if (fc_bin)
+		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin));
+	/* Firecracker's machine settings (fb-jail says why QEMU ignores them) */
+	if (cpu_template)
+		spec = jv_object_set(spec, jv_string("cpu_template"), jv_string(cpu_template));
+	if (ht)
+		spec = jv_object_set(spec, jv_string("smt"), jv_true());
+	if (log_http)
+		spec = jv_object_set(spec, jv_string("log_api_calls"), jv_true());
+	if (!no_mmds) {
+		/* what guest software may read from MMDS: no environment (secrets) */
+		jv md = jv_object_set(jv_object(), jv_string("id"), jv_string(name));
+		md = jv_object_set(md, jv_string("image"), jv_string(from));
+		md = jv_object_set(md, jv_string("hostname"), jv_object_get(jv_copy(cfg_copy), jv_string("hostname")));
+		jv net2 = jv_object_get(jv_copy(cfg_copy), jv_string("network"));
+		md = jv_object_set(md, jv_string("network"), jv_is_valid(net2) ? net2 : jv_null());
+		jv ssh = jv_object_get(jv_copy(cfg_copy), jv_string("ssh"));
+		md = jv_object_set(md, jv_string("ssh"), jv_is_valid(ssh) ? ssh : jv_null());
+		spec = jv_object_set(spec, jv_string("mmds"), jv_object_set(jv_object(), jv_string("firebuild"), md));
 	}
-	if (vmm || pvmm)
-		spec = jv_object_set(spec, jv_string("vmm"), jv_string(vmm ? vmm : pvmm));
-	if (fc_bin || pbin)
-		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin ? fc_bin : pbin));
-	free(pvmm);
-	free(pbin);
+	jv_free(cfg_copy);
 	if (jailed) {
 		jv j = jv_object_set(jv_object(), jv_string("base"), jv_string(chroot_base ? chroot_base : "/srv/jailer"));
 		j = jv_object_set(j, jv_string("uid"), jv_number((double)jail_uid));
@@ -796,6 +871,8 @@ int cmd_run(int argc, char **argv)
 			char *eq = strchr(cgroups.v[i], '=');
 			cg = jv_object_set(cg, jv_string_sized(cgroups.v[i], (int)(eq - cgroups.v[i])), jv_string(eq + 1));
 		}
+		if (numa)
+			j = jv_object_set(j, jv_string("numa_node"), jv_number((double)strtol(numa, NULL, 10)));
 		spec = jv_object_set(spec, jv_string("jail"), jv_object_set(j, jv_string("cgroup"), cg));
 	}
 
@@ -808,6 +885,9 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char *jargv[] = { jail, "start", "--spec", specp, NULL };
+	if (co.timings)
+		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
+	fb_trace_finish();
 	fflush(NULL);
 	execv(jail, jargv);
 	fb_err_errno(&err, errno, "unable to run %s", jail);
@@ -831,56 +911,63 @@ done:
 	free(imgext4);
 	free(kernel);
 	free(prof_kernel);
-	free(prof_rc);
-	free(pj_uid);
-	free(pj_gid);
-	free(pj_base);
+	free(kdir);
+	free(s_uid);
+	free(s_gid);
 	free(store);
 	if (jv_is_valid(meta))
 		jv_free(meta);
 out:
+	free(rcflag);
+	free(cni_conf);
+	free(fc_bin);
+	free(chroot_base);
+	free(netns);
+	free(numa);
+	free(pvmm);
+	free(cache_dir);
 	fb_strv_free(&cni_bins);
 	fb_strv_free(&ports);
 	fb_strv_free(&identities);
 	fb_strv_free(&cgroups);
 	fb_strv_free(&envs);
 	fb_strv_free(&env_files);
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	return rc;
 }
 
 /* ---- ls, inspect, kill, purge, logs ---- */
 
-static int parse_vm_flags(int argc, char **argv, const char *usage, const char **id, const char **rcflag, long *timeout,
-			  int *rc)
+/* The flags of ls, inspect, logs, kill and purge: 0 with *rcd the run
+ * cache (the flag's, else the profile's; free it), or -1 with *rc the exit
+ * status. */
+static int parse_vm_flags(int argc, char **argv, const char *command, const char *usage, const char **id, char **rcd,
+			  long *timeout, int *rc)
 {
 	static const struct option opts[] = {
 		COMMON_OPTS,
 		{ "vmm-id", required_argument, NULL, R_VMM_ID },
 		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
-		{ "run-cache", required_argument, NULL, R_RUN_CACHE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	int c, exit_now = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
 			if (exit_now >= 0) {
 				*rc = exit_now;
+				common_free(&co);
 				return -1;
 			}
 			continue;
 		}
 		if (c == O_HELP) {
-			fputs(usage, stdout);
-			*rc = 0;
+			*rc = print_usage(usage);
+			common_free(&co);
 			return -1;
 		} else if (c == R_VMM_ID) {
 			*id = optarg;
-		} else if (c == R_RUN_CACHE) {
-			*rcflag = optarg;
 		} else if (c == R_TIMEOUT) {
 			char *end;
 			*timeout = strtol(optarg, &end, 10);
@@ -888,29 +975,42 @@ static int parse_vm_flags(int argc, char **argv, const char *usage, const char *
 				end++;
 			if (*end || *timeout < 0) {
 				*rc = fb_tool_usage_error("--shutdown-timeout %s: expected seconds (15 or 15s)", optarg);
+				common_free(&co);
 				return -1;
 			}
 		} else {
 			*rc = FB_EXIT_USAGE;
+			common_free(&co);
 			return -1;
 		}
 	}
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
 	if (optind < argc) {
 		*rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		common_free(&co);
 		return -1;
 	}
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, command, &store, &err) < 0) {
+		*rc = fail(&err);
+		common_free(&co);
+		return -1;
+	}
+	free(store);
+	char *flag = co_setting(&co, co.run_cache, "run_cache");
+	*rcd = fb_xstrdup(fb_run_cache(flag));
+	free(flag);
+	common_free(&co);
 	return 0;
 }
 
-static int load_vm(const char *rcflag, const char *id, char **dir, jv *st, struct fb_err *err)
+static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct fb_err *err)
 {
 	if (!id)
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id is required");
 	if (!fb_vm_valid_name(id))
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id %s: 1 to 20 characters of [a-zA-Z0-9]", id);
-	*dir = fb_xasprintf("%s/runs/%s", fb_run_cache(rcflag), id);
+	*dir = fb_xasprintf("%s/runs/%s", rcd, id);
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
@@ -922,13 +1022,16 @@ static int load_vm(const char *rcflag, const char *id, char **dir, jv *st, struc
 
 /* The flags of inspect, logs and kill, and the VM they name: 0, or -1
  * with *rc the exit status. */
-static int open_vm(int argc, char **argv, const char *usage, long *timeout, const char **id, char **dir, jv *st, int *rc)
+static int open_vm(int argc, char **argv, const char *command, const char *usage, long *timeout, const char **id,
+		   char **dir, jv *st, int *rc)
 {
-	const char *rcflag = NULL;
-	if (parse_vm_flags(argc, argv, usage, id, &rcflag, timeout, rc) < 0)
+	char *rcd = NULL;
+	if (parse_vm_flags(argc, argv, command, usage, id, &rcd, timeout, rc) < 0)
 		return -1;
 	struct fb_err err = { 0 };
-	if (load_vm(rcflag, *id, dir, st, &err) < 0) {
+	int r = load_vm(rcd, *id, dir, st, &err);
+	free(rcd);
+	if (r < 0) {
 		free(*dir);
 		*dir = NULL;
 		*rc = fail(&err);
@@ -942,16 +1045,18 @@ static jv with_status(jv st)
 	return jv_object_set(st, jv_string("state"), jv_string(fb_vm_status(st)));
 }
 
-static const char ls_usage[] = "Usage: firebuild ls [--run-cache DIR]\nThe VMs: a table on a terminal, JSON otherwise.\n";
+static const char ls_usage[] = "Usage: firebuild ls\nThe VMs: a table on a terminal, JSON otherwise.\n";
 
 int cmd_ls(int argc, char **argv)
 {
-	const char *id = NULL, *rcflag = NULL;
+	const char *id = NULL;
+	char *rcd = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, ls_usage, &id, &rcflag, &to, &rc) < 0)
+	if (parse_vm_flags(argc, argv, "ls", ls_usage, &id, &rcd, &to, &rc) < 0)
 		return rc;
-	char *runs = fb_xasprintf("%s/runs", fb_run_cache(rcflag));
+	char *runs = fb_xasprintf("%s/runs", rcd);
+	free(rcd);
 	DIR *d = opendir(runs);
 	struct dirent *e;
 	jv list = jv_array();
@@ -978,8 +1083,11 @@ int cmd_ls(int argc, char **argv)
 			char exs[16] = "-";
 			if (jv_get_kind(ex) == JV_KIND_NUMBER)
 				snprintf(exs, sizeof(exs), "%d", (int)jv_number_value(ex));
-			printf("%-20s %-30s %-8s %-8s %6ld %s\n", jv_string_value(idj), jv_string_value(im), "qemu", jv_string_value(s),
-			       fb_vm_num(st, "pid"), exs);
+			jv be = jv_object_get(jv_copy(st), jv_string("backend"));
+			printf("%-20s %-30s %-8s %-8s %6ld %s\n", jv_string_value(idj), jv_string_value(im),
+			       jv_get_kind(be) == JV_KIND_STRING ? jv_string_value(be) : "qemu", jv_string_value(s), fb_vm_num(st, "pid"),
+			       exs);
+			jv_free(be);
 			jv_free(idj);
 			jv_free(im);
 			jv_free(s);
@@ -993,7 +1101,7 @@ int cmd_ls(int argc, char **argv)
 	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vms"), list), &err) < 0 ? fail(&err) : 0;
 }
 
-static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID [--run-cache DIR]\nThe VM's state as JSON.\n";
+static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID\nThe VM's state as JSON (the original's .NetworkInterfaces[0].StaticConfiguration\n.IPConfiguration.IP has its address).\n";
 
 int cmd_inspect(int argc, char **argv)
 {
@@ -1002,14 +1110,14 @@ int cmd_inspect(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	jv st;
-	if (open_vm(argc, argv, inspect_usage, &to, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, "inspect", inspect_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
 	free(dir);
 	struct fb_err err = { 0 };
 	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vm"), with_status(st)), &err) < 0 ? fail(&err) : 0;
 }
 
-static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID [--run-cache DIR]\nA daemonized VM's console.\n";
+static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID\nA daemonized VM's console.\n";
 
 int cmd_logs(int argc, char **argv)
 {
@@ -1018,7 +1126,7 @@ int cmd_logs(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	jv st;
-	if (open_vm(argc, argv, logs_usage, &to, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, "logs", logs_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
 	jv_free(st);
 	struct fb_err err = { 0 };
@@ -1034,7 +1142,7 @@ int cmd_logs(int argc, char **argv)
 }
 
 static const char kill_usage[] =
-	"Usage: firebuild kill --vmm-id=ID [--shutdown-timeout=15s] [--run-cache DIR]\n"
+	"Usage: firebuild kill --vmm-id=ID [--shutdown-timeout=15s]\n"
 	"Stop a VM cleanly (its STOPSIGNAL through fb-init; killed after the\n"
 	"timeout) and remove everything it held.\n";
 
@@ -1045,7 +1153,7 @@ int cmd_kill(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	jv st;
-	if (open_vm(argc, argv, kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, "kill", kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
 		return rc;
 	jv_free(st);
 	struct fb_err err = { 0 };
@@ -1069,18 +1177,20 @@ int cmd_kill(int argc, char **argv)
 }
 
 static const char purge_usage[] =
-	"Usage: firebuild purge [--run-cache DIR]\n"
+	"Usage: firebuild purge\n"
 	"Remove what VMs that ended any other way left behind; running VMs are\n"
 	"not touched.\n";
 
 int cmd_purge(int argc, char **argv)
 {
-	const char *id = NULL, *rcflag = NULL;
+	const char *id = NULL;
+	char *rcd = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, purge_usage, &id, &rcflag, &to, &rc) < 0)
+	if (parse_vm_flags(argc, argv, "purge", purge_usage, &id, &rcd, &to, &rc) < 0)
 		return rc;
-	char *runs = fb_xasprintf("%s/runs", fb_run_cache(rcflag));
+	char *runs = fb_xasprintf("%s/runs", rcd);
+	free(rcd);
 	DIR *d = opendir(runs);
 	struct dirent *e;
 	jv purged = jv_array();

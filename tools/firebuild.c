@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -14,6 +15,7 @@
 #include "proc.h"
 #include "profile.h"
 #include "tool.h"
+#include "trace.h"
 #include "util.h"
 
 #include "firebuild.h"
@@ -61,7 +63,49 @@ static void usage(FILE *f)
 	      f);
 	for (size_t i = 0; i < FB_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nRun 'firebuild COMMAND --help' for the flags of a command.\n", f);
+	fputs("\nRun 'firebuild COMMAND --help' for the flags of a command. The flags every\n"
+	      "command takes may also come before COMMAND.\n\n",
+	      f);
+	print_common_flags(f);
+}
+
+/* Flags every command takes may come before the command: move them after
+ * it. Returns the new argv (argv[0] is the command) or NULL on a bad flag. */
+static char **hoist_common(int argc, char **argv, int *newc)
+{
+	static const struct option common_opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	int i = 1;
+	char **out = fb_xcalloc((size_t)argc + 1, sizeof(*out));
+	int n = 1;
+	while (i < argc && !strncmp(argv[i], "--", 2) && argv[i][2]) {
+		const char *a = argv[i] + 2;
+		size_t len = strcspn(a, "=");
+		const struct option *o = NULL;
+		for (size_t k = 0; common_opts[k].name && !o; k++)
+			if (strlen(common_opts[k].name) == len && !strncmp(common_opts[k].name, a, len))
+				o = &common_opts[k];
+		if (!o || !strcmp(o->name, "help"))
+			break;
+		out[n++] = argv[i++];
+		if (o->has_arg == required_argument && !a[len] && i < argc)
+			out[n++] = argv[i++];
+	}
+	if (i >= argc || argv[i][0] == '-') {
+		free(out);
+		return NULL;
+	}
+	out[0] = argv[i++];
+	/* the command's name first, then the hoisted flags, then the rest */
+	char **res = fb_xcalloc((size_t)argc + 1, sizeof(*res));
+	res[0] = out[0];
+	int m = 1;
+	for (int k = 1; k < n; k++)
+		res[m++] = out[k];
+	while (i < argc)
+		res[m++] = argv[i++];
+	free(out);
+	*newc = m;
+	return res;
 }
 
 /* The path of an fb-* tool: next to us, or in ../libexec/firebuild. */
@@ -84,6 +128,7 @@ static int exec_tool(const char *tool, char **args)
 	if (tool_path(tool, path, sizeof(path), &err) < 0)
 		return fail(&err);
 	args[0] = path;
+	fb_trace_finish();
 	execv(path, args);
 	fb_err_errno(&err, errno, "unable to run %s", path);
 	return fail(&err) == 0 ? 125 : 125;
@@ -112,30 +157,204 @@ static int cmd_parse(int argc, char **argv)
 	return rc;
 }
 
+/* The flags every command takes, as --help shows them. */
+static const char common_flags_help[] =
+	"Flags every command takes (the original firebuild's; a flag beats --profile's value):\n"
+	"  --profile NAME                          a saved set of defaults (profile-create)\n"
+	"  --profile-conf-dir DIR                  (/etc/firebuild/profiles; ~/.config/firebuild/profiles\n"
+	"                                          when not root)\n"
+	"  --store DIR                             the image store (/var/lib/firebuild/store); same as\n"
+	"                                          --storage-provider-property-string=rootfs-storage-root=DIR\n"
+	"  --log-level LEVEL                       debug, info, warn, error (info; FB_LOG)\n"
+	"  --log-as-json                           JSON log lines (default on a terminal: text)\n"
+	"  --log-format json|text                  the same, by name\n"
+	"  --log-color                             colour the level of text lines on a terminal\n"
+	"  --log-force-color                       colour them everywhere\n"
+	"  --tracing-enable                        send a span for every step (OTLP/HTTP JSON)\n"
+	"  --tracing-collector-host-port HOST:PORT the OTLP/HTTP receiver (127.0.0.1:6831; Jaeger and\n"
+	"                                          the OpenTelemetry collector take OTLP/HTTP on 4318)\n"
+	"  --tracing-log-enable                    also log every span as it ends\n"
+	"  --run-cache DIR                         VMs' run directories, build trees\n"
+	"                                          (/var/lib/firebuild; $XDG_RUNTIME_DIR/firebuild\n"
+	"                                          when not root)\n"
+	"  --storage-provider NAME                 (directory: the only one)\n"
+	"  --storage-provider-property-string K=V  rootfs-storage-root=DIR (the store),\n"
+	"                                          kernel-storage-root=DIR (vmlinux files by id)\n"
+	"  --storage-provider-property-int64 K=N   (directory takes none)\n"
+	"  --cni-bin-dir DIR                       CNI plugins (/opt/cni/bin, then /usr/lib/cni;\n"
+	"                                          repeatable)\n"
+	"  --cni-conf-dir DIR                      CNI networks (/etc/cni/conf.d, then /etc/cni/net.d)\n"
+	"  --cni-cache-dir DIR                     (/var/lib/cni) a copy of each VM's CNI result\n"
+	"  --binary-firecracker PATH               (firecracker in PATH)\n"
+	"  --binary-jailer PATH                    (not used: firebuild jails the VMM itself)\n"
+	"  --chroot-base DIR                       the jails' base (/srv/jailer)\n"
+	"  --jailer-uid N, --jailer-gid N          the VMM's user and group (65534, nobody)\n"
+	"  --jailer-numa-node N                    pin the VMM to a NUMA node's CPUs and memory\n"
+	"                                          (cpuset cgroup)\n"
+	"  --netns PATH                            run the VM in this network namespace (a file\n"
+	"                                          under /var/run/netns) instead of making one\n"
+	"  --help                                  this text\n";
+
+void print_common_flags(FILE *f)
+{
+	fputs(common_flags_help, f);
+}
+
+int print_usage(const char *text)
+{
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	print_common_flags(stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* true, false or nothing (the flag alone) for a boolean flag */
+static int bool_arg(const char *flag, const char *arg, int *exit_now)
+{
+	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1"))
+		return 1;
+	if (!strcmp(arg, "false") || !strcmp(arg, "0"))
+		return 0;
+	*exit_now = fb_tool_usage_error("--%s: expected true or false, got '%s'", flag, arg);
+	return 0;
+}
+
 int common_opt(int c, struct common *co, int *exit_now)
 {
+	enum fb_log_level lvl;
 	switch (c) {
-	case O_PROFILE:
-		co->profile = optarg;
-		return 1;
-	case O_PROFILE_DIR:
-		co->profile_dir = optarg;
-		return 1;
-	case O_STORE:
-		co->store = optarg;
-		return 1;
+	case O_PROFILE: co->profile = optarg; return 1;
+	case O_PROFILE_DIR: co->profile_dir = optarg; return 1;
+	case O_STORE: co->store = optarg; return 1;
 	case O_LOG_FORMAT:
 		if (fb_log_set_format(optarg) < 0)
 			*exit_now = fb_tool_usage_error("--log-format: expected json or text, got '%s'", optarg);
 		else
 			setenv("FB_LOG_FORMAT", optarg, 1);
 		return 1;
+	case O_LOG_LEVEL:
+		if (fb_log_parse_level(optarg, &lvl) < 0) {
+			*exit_now = fb_tool_usage_error("--log-level: expected debug, info, warn or error, got '%s'", optarg);
+		} else {
+			fb_log_set_level(lvl);
+			setenv("FB_LOG", optarg, 1);
+		}
+		return 1;
+	case O_LOG_JSON:
+		if (bool_arg("log-as-json", optarg, exit_now)) {
+			fb_log_set_format("json");
+			setenv("FB_LOG_FORMAT", "json", 1);
+		}
+		return 1;
+	case O_LOG_COLOR:
+	case O_LOG_FORCE_COLOR:
+		if (bool_arg(c == O_LOG_COLOR ? "log-color" : "log-force-color", optarg, exit_now)) {
+			const char *mode = c == O_LOG_COLOR ? "auto" : "always";
+			fb_log_set_color(c == O_LOG_COLOR ? 1 : 2);
+			setenv("FB_LOG_COLOR", mode, 1);
+		}
+		return 1;
+	case O_TRACING: co->tracing_enable = bool_arg("tracing-enable", optarg, exit_now); return 1;
+	case O_TRACING_LOG: co->tracing_log = bool_arg("tracing-log-enable", optarg, exit_now); return 1;
+	case O_TRACING_HOST_PORT: co->tracing_host_port = optarg; return 1;
+	case O_RUN_CACHE: co->run_cache = optarg; return 1;
+	case O_STORAGE_PROVIDER:
+		if (strcmp(optarg, "directory"))
+			*exit_now = fb_tool_usage_error("--storage-provider %s: the only provider is directory", optarg);
+		co->storage_provider = optarg;
+		return 1;
+	case O_PROP_STRING:
+	case O_PROP_INT64: {
+		const char *eq = strchr(optarg, '=');
+		char *end = NULL;
+		if (!eq || eq == optarg)
+			*exit_now = fb_tool_usage_error("%s: expected KEY=VALUE", optarg);
+		else if (c == O_PROP_INT64 && (strtoll(eq + 1, &end, 10), *end || end == eq + 1))
+			*exit_now = fb_tool_usage_error("%s: the value must be an integer", optarg);
+		fb_strv_push(c == O_PROP_STRING ? &co->props_string : &co->props_int64, optarg);
+		return 1;
+	}
+	case O_CNI_BIN: fb_strv_push(&co->cni_bin_dirs, optarg); return 1;
+	case O_CNI_CONF: co->cni_conf_dir = optarg; return 1;
+	case O_CNI_CACHE: co->cni_cache_dir = optarg; return 1;
+	case O_BIN_FC: co->binary_firecracker = optarg; return 1;
+	case O_BIN_JAILER: co->binary_jailer = optarg; return 1;
+	case O_CHROOT_BASE: co->chroot_base = optarg; return 1;
+	case O_JAILER_UID:
+	case O_JAILER_GID:
+	case O_NUMA: {
+		char *end;
+		long v = strtol(optarg, &end, 10);
+		if (*end || end == optarg || v < 0)
+			*exit_now = fb_tool_usage_error("--%s %s: expected a number", c == O_JAILER_UID ? "jailer-uid"
+										      : c == O_JAILER_GID ? "jailer-gid"
+													   : "jailer-numa-node",
+							optarg);
+		*(c == O_JAILER_UID ? &co->jailer_uid : c == O_JAILER_GID ? &co->jailer_gid : &co->numa_node) = optarg;
+		return 1;
+	}
+	case O_NETNS: co->netns = optarg; return 1;
 	}
 	return 0;
 }
 
+void common_free(struct common *co)
+{
+	if (jv_is_valid(co->prof))
+		jv_free(co->prof);
+	co->prof = jv_invalid();
+	fb_strv_free(&co->cni_bin_dirs);
+	fb_strv_free(&co->props_string);
+	fb_strv_free(&co->props_int64);
+	if (co->spool)
+		unlink(co->spool);
+	free(co->spool);
+	co->spool = NULL;
+}
+
+char *co_setting(const struct common *co, const char *flag, const char *key)
+{
+	if (flag)
+		return fb_xstrdup(flag);
+	if (!co->profile || !jv_is_valid(co->prof))
+		return NULL;
+	jv v = jv_object_get(jv_copy(co->prof), jv_string(key));
+	char *r = NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)))
+		r = fb_xstrdup(jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_NUMBER)
+		r = fb_xasprintf("%lld", (long long)jv_number_value(v));
+	jv_free(v);
+	return r;
+}
+
+/* K=V pairs given with --storage-provider-property-string: V of key, or NULL */
+static const char *prop(const struct common *co, const char *key)
+{
+	const char *r = NULL;
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < co->props_string.n; i++)
+		if (!strncmp(co->props_string.v[i], key, kl) && co->props_string.v[i][kl] == '=')
+			r = co->props_string.v[i] + kl + 1;
+	return r;
+}
+
+char *co_storage_prop(const struct common *co, const char *key)
+{
+	const char *f = prop(co, key);
+	if (f)
+		return fb_xstrdup(f);
+	if (!co->profile || !jv_is_valid(co->prof))
+		return NULL;
+	jv v = jv_getpath(jv_copy(co->prof), jv_array_append(jv_array_append(jv_array(), jv_string("storage_provider_property_string")),
+							   jv_string(key)));
+	char *r = jv_get_kind(v) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(v)) : NULL;
+	jv_free(v);
+	return r;
+}
+
 /* The profile (or the defaults) and the store it, or --store, names. */
-int resolve_common(struct common *co, char **store, struct fb_err *err)
+int resolve_common(struct common *co, const char *command, char **store, struct fb_err *err)
 {
 	if (co->profile) {
 		if (fb_profile_load(co->profile_dir, co->profile, &co->prof, err) < 0)
@@ -149,7 +368,36 @@ int resolve_common(struct common *co, char **store, struct fb_err *err)
 	if (!dir)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "profile %s: the only storage provider is \"directory\"",
 				  co->profile);
-	*store = co->store ? fb_xstrdup(co->store) : fb_profile_store(co->prof);
+	/* the store: --store, the property flag, the profile's */
+	const char *root = co->store ? co->store : prop(co, "rootfs-storage-root");
+	*store = root ? fb_xstrdup(root) : fb_profile_store(co->prof);
+	/* tracing: the flags, else the profile's settings */
+	struct fb_err pe = { 0 };
+	int on = co->tracing_enable, log = co->tracing_log;
+	if (co->profile) {
+		jv t = jv_object_get(jv_copy(co->prof), jv_string("tracing_enable"));
+		if (on < 0)
+			on = jv_get_kind(t) == JV_KIND_TRUE;
+		jv_free(t);
+		t = jv_object_get(jv_copy(co->prof), jv_string("tracing_log_enable"));
+		if (log < 0)
+			log = jv_get_kind(t) == JV_KIND_TRUE;
+		jv_free(t);
+	}
+	char *hp = co_setting(co, co->tracing_host_port, "tracing_collector_host_port");
+	if (co->timings) {
+		char tmpl[] = "/tmp/fb-timings-XXXXXX";
+		int fd = mkstemp(tmpl);
+		if (fd >= 0) {
+			close(fd);
+			co->spool = fb_xstrdup(tmpl);
+		}
+	}
+	char *name = fb_xasprintf("firebuild %s", command);
+	fb_trace_configure(name, on > 0 ? (hp ? hp : "127.0.0.1:6831") : NULL, log > 0, co->spool);
+	free(name);
+	free(hp);
+	(void)pe;
 	return 0;
 }
 
@@ -176,7 +424,7 @@ static int cmd_exec(int argc, char **argv)
 		{ "timeout", required_argument, NULL, X_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	const char *from = NULL, *user = NULL, *workdir = NULL, *network = NULL, *timeout = NULL;
 	struct fb_strv env = FB_STRV_INIT;
 	int c, exit_now = -1, rc = 125;
@@ -190,7 +438,7 @@ static int cmd_exec(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case O_HELP: fputs(exec_usage, stdout); rc = 0; goto out;
+		case O_HELP: print_usage(exec_usage); rc = 0; goto out;
 		case X_FROM: from = optarg; break;
 		case X_USER: user = optarg; break;
 		case X_WORKDIR: workdir = optarg; break;
@@ -206,7 +454,7 @@ static int cmd_exec(int argc, char **argv)
 	}
 	struct fb_err err = { 0 };
 	char *store = NULL;
-	if (resolve_common(&co, &store, &err) < 0) {
+	if (resolve_common(&co, "exec", &store, &err) < 0) {
 		fail(&err);
 		goto out;
 	}
@@ -308,8 +556,7 @@ done:
 	free(store);
 out:
 	fb_strv_free(&env);
-	if (jv_is_valid(co.prof))
-		jv_free(co.prof);
+	common_free(&co);
 	return rc;
 }
 
@@ -326,7 +573,7 @@ static int cmd_image(int argc, char **argv)
 	static const struct option opts[] = { COMMON_OPTS, { "cache-max-age", required_argument, NULL, I_CACHE_MAX_AGE },
 					      { NULL, 0, NULL, 0 } };
 	const char *max_age = NULL;
-	struct common co = { .prof = jv_invalid() };
+	struct common co = COMMON_INIT;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -336,7 +583,7 @@ static int cmd_image(int argc, char **argv)
 			continue;
 		}
 		if (c == O_HELP) {
-			fputs(image_usage, stdout);
+			print_usage(image_usage);
 			return 0;
 		}
 		if (c == I_CACHE_MAX_AGE) {
@@ -352,9 +599,8 @@ static int cmd_image(int argc, char **argv)
 		return fb_tool_usage_error("unknown image subcommand '%s'", sub);
 	struct fb_err err = { 0 };
 	char *store = NULL;
-	if (resolve_common(&co, &store, &err) < 0) {
-		if (jv_is_valid(co.prof))
-			jv_free(co.prof);
+	if (resolve_common(&co, "image", &store, &err) < 0) {
+		common_free(&co);
 		return fail(&err);
 	}
 	jv_free(co.prof);
@@ -413,52 +659,27 @@ static int cmd_image(int argc, char **argv)
 
 static const char profile_usage[] =
 	"Usage: firebuild profile-create --profile=NAME [FLAGS] [--overwrite]\n"
-	"Save defaults under a name; every command takes --profile=NAME, and a flag\n"
-	"given on the command line beats the profile.\n"
-	"  --run-cache DIR                       (/var/lib/firebuild)\n"
-	"  --storage-provider directory\n"
-	"  --storage-provider-property-string K=V   rootfs-storage-root=DIR, kernel-storage-root=DIR\n"
-	"  --storage-provider-property-int64 K=N\n"
-	"  --binary-firecracker PATH, --binary-jailer PATH, --chroot-base DIR (/srv/jailer)\n"
-	"  --cni-bin-dir DIR, --cni-conf-dir DIR, --cni-cache-dir DIR\n"
-	"  --tracing-enable, --tracing-collector-host-port HOST:PORT, --tracing-log-enable\n"
-	"  --profile-conf-dir DIR                (/etc/firebuild/profiles)\n";
+	"Save the flags every command takes (below: run cache, storage, CNI, jailer,\n"
+	"tracing) under a name, with --vmlinux-id ID and --vmm qemu|firecracker; every\n"
+	"command then takes --profile=NAME, and a flag given on its command line beats\n"
+	"the profile. The directories named by --chroot-base, --run-cache and the\n"
+	"rootfs-storage-root and kernel-storage-root properties must exist.\n"
+	"  --overwrite                             replace an existing profile\n"
+	"  --vmlinux-id ID                         the kernel run uses by default\n"
+	"  --vmm qemu|firecracker                  the backend run uses by default\n";
 
 static int cmd_profile_create(int argc, char **argv)
 {
-	static const struct {
-		const char *flag, *key;
-		bool boolean;
-	} settings[] = {
-		{ "binary-firecracker", "binary_firecracker", false },
-		{ "binary-jailer", "binary_jailer", false },
-		{ "chroot-base", "chroot_base", false },
-		{ "cni-bin-dir", "cni_bin_dir", false },
-		{ "cni-conf-dir", "cni_conf_dir", false },
-		{ "cni-cache-dir", "cni_cache_dir", false },
-		{ "tracing-enable", "tracing_enable", true },
-		{ "tracing-collector-host-port", "tracing_collector_host_port", false },
-		{ "tracing-log-enable", "tracing_log_enable", true },
-		{ "vmlinux-id", "vmlinux_id", false },
-		{ "vmm", "vmm", false },
-		{ "jailer-uid", "jailer_uid", false },
-		{ "jailer-gid", "jailer_gid", false },
-	};
-	struct option opts[32] = {
+	enum { P_VMLINUX = 0x3a00, P_VMM };
+	static const struct option opts[] = {
 		COMMON_OPTS,
 		{ "overwrite", no_argument, NULL, O_OVERWRITE },
-		{ "run-cache", required_argument, NULL, O_RUN_CACHE },
-		{ "storage-provider", required_argument, NULL, O_STORAGE_PROVIDER },
-		{ "storage-provider-property-string", required_argument, NULL, O_PROP_STRING },
-		{ "storage-provider-property-int64", required_argument, NULL, O_PROP_INT64 },
+		{ "vmlinux-id", required_argument, NULL, P_VMLINUX },
+		{ "vmm", required_argument, NULL, P_VMM },
+		{ NULL, 0, NULL, 0 },
 	};
-	size_t no = 10;
-	for (size_t i = 0; i < FB_ARRAY_LEN(settings); i++)
-		opts[no++] = (struct option){ settings[i].flag, settings[i].boolean ? optional_argument : required_argument,
-					      NULL, O_SETTING + (int)i };
-	opts[no] = (struct option){ NULL, 0, NULL, 0 };
-	struct common co = { .prof = jv_invalid() };
-	jv prof = jv_object();
+	struct common co = COMMON_INIT;
+	const char *vmlinux = NULL, *vmm = NULL;
 	int overwrite = 0, c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -469,72 +690,97 @@ static int cmd_profile_create(int argc, char **argv)
 			}
 			continue;
 		}
-		if (c == O_HELP) {
-			fputs(profile_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if (c == O_OVERWRITE) {
-			overwrite = 1;
-		} else if (c == O_RUN_CACHE) {
-			prof = jv_object_set(prof, jv_string("run_cache"), jv_string(optarg));
-		} else if (c == O_STORAGE_PROVIDER) {
-			if (strcmp(optarg, "directory")) {
-				rc = fb_tool_usage_error("--storage-provider %s: the only provider is directory", optarg);
+		switch (c) {
+		case O_HELP: rc = print_usage(profile_usage); goto out;
+		case O_OVERWRITE: overwrite = 1; break;
+		case P_VMLINUX: vmlinux = optarg; break;
+		case P_VMM:
+			if (strcmp(optarg, "qemu") && strcmp(optarg, "firecracker")) {
+				rc = fb_tool_usage_error("--vmm %s: qemu or firecracker", optarg);
 				goto out;
 			}
-			prof = jv_object_set(prof, jv_string("storage_provider"), jv_string(optarg));
-		} else if (c == O_PROP_STRING || c == O_PROP_INT64) {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg) {
-				rc = fb_tool_usage_error("%s: expected KEY=VALUE", optarg);
-				goto out;
-			}
-			const char *k = c == O_PROP_STRING ? "storage_provider_property_string" : "storage_provider_property_int64";
-			jv props = jv_object_get(jv_copy(prof), jv_string(k));
-			if (jv_get_kind(props) != JV_KIND_OBJECT) {
-				jv_free(props);
-				props = jv_object();
-			}
-			jv val;
-			if (c == O_PROP_INT64) {
-				char *end;
-				long long v = strtoll(eq + 1, &end, 10);
-				if (*end || end == eq + 1) {
-					jv_free(props);
-					rc = fb_tool_usage_error("%s: the value must be an integer", optarg);
-					goto out;
-				}
-				val = jv_number((double)v);
-			} else {
-				val = jv_string(eq + 1);
-			}
-			props = jv_object_set(props, jv_string_sized(optarg, (int)(eq - optarg)), val);
-			prof = jv_object_set(prof, jv_string(k), props);
-		} else if (c >= O_SETTING && c < O_SETTING + (int)FB_ARRAY_LEN(settings)) {
-			size_t i = (size_t)(c - O_SETTING);
-			jv v = settings[i].boolean ? jv_bool(!optarg || !strcmp(optarg, "true")) : jv_string(optarg);
-			prof = jv_object_set(prof, jv_string(settings[i].key), v);
-		} else {
-			goto out;
+			vmm = optarg;
+			break;
+		default: goto out;
 		}
+	}
+	if (optind < argc) {
+		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
 	}
 	if (!co.profile) {
 		rc = fb_tool_usage_error("profile-create needs --profile=NAME");
 		goto out;
 	}
 	struct fb_err err = { 0 };
-	jv full = fb_profile_defaults();
-	jv_object_foreach(prof, k, v) full = jv_object_set(full, k, v);
-	full = jv_object_set(full, jv_string("name"), jv_string(co.profile));
-	if (fb_profile_save(co.profile_dir, co.profile, jv_copy(full), overwrite, &err) < 0) {
-		jv_free(full);
+	jv prof = fb_profile_defaults();
+	const struct {
+		const char *key, *val;
+	} strs[] = {
+		{ "run_cache", co.run_cache },
+		{ "storage_provider", co.storage_provider },
+		{ "cni_conf_dir", co.cni_conf_dir },
+		{ "cni_cache_dir", co.cni_cache_dir },
+		{ "binary_firecracker", co.binary_firecracker },
+		{ "binary_jailer", co.binary_jailer },
+		{ "chroot_base", co.chroot_base },
+		{ "jailer_uid", co.jailer_uid },
+		{ "jailer_gid", co.jailer_gid },
+		{ "jailer_numa_node", co.numa_node },
+		{ "netns", co.netns },
+		{ "tracing_collector_host_port", co.tracing_host_port },
+		{ "vmlinux_id", vmlinux },
+		{ "vmm", vmm },
+	};
+	for (size_t i = 0; i < FB_ARRAY_LEN(strs); i++)
+		if (strs[i].val)
+			prof = jv_object_set(prof, jv_string(strs[i].key), jv_string(strs[i].val));
+	if (co.cni_bin_dirs.n) {
+		struct fb_buf b = FB_BUF_INIT;
+		for (size_t i = 0; i < co.cni_bin_dirs.n; i++)
+			fb_buf_addf(&b, "%s%s", i ? ":" : "", co.cni_bin_dirs.v[i]);
+		prof = jv_object_set(prof, jv_string("cni_bin_dir"), jv_string(fb_buf_str(&b)));
+		fb_buf_free(&b);
+	}
+	if (co.tracing_enable >= 0)
+		prof = jv_object_set(prof, jv_string("tracing_enable"), jv_bool(co.tracing_enable));
+	if (co.tracing_log >= 0)
+		prof = jv_object_set(prof, jv_string("tracing_log_enable"), jv_bool(co.tracing_log));
+	for (int k = 0; k < 2; k++) {
+		const struct fb_strv *pv = k ? &co.props_int64 : &co.props_string;
+		const char *key = k ? "storage_provider_property_int64" : "storage_provider_property_string";
+		jv props = jv_object_get(jv_copy(prof), jv_string(key));
+		for (size_t i = 0; i < pv->n; i++) {
+			const char *eq = strchr(pv->v[i], '=');
+			jv val = k ? jv_number((double)strtoll(eq + 1, NULL, 10)) : jv_string(eq + 1);
+			props = jv_object_set(props, jv_string_sized(pv->v[i], (int)(eq - pv->v[i])), val);
+		}
+		prof = jv_object_set(prof, jv_string(key), props);
+	}
+	/* the original's rule: the directories it names exist */
+	const char *dirs[] = { co.chroot_base, co.run_cache, NULL, NULL };
+	for (size_t i = 0; i < co.props_string.n; i++) {
+		const char *pv = co.props_string.v[i];
+		if (!strncmp(pv, "rootfs-storage-root=", 20))
+			dirs[2] = pv + 20;
+		else if (!strncmp(pv, "kernel-storage-root=", 20))
+			dirs[3] = pv + 20;
+	}
+	static const char *const dflags[] = { "--chroot-base", "--run-cache", "rootfs-storage-root", "kernel-storage-root" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(dirs) && !err.msg[0]; i++) {
+		struct stat st;
+		if (dirs[i] && (stat(dirs[i], &st) < 0 || !S_ISDIR(st.st_mode)))
+			fb_err_set(&err, FB_EXIT_NOTFOUND, "not_found", "%s %s: no such directory (make it first)", dflags[i], dirs[i]);
+	}
+	prof = jv_object_set(prof, jv_string("name"), jv_string(co.profile));
+	if (err.msg[0] || fb_profile_save(co.profile_dir, co.profile, jv_copy(prof), overwrite, &err) < 0) {
+		jv_free(prof);
 		rc = fail(&err);
 		goto out;
 	}
-	rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("profile"), full));
+	rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("profile"), prof));
 out:
-	jv_free(prof);
+	common_free(&co);
 	return rc;
 }
 
@@ -551,10 +797,8 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 				return exit_now;
 			continue;
 		}
-		if (c == O_HELP) {
-			puts(help);
-			return 0;
-		}
+		if (c == O_HELP)
+			return print_usage(help);
 		return FB_EXIT_USAGE;
 	}
 	if (optind < argc)
@@ -564,28 +808,38 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 
 static int cmd_profile_ls(int argc, char **argv)
 {
-	struct common co = { .prof = jv_invalid() };
-	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-ls [--profile-conf-dir DIR]");
-	if (rc >= 0)
+	struct common co = COMMON_INIT;
+	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-ls [--profile-conf-dir DIR]\nThe saved profiles' names.");
+	if (rc >= 0) {
+		common_free(&co);
 		return rc;
+	}
 	struct fb_err err = { 0 };
 	jv names;
-	if (fb_profile_list(co.profile_dir, &names, &err) < 0)
+	rc = fb_profile_list(co.profile_dir, &names, &err);
+	common_free(&co);
+	if (rc < 0)
 		return fail(&err);
 	return fb_tool_finish(jv_object_set(jv_object(), jv_string("profiles"), names));
 }
 
 static int cmd_profile_inspect(int argc, char **argv)
 {
-	struct common co = { .prof = jv_invalid() };
-	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]");
-	if (rc >= 0)
+	struct common co = COMMON_INIT;
+	int rc = common_only(argc, argv, &co,
+			     "Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]\n"
+			     "The profile's settings (the defaults filled in) as JSON.");
+	if (rc < 0 && !co.profile)
+		rc = fb_tool_usage_error("profile-inspect needs --profile=NAME");
+	if (rc >= 0) {
+		common_free(&co);
 		return rc;
-	if (!co.profile)
-		return fb_tool_usage_error("profile-inspect needs --profile=NAME");
+	}
 	struct fb_err err = { 0 };
 	jv p;
-	if (fb_profile_load(co.profile_dir, co.profile, &p, &err) < 0)
+	rc = fb_profile_load(co.profile_dir, co.profile, &p, &err);
+	common_free(&co);
+	if (rc < 0)
 		return fail(&err);
 	return fb_tool_finish(jv_object_set(jv_object(), jv_string("profile"), p));
 }
@@ -606,13 +860,24 @@ int main(int argc, char **argv)
 		printf("firebuild %s\n", FB_VERSION);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
+	int cargc = argc - 1;
+	char **cargv = argv + 1, **hoisted = NULL;
 	if (cmd[0] == '-') {
-		fprintf(stderr, "firebuild: error: unknown flag '%s' (see firebuild --help)\n", cmd);
-		return FB_EXIT_USAGE;
+		hoisted = hoist_common(argc, argv, &cargc);
+		if (!hoisted) {
+			fprintf(stderr, "firebuild: error: unknown flag '%s' or no command (see firebuild --help)\n", cmd);
+			return FB_EXIT_USAGE;
+		}
+		cargv = hoisted;
+		cmd = cargv[0];
 	}
 	for (size_t i = 0; i < FB_ARRAY_LEN(commands); i++)
-		if (!strcmp(cmd, commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+		if (!strcmp(cmd, commands[i].name)) {
+			int rc = commands[i].run(cargc, cargv);
+			free(hoisted);
+			return rc;
+		}
+	free(hoisted);
 	fprintf(stderr, "firebuild: error: unknown command '%s' (see firebuild --help)\n", cmd);
 	return FB_EXIT_USAGE;
 }

@@ -1,0 +1,512 @@
+#include "trace.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+/* A batch is sent when it holds this many spans, and at exit. */
+#define BATCH_MAX 256
+
+struct fb_span {
+	char id[17], parent[17];
+	char *name;
+	uint64_t start_ns;
+	struct fb_buf attrs; /* OTLP KeyValue objects, comma separated */
+	char *error;
+	bool current;
+	struct fb_span *prev; /* the current span before this one */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	bool on;       /* recording spans */
+	char trace[33];
+	char parent[17]; /* the span of the process that started us */
+	bool joined;     /* the trace came from TRACEPARENT */
+	char *url;
+	bool log;
+	char *spool;
+	char tool[64];
+	struct fb_span *root, *current;
+	struct fb_buf batch;
+	size_t nbatch;
+	pid_t owner;
+	bool warned, at_exit;
+} g = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void random_hex(char *out, size_t bytes)
+{
+	unsigned char r[16];
+	if (getrandom(r, bytes, 0) != (ssize_t)bytes) {
+		uint64_t x = now_ns() ^ ((uint64_t)getpid() << 32);
+		for (size_t i = 0; i < bytes; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+			r[i] = (unsigned char)(x >> 56);
+	}
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	/* all-zero ids are invalid in OTLP */
+	if (strspn(out, "0") == 2 * bytes)
+		out[0] = '1';
+}
+
+static bool hex_of(const char *s, size_t n)
+{
+	return strspn(s, "0123456789abcdef") >= n;
+}
+
+static char *endpoint_url(const char *ep)
+{
+	if (!strstr(ep, "://"))
+		return fb_xasprintf("http://%s/v1/traces", ep);
+	const char *path = strchr(strstr(ep, "://") + 3, '/');
+	if (!path || !strcmp(path, "/"))
+		return fb_xasprintf("%.*s/v1/traces", path ? (int)(path - ep) : (int)strlen(ep), ep);
+	return fb_xstrdup(ep);
+}
+
+/* Children see the current span as their parent. */
+static void publish_parent(void)
+{
+	if (!g.on || (!g.current && !g.parent[0]))
+		return; /* the last span published stays the children's parent */
+	char tp[64];
+	snprintf(tp, sizeof(tp), "00-%s-%s-01", g.trace, g.current ? g.current->id : g.parent);
+	setenv("TRACEPARENT", tp, 1);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+	(void)p, (void)ctx;
+	return size * n;
+}
+
+/* POST the batch; with g.mu held. */
+static void send_batch(void)
+{
+	if (!g.nbatch)
+		return;
+	if (!g.url) {
+		fb_buf_free(&g.batch);
+		g.nbatch = 0;
+		return;
+	}
+	struct fb_buf body = FB_BUF_INIT;
+	fb_buf_adds(&body, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+	fb_buf_adds(&body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"firebuild\"}},");
+	fb_buf_adds(&body, "{\"key\":\"process.executable.name\",\"value\":{\"stringValue\":");
+	fb_buf_add_json_str(&body, g.tool);
+	fb_buf_addf(&body, "}},{\"key\":\"process.pid\",\"value\":{\"intValue\":\"%ld\"}}]},", (long)getpid());
+	fb_buf_adds(&body, "\"scopeSpans\":[{\"scope\":{\"name\":\"firebuild\",\"version\":");
+	fb_buf_add_json_str(&body, FB_VERSION);
+	fb_buf_adds(&body, "},\"spans\":[");
+	fb_buf_add(&body, g.batch.data, g.batch.len);
+	fb_buf_adds(&body, "]}]}]}");
+	size_t n = g.nbatch;
+	fb_buf_free(&g.batch);
+	g.nbatch = 0;
+
+	CURL *c = curl_easy_init();
+	char ebuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode cr = CURLE_FAILED_INIT;
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	if (c) {
+		curl_easy_setopt(c, CURLOPT_URL, g.url);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.len);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		/* never hold the command up for long */
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 500L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+		cr = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+	}
+	curl_slist_free_all(h);
+	fb_buf_free(&body);
+	if (cr == CURLE_OK && status >= 200 && status < 300)
+		return;
+	char why[CURL_ERROR_SIZE + 32];
+	if (cr != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr));
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+	/* one warning, from the process that started the trace */
+	if (!g.warned) {
+		g.warned = true;
+		fb_log(g.joined ? FB_LOG_DEBUG : FB_LOG_WARN, "tracing: %zu span(s) not sent to %s: %s", n, g.url, why);
+	}
+}
+
+static void finish_at_exit(void)
+{
+	g.at_exit = true;
+	fb_trace_finish();
+}
+
+static void start(const char *name)
+{
+	g.owner = getpid();
+	if (!g.trace[0])
+		random_hex(g.trace, 16);
+	static bool registered;
+	if (!registered) {
+		registered = true;
+		atexit(finish_at_exit);
+	}
+	g.on = true;
+	g.root = fb_span_begin(name);
+}
+
+void fb_trace_init(const char *tool)
+{
+	snprintf(g.tool, sizeof(g.tool), "%s", tool);
+	const char *ep = getenv("FB_TRACE_ENDPOINT"), *sp = getenv("FB_TRACE_SPOOL"), *lg = getenv("FB_TRACE_LOG");
+	const char *tp = getenv("TRACEPARENT");
+	if ((!ep || !*ep) && (!sp || !*sp))
+		return;
+	/* 00-<32 hex>-<16 hex>-<2 hex> */
+	if (tp && strlen(tp) >= 55 && !strncmp(tp, "00-", 3) && hex_of(tp + 3, 32) && tp[35] == '-' && hex_of(tp + 36, 16)) {
+		memcpy(g.trace, tp + 3, 32);
+		g.trace[32] = 0;
+		memcpy(g.parent, tp + 36, 16);
+		g.parent[16] = 0;
+		g.joined = true;
+	}
+	g.url = ep && *ep ? endpoint_url(ep) : NULL;
+	g.spool = sp && *sp ? fb_xstrdup(sp) : NULL;
+	g.log = lg && !strcmp(lg, "1");
+	start(tool);
+}
+
+void fb_trace_configure(const char *name, const char *endpoint, bool log, const char *spool)
+{
+	if (!endpoint && !spool)
+		return;
+	if (endpoint) {
+		setenv("FB_TRACE_ENDPOINT", endpoint, 1);
+		free(g.url);
+		g.url = endpoint_url(endpoint);
+	}
+	if (spool) {
+		setenv("FB_TRACE_SPOOL", spool, 1);
+		free(g.spool);
+		g.spool = fb_xstrdup(spool);
+	}
+	if (log)
+		setenv("FB_TRACE_LOG", "1", 1);
+	g.log = g.log || log;
+	if (!g.on)
+		start(name);
+	else if (g.root && name) {
+		free(g.root->name);
+		g.root->name = fb_xstrdup(name);
+	}
+	publish_parent();
+}
+
+bool fb_trace_on(void)
+{
+	return g.on;
+}
+
+const char *fb_trace_id(void)
+{
+	return g.on && g.url ? g.trace : NULL;
+}
+
+static struct fb_span *begin(struct fb_span *parent, const char *name, bool current)
+{
+	if (!g.on)
+		return NULL;
+	struct fb_span *s = fb_xcalloc(1, sizeof(*s));
+	random_hex(s->id, 8);
+	s->name = fb_xstrdup(name);
+	s->start_ns = now_ns();
+	pthread_mutex_lock(&g.mu);
+	const char *p = parent ? parent->id : g.current ? g.current->id : g.parent;
+	snprintf(s->parent, sizeof(s->parent), "%s", p);
+	if (current) {
+		s->current = true;
+		s->prev = g.current;
+		g.current = s;
+		publish_parent();
+	}
+	pthread_mutex_unlock(&g.mu);
+	return s;
+}
+
+struct fb_span *fb_span_begin(const char *name)
+{
+	return begin(NULL, name, true);
+}
+
+struct fb_span *fb_span_begin_under(struct fb_span *parent, const char *name)
+{
+	return begin(parent, name, false);
+}
+
+void fb_span_set(struct fb_span *s, const char *key, const char *value)
+{
+	if (!s)
+		return;
+	if (s->attrs.len)
+		fb_buf_addc(&s->attrs, ',');
+	fb_buf_adds(&s->attrs, "{\"key\":");
+	fb_buf_add_json_str(&s->attrs, key);
+	fb_buf_adds(&s->attrs, ",\"value\":{\"stringValue\":");
+	fb_buf_add_json_str(&s->attrs, value ? value : "");
+	fb_buf_adds(&s->attrs, "}}");
+}
+
+void fb_span_set_int(struct fb_span *s, const char *key, int64_t value)
+{
+	if (!s)
+		return;
+	if (s->attrs.len)
+		fb_buf_addc(&s->attrs, ',');
+	fb_buf_adds(&s->attrs, "{\"key\":");
+	fb_buf_add_json_str(&s->attrs, key);
+	fb_buf_addf(&s->attrs, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)value);
+}
+
+void fb_span_error(struct fb_span *s, const char *message)
+{
+	if (!s)
+		return;
+	free(s->error);
+	s->error = fb_xstrdup(message ? message : "");
+}
+
+static void spool_write(const char *line, size_t len)
+{
+	int fd = open(g.spool, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ssize_t r = write(fd, line, len); /* one write: lines of processes do not mix */
+	(void)r;
+	close(fd);
+}
+
+void fb_span_end(struct fb_span *s)
+{
+	if (!s)
+		return;
+	uint64_t end = now_ns();
+	struct fb_buf j = FB_BUF_INIT;
+	fb_buf_addf(&j, "{\"traceId\":\"%s\",\"spanId\":\"%s\",", g.trace, s->id);
+	if (s->parent[0])
+		fb_buf_addf(&j, "\"parentSpanId\":\"%s\",", s->parent);
+	fb_buf_adds(&j, "\"name\":");
+	fb_buf_add_json_str(&j, s->name);
+	fb_buf_addf(&j, ",\"kind\":1,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\",\"attributes\":[",
+		    (unsigned long long)s->start_ns, (unsigned long long)end);
+	fb_buf_add(&j, s->attrs.data, s->attrs.len);
+	fb_buf_adds(&j, "],\"status\":{");
+	if (s->error) {
+		fb_buf_adds(&j, "\"code\":2,\"message\":");
+		fb_buf_add_json_str(&j, s->error);
+	}
+	fb_buf_adds(&j, "}}");
+
+	pthread_mutex_lock(&g.mu);
+	if (s->current) {
+		/* spans end in order; one left open inside is closed with it */
+		while (g.current && g.current != s) {
+			struct fb_span *in = g.current;
+			pthread_mutex_unlock(&g.mu);
+			fb_span_end(in);
+			pthread_mutex_lock(&g.mu);
+		}
+		g.current = s->prev;
+		publish_parent();
+	}
+	if (s == g.root)
+		g.root = NULL;
+	if (g.spool) {
+		fb_buf_addc(&j, '\n');
+		spool_write(j.data, j.len);
+		j.len--;
+	}
+	if (g.url) {
+		if (g.nbatch++)
+			fb_buf_addc(&g.batch, ',');
+		fb_buf_add(&g.batch, j.data, j.len);
+		if (g.nbatch >= BATCH_MAX)
+			send_batch();
+	}
+	pthread_mutex_unlock(&g.mu);
+	if (g.log) {
+		char dur[32];
+		snprintf(dur, sizeof(dur), "%.3fs", (double)(end - s->start_ns) / 1e9);
+		fb_log_fields(FB_LOG_INFO, "span", "name", s->name, "duration", dur, "span_id", s->id, "parent_id", s->parent,
+			      "status", s->error ? "error" : "ok", (const char *)NULL);
+	}
+	fb_buf_free(&j);
+	fb_buf_free(&s->attrs);
+	free(s->error);
+	free(s->name);
+	free(s);
+}
+
+void fb_trace_finish(void)
+{
+	if (!g.on || getpid() != g.owner)
+		return;
+	/* the failure that ends the process, when the exit code says so */
+	if (g.root)
+		fb_span_end(g.root);
+	pthread_mutex_lock(&g.mu);
+	send_batch();
+	pthread_mutex_unlock(&g.mu);
+}
+
+void fb_trace_forked(void)
+{
+	if (!g.on)
+		return;
+	pthread_mutex_lock(&g.mu);
+	/* the parent ends and sends what it began; we hang under its span */
+	struct fb_span *top = g.current ? g.current : g.root;
+	if (top)
+		snprintf(g.parent, sizeof(g.parent), "%s", top->id);
+	g.current = NULL;
+	g.root = NULL;
+	fb_buf_free(&g.batch);
+	g.nbatch = 0;
+	g.owner = getpid();
+	g.joined = true; /* the parent warns about the collector */
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* ---- --timings ---- */
+
+struct tspan {
+	char id[17], parent[17];
+	char *name, *note;
+	double start, secs;
+	int depth;
+	bool printed;
+};
+
+static void print_tree(struct tspan *v, size_t n, const char *parent, int depth, double total)
+{
+	for (;;) {
+		/* the earliest unprinted child */
+		struct tspan *next = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (!v[i].printed && !strcmp(v[i].parent, parent) && (!next || v[i].start < next->start))
+				next = &v[i];
+		if (!next || depth > 12)
+			return;
+		next->printed = true;
+		char label[256];
+		snprintf(label, sizeof(label), "%*s%s", depth * 2, "", next->name);
+		fprintf(stderr, "  %-58.58s %8.3f s %5.1f%%%s%s\n", label, next->secs, total > 0 ? 100.0 * next->secs / total : 0,
+			next->note ? "  " : "", next->note ? next->note : "");
+		print_tree(v, n, next->id, depth + 1, total);
+	}
+}
+
+void fb_trace_print_timings(const char *spool)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err err = { 0 };
+	if (fb_read_file(spool, &b, &err) < 0) {
+		fb_buf_free(&b);
+		return;
+	}
+	struct tspan *v = NULL;
+	size_t n = 0, cap = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(b.data ? b.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		jv s = jv_parse(l);
+		if (jv_get_kind(s) != JV_KIND_OBJECT) {
+			jv_free(s);
+			continue;
+		}
+		if (n == cap)
+			v = fb_xrealloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+		struct tspan *t = &v[n++];
+		memset(t, 0, sizeof(*t));
+		char *id = NULL, *par = NULL, *name = NULL, *st = NULL, *en = NULL;
+		fb_json_get_str_opt(s, "spanId", &id, &err);
+		fb_json_get_str_opt(s, "parentSpanId", &par, &err);
+		fb_json_get_str_opt(s, "name", &name, &err);
+		fb_json_get_str_opt(s, "startTimeUnixNano", &st, &err);
+		fb_json_get_str_opt(s, "endTimeUnixNano", &en, &err);
+		snprintf(t->id, sizeof(t->id), "%s", id ? id : "");
+		snprintf(t->parent, sizeof(t->parent), "%s", par ? par : "");
+		t->name = name ? name : fb_xstrdup("?");
+		t->start = st ? strtod(st, NULL) / 1e9 : 0;
+		t->secs = st && en ? (strtod(en, NULL) - strtod(st, NULL)) / 1e9 : 0;
+		/* what a step did: cached/executed, or an error */
+		jv attrs = jv_object_get(jv_copy(s), jv_string("attributes"));
+		jv_array_foreach(attrs, i, a)
+		{
+			jv k = jv_object_get(jv_copy(a), jv_string("key"));
+			if (jv_get_kind(k) == JV_KIND_STRING && !strcmp(jv_string_value(k), "status") && !t->note) {
+				jv sv = jv_getpath(jv_copy(a), jv_parse("[\"value\",\"stringValue\"]"));
+				if (jv_get_kind(sv) == JV_KIND_STRING)
+					t->note = fb_xstrdup(jv_string_value(sv));
+				jv_free(sv);
+			}
+			jv_free(k);
+			jv_free(a);
+			(void)i;
+		}
+		jv_free(attrs);
+		jv m = jv_getpath(jv_copy(s), jv_parse("[\"status\",\"message\"]"));
+		if (jv_get_kind(m) == JV_KIND_STRING) {
+			free(t->note);
+			t->note = fb_xasprintf("error: %s", jv_string_value(m));
+		}
+		jv_free(m);
+		free(id), free(par), free(st), free(en);
+		jv_free(s);
+	}
+	fb_buf_free(&b);
+	/* the roots: spans whose parent is not in the spool */
+	double first = 0, last = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool has = false;
+		for (size_t k = 0; k < n && !has; k++)
+			has = k != i && !strcmp(v[k].id, v[i].parent);
+		if (!has)
+			v[i].parent[0] = 0;
+		if (!first || v[i].start < first)
+			first = v[i].start;
+		if (v[i].start + v[i].secs > last)
+			last = v[i].start + v[i].secs;
+	}
+	fprintf(stderr, "Timings (%.3f s in all):\n", last - first);
+	print_tree(v, n, "", 0, last - first);
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].note);
+	}
+	free(v);
+}
