@@ -714,8 +714,21 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const ch
 	return r;
 }
 
+/* Back in the host's network namespace (after the VM's): the tear-down,
+ * fb-net del and the trace export happen there. */
+static void back_to_host(int *fd)
+{
+	if (*fd < 0)
+		return;
+	if (setns(*fd, CLONE_NEWNET) < 0)
+		fb_debug("cannot return to the host's network namespace: %s", strerror(errno));
+	close(*fd);
+	*fd = -1;
+}
+
 static int cmd_start(const char *spec_path, struct fb_err *err)
 {
+	int host_ns = -1; /* the network namespace to return to once the VMM is started */
 	jv doc;
 	if (spec_path ? fb_json_load(spec_path, &doc, err) < 0 : fb_json_read_fd(0, &doc, err) < 0)
 		return fb_tool_fail(err);
@@ -811,6 +824,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		/* QEMU opens the tap in the VM's namespace */
 		jv ns = jv_object_get(jv_copy(net), jv_string("netns"));
 		int nfd = jv_get_kind(ns) == JV_KIND_STRING ? open(jv_string_value(ns), O_RDONLY | O_CLOEXEC) : -1;
+		host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) {
 			fb_err_errno(err, errno, "network namespace %s", jv_get_kind(ns) == JV_KIND_STRING ? jv_string_value(ns) : "?");
 			if (nfd >= 0)
@@ -832,6 +846,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	if (!v.daemon) {
 		rc = fc ? supervise_fc(&v, spec, fc, err) : supervise(&v, k, tcg.v, err);
+		back_to_host(&host_ns);
 		if (rc < 0)
 			rc = fb_tool_fail(err);
 		if (remove_after) {
@@ -858,12 +873,14 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				supervise_fc(&v, spec, fc, &e);
 			else
 				supervise(&v, k, tcg.v, &e);
+			back_to_host(&host_ns);
 			if (v.jail)
 				fb_jail_remove(v.jail);
 			fb_trace_finish();
 			_exit(0);
 		}
 		waitpid(pid, NULL, 0);
+		back_to_host(&host_ns);
 		/* the supervisor has written the running state once QEMU started */
 		jv st = jv_invalid();
 		for (int i = 0; i < 100; i++) {
@@ -891,6 +908,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		fb_jail_free(v.jail);
 	}
 out:
+	back_to_host(&host_ns);
 	/* a VM that never started leaves nothing behind */
 	if (rc != 0 && v.dir && v.state_path && access(v.state_path, F_OK) != 0)
 		fb_tree_remove(v.dir);

@@ -1101,7 +1101,7 @@ int cmd_ls(int argc, char **argv)
 	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vms"), list), &err) < 0 ? fail(&err) : 0;
 }
 
-static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID\nThe VM's state as JSON (the original's .NetworkInterfaces[0].StaticConfiguration\n.IPConfiguration.IP has its address).\n";
+static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID\nThe VM's state as a JSON object, as the original printed it: its\n.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address.\n";
 
 int cmd_inspect(int argc, char **argv)
 {
@@ -1114,7 +1114,9 @@ int cmd_inspect(int argc, char **argv)
 		return rc;
 	free(dir);
 	struct fb_err err = { 0 };
-	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vm"), with_status(st)), &err) < 0 ? fail(&err) : 0;
+	/* the state itself, as the original printed it: its
+	 * .NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address */
+	return fb_json_write_stdout(with_status(st), &err) < 0 ? fail(&err) : 0;
 }
 
 static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID\nA daemonized VM's console.\n";

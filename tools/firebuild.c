@@ -71,7 +71,7 @@ static void usage(FILE *f)
 
 /* Flags every command takes may come before the command: move them after
  * it. Returns the new argv (argv[0] is the command) or NULL on a bad flag. */
-static char **hoist_common(int argc, char **argv, int *newc)
+static char **hoist_common(int argc, char **argv, int *newc, const char **bad)
 {
 	static const struct option common_opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	int i = 1;
@@ -84,13 +84,17 @@ static char **hoist_common(int argc, char **argv, int *newc)
 		for (size_t k = 0; common_opts[k].name && !o; k++)
 			if (strlen(common_opts[k].name) == len && !strncmp(common_opts[k].name, a, len))
 				o = &common_opts[k];
-		if (!o || !strcmp(o->name, "help"))
-			break;
+		if (!o || !strcmp(o->name, "help")) {
+			*bad = argv[i];
+			free(out);
+			return NULL;
+		}
 		out[n++] = argv[i++];
 		if (o->has_arg == required_argument && !a[len] && i < argc)
 			out[n++] = argv[i++];
 	}
 	if (i >= argc || argv[i][0] == '-') {
+		*bad = i < argc ? argv[i] : NULL;
 		free(out);
 		return NULL;
 	}
@@ -863,9 +867,13 @@ int main(int argc, char **argv)
 	int cargc = argc - 1;
 	char **cargv = argv + 1, **hoisted = NULL;
 	if (cmd[0] == '-') {
-		hoisted = hoist_common(argc, argv, &cargc);
+		const char *bad = NULL;
+		hoisted = hoist_common(argc, argv, &cargc, &bad);
 		if (!hoisted) {
-			fprintf(stderr, "firebuild: error: unknown flag '%s' or no command (see firebuild --help)\n", cmd);
+			if (bad)
+				fprintf(stderr, "firebuild: error: unknown flag '%s' (see firebuild --help)\n", bad);
+			else
+				fprintf(stderr, "firebuild: error: no command after the flags (see firebuild --help)\n");
 			return FB_EXIT_USAGE;
 		}
 		cargv = hoisted;

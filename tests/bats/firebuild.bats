@@ -60,25 +60,30 @@ load helpers
 @test "profiles: create, list, inspect, --overwrite, bad input" {
 	local d
 	d=$(mktemp -d)
+	# the directories a profile names must exist (the original's rule)
+	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" --run-cache="$d/fbcache"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"--run-cache $d/fbcache: no such directory"* ]]
+	mkdir -p "$d/fbcache" "$d/fb/store" "$d/fb/kernels" "$d/jail" "$d/j"
 	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" \
-		--run-cache=/srv/fbcache --storage-provider=directory \
-		--storage-provider-property-string=rootfs-storage-root=/srv/fb/store \
-		--storage-provider-property-string=kernel-storage-root=/srv/fb/kernels \
+		--run-cache="$d/fbcache" --storage-provider=directory \
+		--storage-provider-property-string=rootfs-storage-root="$d/fb/store" \
+		--storage-provider-property-string=kernel-storage-root="$d/fb/kernels" \
 		--binary-firecracker=/opt/fc/firecracker --binary-jailer=/opt/fc/jailer \
-		--chroot-base=/srv/jail --tracing-enable
+		--chroot-base="$d/jail" --tracing-enable
 	[ "$status" -eq 0 ]
 	[ -f "$d/lab.json" ]
 	run --separate-stderr firebuild profile-inspect --profile=lab --profile-conf-dir="$d"
 	[ "$status" -eq 0 ]
 	json_eq "$(jq -c '.profile | {run_cache, chroot_base, binary_jailer, tracing_enable, s: .storage_provider_property_string}' <<<"$output")" \
-		'{"run_cache":"/srv/fbcache","chroot_base":"/srv/jail","binary_jailer":"/opt/fc/jailer","tracing_enable":true,
-		  "s":{"rootfs-storage-root":"/srv/fb/store","kernel-storage-root":"/srv/fb/kernels"}}'
+		"{\"run_cache\":\"$d/fbcache\",\"chroot_base\":\"$d/jail\",\"binary_jailer\":\"/opt/fc/jailer\",\"tracing_enable\":true,
+		  \"s\":{\"rootfs-storage-root\":\"$d/fb/store\",\"kernel-storage-root\":\"$d/fb/kernels\"}}"
 	# what was not given comes from the defaults
 	[ "$(jq -r .profile.cni_bin_dir <<<"$output")" = /opt/cni/bin ]
 	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d"
 	[ "$status" -eq 4 ]
 	[[ "$stderr" == *'profile "lab" exists'*"--overwrite"* ]]
-	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" --overwrite --chroot-base=/j
+	run --separate-stderr firebuild profile-create --profile=lab --profile-conf-dir="$d" --overwrite --chroot-base="$d/j"
 	[ "$status" -eq 0 ]
 	run --separate-stderr firebuild profile-create --profile=second --profile-conf-dir="$d"
 	run --separate-stderr firebuild profile-ls --profile-conf-dir="$d"
@@ -95,6 +100,7 @@ load helpers
 @test "profiles: the profile's store is used, and a flag beats it" {
 	local d
 	d=$(mktemp -d)
+	mkdir -p "$d/a"
 	firebuild profile-create --profile=p --profile-conf-dir="$d/profiles" \
 		--storage-provider-property-string=rootfs-storage-root="$d/a" >/dev/null
 	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$d/l.tar" <<<'f x data=1'

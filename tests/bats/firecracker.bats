@@ -113,3 +113,46 @@ FC="--no-jail --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-fir
 	[ "$(jq -r .exit_code <<<"$output")" = 143 ]
 	[ ! -e "$D/jail/firecracker/fcj" ]
 }
+
+@test "MMDS (V2) carries the VM's metadata on eth0, not its environment; --no-mmds leaves it out; machine flags reach machine-config; --log-firecracker-http-calls logs each call" {
+	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+	mkdir -p "$D/conf"
+	cat >"$D/conf/fcnet.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "fcnet", "plugins": [
+  {"type": "bridge", "bridge": "fcbr0", "isGateway": true,
+   "ipam": {"type": "host-local", "subnet": "10.92.0.0/24", "dataDir": "$D/ipam"}},
+  {"type": "tc-redirect-tap"}]}
+JSON
+	local net="--cni-network-name=fcnet --cni-conf-dir=$D/conf --cni-bin-dir=/usr/lib/cni --cni-bin-dir=$FB_BIN"
+	run --separate-stderr unshare --net bash -c "ip link set lo up; firebuild run --from=fb/busybox:1 $FC $net \
+		--hostname=meta1 --env=SECRET=s3cr3t --cpu-template=T2 --ht-enabled --log-firecracker-http-calls \
+		--log-format=text -- /bin/true"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	run python3 "$BATS_TEST_DIRNAME/fc-validate.py" "$SPEC_FILE" "$FAKE_FC_LOG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -rs '[.[].path] | join(" ")' "$FAKE_FC_LOG")" = \
+		"/logger /metrics /machine-config /boot-source /drives/rootfs /drives/config /network-interfaces/eth0 /mmds/config /mmds /actions" ]
+	[ "$(jq -rs '.[] | select(.path == "/mmds/config") | .body | "\(.version) \(.network_interfaces | join(","))"' "$FAKE_FC_LOG")" = "V2 eth0" ]
+	[ "$(jq -rs '.[] | select(.path == "/mmds") | .body.firebuild.hostname' "$FAKE_FC_LOG")" = meta1 ]
+	[[ "$(jq -rs '.[] | select(.path == "/mmds") | .body.firebuild.network.interfaces[0].ip' "$FAKE_FC_LOG")" == 10.92.0.* ]]
+	! grep -q s3cr3t <(jq -cs '.[] | select(.path == "/mmds")' "$FAKE_FC_LOG")
+	[ "$(jq -rs '.[] | select(.path == "/machine-config") | .body | "\(.smt) \(.cpu_template)"' "$FAKE_FC_LOG")" = "true T2" ]
+	[[ "$stderr" == *"firecracker API call method=PUT path=/machine-config"*"status=204"* ]]
+	: >"$FAKE_FC_LOG"
+	run --separate-stderr unshare --net bash -c "ip link set lo up; firebuild run --from=fb/busybox:1 $FC $net --no-mmds -- /bin/true"
+	[ "$status" -eq 0 ]
+	! grep -q '"/mmds' "$FAKE_FC_LOG"
+	grep -q '"/network-interfaces/eth0"' "$FAKE_FC_LOG"
+}
+
+@test "QEMU says in one line why it ignores Firecracker's machine flags" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 --vmm=qemu --cpu-template=C3 --ht-enabled \
+		--log-firecracker-http-calls --root-drive-partuuid=1234 --log-format=text -- /bin/true
+	echo "$stderr"
+	[[ "$stderr" == *"--cpu-template C3: ignored: CPU templates are Firecracker's"* ]]
+	[[ "$stderr" == *"--ht-enabled: ignored"* ]]
+	[[ "$stderr" == *"--log-firecracker-http-calls: ignored"* ]]
+	[[ "$stderr" == *"--root-drive-partuuid 1234: ignored"* ]]
+}

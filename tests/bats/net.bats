@@ -114,7 +114,7 @@ in_netns() {
 		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.50/ && break; sleep 0.5; done
 		firebuild run --from=fb/busybox:1 --name=nclient --cni-network-name=fbtest $NETFLAGS \
 			-- /bin/sh -c 'wget -qO- http://10.88.0.50/ && ip addr show eth0 | grep -w inet'
-		firebuild inspect --vmm-id=nweb | jq -r '.vm.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP'
+		firebuild inspect --vmm-id=nweb | jq -r '.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP'
 		firebuild kill --vmm-id=nweb --shutdown-timeout=5
 		echo veths=\$(ip -br link | grep -c veth || true) taps=\$(ip -br link | grep -c tap || true)
 	"
@@ -171,7 +171,7 @@ in_netns() {
 	ssh-keygen -q -t ed25519 -N '' -f "$D/id_test"
 	in_netns "
 		trap 'firebuild kill --vmm-id=ssh1 --shutdown-timeout=1 >/dev/null 2>&1; firebuild kill --vmm-id=ssh2 --shutdown-timeout=1 >/dev/null 2>&1; true' EXIT
-		firebuild run --from=fb/busybox:1 --name=ssh1 --daemonize --cni-network-name=fbtest --ip-address=10.88.0.60 $NETFLAGS \
+		firebuild run --from=fb/busybox:1 --name=ssh1 --daemonize --cni-network-name=fbtest --ip-address=10.88.0.60 $NETFLAGS --hostname=ssh1 \
 			--ssh-user=tester --identity-file=$D/id_test.pub -- /bin/sh -c 'while :; do sleep 1; done' > /dev/null
 		firebuild run --from=fb/busybox:1 --name=ssh2 --daemonize --cni-network-name=fbtest --ip-address=10.88.0.61 $NETFLAGS \
 			--ssh-user=tester --identity-file=$D/id_test.pub -- /bin/sh -c 'while :; do sleep 1; done' > /dev/null

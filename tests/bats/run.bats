@@ -125,7 +125,8 @@ teardown_file() {
 	run --separate-stderr firebuild ls
 	[ "$(jq -r '.vms[] | select(.id == "trap1") | .state' <<<"$output")" = running ]
 	run --separate-stderr firebuild inspect --vmm-id=trap1
-	[ "$(jq -r .vm.backend <<<"$output")" = qemu ]
+	[ "$(jq -r .backend <<<"$output")" = qemu ]
+	[ "$(jq -r .state <<<"$output")" = running ]
 	local i
 	for i in $(seq 1 300); do firebuild logs --vmm-id=trap1 | grep -q ready && break; sleep 0.2; done
 	run --separate-stderr firebuild kill --vmm-id=trap1 --shutdown-timeout=20s
@@ -277,6 +278,7 @@ teardown_file() {
 }
 
 @test "a profile with a jailer uid runs its VMs jailed (a flag would beat it)" {
+	mkdir -p "$D/pjail"
 	firebuild profile-create --profile=jailp --profile-conf-dir="$D/profiles" --jailer-uid=4322 --jailer-gid=4322 \
 		--chroot-base="$D/pjail" --storage-provider-property-string=rootfs-storage-root="$FB_STORE" >/dev/null
 	run --separate-stderr firebuild run --profile=jailp --profile-conf-dir="$D/profiles" --run-cache="$FB_RUN_CACHE" \
