@@ -175,6 +175,9 @@ static void start(const char *name)
 	static bool registered;
 	if (!registered) {
 		registered = true;
+		/* libcurl (and the TLS library under it) first: their exit
+		 * handlers then run after ours, which still sends */
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		atexit(finish_at_exit);
 	}
 	g.on = true;

@@ -224,6 +224,7 @@ int cmd_rootfs(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt_index = 0;
+	struct fb_strv ignored = FB_STRV_INIT;
 	struct common co = COMMON_INIT;
 	struct build_req r = { 0 };
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
@@ -241,9 +242,10 @@ int cmd_rootfs(int argc, char **argv)
 			continue;
 		}
 		if (c == B_BOOTSTRAP || (c >= M_CNI_NET && c < M_TIMINGS)) {
-			/* the original built inside a Firecracker VM these configured */
-			fb_warn("--%s%s%s: ignored: the build runs in fb-exec's sandbox on this host, not in a build microVM",
-				opts[opt_index].name, optarg ? "=" : "", optarg ? optarg : "");
+			/* the original built inside a Firecracker VM these configured;
+			 * said once the flags are read (--log-format may come later) */
+			fb_strv_push_owned(&ignored, fb_xasprintf("--%s%s%s", opts[opt_index].name, optarg ? "=" : "",
+								  optarg ? optarg : ""));
 			continue;
 		}
 		switch (c) {
@@ -264,6 +266,8 @@ int cmd_rootfs(int argc, char **argv)
 		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	for (size_t i = 0; i < ignored.n; i++)
+		fb_warn("%s: ignored: the build runs in fb-exec's sandbox on this host, not in a build microVM", ignored.v[i]);
 	if ((!r.image && !r.dockerfile) || (r.image && r.dockerfile) || !r.tag) {
 		rc = fb_tool_usage_error("rootfs needs --tag and one of --dockerfile or --docker-image");
 		goto out;
@@ -275,6 +279,7 @@ int cmd_rootfs(int argc, char **argv)
 	}
 	rc = build_with(&co, "rootfs", &r);
 out:
+	fb_strv_free(&ignored);
 	common_free(&co);
 	build_req_free(&r);
 	return rc;

@@ -257,3 +257,40 @@ in_netns() {
 	[[ "$output" == *1400* ]]
 	[[ "$output" == *"default via 10.90.0.1"* ]]
 }
+
+@test "--netns: the VM joins a namespace that exists (kept after kill); --cni-cache-dir keeps libcni's result copy; --jailer-numa-node pins the VMM (cpuset)" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	[ -e /sys/devices/system/node/node0 ] || skip "no NUMA node 0 here"
+	in_netns "
+		ip netns add fbgiven
+		trap 'firebuild kill --vmm-id=ngiven --shutdown-timeout=1 >/dev/null 2>&1 || true; ip netns del fbgiven 2>/dev/null || true' EXIT
+		firebuild run --from=fb/busybox:1 --name=ngiven --daemonize --netns=/var/run/netns/fbgiven \
+			--cni-cache-dir=$D/cnicache --jailer-numa-node=0 --cni-network-name=fbtest --ip-address=10.88.0.80 $NETFLAGS \
+			-- /bin/sh -c 'mkdir -p /w && echo in-a-given-netns > /w/index.html && httpd -f -p 80 -h /w' > $D/ng.json
+		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.80/ && break; sleep 0.5; done
+		echo netns=\$(jq -r .vm.network.netns $D/ng.json)
+		ip netns exec fbgiven ip -br link | grep -q tap0 && echo tap-in-given
+		jq -r .kind $D/cnicache/results/fbtest-fb-ngiven-eth0
+		for c in /sys/fs/cgroup/cpuset/firebuild/ngiven /sys/fs/cgroup/firebuild/ngiven; do
+			[ -e \$c/cpuset.mems ] && echo mems=\$(cat \$c/cpuset.mems) cpus=\$(cat \$c/cpuset.cpus)
+		done
+		grep -q \$(jq -r .vm.pid $D/ng.json) /sys/fs/cgroup/cpuset/firebuild/ngiven/tasks 2>/dev/null && echo vmm-in-cpuset
+		firebuild kill --vmm-id=ngiven --shutdown-timeout=2 > /dev/null
+		[ -e /var/run/netns/fbgiven ] && echo netns-kept
+		ip netns exec fbgiven ip -br link | grep -c tap0 || true
+		[ -e $D/cnicache/results/fbtest-fb-ngiven-eth0 ] || echo cache-copy-gone
+	"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"in-a-given-netns"* ]]
+	[[ "$output" == *"netns=/var/run/netns/fbgiven"* ]]
+	[[ "$output" == *"tap-in-given"* ]]
+	[[ "$output" == *"cniCacheV1"* ]]
+	[[ "$output" == *"mems=0 cpus=$(cat /sys/devices/system/node/node0/cpulist)"* ]]
+	[[ "$output" == *"netns-kept"* ]]
+	[[ "$output" == *$'netns-kept\n0'* ]]
+	[[ "$output" == *"cache-copy-gone"* ]]
+	[ ! -e /var/run/netns/fb-ngiven ]
+	[ ! -e /var/run/netns/fbgiven ]
+	[ ! -e /sys/fs/cgroup/cpuset/firebuild/ngiven ]
+}

@@ -122,7 +122,7 @@ in_netns() {
 	[ "$(jq -r .profile.tracing_enable <<<"$output")" = true ]
 	# a profile is updated by another profile-create (--overwrite)
 	run --separate-stderr firebuild profile-create $PROF --profile=standard --chroot-base="$D/jail"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 4 ]
 	[[ "$stderr" == *"--overwrite"* ]]
 }
 
@@ -156,7 +156,7 @@ in_netns() {
 		--vmlinux-id=vmlinux-v5.8 \
 		--mem=512 \
 		--tag=combust-labs/postgres:13 --log-format=text
-	echo "$stderr"
+	echo "status=$status $stderr"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .tag.name <<<"$output")" = combust-labs/postgres ]
 	[[ "$stderr" == *"--cni-network-name=machine-builds: ignored: the build runs in fb-exec's sandbox"* ]]
@@ -174,6 +174,7 @@ in_netns() {
 		--post-build-command='chmod -x /usr/local/bin/docker-entrypoint.sh' \
 		--log-as-json \
 		--tag=tests/postgres:13
+	echo "$stderr"
 	[ "$status" -eq 0 ]
 	run debugfs -R "stat /usr/local/bin/docker-entrypoint.sh" "$D/firecracker/rootfs/rootfs/tests/postgres/13/rootfs.ext4"
 	[[ "$output" == *"Mode:  0644"* ]]
@@ -222,7 +223,7 @@ in_netns() {
 			--vmm-id=postgres1 | jq '.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP' -r)
 		echo vmip=\$VMIP
 		for i in \$(seq 1 240); do nc -z -w 1 \${VMIP} 5432 && break; sleep 0.5; done
-		nc -zv \${VMIP} 5432 2>&1 || nc -z \${VMIP} 5432 && echo 'port 5432 [tcp/postgresql] succeeded!'
+		nc -zv \${VMIP} 5432 2>&1
 		curl -s http://\${VMIP}:5432/env.txt
 		# --env-file and --ssh-user with --identity-file
 		firebuild run \
