@@ -127,6 +127,7 @@ bench: deps all
 	@./bench/build --write
 	@./bench/boot --write
 	@./bench/net --write
+	@./bench/tracing --write
 
 .PHONY: all deps unit bats test demo clean fuzz bench install
 .SECONDARY:

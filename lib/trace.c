@@ -205,14 +205,56 @@ void fb_trace_init(const char *tool)
 	start(tool);
 }
 
+/* An empty export: does the collector answer, and quickly? */
+static bool probe(const char *url, char *why, size_t n)
+{
+	static const char body[] = "{\"resourceSpans\":[]}";
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURL *c = curl_easy_init();
+	if (!c)
+		return snprintf(why, n, "no libcurl handle"), false;
+	char ebuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 500L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	CURLcode cr = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (cr != CURLE_OK)
+		return snprintf(why, n, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr)), false;
+	if (status < 200 || status > 299)
+		return snprintf(why, n, "HTTP %ld", status), false;
+	return true;
+}
+
 void fb_trace_configure(const char *name, const char *endpoint, bool log, const char *spool)
 {
 	if (!endpoint && !spool)
 		return;
 	if (endpoint) {
-		setenv("FB_TRACE_ENDPOINT", endpoint, 1);
-		free(g.url);
-		g.url = endpoint_url(endpoint);
+		/* asked once, here: a collector that is not there or does not
+		 * answer costs one warning, and no process waits on it again */
+		char *url = endpoint_url(endpoint), why[CURL_ERROR_SIZE + 32];
+		if (probe(url, why, sizeof(why))) {
+			setenv("FB_TRACE_ENDPOINT", endpoint, 1);
+			free(g.url);
+			g.url = url;
+		} else {
+			fb_warn("tracing: the collector at %s does not take OTLP/HTTP (%s): spans not sent", url, why);
+			free(url);
+			endpoint = NULL;
+			if (!spool)
+				return;
+		}
 	}
 	if (spool) {
 		setenv("FB_TRACE_SPOOL", spool, 1);

@@ -109,7 +109,7 @@ in_netns() {
 	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
 	in_netns "
 		trap 'firebuild kill --vmm-id=nweb --shutdown-timeout=1 >/dev/null 2>&1 || true' EXIT
-		firebuild run --from=fb/busybox:1 --name=nweb --daemonize --cni-network-name=fbtest --ip-address=10.88.0.50 $NETFLAGS \
+		firebuild run --from=fb/busybox:1 --name=nweb --hostname=nweb --daemonize --cni-network-name=fbtest --ip-address=10.88.0.50 $NETFLAGS \
 			-- /bin/sh -c 'mkdir -p /w && echo served-by-\$(hostname) > /w/index.html && httpd -f -p 80 -h /w' > $D/web.json
 		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.50/ && break; sleep 0.5; done
 		firebuild run --from=fb/busybox:1 --name=nclient --cni-network-name=fbtest $NETFLAGS \

@@ -137,7 +137,7 @@ JSON
 	run --separate-stderr firebuild rootfs --dockerfile="$D/ctx/Dockerfile" --tag=tr/a:5 --log-format=text \
 		--tracing-enable --tracing-collector-host-port=127.0.0.1:$dead
 	[ "$status" -eq 0 ]
-	[ "$(grep -c 'tracing: .* not sent to http://127.0.0.1:'"$dead" <<<"$stderr")" -eq 1 ]
+	[ "$(grep -c 'tracing: the collector at http://127.0.0.1:'"$dead"'/v1/traces does not take OTLP/HTTP (.*): spans not sent' <<<"$stderr")" -eq 1 ]
 	# one that accepts and says nothing: the export gives up, the build is done
 	python3 -c '
 import socket, sys, time
