@@ -99,6 +99,38 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* POST a JSON body with time limits; false and why when it did not get a
+ * 2xx answer. */
+static bool post_json(const char *url, const char *body, size_t len, long connect_ms, long total_ms, char *why, size_t n)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURL *c = curl_easy_init();
+	if (!c)
+		return snprintf(why, n, "no libcurl handle"), false;
+	char ebuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+	CURLcode cr = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (cr != CURLE_OK)
+		return snprintf(why, n, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr)), false;
+	if (status < 200 || status > 299)
+		return snprintf(why, n, "HTTP %ld", status), false;
+	return true;
+}
+
 /* POST the batch; with g.mu held. */
 static void send_batch(void)
 {
@@ -123,37 +155,12 @@ static void send_batch(void)
 	size_t n = g.nbatch;
 	fb_buf_free(&g.batch);
 	g.nbatch = 0;
-
-	CURL *c = curl_easy_init();
-	char ebuf[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode cr = CURLE_FAILED_INIT;
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	if (c) {
-		curl_easy_setopt(c, CURLOPT_URL, g.url);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.len);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-		/* never hold the command up for long */
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 500L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-		cr = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
-	}
-	curl_slist_free_all(h);
-	fb_buf_free(&body);
-	if (cr == CURLE_OK && status >= 200 && status < 300)
-		return;
+	/* never hold the command up for long */
 	char why[CURL_ERROR_SIZE + 32];
-	if (cr != CURLE_OK)
-		snprintf(why, sizeof(why), "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr));
-	else
-		snprintf(why, sizeof(why), "HTTP %ld", status);
+	bool ok = post_json(g.url, body.data, body.len, 500, 2000, why, sizeof(why));
+	fb_buf_free(&body);
+	if (ok)
+		return;
 	/* one warning, from the process that started the trace */
 	if (!g.warned) {
 		g.warned = true;
@@ -209,31 +216,7 @@ void fb_trace_init(const char *tool)
 static bool probe(const char *url, char *why, size_t n)
 {
 	static const char body[] = "{\"resourceSpans\":[]}";
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	CURL *c = curl_easy_init();
-	if (!c)
-		return snprintf(why, n, "no libcurl handle"), false;
-	char ebuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 500L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-	CURLcode cr = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	if (cr != CURLE_OK)
-		return snprintf(why, n, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr)), false;
-	if (status < 200 || status > 299)
-		return snprintf(why, n, "HTTP %ld", status), false;
-	return true;
+	return post_json(url, body, sizeof(body) - 1, 500, 1000, why, n);
 }
 
 void fb_trace_configure(const char *name, const char *endpoint, bool log, const char *spool)
@@ -314,15 +297,22 @@ struct fb_span *fb_span_begin_under(struct fb_span *parent, const char *name)
 	return begin(parent, name, false);
 }
 
-void fb_span_set(struct fb_span *s, const char *key, const char *value)
+/* An OTLP KeyValue's start: {"key":KEY,"value": */
+static void attr_key(struct fb_span *s, const char *key)
 {
-	if (!s)
-		return;
 	if (s->attrs.len)
 		fb_buf_addc(&s->attrs, ',');
 	fb_buf_adds(&s->attrs, "{\"key\":");
 	fb_buf_add_json_str(&s->attrs, key);
-	fb_buf_adds(&s->attrs, ",\"value\":{\"stringValue\":");
+	fb_buf_adds(&s->attrs, ",\"value\":");
+}
+
+void fb_span_set(struct fb_span *s, const char *key, const char *value)
+{
+	if (!s)
+		return;
+	attr_key(s, key);
+	fb_buf_adds(&s->attrs, "{\"stringValue\":");
 	fb_buf_add_json_str(&s->attrs, value ? value : "");
 	fb_buf_adds(&s->attrs, "}}");
 }
@@ -331,11 +321,9 @@ void fb_span_set_int(struct fb_span *s, const char *key, int64_t value)
 {
 	if (!s)
 		return;
-	if (s->attrs.len)
-		fb_buf_addc(&s->attrs, ',');
-	fb_buf_adds(&s->attrs, "{\"key\":");
-	fb_buf_add_json_str(&s->attrs, key);
-	fb_buf_addf(&s->attrs, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)value);
+	attr_key(s, key);
+	/* int64 is a string in OTLP's JSON */
+	fb_buf_addf(&s->attrs, "{\"intValue\":\"%lld\"}}", (long long)value);
 }
 
 void fb_span_error(struct fb_span *s, const char *message)

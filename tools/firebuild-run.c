@@ -420,6 +420,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		COMMON_OPTS,
 		MACHINE_OPTS,
+		{ "timings", no_argument, NULL, M_TIMINGS },
 		{ "from", required_argument, NULL, R_FROM },
 		{ "name", required_argument, NULL, R_NAME },
 		{ "env", required_argument, NULL, R_ENV },

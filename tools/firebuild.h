@@ -95,7 +95,8 @@ enum {
 	{ "netns", required_argument, NULL, O_NETNS },                                  \
 	{ "help", no_argument, NULL, O_HELP }
 
-/* The original's machine flags, on run and rootfs. */
+/* The original's machine flags, on run and rootfs (M_TIMINGS: --timings,
+ * which is not one of them, numbered last). */
 enum {
 	M_CNI_NET = 0x2400,
 	M_CPU,
@@ -125,8 +126,7 @@ enum {
 	{ "ssh-user", required_argument, NULL, M_SSH_USER },                              \
 	{ "vmlinux-id", required_argument, NULL, M_VMLINUX },                             \
 	{ "log-firecracker-http-calls", optional_argument, NULL, M_LOG_FC_HTTP },         \
-	{ "shutdown-graceful-timeout-seconds", required_argument, NULL, M_GRACEFUL },     \
-	{ "timings", no_argument, NULL, M_TIMINGS }
+	{ "shutdown-graceful-timeout-seconds", required_argument, NULL, M_GRACEFUL }
 
 /* 1 when c was a common flag (*exit_now set for a bad value), else 0. */
 int common_opt(int c, struct common *co, int *exit_now);
