@@ -136,6 +136,30 @@ static int finish_state(struct vm *v, int code, int status, char *msg, size_t ms
 	return code;
 }
 
+/* The guest's console comes through a pipe: to our stdout in the
+ * foreground, to console.log daemonized. It is always drained (a full pipe
+ * would stop the guest); a console nobody reads is dropped. The first byte
+ * ends the "first guest line" span. */
+static ssize_t copy_console(struct vm *v, int *in, int out, struct fb_span **first)
+{
+	char buf[8192];
+	ssize_t n = read(*in, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(*in);
+			*in = -1;
+		}
+		return n;
+	}
+	fb_span_end(*first);
+	*first = NULL;
+	if (out >= 0 && write(out, buf, (size_t)n) < 0) {
+		/* the reader went away: the VM goes on */
+	}
+	(void)v;
+	return n;
+}
+
 /* Run QEMU until it ends; the workload's code (or 125 and why). */
 static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 {
@@ -146,9 +170,10 @@ static int supervise(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct fb_proc p;
-	struct fb_spawn_opts so = { .null_stdin = v->daemon };
 	char kvm_how[64] = "";
-	struct fb_span *run = NULL, *start = NULL, *boot = NULL;
+	struct fb_span *run = NULL, *start = NULL, *boot = NULL, *first = NULL;
+	int con_out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
+	int con = -1;
 again:
 	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
 	fb_span_end(run);
@@ -158,16 +183,29 @@ again:
 	fb_span_set(run, "vm.accel", kvm ? "kvm" : "tcg");
 	start = fb_span_begin_under(run, "vmm start");
 	boot = fb_span_begin_under(run, "guest boot");
-	if (v->jail) {
-		int out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
-		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, out, !v->daemon, err);
-		if (v->daemon && out >= 0)
-			close(out);
-		if (p.pid < 0)
-			return -1;
-	} else if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0) {
-		return -1;
+	first = fb_span_begin_under(run, "first guest line");
+	int cp[2];
+	if (pipe2(cp, O_CLOEXEC) < 0) {
+		fb_err_errno(err, errno, "pipe");
+		goto fail;
 	}
+	if (v->jail) {
+		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, cp[1], !v->daemon, err);
+		close(cp[1]);
+		if (p.pid < 0) {
+			close(cp[0]);
+			goto fail;
+		}
+	} else {
+		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
+		close(cp[0]);
+		close(cp[1]);
+		if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
+			goto fail;
+		cp[0] = p.out_fd;
+	}
+	con = cp[0];
+	fcntl(con, F_SETFL, O_NONBLOCK);
 	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
 	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
 	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
@@ -211,9 +249,13 @@ again:
 			kill(p.pid, SIGKILL);
 			stop_at = time(NULL) + 3600;
 		}
-		struct pollfd pf = { ctl, POLLIN, 0 };
-		if (poll(&pf, ctl >= 0 ? 1 : 0, 100) > 0 && (pf.revents & (POLLIN | POLLHUP)))
-			read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+		struct pollfd pf[2] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		if (poll(pf, 2, 100) > 0) {
+			if (con >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
+				copy_console(v, &con, con_out, &first);
+			if (ctl >= 0 && (pf[1].revents & (POLLIN | POLLHUP)))
+				read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+		}
 		if (!saved || boot) {
 			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
 			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
@@ -230,7 +272,14 @@ again:
 		fb_span_error(boot, "the guest ended before its workload started");
 	fb_span_end(start);
 	fb_span_end(boot);
-	/* what fb-init said just before the end may still be in the socket */
+	fb_span_end(first);
+	first = NULL;
+	/* the console's last lines, then what fb-init said just before the end */
+	while (con >= 0 && copy_console(v, &con, con_out, &first) > 0)
+		;
+	if (con >= 0)
+		close(con);
+	con = -1;
 	if (ctl >= 0) {
 		fcntl(ctl, F_SETFL, O_NONBLOCK);
 		while (read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) == 0)
@@ -260,7 +309,18 @@ again:
 	int rc = finish_state(v, code, status, msg, sizeof(msg), "QEMU");
 	fb_span_set_int(run, "vm.exit_code", rc);
 	fb_span_end(run);
+	if (v->daemon && con_out >= 0)
+		close(con_out);
 	return rc;
+fail:
+	fb_span_end(first);
+	fb_span_end(start);
+	fb_span_end(boot);
+	fb_span_error(run, err->msg);
+	fb_span_end(run);
+	if (v->daemon && con_out >= 0)
+		close(con_out);
+	return -1;
 }
 
 static void push(struct fb_strv *q, const char *s)
@@ -317,8 +377,7 @@ static int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv 
 		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
 						     kargs ? kargs : ""));
 		push(tcg, "-chardev");
-		fb_strv_push_owned(tcg, v->daemon && !v->jail ? fb_xasprintf("file,id=con,path=%s", v->console)
-							      : fb_xstrdup("stdio,id=con,signal=off"));
+		push(tcg, "stdio,id=con,signal=off");
 		push(tcg, "-serial");
 		push(tcg, "chardev:con");
 		push(tcg, "-drive");

@@ -97,7 +97,7 @@ JSON
 	[ "$status" -eq 0 ]
 	[[ "$output" == *traced* ]]
 	run python3 "$BATS_TEST_DIRNAME/otlp-check.py" "$D/spans-net.jsonl" "firebuild run" fb-net "cni ADD bridge" \
-		"cni ADD tc-redirect-tap" "cni DEL bridge" fb-jail jail "vmm start" "guest boot" vm
+		"cni ADD tc-redirect-tap" "cni DEL bridge" fb-jail jail "vmm start" "guest boot" "first guest line" vm
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"cni ADD bridge (fb-net)"* ]]
@@ -128,6 +128,7 @@ JSON
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"Timings ("* ]]
 	[[ "$stderr" == *"guest boot"* ]]
+	[[ "$stderr" == *"first guest line"* ]]
 	[[ "$stderr" == *"jail"* ]]
 }
 
