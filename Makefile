@@ -47,7 +47,7 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

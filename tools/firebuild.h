@@ -155,6 +155,11 @@ int cmd_import(int argc, char **argv);
 
 /* firebuild-run.c */
 int cmd_run(int argc, char **argv);
+
+/* firebuild-vm.c */
+/* The kernel: <kdir>/ID when that is a file (the original's layout), else
+ * <store>/kernels/ID/vmlinux; no ID: the store's default. */
+int kernel_path(const char *store, const char *kdir, const char *id, char **out, struct fb_err *err);
 int cmd_ls(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_kill(int argc, char **argv);

@@ -1,0 +1,490 @@
+/* firebuild ls, inspect, logs, kill, purge (the VMs in <run-cache>/runs,
+ * their state written by fb-jail) and kernel (the guest kernels in the
+ * store, or the profile's kernel-storage-root). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "store.h"
+#include "tool.h"
+#include "trace.h"
+#include "tree.h"
+#include "util.h"
+#include "vm.h"
+
+#include "firebuild.h"
+
+enum {
+	R_VMM_ID = 0x3b00,
+	R_TIMEOUT,
+	R_ID,
+	R_DEFAULT,
+};
+
+/* ---- kernels in the store ---- */
+
+/* The id <store>/kernels/default names, or NULL. */
+static char *default_kernel(const char *store)
+{
+	char *p = fb_xasprintf("%s/kernels/default", store), *def = NULL;
+	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	if (fb_read_file(p, &b, &e) == 0)
+		def = fb_xstrndup(fb_buf_str(&b), strcspn(fb_buf_str(&b), "\n"));
+	fb_buf_free(&b);
+	free(p);
+	return def;
+}
+
+/* The kernel: kernel-storage-root/ID (the original's layout: vmlinux files
+ * named by id) when that is a file, else <store>/kernels/ID/vmlinux; no id:
+ * the store's default. */
+int kernel_path(const char *store, const char *kdir, const char *id, char **out, struct fb_err *err)
+{
+	char *def = NULL;
+	if (id && kdir && !strchr(id, '/')) {
+		char *p = fb_xasprintf("%s/%s", kdir, id);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			*out = p;
+			return 0;
+		}
+		free(p);
+	}
+	if (!id) {
+		id = def = default_kernel(store);
+		if (!id)
+			return fb_err_set(err, FB_EXIT_NOTFOUND, "no_kernel",
+					  "no kernel in %s/kernels: add one with firebuild kernel add --id=vmlinux-6.1 PATH "
+					  "(scripts/build-kernel builds it), or give --vmlinux-id",
+					  store);
+	}
+	char *p = fb_xasprintf("%s/kernels/%s/vmlinux", store, id);
+	int r = 0;
+	if (strchr(id, '/') || access(p, R_OK) < 0) {
+		r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_kernel", "--vmlinux-id %s: no such kernel in %s/kernels%s%s (firebuild kernel ls)",
+			       id, store, kdir ? " or " : "", kdir ? kdir : "");
+		free(p);
+	} else {
+		*out = p;
+	}
+	free(def);
+	return r;
+}
+
+static const char kernel_usage[] =
+	"Usage: firebuild kernel add --id=ID [--default] PATH | kernel ls\n"
+	"Guest kernels in the store (<store>/kernels/<id>/vmlinux): an ELF vmlinux\n"
+	"with the PVH note (scripts/build-kernel makes one). The first one added, or\n"
+	"the one added with --default, is what run uses without --vmlinux-id.\n";
+
+int cmd_kernel(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "id", required_argument, NULL, R_ID },
+		{ "default", no_argument, NULL, R_DEFAULT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = COMMON_INIT;
+	const char *id = NULL;
+	bool make_default = false;
+	int c, exit_now = -1, rc = FB_EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (c == O_HELP) {
+			print_usage(kernel_usage);
+			return 0;
+		} else if (c == R_ID) {
+			id = optarg;
+		} else if (c == R_DEFAULT) {
+			make_default = true;
+		} else {
+			return FB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || (strcmp(argv[optind], "add") && strcmp(argv[optind], "ls")))
+		return fb_tool_usage_error("kernel needs add or ls");
+	bool add = !strcmp(argv[optind], "add");
+	if (add && (optind + 2 != argc || !id))
+		return fb_tool_usage_error("kernel add needs --id=ID and one PATH");
+	if (add && (!*id || strchr(id, '/') || !strcmp(id, "default") || id[0] == '.'))
+		return fb_tool_usage_error("--id %s: a name without '/'", id);
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, "kernel", &store, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	char *kd = fb_xasprintf("%s/kernels", store);
+	if (add) {
+		const char *src = argv[optind + 1];
+		unsigned char elf[4] = { 0 };
+		FILE *f = fopen(src, "re");
+		size_t got = f ? fread(elf, 1, 4, f) : 0;
+		if (f)
+			fclose(f);
+		char *dir = fb_xasprintf("%s/%s", kd, id), *dst = fb_xasprintf("%s/vmlinux", dir);
+		char *defp = fb_xasprintf("%s/default", kd);
+		if (!f) {
+			rc = fail((fb_err_errno(&err, errno, "%s", src), &err));
+		} else if (got != 4 || memcmp(elf, "\x7f" "ELF", 4)) {
+			fb_err_set(&err, FB_EXIT_USAGE, "invalid", "%s: not an ELF vmlinux (bzImage is not what Firecracker boots)", src);
+			rc = fail(&err);
+		} else if (fb_mkdir_p(dir, 0755, &err) < 0 || fb_copy_sparse(src, dst, &err) < 0) {
+			rc = fail(&err);
+		} else {
+			if (make_default || access(defp, F_OK) < 0)
+				fb_write_file_atomic(defp, id, strlen(id), 0644, &err);
+			jv d = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
+			d = jv_object_set(d, jv_string("path"), jv_string(dst));
+			rc = fb_json_write_stdout(jv_object_set(jv_object(), jv_string("kernel"), d), &err) < 0 ? fail(&err) : 0;
+		}
+		free(dir);
+		free(dst);
+		free(defp);
+	} else {
+		char *def = default_kernel(store);
+		jv list = jv_array();
+		DIR *d = opendir(kd);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			char *p = fb_xasprintf("%s/%s/vmlinux", kd, de->d_name);
+			struct stat st;
+			if (de->d_name[0] != '.' && stat(p, &st) == 0) {
+				jv k = jv_object_set(jv_object(), jv_string("id"), jv_string(de->d_name));
+				k = jv_object_set(k, jv_string("path"), jv_string(p));
+				k = jv_object_set(k, jv_string("size"), jv_number((double)st.st_size));
+				k = jv_object_set(k, jv_string("default"), jv_bool(def && !strcmp(def, de->d_name)));
+				list = jv_array_append(list, k);
+			}
+			free(p);
+		}
+		if (d)
+			closedir(d);
+		free(def);
+		rc = fb_json_write_stdout(jv_object_set(jv_object(), jv_string("kernels"), list), &err) < 0 ? fail(&err) : 0;
+	}
+	free(kd);
+out:
+	free(store);
+	common_free(&co);
+	return rc;
+}
+
+
+/* ---- ls, inspect, kill, purge, logs ---- */
+
+/* The flags of ls, inspect, logs, kill and purge: 0 with *rcd the run
+ * cache (the flag's, else the profile's; free it), or -1 with *rc the exit
+ * status. */
+static int parse_vm_flags(int argc, char **argv, const char *command, const char *usage, const char **id, char **rcd,
+			  long *timeout, int *rc)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "vmm-id", required_argument, NULL, R_VMM_ID },
+		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common co = COMMON_INIT;
+	int c, exit_now = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (common_opt(c, &co, &exit_now)) {
+			if (exit_now >= 0) {
+				*rc = exit_now;
+				common_free(&co);
+				return -1;
+			}
+			continue;
+		}
+		if (c == O_HELP) {
+			*rc = print_usage(usage);
+			common_free(&co);
+			return -1;
+		} else if (c == R_VMM_ID) {
+			*id = optarg;
+		} else if (c == R_TIMEOUT) {
+			char *end;
+			*timeout = strtol(optarg, &end, 10);
+			if (*end == 's')
+				end++;
+			if (*end || *timeout < 0) {
+				*rc = fb_tool_usage_error("--shutdown-timeout %s: expected seconds (15 or 15s)", optarg);
+				common_free(&co);
+				return -1;
+			}
+		} else {
+			*rc = FB_EXIT_USAGE;
+			common_free(&co);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		*rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+		common_free(&co);
+		return -1;
+	}
+	struct fb_err err = { 0 };
+	char *store = NULL;
+	if (resolve_common(&co, command, &store, &err) < 0) {
+		*rc = fail(&err);
+		common_free(&co);
+		return -1;
+	}
+	free(store);
+	char *flag = co_setting(&co, co.run_cache, "run_cache");
+	*rcd = fb_xstrdup(fb_run_cache(flag));
+	free(flag);
+	common_free(&co);
+	return 0;
+}
+
+static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct fb_err *err)
+{
+	if (!id)
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id is required");
+	if (!fb_vm_valid_name(id))
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id %s: 1 to 20 characters of [a-zA-Z0-9]", id);
+	*dir = fb_xasprintf("%s/runs/%s", rcd, id);
+	char *p = fb_xasprintf("%s/state.json", *dir);
+	int r = 0;
+	struct fb_err e = { 0 };
+	if (fb_json_load(p, st, &e) < 0)
+		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM (firebuild ls)", id);
+	free(p);
+	return r;
+}
+
+/* The flags of inspect, logs and kill, and the VM they name: 0, or -1
+ * with *rc the exit status. */
+static int open_vm(int argc, char **argv, const char *command, const char *usage, long *timeout, const char **id,
+		   char **dir, jv *st, int *rc)
+{
+	char *rcd = NULL;
+	if (parse_vm_flags(argc, argv, command, usage, id, &rcd, timeout, rc) < 0)
+		return -1;
+	struct fb_err err = { 0 };
+	int r = load_vm(rcd, *id, dir, st, &err);
+	free(rcd);
+	if (r < 0) {
+		free(*dir);
+		*dir = NULL;
+		*rc = fail(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static jv with_status(jv st)
+{
+	return jv_object_set(st, jv_string("state"), jv_string(fb_vm_status(st)));
+}
+
+static const char ls_usage[] = "Usage: firebuild ls\nThe VMs: a table on a terminal, JSON otherwise.\n";
+
+int cmd_ls(int argc, char **argv)
+{
+	const char *id = NULL;
+	char *rcd = NULL;
+	long to = 0;
+	int rc = 0;
+	if (parse_vm_flags(argc, argv, "ls", ls_usage, &id, &rcd, &to, &rc) < 0)
+		return rc;
+	char *runs = fb_xasprintf("%s/runs", rcd);
+	free(rcd);
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	jv list = jv_array();
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = fb_xasprintf("%s/%s/state.json", runs, e->d_name);
+		jv st;
+		struct fb_err er = { 0 };
+		if (fb_json_load(p, &st, &er) == 0)
+			list = jv_array_append(list, with_status(st));
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	struct fb_err err = { 0 };
+	if (isatty(1)) {
+		printf("%-20s %-30s %-8s %-8s %6s %s\n", "ID", "IMAGE", "BACKEND", "STATE", "PID", "EXIT");
+		jv_array_foreach(list, i, st)
+		{
+			jv idj = jv_object_get(jv_copy(st), jv_string("id")), im = jv_object_get(jv_copy(st), jv_string("image"));
+			jv s = jv_object_get(jv_copy(st), jv_string("state")), ex = jv_object_get(jv_copy(st), jv_string("exit_code"));
+			char exs[16] = "-";
+			if (jv_get_kind(ex) == JV_KIND_NUMBER)
+				snprintf(exs, sizeof(exs), "%d", (int)jv_number_value(ex));
+			jv be = jv_object_get(jv_copy(st), jv_string("backend"));
+			printf("%-20s %-30s %-8s %-8s %6ld %s\n", jv_string_value(idj), jv_string_value(im),
+			       jv_get_kind(be) == JV_KIND_STRING ? jv_string_value(be) : "qemu", jv_string_value(s), fb_vm_num(st, "pid"),
+			       exs);
+			jv_free(be);
+			jv_free(idj);
+			jv_free(im);
+			jv_free(s);
+			jv_free(ex);
+			jv_free(st);
+			(void)i;
+		}
+		jv_free(list);
+		return 0;
+	}
+	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vms"), list), &err) < 0 ? fail(&err) : 0;
+}
+
+static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID\nThe VM's state as a JSON object, as the original printed it: its\n.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address.\n";
+
+int cmd_inspect(int argc, char **argv)
+{
+	const char *id = NULL;
+	long to = 0;
+	int rc = 0;
+	char *dir = NULL;
+	jv st;
+	if (open_vm(argc, argv, "inspect", inspect_usage, &to, &id, &dir, &st, &rc) < 0)
+		return rc;
+	free(dir);
+	struct fb_err err = { 0 };
+	/* the state itself, as the original printed it: its
+	 * .NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address */
+	return fb_json_write_stdout(with_status(st), &err) < 0 ? fail(&err) : 0;
+}
+
+static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID\nA daemonized VM's console.\n";
+
+int cmd_logs(int argc, char **argv)
+{
+	const char *id = NULL;
+	long to = 0;
+	int rc = 0;
+	char *dir = NULL;
+	jv st;
+	if (open_vm(argc, argv, "logs", logs_usage, &to, &id, &dir, &st, &rc) < 0)
+		return rc;
+	jv_free(st);
+	struct fb_err err = { 0 };
+	char *p = fb_xasprintf("%s/console.log", dir);
+	struct fb_buf b = FB_BUF_INIT;
+	rc = fb_read_file(p, &b, &err) < 0 ? fail(&err) : 0;
+	if (rc == 0 && b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+		rc = 1;
+	fb_buf_free(&b);
+	free(p);
+	free(dir);
+	return rc;
+}
+
+static const char kill_usage[] =
+	"Usage: firebuild kill --vmm-id=ID [--shutdown-timeout=15s]\n"
+	"Stop a VM cleanly (its STOPSIGNAL through fb-init; killed after the\n"
+	"timeout) and remove everything it held.\n";
+
+int cmd_kill(int argc, char **argv)
+{
+	const char *id = NULL;
+	long timeout = 15;
+	int rc = 0;
+	char *dir = NULL;
+	jv st;
+	if (open_vm(argc, argv, "kill", kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
+		return rc;
+	jv_free(st);
+	struct fb_err err = { 0 };
+	jv final;
+	int sr = fb_vm_stop(dir, timeout, &final, &err);
+	if (sr == 0)
+		sr = fb_vm_teardown(dir, id, &err);
+	free(dir);
+	if (sr < 0)
+		return fail(&err);
+	/* what it reported before it went */
+	jv out = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
+	jv ex = jv_object_get(final, jv_string("exit_code"));
+	if (jv_get_kind(ex) != JV_KIND_NUMBER) {
+		jv_free(ex);
+		ex = jv_null();
+	}
+	out = jv_object_set(out, jv_string("killed"), jv_true());
+	out = jv_object_set(out, jv_string("exit_code"), ex);
+	return fb_json_write_stdout(out, &err) < 0 ? fail(&err) : 0;
+}
+
+static const char purge_usage[] =
+	"Usage: firebuild purge\n"
+	"Remove what VMs that ended any other way left behind; running VMs are\n"
+	"not touched.\n";
+
+int cmd_purge(int argc, char **argv)
+{
+	const char *id = NULL;
+	char *rcd = NULL;
+	long to = 0;
+	int rc = 0;
+	if (parse_vm_flags(argc, argv, "purge", purge_usage, &id, &rcd, &to, &rc) < 0)
+		return rc;
+	char *runs = fb_xasprintf("%s/runs", rcd);
+	free(rcd);
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	jv purged = jv_array();
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *dir = fb_xasprintf("%s/%s", runs, e->d_name), *p = fb_xasprintf("%s/state.json", dir);
+		jv st;
+		struct fb_err er = { 0 };
+		bool gone;
+		if (fb_json_load(p, &st, &er) == 0) {
+			long sup = fb_vm_num(st, "supervisor_pid");
+			bool running = !strcmp(fb_vm_status(st), "running");
+			/* a supervisor whose VMM just died is writing its last state */
+			for (int i = 0; !running && i < 30 && fb_vm_alive(sup, "fb-jail"); i++)
+				usleep(100000);
+			gone = !running && !fb_vm_alive(sup, "fb-jail");
+			jv_free(st);
+		} else {
+			/* no state: a run that died while starting, if it is old enough */
+			struct stat sb;
+			gone = stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime > 60;
+		}
+		struct fb_err te = { 0 };
+		if (gone && fb_vm_teardown(dir, e->d_name, &te) == 0)
+			purged = jv_array_append(purged, jv_string(e->d_name));
+		free(dir);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	struct fb_err err = { 0 };
+	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("purged"), purged), &err) < 0 ? fail(&err) : 0;
+}
+
