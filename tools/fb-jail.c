@@ -773,6 +773,28 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const ch
 	return r;
 }
 
+/* The original's "VMM running as a daemon" line, with its fields. */
+static void daemon_line(jv st)
+{
+	char pid[32] = "", net[64] = "", ip[64] = "";
+	snprintf(pid, sizeof(pid), "%ld", fb_vm_num(st, "pid"));
+	jv addr = jv_getpath(jv_copy(st), jv_parse("[\"network\",\"interfaces\",0,\"ip\"]"));
+	if (jv_get_kind(addr) == JV_KIND_STRING) {
+		snprintf(net, sizeof(net), "%s", jv_string_value(addr));
+		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(net, "/"), net);
+	}
+	jv_free(addr);
+	jv id = jv_object_get(jv_copy(st), jv_string("id")), dir = jv_object_get(jv_copy(st), jv_string("run_cache"));
+	jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir"));
+	fb_log_fields(FB_LOG_INFO, "VMM running as a daemon", "vmm-id", jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "",
+		      "pid", pid, "cache-dir", jv_get_kind(dir) == JV_KIND_STRING ? jv_string_value(dir) : "", "jailer-dir",
+		      jv_get_kind(jd) == JV_KIND_STRING ? jv_string_value(jd) : "", "ip-address", ip, "ip-net", net,
+		      (const char *)NULL);
+	jv_free(id);
+	jv_free(dir);
+	jv_free(jd);
+}
+
 /* Back in the host's network namespace (after the VM's): the tear-down,
  * fb-net del and the trace export happen there. */
 static void back_to_host(int *fd)
@@ -953,6 +975,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 			usleep(50000);
 		}
 		if (jv_is_valid(st)) {
+			daemon_line(st);
 			rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("vm"), st));
 		} else {
 			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start (see %s)", v.id, v.console);

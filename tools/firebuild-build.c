@@ -54,7 +54,9 @@ static const char rootfs_usage[] =
 	"  and the machine flags of run: --cni-network-name, --cpu (1), --cpu-template,\n"
 	"  --ht-enabled, --ip-address, --kernel-args, --mem (128), --no-mmds,\n"
 	"  --root-drive-partuuid, --ssh-user, --vmlinux-id, --log-firecracker-http-calls,\n"
-	"  --shutdown-graceful-timeout-seconds (30)\n";
+	"  --shutdown-graceful-timeout-seconds (30) (also spelt --machine-cni-network-name,\n"
+	"  --machine-ssh-user, --machine-vmlinux-id, --resources-cpu, --resources-mem),\n"
+	"  and --service-file-installer FILE (fb-init runs the image's ENTRYPOINT/CMD)\n";
 
 struct build_req {
 	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *pre_build, *post_build;
@@ -160,7 +162,7 @@ static int build_with(struct common *co, const char *command, struct build_req *
 	return rc;
 }
 
-enum { B_CONTEXT = 0x2800, B_BUILD_ARG, B_TARGET, B_NO_CACHE, B_SECRET, B_FS_SIZE, B_PRE, B_POST, B_BOOTSTRAP };
+enum { B_CONTEXT = 0x2800, B_BUILD_ARG, B_TARGET, B_NO_CACHE, B_SECRET, B_FS_SIZE, B_PRE, B_POST, B_BOOTSTRAP, B_SERVICE };
 
 /* Flags rootfs and baseos share; 1 when c was one of them. */
 static int build_opt(int c, struct build_req *r)
@@ -208,6 +210,7 @@ int cmd_rootfs(int argc, char **argv)
 		{ "bootstrap-certs-validity", required_argument, NULL, B_BOOTSTRAP },
 		{ "bootstrap-initial-communication-timeout", required_argument, NULL, B_BOOTSTRAP },
 		{ "bootstrap-server-bind-interface", required_argument, NULL, B_BOOTSTRAP },
+		{ "service-file-installer", required_argument, NULL, B_SERVICE },
 		MACHINE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,6 +239,10 @@ int cmd_rootfs(int argc, char **argv)
 								  optarg ? optarg : ""));
 			continue;
 		}
+		if (c == B_SERVICE) {
+			fb_strv_push_owned(&ignored, fb_xasprintf("--service-file-installer=%s", optarg));
+			continue;
+		}
 		switch (c) {
 		case O_HELP:
 			rc = print_usage(rootfs_usage);
@@ -255,7 +262,10 @@ int cmd_rootfs(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < ignored.n; i++)
-		fb_warn("%s: ignored: the build runs in fb-exec's sandbox on this host, not in a build microVM", ignored.v[i]);
+		fb_warn("%s: ignored: %s", ignored.v[i],
+			fb_str_has_prefix(ignored.v[i], "--service-file-installer")
+				? "no service file is needed: fb-init runs the image's ENTRYPOINT and CMD as the VM's service"
+				: "the build runs in fb-exec's sandbox on this host, not in a build microVM");
 	if ((!r.image && !r.dockerfile) || (r.image && r.dockerfile) || !r.tag) {
 		rc = fb_tool_usage_error("rootfs needs --tag and one of --dockerfile or --docker-image");
 		goto out;

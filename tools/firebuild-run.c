@@ -219,7 +219,10 @@ static const char run_usage[] =
 	"                             else the store's default)\n"
 	"  --log-firecracker-http-calls  log every Firecracker API call\n"
 	"  --shutdown-graceful-timeout-seconds S  how long a stop waits for the workload\n"
-	"                             before it is killed (30; alias --shutdown-timeout)\n";
+	"                             before it is killed (30; alias --shutdown-timeout)\n"
+	"The original's first README spellings work too: --machine-cni-network-name,\n"
+	"--machine-ssh-user, --machine-vmlinux-id, --resources-cpu, --resources-mem,\n"
+	"--detached (--daemonize).\n";
 
 /* A Docker-style name for the hostname: adjective-surname. */
 static char *random_hostname(void)
@@ -255,6 +258,7 @@ int cmd_run(int argc, char **argv)
 		{ "env-file", required_argument, NULL, R_ENV_FILE },
 		{ "hostname", required_argument, NULL, R_HOSTNAME },
 		{ "daemonize", no_argument, NULL, R_DAEMONIZE },
+		{ "detached", no_argument, NULL, R_DAEMONIZE }, /* the original README's word for it */
 		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
 		{ "port", required_argument, NULL, R_PORT },
 		{ "identity-file", required_argument, NULL, R_IDENTITY },

@@ -197,7 +197,10 @@ static const char common_flags_help[] =
 	"                                          (cpuset cgroup)\n"
 	"  --netns PATH                            run the VM in this network namespace (a file\n"
 	"                                          under /var/run/netns) instead of making one\n"
-	"  --help                                  this text\n";
+	"  --help                                  this text\n"
+	"The original's first README spellings work too: --storage.provider,\n"
+	"--storage.provider.directory.rootfs-storage-root DIR and\n"
+	"--storage.provider.directory.kernel-storage-root DIR.\n";
 
 void print_common_flags(FILE *f)
 {
@@ -298,6 +301,12 @@ int common_opt(int c, struct common *co, int *exit_now)
 		return 1;
 	}
 	case O_NETNS: co->netns = optarg; return 1;
+	case O_OLD_ROOTFS_ROOT:
+	case O_OLD_KERNEL_ROOT:
+		fb_strv_push_owned(&co->props_string, fb_xasprintf("%s=%s", c == O_OLD_ROOTFS_ROOT ? "rootfs-storage-root"
+											 : "kernel-storage-root",
+								   optarg));
+		return 1;
 	}
 	return 0;
 }

@@ -64,6 +64,8 @@ enum {
 	O_JAILER_GID,
 	O_NUMA,
 	O_NETNS,
+	O_OLD_ROOTFS_ROOT,
+	O_OLD_KERNEL_ROOT,
 	O_SETTING, /* the rest map straight to profile keys */
 };
 
@@ -93,6 +95,10 @@ enum {
 	{ "jailer-gid", required_argument, NULL, O_JAILER_GID },                        \
 	{ "jailer-numa-node", required_argument, NULL, O_NUMA },                        \
 	{ "netns", required_argument, NULL, O_NETNS },                                  \
+	/* the spellings of the original's first README */                              \
+	{ "storage.provider", required_argument, NULL, O_STORAGE_PROVIDER },            \
+	{ "storage.provider.directory.rootfs-storage-root", required_argument, NULL, O_OLD_ROOTFS_ROOT }, \
+	{ "storage.provider.directory.kernel-storage-root", required_argument, NULL, O_OLD_KERNEL_ROOT }, \
 	{ "help", no_argument, NULL, O_HELP }
 
 /* The original's machine flags, on run and rootfs (M_TIMINGS: --timings,
@@ -126,7 +132,13 @@ enum {
 	{ "ssh-user", required_argument, NULL, M_SSH_USER },                              \
 	{ "vmlinux-id", required_argument, NULL, M_VMLINUX },                             \
 	{ "log-firecracker-http-calls", optional_argument, NULL, M_LOG_FC_HTTP },         \
-	{ "shutdown-graceful-timeout-seconds", required_argument, NULL, M_GRACEFUL }
+	{ "shutdown-graceful-timeout-seconds", required_argument, NULL, M_GRACEFUL },     \
+	/* the spellings of the original's first README */                               \
+	{ "machine-cni-network-name", required_argument, NULL, M_CNI_NET },               \
+	{ "machine-ssh-user", required_argument, NULL, M_SSH_USER },                      \
+	{ "machine-vmlinux-id", required_argument, NULL, M_VMLINUX },                     \
+	{ "resources-cpu", required_argument, NULL, M_CPU },                              \
+	{ "resources-mem", required_argument, NULL, M_MEM }
 
 /* 1 when c was a common flag (*exit_now set for a bad value), else 0. */
 int common_opt(int c, struct common *co, int *exit_now);

@@ -116,3 +116,12 @@ accepts() {
 	_firebuild
 	[ "${COMPREPLY[*]}" = "--tracing-collector-host-port" ]
 }
+
+@test "the first README's spellings are accepted as well" {
+	accepts ls --storage.provider=directory --storage.provider.directory.rootfs-storage-root=/tmp/s \
+		--storage.provider.directory.kernel-storage-root=/tmp/k
+	accepts rootfs --machine-cni-network-name=n --machine-ssh-user=u --machine-vmlinux-id=v --resources-mem=512 \
+		--resources-cpu=2 --service-file-installer=/x.sh
+	accepts run --machine-cni-network-name=n --machine-ssh-user=u --machine-vmlinux-id=v --resources-mem=512 \
+		--resources-cpu=2 --detached
+}

@@ -296,3 +296,51 @@ in_netns() {
 	run --separate-stderr firebuild kill $PROF --profile=standard --run-cache="$D/rc2" --vmm-id=flagwins --shutdown-timeout=1
 	[ "$status" -eq 0 ]
 }
+
+@test "README, first version: --storage.provider.directory.*, --machine-*, --resources-mem, --service-file-installer, --detached" {
+	[ -n "${HTTPPORT:-}" ] || skip "git is not installed"
+	[ -f "$D/firecracker/rootfs/rootfs/custom/os/latest/rootfs.ext4" ] || skip "the baseos test did not run"
+	echo '#!/bin/sh' >"$D/alpine.local.d.service.sh"
+	run --separate-stderr firebuild rootfs \
+		--binary-firecracker=/usr/bin/firecracker \
+		--binary-jailer=/usr/bin/jailer \
+		--chroot-base="$D/jail" \
+		--dockerfile=git+http://127.0.0.1:$HTTPPORT/cgi-bin/git/postgres.git:/13/Dockerfile \
+		--storage.provider=directory \
+		--storage.provider.directory.rootfs-storage-root="$D/firecracker/rootfs" \
+		--storage.provider.directory.kernel-storage-root="$D/firecracker/vmlinux" \
+		--machine-cni-network-name=machine-builds \
+		--machine-ssh-user=debian \
+		--machine-vmlinux-id=vmlinux-v5.8 \
+		--pre-build-command='chmod 1777 /tmp' \
+		--log-as-json \
+		--resources-mem=512 \
+		--tag=tests/postgres:13 \
+		--service-file-installer="$D/alpine.local.d.service.sh"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -f "$D/firecracker/rootfs/rootfs/tests/postgres/13/rootfs.ext4" ]
+	[[ "$stderr" == *'"msg":"--service-file-installer='*'ignored: no service file is needed'* ]]
+	[[ "$stderr" == *'"msg":"--machine-ssh-user=debian: ignored'* ]]
+	[ -f "$D/firecracker/vmlinux/vmlinux-v5.8" ] || return 0
+	mkdir -p "$D/cache1"
+	run --separate-stderr firebuild run \
+		--chroot-base="$D/jail" --run-cache="$D/cache1" \
+		--storage.provider=directory \
+		--storage.provider.directory.rootfs-storage-root="$D/firecracker/rootfs" \
+		--storage.provider.directory.kernel-storage-root="$D/firecracker/vmlinux" \
+		--from=custom/os:latest \
+		--machine-vmlinux-id=vmlinux-v5.8 \
+		--resources-mem=256 --name=first1 --detached --log-format=text -- /bin/sleep 60
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"VMM running as a daemon vmm-id=first1 pid="*"cache-dir=$D/cache1/runs/first1 jailer-dir=$D/jail/qemu-system-x86_64/first1"* ]]
+	run --separate-stderr firebuild ls --run-cache="$D/cache1"
+	[ "$(jq -r '.vms[] | "\(.id) \(.state)"' <<<"$output")" = "first1 running" ]
+	run --separate-stderr firebuild kill \
+		--binary-firecracker=/usr/bin/firecracker \
+		--binary-jailer=/usr/bin/jailer \
+		--chroot-base="$D/jail" --run-cache="$D/cache1" \
+		--vmm-id=first1
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$D/cache1/runs")" ]
+}
