@@ -432,7 +432,14 @@ void fb_trace_forked(void)
 	g.nbatch = 0;
 	g.owner = getpid();
 	g.joined = true; /* the parent warns about the collector */
+	/* --timings is the parent's to print; nothing spools after it */
+	free(g.spool);
+	g.spool = NULL;
+	unsetenv("FB_TRACE_SPOOL");
+	unsetenv("FB_TIMINGS");
 	pthread_mutex_unlock(&g.mu);
+	if (!g.url)
+		g.on = false;
 }
 
 /* ---- --timings ---- */
