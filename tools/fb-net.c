@@ -11,7 +11,9 @@
  *
  * Output: .network = {name, netns, interfaces: [{name, mac, ip, gateway,
  * mtu}], dns: [...], tap}. */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -53,7 +55,7 @@ static const char usage[] =
 	"                       repeatable, searched in order)\n"
 	"  --tap-owner UID[:GID]  the tap's owner (a jailed VMM's user; CNI_ARGS\n"
 	"                       TAP_UID/TAP_GID for tc-redirect-tap)\n"
-	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port on this\n"
+	"  --port [HOSTIP|IFACE:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port on this\n"
 	"                       side (iptables DNAT in a chain of the VM's own;\n"
 	"                       localhost too; repeatable)\n"
 	"  --netns PATH         an existing network namespace to use (not made or\n"
@@ -391,11 +393,39 @@ static int ipt(struct fb_buf *errout, char *const *args)
 
 #define IPT(eb, ...) ipt(eb, (char *const[]){ __VA_ARGS__, NULL })
 
-/* "[hostip:][hostport:]port[/proto]" */
+/* "[hostip|iface:][hostport:]port[/proto]" (the original's [iface:]) */
 struct port {
 	char hostip[64], proto[8];
 	int hostport, port;
 };
+
+static bool is_number(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* An interface name becomes its IPv4 address (the rule matches
+ * connections to it, from outside and from here alike). */
+static int host_address(char *host, size_t len)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1)
+		return 0;
+	struct ifaddrs *ifs, *i;
+	if (getifaddrs(&ifs) < 0)
+		return -1;
+	int r = -1;
+	for (i = ifs; i && r < 0; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, host)) {
+			char buf[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, buf, sizeof(buf));
+			snprintf(host, len, "%s", buf);
+			r = 0;
+		}
+	freeifaddrs(ifs);
+	return r;
+}
 
 static int parse_port(const char *spec, struct port *p)
 {
@@ -423,6 +453,11 @@ static int parse_port(const char *spec, struct port *p)
 	if (*end || v < 1 || v > 65535)
 		return -1;
 	p->port = p->hostport = (int)v;
+	/* HOST:PORT (an address or an interface, no host port) or HOSTPORT:PORT */
+	if (n == 2 && !is_number(parts[0])) {
+		snprintf(p->hostip, sizeof(p->hostip), "%s", parts[0]);
+		return 0;
+	}
 	if (n >= 2) {
 		v = strtol(parts[n - 2], &end, 10);
 		if (*end || v < 1 || v > 65535)
@@ -490,8 +525,15 @@ static int ports_add(struct net *n, char *vm_ip, struct fb_err *err)
 	for (size_t i = 0; i < n->ports.n; i++) {
 		if (parse_port(n->ports.v[i], &ps[i]) < 0) {
 			free(ps);
-			return fb_err_set(err, FB_EXIT_USAGE, "usage", "--port %s: expected [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]",
-					  n->ports.v[i]);
+			return fb_err_set(err, FB_EXIT_USAGE, "usage",
+					  "--port %s: expected [HOSTIP|IFACE:][HOSTPORT:]PORT[/tcp|udp]", n->ports.v[i]);
+		}
+		if (ps[i].hostip[0] && host_address(ps[i].hostip, sizeof(ps[i].hostip)) < 0) {
+			int r = fb_err_set(err, FB_EXIT_USAGE, "usage",
+					   "--port %s: %s is neither an address nor an interface with an IPv4 address here",
+					   n->ports.v[i], ps[i].hostip);
+			free(ps);
+			return r;
 		}
 		if (port_taken(n->id, &ps[i])) {
 			int r = fb_err_set(err, FB_EXIT_USAGE, "port_taken", "--port %s: host port %d/%s is published by another VM",

@@ -193,7 +193,7 @@ static const char run_usage[] =
 	"                             (repeatable)\n"
 	"  --daemonize                print the VM's state and return; the console\n"
 	"                             goes to firebuild logs --vmm-id=ID\n"
-	"  --port [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
+	"  --port [HOSTIP|IFACE:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
 	"  --identity-file KEY.pub    with --ssh-user: the key in USER's authorized_keys\n"
 	"                             (repeatable; USER made when missing, host keys made\n"
 	"                             per VM, the image's sshd or dropbear started)\n"

@@ -145,17 +145,26 @@ in_netns() {
 	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
 	in_netns "
 		trap 'firebuild kill --vmm-id=nport --shutdown-timeout=1 >/dev/null 2>&1 || true' EXIT
-		firebuild run --from=fb/busybox:1 --name=nport --daemonize --cni-network-name=fbtest --port=8080:80 $NETFLAGS \
+		ip link add fbdummy0 type veth peer name fbdummy1 && ip addr add 10.77.0.1/24 dev fbdummy0 && ip link set fbdummy0 up && ip link set fbdummy1 up
+		firebuild run --from=fb/busybox:1 --name=nport --daemonize --cni-network-name=fbtest --port=8080:80 \
+			--port=fbdummy0:8081:80 $NETFLAGS \
 			-- /bin/sh -c 'mkdir -p /w && echo published > /w/index.html && httpd -f -p 80 -h /w' > /dev/null
 		for i in \$(seq 1 120); do curl -s -m 1 http://10.88.0.1:8080/ && break; sleep 0.5; done
 		curl -s -m 5 http://127.0.0.1:8080/
+		curl -s -m 5 http://10.77.0.1:8081/ | sed 's/^/on-iface-/'
+		curl -s -m 2 http://10.88.0.1:8081/ || echo not-on-other-addresses
+		firebuild run --from=fb/busybox:1 --name=nport3 --cni-network-name=fbtest --port=nosuch0:8082:80 $NETFLAGS -- /bin/true 2>&1 || echo bad-iface=\$?
 		firebuild run --from=fb/busybox:1 --name=nport2 --cni-network-name=fbtest --port=8080:80 $NETFLAGS -- /bin/true || echo refused=\$?
 		iptables -t nat -S | grep -c FBD-nport || true
 		firebuild kill --vmm-id=nport --shutdown-timeout=1 > /dev/null
 		echo rules=\$(iptables -t nat -S | grep -c FB || true)
 	"
+	echo "$output"; echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^published' <<<"$output")" -eq 2 ]
+	[[ "$output" == *"on-iface-published"* ]]
+	[[ "$output" == *"not-on-other-addresses"* ]]
+	[[ "$output" == *"nosuch0 is neither an address nor an interface"*"bad-iface=2"* ]]
 	[[ "$output" == *"refused=2"* ]]
 	[[ "$stderr" == *"8080/tcp is published by another VM"* ]]
 	[[ "$output" == *"rules=0"* ]]
