@@ -47,6 +47,11 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
+FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
+$(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+
 FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)

@@ -1,0 +1,365 @@
+/* fb-jail's QEMU backend: -M microvm with the root drive, the config drive
+ * and the control port (virtio-serial) of docs/config-drive.md; KVM when it
+ * really runs a guest here (tried, and remembered when it does not), TCG
+ * otherwise. The console comes through a pipe the supervisor drains. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "err.h"
+#include "firecracker.h"
+#include "jail.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "store.h"
+#include "tool.h"
+#include "trace.h"
+#include "tree.h"
+#include "util.h"
+#include "vm.h"
+
+#include "fb-jail.h"
+
+/* One read from the control socket and the lines it completes; -1 at its
+ * end (or when nothing is there). */
+static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, char *msg, size_t msglen)
+{
+	ssize_t n = read(*ctl, line + *ll, 1023 - *ll);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(*ctl);
+			*ctl = -2; /* the VM closed it; do not reconnect */
+		}
+		return -1;
+	}
+	*ll += (size_t)n;
+	line[*ll] = '\0';
+	char *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = '\0';
+		if (!strncmp(line, "exit ", 5))
+			*code = atoi(line + 5);
+		else if (!strncmp(line, "error ", 6))
+			snprintf(msg, msglen, "%.500s", line + 6);
+		else if (!strncmp(line, "started ", 8))
+			v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
+		size_t rest = *ll - (size_t)(nl + 1 - line);
+		memmove(line, nl + 1, rest + 1);
+		*ll = rest;
+	}
+	if (*ll >= 1023)
+		*ll = 0;
+	return 0;
+}
+
+/* The guest's console comes through a pipe: to our stdout in the
+ * foreground, to console.log daemonized. It is always drained (a full pipe
+ * would stop the guest); a console nobody reads is dropped. The first byte
+ * ends the "first guest line" span. */
+static ssize_t copy_console(struct vm *v, int *in, int out, struct fb_span **first)
+{
+	char buf[8192];
+	ssize_t n = read(*in, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(*in);
+			*in = -1;
+		}
+		return n;
+	}
+	fb_span_end(*first);
+	*first = NULL;
+	if (out >= 0 && write(out, buf, (size_t)n) < 0) {
+		/* the reader went away: the VM goes on */
+	}
+	(void)v;
+	return n;
+}
+
+/* Run QEMU until it ends; the workload's code (or 125 and why). */
+int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct fb_proc p;
+	char kvm_how[64] = "";
+	struct fb_span *run = NULL, *start = NULL, *boot = NULL, *first = NULL;
+	int con_out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
+	int con = -1;
+again:
+	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
+	fb_span_end(run);
+	run = fb_span_begin("vm");
+	fb_span_set(run, "vm.id", v->id);
+	fb_span_set(run, "vm.backend", "qemu");
+	fb_span_set(run, "vm.accel", kvm ? "kvm" : "tcg");
+	start = fb_span_begin_under(run, "vmm start");
+	boot = fb_span_begin_under(run, "guest boot");
+	first = fb_span_begin_under(run, "first guest line");
+	int cp[2];
+	if (pipe2(cp, O_CLOEXEC) < 0) {
+		fb_err_errno(err, errno, "pipe");
+		goto fail;
+	}
+	if (v->jail) {
+		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, cp[1], !v->daemon, err);
+		close(cp[1]);
+		if (p.pid < 0) {
+			close(cp[0]);
+			goto fail;
+		}
+	} else {
+		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
+		close(cp[0]);
+		close(cp[1]);
+		if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
+			goto fail;
+		cp[0] = p.out_fd;
+	}
+	con = cp[0];
+	fcntl(con, F_SETFL, O_NONBLOCK);
+	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
+	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
+	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
+	/* with KVM on trial, the state is told once the guest runs (a KVM that
+	 * cannot run it is replaced by TCG, with another pid) */
+	bool saved = !kvm;
+	if (saved)
+		save_state(v);
+	int ctl = -1, code = -1, status = 0;
+	bool stop_sent = false;
+	time_t stop_at = 0;
+	char msg[512] = "", line[1024];
+	size_t ll = 0;
+	for (;;) {
+		if (waitpid(p.pid, &status, WNOHANG) == p.pid)
+			break;
+		if (ctl == -1) {
+			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_un a = { .sun_family = AF_UNIX };
+			snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->sock);
+			if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
+				ctl = s;
+				fb_span_end(start); /* QEMU is up: its control socket answers */
+				start = NULL;
+			} else if (s >= 0) {
+				close(s);
+			}
+		}
+		if (g_stop && !stop_sent) {
+			/* through fb-init: the image's STOPSIGNAL, then SIGKILL */
+			if (ctl >= 0 && write(ctl, "stop\n", 5) == 5) {
+				stop_at = time(NULL) + v->stop_timeout + 2;
+			} else {
+				kill(p.pid, SIGTERM);
+				stop_at = time(NULL) + 5;
+			}
+			stop_sent = true;
+		}
+		if (stop_sent && time(NULL) > stop_at) {
+			fb_log(FB_LOG_WARN, "%s: the VM did not stop in %d s: killed", v->id, v->stop_timeout);
+			kill(p.pid, SIGKILL);
+			stop_at = time(NULL) + 3600;
+		}
+		struct pollfd pf[2] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		if (poll(pf, 2, 100) > 0) {
+			if (con >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
+				copy_console(v, &con, con_out, &first);
+			if (ctl >= 0 && (pf[1].revents & (POLLIN | POLLHUP)))
+				read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+		}
+		if (!saved || boot) {
+			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
+			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
+				if (!saved)
+					save_state(v);
+				saved = true;
+				fb_span_end(boot); /* fb-init started the workload */
+				boot = NULL;
+			}
+			jv_free(ws0);
+		}
+	}
+	if (boot)
+		fb_span_error(boot, "the guest ended before its workload started");
+	fb_span_end(start);
+	fb_span_end(boot);
+	fb_span_end(first);
+	first = NULL;
+	/* the console's last lines, then what fb-init said just before the end */
+	while (con >= 0 && copy_console(v, &con, con_out, &first) > 0)
+		;
+	if (con >= 0)
+		close(con);
+	con = -1;
+	if (ctl >= 0) {
+		fcntl(ctl, F_SETFL, O_NONBLOCK);
+		while (read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg)) == 0)
+			;
+		if (ctl >= 0)
+			close(ctl);
+	}
+	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
+	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
+	jv_free(ws);
+	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		/* /dev/kvm is there but may not run a guest (nested, or an
+		 * unsupported CPU): try TCG; if that gets the guest going, say so
+		 * once and remember it */
+		fb_status_describe(status, kvm_how, sizeof(kvm_how));
+		unlink(v->sock);
+		kvm = NULL;
+		msg[0] = '\0';
+		goto again;
+	}
+	if (kvm_how[0] && started) {
+		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s) and TCG works: TCG from now on (%s)",
+		       v->id, kvm_how, v->kvm_broken);
+		struct fb_err e = { 0 };
+		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
+	}
+	int rc = finish_state(v, code, status, msg, sizeof(msg), "QEMU");
+	fb_span_set_int(run, "vm.exit_code", rc);
+	fb_span_end(run);
+	if (v->daemon && con_out >= 0)
+		close(con_out);
+	return rc;
+fail:
+	fb_span_end(first);
+	fb_span_end(start);
+	fb_span_end(boot);
+	fb_span_error(run, err->msg);
+	fb_span_end(run);
+	if (v->daemon && con_out >= 0)
+		close(con_out);
+	return -1;
+}
+
+static void push(struct fb_strv *q, const char *s)
+{
+	fb_strv_push(q, s);
+}
+
+/* The QEMU command line; kvm gets the KVM variant when it is worth a try. */
+int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, struct fb_err *err)
+{
+	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
+	long long cpu = 1, mem = 128;
+	int r = 0;
+	if (fb_json_get_str(spec, "kernel", &kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &rootfs, err) < 0 ||
+	    fb_json_get_str(spec, "config_drive", &drive, err) < 0 || fb_json_get_str_opt(spec, "kernel_args", &kargs, err) < 0 ||
+	    fb_json_get_int_opt(spec, "cpu", &cpu, err) < 0 || fb_json_get_int_opt(spec, "mem", &mem, err) < 0)
+		r = -1;
+	if (r == 0 && (cpu < 1 || cpu > 64 || mem < 32))
+		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
+	/* Firecracker's machine settings: one line each on why QEMU has none */
+	jv tm = jv_object_get(jv_copy(spec), jv_string("cpu_template")), smt = jv_object_get(jv_copy(spec), jv_string("smt"));
+	jv lc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
+	if (jv_get_kind(tm) == JV_KIND_STRING)
+		fb_warn("--cpu-template %s: ignored: CPU templates are Firecracker's; QEMU runs its default CPU model",
+			jv_string_value(tm));
+	if (jv_get_kind(smt) == JV_KIND_TRUE)
+		fb_warn("--ht-enabled: ignored: QEMU's microvm gets one thread a vCPU here");
+	if (jv_get_kind(lc) == JV_KIND_TRUE)
+		fb_warn("--log-firecracker-http-calls: ignored: QEMU has no Firecracker API (--vmm=firecracker)");
+	jv_free(tm);
+	jv_free(smt);
+	jv_free(lc);
+	if (r == 0) {
+		push(tcg, v->jail ? "/usr/bin/qemu-system-x86_64" : "qemu-system-x86_64");
+		if (v->jail) {
+			/* seccomp in QEMU too, inside the jail */
+			push(tcg, "-sandbox");
+			push(tcg, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+		}
+		push(tcg, "-M");
+		push(tcg, "microvm,acpi=off,x-option-roms=off");
+		push(tcg, "-m");
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", mem));
+		push(tcg, "-smp");
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", cpu));
+		push(tcg, "-no-user-config");
+		push(tcg, "-nodefaults");
+		push(tcg, "-display");
+		push(tcg, "none");
+		push(tcg, "-no-reboot");
+		push(tcg, "-kernel");
+		push(tcg, kernel);
+		push(tcg, "-append");
+		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
+						     kargs ? kargs : ""));
+		push(tcg, "-chardev");
+		push(tcg, "stdio,id=con,signal=off");
+		push(tcg, "-serial");
+		push(tcg, "chardev:con");
+		push(tcg, "-drive");
+		fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", rootfs));
+		push(tcg, "-device");
+		push(tcg, "virtio-blk-device,drive=root");
+		push(tcg, "-drive");
+		fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", drive));
+		push(tcg, "-device");
+		push(tcg, "virtio-blk-device,drive=cfg");
+		push(tcg, "-device");
+		push(tcg, "virtio-serial-device");
+		push(tcg, "-chardev");
+		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock_arg ? v->sock_arg : v->sock));
+		push(tcg, "-device");
+		push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
+		jv net = jv_object_get(jv_copy(spec), jv_string("network"));
+		if (jv_get_kind(net) == JV_KIND_OBJECT) {
+			jv tap = jv_object_get(jv_copy(net), jv_string("tap"));
+			jv mac = jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]"));
+			if (jv_get_kind(tap) == JV_KIND_STRING && jv_get_kind(mac) == JV_KIND_STRING) {
+				push(tcg, "-netdev");
+				fb_strv_push_owned(tcg, fb_xasprintf("tap,id=n0,ifname=%s,script=no,downscript=no", jv_string_value(tap)));
+				push(tcg, "-device");
+				fb_strv_push_owned(tcg, fb_xasprintf("virtio-net-device,netdev=n0,mac=%s", jv_string_value(mac)));
+			} else {
+				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm.network: no tap (tc-redirect-tap in the chain) or no MAC");
+			}
+			jv_free(tap);
+			jv_free(mac);
+		}
+		jv_free(net);
+		/* FB_ACCEL=tcg or kvm overrides the choice */
+		const char *accel = getenv("FB_ACCEL");
+		bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
+			       (access(v->kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
+		if (try_kvm) {
+			for (size_t i = 0; i < tcg->n; i++)
+				push(kvm, tcg->v[i]);
+			push(kvm, "-accel");
+			push(kvm, "kvm");
+			push(kvm, "-cpu");
+			push(kvm, "host");
+		}
+		push(tcg, "-accel");
+		push(tcg, "tcg");
+		v->state = jv_object_set(v->state, jv_string("kernel"), jv_string(kernel));
+		v->state = jv_object_set(v->state, jv_string("rootfs"), jv_string(rootfs));
+		v->state = jv_object_set(v->state, jv_string("config_drive"), jv_string(drive));
+		v->state = jv_object_set(v->state, jv_string("cpu"), jv_number((double)cpu));
+		v->state = jv_object_set(v->state, jv_string("mem"), jv_number((double)mem));
+	}
+	free(kernel);
+	free(rootfs);
+	free(drive);
+	free(kargs);
+	return r;
+}
