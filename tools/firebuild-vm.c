@@ -419,9 +419,19 @@ int cmd_kill(int argc, char **argv)
 	jv_free(st);
 	struct fb_err err = { 0 };
 	jv final;
+	struct fb_span *sp = fb_span_begin("vm stop");
+	fb_span_set(sp, "vm.id", id);
 	int sr = fb_vm_stop(dir, timeout, &final, &err);
-	if (sr == 0)
+	if (sr < 0)
+		fb_span_error(sp, err.msg);
+	fb_span_end(sp);
+	if (sr == 0) {
+		sp = fb_span_begin("vm teardown");
 		sr = fb_vm_teardown(dir, id, &err);
+		if (sr < 0)
+			fb_span_error(sp, err.msg);
+		fb_span_end(sp);
+	}
 	free(dir);
 	if (sr < 0)
 		return fail(&err);
@@ -476,7 +486,13 @@ int cmd_purge(int argc, char **argv)
 			gone = stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime > 60;
 		}
 		struct fb_err te = { 0 };
-		if (gone && fb_vm_teardown(dir, e->d_name, &te) == 0)
+		struct fb_span *sp = gone ? fb_span_begin("vm teardown") : NULL;
+		fb_span_set(sp, "vm.id", e->d_name);
+		int tr = gone ? fb_vm_teardown(dir, e->d_name, &te) : -1;
+		if (gone && tr < 0)
+			fb_span_error(sp, te.msg);
+		fb_span_end(sp);
+		if (gone && tr == 0)
 			purged = jv_array_append(purged, jv_string(e->d_name));
 		free(dir);
 		free(p);

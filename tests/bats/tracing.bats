@@ -176,3 +176,27 @@ while True:
 	sleep 0.2
 	[ ! -s "$D/spans.jsonl" ]
 }
+
+@test "kill and purge: the stop and the tear-down are spans" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=trk --daemonize -- /bin/sleep 60
+	[ "$status" -eq 0 ]
+	: >"$D/spans.jsonl"
+	# shellcheck disable=SC2046
+	run --separate-stderr firebuild kill --vmm-id=trk --shutdown-timeout=2 $(TRACE)
+	[ "$status" -eq 0 ]
+	run python3 "$BATS_TEST_DIRNAME/otlp-check.py" "$D/spans.jsonl" "firebuild kill" "vm stop" "vm teardown"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vm teardown (firebuild kill)"* ]]
+	# purge: a VM whose VMM was killed
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=trp --daemonize -- /bin/sleep 60
+	kill -9 "$(jq -r .vm.pid <<<"$output")"
+	sleep 1
+	: >"$D/spans.jsonl"
+	# shellcheck disable=SC2046
+	run --separate-stderr firebuild purge $(TRACE)
+	[ "$(jq -c .purged <<<"$output")" = '["trp"]' ]
+	run python3 "$BATS_TEST_DIRNAME/otlp-check.py" "$D/spans.jsonl" "firebuild purge" "vm teardown"
+	[ "$status" -eq 0 ]
+}
