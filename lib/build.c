@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "source.h"
 #include "trace.h"
 #include "tree.h"
 #include "util.h"
@@ -1110,7 +1111,7 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 	int r = 0;
 	jv from = jv_object_get(jv_copy(st->ins), jv_string("from"));
 	struct state *src = NULL;
-	char *http_dir = NULL;
+	char *http_dir = NULL, *git_dir = NULL, *gurl = NULL, *gref = NULL, *gsub = NULL;
 	if (jv_get_kind(from) == JV_KIND_OBJECT) {
 		r = source_state(b, from, &src, err);
 		if (r == 0)
@@ -1153,6 +1154,40 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 		jv path = jv_object_get(jv_copy(sj), jv_string("path"));
 		if (r < 0) {
 			/* skip */
+		} else if (jv_get_kind(path) == JV_KIND_STRING && add &&
+			   fb_git_url_parse(jv_string_value(path), &gurl, &gref, &gsub)) {
+			/* a git repository (BuildKit's ADD <git URL>#REF[:SUBDIR]):
+			 * cloned, checked out, its tree (or SUBDIR) copied as a
+			 * directory's contents; keyed on the commit and the bytes */
+			if (src)
+				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "ADD --from cannot take a git repository");
+			else if (jv_array_length(jv_copy(srcs)) != 1)
+				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "ADD %s: a git repository is the only source of its ADD",
+					       jv_string_value(path));
+			if (r == 0) {
+				char commit[41];
+				git_dir = fb_xasprintf("%s/git-%d", b->work, b->trees++);
+				r = fb_git_checkout(gurl, gref, git_dir, commit, err);
+				bool keep = false;
+				fb_json_get_bool_opt(st->ins, "keep_git_dir", &keep, err);
+				if (r == 0 && !keep) {
+					char *dotgit = fb_xasprintf("%s/.git", git_dir);
+					fb_tree_remove(dotgit);
+					free(dotgit);
+				}
+				if (r == 0) {
+					cc.co.src_root = git_dir;
+					cc.co.ignore = NULL; /* the context's .dockerignore is not the repository's */
+					cc.co.nignore = 0;
+					cc.co.unpack = false;
+					fb_strv_push(&cc.paths, gsub ? gsub : ".");
+					fb_buf_addf(&extra, "git %s %s %s %d\n", gurl, commit, gsub ? gsub : "", keep);
+				}
+			}
+			free(gurl);
+			free(gref);
+			free(gsub);
+			gurl = gref = gsub = NULL;
 		} else if (jv_get_kind(path) == JV_KIND_STRING && add && is_url(jv_string_value(path))) {
 			if (src) {
 				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "ADD --from cannot take a URL");
@@ -1199,7 +1234,7 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 	}
 	jv_free(srcs);
 	jv_free(checksum);
-	if (r == 0 && cc.paths.n && !src && !b->o->context && b->o->context_url) {
+	if (r == 0 && cc.paths.n && !src && !b->o->context && b->o->context_url && !git_dir) {
 		/* an http context: each source is fetched next to the Dockerfile */
 		http_dir = fb_xasprintf("%s/http-context-%d", b->work, b->trees++);
 		r = fb_mkdir_p(http_dir, 0755, err);
@@ -1233,11 +1268,11 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 			free(file);
 		}
 		cc.co.src_root = http_dir;
-	} else if (r == 0 && cc.paths.n && !src && !b->o->context) {
+	} else if (r == 0 && cc.paths.n && !src && !b->o->context && !git_dir) {
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: there is no build context to copy from", cc.co.what);
 	}
-	if (r == 0 && cc.paths.n && !src) {
-		/* what the copy reads is part of the key */
+	if (r == 0 && cc.paths.n && !src && !git_dir) {
+		/* what the copy reads is part of the key (a git tree is its commit) */
 		struct fb_sha256 h;
 		fb_sha256_init(&h);
 		struct fb_copy_opts ho = cc.co;
@@ -1266,6 +1301,10 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 	if (http_dir) {
 		fb_tree_remove(http_dir);
 		free(http_dir);
+	}
+	if (git_dir) {
+		fb_tree_remove(git_dir);
+		free(git_dir);
 	}
 	jv_free(dest);
 	jv_free(chown);

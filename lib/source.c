@@ -163,18 +163,15 @@ static int git_fail(struct fb_err *err, int code, const char *what, const char *
 	return fb_err_set(err, code, "git", "%s %s: %s", what, url, e && e->message ? e->message : "failed");
 }
 
-static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *err)
+int fb_git_checkout(const char *url, const char *ref, const char *dir, char commit[41], struct fb_err *err)
 {
-	char *url, *path, *ref;
-	fb_source_parse_git(src, &url, &path, &ref);
 	git_libgit2_init();
 	git_repository *repo = NULL;
 	git_object *obj = NULL;
-	char *co = fb_xasprintf("%s/checkout", dir);
 	int ret = -1;
 	git_clone_options opts;
 	git_clone_options_init(&opts, GIT_CLONE_OPTIONS_VERSION);
-	if (git_clone(&repo, url, co, &opts) < 0) {
+	if (git_clone(&repo, url, dir, &opts) < 0) {
 		git_fail(err, FB_EXIT_FAILED, "clone", url);
 		goto out;
 	}
@@ -190,27 +187,44 @@ static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *e
 			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: no branch, tag or commit \"%s\"", url, ref);
 			goto out;
 		}
-		git_object *commit = NULL;
-		if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_object *c = NULL;
+		if (git_object_peel(&c, obj, GIT_OBJECT_COMMIT) < 0) {
 			git_fail(err, FB_EXIT_FAILED, "resolve", ref);
 			goto out;
 		}
 		git_checkout_options copts;
 		git_checkout_options_init(&copts, GIT_CHECKOUT_OPTIONS_VERSION);
 		copts.checkout_strategy = GIT_CHECKOUT_FORCE;
-		int r = git_checkout_tree(repo, commit, &copts);
+		int r = git_checkout_tree(repo, c, &copts);
 		if (r == 0)
-			r = git_repository_set_head_detached(repo, git_object_id(commit));
+			r = git_repository_set_head_detached(repo, git_object_id(c));
 		git_object_free(obj);
-		obj = commit;
+		obj = c;
 		if (r < 0) {
 			git_fail(err, FB_EXIT_FAILED, "checkout", ref);
 			goto out;
 		}
-	} else if (git_revparse_single(&obj, repo, "HEAD") < 0) {
+	} else if (git_revparse_single(&obj, repo, "HEAD^{commit}") < 0) {
 		git_fail(err, FB_EXIT_FAILED, "resolve HEAD of", url);
 		goto out;
 	}
+	snprintf(commit, 41, "%s", git_oid_tostr_s(git_object_id(obj)));
+	ret = 0;
+out:
+	git_object_free(obj);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return ret;
+}
+
+static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *err)
+{
+	char *url, *path, *ref, commit[41];
+	fb_source_parse_git(src, &url, &path, &ref);
+	char *co = fb_xasprintf("%s/checkout", dir);
+	int ret = -1;
+	if (fb_git_checkout(url, ref, co, commit, err) < 0)
+		goto out;
 	char *df = fb_xasprintf("%s/%s", co, path);
 	char real[PATH_MAX], coreal[PATH_MAX];
 	if (!realpath(df, real) || !realpath(co, coreal) || strncmp(real, coreal, strlen(coreal))) {
@@ -225,19 +239,53 @@ static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *e
 	*out = jv_object_set(*out, jv_string("context"), jv_string(ctx));
 	*out = jv_object_set(*out, jv_string("url"), jv_string(url));
 	*out = jv_object_set(*out, jv_string("ref"), ref ? jv_string(ref) : jv_null());
-	*out = jv_object_set(*out, jv_string("commit"), jv_string(git_oid_tostr_s(git_object_id(obj))));
+	*out = jv_object_set(*out, jv_string("commit"), jv_string(commit));
 	free(ctx);
 	free(df);
 	ret = 0;
 out:
-	git_object_free(obj);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
 	free(co);
 	free(url);
 	free(path);
 	free(ref);
 	return ret;
+}
+
+int fb_git_url_parse(const char *src, char **url, char **ref, char **subdir)
+{
+	static const char *const prefixes[] = { "git://", "git@", "ssh://", "git+ssh://", "git+http://", "git+https://" };
+	const char *frag = strchr(src, '#');
+	char *base = frag ? fb_xstrndup(src, (size_t)(frag - src)) : fb_xstrdup(src);
+	bool git = false;
+	for (size_t i = 0; i < FB_ARRAY_LEN(prefixes) && !git; i++)
+		git = !strncmp(base, prefixes[i], strlen(prefixes[i]));
+	if (!git && (!strncmp(base, "http://", 7) || !strncmp(base, "https://", 8))) {
+		/* an http(s) URL is a repository when its path ends in .git */
+		size_t n = strcspn(base, "?");
+		git = n > 4 && !strncmp(base + n - 4, ".git", 4);
+	}
+	if (!git && !strncmp(base, "github.com/", 11)) {
+		char *u = fb_xasprintf("https://%s", base);
+		free(base);
+		base = u;
+		git = true;
+	}
+	if (!git) {
+		free(base);
+		return 0;
+	}
+	*ref = *subdir = NULL;
+	if (frag && frag[1]) {
+		/* #REF[:SUBDIR], BuildKit's fragment */
+		const char *f = frag + 1, *colon = strchr(f, ':');
+		if (colon != f)
+			*ref = colon ? fb_xstrndup(f, (size_t)(colon - f)) : fb_xstrdup(f);
+		if (colon && colon[1])
+			*subdir = fb_xstrdup(colon + 1);
+	}
+	*url = fb_xstrdup(!strncmp(base, "git+", 4) ? base + 4 : base);
+	free(base);
+	return 1;
 }
 
 static void add_dockerignore(jv *s, struct fb_err *err)

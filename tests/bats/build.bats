@@ -415,6 +415,48 @@ git_fixture_down() {
 	[ "$ok" -eq 7 ]
 }
 
+@test "ADD a git repository: git:// and http://...git, #ref and #ref:subdir, --keep-git-dir; keyed on the commit" {
+	git_fixture
+	cat >"$C/Dockerfile" <<DF
+FROM fb/busybox:1
+ADD git://127.0.0.1:$GITPORT/app.git#v1 /src
+ADD http://127.0.0.1:$HTTPPORT/cgi-bin/git/app.git#feature:app /feat
+ADD --keep-git-dir=true git://127.0.0.1:$GITPORT/app.git /keep
+RUN cat /src/app/version.txt /feat/version.txt > /seen && ls -a /keep > /keep.ls && ls -a /src > /src.ls
+DF
+	# the builds first, with the servers up; then the servers go; then the checks
+	local s1 s2 s3 s4 e3 e4 cached
+	build --tag=g/add:1
+	s1=$status
+	build --tag=g/add:2
+	s2=$status
+	cached=$(steps | sort -u)
+	printf 'FROM fb/busybox:1\nADD git://127.0.0.1:%s/app.git f.txt /x/\n' "$GITPORT" >"$C/Dockerfile"
+	echo f >"$C/f.txt"
+	build --tag=g/add:3
+	s3=$status e3=$stderr
+	printf 'FROM fb/busybox:1\nADD git://127.0.0.1:%s/app.git#nosuch /x\n' "$GITPORT" >"$C/Dockerfile"
+	build --tag=g/add:4
+	s4=$status e4=$stderr
+	git_fixture_down
+	[ "$s1" -eq 0 ]
+	[ "$(cat_in g/add:1 /seen)" = $'tagged\nbranch' ]
+	[[ "$(cat_in g/add:1 /keep.ls)" == *".git"* ]]
+	[[ "$(cat_in g/add:1 /src.ls)" != *".git"* ]]
+	[ "$(cat_in g/add:1 /keep/app/version.txt)" = main ]
+	checked g/add:1
+	# the same commits again: every step from the cache
+	[ "$s2" -eq 0 ]
+	[ "$cached" = cached ]
+	# a git repository shares its ADD with nothing; a missing ref is not found
+	[ "$s3" -eq 2 ]
+	[[ "$e3" == *"a git repository is the only source of its ADD"* ]]
+	[ "$s4" -eq 3 ]
+	[[ "$e4" == *'no branch, tag or commit "nosuch"'* ]]
+	# nothing of the clones is left in the run cache
+	[ -z "$(find "$FB_RUN_CACHE" -maxdepth 3 -name 'git-*' 2>/dev/null)" ]
+}
+
 @test "firebuild import: the tag keeps a manifest, so FROM builds on it (docker import, then a Dockerfile)" {
 	mkdir -p "$C/tree/bin" "$C/tree/etc"
 	cp /bin/busybox "$C/tree/bin/"
