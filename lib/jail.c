@@ -200,6 +200,16 @@ int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_e
 	    node(j->root, "dev/null", "/dev/null", o->uid, o->gid, err) < 0 ||
 	    node(j->root, "dev/urandom", "/dev/urandom", o->uid, o->gid, err) < 0)
 		return -1;
+	/* /etc: the dynamic loader's cache and the time zone, copies; nothing
+	 * else of the host's configuration is visible in the jail */
+	static const char *const etc[] = { "/etc/ld.so.cache", "/etc/localtime" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(etc); i++) {
+		char *dst = fb_xasprintf("%s%s", j->root, etc[i]);
+		struct fb_err ce = { 0 };
+		if (access(etc[i], R_OK) == 0 && fb_copy_sparse(etc[i], dst, &ce) == 0)
+			chmod(dst, 0644);
+		free(dst);
+	}
 	if (cgroup_make(o, j, err) < 0)
 		return -1;
 	if (jv_is_valid(o->cgroup_settings) && jv_get_kind(o->cgroup_settings) == JV_KIND_OBJECT) {
@@ -276,7 +286,9 @@ static int child(void *arg)
 	/* nothing we mount here reaches the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount(j->root, j->root, NULL, MS_BIND, NULL) < 0)
 		die(c, "mount the jail");
-	static const char *const ro[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
+	/* the host's /etc is not here: fb_jail_prepare copied in what the
+	 * loader and QEMU read */
+	static const char *const ro[] = { "/usr", "/lib", "/lib64", "/bin" };
 	for (size_t i = 0; i < FB_ARRAY_LEN(ro); i++) {
 		char *t = fb_xasprintf("%s%s", j->root, ro[i]);
 		if (access(ro[i], F_OK) == 0 &&

@@ -4,8 +4,9 @@
  * copy), /dev/kvm, /dev/net/tun, /dev/null, /dev/urandom made inside,
  * owned by the jail's uid/gid; a cgroup (v2, or v1 where the host has
  * that) with the CPU and memory limits; then, in the child, new mount and
- * pid namespaces, the host's /usr, /lib, /lib64, /bin and /etc read-only
- * (QEMU is a dynamic program), pivot_root, rlimits, other descriptors
+ * pid namespaces, the host's /usr, /lib, /lib64 and /bin read-only (QEMU is
+ * a dynamic program) and copies of /etc/ld.so.cache and /etc/localtime (no
+ * other host configuration), pivot_root, rlimits, other descriptors
  * closed, the environment cleared, the uid/gid dropped, exec. */
 #ifndef FB_JAIL_H
 #define FB_JAIL_H

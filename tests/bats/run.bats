@@ -250,6 +250,10 @@ teardown_file() {
 	[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
 	# its root is the jail: the kernel, rootfs and config drive are there
 	[ -e "/proc/$pid/root/vmlinux" ] && [ -e "/proc/$pid/root/rootfs.ext4" ] && [ -e "/proc/$pid/root/config.drive" ]
+	# of the host's /etc only the loader's cache (and the time zone) are there
+	[ -e "/proc/$pid/root/etc/ld.so.cache" ]
+	[ ! -e "/proc/$pid/root/etc/passwd" ] && [ ! -e "/proc/$pid/root/etc/hostname" ]
+	[ -e "/proc/$pid/root/usr/bin/qemu-system-x86_64" ]
 	# no other descriptors than the ones QEMU opened itself (no pipes of ours)
 	! ls -l "/proc/$pid/fd" | grep -q "$D/rc/runs/jailed/state.json"
 	# the limits, read back from the cgroup files
