@@ -43,23 +43,15 @@ static void scan_console(const char *line, int *code, char *msg, size_t msglen)
 
 int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 {
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_on_signals();
 	/* jailed: the socket and the files are in the jail's /run */
 	const char *where = v->jail ? v->jail->root : v->dir;
 	const char *sub = v->jail ? "/run" : "";
 	char *sock = fb_xasprintf("%s%s/fc.sock", where, sub), *logp = fb_xasprintf("%s%s/firecracker.log", where, sub);
 	char *metp = fb_xasprintf("%s%s/firecracker.metrics", where, sub);
-	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
-	long long cpu = 1, mem = 128;
+	struct machine m;
 	int ret = 0;
-	if (fb_json_get_str(spec, "kernel", &kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &rootfs, err) < 0 ||
-	    fb_json_get_str(spec, "config_drive", &drive, err) < 0 || fb_json_get_str_opt(spec, "kernel_args", &kargs, err) < 0 ||
-	    fb_json_get_int_opt(spec, "cpu", &cpu, err) < 0 || fb_json_get_int_opt(spec, "mem", &mem, err) < 0)
+	if (read_machine(spec, &m, err) < 0)
 		ret = -1;
 	struct fb_err fe = { 0 };
 	if (ret == 0 && (fb_write_file_atomic(logp, "", 0, 0600, &fe) < 0 || fb_write_file_atomic(metp, "", 0, 0600, &fe) < 0))
@@ -98,14 +90,14 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 	jv tap = has_net ? jv_object_get(jv_copy(net), jv_string("tap")) : jv_null();
 	jv mac = has_net ? jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]")) : jv_null();
 	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
-				  kargs ? kargs : "");
+				  m.kargs ? m.kargs : "");
 	char *tmpl = NULL;
 	fb_json_get_str_opt(spec, "cpu_template", &tmpl, err);
 	jv smt = jv_object_get(jv_copy(spec), jv_string("smt")), logc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
 	jv mmds = jv_object_get(jv_copy(spec), jv_string("mmds"));
 	struct fb_fc_config fc = { .sock = sock, .log_path = v->jail ? "/run/firecracker.log" : logp,
-				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)cpu, .mem = (int)mem,
-				   .kernel = kernel, .boot_args = args, .rootfs = rootfs, .config_drive = drive,
+				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)m.cpu, .mem = (int)m.mem,
+				   .kernel = m.kernel, .boot_args = args, .rootfs = m.rootfs, .config_drive = m.drive,
 				   .tap = jv_get_kind(tap) == JV_KIND_STRING ? jv_string_value(tap) : NULL,
 				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL,
 				   .cpu_template = tmpl, .smt = jv_get_kind(smt) == JV_KIND_TRUE,
@@ -201,9 +193,6 @@ out:
 	free(sock);
 	free(logp);
 	free(metp);
-	free(kernel);
-	free(rootfs);
-	free(drive);
-	free(kargs);
+	machine_free(&m);
 	return ret;
 }

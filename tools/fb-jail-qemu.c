@@ -90,12 +90,7 @@ static ssize_t copy_console(struct vm *v, int *in, int out, struct fb_span **fir
 /* Run QEMU until it ends; the workload's code (or 125 and why). */
 int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 {
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_on_signals();
 	struct fb_proc p;
 	char kvm_how[64] = "";
 	struct fb_span *run = NULL, *start = NULL, *boot = NULL, *first = NULL;
@@ -258,14 +253,11 @@ static void push(struct fb_strv *q, const char *s)
 /* The QEMU command line; kvm gets the KVM variant when it is worth a try. */
 int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, struct fb_err *err)
 {
-	char *kernel = NULL, *rootfs = NULL, *drive = NULL, *kargs = NULL;
-	long long cpu = 1, mem = 128;
+	struct machine m;
 	int r = 0;
-	if (fb_json_get_str(spec, "kernel", &kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &rootfs, err) < 0 ||
-	    fb_json_get_str(spec, "config_drive", &drive, err) < 0 || fb_json_get_str_opt(spec, "kernel_args", &kargs, err) < 0 ||
-	    fb_json_get_int_opt(spec, "cpu", &cpu, err) < 0 || fb_json_get_int_opt(spec, "mem", &mem, err) < 0)
+	if (read_machine(spec, &m, err) < 0)
 		r = -1;
-	if (r == 0 && (cpu < 1 || cpu > 64 || mem < 32))
+	if (r == 0 && (m.cpu < 1 || m.cpu > 64 || m.mem < 32))
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
 	/* Firecracker's machine settings: one line each on why QEMU has none */
 	jv tm = jv_object_get(jv_copy(spec), jv_string("cpu_template")), smt = jv_object_get(jv_copy(spec), jv_string("smt"));
@@ -290,29 +282,29 @@ int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, s
 		push(tcg, "-M");
 		push(tcg, "microvm,acpi=off,x-option-roms=off");
 		push(tcg, "-m");
-		fb_strv_push_owned(tcg, fb_xasprintf("%lld", mem));
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", m.mem));
 		push(tcg, "-smp");
-		fb_strv_push_owned(tcg, fb_xasprintf("%lld", cpu));
+		fb_strv_push_owned(tcg, fb_xasprintf("%lld", m.cpu));
 		push(tcg, "-no-user-config");
 		push(tcg, "-nodefaults");
 		push(tcg, "-display");
 		push(tcg, "none");
 		push(tcg, "-no-reboot");
 		push(tcg, "-kernel");
-		push(tcg, kernel);
+		push(tcg, m.kernel);
 		push(tcg, "-append");
 		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
-						     kargs ? kargs : ""));
+						     m.kargs ? m.kargs : ""));
 		push(tcg, "-chardev");
 		push(tcg, "stdio,id=con,signal=off");
 		push(tcg, "-serial");
 		push(tcg, "chardev:con");
 		push(tcg, "-drive");
-		fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", rootfs));
+		fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", m.rootfs));
 		push(tcg, "-device");
 		push(tcg, "virtio-blk-device,drive=root");
 		push(tcg, "-drive");
-		fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", drive));
+		fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", m.drive));
 		push(tcg, "-device");
 		push(tcg, "virtio-blk-device,drive=cfg");
 		push(tcg, "-device");
@@ -351,15 +343,12 @@ int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, s
 		}
 		push(tcg, "-accel");
 		push(tcg, "tcg");
-		v->state = jv_object_set(v->state, jv_string("kernel"), jv_string(kernel));
-		v->state = jv_object_set(v->state, jv_string("rootfs"), jv_string(rootfs));
-		v->state = jv_object_set(v->state, jv_string("config_drive"), jv_string(drive));
-		v->state = jv_object_set(v->state, jv_string("cpu"), jv_number((double)cpu));
-		v->state = jv_object_set(v->state, jv_string("mem"), jv_number((double)mem));
+		v->state = jv_object_set(v->state, jv_string("kernel"), jv_string(m.kernel));
+		v->state = jv_object_set(v->state, jv_string("rootfs"), jv_string(m.rootfs));
+		v->state = jv_object_set(v->state, jv_string("config_drive"), jv_string(m.drive));
+		v->state = jv_object_set(v->state, jv_string("cpu"), jv_number((double)m.cpu));
+		v->state = jv_object_set(v->state, jv_string("mem"), jv_number((double)m.mem));
 	}
-	free(kernel);
-	free(rootfs);
-	free(drive);
-	free(kargs);
+	machine_free(&m);
 	return r;
 }

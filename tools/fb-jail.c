@@ -70,6 +70,35 @@ void on_stop(int sig)
 	g_stop = sig;
 }
 
+void stop_on_signals(void)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int read_machine(jv spec, struct machine *m, struct fb_err *err)
+{
+	*m = (struct machine){ .cpu = 1, .mem = 128 };
+	if (fb_json_get_str(spec, "kernel", &m->kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &m->rootfs, err) < 0 ||
+	    fb_json_get_str(spec, "config_drive", &m->drive, err) < 0 ||
+	    fb_json_get_str_opt(spec, "kernel_args", &m->kargs, err) < 0 || fb_json_get_int_opt(spec, "cpu", &m->cpu, err) < 0 ||
+	    fb_json_get_int_opt(spec, "mem", &m->mem, err) < 0)
+		return -1;
+	return 0;
+}
+
+void machine_free(struct machine *m)
+{
+	free(m->kernel);
+	free(m->rootfs);
+	free(m->drive);
+	free(m->kargs);
+}
+
 void save_state(struct vm *v)
 {
 	struct fb_err e = { 0 };

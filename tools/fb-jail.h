@@ -23,6 +23,16 @@ struct vm {
 	char *sock_arg;       /* the control socket as QEMU sees it */
 };
 
+/* What both backends read from the spec. */
+struct machine {
+	char *kernel, *rootfs, *drive, *kargs;
+	long long cpu, mem;
+};
+int read_machine(jv spec, struct machine *m, struct fb_err *err);
+void machine_free(struct machine *m);
+/* SIGTERM, SIGINT and SIGHUP ask for a stop (g_stop); SIGPIPE is ignored. */
+void stop_on_signals(void);
+
 /* the signal that asks for a stop (SIGTERM, SIGINT, SIGHUP), or 0 */
 extern volatile sig_atomic_t g_stop;
 void on_stop(int sig);
