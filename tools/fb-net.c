@@ -338,21 +338,38 @@ static jv summarize(struct net *n, jv result)
 				int mtu = netns_mtu(n->netns);
 				if (mtu > 0)
 					e = jv_object_set(e, jv_string("mtu"), jv_number(mtu));
-				/* its addresses: ips whose interface is this one's index */
+				/* its addresses: ips whose interface is this one's index;
+				 * ip/gateway: the first IPv4 one (else the first), ips: all */
+				jv mine = jv_array();
 				if (jv_get_kind(ips) == JV_KIND_ARRAY)
 					jv_array_foreach(ips, k, ipo)
 					{
 						jv idx = jv_object_get(jv_copy(ipo), jv_string("interface"));
+						jv ad = jv_object_get(jv_copy(ipo), jv_string("address"));
 						if ((jv_get_kind(idx) != JV_KIND_NUMBER || (int)jv_number_value(idx) == i) &&
-						    !jv_object_has(jv_copy(e), jv_string("ip"))) {
-							e = jv_object_set(e, jv_string("ip"), jv_object_get(jv_copy(ipo), jv_string("address")));
+						    jv_get_kind(ad) == JV_KIND_STRING) {
 							jv gw = jv_object_get(jv_copy(ipo), jv_string("gateway"));
-							e = jv_object_set(e, jv_string("gateway"), jv_get_kind(gw) == JV_KIND_STRING ? gw : (jv_free(gw), jv_null()));
+							jv one = jv_object_set(jv_object(), jv_string("address"), jv_copy(ad));
+							one = jv_object_set(one, jv_string("gateway"),
+									    jv_get_kind(gw) == JV_KIND_STRING ? gw : (jv_free(gw), jv_null()));
+							bool v4 = !strchr(jv_string_value(ad), ':');
+							jv have = jv_object_get(jv_copy(e), jv_string("ip"));
+							bool take = !jv_is_valid(have) || jv_get_kind(have) == JV_KIND_NULL ||
+								    (v4 && strchr(jv_string_value(have), ':'));
+							jv_free(have);
+							if (take) {
+								e = jv_object_set(e, jv_string("ip"), jv_copy(ad));
+								e = jv_object_set(e, jv_string("gateway"),
+										  jv_object_get(jv_copy(one), jv_string("gateway")));
+							}
+							mine = jv_array_append(mine, one);
 						}
+						jv_free(ad);
 						jv_free(idx);
 						jv_free(ipo);
 						(void)k;
 					}
+				e = jv_object_set(e, jv_string("ips"), mine);
 				list = jv_array_append(list, e);
 			}
 			jv_free(name);

@@ -303,3 +303,44 @@ in_netns() {
 	[ ! -e /var/run/netns/fbgiven ]
 	[ ! -e /sys/fs/cgroup/cpuset/firebuild/ngiven ]
 }
+
+@test "dual stack and IPv6 only: an IPv4 and an IPv6 range; the guest's eth0 gets both addresses and default routes, and reaches the gateway over IPv6" {
+	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
+	cat >"$D/conf/dual.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "dual", "plugins": [
+  {"type": "bridge", "bridge": "fbbr6", "isGateway": true,
+   "ipam": {"type": "host-local", "dataDir": "$D/ipam",
+            "ranges": [[{"subnet": "10.94.0.0/24"}], [{"subnet": "fd94::/64"}]]}},
+  {"type": "tc-redirect-tap"}]}
+JSON
+	cat >"$D/conf/v6only.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "v6only", "plugins": [
+  {"type": "bridge", "bridge": "fbbr7", "isGateway": true,
+   "ipam": {"type": "host-local", "dataDir": "$D/ipam", "ranges": [[{"subnet": "fd95::/64"}]]}},
+  {"type": "tc-redirect-tap"}]}
+JSON
+	in_netns "
+		firebuild run --from=fb/busybox:1 --cni-network-name=v6only $NETFLAGS -- /bin/sh -c '
+			ip -6 addr show dev eth0 scope global | grep -o \"inet6 fd95::[0-9a-f:]*/64\" | sed s/^/only-/
+			for i in \$(seq 1 30); do ping6 -c 1 -W 1 fd95::1 > /dev/null 2>&1 && echo ping6-only-ok && break; sleep 0.5; done'
+		fb-net add --id n6 --network dual --run-dir $D/runs/n6 $NETFLAGS | jq -c '.network.interfaces[0] | {ip, n: (.ips | length)}'
+		fb-net del --id n6 --run-dir $D/runs/n6 $NETFLAGS > /dev/null
+		firebuild run --from=fb/busybox:1 --cni-network-name=dual $NETFLAGS -- /bin/sh -c '
+			ip -6 addr show dev eth0 scope global | grep -o \"inet6 fd94::[0-9a-f:]*/64\"
+			ip -4 addr show dev eth0 | grep -o \"inet 10.94.0.[0-9]*/24\"
+			ip -6 route | grep -o \"default via fd94::1\"
+			for i in \$(seq 1 30); do ping6 -c 1 -W 1 fd94::1 > /dev/null 2>&1 && echo ping6-ok && break; sleep 0.5; done'
+	"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"ip":"10.94.0.'*'"n":2'* ]]
+	[[ "$output" == *"inet6 fd94::"*"/64"* ]]
+	[[ "$output" == *"inet 10.94.0."*"/24"* ]]
+	[[ "$output" == *"default via fd94::1"* ]]
+	[[ "$output" == *"ping6-ok"* ]]
+	[[ "$output" == *"only-inet6 fd95::"* ]]
+	[[ "$output" == *"ping6-only-ok"* ]]
+	[[ "$output" != *"fb-init: warning"* ]]
+	[ ! -e /var/run/netns/fb-n6 ]
+}
