@@ -334,23 +334,26 @@ int cmd_ls(int argc, char **argv)
 	free(runs);
 	struct fb_err err = { 0 };
 	if (isatty(1)) {
-		printf("%-20s %-30s %-8s %-8s %6s %s\n", "ID", "IMAGE", "BACKEND", "STATE", "PID", "EXIT");
+		printf("%-20s %-30s %-11s %-8s %-8s %7s %s\n", "ID", "IMAGE", "BACKEND", "STATE", "IP", "PID", "EXIT");
 		jv_array_foreach(list, i, st)
 		{
-			jv idj = jv_object_get(jv_copy(st), jv_string("id")), im = jv_object_get(jv_copy(st), jv_string("image"));
-			jv s = jv_object_get(jv_copy(st), jv_string("state")), ex = jv_object_get(jv_copy(st), jv_string("exit_code"));
-			char exs[16] = "-";
+			static const char *const keys[] = { "id", "image", "backend", "state" };
+			char *f[4] = { 0 }, exs[16] = "-", ip[64] = "-";
+			struct fb_err fe = { 0 };
+			for (size_t k = 0; k < FB_ARRAY_LEN(keys); k++)
+				fb_json_get_str_opt(st, keys[k], &f[k], &fe);
+			jv ex = jv_object_get(jv_copy(st), jv_string("exit_code"));
 			if (jv_get_kind(ex) == JV_KIND_NUMBER)
 				snprintf(exs, sizeof(exs), "%d", (int)jv_number_value(ex));
-			jv be = jv_object_get(jv_copy(st), jv_string("backend"));
-			printf("%-20s %-30s %-8s %-8s %6ld %s\n", jv_string_value(idj), jv_string_value(im),
-			       jv_get_kind(be) == JV_KIND_STRING ? jv_string_value(be) : "qemu", jv_string_value(s), fb_vm_num(st, "pid"),
-			       exs);
-			jv_free(be);
-			jv_free(idj);
-			jv_free(im);
-			jv_free(s);
 			jv_free(ex);
+			jv a = jv_getpath(jv_copy(st), jv_parse("[\"network\",\"interfaces\",0,\"ip\"]"));
+			if (jv_get_kind(a) == JV_KIND_STRING)
+				snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(jv_string_value(a), "/"), jv_string_value(a));
+			jv_free(a);
+			printf("%-20s %-30s %-11s %-8s %-8s %7ld %s\n", f[0] ? f[0] : "-", f[1] ? f[1] : "-", f[2] ? f[2] : "qemu",
+			       f[3] ? f[3] : "-", ip, fb_vm_num(st, "pid"), exs);
+			for (size_t k = 0; k < FB_ARRAY_LEN(f); k++)
+				free(f[k]);
 			jv_free(st);
 			(void)i;
 		}

@@ -124,6 +124,10 @@ teardown_file() {
 	[[ "$stderr" == *"is running"* ]]
 	run --separate-stderr firebuild ls
 	[ "$(jq -r '.vms[] | select(.id == "trap1") | .state' <<<"$output")" = running ]
+	# on a terminal: a table
+	run script -qc "firebuild ls" /dev/null
+	[[ "$output" == *"ID"*"IMAGE"*"BACKEND"*"STATE"*"IP"*"PID"*"EXIT"* ]]
+	[[ "$output" == *"trap1"*"t/trap:1"*"qemu"*"running"* ]]
 	run --separate-stderr firebuild inspect --vmm-id=trap1
 	[ "$(jq -r .backend <<<"$output")" = qemu ]
 	[ "$(jq -r .state <<<"$output")" = running ]
