@@ -77,7 +77,7 @@ $(BUILD)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(wildcard lib/*.h) tests/u
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
-$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
+$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(LIB_SRCS) $(LIBS)
 

@@ -70,32 +70,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FB_FUZZ_REPLAY
-#include <dirent.h>
-
-int main(int argc, char **argv)
-{
-	int n = 0;
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char p[4096];
-			snprintf(p, sizeof(p), "%s/%s", argv[i], e->d_name);
-			FILE *f = fopen(p, "rb");
-			if (!f)
-				continue;
-			static uint8_t buf[1 << 22];
-			size_t len = fread(buf, 1, sizeof(buf), f);
-			fclose(f);
-			LLVMFuzzerTestOneInput(buf, len);
-			n++;
-		}
-		if (d)
-			closedir(d);
-	}
-	printf("replayed %d inputs\n", n);
-	return 0;
-}
+#include "replay.h"
 #endif
