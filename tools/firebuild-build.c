@@ -216,14 +216,16 @@ int cmd_rootfs(int argc, char **argv)
 	};
 	int opt_index = 0;
 	struct fb_strv ignored = FB_STRV_INIT;
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(rootfs_usage);
 	struct build_req r = { 0 };
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, &opt_index)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
+			if (exit_now >= 0) {
+				rc = exit_now;
 				goto out;
+			}
 			continue;
 		}
 		if (build_opt(c, &r))
@@ -244,9 +246,6 @@ int cmd_rootfs(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case O_HELP:
-			rc = print_usage(rootfs_usage);
-			goto out;
 		case B_PRE: r.pre_build = optarg; break;
 		case B_POST: r.post_build = optarg; break;
 		case O_DOCKER_IMAGE: r.image = optarg; break;
@@ -347,23 +346,21 @@ int cmd_baseos(int argc, char **argv)
 		{ "filesystem-size-mbs", required_argument, NULL, B_FS_SIZE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(baseos_usage);
 	struct build_req r = { 0 };
 	char *tag = NULL, *disk = NULL;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
+			if (exit_now >= 0) {
+				rc = exit_now;
 				goto out;
+			}
 			continue;
 		}
 		if (build_opt(c, &r))
 			continue;
-		if (c == O_HELP) {
-			rc = print_usage(baseos_usage);
-			goto out;
-		}
 		if (c == M_TIMINGS) {
 			co.timings = true;
 			continue;
@@ -407,8 +404,7 @@ out:
 static const char import_usage[] =
 	"Usage: firebuild import TARBALL --tag=NAME:VERSION [--disk-size SIZE] [FLAGS]\n"
 	"A root file system tar (gzip, zstd, xz, bzip2 or plain) becomes a tagged image:\n"
-	"  fb-mkrootfs --layer TARBALL | fb-tag put NAME:VERSION\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"  fb-mkrootfs --layer TARBALL | fb-tag put NAME:VERSION\n";
 
 int cmd_import(int argc, char **argv)
 {
@@ -418,19 +414,17 @@ int cmd_import(int argc, char **argv)
 		{ "disk-size", required_argument, NULL, O_DISK_SIZE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(import_usage);
 	const char *tag = NULL, *disk = NULL;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
+			if (exit_now >= 0) {
+				common_free(&co);
 				return exit_now;
+			}
 			continue;
-		}
-		if (c == O_HELP) {
-			print_usage(import_usage);
-			return 0;
 		}
 		if (c == O_TAG)
 			tag = optarg;

@@ -267,7 +267,7 @@ int cmd_run(int argc, char **argv)
 		{ "no-jail", no_argument, NULL, R_NO_JAIL },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(run_usage);
 	const char *cni_net = NULL, *ip = NULL, *cpu_template = NULL, *partuuid = NULL;
 	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
 	const char *ssh_user = NULL, *vmm = NULL;
@@ -292,7 +292,6 @@ int cmd_run(int argc, char **argv)
 		}
 		char *end = NULL;
 		switch (c) {
-		case O_HELP: rc = print_usage(run_usage); goto out;
 		case R_FROM: from = optarg; break;
 		case R_NAME: name = optarg; break;
 		case M_VMLINUX: vmlinux = optarg; break;

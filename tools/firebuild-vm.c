@@ -103,21 +103,20 @@ int cmd_kernel(int argc, char **argv)
 		{ "default", no_argument, NULL, R_DEFAULT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(kernel_usage);
 	const char *id = NULL;
 	bool make_default = false;
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
+			if (exit_now >= 0) {
+				common_free(&co);
 				return exit_now;
+			}
 			continue;
 		}
-		if (c == O_HELP) {
-			print_usage(kernel_usage);
-			return 0;
-		} else if (c == R_ID) {
+		if (c == R_ID) {
 			id = optarg;
 		} else if (c == R_DEFAULT) {
 			make_default = true;
@@ -209,7 +208,7 @@ static int parse_vm_flags(int argc, char **argv, const char *command, const char
 		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(usage);
 	int c, exit_now = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -221,11 +220,7 @@ static int parse_vm_flags(int argc, char **argv, const char *command, const char
 			}
 			continue;
 		}
-		if (c == O_HELP) {
-			*rc = print_usage(usage);
-			common_free(&co);
-			return -1;
-		} else if (c == R_VMM_ID) {
+		if (c == R_VMM_ID) {
 			*id = optarg;
 		} else if (c == R_TIMEOUT) {
 			char *end;

@@ -230,6 +230,7 @@ int common_opt(int c, struct common *co, int *exit_now)
 {
 	enum fb_log_level lvl;
 	switch (c) {
+	case O_HELP: *exit_now = print_usage(co->usage ? co->usage : ""); return 1;
 	case O_PROFILE: co->profile = optarg; return 1;
 	case O_PROFILE_DIR: co->profile_dir = optarg; return 1;
 	case O_STORE: co->store = optarg; return 1;
@@ -421,8 +422,7 @@ static const char exec_usage[] =
 	"temporary tree, CMD runs there under fb-exec (the image's Env, User and\n"
 	"WorkingDir apply unless given), and the tree is removed. Changes are thrown\n"
 	"away. The copy keeps owners, modes and times; hard links become copies and\n"
-	"setuid bits are not kept. Exit status: CMD's (see fb-exec).\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"setuid bits are not kept. Exit status: CMD's (see fb-exec).\n";
 
 static int cmd_exec(int argc, char **argv)
 {
@@ -437,7 +437,7 @@ static int cmd_exec(int argc, char **argv)
 		{ "timeout", required_argument, NULL, X_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(exec_usage);
 	const char *from = NULL, *user = NULL, *workdir = NULL, *network = NULL, *timeout = NULL;
 	struct fb_strv env = FB_STRV_INIT;
 	int c, exit_now = -1, rc = 125;
@@ -451,7 +451,6 @@ static int cmd_exec(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case O_HELP: print_usage(exec_usage); rc = 0; goto out;
 		case X_FROM: from = optarg; break;
 		case X_USER: user = optarg; break;
 		case X_WORKDIR: workdir = optarg; break;
@@ -577,8 +576,7 @@ static const char image_usage[] =
 	"Usage: firebuild image ls | inspect NAME:VERSION | rm NAME:VERSION | gc [FLAGS]\n"
 	"The store's tagged root file systems (fb-tag). ls prints a table on a\n"
 	"terminal, JSON otherwise. gc --cache-max-age=D also drops build cache\n"
-	"entries unused for D (default 168h; 0: all).\n"
-	"  --profile NAME, --profile-conf-dir DIR, --store DIR, --log-format FORMAT\n";
+	"entries unused for D (default 168h; 0: all).\n";
 
 static int cmd_image(int argc, char **argv)
 {
@@ -586,18 +584,16 @@ static int cmd_image(int argc, char **argv)
 	static const struct option opts[] = { COMMON_OPTS, { "cache-max-age", required_argument, NULL, I_CACHE_MAX_AGE },
 					      { NULL, 0, NULL, 0 } };
 	const char *max_age = NULL;
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(image_usage);
 	int c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0)
+			if (exit_now >= 0) {
+				common_free(&co);
 				return exit_now;
+			}
 			continue;
-		}
-		if (c == O_HELP) {
-			print_usage(image_usage);
-			return 0;
 		}
 		if (c == I_CACHE_MAX_AGE) {
 			max_age = optarg;
@@ -691,7 +687,7 @@ static int cmd_profile_create(int argc, char **argv)
 		{ "vmm", required_argument, NULL, P_VMM },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(profile_usage);
 	const char *vmlinux = NULL, *vmm = NULL;
 	int overwrite = 0, c, exit_now = -1, rc = FB_EXIT_USAGE;
 	optind = 1;
@@ -704,7 +700,6 @@ static int cmd_profile_create(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case O_HELP: rc = print_usage(profile_usage); goto out;
 		case O_OVERWRITE: overwrite = 1; break;
 		case P_VMLINUX: vmlinux = optarg; break;
 		case P_VMM:
@@ -803,6 +798,7 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 {
 	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	int c, exit_now = -1;
+	co->usage = help;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (common_opt(c, co, &exit_now)) {
@@ -810,8 +806,6 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 				return exit_now;
 			continue;
 		}
-		if (c == O_HELP)
-			return print_usage(help);
 		return FB_EXIT_USAGE;
 	}
 	if (optind < argc)
@@ -821,7 +815,7 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 
 static int cmd_profile_ls(int argc, char **argv)
 {
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(NULL);
 	int rc = common_only(argc, argv, &co, "Usage: firebuild profile-ls [--profile-conf-dir DIR]\nThe saved profiles' names.");
 	if (rc >= 0) {
 		common_free(&co);
@@ -838,7 +832,7 @@ static int cmd_profile_ls(int argc, char **argv)
 
 static int cmd_profile_inspect(int argc, char **argv)
 {
-	struct common co = COMMON_INIT;
+	struct common co = COMMON_INIT(NULL);
 	int rc = common_only(argc, argv, &co,
 			     "Usage: firebuild profile-inspect --profile=NAME [--profile-conf-dir DIR]\n"
 			     "The profile's settings (the defaults filled in) as JSON.");

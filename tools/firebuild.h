@@ -25,8 +25,10 @@ struct common {
 	bool timings;
 	struct fb_strv cni_bin_dirs, props_string, props_int64;
 	char *spool; /* --timings: the span spool */
+	const char *usage; /* the command's --help text */
 };
-#define COMMON_INIT { .prof = jv_invalid(), .tracing_enable = -1, .tracing_log = -1 }
+/* usage: the command's --help text (the common flags are printed after it) */
+#define COMMON_INIT(usage_text) { .prof = jv_invalid(), .tracing_enable = -1, .tracing_log = -1, .usage = (usage_text) }
 
 enum {
 	O_PROFILE = 0x2000,
@@ -66,7 +68,6 @@ enum {
 	O_NETNS,
 	O_OLD_ROOTFS_ROOT,
 	O_OLD_KERNEL_ROOT,
-	O_SETTING, /* the rest map straight to profile keys */
 };
 
 #define COMMON_OPTS                                                                     \
@@ -140,7 +141,8 @@ enum {
 	{ "resources-cpu", required_argument, NULL, M_CPU },                              \
 	{ "resources-mem", required_argument, NULL, M_MEM }
 
-/* 1 when c was a common flag (*exit_now set for a bad value), else 0. */
+/* 1 when c was a common flag or --help; *exit_now is then set when the
+ * command ends here (0 after --help, 2 for a bad value). */
 int common_opt(int c, struct common *co, int *exit_now);
 /* The profile (or the defaults) and the store it, or --store, names; starts
  * tracing (the flags, else the profile's) under the span `command`. */
