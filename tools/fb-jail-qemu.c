@@ -87,6 +87,55 @@ static ssize_t copy_console(struct vm *v, int *in, int out, struct fb_span **fir
 	return n;
 }
 
+/* QEMU's stderr while KVM is on trial: held back until the guest runs, so
+ * that a KVM which cannot run this guest costs one warning, not QEMU's
+ * register dump. Nested KVM without VMX (a microVM inside a microVM) makes
+ * QEMU print "emulation failure" and pause the guest for ever instead of
+ * exiting: seen on a line, QEMU is killed and TCG takes over. */
+struct kvm_trial {
+	int fd;		/* read end of QEMU's stderr, or -1 */
+	struct fb_buf held;
+	bool on_trial;	/* still holding back */
+	bool failed;
+};
+
+static void kvm_trial_flush(struct kvm_trial *t)
+{
+	if (t->held.len && write(2, t->held.data, t->held.len) < 0) {
+		/* nobody reads our stderr */
+	}
+	fb_buf_reset(&t->held);
+	t->on_trial = false;
+}
+
+/* One read of QEMU's stderr; true when KVM showed it cannot run the guest. */
+static bool kvm_trial_read(struct kvm_trial *t)
+{
+	char buf[4096];
+	ssize_t n = read(t->fd, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(t->fd);
+			t->fd = -1;
+		}
+		return false;
+	}
+	if (!t->on_trial) {
+		if (write(2, buf, (size_t)n) < 0) {
+			/* nobody reads our stderr */
+		}
+		return false;
+	}
+	if (t->held.len < (64 << 10))
+		fb_buf_add(&t->held, buf, (size_t)n);
+	static const char *const marks[] = { "emulation failure", "KVM internal error", "KVM: entry failed",
+					     "kvm run failed" };
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (t->held.data && strstr(t->held.data, marks[i]))
+			return t->failed = true;
+	return false;
+}
+
 /* Run QEMU until it ends; the workload's code (or 125 and why). */
 int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 {
@@ -96,6 +145,7 @@ int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 	struct fb_span *run = NULL, *start = NULL, *boot = NULL, *first = NULL;
 	int con_out = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
 	int con = -1;
+	struct kvm_trial trial = { .fd = -1 };
 again:
 	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
 	fb_span_end(run);
@@ -111,20 +161,42 @@ again:
 		fb_err_errno(err, errno, "pipe");
 		goto fail;
 	}
+	/* on KVM, QEMU's stderr comes through us (struct kvm_trial): ours is
+	 * swapped for a pipe's while QEMU is started, nothing logs meanwhile */
+	int saved_err = -1, ep[2] = { -1, -1 };
+	if (kvm && pipe2(ep, O_CLOEXEC) == 0) {
+		saved_err = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		if (saved_err < 0 || dup2(ep[1], 2) < 0) {
+			close(ep[0]);
+			ep[0] = -1;
+		}
+		close(ep[1]);
+	}
+	int spawned;
 	if (v->jail) {
 		p.pid = fb_jail_spawn(v->jail, kvm ? kvm : tcg, cp[1], !v->daemon, err);
+		spawned = p.pid < 0 ? -1 : 0;
 		close(cp[1]);
-		if (p.pid < 0) {
+		if (p.pid < 0)
 			close(cp[0]);
-			goto fail;
-		}
 	} else {
 		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
 		close(cp[0]);
 		close(cp[1]);
-		if (fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err) < 0)
-			goto fail;
-		cp[0] = p.out_fd;
+		spawned = fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err);
+		cp[0] = spawned < 0 ? -1 : p.out_fd;
+	}
+	if (saved_err >= 0) {
+		dup2(saved_err, 2);
+		close(saved_err);
+	}
+	trial = (struct kvm_trial){ .fd = ep[0], .on_trial = ep[0] >= 0 };
+	if (trial.fd >= 0)
+		fcntl(trial.fd, F_SETFL, O_NONBLOCK);
+	if (spawned < 0) {
+		if (trial.fd >= 0)
+			close(trial.fd);
+		goto fail;
 	}
 	con = cp[0];
 	fcntl(con, F_SETFL, O_NONBLOCK);
@@ -171,16 +243,20 @@ again:
 			kill(p.pid, SIGKILL);
 			stop_at = time(NULL) + 3600;
 		}
-		struct pollfd pf[2] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 } };
-		if (poll(pf, 2, 100) > 0) {
+		struct pollfd pf[3] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 }, { trial.fd, POLLIN, 0 } };
+		if (poll(pf, 3, 100) > 0) {
 			if (con >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
 				copy_console(v, &con, con_out, &first);
 			if (ctl >= 0 && (pf[1].revents & (POLLIN | POLLHUP)))
 				read_ctl(v, &ctl, line, &ll, &code, msg, sizeof(msg));
+			if (trial.fd >= 0 && (pf[2].revents & (POLLIN | POLLHUP)) && kvm_trial_read(&trial) &&
+			    !stop_sent)
+				kill(p.pid, SIGKILL);
 		}
 		if (!saved || boot) {
 			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
 			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
+				kvm_trial_flush(&trial);
 				if (!saved)
 					save_state(v);
 				saved = true;
@@ -212,11 +288,22 @@ again:
 	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
 	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
 	jv_free(ws);
+	while (trial.fd >= 0 && !trial.failed)
+		kvm_trial_read(&trial);
+	if (trial.fd >= 0)
+		close(trial.fd);
+	trial.fd = -1;
+	if (trial.failed && !started) {
+		fb_buf_reset(&trial.held); /* QEMU's register dump: one warning says it all */
+		snprintf(kvm_how, sizeof(kvm_how), "KVM emulation failure");
+	}
+	kvm_trial_flush(&trial);
 	if (kvm && code < 0 && !started && !g_stop && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		/* /dev/kvm is there but may not run a guest (nested, or an
 		 * unsupported CPU): try TCG; if that gets the guest going, say so
 		 * once and remember it */
-		fb_status_describe(status, kvm_how, sizeof(kvm_how));
+		if (!trial.failed)
+			fb_status_describe(status, kvm_how, sizeof(kvm_how));
 		unlink(v->sock);
 		kvm = NULL;
 		msg[0] = '\0';
@@ -228,6 +315,7 @@ again:
 		struct fb_err e = { 0 };
 		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
 	}
+	fb_buf_free(&trial.held);
 	int rc = finish_state(v, code, status, msg, sizeof(msg), "QEMU");
 	fb_span_set_int(run, "vm.exit_code", rc);
 	fb_span_end(run);

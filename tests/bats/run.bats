@@ -317,3 +317,21 @@ teardown_file() {
 	[ ! -e "$D/jail/qemu-system-x86_64/jdead" ]
 	[ ! -e /sys/fs/cgroup/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/cpu/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/memory/firebuild/jdead ]
 }
+
+@test "a /dev/kvm that cannot run this guest (QEMU: emulation failure, guest paused) falls back to TCG at once" {
+	[ -c /dev/kvm ] || skip "no /dev/kvm here"
+	# does KVM here fail this kernel the way nested KVM without VMX does?
+	run timeout 20 qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -m 128 -nodefaults -no-user-config \
+		-display none -no-reboot -kernel "$KERNEL" -append "console=ttyS0 panic=-1 reboot=t" -serial null -accel kvm
+	[[ "$output" == *"emulation failure"* ]] || skip "KVM runs this guest here (no emulation failure to recover from)"
+	rm -f "$FB_RUN_CACHE/kvm-unusable"
+	run --separate-stderr timeout 300 firebuild run --from=t/show:1 --log-format=text -- once
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"args=once"* ]]
+	[[ "$stderr" == *"KVM emulation failure"*"TCG from now on"* ]]
+	[[ "$stderr" != *"RAX="* ]] # QEMU's register dump is held back
+	[ -f "$FB_RUN_CACHE/kvm-unusable" ]
+	run --separate-stderr timeout 300 firebuild run --from=t/show:1 --log-format=text -- twice
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *"KVM"* ]]
+}
