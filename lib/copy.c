@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -31,6 +32,7 @@ struct link {
  * something in it: it is made (with its source's owner, mode and times)
  * only when something in it is copied, as that entry's parent. */
 struct pending {
+	char *srel;
 	char *drel;
 	struct stat st;
 	bool made;
@@ -188,13 +190,23 @@ static int glob_in(struct walker *w, const char *dir, char **comp, size_t n, str
  * that matches nothing adds nothing (BuildKit's AllowEmptyWildcard, so
  * `COPY package.json yarn.lock* ./` works without a yarn.lock); a path
  * without one must be there. */
-static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv *out, struct fb_err *err)
+static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv *out, struct fb_strv *bases,
+		  struct fb_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
+		/* --parents: what is above a "/./" pivot is not kept (BuildKit) */
+		const char *pivot = w->o->parents ? strstr(srcs[i], "/./") : NULL;
+		char *base = pivot ? fb_xstrndup(srcs[i], (size_t)(pivot - srcs[i])) : fb_xstrdup("");
+		char *cb = clean(base);
+		free(base);
+		size_t before = out->n;
 		char *c = clean(srcs[i]);
-		if (!c)
+		if (!c || !cb) {
+			free(c);
+			free(cb);
 			return fb_err_set(err, FB_EXIT_USAGE, "outside_context",
 					  "%s %s: the path is outside the build context (.. climbs above it)", w->o->what, srcs[i]);
+		}
 		if (has_glob(c)) {
 			struct fb_strv comp = FB_STRV_INIT, found = FB_STRV_INIT;
 			char *t = fb_xstrdup(c), *save = NULL;
@@ -218,12 +230,16 @@ static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv 
 								     : "in the build context or excluded by .dockerignore",
 						   fd < 0 ? ": " : "", fd < 0 ? strerror(e) : "");
 				free(c);
+				free(cb);
 				return r;
 			}
 			close(fd);
 			fb_strv_push(out, c);
 		}
+		for (size_t j = before; j < out->n; j++)
+			fb_strv_push(bases, cb);
 		free(c);
+		free(cb);
 	}
 	return 0;
 }
@@ -278,6 +294,40 @@ static int set_meta(const struct walker *w, int pfd, const char *base, const str
 	return utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+/* The source's extended attributes (security.capability, user.*, ...),
+ * set after owner and mode as BuildKit's copyXAttrs does (a chown would
+ * drop a capability); one the destination cannot take is left out, as
+ * BuildKit only logs it. Hashing, they go into the hash. */
+static void copy_xattrs(struct walker *w, int src, int dst)
+{
+	char *names = w->buf, *val = w->buf + (1 << 16);
+	ssize_t n = flistxattr(src, names, 1 << 16);
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		ssize_t v = fgetxattr(src, names + i, val, (1 << 20) - (1 << 16));
+		if (v < 0)
+			continue;
+		if (w->h) {
+			fb_sha256_update(w->h, names + i, strlen(names + i) + 1);
+			fb_sha256_update(w->h, val, (size_t)v);
+		} else if (fsetxattr(dst, names + i, val, (size_t)v, 0) < 0) {
+			/* left out */
+		}
+	}
+}
+
+/* The same for a directory, both sides opened by name. */
+static void copy_dir_xattrs(struct walker *w, const char *srel, int pfd, const char *base)
+{
+	int s = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	int d = w->h ? -1 : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s >= 0 && (w->h || d >= 0))
+		copy_xattrs(w, s, d);
+	if (s >= 0)
+		close(s);
+	if (d >= 0)
+		close(d);
+}
+
 /* Directories the copy makes around what it copies (the destination and
  * its parents): --chmod's mode, else 0755; --chown's owner, else root. */
 static int made_dirs(struct walker *w, const char *rel, struct fb_err *err)
@@ -322,10 +372,11 @@ static int not_dir_error(struct walker *w, const char *drel, struct fb_err *err)
 
 /* A directory below the top of the copy: made when missing, merged into
  * when there; its owner, mode and times are set once its contents are in. */
-static int open_dir(struct walker *w, const struct stat *st, const char *drel, struct fb_err *err)
+static int open_dir(struct walker *w, const char *srel, const struct stat *st, const char *drel, struct fb_err *err)
 {
 	if (w->h) {
 		hash_str(w, "D %s %o", drel, file_mode(w, st->st_mode));
+		copy_dir_xattrs(w, srel, -1, NULL);
 		return 0;
 	}
 	const char *base;
@@ -344,7 +395,7 @@ static int open_dir(struct walker *w, const struct stat *st, const char *drel, s
 	return ret;
 }
 
-static int close_dir(struct walker *w, const struct stat *st, const char *drel, struct fb_err *err)
+static int close_dir(struct walker *w, const char *srel, const struct stat *st, const char *drel, struct fb_err *err)
 {
 	if (w->h)
 		return 0;
@@ -353,6 +404,8 @@ static int close_dir(struct walker *w, const struct stat *st, const char *drel, 
 	if (pfd < 0)
 		return -1;
 	int ret = set_meta(w, pfd, base, st) < 0 ? fb_err_errno(err, errno, "%s: set owner and mode of /%s", w->o->what, drel) : 0;
+	if (ret == 0)
+		copy_dir_xattrs(w, srel, pfd, base);
 	close(pfd);
 	return ret;
 }
@@ -363,7 +416,7 @@ static int make_pending(struct walker *w, struct fb_err *err)
 	for (size_t i = 0; i < w->npend; i++) {
 		if (w->pend[i].made)
 			continue;
-		if (open_dir(w, &w->pend[i].st, w->pend[i].drel, err) < 0)
+		if (open_dir(w, w->pend[i].srel, &w->pend[i].st, w->pend[i].drel, err) < 0)
 			return -1;
 		w->pend[i].made = true;
 	}
@@ -441,9 +494,11 @@ static int write_file(struct walker *w, int src, const struct stat *st, const ch
 		}
 		left -= n;
 	}
-	close(out);
 	if (ret == 0 && set_meta(w, pfd, base, st) < 0)
 		ret = fb_err_errno(err, errno, "%s: set owner and mode of /%s", w->o->what, drel);
+	if (ret == 0)
+		copy_xattrs(w, src, out);
+	close(out);
 out:
 	close(pfd);
 	return ret;
@@ -470,14 +525,14 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 		} else if (walked_anyway(w, s, b)) {
 			/* an excluded directory: what a '!' pattern brings back
 			 * comes with it as its parent */
-			struct pending p = { .drel = d };
+			struct pending p = { .srel = s, .drel = d };
 			src_lstat(w, s, &p.st);
 			w->pend = fb_xrealloc(w->pend, (w->npend + 1) * sizeof(*w->pend));
 			w->pend[w->npend++] = p;
 			ret = copy_dir_contents(w, s, d, b, err);
 			p = w->pend[--w->npend];
 			if (ret == 0 && p.made)
-				ret = close_dir(w, &p.st, d, err);
+				ret = close_dir(w, s, &p.st, d, err);
 		}
 		free(d);
 		free(s);
@@ -532,9 +587,9 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 	if (S_ISDIR(st.st_mode)) {
 		if (top)
 			return copy_top_dir(w, &st, srel, drel, err);
-		if (open_dir(w, &st, drel, err) < 0 || copy_dir_contents(w, srel, drel, NULL, err) < 0)
+		if (open_dir(w, srel, &st, drel, err) < 0 || copy_dir_contents(w, srel, drel, NULL, err) < 0)
 			return -1;
-		return close_dir(w, &st, drel, err);
+		return close_dir(w, srel, &st, drel, err);
 	}
 	if (S_ISREG(st.st_mode)) {
 		int rfd = fb_tree_open(w->srcfd, srel, O_RDONLY | (top ? 0 : O_NOFOLLOW), 0);
@@ -551,6 +606,7 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 					fb_sha256_update(w->h, w->buf, (size_t)n);
 				if (n < 0)
 					ret = fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+				copy_xattrs(w, rfd, -1);
 			}
 		} else {
 			ret = write_file(w, rfd, &st, drel, err);
@@ -657,18 +713,19 @@ static int unpack(struct walker *w, const char *srel, const char *drel, struct f
 	return fb_tree_apply_archive(dir, src, srel, &own, err);
 }
 
-/* --parents: the source's own directories above it, made as its copy's
- * parents with the source's owner and mode (times follow what goes in). */
-static int parents_of(struct walker *w, const char *s, const char *d, struct fb_err *err)
+/* --parents: the source's own directories above it (below the pivot,
+ * base), made as its copy's parents with the source's owner and mode
+ * (times follow what goes in). */
+static int parents_of(struct walker *w, const char *s, size_t base, const char *d, struct fb_err *err)
 {
 	int ret = 0;
-	for (const char *slash = strchr(s, '/'); ret == 0 && slash; slash = strchr(slash + 1, '/')) {
+	for (const char *slash = strchr(s + base, '/'); ret == 0 && slash; slash = strchr(slash + 1, '/')) {
 		char *sp = fb_xstrndup(s, (size_t)(slash - s));
-		char *dp = *d ? fb_xasprintf("%s/%s", d, sp) : fb_xstrdup(sp);
+		char *dp = *d ? fb_xasprintf("%s/%s", d, sp + base) : fb_xstrdup(sp + base);
 		struct stat st;
 		if (src_lstat(w, sp, &st) < 0)
 			ret = fb_err_errno(err, errno, "%s: /%s", w->o->what, sp);
-		else if (open_dir(w, &st, dp, err) < 0 || close_dir(w, &st, dp, err) < 0)
+		else if (open_dir(w, sp, &st, dp, err) < 0 || close_dir(w, sp, &st, dp, err) < 0)
 			ret = -1;
 		free(sp);
 		free(dp);
@@ -691,10 +748,10 @@ static int run(const struct fb_copy_opts *o, char *const *srcs, size_t n, const 
 		}
 	}
 	w.buf = fb_xmalloc(1 << 20);
-	struct fb_strv found = FB_STRV_INIT;
+	struct fb_strv found = FB_STRV_INIT, bases = FB_STRV_INIT;
 	bool dir;
 	char *d = dest_path(o, dest, &dir);
-	int ret = expand(&w, srcs, n, &found, err);
+	int ret = expand(&w, srcs, n, &found, &bases, err);
 	if (ret == 0 && found.n > 1 && !dir && !(w.dstfd >= 0 && is_dir_in_dest(&w, d)))
 		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid",
 				 "%s: with more than one source file, the destination must be a directory and end with a /",
@@ -739,8 +796,10 @@ static int run(const struct fb_copy_opts *o, char *const *srcs, size_t n, const 
 			close(dfd);
 		}
 		if (o->parents) {
-			char *target = *d ? fb_xasprintf("%s/%s", d, s) : fb_xstrdup(s);
-			ret = parents_of(&w, s, d, err);
+			size_t b = strlen(bases.v[i]);
+			const char *kept = b && !strncmp(s, bases.v[i], b) && s[b] == '/' ? s + b + 1 : s;
+			char *target = *d ? fb_xasprintf("%s/%s", d, kept) : fb_xstrdup(kept);
+			ret = parents_of(&w, s, (size_t)(kept - s), d, err);
 			if (ret == 0)
 				ret = copy_entry(&w, s, target, false, err);
 			free(target);
@@ -757,6 +816,7 @@ static int run(const struct fb_copy_opts *o, char *const *srcs, size_t n, const 
 	free(w.pend);
 	free(d);
 	fb_strv_free(&found);
+	fb_strv_free(&bases);
 	free(w.buf);
 	close(w.srcfd);
 	if (w.dstfd >= 0)

@@ -350,3 +350,19 @@ EOF
 	[ "$(cat_in c/nondir:2 /real/run)" = x ]
 	[[ "$(debugfs -R 'stat /etc/service' "$(img c/nondir:2)" 2>/dev/null)" == *"Type: symlink"* ]]
 }
+
+@test "a context file's extended attributes (a file capability) come with COPY, through the layer into ext4" {
+	command -v setcap >/dev/null || skip "setcap (libcap2-bin) is not installed"
+	cp /bin/busybox "$C/ping"
+	setcap cap_net_raw+ep "$C/ping"
+	printf 'FROM scratch\nCOPY ping /bin/ping\nCOPY --chown=1:2 ping /bin/ping2\n' >"$C/Dockerfile"
+	build --tag=c/xattr:1
+	[ "$status" -eq 0 ]
+	checked c/xattr:1
+	run debugfs -R 'ea_list /bin/ping' "$(img c/xattr:1)"
+	[[ "$output" == *"security.capability"* ]]
+	# set after the owner: a chown would have dropped it
+	run debugfs -R 'ea_list /bin/ping2' "$(img c/xattr:1)"
+	[[ "$output" == *"security.capability"* ]]
+	[ "$(stat_in c/xattr:1 /bin/ping2)" = "0755 1 2" ]
+}

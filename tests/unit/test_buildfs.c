@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "copy.h"
@@ -537,6 +538,57 @@ static int layer_times(void)
 	return 0;
 }
 
+/* Extended attributes come along (and into the hash); --parents keeps
+ * the source's directories, from a "/./" pivot when there is one. */
+static int copy_xattrs_and_parents(void)
+{
+	char *ctx = mkdir_fresh("xctx"), *tree = mkdir_fresh("xtree");
+	put(ctx, "d/f", "f");
+	char *f = fb_xasprintf("%s/d/f", ctx), *d = fb_xasprintf("%s/d", ctx);
+	if (setxattr(f, "user.fb-test", "v1", 2, 0) < 0) {
+		free(f);
+		free(d);
+		free(ctx);
+		free(tree);
+		return 77; /* a file system without user xattrs */
+	}
+	TAP_CHECK(setxattr(d, "user.fb-dir", "dv", 2, 0) == 0);
+	struct fb_copy_opts o = { .src_root = ctx, .dest_root = tree, .what = "COPY" };
+	struct fb_err err = { 0 };
+	char *s[] = { "d" }, *top[] = { "." };
+	TAP_CHECK(fb_copy(&o, top, 1, "/x/", &err) == 0);
+	char buf[16];
+	char *df = fb_xasprintf("%s/x/d/f", tree), *dd = fb_xasprintf("%s/x/d", tree);
+	TAP_CHECK(getxattr(df, "user.fb-test", buf, sizeof(buf)) == 2 && !memcmp(buf, "v1", 2));
+	TAP_CHECK(getxattr(dd, "user.fb-dir", buf, sizeof(buf)) == 2 && !memcmp(buf, "dv", 2));
+	struct fb_sha256 h;
+	char h1[72], h2[72];
+	fb_sha256_init(&h);
+	TAP_CHECK(fb_copy_hash(&o, s, 1, &h, &err) == 0);
+	fb_sha256_final(&h, h1);
+	TAP_CHECK(setxattr(f, "user.fb-test", "v2", 2, 0) == 0);
+	fb_sha256_init(&h);
+	TAP_CHECK(fb_copy_hash(&o, s, 1, &h, &err) == 0);
+	fb_sha256_final(&h, h2);
+	TAP_CHECK(strcmp(h1, h2) != 0);
+	/* --parents */
+	put(ctx, "a/b/c.txt", "c");
+	chmod_in(ctx, "a/b", 0750);
+	o.parents = true;
+	char *full[] = { "a/b/c.txt" }, *piv[] = { "a/./b/c.txt" };
+	TAP_CHECK(fb_copy(&o, full, 1, "/p1/", &err) == 0);
+	TAP_CHECK(has(tree, "p1/a/b/c.txt", "c") && mode_of(tree, "p1/a/b") == 0750);
+	TAP_CHECK(fb_copy(&o, piv, 1, "/p2/", &err) == 0);
+	TAP_CHECK(has(tree, "p2/b/c.txt", "c") && !exists(tree, "p2/a") && mode_of(tree, "p2/b") == 0750);
+	free(df);
+	free(dd);
+	free(f);
+	free(d);
+	free(ctx);
+	free(tree);
+	return 0;
+}
+
 static int setup_then(int (*fn)(void))
 {
 	snprintf(base, sizeof(base), "/tmp/fb-test-buildfs-%d", (int)getpid());
@@ -554,6 +606,7 @@ static int t_modes(void) { return setup_then(copy_modes_and_times); }
 static int t_copy_owners(void) { return setup_then(copy_owners); }
 static int t_links(void) { return setup_then(copy_links_and_exceptions); }
 static int t_layer_times(void) { return setup_then(layer_times); }
+static int t_xattrs(void) { return setup_then(copy_xattrs_and_parents); }
 
 static const struct tap_case cases[] = {
 	{ "snapshot diff: changes, whiteouts for the top of what went, a dir replaced", t_snapshot },
@@ -564,6 +617,7 @@ static const struct tap_case cases[] = {
 	{ "COPY owners: context root's, a stage's kept, --chown; ADD --chown of an archive", t_copy_owners },
 	{ "hard links within a source; .dockerignore exceptions in an excluded directory", t_links },
 	{ "layers keep nanosecond mtimes (PAX), no atime or ctime", t_layer_times },
+	{ "xattrs copied and hashed; --parents with and without a /./ pivot", t_xattrs },
 };
 
 TAP_MAIN(cases)
