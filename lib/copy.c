@@ -714,8 +714,19 @@ static int unpack(struct walker *w, const char *srel, const char *drel, struct f
 }
 
 /* --parents: the source's own directories above it (below the pivot,
- * base), made as its copy's parents with the source's owner and mode
- * (times follow what goes in). */
+ * base), made as its copy's parents with the source's owner, mode and
+ * times (what goes in then changes the mtime, as in BuildKit, whose
+ * createParentDirs sets them first); one already there only takes the
+ * source's mode (copyDirectoryOnly with overwriteTargetMetadata). */
+static int chmod_dir(struct walker *w, const struct stat *st, const char *drel, struct fb_err *err)
+{
+	int fd = fb_tree_open(w->dstfd, drel, O_RDONLY | O_DIRECTORY, 0);
+	int ret = fd < 0 || fchmod(fd, file_mode(w, st->st_mode)) < 0 ? fb_err_errno(err, errno, "%s: chmod /%s", w->o->what, drel) : 0;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 static int parents_of(struct walker *w, const char *s, size_t base, const char *d, struct fb_err *err)
 {
 	int ret = 0;
@@ -725,6 +736,8 @@ static int parents_of(struct walker *w, const char *s, size_t base, const char *
 		struct stat st;
 		if (src_lstat(w, sp, &st) < 0)
 			ret = fb_err_errno(err, errno, "%s: /%s", w->o->what, sp);
+		else if (!w->h && is_dir_in_dest(w, dp))
+			ret = chmod_dir(w, &st, dp, err);
 		else if (open_dir(w, sp, &st, dp, err) < 0 || close_dir(w, sp, &st, dp, err) < 0)
 			ret = -1;
 		free(sp);
