@@ -43,8 +43,8 @@ struct walker {
 	int srcfd, dstfd;
 	struct fb_sha256 *h; /* hashing instead of copying */
 	char *buf;
-	struct link *links; /* of the source being copied (BuildKit keeps groups within one source) */
-	size_t nlinks;
+	struct link *links; /* of the source being copied (BuildKit keeps groups within one source): */
+	size_t nlinks, linkcap; /* open addressing on (dev, ino); a pnpm tree has a link per file */
 	struct pending *pend;
 	size_t npend;
 };
@@ -424,25 +424,43 @@ static int make_pending(struct walker *w, struct fb_err *err)
 }
 
 /* The first name of a file with several: NULL, and this name noted. */
+static size_t link_slot(const struct link *t, size_t cap, dev_t dev, ino_t ino)
+{
+	size_t i = ((size_t)ino * 0x9e3779b97f4a7c15ULL ^ (size_t)dev) & (cap - 1);
+	while (t[i].drel && !(t[i].dev == dev && t[i].ino == ino))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
 static const char *link_source(struct walker *w, const struct stat *st, const char *drel)
 {
 	if (st->st_nlink < 2)
 		return NULL;
-	for (size_t i = 0; i < w->nlinks; i++)
-		if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
-			return w->links[i].drel;
-	w->links = fb_xrealloc(w->links, (w->nlinks + 1) * sizeof(*w->links));
-	w->links[w->nlinks++] = (struct link){ st->st_dev, st->st_ino, fb_xstrdup(drel) };
+	if ((w->nlinks + 1) * 2 > w->linkcap) {
+		size_t cap = w->linkcap ? w->linkcap * 2 : 64;
+		struct link *t = fb_xcalloc(cap, sizeof(*t));
+		for (size_t i = 0; i < w->linkcap; i++)
+			if (w->links[i].drel)
+				t[link_slot(t, cap, w->links[i].dev, w->links[i].ino)] = w->links[i];
+		free(w->links);
+		w->links = t;
+		w->linkcap = cap;
+	}
+	struct link *l = &w->links[link_slot(w->links, w->linkcap, st->st_dev, st->st_ino)];
+	if (l->drel)
+		return l->drel;
+	*l = (struct link){ st->st_dev, st->st_ino, fb_xstrdup(drel) };
+	w->nlinks++;
 	return NULL;
 }
 
 static void forget_links(struct walker *w)
 {
-	for (size_t i = 0; i < w->nlinks; i++)
+	for (size_t i = 0; i < w->linkcap; i++)
 		free(w->links[i].drel);
 	free(w->links);
 	w->links = NULL;
-	w->nlinks = 0;
+	w->nlinks = w->linkcap = 0;
 }
 
 static int write_file(struct walker *w, int src, const struct stat *st, const char *drel, struct fb_err *err)
