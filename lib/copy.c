@@ -683,6 +683,65 @@ static bool is_dir_in_dest(struct walker *w, const char *drel)
 	return true;
 }
 
+/* A file's destination that names a symbolic link is written through it,
+ * to where the link leads inside the tree, even when nothing is there yet
+ * (BuildKit resolves the whole destination with continuity's fs.RootPath;
+ * moby/buildkit#1260); the link stays. A name inside a directory the
+ * destination is (COPY f /dir/) replaces a link of that name instead. */
+static char *through_links(struct walker *w, const char *drel)
+{
+	char *cur = fb_xstrdup(drel), root[4096], link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", w->dstfd);
+	ssize_t rl = readlink(link, root, sizeof(root) - 1);
+	if (rl < 0)
+		return cur;
+	root[rl] = '\0';
+	for (int hops = 0; hops < 40 && *cur; hops++) {
+		const char *slash = strrchr(cur, '/');
+		char *parent = slash ? fb_xstrndup(cur, (size_t)(slash - cur)) : fb_xstrdup("");
+		const char *base = slash ? slash + 1 : cur;
+		int pfd = fb_tree_open(w->dstfd, parent, O_PATH | O_DIRECTORY, 0);
+		free(parent);
+		char target[4096], real[4096];
+		ssize_t n = pfd >= 0 ? readlinkat(pfd, base, target, sizeof(target) - 1) : -1;
+		if (n >= 0) {
+			/* where the parent really is, inside the tree */
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd);
+			ssize_t m = readlink(link, real, sizeof(real) - 1);
+			n = m < 0 || (size_t)m < (size_t)rl || strncmp(real, root, (size_t)rl) ? -1 : n;
+			if (n >= 0)
+				real[m] = '\0';
+		}
+		if (pfd >= 0)
+			close(pfd);
+		if (n < 0)
+			break;
+		target[n] = '\0';
+		char *buf = fb_xasprintf("%s/%s", target[0] == '/' ? "" : real + rl, target);
+		/* .. above the root stays at the root, as in a chroot */
+		struct fb_strv comp = FB_STRV_INIT;
+		char *save = NULL;
+		for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+			if (!strcmp(c, "..")) {
+				if (comp.n) {
+					free(comp.v[--comp.n]);
+					comp.v[comp.n] = NULL;
+				}
+			} else if (strcmp(c, ".")) {
+				fb_strv_push(&comp, c);
+			}
+		}
+		free(buf);
+		struct fb_buf b = FB_BUF_INIT;
+		for (size_t i = 0; i < comp.n; i++)
+			fb_buf_addf(&b, "%s%s", i ? "/" : "", comp.v[i]);
+		fb_strv_free(&comp);
+		free(cur);
+		cur = b.len ? fb_buf_steal(&b) : (fb_buf_free(&b), fb_xstrdup(""));
+	}
+	return cur;
+}
+
 /* The destination as a path relative to the tree's root; *dir when it
  * must be a directory (trailing slash). */
 static char *dest_path(const struct fb_copy_opts *o, const char *dest, bool *dir)
@@ -838,7 +897,8 @@ static int run(const struct fb_copy_opts *o, char *const *srcs, size_t n, const 
 			ret = copy_entry(&w, s, d, true, err);
 		} else {
 			bool into = dir || (w.dstfd >= 0 && is_dir_in_dest(&w, d));
-			char *target = into ? (*d ? fb_xasprintf("%s/%s", d, basename) : fb_xstrdup(basename)) : fb_xstrdup(d);
+			char *target = into ? (*d ? fb_xasprintf("%s/%s", d, basename) : fb_xstrdup(basename))
+					    : h ? fb_xstrdup(d) : through_links(&w, d);
 			ret = copy_entry(&w, s, target, true, err);
 			free(target);
 		}
@@ -875,7 +935,7 @@ int fb_copy_data(const struct fb_copy_opts *o, const char *name, const void *dat
 	bool dir;
 	char *d = dest_path(o, dest, &dir);
 	char *target = dir || is_dir_in_dest(&w, d) ? (*d ? fb_xasprintf("%s/%s", d, name) : fb_xstrdup(name))
-						    : fb_xstrdup(d);
+						    : through_links(&w, d);
 	const char *base;
 	int ret = 0;
 	int pfd = dest_parent(&w, target, &base, err);

@@ -366,3 +366,24 @@ EOF
 	[[ "$output" == *"security.capability"* ]]
 	[ "$(stat_in c/xattr:1 /bin/ping2)" = "0755 1 2" ]
 }
+
+@test "a file COPY'd onto a path that is a symbolic link writes through it (BuildKit resolves the destination); the link stays" {
+	echo Europe/Paris >"$C/localtime"
+	cat >"$C/Dockerfile" <<'EOF2'
+FROM fb/busybox:1
+RUN mkdir -p /usr/share/zone && echo utc > /usr/share/zone/UTC && ln -s /usr/share/zone/UTC /etc/localtime \
+ && ln -s ../opt/later/conf /etc/app.conf && mkdir /etc/conf.d && ln -s ../localtime /etc/conf.d/localtime
+COPY localtime /etc/localtime
+COPY localtime /etc/app.conf
+COPY localtime /etc/conf.d/
+EOF2
+	build --tag=c/through:1
+	[ "$status" -eq 0 ]
+	checked c/through:1
+	[ "$(cat_in c/through:1 /usr/share/zone/UTC)" = Europe/Paris ]
+	[[ "$(debugfs -R 'stat /etc/localtime' "$(img c/through:1)" 2>/dev/null)" == *"Type: symlink"* ]]
+	# a link to nothing yet: the file is made where it leads
+	[ "$(cat_in c/through:1 /opt/later/conf)" = Europe/Paris ]
+	# into a directory, a link of the file's name is replaced by the file
+	[[ "$(debugfs -R 'stat /etc/conf.d/localtime' "$(img c/through:1)" 2>/dev/null)" == *"Type: regular"* ]]
+}

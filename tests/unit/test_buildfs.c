@@ -366,6 +366,30 @@ static int copy_modes_and_times(void)
 	err = (struct fb_err){ 0 };
 	TAP_CHECK(fb_copy(&o, s, 1, "/l/", &err) < 0);
 	TAP_CHECK(strstr(err.msg, "/l/sub, which is not a directory") != NULL);
+	/* a file's destination naming a link is written through it (BuildKit's
+	 * fs.RootPath), even to where nothing is yet; the links stay */
+	put(tree, "usr/zone/UTC", "utc");
+	put(tree, "etc/keep", "k");
+	char *l1 = fb_xasprintf("%s/etc/localtime", tree), *l2 = fb_xasprintf("%s/etc/dangling", tree),
+	     *l3 = fb_xasprintf("%s/etc/rel", tree);
+	TAP_CHECK(symlink("/usr/zone/UTC", l1) == 0 && symlink("../../nonexist/file", l2) == 0 &&
+		  symlink("../usr/zone/rel.txt", l3) == 0);
+	char *g[] = { "dir/g" };
+	TAP_CHECK(fb_copy(&o, g, 1, "/etc/localtime", &err) == 0);
+	TAP_CHECK(has(tree, "usr/zone/UTC", "g") && stat_of(tree, "etc/localtime", &st) && S_ISLNK(st.st_mode));
+	TAP_CHECK(fb_copy(&o, g, 1, "/etc/dangling", &err) == 0);
+	TAP_CHECK(has(tree, "nonexist/file", "g") && stat_of(tree, "etc/dangling", &st) && S_ISLNK(st.st_mode));
+	TAP_CHECK(fb_copy_data(&o, "x", "d", 1, 0644, 0, "/etc/rel", &err) == 0);
+	TAP_CHECK(has(tree, "usr/zone/rel.txt", "d"));
+	/* into a directory, a link of the file's name is replaced */
+	char *l4 = fb_xasprintf("%s/etc/g", tree);
+	TAP_CHECK(symlink("keep", l4) == 0);
+	TAP_CHECK(fb_copy(&o, g, 1, "/etc/", &err) == 0);
+	TAP_CHECK(has(tree, "etc/g", "g") && has(tree, "etc/keep", "k"));
+	free(l1);
+	free(l2);
+	free(l3);
+	free(l4);
 	free(ctx);
 	free(tree);
 	return 0;
