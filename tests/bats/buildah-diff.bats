@@ -22,10 +22,12 @@
 #  B5 .dockerignore exception under an excluded directory: buildah makes the
 #     excluded directory 0755 at build time; BuildKit's context keeps it as
 #     it is in the context (mode, time) as the parent of what comes back.
-#  B6 times: buildah writes whole seconds and gives a COPY's destination
-#     directory the build's time; BuildKit keeps the source's times to the
-#     nanosecond (copyFileTimestamp). Compared here only where buildah kept
-#     the source's second: ours must be that second and its nanoseconds.
+#  B6 times: buildah gives a COPY's destination directory the build's time;
+#     BuildKit gives it the source directory's (restoreFileTimestamp). Both
+#     buildah and BuildKit's layer writer keep whole seconds; our layers keep
+#     nanoseconds (docs/compatibility.md says why). Compared here where
+#     buildah kept the source's second: ours must be that second and its
+#     nanoseconds.
 #  B7 config: buildah adds the label io.buildah.version; a shell-form CMD or
 #     ENTRYPOINT ignores SHELL in buildah (BuildKit's withShell uses it);
 #     buildah needs --format docker to keep Healthcheck, OnBuild and Shell.
