@@ -1116,6 +1116,7 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 		r = source_state(b, from, &src, err);
 		if (r == 0)
 			fb_buf_addf(&extra, "from %s\n", src->key);
+		cc.co.keep_owners = true; /* only the context's files become root's */
 	} else if (b->o->context) {
 		cc.co.src_root = b->o->context;
 		cc.co.ignore = b->o->ignore;
@@ -1319,13 +1320,22 @@ static int step_copy(struct step *st, bool add, struct fb_err *err)
 
 /* ---- WORKDIR and the metadata instructions ---- */
 
+/* WORKDIR makes what is missing of its path as the current USER (BuildKit's
+ * mkdir WithUser: a name from the tree's /etc/passwd, a number being both
+ * uid and gid). */
 static int do_workdir(struct step *st, void *ctx, struct fb_err *err)
 {
 	(void)ctx;
 	char *wdo;
 	const char *wd = workdir_of(st->s, &wdo);
+	char *user = cfg_str(st->s, "User");
+	uid_t uid = 0;
+	gid_t gid = 0;
+	if (user)
+		fb_resolve_owner_lenient(st->s->tree, user, &uid, &gid);
+	free(user);
 	int rfd = open(st->s->tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fd = rfd >= 0 ? fb_tree_mkdirs(rfd, wd, 0755, 0, 0, NULL, err) : fb_err_errno(err, errno, "%s", st->s->tree);
+	int fd = rfd >= 0 ? fb_tree_mkdirs(rfd, wd, 0755, uid, gid, NULL, err) : fb_err_errno(err, errno, "%s", st->s->tree);
 	if (fd >= 0)
 		close(fd);
 	if (rfd >= 0)

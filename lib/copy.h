@@ -1,7 +1,11 @@
-/* COPY and ADD into a stage's tree with Docker's semantics: several
- * sources, wildcards, a directory's contents, trailing-slash rules, owners
- * (--chown, else root), --chmod, --exclude, --parents, ADD's local archive
- * extraction. Both sides resolve inside their roots (openat2
+/* COPY and ADD into a stage's tree with BuildKit's semantics (its copier,
+ * tonistiigi/fsutil copy; docs/compatibility.md): several sources,
+ * wildcards (one that matches nothing adds nothing), a directory's
+ * contents, trailing-slash rules, owners (--chown, else the source's from a
+ * stage or an image, root from the context), --chmod, --exclude,
+ * --parents, .dockerignore exceptions inside excluded directories, hard
+ * links kept within a source, the source's times (nanoseconds), ADD's
+ * local archive extraction. Both sides resolve inside their roots (openat2
  * RESOLVE_IN_ROOT): a link in the context or in the tree never reaches
  * outside, and a source that climbs out with .. is refused. The same walk
  * hashes what a copy would read, for the build cache. */
@@ -23,7 +27,8 @@ struct fb_copy_opts {
 	size_t nexclude;
 	const char *dest_root;       /* the stage's tree */
 	const char *workdir;         /* relative destinations start here */
-	bool chown;                  /* else owned by root */
+	bool chown;                  /* else the source's owner (keep_owners) or root */
+	bool keep_owners;            /* a stage's or an image's tree, not the context */
 	uid_t uid;
 	gid_t gid;
 	bool chmod;
@@ -36,7 +41,8 @@ struct fb_copy_opts {
 /* Copy the sources (as written: wildcards allowed) to dest. */
 int fb_copy(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_err *err);
 /* Hash everything fb_copy would read and how it would write it: names,
- * types, modes, sizes, bytes, link targets (not times). */
+ * types, modes, sizes, bytes, link targets, hard-link groups (not times,
+ * not owners: a context's files are all root's). */
 int fb_copy_hash(const struct fb_copy_opts *o, char *const *srcs, size_t n, struct fb_sha256 *h, struct fb_err *err);
 /* One file made from memory (a heredoc, a download) at dest: dest ending in
  * '/' or naming a directory gets `name` inside it. */
@@ -45,4 +51,8 @@ int fb_copy_data(const struct fb_copy_opts *o, const char *name, const void *dat
 /* "user[:group]" (names from the tree's /etc/passwd and /etc/group, or
  * numbers) to ids; a user alone gets its primary group. */
 int fb_resolve_owner(const char *tree, const char *spec, uid_t *uid, gid_t *gid, struct fb_err *err);
+/* The same for WORKDIR's directories made as USER, as BuildKit resolves
+ * them: a name the tree does not know is left out (a user: 0:0; a group:
+ * the user's group stays); the RUN that runs as it reports it. */
+void fb_resolve_owner_lenient(const char *tree, const char *spec, uid_t *uid, gid_t *gid);
 #endif

@@ -143,3 +143,37 @@ bool fb_ignore_excluded(char *const *patterns, size_t n, const char *path)
 	}
 	return excluded;
 }
+
+/* Component by component: can the pattern match some path that starts
+ * with dir/? ('*', '?' and classes stay within a component; a component
+ * with "**" can stand for any number of them.) */
+static bool may_match_below(const char *pattern, const char *dir)
+{
+	char *p = clean(pattern), *d = fb_xstrdup(dir);
+	char *ps = NULL, *ds = NULL;
+	char *pc = strtok_r(p, "/", &ps), *dc = strtok_r(d, "/", &ds);
+	bool r = true;
+	for (; dc; dc = strtok_r(NULL, "/", &ds), pc = strtok_r(NULL, "/", &ps)) {
+		if (!pc) {
+			r = false; /* the pattern ends above dir: it re-includes dir itself, not only below */
+			break;
+		}
+		if (strstr(pc, "**"))
+			break;
+		if (!match(pc, dc)) {
+			r = false;
+			break;
+		}
+	}
+	free(p);
+	free(d);
+	return r;
+}
+
+bool fb_ignore_may_reinclude(char *const *patterns, size_t n, const char *dir)
+{
+	for (size_t i = 0; i < n; i++)
+		if (patterns[i][0] == '!' && may_match_below(patterns[i] + 1, dir))
+			return true;
+	return false;
+}

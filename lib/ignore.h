@@ -13,5 +13,9 @@
 bool fb_ignore_pattern_match(const char *pattern, const char *path);
 /* Is the path excluded by the list (patterns may start with '!')? */
 bool fb_ignore_excluded(char *const *patterns, size_t n, const char *path);
+/* Could a '!' pattern re-include something below the directory dir? Then
+ * an excluded directory is still walked (as Docker and BuildKit do), and
+ * it appears only as the parent of what is re-included in it. */
+bool fb_ignore_may_reinclude(char *const *patterns, size_t n, const char *dir);
 
 #endif

@@ -285,9 +285,11 @@ int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_write
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	struct sink sk = { w, err, false };
 	char *buf = fb_xmalloc(1 << 20);
-	archive_write_set_format_pax_restricted(out);
+	/* pax: a PAX header carries an mtime's nanoseconds (only where there
+	 * are some); atime and ctime are left out, they would make layers vary */
+	archive_write_set_format_pax(out);
 	archive_write_set_bytes_per_block(out, 0);
-	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
 	if (ret == 0 && archive_write_open2(out, &sk, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
 		ret = fb_err_set(err, FB_EXIT_FAILED, "layer", "layer of %s: %s", root, archive_error_string(out));
@@ -315,6 +317,9 @@ int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_write
 		archive_entry_copy_pathname(e, rel);
 		archive_entry_set_uname(e, NULL);
 		archive_entry_set_gname(e, NULL);
+		archive_entry_unset_atime(e);
+		archive_entry_unset_ctime(e);
+		archive_entry_unset_birthtime(e);
 		struct archive_entry *spare = NULL;
 		archive_entry_linkify(lr, &e, &spare);
 		if (spare)

@@ -22,6 +22,7 @@
 struct ctx {
 	int rootfd;
 	const char *name;
+	const struct fb_tree_owner *own; /* ADD's archive: NULL for a layer */
 	struct fb_strv made;  /* paths this layer wrote: opaque dirs keep them */
 	struct fb_strv dirs;  /* directories whose times are set at the end */
 	struct fb_buf times;  /* their timespecs, two each */
@@ -162,6 +163,9 @@ static int mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid
 				if (fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 					/* not root: the directory stays ours */
 				}
+				if (fchmodat(fd, name, mode & 07777, 0) < 0) {
+					/* cannot happen to our own directory: the umask's mode stays */
+				}
 				if (made)
 					fb_strv_push(made, fb_buf_str(&p));
 			} else if (errno == EEXIST) {
@@ -244,9 +248,11 @@ static char *join(const struct fb_strv *comp)
 	return fb_buf_steal(&b);
 }
 
-static int meta(int dfd, const char *base, struct archive_entry *ae, bool link)
+static int meta(struct ctx *c, int dfd, const char *base, struct archive_entry *ae, bool link)
 {
-	int r = fchownat(dfd, base, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae), AT_SYMLINK_NOFOLLOW);
+	bool chown = c->own && c->own->set;
+	int r = fchownat(dfd, base, chown ? c->own->uid : (uid_t)archive_entry_uid(ae),
+			 chown ? c->own->gid : (gid_t)archive_entry_gid(ae), AT_SYMLINK_NOFOLLOW);
 	/* after chown, which clears setuid */
 	if (!link && r == 0)
 		r = fchmodat(dfd, base, archive_entry_perm(ae) & 07777, 0);
@@ -268,7 +274,8 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 	if (split(c, entry, &comp, err) < 0)
 		goto out;
 	if (!comp.n) {
-		ret = archive_entry_filetype(ae) == AE_IFDIR ? meta(c->rootfd, ".", ae, false) : 0;
+		/* an archive's "./" does not change the directory it goes into */
+		ret = archive_entry_filetype(ae) == AE_IFDIR && !c->own ? meta(c, c->rootfd, ".", ae, false) : 0;
 		goto out;
 	}
 	if ((dfd = parent_dir(c, &comp, err, entry)) < 0)
@@ -402,7 +409,7 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 		goto out;
 	}
 	if (r == 0)
-		r = meta(dfd, base, ae, type == AE_IFLNK);
+		r = meta(c, dfd, base, ae, type == AE_IFLNK);
 	if (r < 0) {
 		if (!err->msg[0])
 			fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
@@ -423,9 +430,10 @@ static int apply_cb(void *ctx, struct archive *a, struct archive_entry *ae, stru
 	return apply(ctx, a, ae, err);
 }
 
-int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err)
+static int apply_file(const char *root, const char *layer, const char *name, const struct fb_tree_owner *own,
+		      struct fb_err *err)
 {
-	struct ctx c = { -1, name, FB_STRV_INIT, FB_STRV_INIT, FB_BUF_INIT };
+	struct ctx c = { -1, name, own, FB_STRV_INIT, FB_STRV_INIT, FB_BUF_INIT };
 	c.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c.rootfd < 0)
 		return fb_err_errno(err, errno, "open %s", root);
@@ -464,6 +472,18 @@ out:
 	return ret;
 }
 
+int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err)
+{
+	return apply_file(root, layer, name, NULL, err);
+}
+
+int fb_tree_apply_archive(const char *root, const char *archive, const char *name, const struct fb_tree_owner *own,
+			  struct fb_err *err)
+{
+	static const struct fb_tree_owner none = { false, 0, 0 };
+	return apply_file(root, archive, name, own ? own : &none, err);
+}
+
 /* ---- a tree as a tar stream ---- */
 
 struct fb_tree_tar {
@@ -482,12 +502,14 @@ static void *tar_thread(void *arg)
 						     ARCHIVE_READDISK_NO_FFLAGS);
 	/* numeric owners only: the tree's ids are the image's, not the host's names */
 	archive_read_disk_set_standard_lookup(disk);
-	archive_write_set_format_pax_restricted(out);
+	/* pax: a PAX header carries an mtime's nanoseconds (only where there
+	 * are some); no atime or ctime, which would make the tar vary */
+	archive_write_set_format_pax(out);
 	archive_write_set_bytes_per_block(out, 0);
 	char *buf = fb_xmalloc(1 << 20);
 	/* hard links: the first name carries the data, the others point to it */
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
-	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
 	if (archive_write_open_fd(out, t->fd) != ARCHIVE_OK || archive_read_disk_open(disk, t->root) != ARCHIVE_OK) {
 		snprintf(t->error, sizeof(t->error), "%s: %s", t->root, archive_error_string(disk));
 		goto out;
@@ -516,6 +538,9 @@ static void *tar_thread(void *arg)
 		free(name);
 		archive_entry_set_uname(e, NULL);
 		archive_entry_set_gname(e, NULL);
+		archive_entry_unset_atime(e);
+		archive_entry_unset_ctime(e);
+		archive_entry_unset_birthtime(e);
 		char *src = fb_xstrdup(full ? full : rel);
 		struct archive_entry *spare = NULL;
 		archive_entry_linkify(lr, &e, &spare);

@@ -7,6 +7,7 @@
 #ifndef FB_TREE_H
 #define FB_TREE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct fb_err;
@@ -16,7 +17,7 @@ struct fb_strv;
  * the root; "" or "/" is the root itself. */
 int fb_tree_open(int rootfd, const char *rel, int flags, mode_t mode);
 /* mkdir -p inside the root: an O_PATH fd of the last directory. New
- * directories get mode, uid and gid; their paths go to made (NULL: not
+ * directories get mode (exactly: no umask), uid and gid; their paths go to made (NULL: not
  * wanted), outermost first. A component that is not a directory is an
  * error naming it. */
 int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
@@ -25,8 +26,18 @@ int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gi
 int fb_tree_remove(const char *path);
 
 int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err);
+/* ADD's local archive, applied like a layer; with own->set every entry
+ * gets that owner (ADD --chown), as BuildKit's unpack does. */
+struct fb_tree_owner {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+};
+int fb_tree_apply_archive(const char *root, const char *archive, const char *name, const struct fb_tree_owner *own,
+			  struct fb_err *err);
 
-/* Write the tree as a tar (owners, modes, times, links, devices, xattrs)
+/* Write the tree as a tar (owners, modes, times to the nanosecond, links,
+ * devices, xattrs)
  * to fd, from a thread of its own; the reader takes it as a layer.
  * fb_tree_tar_finish joins the thread and reports its error. */
 struct fb_tree_tar;

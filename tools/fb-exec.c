@@ -226,40 +226,39 @@ static void drop_caps(struct spec *s)
 		die(s, EXIT_OWN, "capset: %s", strerror(errno));
 }
 
-/* USER[:GROUP] from the tree's /etc/passwd and /etc/group, or numbers. */
-static void resolve_user(struct spec *s, uid_t *uid, gid_t *gid, char **home, const char **name)
+/* USER[:GROUP] from the tree's /etc/passwd and /etc/group, or numbers, as
+ * runc's GetExecUser does it for Docker and BuildKit: no USER is uid 0;
+ * the passwd entry of the user (by name or by uid) gives its group and
+ * its home; a uid with no entry runs with group 0 (root's) and home "/";
+ * supplementary groups come from /etc/group only when no group is given. */
+static void resolve_user(struct spec *s, uid_t *uid, gid_t *gid, char **home, char **name)
 {
-	*uid = 0, *gid = 0, *home = NULL, *name = "root";
-	if (!s->user || !*s->user)
-		return;
-	char *u = fb_xstrdup(s->user), *g = strchr(u, ':');
+	*uid = 0, *gid = 0, *home = NULL, *name = NULL;
+	char *u = fb_xstrdup(s->user ? s->user : ""), *g = strchr(u, ':');
 	if (g)
 		*g++ = '\0';
 	char *end;
 	unsigned long n = strtoul(u, &end, 10);
 	bool numeric = *u && !*end;
-	bool found = false;
 	FILE *f = fopen("/etc/passwd", "re");
 	struct passwd *pw;
 	while (f && (pw = fgetpwent(f))) {
-		if ((numeric && pw->pw_uid == n) || (!numeric && !strcmp(pw->pw_name, u))) {
+		if ((!*u && pw->pw_uid == 0) || (numeric && pw->pw_uid == n) || (!numeric && *u && !strcmp(pw->pw_name, u))) {
 			*uid = pw->pw_uid, *gid = pw->pw_gid, *home = fb_xstrdup(pw->pw_dir);
 			*name = fb_xstrdup(pw->pw_name);
-			found = true;
 			break;
 		}
 	}
 	if (f)
 		fclose(f);
-	if (!found) {
+	if (!*name && *u) {
 		if (!numeric)
 			die(s, EXIT_OWN, "unable to find user %s: no matching entries in passwd file", u);
-		*uid = (uid_t)n, *gid = (gid_t)n;
-		*name = NULL;
+		*uid = (uid_t)n; /* the group stays root's */
 	}
-	if (g) {
+	if (g && *g) {
 		unsigned long gn = strtoul(g, &end, 10);
-		if (*g && !*end) {
+		if (!*end) {
 			*gid = (gid_t)gn;
 		} else {
 			FILE *gf = fopen("/etc/group", "re");
@@ -276,6 +275,9 @@ static void resolve_user(struct spec *s, uid_t *uid, gid_t *gid, char **home, co
 			if (!gfound)
 				die(s, EXIT_OWN, "unable to find group %s: no matching entries in group file", g);
 		}
+		/* an explicit group: no supplementary ones */
+		free(*name);
+		*name = NULL;
 	}
 	free(u);
 }
@@ -284,8 +286,7 @@ static void become(struct spec *s)
 {
 	uid_t uid;
 	gid_t gid;
-	char *home;
-	const char *name;
+	char *home, *name;
 	resolve_user(s, &uid, &gid, &home, &name);
 	gid_t groups[64];
 	int ng = 0;
@@ -299,6 +300,7 @@ static void become(struct spec *s)
 				groups[ng++] = gr->gr_gid;
 	if (gf)
 		fclose(gf);
+	free(name);
 	if (setgroups((size_t)ng, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		die(s, EXIT_OWN, "become %s: %s", s->user ? s->user : "root", strerror(errno));
 	clearenv();
@@ -310,8 +312,10 @@ static void become(struct spec *s)
 	}
 	if (!has_path)
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	/* the user's home from its passwd entry, "/" without one (runc) */
 	if (!has_home)
 		setenv("HOME", home ? home : "/", 1);
+	free(home);
 }
 
 static int child(void *arg)

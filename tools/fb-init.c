@@ -777,8 +777,9 @@ static void resolve_user(const char *spec, struct user *u)
 	if (!found) {
 		if (!numeric)
 			fail(125, "unable to find user %s: no matching entries in passwd file", us);
+		/* no entry: the root group, as runc (Docker: "run with the root group") */
 		u->uid = (uid_t)num;
-		u->gid = (gid_t)num;
+		u->gid = 0;
 		u->name[0] = '\0';
 	}
 	if (gs && *gs) {
@@ -801,9 +802,10 @@ static void resolve_user(const char *spec, struct user *u)
 				fail(125, "unable to find group %s: no matching entries in group file", gs);
 		}
 	}
-	/* supplementary groups: the user's name in /etc/group's member lists */
+	/* supplementary groups: the user's name in /etc/group's member lists,
+	 * unless a group was given (runc's GetExecUser) */
 	u->groups[u->ngroups++] = u->gid;
-	f = u->name[0] ? fopen("/etc/group", "re") : NULL;
+	f = u->name[0] && !(gs && *gs) ? fopen("/etc/group", "re") : NULL;
 	while (f && fgets(line, sizeof(line), f) && u->ngroups < 64) {
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *c3 = c2 ? strchr(c2 + 1, ':') : NULL;

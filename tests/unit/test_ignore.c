@@ -63,12 +63,39 @@ static int classes_and_escapes(void)
 	return 0;
 }
 
+/* secret/ then !secret/public: the directory is excluded, yet walked,
+ * because an exception can match below it (Docker's and BuildKit's walk) */
+static int exceptions_below_excluded_dirs(void)
+{
+	char *p[] = { "secret/", "!secret/public", "vendor", "!vendor/*/LICENSE", "logs", "!**/keep.txt" };
+	TAP_CHECK(fb_ignore_excluded(p, 6, "secret"));
+	TAP_CHECK(!fb_ignore_excluded(p, 6, "secret/public"));
+	TAP_CHECK(!fb_ignore_excluded(p, 6, "secret/public/x"));
+	TAP_CHECK(fb_ignore_excluded(p, 6, "secret/private"));
+	TAP_CHECK(fb_ignore_may_reinclude(p, 6, "secret"));
+	TAP_CHECK(!fb_ignore_may_reinclude(p, 2, "other"));
+	TAP_CHECK(!fb_ignore_may_reinclude(p, 2, "secret/private")); /* nothing below it can match */
+	/* wildcards stay within a component; ** can stand for anything */
+	TAP_CHECK(fb_ignore_may_reinclude(p, 4, "vendor"));
+	TAP_CHECK(fb_ignore_may_reinclude(p, 4, "vendor/lib"));
+	TAP_CHECK(!fb_ignore_may_reinclude(p, 4, "vendor/lib/sub"));
+	TAP_CHECK(!fb_ignore_excluded(p, 4, "vendor/lib/LICENSE"));
+	TAP_CHECK(fb_ignore_excluded(p, 4, "vendor/lib/code.c"));
+	TAP_CHECK(fb_ignore_may_reinclude(p, 6, "logs/2024/jan"));
+	TAP_CHECK(!fb_ignore_excluded(p, 6, "logs/2024/jan/keep.txt"));
+	/* no exception at all: nothing is walked */
+	char *q[] = { "secret" };
+	TAP_CHECK(!fb_ignore_may_reinclude(q, 1, "secret"));
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "Docker's documented examples", docker_doc_examples },
 	{ "** matches any number of directories", double_star },
 	{ "exceptions: the last match wins", exceptions_last_wins },
 	{ "directories exclude their contents; patterns are cleaned", directories_and_cleaning },
 	{ "character classes and escapes", classes_and_escapes },
+	{ "exceptions below an excluded directory: it is walked", exceptions_below_excluded_dirs },
 };
 
 TAP_MAIN(cases)
