@@ -330,3 +330,20 @@ unchanged() { # the tree holds exactly what it held before
 	PID=
 	# (the -9 run could not remove its mountpoints from the tree: no check)
 }
+
+@test "firebuild exec: the same sandbox (device allowlist, masked /proc)" {
+	host_disk
+	local d
+	d=$(mktemp -d)
+	mknod "$R/disk" b 7 "${LOOP#/dev/loop}"
+	tar --numeric-owner -C "$R" -czf "$d/root.tar.gz" .
+	firebuild import "$d/root.tar.gz" --tag=look/dev:1 --store="$d/store" >/dev/null 2>&1
+	run --separate-stderr firebuild exec --from=look/dev:1 --store="$d/store" -- sh -c \
+		'head -c 16 /disk; head -c 16 /proc/self/fd/3; cat /proc/keys | wc -c; echo x >/proc/sys/kernel/hostname' 3<"$LOOP"
+	rm -rf "$d"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SECRET* ]]
+	[[ "$stderr" == *"/proc/self/fd/3: Operation not permitted"* ]]
+	[[ "$stderr" == *"Read-only file system"* ]]
+	[ "$(echo "$output" | tail -1)" = 0 ]
+}
