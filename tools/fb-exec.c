@@ -721,9 +721,18 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 		return -1;
 	}
 	struct fb_devices dev = { 0 };
+	s->report[0] = s->report[1] = s->go[0] = s->go[1] = -1;
 	if (pipe2(s->report, O_CLOEXEC) < 0 || pipe2(s->go, O_CLOEXEC) < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			if (s->report[i] >= 0)
+				close(s->report[i]);
+			if (s->go[i] >= 0)
+				close(s->go[i]);
+		}
 		unmake(&made);
-		return fb_err_errno(err, errno, "pipe");
+		unmake_mounts(s);
+		return fb_err_errno(err, e, "pipe");
 	}
 	/* Signals are taken with sigwaitinfo from here on: one that comes at
 	 * any moment (a timeout, Ctrl-C, the SIGTERM of a dying parent) kills
