@@ -1,10 +1,12 @@
 /* fb-exec: run one command inside a root file system tree, isolated: new
  * mount, pid, ipc and uts namespaces (and a new network namespace for
- * --network=none), pivot_root into the tree, /proc, a minimal /dev,
- * read-only /sys, /dev/shm, the host's resolv.conf and hosts (copies, for
- * this run only), rlimits, dangerous capabilities dropped. Killing pid 1 of
+ * --network=none), pivot_root into the tree, /proc (Docker's paths masked
+ * or read-only), a minimal /dev, read-only /sys, /dev/shm, the host's
+ * resolv.conf and hosts (copies, for this run only), rlimits; Docker's
+ * confinement: its capabilities, its seccomp profile (lib/sysfilter), a
+ * device allowlist (lib/devices) and every mount nodev. Killing pid 1 of
  * the namespace takes every process with it, and the mounts go with the
- * namespace: a timeout or Ctrl-C leaves nothing behind.
+ * namespace: a timeout, Ctrl-C or fb-exec's own death leaves nothing.
  *
  *   fb-exec --root DIR [--user U] [--workdir W] [--env K=V]... [--network
  *           none|host] [--hostname H] [--timeout SECONDS] -- CMD ARGS...
@@ -72,7 +74,9 @@ static const char usage[] =
 	"  --help, --version\n"
 	"\n"
 	"Exit status: the command's, 128+N for signal N, 124 timed out, 125 fb-exec\n"
-	"failed (bad usage included), 126 not executable, 127 not found.\n";
+	"failed (bad usage included), 126 not executable, 127 not found.\n"
+	"Environment: FB_EXEC_DEVICES=auto|bpf|cgroup1 picks the device allowlist\n"
+	"(cgroup2 BPF program or cgroup1 devices controller; auto: what works).\n";
 
 enum { OPT_ROOT = FB_OPT_FIRST_TOOL_OPT, OPT_USER, OPT_WORKDIR, OPT_ENV, OPT_NETWORK, OPT_HOSTNAME, OPT_TIMEOUT };
 
