@@ -104,6 +104,7 @@ struct spec {
 	bool json;     /* spec came as JSON: output to stderr, result to stdout */
 	char *resolv;  /* host copies bound in */
 	char *hosts;
+	char *copies;  /* their directory */
 	int report[2]; /* setup failures, child -> parent */
 	int go[2];     /* parent -> child: in its device cgroup, carry on */
 	sigset_t oldmask; /* the signal mask the command gets */
@@ -440,6 +441,14 @@ static int child(void *arg)
 		mnt(s, s->resolv, "etc/resolv.conf", NULL, MS_BIND, NULL);
 	if (s->hosts)
 		mnt(s, s->hosts, "etc/hosts", NULL, MS_BIND, NULL);
+	/* bound: the copies need no name any more, and none stays should
+	 * fb-exec be killed with -9 */
+	if (s->resolv)
+		unlink(s->resolv);
+	if (s->hosts)
+		unlink(s->hosts);
+	if (s->copies)
+		rmdir(s->copies);
 	/* mounts asked for: each target resolved inside the tree (a link in
 	 * it cannot lead out) and mounted on through its /proc/self/fd path */
 	int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -769,6 +778,7 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 	if (tmp) {
 		s->resolv = host_copy("/etc/resolv.conf", tmp);
 		s->hosts = host_copy("/etc/hosts", tmp);
+		s->copies = tmp;
 	}
 	size_t stack_size = 1 << 20;
 	char *stack = fb_xmalloc(stack_size);
