@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1686,13 +1688,27 @@ int fb_build(const struct fb_build_opts *o, jv plan, jv *image, jv *steps, struc
 	jv_free(file);
 	jv_free(esc);
 	char *tmpl = fb_xasprintf("%s/build-XXXXXX", o->work);
-	if (fb_mkdir_p(o->work, 0755, err) < 0 || !mkdtemp(tmpl)) {
+	/* the directory is locked while the build lives (fb_build_sweep); the
+	 * work directory's shared lock keeps a sweep out between its mkdtemp
+	 * and that lock */
+	int wfd = -1, lock = -1;
+	bool made = false;
+	if (fb_mkdir_p(o->work, 0755, err) < 0 || (wfd = open(o->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(wfd, LOCK_SH) < 0 || !(made = mkdtemp(tmpl) != NULL) ||
+	    (lock = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(lock, LOCK_EX) < 0) {
 		if (!err->code)
 			fb_err_errno(err, errno, "%s", tmpl);
+		if (wfd >= 0)
+			close(wfd);
+		if (lock >= 0)
+			close(lock);
+		if (made)
+			rmdir(tmpl);
 		free(tmpl);
 		jv_free(b.steps);
 		return -1;
 	}
+	close(wfd);
 	b.work = tmpl;
 	jv stages = jv_object_get(jv_copy(plan), jv_string("stages"));
 	jv target = jv_getpath(jv_copy(plan), jv_parse("[\"target\",\"index\"]"));
@@ -1721,7 +1737,55 @@ int fb_build(const struct fb_build_opts *o, jv plan, jv *image, jv *steps, struc
 	free(b.stages);
 	free(b.images);
 	fb_tree_remove(b.work);
+	close(lock);
 	free(b.work);
 	*steps = b.steps;
 	return r;
+}
+
+int fb_build_sweep(const char *work, struct fb_strv *removed, struct fb_err *err)
+{
+	int wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wfd < 0)
+		return errno == ENOENT ? 0 : fb_err_errno(err, errno, "%s", work);
+	/* exclusive: no build is between its mkdtemp and its lock */
+	if (flock(wfd, LOCK_EX) < 0) {
+		int e = errno;
+		close(wfd);
+		return fb_err_errno(err, e, "lock %s", work);
+	}
+	struct fb_strv stale = FB_STRV_INIT;
+	int fds[256], nfds = 0;
+	DIR *d = fdopendir(dup(wfd));
+	struct dirent *e;
+	while (d && nfds < (int)FB_ARRAY_LEN(fds) && (e = readdir(d))) {
+		if (strncmp(e->d_name, "build-", 6))
+			continue;
+		int fd = openat(wfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* held until it is gone: its name is never a live build's */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			continue;
+		}
+		fds[nfds++] = fd;
+		fb_strv_push(&stale, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	flock(wfd, LOCK_UN);
+	int ret = 0;
+	for (size_t i = 0; i < stale.n; i++) {
+		char *p = fb_xasprintf("%s/%s", work, stale.v[i]);
+		if (fb_tree_remove(p) < 0 && ret == 0)
+			ret = fb_err_errno(err, errno, "remove %s", p);
+		else if (removed)
+			fb_strv_push(removed, stale.v[i]);
+		free(p);
+		close(fds[i]);
+	}
+	fb_strv_free(&stale);
+	close(wfd);
+	return ret;
 }

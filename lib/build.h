@@ -36,4 +36,9 @@ struct fb_build_opts {
 };
 
 int fb_build(const struct fb_build_opts *o, jv plan, jv *image, jv *steps, struct fb_err *err);
+/* Remove the directories under WORK of builds that no longer run (their
+ * process was killed, or crashed): a build holds a lock on its directory
+ * for its whole life, so a running one is never touched. The names removed
+ * are pushed to *removed when it is not NULL. */
+int fb_build_sweep(const char *work, struct fb_strv *removed, struct fb_err *err);
 #endif

@@ -6,12 +6,24 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
 
 extern char **environ;
+
+/* In a child just forked: SIG when the parent (PARENT, its pid before the
+ * fork) dies, kept across exec. A parent gone before the prctl has
+ * reparented us already: then go at once. */
+static void die_with_parent(int sig, pid_t parent)
+{
+	if (!sig)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(128 + sig);
+}
 
 static void close_pair(int p[2])
 {
@@ -36,6 +48,7 @@ int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct f
 		close_pair(in), close_pair(out), close_pair(er), close_pair(sync);
 		return fb_err_errno(err, e, "pipe");
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -44,6 +57,7 @@ int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct f
 	}
 	if (pid == 0) {
 		/* Child: only async-signal-safe calls from here to exec. */
+		die_with_parent(opts->death_signal, parent);
 		signal(SIGPIPE, SIG_DFL);
 		if (opts->pipe_stdin)
 			dup2(in[0], 0);
@@ -134,6 +148,7 @@ int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf
 		.null_stdin = in == NULL,
 		.pipe_stdout = out != NULL,
 		.pipe_stderr = errout != NULL,
+		.death_signal = SIGTERM,
 	};
 	struct fb_proc p;
 	if (fb_proc_spawn(argv, &o, &p, err) < 0)
@@ -201,6 +216,7 @@ int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_
 	pid_t *pids = fb_xcalloc(n ? n : 1, sizeof(*pids));
 	int prev = -1, ret = 0;
 	size_t started = 0;
+	pid_t parent = getpid();
 	for (size_t i = 0; i < n; i++) {
 		int p[2] = { -1, -1 };
 		if (i + 1 < n && pipe2(p, O_CLOEXEC) < 0) {
@@ -215,6 +231,7 @@ int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_
 			break;
 		}
 		if (pid == 0) {
+			die_with_parent(SIGTERM, parent);
 			if (prev >= 0)
 				dup2(prev, 0);
 			if (p[1] >= 0)

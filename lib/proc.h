@@ -17,6 +17,7 @@ struct fb_spawn_opts {
 	bool null_stdin;   /* /dev/null on stdin */
 	const char *cwd;
 	char *const *envp; /* NULL: inherit */
+	int death_signal;  /* sent to the child when we die (PR_SET_PDEATHSIG); 0: none */
 };
 
 struct fb_proc {
@@ -36,12 +37,14 @@ int fb_status_to_exit(int status);
 void fb_status_describe(int status, char *buf, size_t len);
 
 /* Run argv to completion, feeding `in` (may be NULL) and capturing stdout and
- * stderr (either may be NULL to inherit). *exit_code gets fb_status_to_exit. */
+ * stderr (either may be NULL to inherit). *exit_code gets fb_status_to_exit.
+ * The child gets SIGTERM should we die first: nobody is left to read it. */
 int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf *out,
 		struct fb_buf *errout, int *exit_code, struct fb_err *err);
 
 /* Run argvs[0] | argvs[1] | ... with this process's stdin feeding the
- * first and its stdout taking the last. Returns 0 and the exit code of the
+ * first and its stdout taking the last; each gets SIGTERM should we die
+ * first (a killed dispatcher ends its pipeline, nothing gets tagged). Returns 0 and the exit code of the
  * first stage that failed (the one whose error object travels down the
  * pipe), or 0 when all succeeded. */
 int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err);

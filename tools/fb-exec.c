@@ -1,10 +1,12 @@
 /* fb-exec: run one command inside a root file system tree, isolated: new
  * mount, pid, ipc and uts namespaces (and a new network namespace for
- * --network=none), pivot_root into the tree, /proc, a minimal /dev,
- * read-only /sys, /dev/shm, the host's resolv.conf and hosts (copies, for
- * this run only), rlimits, dangerous capabilities dropped. Killing pid 1 of
+ * --network=none), pivot_root into the tree, /proc (Docker's paths masked
+ * or read-only), a minimal /dev, read-only /sys, /dev/shm, the host's
+ * resolv.conf and hosts (copies, for this run only), rlimits; Docker's
+ * confinement: its capabilities, its seccomp profile (lib/sysfilter), a
+ * device allowlist (lib/devices) and every mount nodev. Killing pid 1 of
  * the namespace takes every process with it, and the mounts go with the
- * namespace: a timeout or Ctrl-C leaves nothing behind.
+ * namespace: a timeout, Ctrl-C or fb-exec's own death leaves nothing.
  *
  *   fb-exec --root DIR [--user U] [--workdir W] [--env K=V]... [--network
  *           none|host] [--hostname H] [--timeout SECONDS] -- CMD ARGS...
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <net/if.h>
@@ -29,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/sysmacros.h>
@@ -36,9 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "sysfilter.h"
 #include "tool.h"
 #include "tree.h"
 #include "util.h"
@@ -68,7 +74,9 @@ static const char usage[] =
 	"  --help, --version\n"
 	"\n"
 	"Exit status: the command's, 128+N for signal N, 124 timed out, 125 fb-exec\n"
-	"failed (bad usage included), 126 not executable, 127 not found.\n";
+	"failed (bad usage included), 126 not executable, 127 not found.\n"
+	"Environment: FB_EXEC_DEVICES=auto|bpf|cgroup1 picks the device allowlist\n"
+	"(cgroup2 BPF program or cgroup1 devices controller; auto: what works).\n";
 
 enum { OPT_ROOT = FB_OPT_FIRST_TOOL_OPT, OPT_USER, OPT_WORKDIR, OPT_ENV, OPT_NETWORK, OPT_HOSTNAME, OPT_TIMEOUT };
 
@@ -96,7 +104,11 @@ struct spec {
 	bool json;     /* spec came as JSON: output to stderr, result to stdout */
 	char *resolv;  /* host copies bound in */
 	char *hosts;
+	char *copies;  /* their directory */
 	int report[2]; /* setup failures, child -> parent */
+	int go[2];     /* parent -> child: in its device cgroup, carry on */
+	sigset_t oldmask; /* the signal mask the command gets */
+	enum fb_devices_mode devmode;
 	struct mnt_spec *mounts;
 	size_t nmounts;
 	struct fb_strv mount_made; /* targets made in the tree, removed after */
@@ -165,7 +177,9 @@ static void touch(const char *p)
 /* A minimal /dev: the host's safe nodes bound in, ptys, shm. */
 static void setup_dev(struct spec *s)
 {
-	mnt(s, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+	/* nodev: a node made here is inert; the ones bound in are mounts of
+	 * their own */
+	mnt(s, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k");
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	char src[64], dst[64];
 	for (size_t i = 0; i < FB_ARRAY_LEN(nodes); i++) {
@@ -185,6 +199,74 @@ static void setup_dev(struct spec *s)
 	for (size_t i = 0; i < FB_ARRAY_LEN(links); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)
 			die(s, EXIT_OWN, "%s: %s", links[i][1], strerror(errno));
+}
+
+/* nodev on the mount at PATH and, with mount_setattr (Linux 5.12), on every
+ * mount below it: a device node in the tree or in a bind source is never
+ * usable in the sandbox. Without it, callers bind without MS_REC so there
+ * is nothing below, and the mount is remounted keeping its other flags. */
+static bool g_setattr = true;
+static void nodev(struct spec *s, const char *path, unsigned long more)
+{
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_NODEV };
+	if (more & MS_RDONLY)
+		a.attr_set |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+	if (g_setattr && mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &a, sizeof(a)) == 0)
+		return;
+	if (g_setattr && errno != ENOSYS)
+		die(s, EXIT_OWN, "nodev on %s: %s", path, strerror(errno));
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		die(s, EXIT_OWN, "nodev on %s: %s", path, strerror(errno));
+	static const struct { unsigned long st, ms; } keep[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME },
+		{ ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
+	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NODEV | more;
+	for (size_t i = 0; i < FB_ARRAY_LEN(keep); i++)
+		if (sv.f_flag & keep[i].st)
+			fl |= keep[i].ms;
+	mnt(s, NULL, path, NULL, fl, NULL);
+}
+
+/* Docker's masked and read-only paths: kernel memory, keys, timers, IRQs
+ * and firmware hidden (a file gets /dev/null over it, a directory an empty
+ * read-only tmpfs); /proc/sys and the other kernel knobs readable, never
+ * writable. Paths this kernel lacks are skipped. Runs before pivot_root,
+ * in the tree. */
+static void mask_paths(struct spec *s)
+{
+	static const char *const masked[] = {
+		"proc/asound", "proc/acpi", "proc/interrupts", "proc/kcore", "proc/keys", "proc/latency_stats",
+		"proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",
+		"sys/devices/virtual/powercap",
+	};
+	struct fb_strv paths = FB_STRV_INIT;
+	for (size_t i = 0; i < FB_ARRAY_LEN(masked); i++)
+		fb_strv_push(&paths, masked[i]);
+	glob_t g;
+	if (glob("sys/devices/system/cpu/cpu*/thermal_throttle", GLOB_NOSORT, NULL, &g) == 0)
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			fb_strv_push(&paths, g.gl_pathv[i]);
+	globfree(&g);
+	for (size_t i = 0; i < paths.n; i++) {
+		struct stat st;
+		if (lstat(paths.v[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			mnt(s, "tmpfs", paths.v[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555");
+		else
+			mnt(s, "/dev/null", paths.v[i], NULL, MS_BIND, NULL);
+	}
+	fb_strv_free(&paths);
+	static const char *const ro[] = { "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(ro); i++) {
+		struct stat st;
+		if (lstat(ro[i], &st) < 0)
+			continue;
+		mnt(s, ro[i], ro[i], NULL, MS_BIND, NULL);
+		mnt(s, NULL, ro[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	}
 }
 
 static void lo_up(void)
@@ -226,6 +308,20 @@ static void drop_caps(struct spec *s)
 		die(s, EXIT_OWN, "capset: %s", strerror(errno));
 }
 
+/* A uid or gid in decimal: true with its value; false for a name. Out of
+ * Docker's range (0 to 2^31-1) is an error, never a wrap to another id. */
+static bool numeric_id(struct spec *s, const char *what, const char *v, unsigned long *out)
+{
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(v, NULL, 10);
+	if (errno || n > 2147483647ULL)
+		die(s, EXIT_OWN, "%s %s out of range: uids and gids must be in range 0-2147483647", what, v);
+	*out = (unsigned long)n;
+	return true;
+}
+
 /* USER[:GROUP] from the tree's /etc/passwd and /etc/group, or numbers, as
  * runc's GetExecUser does it for Docker and BuildKit: no USER is uid 0;
  * the passwd entry of the user (by name or by uid) gives its group and
@@ -237,9 +333,8 @@ static void resolve_user(struct spec *s, uid_t *uid, gid_t *gid, char **home, ch
 	char *u = fb_xstrdup(s->user ? s->user : ""), *g = strchr(u, ':');
 	if (g)
 		*g++ = '\0';
-	char *end;
-	unsigned long n = strtoul(u, &end, 10);
-	bool numeric = *u && !*end;
+	unsigned long n = 0;
+	bool numeric = numeric_id(s, "uid", u, &n);
 	FILE *f = fopen("/etc/passwd", "re");
 	struct passwd *pw;
 	while (f && (pw = fgetpwent(f))) {
@@ -257,8 +352,8 @@ static void resolve_user(struct spec *s, uid_t *uid, gid_t *gid, char **home, ch
 		*uid = (uid_t)n; /* the group stays root's */
 	}
 	if (g && *g) {
-		unsigned long gn = strtoul(g, &end, 10);
-		if (!*end) {
+		unsigned long gn;
+		if (numeric_id(s, "gid", g, &gn)) {
 			*gid = (gid_t)gn;
 		} else {
 			FILE *gf = fopen("/etc/group", "re");
@@ -321,21 +416,43 @@ static void become(struct spec *s)
 static int child(void *arg)
 {
 	struct spec *s = arg;
+	/* pid 1 of the namespace dies with fb-exec, and every process in it
+	 * with pid 1: nothing outlives a killed build. Should fb-exec be gone
+	 * already, the go pipe reads end-of-file. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
 	close(s->report[0]);
+	close(s->go[1]);
+	char go;
+	if (read(s->go[0], &go, 1) != 1)
+		_exit(EXIT_OWN);
+	close(s->go[0]);
 	/* mounts stay here; the host never sees them */
 	mnt(s, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	if (chdir(s->root) < 0)
 		die(s, EXIT_OWN, "%s: %s", s->root, strerror(errno));
-	mnt(s, ".", ".", NULL, MS_BIND | MS_REC, NULL);
+	/* an unsupported mount_setattr says ENOSYS before looking at its flags */
+	g_setattr = !(mount_setattr(-1, "", 0, NULL, 0) < 0 && errno == ENOSYS);
+	mnt(s, ".", ".", NULL, MS_BIND | (g_setattr ? MS_REC : 0), NULL);
 	if (chdir(s->root) < 0)
 		die(s, EXIT_OWN, "%s: %s", s->root, strerror(errno));
+	nodev(s, ".", 0);
 	mnt(s, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	setup_dev(s);
 	mnt(s, "sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	mask_paths(s);
 	if (s->resolv)
 		mnt(s, s->resolv, "etc/resolv.conf", NULL, MS_BIND, NULL);
 	if (s->hosts)
 		mnt(s, s->hosts, "etc/hosts", NULL, MS_BIND, NULL);
+	/* bound: the copies need no name any more, and none stays should
+	 * fb-exec be killed with -9 */
+	if (s->resolv)
+		unlink(s->resolv);
+	if (s->hosts)
+		unlink(s->hosts);
+	if (s->copies)
+		rmdir(s->copies);
 	/* mounts asked for: each target resolved inside the tree (a link in
 	 * it cannot lead out) and mounted on through its /proc/self/fd path */
 	int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -354,13 +471,14 @@ static int child(void *arg)
 		} else {
 			/* by path: an fd opened before the clone belongs to the
 			 * parent's mount namespace, which a bind cannot take from */
-			mnt(s, m->source, tgt, NULL, MS_BIND | MS_REC, NULL);
-			if (m->ro) {
-				int nfd = fb_tree_open(rootfd, m->target, O_PATH, 0);
-				snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", nfd);
-				mnt(s, NULL, tgt, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-				close(nfd);
-			}
+			mnt(s, m->source, tgt, NULL, MS_BIND | (g_setattr ? MS_REC : 0), NULL);
+			/* the new mount, reached again: nodev (and ro) on it */
+			int nfd = fb_tree_open(rootfd, m->target, O_PATH, 0);
+			if (nfd < 0)
+				die(s, EXIT_OWN, "mount target %s: %s", m->target, strerror(errno));
+			snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", nfd);
+			nodev(s, tgt, m->ro ? MS_RDONLY | MS_NOSUID : 0);
+			close(nfd);
 		}
 		close(tfd);
 	}
@@ -393,6 +511,11 @@ static int child(void *arg)
 	free(w);
 	if (chdir(wd) < 0)
 		die(s, EXIT_OWN, "workdir %s: %s", wd, strerror(errno));
+	/* Docker's seccomp profile, while CAP_SYS_ADMIN still allows loading
+	 * one without no_new_privs (setuid programs keep working) */
+	struct fb_err ferr = { 0 };
+	if (fb_sysfilter_install(&ferr) < 0)
+		die(s, EXIT_OWN, "%s", ferr.msg);
 	drop_caps(s);
 
 	/* pid 1 here is a reaper; the command runs as its child */
@@ -421,12 +544,6 @@ static int child(void *arg)
 }
 
 /* ---- outside ---- */
-
-static volatile sig_atomic_t g_signal;
-static void on_signal(int sig)
-{
-	g_signal = sig;
-}
 
 /* Mountpoints and files made in the tree for the run, removed after if
  * they are still empty (they would otherwise land in the image). */
@@ -593,6 +710,12 @@ static int read_mounts(struct spec *s, jv e, struct fb_err *err)
 
 static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 {
+	/* absolute: the sandbox enters it twice, the second time from inside */
+	char *abs = realpath(s->root, NULL);
+	if (!abs)
+		return fb_err_errno(err, errno, "--root %s", s->root);
+	free(s->root);
+	s->root = abs;
 	struct stat st;
 	if (stat(s->root, &st) < 0)
 		return fb_err_errno(err, errno, "--root %s", s->root);
@@ -614,27 +737,58 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 		unmake_mounts(s);
 		return -1;
 	}
+	struct fb_devices dev = { 0 };
+	s->report[0] = s->report[1] = s->go[0] = s->go[1] = -1;
+	if (pipe2(s->report, O_CLOEXEC) < 0 || pipe2(s->go, O_CLOEXEC) < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			if (s->report[i] >= 0)
+				close(s->report[i]);
+			if (s->go[i] >= 0)
+				close(s->go[i]);
+		}
+		unmake(&made);
+		unmake_mounts(s);
+		return fb_err_errno(err, e, "pipe");
+	}
+	/* Signals are taken with sigwaitinfo from here on: one that comes at
+	 * any moment (a timeout, Ctrl-C, the SIGTERM of a dying parent) kills
+	 * the sandbox, none slips in before the wait. */
+	sigset_t wait_set;
+	sigemptyset(&wait_set);
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGCHLD };
+	for (size_t i = 0; i < FB_ARRAY_LEN(sigs); i++)
+		sigaddset(&wait_set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &wait_set, &s->oldmask);
+	/* the device allowlist: a cgroup the sandbox enters before it starts */
+	char cgname[64];
+	snprintf(cgname, sizeof(cgname), "fb-exec-%d", (int)getpid());
+	fb_devices_sweep("fb-exec-");
+	struct fb_err derr = { 0 };
+	if (fb_devices_create(&dev, s->devmode, cgname, &derr) < 0) {
+		if (s->devmode != FB_DEVICES_AUTO) {
+			fb_err_set(err, FB_EXIT_FAILED, "sandbox", "device cgroup (%s): %s", fb_devices_mode_name(s->devmode),
+				   derr.msg);
+			close(s->report[0]), close(s->report[1]), close(s->go[0]), close(s->go[1]);
+			unmake(&made);
+			unmake_mounts(s);
+			return -1;
+		}
+		/* nodev mounts alone keep the tree's device nodes inert */
+		fb_log(FB_LOG_WARN, "no device cgroup (%s): device nodes are kept out by nodev mounts only", derr.msg);
+	}
 	char tmpl[] = "/tmp/fb-exec-XXXXXX";
 	char *tmp = mkdtemp(tmpl);
 	if (tmp) {
 		s->resolv = host_copy("/etc/resolv.conf", tmp);
 		s->hosts = host_copy("/etc/hosts", tmp);
-	}
-	if (pipe2(s->report, O_CLOEXEC) < 0) {
-		unmake(&made);
-		return fb_err_errno(err, errno, "pipe");
+		s->copies = tmp;
 	}
 	size_t stack_size = 1 << 20;
 	char *stack = fb_xmalloc(stack_size);
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
 	if (s->net_none)
 		flags |= CLONE_NEWNET;
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = clone(child, stack + stack_size, flags, s);
@@ -643,39 +797,63 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 		ret = fb_err_errno(err, errno, "clone (new namespaces need root)");
 		close(s->report[0]);
 		close(s->report[1]);
+		close(s->go[0]);
+		close(s->go[1]);
 		goto out;
 	}
 	close(s->report[1]);
+	close(s->go[0]);
+	if (dev.used != FB_DEVICES_NONE && fb_devices_add(&dev, pid, err) < 0) {
+		/* it never starts: no go */
+		close(s->go[1]);
+		kill(pid, SIGKILL);
+		int st2;
+		waitpid(pid, &st2, 0);
+		close(s->report[0]);
+		ret = -1;
+		goto out;
+	}
+	if (write(s->go[1], "g", 1) != 1) {
+		ret = fb_err_errno(err, errno, "start the sandbox");
+		kill(pid, SIGKILL);
+	}
+	close(s->go[1]);
 	if (s->timeout > 0) {
 		struct itimerval it = { { 0, 0 }, { (time_t)s->timeout, (suseconds_t)((s->timeout - (long)s->timeout) * 1e6) } };
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
-	int status = 0;
+	int status = 0, got = 0;
 	bool killed = false;
 	for (;;) {
-		pid_t w = waitpid(pid, &status, 0);
+		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			ret = fb_err_errno(err, errno, "waitpid");
 			goto out;
 		}
-		if (g_signal && !killed) {
-			/* pid 1 of the namespace: every process in it goes too */
-			kill(pid, SIGKILL);
-			killed = true;
-		}
+		int sig = sigwaitinfo(&wait_set, NULL);
+		if (sig <= 0 || sig == SIGCHLD || killed)
+			continue;
+		/* pid 1 of the namespace: every process in it goes too */
+		kill(pid, SIGKILL);
+		killed = true;
+		got = sig;
+	}
+	if (ret < 0) {
+		close(s->report[0]);
+		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	char msg[1024] = { 0 };
 	ssize_t n = read(s->report[0], msg, sizeof(msg) - 1);
 	close(s->report[0]);
-	if (killed && g_signal == SIGALRM) {
+	if (killed && got == SIGALRM) {
 		*code = EXIT_TIMEOUT;
 		fb_log(FB_LOG_WARN, "timed out after %g s: killed", s->timeout);
 	} else if (killed) {
-		*code = 128 + g_signal;
+		*code = 128 + got;
 	} else if (n > 0) {
 		*code = (unsigned char)msg[0];
 		ret = fb_err_set(err, *code == EXIT_OWN ? FB_EXIT_FAILED : FB_EXIT_NOTFOUND, *code == EXIT_OWN ? "sandbox" : "exec",
@@ -685,6 +863,9 @@ static int run(struct spec *s, int *code, double *secs, struct fb_err *err)
 		*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
 out:
+	/* the signals stay blocked: fb-exec only reports and exits now */
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	fb_devices_destroy(&dev);
 	free(stack);
 	unmake_mounts(s);
 	unmake(&made);
@@ -734,6 +915,12 @@ int main(int argc, char **argv)
 	fb_tool_init("fb-exec");
 	struct spec s = { 0 };
 	int c, exit_now = -1;
+	/* which device allowlist: auto, or one forced (tests, operators) */
+	struct fb_err merr = { 0 };
+	if (fb_devices_mode_parse(getenv("FB_EXEC_DEVICES"), &s.devmode, &merr) < 0) {
+		fb_tool_usage_error("FB_EXEC_DEVICES: %s", merr.msg);
+		return EXIT_OWN;
+	}
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
 			if (exit_now >= 0) {

@@ -339,6 +339,10 @@ static int build_plan(struct options *o, jv *doc, struct fb_err *err)
 		return -1;
 	}
 	work = fb_xasprintf("%s/builds", fb_run_cache(o->run_cache));
+	/* trees of builds killed earlier (kill -9, a crash) go first */
+	struct fb_err swerr = { 0 };
+	if (fb_build_sweep(work, NULL, &swerr) < 0)
+		fb_log(FB_LOG_WARN, "%s", swerr.msg);
 	struct fb_store st;
 	int ret = -1;
 	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) == 0) {

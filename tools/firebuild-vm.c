@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -447,8 +448,8 @@ int cmd_kill(int argc, char **argv)
 
 static const char purge_usage[] =
 	"Usage: firebuild purge\n"
-	"Remove what VMs that ended any other way left behind; running VMs are\n"
-	"not touched.\n";
+	"Remove what VMs that ended any other way left behind, and the trees of\n"
+	"builds that were killed; running VMs and builds are not touched.\n";
 
 int cmd_purge(int argc, char **argv)
 {
@@ -459,6 +460,17 @@ int cmd_purge(int argc, char **argv)
 	if (parse_vm_flags(argc, argv, "purge", purge_usage, &id, &rcd, &to, &rc) < 0)
 		return rc;
 	char *runs = fb_xasprintf("%s/runs", rcd);
+	/* the stage trees of builds killed mid-way */
+	char *builds = fb_xasprintf("%s/builds", rcd);
+	struct fb_strv swept = FB_STRV_INIT;
+	struct fb_err swerr = { 0 };
+	if (fb_build_sweep(builds, &swept, &swerr) < 0)
+		fb_log(FB_LOG_WARN, "%s", swerr.msg);
+	free(builds);
+	jv jbuilds = jv_array();
+	for (size_t i = 0; i < swept.n; i++)
+		jbuilds = jv_array_append(jbuilds, jv_string(swept.v[i]));
+	fb_strv_free(&swept);
 	free(rcd);
 	DIR *d = opendir(runs);
 	struct dirent *e;
@@ -499,6 +511,7 @@ int cmd_purge(int argc, char **argv)
 		closedir(d);
 	free(runs);
 	struct fb_err err = { 0 };
-	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("purged"), purged), &err) < 0 ? fail(&err) : 0;
+	jv out = jv_object_set(jv_object_set(jv_object(), jv_string("purged"), purged), jv_string("builds"), jbuilds);
+	return fb_json_write_stdout(out, &err) < 0 ? fail(&err) : 0;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -543,7 +544,7 @@ static int cmd_exec(int argc, char **argv)
 	free(cwd);
 	fb_strv_free(&cenv);
 	/* run it here (not exec): the tree is removed afterwards */
-	struct fb_spawn_opts so = { 0 };
+	struct fb_spawn_opts so = { .death_signal = SIGTERM };
 	struct fb_proc p;
 	int st;
 	if (fb_proc_spawn(a.v, &so, &p, &err) < 0 || fb_proc_wait(p.pid, &st, &err) < 0) {

@@ -25,6 +25,42 @@ setup() {
 	C=$(mktemp -d "$D/ctx.XXXXXX")
 }
 
+teardown() {
+	[ -n "${LOOP:-}" ] && losetup -d "$LOOP"
+	[ -n "${BG:-}" ] && kill -9 "$BG" 2>/dev/null
+	return 0
+}
+
+# a host block device with known bytes: a loop device over a file
+host_disk() {
+	command -v losetup >/dev/null || skip "losetup (util-linux) is not installed"
+	printf 'HOSTDISKSECRET01%.0s' $(seq 64) >"$BATS_TEST_TMPDIR/disk.img"
+	LOOP=$(losetup -f --show "$BATS_TEST_TMPDIR/disk.img") || skip "no loop device"
+}
+
+# wait (bounded) for a file a RUN step makes in its stage tree; print it
+wait_in_tree() {
+	local i f
+	for i in $(seq 300); do
+		for f in "$FB_RUN_CACHE"/builds/build-*/tree-*/"$1"; do
+			[ -e "$f" ] && { echo "$f"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait (bounded) until no process matches; fail if one still does
+wait_gone() {
+	local i
+	for i in $(seq 100); do
+		pgrep -f "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "still running: $(pgrep -af "$1")"
+	return 1
+}
+
 # build [firebuild rootfs flags]: the context is $C; $output is the document
 build() {
 	run --separate-stderr firebuild rootfs --dockerfile="$C/Dockerfile" "$@"
@@ -525,4 +561,93 @@ DF
 	[ "$(jq .rootfs.init "$C/out.json")" = false ]
 	run debugfs -R 'stat /sbin/fb-init' "$C/n.ext4"
 	[[ "$output" == *"not found"* ]] || [[ "$stderr" == *"not found"* ]]
+}
+
+@test "device nodes from an image layer (firebuild import) and an ADD-ed tar: RUN cannot read the host's device; the nodes stay in the image" {
+	host_disk
+	local min=${LOOP#/dev/loop}
+	mkdir -p "$C/tree/bin"
+	cp /bin/busybox "$C/tree/bin/"
+	ln -s busybox "$C/tree/bin/sh"
+	mknod "$C/tree/disk" b 7 "$min"
+	tar --numeric-owner -C "$C/tree" -czf "$D/devroot.tar.gz" .
+	rm -rf "$C/tree"
+	run --separate-stderr firebuild import "$D/devroot.tar.gz" --tag=imp/dev:1
+	[ "$status" -eq 0 ]
+	echo "b disk2 7 $min" | python3 "$BATS_TEST_DIRNAME/mklayer.py" "$C/dev.tar"
+	cat >"$C/Dockerfile" <<'EOF'
+FROM imp/dev:1
+ADD dev.tar /
+RUN for d in /disk /disk2; do head -c 16 $d || echo "$d refused"; done > /result 2>/dev/null
+EOF
+	build --tag=t/dev:1
+	[ "$status" -eq 0 ]
+	run cat_in t/dev:1 /result
+	[[ "$output" != *SECRET* ]]
+	[[ "$output" == *"/disk refused"*"/disk2 refused"* ]]
+	# the nodes are the image's, as metadata
+	debugfs -R "stat /disk2" "$(img t/dev:1)" 2>/dev/null | grep -q "Type: block special"
+	checked t/dev:1
+}
+
+@test "kill -9 of fb-mkrootfs mid-RUN: no sandbox process outlives it; the next build and purge remove its tree" {
+	local tok=$((700000 + RANDOM)) f mk tree
+	printf 'FROM fb/busybox:1\nRUN touch /started-%s && sleep %s\n' "$tok" "$tok" >"$C/Dockerfile"
+	firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/k9:1 >/dev/null 2>&1 3>&- &
+	BG=$!
+	f=$(wait_in_tree "started-$tok")
+	tree=${f%/tree-*}
+	mk=$(pgrep -P "$BG" -x fb-mkrootfs)
+	[ -n "$mk" ]
+	kill -9 "$mk"
+	wait "$BG" || true
+	BG=
+	wait_gone "sleep $tok"
+	[ -d "$tree" ] # left: nobody was there to remove it
+	# the next build sweeps it (a running build's directory is locked)
+	printf 'FROM fb/busybox:1\nRUN echo next > /n\n' >"$C/Dockerfile"
+	build --tag=t/k9:2
+	[ "$status" -eq 0 ]
+	[ ! -e "$tree" ]
+	# and purge does too
+	tok=$((tok + 1))
+	printf 'FROM fb/busybox:1\nRUN touch /started-%s && sleep %s\n' "$tok" "$tok" >"$C/Dockerfile"
+	firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/k9:3 >/dev/null 2>&1 3>&- &
+	BG=$!
+	f=$(wait_in_tree "started-$tok")
+	tree=${f%/tree-*}
+	mk=$(pgrep -P "$BG" -x fb-mkrootfs)
+	kill -9 "$mk"
+	wait "$BG" || true
+	BG=
+	wait_gone "sleep $tok"
+	run --separate-stderr firebuild purge
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.builds[]' <<<"$output")" = "$(basename "$tree")" ]
+	[ ! -e "$tree" ]
+}
+
+@test "kill -9 of the firebuild dispatcher: its pipeline ends with it, nothing is tagged" {
+	local tok=$((700000 + RANDOM)) f kids k i alive
+	printf 'FROM fb/busybox:1\nRUN touch /started-%s && while [ ! -e /go ]; do sleep 0.1; done\n' "$tok" >"$C/Dockerfile"
+	firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/orphan:1 >/dev/null 2>&1 3>&- &
+	BG=$!
+	f=$(wait_in_tree "started-$tok")
+	kids=$(pgrep -P "$BG")
+	[ -n "$kids" ]
+	kill -9 "$BG"
+	wait "$BG" || true
+	BG=
+	# were the RUN still there, it could finish now and the tag be made
+	touch "$(dirname "$f")/go"
+	for i in $(seq 150); do
+		alive=
+		for k in $kids; do kill -0 "$k" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	[ -z "$alive" ]
+	[ ! -e "$FB_STORE/rootfs/t/orphan/1" ]
+	run firebuild image inspect t/orphan:1
+	[ "$status" -eq 3 ]
 }

@@ -24,6 +24,28 @@ setup() {
 teardown() {
 	[ -n "${R:-}" ] && rm -rf "$R"
 	[ -n "${MARKER:-}" ] && rm -f "$MARKER"
+	[ -n "${LOOP:-}" ] && losetup -d "$LOOP"
+	[ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null
+	return 0
+}
+
+# a host block device with known bytes: a loop device over a file
+host_disk() {
+	command -v losetup >/dev/null || skip "losetup (util-linux) is not installed"
+	printf 'HOSTDISKSECRET01%.0s' $(seq 64) >"$BATS_TEST_TMPDIR/disk.img"
+	LOOP=$(losetup -f --show "$BATS_TEST_TMPDIR/disk.img") || skip "no loop device"
+	[ "$(head -c 16 "$LOOP")" = HOSTDISKSECRET01 ]
+}
+
+# no process whose command line matches (bats ignores a bare `! cmd`)
+gone() {
+	! pgrep -f "$1" >/dev/null
+}
+
+# the device cgroup mechanisms this host has: bpf (cgroup2), cgroup1
+device_modes() {
+	grep -q ' - cgroup2 ' /proc/self/mountinfo && echo bpf
+	grep ' - cgroup ' /proc/self/mountinfo | grep -q '[ ,]devices' && echo cgroup1
 	return 0
 }
 
@@ -170,4 +192,158 @@ unchanged() { # the tree holds exactly what it held before
 	run --separate-stderr firebuild exec --from=no/such:1 --store="$d/store" -- true
 	[ "$status" -eq 3 ]
 	rm -rf "$d"
+}
+
+@test "device nodes: the tree and bind mounts are nodev, only Docker's devices open (cgroup2 BPF and cgroup1)" {
+	host_disk
+	local min=${LOOP#/dev/loop}
+	mknod "$R/disk" b 7 "$min"
+	mknod "$R/zero" c 1 5 # a node the allowlist takes: nodev alone refuses it here
+	mkdir "$BATS_TEST_TMPDIR/src"
+	mknod "$BATS_TEST_TMPDIR/src/disk" b 7 "$min"
+	(cd "$R" && find . | sort) >"$BATS_TEST_TMPDIR/before"
+	run --separate-stderr fb-exec --root "$R" -- sh -c 'head -c 16 /disk'
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SECRET* ]]
+	[[ "$stderr" == *"/disk: Permission denied"* ]]
+	run --separate-stderr fb-exec --root "$R" -- sh -c 'head -c 4 /zero | wc -c'
+	[[ "$stderr" == *"/zero: Permission denied"* ]]
+	run fb-exec --root "$R" -- sh -c 'head -c 4 /dev/zero | wc -c; echo hi >/dev/null && echo null-ok'
+	[ "${lines[0]}" = 4 ]
+	[ "${lines[1]}" = null-ok ]
+	# a RUN --mount bind source holding a node: nodev too
+	run --separate-stderr fb-exec <<<"{\"exec\":{\"root\":\"$R\",\"args\":[\"sh\",\"-c\",\"head -c 16 /src/disk\"],\"mounts\":[{\"type\":\"bind\",\"source\":\"$BATS_TEST_TMPDIR/src\",\"target\":\"/src\"}]}}"
+	[ "$(jq .exec_result.exit_code <<<"$output")" -ne 0 ]
+	[[ "$stderr" != *SECRET* && "$stderr" == *"Permission denied"* ]]
+	# a device reached through an inherited descriptor's /proc/self/fd link
+	# (the host's /dev mount, not nodev): the device cgroup refuses it
+	local modes
+	modes=$(device_modes)
+	[ -n "$modes" ] || skip "neither cgroup2 nor the cgroup1 devices controller is mounted"
+	local m
+	for m in $modes; do
+		run --separate-stderr env FB_EXEC_DEVICES="$m" fb-exec --root "$R" -- sh -c 'head -c 16 /proc/self/fd/3; cat /proc/self/cgroup' 3<"$LOOP"
+		[[ "$output" != *SECRET* ]]
+		[[ "$stderr" == *"/proc/self/fd/3: Operation not permitted"* ]]
+		[[ "$output" == *"/fb-exec-"* ]]
+		# Docker's set still works there
+		run env FB_EXEC_DEVICES="$m" fb-exec --root "$R" -- sh -c 'head -c 4 /dev/urandom | wc -c; (: >/dev/full; : </dev/ptmx) && echo ok'
+		[ "${lines[0]}" = 4 ]
+		[ "${lines[1]}" = ok ]
+	done
+	# no cgroup stays behind
+	[ -z "$(ls -d /sys/fs/cgroup/*/fb-exec-* /sys/fs/cgroup/fb-exec-* 2>/dev/null)" ]
+	unchanged
+}
+
+@test "seccomp: Docker's default profile (EPERM), i386 entry included; what builds use still works" {
+	command -v gcc >/dev/null || skip "gcc is not installed"
+	gcc -static -O2 -o "$R/probe" "$BATS_TEST_DIRNAME/sandbox-probe.c" || skip "no static libc to build the probe"
+	run fb-exec --root "$R" -- /probe
+	[ "$status" -eq 0 ]
+	local denied=(keyctl add_key unshare_user clone_newuser bpf perf_event_open mount umount setns io_uring_setup
+		socket_vsock personality_addr_no_randomize sethostname)
+	local n
+	for n in "${denied[@]}"; do
+		[[ "$output" == *"$n=EPERM"* ]] || { echo "$n not refused"; return 1; }
+	done
+	[[ "$output" == *"clone3=ENOSYS"* ]]
+	for n in clone socket_inet personality_query chroot; do
+		[[ "$output" == *"$n=ok"* ]] || { echo "$n refused"; return 1; }
+	done
+	if [ "$(uname -m)" = x86_64 ]; then
+		[[ "$output" == *"i386_keyctl=EPERM"* && "$output" == *"i386_unshare_user=EPERM"* && "$output" == *"i386_getpid=ok"* ]]
+	fi
+	# setuid, chown and users: what package installs do
+	run fb-exec --root "$R" -- sh -c 'echo x >/tmp/f && chown 1000:1000 /tmp/f && chmod 4755 /tmp/f && ls -ln /tmp/f; rm /tmp/f'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "-rwsr-xr-x"*" 1000 "*" 1000 "* ]]
+}
+
+@test "/proc: Docker's masked paths are empty, /proc/sys and friends read-only" {
+	run --separate-stderr fb-exec --root "$R" -- sh -c '
+		for f in /proc/keys /proc/timer_list /proc/interrupts /proc/kcore /proc/sched_debug; do
+			[ -e $f ] && echo "$f $(cat $f | wc -c)"
+		done
+		for d in /proc/acpi /sys/firmware /proc/scsi; do [ -d $d ] && echo "$d $(ls $d | wc -l)"; done
+		echo x > /proc/sys/kernel/hostname && echo wrote-sys
+		echo 1 > /proc/sysrq-trigger 2>/dev/null && echo wrote-sysrq
+		grep -c processor /proc/cpuinfo >/dev/null && echo cpuinfo
+		mount | grep " on /proc/sys "'
+	[[ "$output" == *"/proc/keys 0"* ]]
+	[[ "$output" == *"/proc/timer_list 0"* ]]
+	[[ "$output" == *"/sys/firmware 0"* ]]
+	if [ -d /proc/acpi ]; then [[ "$output" == *"/proc/acpi 0"* ]]; fi
+	[[ "$output" != *wrote-sys* ]]
+	[[ "$stderr" == *"Read-only file system"* ]]
+	[[ "$output" == *cpuinfo* ]]
+	[[ "$output" == *"on /proc/sys type proc (ro,"* ]]
+	unchanged
+}
+
+@test "--root relative to the working directory" {
+	cd "$(dirname "$R")"
+	run fb-exec --root "./$(basename "$R")" -- sh -c 'echo in; ls /etc/passwd'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = in ]
+	run fb-exec <<<"{\"exec\":{\"root\":\"$(basename "$R")\",\"args\":[\"true\"]}}"
+	[ "$status" -eq 0 ]
+	unchanged
+}
+
+@test "uids and gids out of range are refused (125), never wrapped to another id" {	run --separate-stderr fb-exec --root "$R" --user 99999999999 -- id -u
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"uid 99999999999 out of range"* ]]
+	run --separate-stderr fb-exec --root "$R" --user 2147483648 -- id -u
+	[ "$status" -eq 125 ]
+	run --separate-stderr fb-exec --root "$R" --user 0:4294967296 -- id -u
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"gid 4294967296 out of range"* ]]
+	run fb-exec --root "$R" --user 2147483647:2147483647 -- sh -c 'id -u; id -g'
+	[ "${lines[0]}" = 2147483647 ]
+	[ "${lines[1]}" = 2147483647 ]
+	run --separate-stderr fb-exec <<<"{\"exec\":{\"root\":\"$R\",\"args\":[\"id\",\"-u\"],\"user\":\"99999999999\"}}"
+	[ "$status" -eq 125 ]
+	[ "$(jq .exec_result.exit_code <<<"$output")" -eq 125 ]
+	[[ "$stderr" == *"out of range"* ]]
+}
+
+@test "fb-exec killed with -9: the sandbox dies with it; SIGTERM kills it too" {
+	local tok=$((800000 + RANDOM))
+	fb-exec --root "$R" -- sh -c "sleep $tok & sleep $((tok + 1))" 3>&- &
+	PID=$!
+	local i
+	for i in $(seq 100); do pgrep -f "sleep $((tok + 1))" >/dev/null && break; sleep 0.1; done
+	pgrep -f "sleep $((tok + 1))" >/dev/null
+	kill -9 "$PID"
+	for i in $(seq 100); do pgrep -f "sleep $tok" >/dev/null || break; sleep 0.1; done
+	gone "sleep $tok"
+	gone "sleep $((tok + 1))"
+	fb-exec --root "$R" -- sh -c "sleep $((tok + 2))" 3>&- &
+	PID=$!
+	for i in $(seq 100); do pgrep -f "sleep $((tok + 2))" >/dev/null && break; sleep 0.1; done
+	kill -TERM "$PID"
+	local st=0
+	wait "$PID" || st=$?
+	[ "$st" -eq 143 ]
+	gone "sleep $((tok + 2))"
+	PID=
+	# (the -9 run could not remove its mountpoints from the tree: no check)
+}
+
+@test "firebuild exec: the same sandbox (device allowlist, masked /proc)" {
+	host_disk
+	local d
+	d=$(mktemp -d)
+	mknod "$R/disk" b 7 "${LOOP#/dev/loop}"
+	tar --numeric-owner -C "$R" -czf "$d/root.tar.gz" .
+	firebuild import "$d/root.tar.gz" --tag=look/dev:1 --store="$d/store" >/dev/null 2>&1
+	run --separate-stderr firebuild exec --from=look/dev:1 --store="$d/store" -- sh -c \
+		'head -c 16 /disk; head -c 16 /proc/self/fd/3; cat /proc/keys | wc -c; echo x >/proc/sys/kernel/hostname' 3<"$LOOP"
+	rm -rf "$d"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SECRET* ]]
+	[[ "$stderr" == *"/proc/self/fd/3: Operation not permitted"* ]]
+	[[ "$stderr" == *"Read-only file system"* ]]
+	[ "$(echo "$output" | tail -1)" = 0 ]
 }
