@@ -79,20 +79,29 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-# Unit tests always build with ASan+UBSan, from the sources directly.
+# Unit tests always build with ASan+UBSan, against the library built so
+# once (build/san/libfb.a), not each test with every source again.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(BUILD)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(wildcard lib/*.h) tests/unit/tap.h
+SAN_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/san/lib/%.o)
+$(BUILD)/san/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/san/libfb.a: $(SAN_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(wildcard lib/*.h) tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
 # Fuzzing: the replay build runs the committed corpus under ASan+UBSan in
 # `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
-$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(LIB_SRCS) $(wildcard lib/*.h)
+$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(LIB_SRCS) $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
