@@ -33,7 +33,7 @@ exit 1
 EOF
 	printf '#!/bin/sh\n./scripts/install-deps && touch "%s/installed"\n' "$t" >"$t/install-deps"
 	chmod +x "$t/bin/pkg-config" "$t/install-deps"
-	run env PATH="$t/bin:$PATH" CFLAGS="-O1 -g" LIBS=-lm make -C "$FB_ROOT" --no-print-directory -j2 demo \
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH="$t/bin:$PATH" CFLAGS="-O1 -g" LIBS=-lm make -C "$FB_ROOT" --no-print-directory -j2 demo \
 		BUILD="$t/build" INSTALL_DEPS="$t/install-deps" DEMO_SCRIPT="echo demo-would-run-now"
 	echo "$output" | tail -n 20
 	cat "$t/log"
@@ -51,7 +51,7 @@ EOF
 	[ "$(grep -c '^after --libs' "$t/log")" -eq 1 ]
 	# a package missing still stops the build, naming pkg-config
 	rm -f "$t/installed"
-	run env PATH="$t/bin:$PATH" make -C "$FB_ROOT" --no-print-directory BUILD="$t/build2" "$t/build2/lib/util.o"
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH="$t/bin:$PATH" make -C "$FB_ROOT" --no-print-directory BUILD="$t/build2" "$t/build2/lib/util.o"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"pkg-config --cflags libarchive ext2fs libgit2 failed: packages are missing"* ]]
 }
