@@ -1,7 +1,11 @@
 # firebuild — plain GNU make. `make` builds the tools, `make test` runs
 # everything, `make demo` shows the main job. WERROR=1 and SAN=1 variants.
 
-CC ?= gcc
+# CC is one of make's own variables (cc): only make's default gives way to gcc,
+# CC=... on the command line or in the environment wins.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 SHARED ?= $(abspath $(CURDIR)/../shared)
@@ -10,7 +14,7 @@ WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib $(shell $(PKG_CONFIG) --cflags libarchive ext2fs libgit2)
+CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib
 LDFLAGS += -Wl,-z,relro,-z,now
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
@@ -20,7 +24,16 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIBS := -ljq $(shell $(PKG_CONFIG) --libs libarchive ext2fs com_err libcrypto libcurl libisal libgit2) -lpthread
+# Nothing read at parse time may need the packages: `make demo` and `make
+# test` install them (deps) and then build in a sub-make. pkg-config is asked
+# when a recipe first needs its answer, once; a missing package stops make.
+# Its answers stay out of CFLAGS/LIBS, which make exports to every recipe
+# (deps' too) when they come from the environment.
+pkg = $(shell $(PKG_CONFIG) $1)$(if $(filter 0,$(.SHELLSTATUS)),,$(error $(PKG_CONFIG) $1 failed: packages are missing (make deps, as root)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags libarchive ext2fs libgit2))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(call pkg,--libs libarchive ext2fs com_err libcrypto libcurl libisal libgit2))$(PKG_LIBS)
+LIBS = -ljq $(PKG_LIBS) -lpthread
+unexport LIBS
 
 BUILD := build
 LIB_SRCS := $(wildcard lib/*.c)
@@ -42,7 +55,7 @@ baseos/busybox/dropbear.tar.gz: /usr/sbin/dropbear
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
@@ -50,12 +63,12 @@ $(BUILD)/libfb.a: $(LIB_OBJS)
 FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
 $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 # fb-init runs as PID 1 in images with no libc: static, with musl
 $(BUILD)/bin/fb-init: tools/fb-init.c
@@ -64,29 +77,39 @@ $(BUILD)/bin/fb-init: tools/fb-init.c
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-# Unit tests always build with ASan+UBSan, from the sources directly.
+# Unit tests always build with ASan+UBSan, against the library built so
+# once (build/san/libfb.a), not each test with every source again.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(BUILD)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(wildcard lib/*.h) tests/unit/tap.h
+SAN_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/san/lib/%.o)
+$(BUILD)/san/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(SAN_FLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/san/libfb.a: $(SAN_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(wildcard lib/*.h) tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
 # Fuzzing: the replay build runs the committed corpus under ASan+UBSan in
 # `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
-$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(LIB_SRCS) $(wildcard lib/*.h)
+$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(LIB_SRCS) $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LIBS)
 
-fuzz: deps $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
@@ -95,8 +118,12 @@ fuzz: deps $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 			$(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
+# The targets that install packages (deps) build in a sub-make after it: a
+# make reads its Makefile once, and `demo: deps all` would build (in parallel
+# under -j) with what it read before the packages were there.
+INSTALL_DEPS ?= ./scripts/install-deps
 deps:
-	./scripts/install-deps
+	$(INSTALL_DEPS)
 
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
@@ -107,11 +134,17 @@ bats: all
 # `make test` sets itself up: packages, build, unit tests under sanitizers,
 # every bats suite, one summary line.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory test-build
 	@FB_SHARED=$(SHARED) ./scripts/run-tests all
 
-demo: deps all
-	@./scripts/demo
+# everything `make test` runs: the tools, the unit tests, the fuzz replays
+test-build: all $(UNIT_BINS) $(FUZZ_REPLAY)
+
+# scripts/fresh-check runs `make demo DEMO_SCRIPT='./scripts/demo --preflight'`
+DEMO_SCRIPT ?= ./scripts/demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(DEMO_SCRIPT)
 
 # firebuild in $(PREFIX)/bin, the tools it runs in $(PREFIX)/libexec/firebuild,
 # our CNI plugin where CNI plugins live
@@ -126,7 +159,8 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@./bench/parse-scale --write
 	@./bench/convert --write
 	@./bench/build --write
@@ -134,5 +168,5 @@ bench: deps all
 	@./bench/net --write
 	@./bench/tracing --write
 
-.PHONY: all deps unit bats test demo clean fuzz bench install
+.PHONY: all deps unit bats test test-build demo clean fuzz bench install
 .SECONDARY:
