@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <string.h>
@@ -285,4 +286,27 @@ void fb_unpack_free(struct fb_unpack *u)
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);
+}
+
+static int count_cb(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	(void)a, (void)ae, (void)err;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+int fb_unpack_count(const char *path, const char *name, uint64_t *entries, struct fb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "layer %s: open %s", name, path);
+	struct fb_unpack *u;
+	struct archive *a;
+	int r = fb_unpack_open(fd, name, &u, &a, err);
+	if (r == 0) {
+		r = fb_unpack_each(a, name, count_cb, entries, err);
+		fb_unpack_free(u);
+	}
+	close(fd);
+	return r;
 }

@@ -3,6 +3,7 @@
  * document (.image from fb-fetch) or --layer files; adds .rootfs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "tree.h"
 #include "tool.h"
 #include "trace.h"
+#include "unpack.h"
 #include "util.h"
 
 static const char usage[] =
@@ -437,6 +439,33 @@ static uint64_t estimate_layer(const char *path)
 	return est;
 }
 
+static uint64_t tree_entries;
+static int count_tree_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)p, (void)sb, (void)flag, (void)f;
+	tree_entries++;
+	return 0;
+}
+
+/* Inodes for what the layers name, counted (the headers only), plus room
+ * for the VM to make files of its own: for when the estimate from bytes
+ * ran short (a layer of many empty files). */
+static int inodes_needed(const struct options *o, const struct layer *layers, size_t nl, uint64_t *inodes,
+			 struct fb_err *err)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < nl; i++)
+		if (fb_unpack_count(layers[i].path, layers[i].name, &n, err) < 0)
+			return -1;
+	if (o->from_tree) {
+		tree_entries = 0;
+		nftw(o->from_tree, count_tree_cb, 64, FTW_PHYS);
+		n += tree_entries;
+	}
+	*inodes = n + n / 4 + 4096;
+	return 0;
+}
+
 static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
 		      uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err);
 
@@ -684,13 +713,39 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 	uint64_t inodes = total / 8192 > 16384 ? total / 8192 : 16384;
 	uint64_t size = o->disk_size ? o->disk_size : total + total / 4 + (64ULL << 20) + inodes * 256;
 	size = (size + 4095) & ~4095ULL;
+	if (o->disk_size && inodes < size / 16384)
+		inodes = size / 16384; /* mke2fs's own ratio for a size given */
 	struct fb_rootfs_stats st;
-	int tries = o->disk_size ? 1 : 3;
+	bool counted = false;
 	for (int t = 0;; t++) {
 		if (build(o, layers, nl, out, size, inodes, &st, err) == 0)
 			break;
-		if (strcmp(err->kind, "no_space") || t + 1 >= tries)
+		bool no_inodes = !strcmp(err->kind, "no_inodes");
+		if ((!no_inodes && strcmp(err->kind, "no_space")) || t >= 2 || (o->disk_size && !no_inodes) || (no_inodes && counted))
 			goto out;
+		if (no_inodes) {
+			/* more bytes would not help: count what the layers hold */
+			struct fb_err cerr = { 0 };
+			uint64_t want;
+			if (inodes_needed(o, layers, nl, &want, &cerr) < 0) {
+				*err = cerr;
+				goto out;
+			}
+			counted = true;
+			/* ext4 keeps at most one inode per 4 KiB block */
+			uint64_t room = want * 4096 + want * 256 + (64ULL << 20);
+			if (o->disk_size && room > size) {
+				fb_err_set(err, FB_EXIT_FAILED, "no_inodes",
+					   "the layers hold %" PRIu64 " entries: --disk-size %" PRIu64 " MiB cannot have that many inodes; give at least %" PRIu64 " MiB",
+					   want, size >> 20, (room + (1 << 20) - 1) >> 20);
+				goto out;
+			}
+			fb_log(FB_LOG_INFO, "%" PRIu64 " inodes were short; trying again with %" PRIu64, inodes, want);
+			inodes = want > inodes * 2 ? want : inodes * 2;
+			if (size < room)
+				size = (room + 4095) & ~4095ULL;
+			continue;
+		}
 		fb_log(FB_LOG_INFO, "the estimate of %" PRIu64 " MiB was short; trying again with twice the size", size >> 20);
 		size *= 2;
 		inodes *= 2;
