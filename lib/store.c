@@ -235,6 +235,44 @@ bool fb_store_has_blob(const struct fb_store *s, const char *digest)
 	return r;
 }
 
+/* One partial file per digest, so that an interrupted download resumes;
+ * the writer holds an exclusive lock on it while it writes, so that two
+ * runs pulling the same blob at once never write one file. The lock is
+ * taken without waiting: a writer that finds it held leaves w->fd at -1
+ * (and writes a file of its own). The file locked must still be the one
+ * under the name (a writer before may have renamed or removed it). */
+static int open_partial(struct fb_store *s, const char *expect, bool resume, struct fb_blob_writer *w)
+{
+	w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return 0; /* w->fd stays -1: someone else writes it */
+			errno = e;
+			return -1;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(w->tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if (!resume && ftruncate(fd, 0) < 0) {
+				int e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			w->fd = fd;
+			return 0;
+		}
+		close(fd); /* gone or replaced since it was opened: again */
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint64_t *resumed_at,
 		  struct fb_blob_writer *w, struct fb_err *err)
 {
@@ -242,6 +280,8 @@ int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint
 	w->store = s;
 	w->fd = -1;
 	w->name = fb_xstrdup(name ? name : expect ? expect : "blob");
+	if (resumed_at)
+		*resumed_at = 0;
 	if (expect && !fb_digest_valid(expect)) {
 		fb_err_set(err, FB_EXIT_USAGE, "invalid_digest", "%s: unsupported digest %s", w->name, expect);
 		free(w->name);
@@ -250,27 +290,33 @@ int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint
 	fb_sha256_init(&w->h);
 	if (expect) {
 		w->expect = fb_xstrdup(expect);
-		/* One partial file per digest: an interrupted download resumes. */
-		w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
-		w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | (resumed_at ? 0 : O_TRUNC), 0644);
-		if (w->fd >= 0 && resumed_at) {
-			/* Hash what is there already; the download continues after it. */
-			char buf[1 << 16];
-			ssize_t n;
-			while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
-				fb_sha256_update(&w->h, buf, (size_t)n);
-				w->size += (uint64_t)n;
-			}
-			*resumed_at = w->size;
+		if (open_partial(s, expect, resumed_at != NULL, w) < 0) {
+			fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
+			fb_blob_abort(w, false);
+			return -1;
 		}
-	} else {
-		w->tmp = fb_xasprintf("%s/tmp/blob-XXXXXX", s->root);
-		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	}
+	if (w->fd >= 0 && resumed_at) {
+		/* Hash what is there already; the download continues after it. */
+		char buf[1 << 16];
+		ssize_t n;
+		while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+			fb_sha256_update(&w->h, buf, (size_t)n);
+			w->size += (uint64_t)n;
+		}
+		*resumed_at = w->size;
 	}
 	if (w->fd < 0) {
-		fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
-		fb_blob_abort(w, false);
-		return -1;
+		/* no digest to name it by, or another run is writing that one */
+		free(w->tmp);
+		w->tmp = fb_xasprintf("%s/tmp/blob-XXXXXX", s->root);
+		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+		w->private_tmp = true;
+		if (w->fd < 0) {
+			fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
+			fb_blob_abort(w, false);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -331,18 +377,19 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 		fb_blob_abort(w, false);
 		return -1;
 	}
-	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
-		w->fd = -1;
+	/* renamed while the partial is still locked (open_partial) */
+	if (fsync(w->fd) < 0)
 		r = fb_err_errno(err, errno, "%s: write %s", w->name, w->tmp);
-	} else if (w->fd = -1, rename(w->tmp, final) < 0) {
+	else if (rename(w->tmp, final) < 0)
 		r = fb_err_errno(err, errno, "%s: move into the store", w->name);
-	}
 	free(final);
-	if (r == 0 && digest)
-		memcpy(digest, got, 72);
 	if (r == 0) {
+		if (digest)
+			memcpy(digest, got, 72);
 		free(w->tmp);
 		w->tmp = NULL;
+		close(w->fd); /* after fsync and rename: the blob is in place */
+		w->fd = -1;
 	}
 	fb_blob_abort(w, false);
 	return r;
@@ -351,7 +398,8 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
 {
 	/* a partial kept for resuming must hold every byte hashed so far */
-	if (keep_partial && w->expect && w->fd >= 0) {
+	keep_partial = keep_partial && w->expect && !w->private_tmp;
+	if (keep_partial && w->fd >= 0) {
 		struct fb_err ignore = { 0 };
 		if (flush_wbuf(w, &ignore) < 0)
 			keep_partial = false;
@@ -359,11 +407,15 @@ void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
 	free(w->wbuf);
 	w->wbuf = NULL;
 	w->wlen = 0;
+	/* A file of our own goes; the shared partial only while we hold its
+	 * lock (removed before the lock is let go: a run that locks it next
+	 * finds the name gone, and starts a new one), and not when kept for
+	 * resuming. */
+	if (w->tmp && (w->private_tmp || (w->fd >= 0 && !keep_partial)))
+		unlink(w->tmp);
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	if (w->tmp && !(keep_partial && w->expect))
-		unlink(w->tmp);
 	fb_sha256_free(&w->h);
 	free(w->tmp);
 	free(w->expect);

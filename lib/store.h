@@ -48,10 +48,14 @@ struct fb_blob_writer {
 	char *name;   /* for messages */
 	char *wbuf;   /* writes gathered into 1 MiB */
 	size_t wlen;
+	bool private_tmp; /* a file of its own, not the digest's shared partial */
 };
 
 /* Start a blob. With `expect`, a partial download of it left in tmp/ is
- * resumed (*resumed_at gets its size; NULL to always start afresh). */
+ * resumed (*resumed_at gets its size; NULL to always start afresh). The
+ * partial is locked while written: a second run that wants the same blob
+ * at the same time writes a file of its own instead (from the start), so
+ * parallel pulls into one store never share a temporary file. */
 int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint64_t *resumed_at,
 		  struct fb_blob_writer *w, struct fb_err *err);
 int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_err *err);

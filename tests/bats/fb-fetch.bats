@@ -293,6 +293,50 @@ PY
 	store_consistent "$FB_STORE"
 }
 
+@test "20 parallel pulls of one image into one store all succeed, the store consistent" {
+	local i pids=() bad=0
+	for i in $(seq 1 20); do
+		fb-fetch image --ref "$REG/test/base:1.0" >"$S/p$i.json" 2>"$S/p$i.err" 3>&- &
+		pids+=($!)
+	done
+	for i in $(seq 1 20); do
+		wait "${pids[$((i - 1))]}" || { bad=$((bad + 1)); echo "pull $i: $(cat "$S/p$i.err")"; }
+	done
+	[ "$bad" -eq 0 ]
+	# one image recorded, every blob whole, no temporary file left behind
+	[ "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(",")' "$FB_STORE/index.json")" = "$REG/test/base:1.0" ]
+	store_consistent "$FB_STORE"
+	[ -z "$(ls -A "$FB_STORE/tmp")" ] || { ls -la "$FB_STORE/tmp"; return 1; }
+	[ "$(cat "$S"/p*.json | jq -r .image.digest | sort -u | wc -l)" -eq 1 ]
+	local l
+	for l in $(jq -r '.image.layers[].digest, .image.config_digest, .image.digest' "$S/p1.json"); do
+		[ -f "$FB_STORE/blobs/sha256/${l#sha256:}" ] || { echo "missing $l"; return 1; }
+	done
+}
+
+@test "parallel fb-tag put of different tags into one store" {
+	fb-fetch image --ref "$REG/test/base:1.0" 2>/dev/null >"$S/img.json"
+	local i pids=() bad=0
+	for i in $(seq 1 8); do
+		fb-mkrootfs <"$S/img.json" 2>/dev/null >"$S/r$i.json"
+	done
+	for i in $(seq 1 8); do
+		fb-tag put "par/t$i:1" <"$S/r$i.json" >"$S/t$i.json" 2>"$S/t$i.err" 3>&- &
+		pids+=($!)
+	done
+	for i in $(seq 1 8); do
+		wait "${pids[$((i - 1))]}" || { bad=$((bad + 1)); echo "put $i: $(cat "$S/t$i.err")"; }
+	done
+	[ "$bad" -eq 0 ]
+	run_split fb-tag ls
+	[ "$(jq '[.images[] | select(.name | startswith("par/"))] | length' <<<"$output")" -eq 8 ]
+	for i in $(seq 1 8); do
+		run e2fsck -fn "$FB_STORE/rootfs/par/t$i/1/rootfs.ext4"
+		[ "$status" -eq 0 ] || { echo "t$i: $output"; return 1; }
+	done
+	[ -z "$(ls -A "$FB_STORE/rootfs/par" | grep '^\.')" ] # no stage directories left
+}
+
 @test "references: Docker Hub defaults, bad references are exit 2" {
 	run_split fb-fetch image --ref 'UPPER/case'
 	[ "$status" -eq 2 ]
