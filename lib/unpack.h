@@ -29,6 +29,10 @@ int fb_unpack_each(struct archive *a, const char *name, fb_entry_fn fn, void *ct
  * only: what an image needs in inodes). */
 int fb_unpack_count(const char *path, const char *name, uint64_t *entries, struct fb_err *err);
 
+/* The sha256 of a layer's uncompressed bytes (gzip, zstd, xz, bzip2 or
+ * plain): its diff id, as an image config's rootfs.diff_ids lists it. */
+int fb_unpack_diff_id(const char *path, char out[72], struct fb_err *err);
+
 /* Stop the producer (if still running) and free everything, *a included. */
 void fb_unpack_free(struct fb_unpack *u);
 

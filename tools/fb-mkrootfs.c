@@ -193,35 +193,6 @@ static jv add_build_commands(const struct options *o, jv plan)
 	return jv_object_set(plan, jv_string("stages"), stages);
 }
 
-/* sha256 of a layer's uncompressed bytes: its diff id. */
-static int diff_id(const char *path, char out[72], struct fb_err *err)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	struct archive_entry *e;
-	struct fb_sha256 h;
-	fb_sha256_init(&h);
-	int ret = 0;
-	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
-	} else {
-		char *buf = fb_xmalloc(1 << 20);
-		la_ssize_t n;
-		while ((n = archive_read_data(a, buf, 1 << 20)) > 0)
-			fb_sha256_update(&h, buf, (size_t)n);
-		if (n < 0)
-			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
-		free(buf);
-	}
-	archive_read_free(a);
-	if (ret == 0)
-		fb_sha256_final(&h, out);
-	else
-		fb_sha256_free(&h);
-	return ret;
-}
-
 /* --import: the layers into the store with a config and a manifest, as
  * .image, so the tag has what a FROM line needs. */
 static int import_layers(struct options *o, jv *image, struct fb_err *err)
@@ -248,7 +219,12 @@ static int import_layers(struct options *o, jv *image, struct fb_err *err)
 			}
 			fclose(f);
 		}
-		if (diff_id(o->layer_files.v[i], id, err) < 0 || fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
+		if (fb_unpack_diff_id(o->layer_files.v[i], id, err) < 0) {
+			fb_err_prefix(err, "--layer");
+			ret = -1;
+			break;
+		}
+		if (fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
 			ret = -1;
 			break;
 		}

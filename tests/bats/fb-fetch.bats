@@ -185,6 +185,36 @@ dfs() { debugfs -R "$2" "$1" 2>/dev/null; }
 	[[ "$stderr" == *'no image tagged "nosuchtag" (there are: base)'* ]]
 }
 
+@test "docker-archive: layers and config are checked against their names and the config's diff_ids" {
+	local L="$S/arch"
+	new_image "$L" base
+	add_layer "$L" base "$S/a1.tar.gz" <<<$'f etc/one data=1'
+	add_layer "$L" base "$S/a2.tar" <<<$'f etc/two data=2'
+	skopeo copy -q "oci:$L:base" "docker-archive:$S/saved.tar:acme/saved:1.0"
+	local mode
+	# Docker's own names (<id>/layer.tar, the id no digest of the layer), and
+	# gzip-compressed layers, are taken as they are
+	for mode in legacy legacy-gzip; do
+		python3 "$BATS_TEST_DIRNAME/tamper-archive.py" "$S/saved.tar" "$S/$mode.tar" "$mode"
+		run_split fb-fetch image --ref "docker-archive:$S/$mode.tar"
+		[ "$status" -eq 0 ] || { echo "$mode: $stderr"; return 1; }
+	done
+	for mode in layer-keep-name layer-rename legacy-tampered drop-layer config; do
+		python3 "$BATS_TEST_DIRNAME/tamper-archive.py" "$S/saved.tar" "$S/$mode.tar" "$mode"
+		export FB_STORE=$S/refused-$mode
+		run_split fb-fetch image --ref "docker-archive:$S/$mode.tar"
+		case $mode in
+		drop-layer) [ "$status" -eq 2 ] && [[ "$stderr" == *"names 1 layers but the config's rootfs.diff_ids has 2"* ]] ;;
+		layer-rename | legacy-tampered) [ "$status" -eq 1 ] && [[ "$stderr" == *"diff id mismatch"* ]] ;;
+		*) [ "$status" -eq 1 ] && [[ "$stderr" == *"digest mismatch"* ]] ;;
+		esac || { echo "$mode: $status $stderr"; return 1; }
+		[ "$(jq -r .error.kind <<<"$output")" != null ]
+		# nothing recorded: no index entry, no manifest blob that names the layers
+		[ "$(jq -c .manifests "$FB_STORE/index.json")" = "[]" ] || { echo "$mode: recorded"; return 1; }
+		store_consistent "$FB_STORE"
+	done
+}
+
 @test "basic auth: refused without credentials, works with --creds and ~/.docker/config.json" {
 	start_registry "$S/basic" basic
 	push "$FILE_TMP/oci:base" test/private:1 --dest-creds=fbuser:fbpass
