@@ -1194,3 +1194,35 @@ void fb_rootfs_free(struct fb_rootfs *r)
 	free(r->path);
 	free(r);
 }
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int fb_ext4_check(int fd, const char *name, struct fb_err *err)
+{
+	unsigned char sb[1024];
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fb_err_errno(err, errno, "%s", name);
+	if (pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (too short for a superblock)", name);
+	/* the fields of struct ext2_super_block, little-endian on disk */
+	unsigned magic = (unsigned)sb[56] | (unsigned)sb[57] << 8;
+	uint32_t inodes = le32(sb + 0), log_bs = le32(sb + 24), incompat = le32(sb + 96);
+	uint64_t blocks = le32(sb + 4);
+	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
+		blocks |= (uint64_t)le32(sb + 336) << 32;
+	if (magic != EXT2_SUPER_MAGIC)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (no ext4 superblock magic)", name);
+	if (log_bs > 6 || !inodes || !blocks)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (a superblock of block size %s, %u inodes, %ju blocks)",
+				  name, log_bs > 6 ? "out of range" : "ok", inodes, (uintmax_t)blocks);
+	uint64_t bs = 1024ULL << log_bs;
+	if (blocks > (uint64_t)st.st_size / bs)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				  "%s: a truncated ext4 image (%ju bytes for a file system of %ju)", name, (uintmax_t)st.st_size,
+				  (uintmax_t)(blocks * bs));
+	return 0;
+}

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -100,6 +102,13 @@ int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return fb_err_errno(err, errno, "open %s", src);
+	int r = fb_copy_sparse_fd(in, src, dst, err);
+	close(in);
+	return r;
+}
+
+int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err)
+{
 	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct stat st;
 	int r = 0;
@@ -142,7 +151,6 @@ sync:
 	if (r == 0 && fsync(out) < 0)
 		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
 out:
-	close(in);
 	if (out >= 0)
 		close(out);
 	if (r < 0)
@@ -559,4 +567,145 @@ const char *fb_run_cache(const char *flag)
 	const char *x = getenv("XDG_RUNTIME_DIR");
 	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
 	return buf;
+}
+
+/* dir is d or below it (both real paths). */
+static bool path_under(const char *dir, const char *d)
+{
+	size_t n = strlen(d);
+	if (n > 1 && d[n - 1] == '/')
+		n--;
+	return !strncmp(dir, d, n) && (dir[n] == '\0' || dir[n] == '/');
+}
+
+static char *real_or_null(const char *p)
+{
+	char buf[PATH_MAX];
+	return p && realpath(p, buf) ? fb_xstrdup(buf) : NULL;
+}
+
+int fb_handover_open(const struct fb_store *s, const char *path, const char *run_cache, char *const *dirs, size_t ndirs,
+		     struct fb_handover *h, struct fb_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->dirfd = h->fd = -1;
+	const char *slash = strrchr(path, '/');
+	char *parent = slash ? fb_xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : fb_xstrdup(".");
+	h->base = fb_xstrdup(slash ? slash + 1 : path);
+	char real[PATH_MAX];
+	if (!*h->base || !strcmp(h->base, ".") || !strcmp(h->base, "..")) {
+		free(parent);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a file", path);
+		goto fail;
+	}
+	/* the real directory: a symbolic link on the way is resolved here */
+	if (!realpath(parent, real)) {
+		fb_err_errno(err, errno, "%s", path);
+		free(parent);
+		goto fail;
+	}
+	free(parent);
+	h->dir = fb_xstrdup(real);
+	char *tmp = fb_xasprintf("%s/tmp", s->root);
+	char *rc = real_or_null(run_cache);
+	char *runs = rc ? fb_xasprintf("%s/runs", rc) : NULL;
+	bool ok = path_under(h->dir, tmp);
+	if (!ok && path_under(h->dir, s->root)) {
+		/* tags, blobs, kernels, the cache: the store's own */
+		free(tmp);
+		free(rc);
+		free(runs);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: a file of the store itself (only its tmp/ is handed over)", path);
+		goto fail;
+	}
+	if (!ok && rc && path_under(h->dir, rc) && !path_under(h->dir, runs))
+		ok = true;
+	for (size_t i = 0; !ok && i < ndirs; i++) {
+		char *d = real_or_null(dirs[i]);
+		ok = d && path_under(h->dir, d);
+		free(d);
+	}
+	free(tmp);
+	free(rc);
+	free(runs);
+	if (!ok) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid",
+			   "%s: not under the store's tmp/ or the run cache; give --move-from %s to move it from there", path,
+			   h->dir);
+		goto fail;
+	}
+	/* open the real path with no link at all on the way, then the file */
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
+	h->dirfd = (int)syscall(SYS_openat2, AT_FDCWD, h->dir, &how, sizeof(how));
+	if (h->dirfd < 0) {
+		fb_err_errno(err, errno, "%s: open %s", path, h->dir);
+		goto fail;
+	}
+	if (fstatat(h->dirfd, h->base, &h->st, AT_SYMLINK_NOFOLLOW) < 0) {
+		fb_err_errno(err, errno, "%s", path);
+		goto fail;
+	}
+	if (S_ISLNK(h->st.st_mode)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: a symbolic link, not a file", path);
+		goto fail;
+	}
+	if (!S_ISREG(h->st.st_mode)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a regular file", path);
+		goto fail;
+	}
+	if (h->st.st_nlink != 1) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: has %ju names (hard links); moving one would leave the others",
+			   path, (uintmax_t)h->st.st_nlink);
+		goto fail;
+	}
+	h->fd = openat(h->dirfd, h->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (h->fd < 0 || fstat(h->fd, &st) < 0 || st.st_dev != h->st.st_dev || st.st_ino != h->st.st_ino) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: changed while it was checked", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	fb_handover_close(h);
+	return -1;
+}
+
+/* The name still holds the file that was checked. */
+static bool same_file(int dirfd, const char *name, const struct stat *want)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == want->st_dev &&
+	       st.st_ino == want->st_ino;
+}
+
+int fb_handover_move(struct fb_handover *h, const char *dst, struct fb_err *err)
+{
+	if (renameat2(h->dirfd, h->base, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
+		if (same_file(AT_FDCWD, dst, &h->st))
+			return 0;
+		/* swapped between the check and the rename: put it back */
+		renameat2(AT_FDCWD, dst, h->dirfd, h->base, RENAME_NOREPLACE);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s/%s: changed while it was moved", h->dir, h->base);
+	}
+	if (errno != EXDEV)
+		return fb_err_errno(err, errno, "move %s/%s to %s", h->dir, h->base, dst);
+	/* another file system: a copy of the file checked, then its name goes */
+	char *src = fb_xasprintf("%s/%s", h->dir, h->base);
+	int r = fb_copy_sparse_fd(h->fd, src, dst, err);
+	free(src);
+	if (r == 0 && same_file(h->dirfd, h->base, &h->st))
+		unlinkat(h->dirfd, h->base, 0);
+	return r;
+}
+
+void fb_handover_close(struct fb_handover *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->dirfd >= 0)
+		close(h->dirfd);
+	free(h->dir);
+	free(h->base);
+	memset(h, 0, sizeof(*h));
+	h->fd = h->dirfd = -1;
 }

@@ -444,7 +444,7 @@ PY
 	local i v
 	for i in 1 2 3 4 5 6 7 8; do
 		fb-mkrootfs --layer "$S/l.tar" --add-file "/etc/hostname:/gen:0644" --output "$S/r$i.ext4" >"$S/doc$i" 2>/dev/null
-		fb-tag put atom:1 <"$S/doc$i" >/dev/null 2>&1 3>&- &
+		fb-tag --move-from "$S" put atom:1 <"$S/doc$i" >/dev/null 2>&1 3>&- &
 		local pid=$!
 		sleep "0.00$i"
 		kill -9 "$pid" 2>/dev/null || true
@@ -458,7 +458,7 @@ PY
 	done
 	# a put that is not killed always completes over what is there
 	fb-mkrootfs --layer "$S/l.tar" --output "$S/final.ext4" >"$S/docf" 2>/dev/null
-	run_split fb-tag put atom:1 <"$S/docf"
+	run_split fb-tag --move-from "$S" put atom:1 <"$S/docf"
 	[ "$status" -eq 0 ]
 	[ -f "$FB_STORE/rootfs/atom/1/rootfs.ext4" ]
 }
