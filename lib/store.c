@@ -6,11 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/fs.h>
-#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -584,6 +582,35 @@ static char *real_or_null(const char *p)
 	return p && realpath(p, buf) ? fb_xstrdup(buf) : NULL;
 }
 
+/* An O_PATH fd of the absolute directory path, one component at a time
+ * with O_NOFOLLOW: a symbolic link anywhere on the way is ELOOP. */
+static int open_no_links(const char *path)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (const char *p = path; fd >= 0 && *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p + strcspn(p, "/");
+		if (e == p)
+			break;
+		char *name = fb_xstrndup(p, (size_t)(e - p));
+		int d = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		free(name);
+		struct stat st;
+		if (d >= 0 && (fstat(d, &st) < 0 || !S_ISDIR(st.st_mode))) {
+			close(d);
+			d = -1;
+			errno = ELOOP;
+		}
+		int e2 = errno;
+		close(fd);
+		fd = d;
+		errno = e2;
+		p = e;
+	}
+	return fd;
+}
+
 int fb_handover_open(const struct fb_store *s, const char *path, const char *run_cache, char *const *dirs, size_t ndirs,
 		     struct fb_handover *h, struct fb_err *err)
 {
@@ -635,10 +662,11 @@ int fb_handover_open(const struct fb_store *s, const char *path, const char *run
 		goto fail;
 	}
 	/* open the real path with no link at all on the way, then the file */
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
-	h->dirfd = (int)syscall(SYS_openat2, AT_FDCWD, h->dir, &how, sizeof(how));
-	if (h->dirfd < 0) {
-		fb_err_errno(err, errno, "%s: open %s", path, h->dir);
+	if ((h->dirfd = open_no_links(h->dir)) < 0) {
+		if (errno == ELOOP)
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: %s changed into a symbolic link", path, h->dir);
+		else
+			fb_err_errno(err, errno, "%s: open %s", path, h->dir);
 		goto fail;
 	}
 	if (fstatat(h->dirfd, h->base, &h->st, AT_SYMLINK_NOFOLLOW) < 0) {
