@@ -50,6 +50,8 @@ static int open_in_root(struct ctx *c, const char *rel, int flags)
 	return (int)syscall(SYS_openat2, c->rootfd, rel, &how, sizeof(how));
 }
 
+static char *path_in(const struct fb_strv *dir, const char *name);
+
 /* Walk comp[0..n) from the root to a directory as lib/rootfs does, so both
  * appliers accept and refuse the same layers: missing directories are made
  * (0755) when create is set, symbolic links are followed inside the root
@@ -68,8 +70,13 @@ static int walk(struct ctx *c, char *const *comp, size_t n, bool create, const c
 		const char *name = comp[i];
 		struct stat st;
 		int r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
-		if (r < 0 && errno == ENOENT && create && (mkdirat(fd, name, 0755) == 0 || errno == EEXIST))
-			r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
+		if (r < 0 && errno == ENOENT && create) {
+			int mr = mkdirat(fd, name, 0755);
+			if (mr == 0) /* this layer's, as if it were named: its whiteouts keep it */
+				fb_strv_push_owned(&c->made, path_in(&at, name));
+			if (mr == 0 || errno == EEXIST)
+				r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
+		}
 		if (r < 0) {
 			if (errno == ENOENT)
 				fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s does not exist", c->name, entry,
