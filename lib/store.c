@@ -571,8 +571,8 @@ const char *fb_run_cache(const char *flag)
 static bool path_under(const char *dir, const char *d)
 {
 	size_t n = strlen(d);
-	if (n > 1 && d[n - 1] == '/')
-		n--;
+	while (n > 0 && d[n - 1] == '/')
+		n--; /* "/" itself: everything is under it */
 	return !strncmp(dir, d, n) && (dir[n] == '\0' || dir[n] == '/');
 }
 

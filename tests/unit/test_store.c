@@ -192,6 +192,9 @@ static int what_may_be_handed_over(void)
 	TAP_CHECK(handover(&s, in_runs, rc, NULL, 0) == FB_EXIT_USAGE);
 	TAP_CHECK(handover(&s, in_own, rc, NULL, 0) == FB_EXIT_USAGE);
 	TAP_CHECK(handover(&s, in_own, rc, dirs, 1) == 0);
+	char *root[] = { "/" };
+	TAP_CHECK(handover(&s, in_own, rc, root, 1) == 0);
+	TAP_CHECK(handover(&s, in_tags, rc, root, 1) == FB_EXIT_USAGE);
 	TAP_CHECK(handover(&s, in_tags, rc, NULL, 0) == FB_EXIT_USAGE);
 	TAP_CHECK(handover(&s, in_tags, base, NULL, 0) == FB_EXIT_USAGE); /* the store under the run cache */
 	TAP_CHECK(symlink(in_own, link) == 0);
