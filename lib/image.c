@@ -16,6 +16,7 @@
 #include "oci.h"
 #include "ref.h"
 #include "store.h"
+#include "unpack.h"
 #include "util.h"
 
 /* ---- the common end: a manifest whose blobs are in the store ---- */
@@ -537,6 +538,92 @@ static bool same_image_name(const char *a, const char *b)
 	return same;
 }
 
+/* "<64 hex><suffix>" (after "./" prefixes): the hex, else NULL. Names of
+ * this form carry the sha256 of their bytes in docker-archives (Docker's
+ * <id>.json configs, skopeo's <digest>.tar layers). */
+static const char *hex_named(const char *name, const char *suffix, char hex[65])
+{
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
+	size_t sl = strlen(suffix);
+	if (strlen(name) != 64 + sl || strcmp(name + 64, suffix) || strspn(name, "0123456789abcdef") != 64)
+		return NULL;
+	memcpy(hex, name, 64);
+	hex[64] = '\0';
+	return hex;
+}
+
+/* What docker load checks before it takes an archive: the config's name
+ * against its bytes, each layer's name (when it is a digest) against its
+ * bytes, and each layer's uncompressed sha256 against the config's
+ * rootfs.diff_ids, in order and as many. Nothing is recorded before. */
+static int check_archive_image(const char *path, struct fb_store *s, const char *cfgname, const struct member *cm,
+			       const struct fb_strv *lnames, const struct member *const *lms, struct fb_err *err)
+{
+	char hex[65];
+	if (hex_named(cfgname, ".json", hex) && strcmp(cm->digest + 7, hex))
+		return fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
+				  "%s: the config %s: digest mismatch: its bytes hash to %s", path, cfgname, cm->digest);
+	jv cfg;
+	if (fb_store_read_blob(s, cm->digest, &cfg, err) < 0) {
+		fb_err_prefix(err, "%s: the config %s", path, cfgname);
+		return -1;
+	}
+	jv ids = jv_getpath(cfg, jv_parse("[\"rootfs\",\"diff_ids\"]"));
+	int ret = 0;
+	if (jv_get_kind(ids) != JV_KIND_ARRAY) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config %s has no rootfs.diff_ids list", path, cfgname);
+		goto out;
+	}
+	size_t nids = (size_t)jv_array_length(jv_copy(ids));
+	if (nids != lnames->n) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				 "%s: manifest.json names %zu layers but the config's rootfs.diff_ids has %zu", path, lnames->n,
+				 nids);
+		goto out;
+	}
+	for (size_t i = 0; i < nids && ret == 0; i++) {
+		const struct member *lm = lms[i];
+		if ((hex_named(lnames->v[i], ".tar", hex) || hex_named(lnames->v[i], "", hex)) && strcmp(lm->digest + 7, hex)) {
+			ret = fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
+					 "%s: layer %s: digest mismatch: its bytes hash to %s", path, lnames->v[i], lm->digest);
+			break;
+		}
+		jv want = jv_array_get(jv_copy(ids), (int)i);
+		if (jv_get_kind(want) != JV_KIND_STRING || !fb_digest_valid(jv_string_value(want))) {
+			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config's rootfs.diff_ids[%zu] is not a sha256 digest",
+					 path, i);
+			jv_free(want);
+			break;
+		}
+		/* an uncompressed layer's digest is its diff id already */
+		char got[72];
+		char *bp = fb_store_blob_path(s, lm->digest);
+		unsigned char magic[4] = { 0 };
+		int fd = open(bp, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (read(fd, magic, sizeof(magic)) < 0)
+				magic[0] = 0;
+			close(fd);
+		}
+		bool compressed = (magic[0] == 0x1f && magic[1] == 0x8b) || (magic[0] == 0x28 && magic[1] == 0xb5) ||
+				  (magic[0] == 0xfd && magic[1] == '7') || (magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h');
+		if (!compressed)
+			memcpy(got, lm->digest, sizeof(got));
+		else if (fb_unpack_diff_id(bp, got, err) < 0)
+			ret = -1, fb_err_prefix(err, "%s: layer %s", path, lnames->v[i]);
+		free(bp);
+		if (ret == 0 && strcmp(got, jv_string_value(want)))
+			ret = fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
+					 "%s: layer %s: diff id mismatch: its uncompressed bytes hash to %s, the config's rootfs.diff_ids[%zu] is %s",
+					 path, lnames->v[i], got, i, jv_string_value(want));
+		jv_free(want);
+	}
+out:
+	jv_free(ids);
+	return ret;
+}
+
 static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, jv *out,
 			 struct fb_err *err)
 {
@@ -611,6 +698,18 @@ static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref
 		fb_strv_free(&lnames);
 		goto out;
 	}
+	const struct member **lms = fb_xcalloc(lnames.n + 1, sizeof(*lms));
+	int lr = 0;
+	for (size_t i = 0; i < lnames.n && lr == 0; i++)
+		if (!(lms[i] = member_named(ms, n, lnames.v[i])))
+			lr = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the layer %s is not in the archive", ref->path,
+					lnames.v[i]);
+	if (lr < 0 || check_archive_image(ref->path, s, cfgname, cm, &lnames, lms, err) < 0) {
+		free(lms);
+		free(cfgname);
+		fb_strv_free(&lnames);
+		goto out;
+	}
 	/* Synthesize the OCI manifest the archive does not have. */
 	jv m = jv_object();
 	m = jv_object_set(m, jv_string("schemaVersion"), jv_number(2));
@@ -621,14 +720,8 @@ static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref
 	cd = jv_object_set(cd, jv_string("size"), jv_number((double)cm->size));
 	m = jv_object_set(m, jv_string("config"), cd);
 	jv ls = jv_array();
-	int bad = 0;
 	for (size_t i = 0; i < lnames.n; i++) {
-		const struct member *lm = member_named(ms, n, lnames.v[i]);
-		if (!lm) {
-			bad = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the layer %s is not in the archive", ref->path,
-					 lnames.v[i]);
-			break;
-		}
+		const struct member *lm = lms[i];
 		char *bp = fb_store_blob_path(s, lm->digest);
 		unsigned char magic[2] = { 0 };
 		int fd = open(bp, O_RDONLY | O_CLOEXEC);
@@ -645,13 +738,10 @@ static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref
 		ld = jv_object_set(ld, jv_string("size"), jv_number((double)lm->size));
 		ls = jv_array_append(ls, ld);
 	}
+	free(lms);
 	free(cfgname);
 	fb_strv_free(&lnames);
 	m = jv_object_set(m, jv_string("layers"), ls);
-	if (bad < 0) {
-		jv_free(m);
-		goto out;
-	}
 	char *text = fb_json_dump(jv_copy(m), false);
 	char md[72];
 	if (fb_store_put_mem(s, text, strlen(text), md, err) == 0)

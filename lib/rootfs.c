@@ -14,14 +14,12 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "layerentry.h"
 #include "proc.h"
 #include "store.h"
 #include "unpack.h"
 #include "util.h"
 
-/* Entries bigger than this are refused as absurd (and would not fit). */
-#define MAX_ENTRY_SIZE (1ULL << 40)
-#define MAX_LINK_HOPS 40
 
 struct xattr {
 	char *name;
@@ -86,7 +84,11 @@ static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL || e == EXT2_ET_DIR_NO_SPACE)
+	/* out of inodes is its own kind: more bytes would not help */
+	if (e == EXT2_ET_INODE_ALLOC_FAIL)
+		return fb_err_set(err, FB_EXIT_FAILED, "no_inodes",
+				  "%s: the image has no inode left (%s); give a larger --disk-size", what, error_message(e));
+	if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_DIR_NO_SPACE)
 		return fb_err_set(err, FB_EXIT_FAILED, "no_space", "%s: the image is full (%s); give a larger --disk-size",
 				  what, error_message(e));
 	return fb_err_set(err, FB_EXIT_FAILED, "ext4", "%s: %s", what, error_message(e));
@@ -517,30 +519,15 @@ static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inod
 
 /* ---- paths ---- */
 
-/* Split a tar name into clean components; ".." may not climb above root. */
+/* Split a name (--add-file's) into clean components, as layer entries are
+ * (lib/layerentry); ".." may not climb above the root. */
 static int split_path(struct fb_rootfs *r, const char *name, struct fb_strv *out, struct fb_err *err)
 {
-	const char *p = name;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		while (*p && *p != '/')
-			p++;
-		size_t len = (size_t)(p - s);
-		if (!len || (len == 1 && s[0] == '.'))
-			continue;
-		if (len == 2 && s[0] == '.' && s[1] == '.') {
-			if (!out->n)
-				return hostile(r, err, name, "the name climbs above the root with ..");
-			free(out->v[--out->n]);
-			out->v[out->n] = NULL;
-			continue;
-		}
-		if (len > 255)
+	if (fb_lentry_split(name, out) < 0)
+		return hostile(r, err, name, "the name climbs above the root with ..");
+	for (size_t i = 0; i < out->n; i++)
+		if (strlen(out->v[i]) > 255)
 			return hostile(r, err, name, "a name component longer than 255 bytes");
-		fb_strv_push_owned(out, fb_xstrndup(s, len));
-	}
 	return 0;
 }
 
@@ -553,32 +540,26 @@ static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const stru
 static struct node *follow(struct fb_rootfs *r, struct node *link, const char *target, const char *entry, int depth,
 			   struct fb_err *err)
 {
-	if (depth > MAX_LINK_HOPS) {
+	if (depth > FB_LENTRY_MAX_HOPS) {
 		hostile(r, err, entry, "too many levels of symbolic links");
 		return NULL;
 	}
-	struct fb_strv comp = FB_STRV_INIT;
-	struct node *start = target[0] == '/' ? r->root : link->parent;
-	/* Resolve ".." against the real position to see whether it escapes. */
-	struct fb_strv base = FB_STRV_INIT;
-	if (target[0] != '/')
-		for (struct node *p = start; p != r->root; p = p->parent)
-			fb_strv_push(&base, p->name);
-	/* base is reversed: make the full path, then split it cleanly */
-	struct fb_buf full = FB_BUF_INIT;
-	for (size_t i = base.n; i-- > 0;)
-		fb_buf_addf(&full, "/%s", base.v[i]);
-	fb_buf_addf(&full, "/%s", target);
+	/* ".." resolves against the link's real position (lib/layerentry) */
+	struct fb_strv base = FB_STRV_INIT, comp = FB_STRV_INIT;
+	for (struct node *p = link->parent; p && p != r->root; p = p->parent)
+		fb_strv_push(&base, p->name);
+	for (size_t i = 0; i < base.n / 2; i++) {
+		char *t = base.v[i];
+		base.v[i] = base.v[base.n - 1 - i];
+		base.v[base.n - 1 - i] = t;
+	}
+	int jr = fb_lentry_join(base.v, base.n, target, &comp);
 	fb_strv_free(&base);
-	struct fb_err e2 = { 0 };
-	if (split_path(r, fb_buf_str(&full), &comp, &e2) < 0) {
+	if (jr < 0) {
 		hostile(r, err, entry, "writes through the symbolic link %s -> %s, which points outside the root",
 			link->name, target);
-		fb_buf_free(&full);
-		fb_strv_free(&comp);
 		return NULL;
 	}
-	fb_buf_free(&full);
 	struct node *d = lookup_dir(r, r->root, &comp, comp.n, false, entry, depth + 1, err);
 	fb_strv_free(&comp);
 	return d;
@@ -647,12 +628,12 @@ static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const stru
 
 /* ---- applying entries ---- */
 
-static int apply_whiteout(struct fb_rootfs *r, struct node *dir, const char *wname, const char *entry,
-			  struct fb_err *err)
+/* .wh.NAME hides NAME; .wh..wh..opq (wname NULL) everything lower
+ * layers put in dir. lib/layerentry has refused degenerate names. */
+static int apply_whiteout(struct fb_rootfs *r, struct node *dir, const char *wname, struct fb_err *err)
 {
 	r->st.whiteouts++;
-	if (!strcmp(wname, ".wh..opq")) {
-		/* Opaque directory: hide everything lower layers put in it. */
+	if (!wname) {
 		for (size_t i = dir->nkids; i-- > 0;) {
 			struct node *k = dir->kids[i];
 			if (k->layer < r->layer && !k->keep && remove_tree(r, k, true, err) < 0)
@@ -660,57 +641,84 @@ static int apply_whiteout(struct fb_rootfs *r, struct node *dir, const char *wna
 		}
 		return 0;
 	}
-	if (!*wname || !strcmp(wname, ".") || !strcmp(wname, ".."))
-		return hostile(r, err, entry, "an invalid whiteout");
 	struct node *k = tab_find(r, dir, wname);
 	if (k && k->layer < r->layer)
 		return remove_tree(r, k, true, err);
 	return 0;
 }
 
+static bool is_below(const struct node *n, const struct node *top)
+{
+	for (; n; n = n->parent)
+		if (n == top)
+			return true;
+	return false;
+}
+
+/* A hard link entry: a second name in dir for the target's inode. */
+static int apply_hardlink(struct fb_rootfs *r, struct node *dir, const char *base, struct node *old,
+			  const struct fb_lentry *le, const char *entry, const char *hard, struct fb_err *err)
+{
+	struct fb_err terr = { 0 };
+	const struct fb_strv *tc = &le->target;
+	struct node *tdir = lookup_dir(r, r->root, tc, tc->n - 1, false, entry, 0, &terr);
+	struct node *t = tdir ? tab_find(r, tdir, tc->v[tc->n - 1]) : NULL;
+	if (t && t == old)
+		return 0;
+	/* a target inside what this entry replaces is gone once it is replaced */
+	if (!t || (old && is_below(t, old))) {
+		if (!strcmp(terr.kind, "hostile_layer")) {
+			*err = terr;
+			return -1;
+		}
+		return hostile(r, err, entry, "hard link to %s, which is not in the image", hard);
+	}
+	if (S_ISDIR(t->mode))
+		return hostile(r, err, entry, "a hard link to a directory (%s)", hard);
+	if (old && remove_tree(r, old, true, err) < 0)
+		return -1;
+	struct node *n = node_new(r, dir, base);
+	n->mode = t->mode;
+	n->ino = t->ino;
+	r->nlink[t->ino]++;
+	r->st.hardlinks++;
+	return 0;
+}
+
 static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_entry *ae, struct fb_err *err)
 {
 	const char *entry = archive_entry_pathname(ae);
-	if (!entry)
-		return hostile(r, err, "(no name)", "an entry without a name");
-	struct fb_strv comp = FB_STRV_INIT;
+	struct fb_lentry le;
 	int ret = -1;
 	struct xattr *xs = NULL;
 	size_t nxs = 0;
-	if (split_path(r, entry, &comp, err) < 0)
+	if (fb_lentry_check(ae, r->layer_name, &le, err) < 0)
 		goto out;
 	r->st.entries++;
-	mode_t type = archive_entry_filetype(ae);
-	const char *hard = archive_entry_hardlink(ae);
-	int64_t size = archive_entry_size(ae);
-	if (size < 0 || (uint64_t)size > MAX_ENTRY_SIZE) {
-		hostile(r, err, entry, "an absurd size (%" PRId64 " bytes)", size);
-		goto out;
-	}
-	if (comp.n == 0) {
-		/* the root itself: take its metadata */
-		if (type == AE_IFDIR) {
-			r->root->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
-			r->root->uid = (uid_t)archive_entry_uid(ae);
-			r->root->gid = (gid_t)archive_entry_gid(ae);
-			r->root->mtime = archive_entry_mtime(ae);
-			r->root->mtime_ns = archive_entry_mtime_nsec(ae);
-		}
+	if (le.kind == FB_LENTRY_ROOT) {
+		r->root->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
+		r->root->uid = (uid_t)archive_entry_uid(ae);
+		r->root->gid = (gid_t)archive_entry_gid(ae);
+		r->root->mtime = archive_entry_mtime(ae);
+		r->root->mtime_ns = archive_entry_mtime_nsec(ae);
 		ret = 0;
 		goto out;
 	}
-	const char *base = comp.v[comp.n - 1];
-	struct node *dir = lookup_dir(r, r->root, &comp, comp.n - 1, true, entry, 0, err);
+	const char *base = le.comp.v[le.comp.n - 1];
+	struct node *dir = lookup_dir(r, r->root, &le.comp, le.comp.n - 1, true, entry, 0, err);
 	if (!dir)
 		goto out;
-	if (!strncmp(base, ".wh.", 4)) {
-		ret = apply_whiteout(r, dir, base + 4, entry, err);
+	if (le.kind == FB_LENTRY_WHITEOUT || le.kind == FB_LENTRY_OPAQUE) {
+		ret = apply_whiteout(r, dir, le.wname, err);
 		goto out;
 	}
 	struct node *old = tab_find(r, dir, base);
+	if (le.kind == FB_LENTRY_HARDLINK) {
+		ret = apply_hardlink(r, dir, base, old, &le, entry, archive_entry_hardlink(ae), err);
+		goto out;
+	}
 	entry_xattrs(ae, &xs, &nxs);
-
-	if (type == AE_IFDIR && !hard && old && S_ISDIR(old->mode)) {
+	if (le.kind == FB_LENTRY_DIR && old && S_ISDIR(old->mode)) {
 		/* An existing directory: new metadata, same contents. */
 		old->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
 		old->uid = (uid_t)archive_entry_uid(ae);
@@ -725,47 +733,6 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 		ret = 0;
 		goto out;
 	}
-	if (hard) {
-		struct fb_strv tcomp = FB_STRV_INIT;
-		if (split_path(r, hard, &tcomp, err) < 0) {
-			fb_err_prefix(err, "hard link target");
-			fb_strv_free(&tcomp);
-			goto out;
-		}
-		if (!tcomp.n) {
-			fb_strv_free(&tcomp);
-			hostile(r, err, entry, "a hard link to the root");
-			goto out;
-		}
-		struct fb_err terr = { 0 };
-		struct node *tdir = lookup_dir(r, r->root, &tcomp, tcomp.n - 1, false, entry, 0, &terr);
-		struct node *t = tdir ? tab_find(r, tdir, tcomp.v[tcomp.n - 1]) : NULL;
-		fb_strv_free(&tcomp);
-		if (!t) {
-			if (!strcmp(terr.kind, "hostile_layer"))
-				*err = terr;
-			else
-				hostile(r, err, entry, "hard link to %s, which is not in the image", hard);
-			goto out;
-		}
-		if (S_ISDIR(t->mode)) {
-			hostile(r, err, entry, "a hard link to a directory (%s)", hard);
-			goto out;
-		}
-		if (t == old) {
-			ret = 0;
-			goto out;
-		}
-		if (old && remove_tree(r, old, true, err) < 0)
-			goto out;
-		struct node *n = node_new(r, dir, base);
-		n->mode = t->mode;
-		n->ino = t->ino;
-		r->nlink[t->ino]++;
-		r->st.hardlinks++;
-		ret = 0;
-		goto out;
-	}
 	if (old && remove_tree(r, old, true, err) < 0)
 		goto out;
 	struct node *n = node_new(r, dir, base);
@@ -775,8 +742,8 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 	n->mtime_ns = archive_entry_mtime_nsec(ae);
 	mode_t perm = archive_entry_perm(ae) & 07777;
 	struct ext2_inode_large in;
-	switch (type) {
-	case AE_IFDIR:
+	switch (le.kind) {
+	case FB_LENTRY_DIR:
 		n->mode = S_IFDIR | perm;
 		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
 			goto out;
@@ -786,19 +753,14 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 		r->st.dirs++;
 		ret = 0;
 		goto out;
-	case AE_IFREG:
+	case FB_LENTRY_FILE:
 		n->mode = S_IFREG | perm;
 		if (new_ino(r, dir, n->mode, &n->ino, err) < 0 || init_inode(r, n, &in, true, err) < 0 ||
-		    write_file_data(r, n, &in, a, NULL, (uint64_t)size, entry, err) < 0)
+		    write_file_data(r, n, &in, a, NULL, le.size, entry, err) < 0)
 			goto out;
 		r->st.files++;
 		break;
-	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(ae);
-		if (!target || !*target || strlen(target) >= 4096) {
-			hostile(r, err, entry, "a symbolic link with an empty or overlong target");
-			goto out;
-		}
+	case FB_LENTRY_SYMLINK: {
 		n->mode = S_IFLNK | 0777;
 		/* ext2fs_symlink does the inode accounting itself */
 		errcode_t e = ext2fs_new_inode(r->fs, dir->ino, (int)n->mode, NULL, &n->ino);
@@ -807,7 +769,7 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 			goto out;
 		}
 		r->nlink[n->ino] = 1;
-		e = ext2fs_symlink(r->fs, dir->ino, n->ino, NULL, target);
+		e = ext2fs_symlink(r->fs, dir->ino, n->ino, NULL, le.symlink);
 		if (e) {
 			ext2_err(err, e, "%s: symlink", entry);
 			goto out;
@@ -825,17 +787,15 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 		r->st.symlinks++;
 		break;
 	}
-	case AE_IFCHR:
-	case AE_IFBLK:
-	case AE_IFIFO:
-	case AE_IFSOCK: {
-		n->mode = (mode_t)type | perm;
+	default: { /* devices and fifos */
+		mode_t type = archive_entry_filetype(ae);
+		n->mode = type | perm;
 		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
 			goto out;
 		memset(&in, 0, sizeof(in));
 		fill_inode(&in, n);
 		in.i_links_count = 1;
-		if (type == AE_IFCHR || type == AE_IFBLK) {
+		if (le.kind == FB_LENTRY_CHR || le.kind == FB_LENTRY_BLK) {
 			unsigned ma = (unsigned)archive_entry_rdevmajor(ae), mi = (unsigned)archive_entry_rdevminor(ae);
 			if (ma < 256 && mi < 256) {
 				in.i_block[0] = ma * 256 + mi;
@@ -851,9 +811,6 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 		}
 		break;
 	}
-	default:
-		hostile(r, err, entry, "an unsupported entry type 0%o", (unsigned)type);
-		goto out;
 	}
 	if (write_xattrs(r, n->ino, xs, nxs, err) < 0) {
 		fb_err_prefix(err, "layer %s: entry %s", r->layer_name, entry);
@@ -862,7 +819,7 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 	ret = 0;
 out:
 	free_xattr_list(xs, nxs);
-	fb_strv_free(&comp);
+	fb_lentry_free(&le);
 	return ret;
 }
 
@@ -1143,6 +1100,11 @@ int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct 
 
 int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err)
 {
+	static bool tables;
+	if (!tables) {
+		initialize_ext2_error_table(); /* messages, not "Unknown code ext2 73" */
+		tables = true;
+	}
 	uint64_t size = o->size < (64ULL << 20) ? (64ULL << 20) : o->size;
 	uint64_t inodes = o->inodes ? o->inodes : size / 4096;
 	if (inodes < 1024)
@@ -1231,4 +1193,36 @@ void fb_rootfs_free(struct fb_rootfs *r)
 	free(r->pend);
 	free(r->path);
 	free(r);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int fb_ext4_check(int fd, const char *name, struct fb_err *err)
+{
+	unsigned char sb[1024];
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fb_err_errno(err, errno, "%s", name);
+	if (pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (too short for a superblock)", name);
+	/* the fields of struct ext2_super_block, little-endian on disk */
+	unsigned magic = (unsigned)sb[56] | (unsigned)sb[57] << 8;
+	uint32_t inodes = le32(sb + 0), log_bs = le32(sb + 24), incompat = le32(sb + 96);
+	uint64_t blocks = le32(sb + 4);
+	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
+		blocks |= (uint64_t)le32(sb + 336) << 32;
+	if (magic != EXT2_SUPER_MAGIC)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (no ext4 superblock magic)", name);
+	if (log_bs > 6 || !inodes || !blocks)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not an ext4 image (a superblock of block size %s, %u inodes, %ju blocks)",
+				  name, log_bs > 6 ? "out of range" : "ok", inodes, (uintmax_t)blocks);
+	uint64_t bs = 1024ULL << log_bs;
+	if (blocks > (uint64_t)st.st_size / bs)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				  "%s: a truncated ext4 image (%ju bytes for a file system of %ju)", name, (uintmax_t)st.st_size,
+				  (uintmax_t)(blocks * bs));
+	return 0;
 }

@@ -46,4 +46,10 @@ int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct 
 /* Frees; removes the image unless finished. */
 void fb_rootfs_free(struct fb_rootfs *r);
 
+/* Whether fd holds an ext4 image (ext2/3 too): the superblock at 1024 with
+ * its magic (0xEF53), a block size of 1 to 64 KiB, inodes and blocks, and
+ * a file at least as long as the file system. FB_EXIT_USAGE naming `name`
+ * when not. */
+int fb_ext4_check(int fd, const char *name, struct fb_err *err);
+
 #endif

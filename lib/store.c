@@ -100,6 +100,13 @@ int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return fb_err_errno(err, errno, "open %s", src);
+	int r = fb_copy_sparse_fd(in, src, dst, err);
+	close(in);
+	return r;
+}
+
+int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err)
+{
 	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct stat st;
 	int r = 0;
@@ -142,7 +149,6 @@ sync:
 	if (r == 0 && fsync(out) < 0)
 		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
 out:
-	close(in);
 	if (out >= 0)
 		close(out);
 	if (r < 0)
@@ -235,6 +241,44 @@ bool fb_store_has_blob(const struct fb_store *s, const char *digest)
 	return r;
 }
 
+/* One partial file per digest, so that an interrupted download resumes;
+ * the writer holds an exclusive lock on it while it writes, so that two
+ * runs pulling the same blob at once never write one file. The lock is
+ * taken without waiting: a writer that finds it held leaves w->fd at -1
+ * (and writes a file of its own). The file locked must still be the one
+ * under the name (a writer before may have renamed or removed it). */
+static int open_partial(struct fb_store *s, const char *expect, bool resume, struct fb_blob_writer *w)
+{
+	w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return 0; /* w->fd stays -1: someone else writes it */
+			errno = e;
+			return -1;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(w->tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if (!resume && ftruncate(fd, 0) < 0) {
+				int e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			w->fd = fd;
+			return 0;
+		}
+		close(fd); /* gone or replaced since it was opened: again */
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint64_t *resumed_at,
 		  struct fb_blob_writer *w, struct fb_err *err)
 {
@@ -242,6 +286,8 @@ int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint
 	w->store = s;
 	w->fd = -1;
 	w->name = fb_xstrdup(name ? name : expect ? expect : "blob");
+	if (resumed_at)
+		*resumed_at = 0;
 	if (expect && !fb_digest_valid(expect)) {
 		fb_err_set(err, FB_EXIT_USAGE, "invalid_digest", "%s: unsupported digest %s", w->name, expect);
 		free(w->name);
@@ -250,27 +296,33 @@ int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint
 	fb_sha256_init(&w->h);
 	if (expect) {
 		w->expect = fb_xstrdup(expect);
-		/* One partial file per digest: an interrupted download resumes. */
-		w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
-		w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | (resumed_at ? 0 : O_TRUNC), 0644);
-		if (w->fd >= 0 && resumed_at) {
-			/* Hash what is there already; the download continues after it. */
-			char buf[1 << 16];
-			ssize_t n;
-			while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
-				fb_sha256_update(&w->h, buf, (size_t)n);
-				w->size += (uint64_t)n;
-			}
-			*resumed_at = w->size;
+		if (open_partial(s, expect, resumed_at != NULL, w) < 0) {
+			fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
+			fb_blob_abort(w, false);
+			return -1;
 		}
-	} else {
-		w->tmp = fb_xasprintf("%s/tmp/blob-XXXXXX", s->root);
-		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	}
+	if (w->fd >= 0 && resumed_at) {
+		/* Hash what is there already; the download continues after it. */
+		char buf[1 << 16];
+		ssize_t n;
+		while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+			fb_sha256_update(&w->h, buf, (size_t)n);
+			w->size += (uint64_t)n;
+		}
+		*resumed_at = w->size;
 	}
 	if (w->fd < 0) {
-		fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
-		fb_blob_abort(w, false);
-		return -1;
+		/* no digest to name it by, or another run is writing that one */
+		free(w->tmp);
+		w->tmp = fb_xasprintf("%s/tmp/blob-XXXXXX", s->root);
+		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+		w->private_tmp = true;
+		if (w->fd < 0) {
+			fb_err_errno(err, errno, "%s: create %s", w->name, w->tmp);
+			fb_blob_abort(w, false);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -331,18 +383,19 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 		fb_blob_abort(w, false);
 		return -1;
 	}
-	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
-		w->fd = -1;
+	/* renamed while the partial is still locked (open_partial) */
+	if (fsync(w->fd) < 0)
 		r = fb_err_errno(err, errno, "%s: write %s", w->name, w->tmp);
-	} else if (w->fd = -1, rename(w->tmp, final) < 0) {
+	else if (rename(w->tmp, final) < 0)
 		r = fb_err_errno(err, errno, "%s: move into the store", w->name);
-	}
 	free(final);
-	if (r == 0 && digest)
-		memcpy(digest, got, 72);
 	if (r == 0) {
+		if (digest)
+			memcpy(digest, got, 72);
 		free(w->tmp);
 		w->tmp = NULL;
+		close(w->fd); /* after fsync and rename: the blob is in place */
+		w->fd = -1;
 	}
 	fb_blob_abort(w, false);
 	return r;
@@ -351,7 +404,8 @@ int fb_blob_commit(struct fb_blob_writer *w, char digest[72], struct fb_err *err
 void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
 {
 	/* a partial kept for resuming must hold every byte hashed so far */
-	if (keep_partial && w->expect && w->fd >= 0) {
+	keep_partial = keep_partial && w->expect && !w->private_tmp;
+	if (keep_partial && w->fd >= 0) {
 		struct fb_err ignore = { 0 };
 		if (flush_wbuf(w, &ignore) < 0)
 			keep_partial = false;
@@ -359,11 +413,15 @@ void fb_blob_abort(struct fb_blob_writer *w, bool keep_partial)
 	free(w->wbuf);
 	w->wbuf = NULL;
 	w->wlen = 0;
+	/* A file of our own goes; the shared partial only while we hold its
+	 * lock (removed before the lock is let go: a run that locks it next
+	 * finds the name gone, and starts a new one), and not when kept for
+	 * resuming. */
+	if (w->tmp && (w->private_tmp || (w->fd >= 0 && !keep_partial)))
+		unlink(w->tmp);
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	if (w->tmp && !(keep_partial && w->expect))
-		unlink(w->tmp);
 	fb_sha256_free(&w->h);
 	free(w->tmp);
 	free(w->expect);
@@ -507,4 +565,175 @@ const char *fb_run_cache(const char *flag)
 	const char *x = getenv("XDG_RUNTIME_DIR");
 	snprintf(buf, sizeof(buf), "%s/firebuild", x ? x : "/tmp");
 	return buf;
+}
+
+/* dir is d or below it (both real paths). */
+static bool path_under(const char *dir, const char *d)
+{
+	size_t n = strlen(d);
+	while (n > 0 && d[n - 1] == '/')
+		n--; /* "/" itself: everything is under it */
+	return !strncmp(dir, d, n) && (dir[n] == '\0' || dir[n] == '/');
+}
+
+static char *real_or_null(const char *p)
+{
+	char buf[PATH_MAX];
+	return p && realpath(p, buf) ? fb_xstrdup(buf) : NULL;
+}
+
+/* An O_PATH fd of the absolute directory path, one component at a time
+ * with O_NOFOLLOW: a symbolic link anywhere on the way is ELOOP. */
+static int open_no_links(const char *path)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (const char *p = path; fd >= 0 && *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p + strcspn(p, "/");
+		if (e == p)
+			break;
+		char *name = fb_xstrndup(p, (size_t)(e - p));
+		int d = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		free(name);
+		struct stat st;
+		if (d >= 0 && (fstat(d, &st) < 0 || !S_ISDIR(st.st_mode))) {
+			close(d);
+			d = -1;
+			errno = ELOOP;
+		}
+		int e2 = errno;
+		close(fd);
+		fd = d;
+		errno = e2;
+		p = e;
+	}
+	return fd;
+}
+
+int fb_handover_open(const struct fb_store *s, const char *path, const char *run_cache, char *const *dirs, size_t ndirs,
+		     struct fb_handover *h, struct fb_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->dirfd = h->fd = -1;
+	const char *slash = strrchr(path, '/');
+	char *parent = slash ? fb_xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : fb_xstrdup(".");
+	h->base = fb_xstrdup(slash ? slash + 1 : path);
+	char real[PATH_MAX];
+	if (!*h->base || !strcmp(h->base, ".") || !strcmp(h->base, "..")) {
+		free(parent);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a file", path);
+		goto fail;
+	}
+	/* the real directory: a symbolic link on the way is resolved here */
+	if (!realpath(parent, real)) {
+		fb_err_errno(err, errno, "%s", path);
+		free(parent);
+		goto fail;
+	}
+	free(parent);
+	h->dir = fb_xstrdup(real);
+	char *tmp = fb_xasprintf("%s/tmp", s->root);
+	char *rc = real_or_null(run_cache);
+	char *runs = rc ? fb_xasprintf("%s/runs", rc) : NULL;
+	bool ok = path_under(h->dir, tmp);
+	if (!ok && path_under(h->dir, s->root)) {
+		/* tags, blobs, kernels, the cache: the store's own */
+		free(tmp);
+		free(rc);
+		free(runs);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: a file of the store itself (only its tmp/ is handed over)", path);
+		goto fail;
+	}
+	if (!ok && rc && path_under(h->dir, rc) && !path_under(h->dir, runs))
+		ok = true;
+	for (size_t i = 0; !ok && i < ndirs; i++) {
+		char *d = real_or_null(dirs[i]);
+		ok = d && path_under(h->dir, d);
+		free(d);
+	}
+	free(tmp);
+	free(rc);
+	free(runs);
+	if (!ok) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid",
+			   "%s: not under the store's tmp/ or the run cache; give --move-from %s to move it from there", path,
+			   h->dir);
+		goto fail;
+	}
+	/* open the real path with no link at all on the way, then the file */
+	if ((h->dirfd = open_no_links(h->dir)) < 0) {
+		if (errno == ELOOP)
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: %s changed into a symbolic link", path, h->dir);
+		else
+			fb_err_errno(err, errno, "%s: open %s", path, h->dir);
+		goto fail;
+	}
+	if (fstatat(h->dirfd, h->base, &h->st, AT_SYMLINK_NOFOLLOW) < 0) {
+		fb_err_errno(err, errno, "%s", path);
+		goto fail;
+	}
+	if (S_ISLNK(h->st.st_mode)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: a symbolic link, not a file", path);
+		goto fail;
+	}
+	if (!S_ISREG(h->st.st_mode)) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a regular file", path);
+		goto fail;
+	}
+	if (h->st.st_nlink != 1) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: has %ju names (hard links); moving one would leave the others",
+			   path, (uintmax_t)h->st.st_nlink);
+		goto fail;
+	}
+	h->fd = openat(h->dirfd, h->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (h->fd < 0 || fstat(h->fd, &st) < 0 || st.st_dev != h->st.st_dev || st.st_ino != h->st.st_ino) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: changed while it was checked", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	fb_handover_close(h);
+	return -1;
+}
+
+/* The name still holds the file that was checked. */
+static bool same_file(int dirfd, const char *name, const struct stat *want)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == want->st_dev &&
+	       st.st_ino == want->st_ino;
+}
+
+int fb_handover_move(struct fb_handover *h, const char *dst, struct fb_err *err)
+{
+	if (renameat2(h->dirfd, h->base, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
+		if (same_file(AT_FDCWD, dst, &h->st))
+			return 0;
+		/* swapped between the check and the rename: put it back */
+		renameat2(AT_FDCWD, dst, h->dirfd, h->base, RENAME_NOREPLACE);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s/%s: changed while it was moved", h->dir, h->base);
+	}
+	if (errno != EXDEV)
+		return fb_err_errno(err, errno, "move %s/%s to %s", h->dir, h->base, dst);
+	/* another file system: a copy of the file checked, then its name goes */
+	char *src = fb_xasprintf("%s/%s", h->dir, h->base);
+	int r = fb_copy_sparse_fd(h->fd, src, dst, err);
+	free(src);
+	if (r == 0 && same_file(h->dirfd, h->base, &h->st))
+		unlinkat(h->dirfd, h->base, 0);
+	return r;
+}
+
+void fb_handover_close(struct fb_handover *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->dirfd >= 0)
+		close(h->dirfd);
+	free(h->dir);
+	free(h->base);
+	memset(h, 0, sizeof(*h));
+	h->fd = h->dirfd = -1;
 }

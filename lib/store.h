@@ -11,6 +11,7 @@
 #include <jv.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "digest.h"
@@ -48,10 +49,14 @@ struct fb_blob_writer {
 	char *name;   /* for messages */
 	char *wbuf;   /* writes gathered into 1 MiB */
 	size_t wlen;
+	bool private_tmp; /* a file of its own, not the digest's shared partial */
 };
 
 /* Start a blob. With `expect`, a partial download of it left in tmp/ is
- * resumed (*resumed_at gets its size; NULL to always start afresh). */
+ * resumed (*resumed_at gets its size; NULL to always start afresh). The
+ * partial is locked while written: a second run that wants the same blob
+ * at the same time writes a file of its own instead (from the start), so
+ * parallel pulls into one store never share a temporary file. */
 int fb_blob_begin(struct fb_store *s, const char *expect, const char *name, uint64_t *resumed_at,
 		  struct fb_blob_writer *w, struct fb_err *err);
 int fb_blob_write(struct fb_blob_writer *w, const void *p, size_t n, struct fb_err *err);
@@ -71,11 +76,32 @@ int fb_store_read_blob(const struct fb_store *s, const char *digest, jv *out, st
 int fb_store_index_set(struct fb_store *s, const char *ref, const char *media_type, const char *digest,
 		       uint64_t size, struct fb_err *err);
 
+/* A file handed over to be moved into the store (fb-tag put's rootfs).
+ * Only a regular file with no other hard link, reached without a symbolic
+ * link, whose real directory is the store's tmp/ (fb-mkrootfs's output),
+ * the run cache (not its runs/, where VMs keep their disks), or one of the
+ * dirs the caller allows, or below one; never elsewhere in the store.
+ * Anything else is FB_EXIT_USAGE and nothing is touched. */
+struct fb_handover {
+	int dirfd;      /* the real parent directory */
+	int fd;         /* the file, read-only */
+	char *dir;      /* its real path */
+	char *base;
+	struct stat st;
+};
+int fb_handover_open(const struct fb_store *s, const char *path, const char *run_cache, char *const *dirs, size_t ndirs,
+		     struct fb_handover *h, struct fb_err *err);
+/* Move it to dst (a rename, or a sparse copy across file systems), checking
+ * that the name still held the file that was checked. */
+int fb_handover_move(struct fb_handover *h, const char *dst, struct fb_err *err);
+void fb_handover_close(struct fb_handover *h);
+
 /* Write `data` to path atomically (tmp file, fsync, rename). */
 int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err);
 int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err);
 /* Copy src to dst (created or truncated) keeping holes: a reflink when the
  * file system can, else only the data segments. dst is synced. */
 int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err);
+int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err);
 
 #endif

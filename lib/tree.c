@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "layerentry.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -28,8 +30,15 @@ struct ctx {
 	struct fb_buf times;  /* their timespecs, two each */
 };
 
-static int hostile(struct ctx *c, struct fb_err *err, const char *entry, const char *why)
+static int hostile(struct ctx *c, struct fb_err *err, const char *entry, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int hostile(struct ctx *c, struct fb_err *err, const char *entry, const char *fmt, ...)
 {
+	char why[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	return fb_err_set(err, FB_EXIT_USAGE, "hostile_layer", "layer %s: entry %s: %s", c->name, entry, why);
 }
 
@@ -42,42 +51,91 @@ static int open_in_root(struct ctx *c, const char *rel, int flags)
 	return (int)syscall(SYS_openat2, c->rootfd, rel, &how, sizeof(how));
 }
 
-/* The parent directory of an entry, made (0755 root) when missing. */
-static int parent_dir(struct ctx *c, const struct fb_strv *comp, struct fb_err *err, const char *entry)
+static char *path_in(const struct fb_strv *dir, const char *name);
+
+/* Walk comp[0..n) from the root to a directory as lib/rootfs does, so both
+ * appliers accept and refuse the same layers: missing directories are made
+ * (0755) when create is set, symbolic links are followed inside the root
+ * (fb_lentry_join: absolute targets start at the root, ".." is lexical),
+ * and a link whose target climbs above the root is refused. Each step
+ * opens one name with O_NOFOLLOW from the directory before it. *out gets
+ * an O_PATH fd of the directory, real (when given) its clean path. */
+static int walk(struct ctx *c, char *const *comp, size_t n, bool create, const char *entry, int depth, int *out,
+		struct fb_strv *real, struct fb_err *err)
 {
-	struct fb_buf p = FB_BUF_INIT;
-	int fd = -1;
-	for (size_t i = 0; i + 1 < comp->n; i++) {
-		if (i)
-			fb_buf_addc(&p, '/');
-		fb_buf_adds(&p, comp->v[i]);
-		int d = open_in_root(c, fb_buf_str(&p), O_PATH | O_DIRECTORY);
-		if (d < 0 && errno == ENOENT) {
-			/* make it inside its own (resolved) parent */
-			const char *slash = strrchr(fb_buf_str(&p), '/');
-			char *par = slash ? fb_xstrndup(p.data, (size_t)(slash - p.data)) : fb_xstrdup("");
-			int pfd = open_in_root(c, par, O_PATH | O_DIRECTORY);
-			free(par);
-			if (pfd >= 0) {
-				if (mkdirat(pfd, comp->v[i], 0755) < 0 && errno != EEXIST)
-					d = -1;
-				close(pfd);
-				d = open_in_root(c, fb_buf_str(&p), O_PATH | O_DIRECTORY);
-			}
-		}
-		if (d < 0) {
-			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s: %s", c->name, entry, fb_buf_str(&p),
-				   errno == ENOTDIR ? "not a directory" : strerror(errno));
-			fb_buf_free(&p);
-			return -1;
-		}
-		close(d);
-	}
-	fd = open_in_root(c, fb_buf_str(&p), O_DIRECTORY | O_RDONLY);
+	struct fb_strv at = FB_STRV_INIT;
+	int fd = openat(c->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		fb_err_errno(err, errno, "layer %s: entry %s: open %s", c->name, entry, p.len ? fb_buf_str(&p) : "/");
-	fb_buf_free(&p);
-	return fd;
+		return fb_err_errno(err, errno, "layer %s: entry %s: open the root", c->name, entry);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = comp[i];
+		struct stat st;
+		int r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
+		if (r < 0 && errno == ENOENT && create) {
+			int mr = mkdirat(fd, name, 0755);
+			if (mr == 0) /* this layer's, as if it were named: its whiteouts keep it */
+				fb_strv_push_owned(&c->made, path_in(&at, name));
+			if (mr == 0 || errno == EEXIST)
+				r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
+		}
+		if (r < 0) {
+			if (errno == ENOENT)
+				fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s does not exist", c->name, entry,
+					   name);
+			else
+				fb_err_errno(err, errno, "layer %s: entry %s: %s", c->name, entry, name);
+			goto fail;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[FB_LENTRY_MAX_PATH + 2];
+			ssize_t tl = readlinkat(fd, name, target, sizeof(target) - 1);
+			if (tl < 0) {
+				fb_err_errno(err, errno, "layer %s: entry %s: read the link %s", c->name, entry, name);
+				goto fail;
+			}
+			target[tl] = '\0';
+			if (depth > FB_LENTRY_MAX_HOPS) {
+				hostile(c, err, entry, "too many levels of symbolic links");
+				goto fail;
+			}
+			struct fb_strv to = FB_STRV_INIT;
+			if (fb_lentry_join(at.v, at.n, target, &to) < 0) {
+				fb_err_set(err, FB_EXIT_USAGE, "hostile_layer",
+					   "layer %s: entry %s: writes through the symbolic link %s -> %s, which points outside the root",
+					   c->name, entry, name, target);
+				goto fail;
+			}
+			close(fd);
+			fb_strv_free(&at);
+			r = walk(c, to.v, to.n, false, entry, depth + 1, &fd, &at, err);
+			fb_strv_free(&to);
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s is not a directory", c->name, entry, name);
+			goto fail;
+		}
+		int d = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d < 0) {
+			fb_err_errno(err, errno, "layer %s: entry %s: open %s", c->name, entry, name);
+			goto fail;
+		}
+		close(fd);
+		fd = d;
+		fb_strv_push(&at, name);
+	}
+	*out = fd;
+	if (real)
+		*real = at;
+	else
+		fb_strv_free(&at);
+	return 0;
+fail:
+	close(fd);
+	fb_strv_free(&at);
+	return -1;
 }
 
 /* rm -rf of one name in a directory, never following a link. */
@@ -214,29 +272,6 @@ static bool made_here(struct ctx *c, const char *path)
 	return false;
 }
 
-static int split(struct ctx *c, const char *name, struct fb_strv *out, struct fb_err *err)
-{
-	for (const char *p = name; *p;) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - s);
-		if (!n || (n == 1 && *s == '.'))
-			continue;
-		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			if (!out->n)
-				return hostile(c, err, name, "the name climbs above the root with ..");
-			free(out->v[--out->n]);
-			out->v[out->n] = NULL;
-			continue;
-		}
-		fb_strv_push_owned(out, fb_xstrndup(s, n));
-	}
-	return 0;
-}
-
 static char *join(const struct fb_strv *comp)
 {
 	struct fb_buf b = FB_BUF_INIT;
@@ -263,98 +298,126 @@ static int meta(struct ctx *c, int dfd, const char *base, struct archive_entry *
 	return r;
 }
 
+/* dir/name as one clean path ("" dir: the root). */
+static char *path_in(const struct fb_strv *dir, const char *name)
+{
+	char *d = join(dir);
+	char *p = *d ? fb_xasprintf("%s/%s", d, name) : fb_xstrdup(name);
+	free(d);
+	return p;
+}
+
+/* .wh.NAME hides NAME; .wh..wh..opq (wname NULL) what lower layers put in
+ * the directory. What this layer wrote stays. */
+static void whiteout(struct ctx *c, int dfd, const struct fb_strv *dir, const char *wname)
+{
+	if (wname) {
+		char *p = path_in(dir, wname);
+		if (!made_here(c, p))
+			remove_at(dfd, wname);
+		free(p);
+		return;
+	}
+	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p = path_in(dir, e->d_name);
+		if (!made_here(c, p))
+			remove_at(dfd, e->d_name);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	else if (rfd >= 0)
+		close(rfd);
+}
+
+/* A hard link: the target is found as lib/rootfs finds it. */
+static int hardlink(struct ctx *c, int dfd, const char *base, const struct fb_lentry *le, const char *entry,
+		    const char *hard, bool exists, const struct stat *st, struct fb_err *err)
+{
+	const struct fb_strv *t = &le->target;
+	struct fb_err terr = { 0 };
+	int tfd = -1, r = -1;
+	struct stat ts;
+	if (walk(c, t->v, t->n - 1, false, entry, 0, &tfd, NULL, &terr) < 0 ||
+	    fstatat(tfd, t->v[t->n - 1], &ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!strcmp(terr.kind, "hostile_layer"))
+			*err = terr;
+		else
+			hostile(c, err, entry, "hard link to %s, which is not in the image", hard);
+		goto out;
+	}
+	if (exists && st->st_dev == ts.st_dev && st->st_ino == ts.st_ino) {
+		r = 0; /* already that file */
+		goto out;
+	}
+	if (S_ISDIR(ts.st_mode)) {
+		hostile(c, err, entry, "a hard link to a directory (%s)", hard);
+		goto out;
+	}
+	if (exists && remove_at(dfd, base) < 0) {
+		fb_err_errno(err, errno, "layer %s: entry %s: replace", c->name, entry);
+		goto out;
+	}
+	if (linkat(tfd, t->v[t->n - 1], dfd, base, 0) < 0) {
+		/* the target was inside what this entry replaced */
+		if (errno == ENOENT)
+			hostile(c, err, entry, "hard link to %s, which is not in the image", hard);
+		else
+			fb_err_errno(err, errno, "layer %s: entry %s: link", c->name, entry);
+		goto out;
+	}
+	r = 0;
+out:
+	if (tfd >= 0)
+		close(tfd);
+	return r;
+}
+
 static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, struct fb_err *err)
 {
 	const char *entry = archive_entry_pathname(ae);
-	if (!entry)
-		return hostile(c, err, "(no name)", "an entry without a name");
-	struct fb_strv comp = FB_STRV_INIT;
+	struct fb_lentry le;
+	struct fb_strv dir = FB_STRV_INIT;
 	int ret = -1, dfd = -1;
 	char *path = NULL;
-	if (split(c, entry, &comp, err) < 0)
+	if (fb_lentry_check(ae, c->name, &le, err) < 0)
 		goto out;
-	if (!comp.n) {
+	if (le.kind == FB_LENTRY_ROOT) {
 		/* an archive's "./" does not change the directory it goes into */
 		ret = archive_entry_filetype(ae) == AE_IFDIR && !c->own ? meta(c, c->rootfd, ".", ae, false) : 0;
+		if (ret < 0)
+			fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
 		goto out;
 	}
-	if ((dfd = parent_dir(c, &comp, err, entry)) < 0)
+	if (walk(c, le.comp.v, le.comp.n - 1, true, entry, 0, &dfd, &dir, err) < 0)
 		goto out;
-	path = join(&comp);
-	const char *base = comp.v[comp.n - 1];
-	if (!strncmp(base, ".wh.", 4)) {
-		char *dir = fb_xstrndup(path, strlen(path) - strlen(base));
-		if (!strcmp(base, ".wh..wh..opq")) {
-			/* what lower layers put here goes; this layer's stays */
-			DIR *d = fdopendir(dup(dfd));
-			struct dirent *e;
-			while (d && (e = readdir(d))) {
-				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-					continue;
-				char *p = fb_xasprintf("%s%s", dir, e->d_name);
-				if (!made_here(c, p))
-					remove_at(dfd, e->d_name);
-				free(p);
-			}
-			if (d)
-				closedir(d);
-		} else {
-			char *p = fb_xasprintf("%s%s", dir, base + 4);
-			if (!made_here(c, p))
-				remove_at(dfd, base + 4);
-			free(p);
-		}
-		free(dir);
+	const char *base = le.comp.v[le.comp.n - 1];
+	if (le.kind == FB_LENTRY_WHITEOUT || le.kind == FB_LENTRY_OPAQUE) {
+		whiteout(c, dfd, &dir, le.wname);
 		ret = 0;
 		goto out;
 	}
-	mode_t type = archive_entry_filetype(ae);
-	const char *hard = archive_entry_hardlink(ae);
+	path = path_in(&dir, base);
 	struct stat st;
 	bool exists = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (exists && !(type == AE_IFDIR && !hard && S_ISDIR(st.st_mode)) && remove_at(dfd, base) < 0) {
+	if (le.kind == FB_LENTRY_HARDLINK) {
+		ret = hardlink(c, dfd, base, &le, entry, archive_entry_hardlink(ae), exists, &st, err);
+		if (ret == 0)
+			fb_strv_push(&c->made, path);
+		goto out;
+	}
+	if (exists && !(le.kind == FB_LENTRY_DIR && S_ISDIR(st.st_mode)) && remove_at(dfd, base) < 0) {
 		fb_err_errno(err, errno, "layer %s: entry %s: replace", c->name, entry);
 		goto out;
 	}
 	int r = 0;
-	if (hard) {
-		struct fb_strv t = FB_STRV_INIT;
-		if (split(c, hard, &t, err) < 0 || !t.n) {
-			fb_strv_free(&t);
-			if (!err->msg[0])
-				hostile(c, err, entry, "a hard link to the root");
-			goto out;
-		}
-		char *tdir = fb_xstrdup("");
-		if (t.n > 1) {
-			free(tdir);
-			char *tj = join(&t);
-			tdir = fb_xstrndup(tj, strlen(tj) - strlen(t.v[t.n - 1]) - 1);
-			free(tj);
-		}
-		int tfd = open_in_root(c, tdir, O_PATH | O_DIRECTORY);
-		struct stat ts;
-		if (tfd < 0 || fstatat(tfd, t.v[t.n - 1], &ts, AT_SYMLINK_NOFOLLOW) < 0) {
-			hostile(c, err, entry, "a hard link to a file that is not in the image");
-			r = -1;
-		} else if (S_ISDIR(ts.st_mode)) {
-			hostile(c, err, entry, "a hard link to a directory");
-			r = -1;
-		} else if (linkat(tfd, t.v[t.n - 1], dfd, base, 0) < 0) {
-			fb_err_errno(err, errno, "layer %s: entry %s: link", c->name, entry);
-			r = -1;
-		}
-		if (tfd >= 0)
-			close(tfd);
-		free(tdir);
-		fb_strv_free(&t);
-		if (r == 0)
-			fb_strv_push(&c->made, path);
-		ret = r;
-		goto out;
-	}
-	switch (type) {
-	case AE_IFREG: {
+	switch (le.kind) {
+	case FB_LENTRY_FILE: {
 		int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			fb_err_errno(err, errno, "layer %s: entry %s: create", c->name, entry);
@@ -371,7 +434,7 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 			}
 		if (ar < ARCHIVE_WARN)
 			r = fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s: %s", c->name, entry, archive_error_string(a));
-		else if (r < 0 || ftruncate(fd, archive_entry_size(ae)) < 0)
+		else if (r < 0 || ftruncate(fd, (off_t)le.size) < 0)
 			r = fb_err_errno(err, errno, "layer %s: entry %s: write", c->name, entry);
 		if (r == 0 && archive_entry_xattr_reset(ae)) {
 			const char *xn;
@@ -383,7 +446,7 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 		close(fd);
 		break;
 	}
-	case AE_IFDIR:
+	case FB_LENTRY_DIR:
 		if (!exists || !S_ISDIR(st.st_mode))
 			r = mkdirat(dfd, base, 0700);
 		if (r == 0) {
@@ -393,15 +456,15 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 			fb_buf_add(&c->times, ts, sizeof(ts));
 		}
 		break;
-	case AE_IFLNK:
-		r = symlinkat(archive_entry_symlink(ae) ? archive_entry_symlink(ae) : "", dfd, base);
+	case FB_LENTRY_SYMLINK:
+		r = symlinkat(le.symlink, dfd, base);
 		break;
-	case AE_IFCHR:
-	case AE_IFBLK:
-		r = mknodat(dfd, base, type | 0600,
+	case FB_LENTRY_CHR:
+	case FB_LENTRY_BLK:
+		r = mknodat(dfd, base, archive_entry_filetype(ae) | 0600,
 			    makedev((unsigned)archive_entry_rdevmajor(ae), (unsigned)archive_entry_rdevminor(ae)));
 		break;
-	case AE_IFIFO:
+	case FB_LENTRY_FIFO:
 		r = mkfifoat(dfd, base, 0600);
 		break;
 	default:
@@ -409,7 +472,7 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 		goto out;
 	}
 	if (r == 0)
-		r = meta(c, dfd, base, ae, type == AE_IFLNK);
+		r = meta(c, dfd, base, ae, le.kind == FB_LENTRY_SYMLINK);
 	if (r < 0) {
 		if (!err->msg[0])
 			fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
@@ -421,7 +484,8 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	free(path);
-	fb_strv_free(&comp);
+	fb_strv_free(&dir);
+	fb_lentry_free(&le);
 	return ret;
 }
 

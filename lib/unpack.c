@@ -3,11 +3,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "err.h"
 #include "util.h"
 
@@ -285,4 +287,55 @@ void fb_unpack_free(struct fb_unpack *u)
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);
+}
+
+static int count_cb(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err)
+{
+	(void)a, (void)ae, (void)err;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+int fb_unpack_count(const char *path, const char *name, uint64_t *entries, struct fb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "layer %s: open %s", name, path);
+	struct fb_unpack *u;
+	struct archive *a;
+	int r = fb_unpack_open(fd, name, &u, &a, err);
+	if (r == 0) {
+		r = fb_unpack_each(a, name, count_cb, entries, err);
+		fb_unpack_free(u);
+	}
+	close(fd);
+	return r;
+}
+
+int fb_unpack_diff_id(const char *path, char out[72], struct fb_err *err)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *e;
+	struct fb_sha256 h;
+	fb_sha256_init(&h);
+	int ret = 0;
+	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: %s", path, archive_error_string(a));
+	} else {
+		char *buf = fb_xmalloc(1 << 20);
+		la_ssize_t n;
+		while ((n = archive_read_data(a, buf, 1 << 20)) > 0)
+			fb_sha256_update(&h, buf, (size_t)n);
+		if (n < 0)
+			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: %s", path, archive_error_string(a));
+		free(buf);
+	}
+	archive_read_free(a);
+	if (ret == 0)
+		fb_sha256_final(&h, out);
+	else
+		fb_sha256_free(&h);
+	return ret;
 }

@@ -6,6 +6,8 @@
 #ifndef FB_UNPACK_H
 #define FB_UNPACK_H
 
+#include <stdint.h>
+
 struct archive;
 struct fb_err;
 struct fb_unpack;
@@ -22,6 +24,14 @@ int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_un
 struct archive_entry;
 typedef int (*fb_entry_fn)(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err);
 int fb_unpack_each(struct archive *a, const char *name, fb_entry_fn fn, void *ctx, struct fb_err *err);
+
+/* Add the number of entries of the layer at path to *entries (the headers
+ * only: what an image needs in inodes). */
+int fb_unpack_count(const char *path, const char *name, uint64_t *entries, struct fb_err *err);
+
+/* The sha256 of a layer's uncompressed bytes (gzip, zstd, xz, bzip2 or
+ * plain): its diff id, as an image config's rootfs.diff_ids lists it. */
+int fb_unpack_diff_id(const char *path, char out[72], struct fb_err *err);
 
 /* Stop the producer (if still running) and free everything, *a included. */
 void fb_unpack_free(struct fb_unpack *u);

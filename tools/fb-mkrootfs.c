@@ -3,6 +3,7 @@
  * document (.image from fb-fetch) or --layer files; adds .rootfs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "tree.h"
 #include "tool.h"
 #include "trace.h"
+#include "unpack.h"
 #include "util.h"
 
 static const char usage[] =
@@ -191,35 +193,6 @@ static jv add_build_commands(const struct options *o, jv plan)
 	return jv_object_set(plan, jv_string("stages"), stages);
 }
 
-/* sha256 of a layer's uncompressed bytes: its diff id. */
-static int diff_id(const char *path, char out[72], struct fb_err *err)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	struct archive_entry *e;
-	struct fb_sha256 h;
-	fb_sha256_init(&h);
-	int ret = 0;
-	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
-	} else {
-		char *buf = fb_xmalloc(1 << 20);
-		la_ssize_t n;
-		while ((n = archive_read_data(a, buf, 1 << 20)) > 0)
-			fb_sha256_update(&h, buf, (size_t)n);
-		if (n < 0)
-			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "--layer %s: %s", path, archive_error_string(a));
-		free(buf);
-	}
-	archive_read_free(a);
-	if (ret == 0)
-		fb_sha256_final(&h, out);
-	else
-		fb_sha256_free(&h);
-	return ret;
-}
-
 /* --import: the layers into the store with a config and a manifest, as
  * .image, so the tag has what a FROM line needs. */
 static int import_layers(struct options *o, jv *image, struct fb_err *err)
@@ -246,7 +219,12 @@ static int import_layers(struct options *o, jv *image, struct fb_err *err)
 			}
 			fclose(f);
 		}
-		if (diff_id(o->layer_files.v[i], id, err) < 0 || fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
+		if (fb_unpack_diff_id(o->layer_files.v[i], id, err) < 0) {
+			fb_err_prefix(err, "--layer");
+			ret = -1;
+			break;
+		}
+		if (fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -439,6 +417,33 @@ static uint64_t estimate_layer(const char *path)
 	}
 	close(fd);
 	return est;
+}
+
+static uint64_t tree_entries;
+static int count_tree_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)p, (void)sb, (void)flag, (void)f;
+	tree_entries++;
+	return 0;
+}
+
+/* Inodes for what the layers name, counted (the headers only), plus room
+ * for the VM to make files of its own: for when the estimate from bytes
+ * ran short (a layer of many empty files). */
+static int inodes_needed(const struct options *o, const struct layer *layers, size_t nl, uint64_t *inodes,
+			 struct fb_err *err)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < nl; i++)
+		if (fb_unpack_count(layers[i].path, layers[i].name, &n, err) < 0)
+			return -1;
+	if (o->from_tree) {
+		tree_entries = 0;
+		nftw(o->from_tree, count_tree_cb, 64, FTW_PHYS);
+		n += tree_entries;
+	}
+	*inodes = n + n / 4 + 4096;
+	return 0;
 }
 
 static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
@@ -688,13 +693,39 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 	uint64_t inodes = total / 8192 > 16384 ? total / 8192 : 16384;
 	uint64_t size = o->disk_size ? o->disk_size : total + total / 4 + (64ULL << 20) + inodes * 256;
 	size = (size + 4095) & ~4095ULL;
+	if (o->disk_size && inodes < size / 16384)
+		inodes = size / 16384; /* mke2fs's own ratio for a size given */
 	struct fb_rootfs_stats st;
-	int tries = o->disk_size ? 1 : 3;
+	bool counted = false;
 	for (int t = 0;; t++) {
 		if (build(o, layers, nl, out, size, inodes, &st, err) == 0)
 			break;
-		if (strcmp(err->kind, "no_space") || t + 1 >= tries)
+		bool no_inodes = !strcmp(err->kind, "no_inodes");
+		if ((!no_inodes && strcmp(err->kind, "no_space")) || t >= 2 || (o->disk_size && !no_inodes) || (no_inodes && counted))
 			goto out;
+		if (no_inodes) {
+			/* more bytes would not help: count what the layers hold */
+			struct fb_err cerr = { 0 };
+			uint64_t want;
+			if (inodes_needed(o, layers, nl, &want, &cerr) < 0) {
+				*err = cerr;
+				goto out;
+			}
+			counted = true;
+			/* ext4 keeps at most one inode per 4 KiB block */
+			uint64_t room = want * 4096 + want * 256 + (64ULL << 20);
+			if (o->disk_size && room > size) {
+				fb_err_set(err, FB_EXIT_FAILED, "no_inodes",
+					   "the layers hold %" PRIu64 " entries: --disk-size %" PRIu64 " MiB cannot have that many inodes; give at least %" PRIu64 " MiB",
+					   want, size >> 20, (room + (1 << 20) - 1) >> 20);
+				goto out;
+			}
+			fb_log(FB_LOG_INFO, "%" PRIu64 " inodes were short; trying again with %" PRIu64, inodes, want);
+			inodes = want > inodes * 2 ? want : inodes * 2;
+			if (size < room)
+				size = (room + 4095) & ~4095ULL;
+			continue;
+		}
 		fb_log(FB_LOG_INFO, "the estimate of %" PRIu64 " MiB was short; trying again with twice the size", size >> 20);
 		size *= 2;
 		inodes *= 2;

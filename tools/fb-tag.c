@@ -20,17 +20,20 @@
 #include "plan.h"
 #include "log.h"
 #include "oci.h"
+#include "rootfs.h"
 #include "store.h"
 #include "tool.h"
 #include "util.h"
 
 static const char usage[] =
-	"Usage: fb-tag [--store DIR] COMMAND [NAME:VERSION]\n"
+	"Usage: fb-tag [--store DIR] [--move-from DIR]... COMMAND [NAME:VERSION]\n"
 	"The store's tagged root file systems.\n"
 	"\n"
 	"Commands:\n"
 	"  put NAME:VERSION      move the document's .rootfs (from fb-mkrootfs) into the\n"
-	"                        store under this tag; an existing one is replaced atomically\n"
+	"                        store under this tag; an existing one is replaced atomically.\n"
+	"                        Only an ext4 image file from the store's tmp/, the run\n"
+	"                        cache or a --move-from DIR is taken\n"
 	"  get NAME:VERSION      write .image (rootfs path, config, digest, created, size)\n"
 	"  ls                    list the tags\n"
 	"  inspect NAME:VERSION  the tag's image.json\n"
@@ -46,16 +49,20 @@ static const char usage[] =
 	"  --store DIR            the store (default: $FB_STORE, else\n"
 	"                         /var/lib/firebuild/store for root, else\n"
 	"                         ~/.local/share/firebuild/store)\n"
+	"  --move-from DIR        put may also move an image from DIR or below it\n"
+	"                         (fb-mkrootfs --output DIR/...); repeatable\n"
 	"  --log-format FORMAT    json or text logs on stderr\n"
 	"  --help, --version\n"
 	"\n"
-	"Exit status: 0 ok, 1 failed, 2 invalid name or input, 3 no such tag.\n";
+	"Exit status: 0 ok, 1 failed, 2 invalid name or input (a rootfs that is not\n"
+	"an ext4 image one may move), 3 no such tag or file.\n";
 
-enum { OPT_STORE = FB_OPT_FIRST_TOOL_OPT };
+enum { OPT_STORE = FB_OPT_FIRST_TOOL_OPT, OPT_MOVE_FROM };
 
 static const struct option longopts[] = {
 	FB_COMMON_LONGOPTS,
 	{ "store", required_argument, NULL, OPT_STORE },
+	{ "move-from", required_argument, NULL, OPT_MOVE_FROM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -157,19 +164,6 @@ static int rm_rf(const char *path)
 	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Same file system: rename; else a sparse copy (reflink when it can). */
-static int move_file(const char *src, const char *dst, struct fb_err *err)
-{
-	if (rename(src, dst) == 0)
-		return 0;
-	if (errno != EXDEV)
-		return fb_err_errno(err, errno, "move %s to %s", src, dst);
-	if (fb_copy_sparse(src, dst, err) < 0)
-		return -1;
-	unlink(src);
-	return 0;
-}
-
 static void now_rfc3339(char *buf, size_t n)
 {
 	struct timespec ts;
@@ -179,11 +173,12 @@ static void now_rfc3339(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int cmd_put(struct fb_store *s, const struct tag *t, jv *doc, struct fb_err *err)
+static int cmd_put(struct fb_store *s, const struct tag *t, const struct fb_strv *move_from, jv *doc, struct fb_err *err)
 {
 	jv rootfs = jv_object_get(jv_copy(*doc), jv_string("rootfs"));
 	jv image = jv_object_get(jv_copy(*doc), jv_string("image"));
 	char *path = NULL, *stage = NULL, *final = NULL, *parent = NULL;
+	struct fb_handover h = { .fd = -1, .dirfd = -1 };
 	int ret = -1;
 	if (jv_get_kind(rootfs) != JV_KIND_OBJECT) {
 		fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .rootfs (run fb-mkrootfs first)");
@@ -191,11 +186,14 @@ static int cmd_put(struct fb_store *s, const struct tag *t, jv *doc, struct fb_e
 	}
 	if (fb_json_get_str(rootfs, "path", &path, err) < 0)
 		goto out;
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		fb_err_errno(err, errno, "rootfs %s", path);
+	/* A document names what is moved: only an ext4 image, from where
+	 * images are made (or --move-from), never a host file or directory. */
+	if (fb_handover_open(s, path, fb_run_cache(NULL), move_from->v, move_from->n, &h, err) < 0 ||
+	    fb_ext4_check(h.fd, path, err) < 0) {
+		fb_err_prefix(err, ".rootfs.path");
 		goto out;
 	}
+	struct stat st = h.st;
 	final = tag_dir(s, t);
 	parent = fb_xasprintf("%s/rootfs/%s", s->root, t->name);
 	if (fb_mkdir_p(parent, 0755, err) < 0)
@@ -206,18 +204,15 @@ static int cmd_put(struct fb_store *s, const struct tag *t, jv *doc, struct fb_e
 		goto out;
 	}
 	char *dst = fb_xasprintf("%s/rootfs.ext4", stage);
-	int mr = move_file(path, dst, err);
+	int mr = fb_handover_move(&h, dst, err);
 	free(dst);
 	if (mr < 0)
 		goto out_stage;
 	/* the directory fb-mkrootfs made for it, if that is where it was */
-	char *pdir = fb_xstrdup(path);
-	char *sl = strrchr(pdir, '/');
-	if (sl && strstr(pdir, "/tmp/rootfs-")) {
-		*sl = '\0';
-		rmdir(pdir);
-	}
-	free(pdir);
+	char *made = fb_xasprintf("%s/tmp/rootfs-", s->root);
+	if (!strncmp(h.dir, made, strlen(made)) && !strchr(h.dir + strlen(made), '/'))
+		rmdir(h.dir);
+	free(made);
 
 	char created[64];
 	now_rfc3339(created, sizeof(created));
@@ -306,6 +301,7 @@ static int cmd_put(struct fb_store *s, const struct tag *t, jv *doc, struct fb_e
 out_stage:
 	rm_rf(stage);
 out:
+	fb_handover_close(&h);
 	if (jv_is_valid(rootfs))
 		jv_free(rootfs);
 	jv_free(image);
@@ -657,6 +653,8 @@ int main(int argc, char **argv)
 {
 	fb_tool_init("fb-tag");
 	const char *store_dir = NULL;
+	/* put may move rootfs files from there */
+	struct fb_strv move_from __attribute__((cleanup(fb_strv_free))) = FB_STRV_INIT;
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
@@ -664,10 +662,13 @@ int main(int argc, char **argv)
 				return exit_now;
 			continue;
 		}
-		if (c == OPT_STORE)
+		if (c == OPT_STORE) {
 			store_dir = optarg;
-		else
+		} else if (c == OPT_MOVE_FROM) {
+			fb_strv_push(&move_from, optarg);
+		} else {
 			return FB_EXIT_USAGE;
+		}
 	}
 	if (optind >= argc)
 		return fb_tool_usage_error("expected a command: put, get, ls, inspect, rm or gc");
@@ -720,7 +721,7 @@ int main(int argc, char **argv)
 	}
 	int r;
 	if (!strcmp(cmd, "put"))
-		r = cmd_put(&s, &t, &doc, &err);
+		r = cmd_put(&s, &t, &move_from, &doc, &err);
 	else if (!strcmp(cmd, "get"))
 		r = cmd_get(&s, &t, &doc, &err);
 	else if (!strcmp(cmd, "inspect"))

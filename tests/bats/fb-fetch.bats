@@ -185,6 +185,36 @@ dfs() { debugfs -R "$2" "$1" 2>/dev/null; }
 	[[ "$stderr" == *'no image tagged "nosuchtag" (there are: base)'* ]]
 }
 
+@test "docker-archive: layers and config are checked against their names and the config's diff_ids" {
+	local L="$S/arch"
+	new_image "$L" base
+	add_layer "$L" base "$S/a1.tar.gz" <<<$'f etc/one data=1'
+	add_layer "$L" base "$S/a2.tar" <<<$'f etc/two data=2'
+	skopeo copy -q "oci:$L:base" "docker-archive:$S/saved.tar:acme/saved:1.0"
+	local mode
+	# Docker's own names (<id>/layer.tar, the id no digest of the layer), and
+	# gzip-compressed layers, are taken as they are
+	for mode in legacy legacy-gzip; do
+		python3 "$BATS_TEST_DIRNAME/tamper-archive.py" "$S/saved.tar" "$S/$mode.tar" "$mode"
+		run_split fb-fetch image --ref "docker-archive:$S/$mode.tar"
+		[ "$status" -eq 0 ] || { echo "$mode: $stderr"; return 1; }
+	done
+	for mode in layer-keep-name layer-rename legacy-tampered drop-layer config; do
+		python3 "$BATS_TEST_DIRNAME/tamper-archive.py" "$S/saved.tar" "$S/$mode.tar" "$mode"
+		export FB_STORE=$S/refused-$mode
+		run_split fb-fetch image --ref "docker-archive:$S/$mode.tar"
+		case $mode in
+		drop-layer) [ "$status" -eq 2 ] && [[ "$stderr" == *"names 1 layers but the config's rootfs.diff_ids has 2"* ]] ;;
+		layer-rename | legacy-tampered) [ "$status" -eq 1 ] && [[ "$stderr" == *"diff id mismatch"* ]] ;;
+		*) [ "$status" -eq 1 ] && [[ "$stderr" == *"digest mismatch"* ]] ;;
+		esac || { echo "$mode: $status $stderr"; return 1; }
+		[ "$(jq -r .error.kind <<<"$output")" != null ]
+		# nothing recorded: no index entry, no manifest blob that names the layers
+		[ "$(jq -c .manifests "$FB_STORE/index.json")" = "[]" ] || { echo "$mode: recorded"; return 1; }
+		store_consistent "$FB_STORE"
+	done
+}
+
 @test "basic auth: refused without credentials, works with --creds and ~/.docker/config.json" {
 	start_registry "$S/basic" basic
 	push "$FILE_TMP/oci:base" test/private:1 --dest-creds=fbuser:fbpass
@@ -293,6 +323,50 @@ PY
 	store_consistent "$FB_STORE"
 }
 
+@test "20 parallel pulls of one image into one store all succeed, the store consistent" {
+	local i pids=() bad=0
+	for i in $(seq 1 20); do
+		fb-fetch image --ref "$REG/test/base:1.0" >"$S/p$i.json" 2>"$S/p$i.err" 3>&- &
+		pids+=($!)
+	done
+	for i in $(seq 1 20); do
+		wait "${pids[$((i - 1))]}" || { bad=$((bad + 1)); echo "pull $i: $(cat "$S/p$i.err")"; }
+	done
+	[ "$bad" -eq 0 ]
+	# one image recorded, every blob whole, no temporary file left behind
+	[ "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(",")' "$FB_STORE/index.json")" = "$REG/test/base:1.0" ]
+	store_consistent "$FB_STORE"
+	[ -z "$(ls -A "$FB_STORE/tmp")" ] || { ls -la "$FB_STORE/tmp"; return 1; }
+	[ "$(cat "$S"/p*.json | jq -r .image.digest | sort -u | wc -l)" -eq 1 ]
+	local l
+	for l in $(jq -r '.image.layers[].digest, .image.config_digest, .image.digest' "$S/p1.json"); do
+		[ -f "$FB_STORE/blobs/sha256/${l#sha256:}" ] || { echo "missing $l"; return 1; }
+	done
+}
+
+@test "parallel fb-tag put of different tags into one store" {
+	fb-fetch image --ref "$REG/test/base:1.0" 2>/dev/null >"$S/img.json"
+	local i pids=() bad=0
+	for i in $(seq 1 8); do
+		fb-mkrootfs <"$S/img.json" 2>/dev/null >"$S/r$i.json"
+	done
+	for i in $(seq 1 8); do
+		fb-tag put "par/t$i:1" <"$S/r$i.json" >"$S/t$i.json" 2>"$S/t$i.err" 3>&- &
+		pids+=($!)
+	done
+	for i in $(seq 1 8); do
+		wait "${pids[$((i - 1))]}" || { bad=$((bad + 1)); echo "put $i: $(cat "$S/t$i.err")"; }
+	done
+	[ "$bad" -eq 0 ]
+	run_split fb-tag ls
+	[ "$(jq '[.images[] | select(.name | startswith("par/"))] | length' <<<"$output")" -eq 8 ]
+	for i in $(seq 1 8); do
+		run e2fsck -fn "$FB_STORE/rootfs/par/t$i/1/rootfs.ext4"
+		[ "$status" -eq 0 ] || { echo "t$i: $output"; return 1; }
+	done
+	[ -z "$(ls -A "$FB_STORE/rootfs/par" | grep '^\.')" ] # no stage directories left
+}
+
 @test "references: Docker Hub defaults, bad references are exit 2" {
 	run_split fb-fetch image --ref 'UPPER/case'
 	[ "$status" -eq 2 ]
@@ -370,7 +444,7 @@ PY
 	local i v
 	for i in 1 2 3 4 5 6 7 8; do
 		fb-mkrootfs --layer "$S/l.tar" --add-file "/etc/hostname:/gen:0644" --output "$S/r$i.ext4" >"$S/doc$i" 2>/dev/null
-		fb-tag put atom:1 <"$S/doc$i" >/dev/null 2>&1 3>&- &
+		fb-tag --move-from "$S" put atom:1 <"$S/doc$i" >/dev/null 2>&1 3>&- &
 		local pid=$!
 		sleep "0.00$i"
 		kill -9 "$pid" 2>/dev/null || true
@@ -384,7 +458,7 @@ PY
 	done
 	# a put that is not killed always completes over what is there
 	fb-mkrootfs --layer "$S/l.tar" --output "$S/final.ext4" >"$S/docf" 2>/dev/null
-	run_split fb-tag put atom:1 <"$S/docf"
+	run_split fb-tag --move-from "$S" put atom:1 <"$S/docf"
 	[ "$status" -eq 0 ]
 	[ -f "$FB_STORE/rootfs/atom/1/rootfs.ext4" ]
 }

@@ -273,18 +273,26 @@ SPEC
 	run_split fb-mkrootfs --layer "$T/a.tar" --tree "$T/t1"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"climbs above the root"* ]]
-	# links out resolve inside the tree, as in a chroot: nothing outside changes
+	# absolute links resolve inside the tree, as in a chroot: nothing outside changes
 	layer b.tar <<SPEC
 d $outside
 l abs $outside
-l rel ../../../../../../..$outside
 f abs/victim data=pwned
-f rel/victim data=pwned
 SPEC
 	run_split fb-mkrootfs --layer "$T/b.tar" --tree "$T/t2"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$outside/victim")" = original ]
 	[ "$(cat "$T/t2$outside/victim")" = pwned ]
+	# a relative link that climbs above the root is refused, as the ext4 writer does
+	layer r.tar <<SPEC
+d $outside
+l rel ../../../../../../..$outside
+f rel/victim data=pwned
+SPEC
+	run_split fb-mkrootfs --layer "$T/r.tar" --tree "$T/t5"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"points outside the root"* ]]
+	[ "$(cat "$outside/victim")" = original ]
 	# a link to a place the tree does not have is refused, not followed out
 	layer d.tar <<<"l gone $outside
 f gone/victim data=pwned"
@@ -298,6 +306,39 @@ SPEC
 	[ "$status" -eq 2 ]
 	[ ! -e "$T/t3/stolen" ]
 	rm -rf "$outside"
+}
+
+@test "degenerate whiteouts are refused alike by the ext4 writer and --tree" {
+	[ "$(id -u)" -eq 0 ] || skip "--tree needs root"
+	layer base.tar <<<$'d keep\nf keep/a data=1\nf top data=2'
+	local spec k=0
+	for spec in 'f .wh..' 'f keep/.wh.' 'f keep/.wh...' 'f .wh..wh.plnk' 'f .wh.x/y data=1' 'f keep/.wh..wh..opq/z data=1'; do
+		k=$((k + 1))
+		layer w$k.tar <<<"$spec"
+		run_split fb-mkrootfs --layer "$T/base.tar" --layer "$T/w$k.tar" --output "$T/r$k.ext4"
+		[ "$status" -eq 2 ] || { echo "ext4, $spec: $status $stderr"; return 1; }
+		[[ "$stderr" == *"entry "*"whiteout"* ]] || { echo "ext4, $spec: $stderr"; return 1; }
+		[ ! -e "$T/r$k.ext4" ]
+		run_split fb-mkrootfs --layer "$T/base.tar" --layer "$T/w$k.tar" --tree "$T/t$k"
+		[ "$status" -eq 2 ] || { echo "tree, $spec: $status $stderr"; return 1; }
+		[[ "$stderr" == *"entry "*"whiteout"* ]] || { echo "tree, $spec: $stderr"; return 1; }
+		# what the first layer put there is untouched
+		[ "$(cat "$T/t$k/keep/a")" = 1 ] && [ "$(cat "$T/t$k/top")" = 2 ] || { echo "tree, $spec: emptied"; return 1; }
+	done
+}
+
+@test "a layer of 200,000 empty files: the image is sized for inodes, not only bytes" {
+	python3 -c 'for i in range(200000): print("f d%d/f%d" % (i % 100, i))' | layer many.tar
+	run_split fb-mkrootfs --layer "$T/many.tar" --output "$T/r.ext4"
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ "$(jq .rootfs.counts.files <<<"$output")" -ge 200000 ]
+	fsck_clean "$T/r.ext4"
+	[ "$(dfs "$T/r.ext4" 'ls -l /d7' | grep -c ' f')" -eq 2000 ]
+	# a size given that cannot hold so many inodes says so
+	run_split fb-mkrootfs --layer "$T/many.tar" --disk-size 200M --output "$T/s.ext4"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"200000 entries"* || "$stderr" == *"inode"* ]]
+	[ ! -e "$T/s.ext4" ]
 }
 
 @test "--from-tree: a directory tree to ext4 (layers -> tree -> image round trip)" {

@@ -104,7 +104,7 @@ load helpers
 	firebuild profile-create --profile=p --profile-conf-dir="$d/profiles" \
 		--storage-provider-property-string=rootfs-storage-root="$d/a" >/dev/null
 	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$d/l.tar" <<<'f x data=1'
-	fb-mkrootfs --layer "$d/l.tar" --output "$d/r.ext4" 2>/dev/null | fb-tag --store="$d/a" put in/a:1 >/dev/null 2>&1
+	fb-mkrootfs --layer "$d/l.tar" --output "$d/r.ext4" 2>/dev/null | fb-tag --store="$d/a" --move-from "$d" put in/a:1 >/dev/null 2>&1
 	run --separate-stderr firebuild image ls --profile=p --profile-conf-dir="$d/profiles"
 	[ "$(jq -r '.images[0].name' <<<"$output")" = "in/a" ]
 	run --separate-stderr firebuild image ls --profile=p --profile-conf-dir="$d/profiles" --store="$d/b"
