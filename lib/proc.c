@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct f
 		close_pair(in), close_pair(out), close_pair(er), close_pair(sync);
 		return fb_err_errno(err, e, "pipe");
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -45,6 +47,8 @@ int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct f
 	if (pid == 0) {
 		/* Child: only async-signal-safe calls from here to exec. */
 		signal(SIGPIPE, SIG_DFL);
+		if (opts->die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+			_exit(127);
 		if (opts->pipe_stdin)
 			dup2(in[0], 0);
 		else if (opts->null_stdin) {

@@ -17,6 +17,7 @@ struct fb_spawn_opts {
 	bool null_stdin;   /* /dev/null on stdin */
 	const char *cwd;
 	char *const *envp; /* NULL: inherit */
+	bool die_with_parent; /* SIGKILL when the spawning process ends */
 };
 
 struct fb_proc {

@@ -447,8 +447,8 @@ int cmd_kill(int argc, char **argv)
 
 static const char purge_usage[] =
 	"Usage: firebuild purge\n"
-	"Remove what VMs that ended any other way left behind; running VMs are\n"
-	"not touched.\n";
+	"Remove what VMs that ended any other way left behind, and what starts\n"
+	"killed half-way left; running VMs and starts under way are not touched.\n";
 
 int cmd_purge(int argc, char **argv)
 {
@@ -464,9 +464,28 @@ int cmd_purge(int argc, char **argv)
 	struct dirent *e;
 	jv purged = jv_array();
 	while (d && (e = readdir(d))) {
+		if (!strncmp(e->d_name, ".claim-", 7)) {
+			/* a name being taken, or one a start killed then left */
+			char *cd = fb_xasprintf("%s/%s", runs, e->d_name);
+			int cfd = -1;
+			if (fb_vm_trylock(cd, 0, &cfd) == 1) {
+				fb_tree_remove(cd);
+				close(cfd);
+			}
+			free(cd);
+			continue;
+		}
 		if (e->d_name[0] == '.')
 			continue;
 		char *dir = fb_xasprintf("%s/%s", runs, e->d_name), *p = fb_xasprintf("%s/state.json", dir);
+		/* a start holds the lock until its VMM runs: that one is left alone */
+		int lfd = -1;
+		int locked = fb_vm_trylock(dir, 0, &lfd);
+		if (locked == 0) {
+			free(dir);
+			free(p);
+			continue;
+		}
 		jv st;
 		struct fb_err er = { 0 };
 		bool gone;
@@ -478,8 +497,12 @@ int cmd_purge(int argc, char **argv)
 				usleep(100000);
 			gone = !running && !fb_vm_alive(sup, "fb-jail");
 			jv_free(st);
+		} else if (locked == 1) {
+			/* no state, and no start holds it: a start that died half-way */
+			gone = true;
 		} else {
-			/* no state: a run that died while starting, if it is old enough */
+			/* no lock file (made by hand, or by an older version): a run
+			 * that died while starting, if it is old enough */
 			struct stat sb;
 			gone = stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime > 60;
 		}
@@ -492,6 +515,8 @@ int cmd_purge(int argc, char **argv)
 		fb_span_end(sp);
 		if (gone && tr == 0)
 			purged = jv_array_append(purged, jv_string(e->d_name));
+		if (lfd >= 0)
+			close(lfd);
 		free(dir);
 		free(p);
 	}
