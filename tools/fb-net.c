@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,7 +188,14 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	struct fb_strv env = FB_STRV_INIT;
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_COMMAND=%s", command));
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_CONTAINERID=fb-%s", n->id));
-	fb_strv_push_owned(&env, fb_xasprintf("CNI_NETNS=%s", n->netns));
+	/* DEL of a namespace that is gone (or not mounted here: it was made
+	 * under ip netns exec, in a mount namespace that has ended) goes
+	 * without CNI_NETNS, which DEL does not require: the plugins then
+	 * undo what is outside it (the IPAM lease, the host's rules) */
+	struct statfs sf;
+	bool ns_here = statfs(n->netns, &sf) == 0 && sf.f_type == NSFS_MAGIC;
+	if (strcmp(command, "DEL") || ns_here)
+		fb_strv_push_owned(&env, fb_xasprintf("CNI_NETNS=%s", n->netns));
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_IFNAME=%s", IFNAME));
 	struct fb_buf path_env = FB_BUF_INIT;
 	for (size_t d = 0; d < n->bin_dirs.n; d++)

@@ -194,14 +194,25 @@ live() {
 		ip netns exec hzexec firebuild run --from=fb/busybox:1 --name=hzexec --chroot-base=$D/jail --cni-network-name=fbvs \
 			--port=8092:80 --cpu=1 --mem=96 $NETFLAGS -- /bin/sh -c 'echo booted-in-ip-netns-exec; ip addr show eth0 | grep -w inet'
 		ip netns exec hzexec $D/left.sh hzexec
+		# daemonized there, in its cgroup; killed by another ip netns exec
+		# (a mount namespace where the VM's is not mounted: DEL goes
+		# without CNI_NETNS)
+		ip netns exec hzexec firebuild run --from=fb/busybox:1 --name=hzexec2 --daemonize --chroot-base=$D/jail \
+			--cni-network-name=fbvs --port=8095:80 $NETFLAGS -- /bin/sh -c 'while :; do sleep 1; done' > $D/ex2.json
+		grep -q firebuild/hzexec2 /proc/\$(jq -r .vm.pid $D/ex2.json)/cgroup && echo vmm-in-its-cgroup
+		ip netns exec hzexec firebuild kill --vmm-id=hzexec2 --shutdown-timeout=1 > /dev/null && echo killed-from-another
+		# the VM's namespace, and its veth with it, go once nothing holds them
+		for i in \$(seq 1 100); do ip netns exec hzexec ip -br link | grep -q veth || break; sleep 0.1; done
+		ip netns exec hzexec $D/left.sh hzexec2
 	"
 	echo "$output"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *booted-in-ip-netns-exec* ]]
 	[[ "$output" == *"inet 10.91.0."* ]]
+	[[ "$output" == *vmm-in-its-cgroup*killed-from-another* ]]
 	[[ "$output" != *"left:"* ]]
-	[[ "$output" == *checked* ]]
+	[ "$(grep -c '^checked' <<<"$output")" -eq 2 ]
 	[ ! -e /var/run/netns/hzexec ]
 }
 
