@@ -268,8 +268,15 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
-	if (fb_json_load(p, st, &e) < 0)
-		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM (firebuild ls)", id);
+	if (fb_json_load(p, st, &e) < 0) {
+		/* a start holds its run directory's lock until the VMM runs */
+		int lfd = -1;
+		bool starting = fb_vm_trylock(*dir, 0, &lfd) == 0;
+		if (lfd >= 0)
+			close(lfd);
+		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
+			       starting ? "yet (it is starting)" : "(firebuild ls)");
+	}
 	free(p);
 	return r;
 }
