@@ -177,35 +177,30 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 	return ret;
 }
 
-int fb_vm_trylock(const char *dir, int wait_ms, int *fd)
+int fb_vm_trylock(const char *dir, int *fd)
 {
 	char *p = fb_xasprintf("%s/lock", dir);
 	int l = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	free(p);
 	if (l < 0)
 		return -1;
-	for (int waited = 0;; waited += 100) {
-		if (flock(l, LOCK_EX | LOCK_NB) == 0) {
-			*fd = l;
-			return 1;
-		}
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(l);
-			return -1;
-		}
-		if (waited >= wait_ms)
-			break;
-		usleep(100000);
+	int r;
+	while ((r = flock(l, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		*fd = l;
+		return 1;
 	}
+	int e = errno;
 	close(l);
-	return 0;
+	return e == EWOULDBLOCK ? 0 : -1;
 }
 
 /* Why the name is taken: what holds <dir>. */
 static int name_taken(const char *dir, const char *id, struct fb_err *err)
 {
 	int fd = -1;
-	int l = fb_vm_trylock(dir, 0, &fd);
+	int l = fb_vm_trylock(dir, &fd);
 	if (l == 1)
 		close(fd);
 	char *p = fb_xasprintf("%s/state.json", dir);

@@ -43,8 +43,8 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err);
  * close-on-exec: children that outlive a killed start keep it). A name in
  * use is FB_EXIT_CONFLICT, with what holds it; nothing is made then. */
 int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *err);
-/* Try the lock of dir without waiting (wait_ms > 0: retry that long):
- * 1 and *fd when taken, 0 when someone holds it, -1 when dir has no lock
- * file (a run directory of an older version, or made by hand). */
-int fb_vm_trylock(const char *dir, int wait_ms, int *fd);
+/* Try the lock of dir without waiting: 1 and *fd when taken, 0 when
+ * someone holds it, -1 when dir has no lock file (a run directory of an
+ * older version, or made by hand). */
+int fb_vm_trylock(const char *dir, int *fd);
 #endif

@@ -271,7 +271,7 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 	if (fb_json_load(p, st, &e) < 0) {
 		/* a start holds its run directory's lock until the VMM runs */
 		int lfd = -1;
-		bool starting = fb_vm_trylock(*dir, 0, &lfd) == 0;
+		bool starting = fb_vm_trylock(*dir, &lfd) == 0;
 		if (lfd >= 0)
 			close(lfd);
 		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
@@ -475,7 +475,7 @@ int cmd_purge(int argc, char **argv)
 			/* a name being taken, or one a start killed then left */
 			char *cd = fb_xasprintf("%s/%s", runs, e->d_name);
 			int cfd = -1;
-			if (fb_vm_trylock(cd, 0, &cfd) == 1) {
+			if (fb_vm_trylock(cd, &cfd) == 1) {
 				fb_tree_remove(cd);
 				close(cfd);
 			}
@@ -487,7 +487,7 @@ int cmd_purge(int argc, char **argv)
 		char *dir = fb_xasprintf("%s/%s", runs, e->d_name), *p = fb_xasprintf("%s/state.json", dir);
 		/* a start holds the lock until its VMM runs: that one is left alone */
 		int lfd = -1;
-		int locked = fb_vm_trylock(dir, 0, &lfd);
+		int locked = fb_vm_trylock(dir, &lfd);
 		if (locked == 0) {
 			free(dir);
 			free(p);

@@ -48,14 +48,14 @@ static int claim_is_exclusive_and_says_why(void)
 	TAP_CHECK(strstr(err.msg, "is starting") != NULL);
 	TAP_CHECK(no_claims_left(runs));
 	int t = -1;
-	TAP_CHECK(fb_vm_trylock(dir, 0, &t) == 0);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 0);
 	/* its holder gone with no state: a start that did not finish */
 	close(fd1);
 	err = (struct fb_err){ 0 };
 	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd2, &err) == -1);
 	TAP_CHECK(err.code == FB_EXIT_CONFLICT);
 	TAP_CHECK(strstr(err.msg, "did not finish") != NULL);
-	TAP_CHECK(fb_vm_trylock(dir, 0, &t) == 1);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 1);
 	close(t);
 	/* a VM that ran and exited: still its name until purged */
 	char *sp = fb_xasprintf("%s/state.json", dir);
@@ -71,7 +71,7 @@ static int claim_is_exclusive_and_says_why(void)
 	/* a directory with no lock file (made by hand): -1 */
 	char *bare = fb_xasprintf("%s/bare", runs);
 	TAP_CHECK(mkdir(bare, 0700) == 0);
-	TAP_CHECK(fb_vm_trylock(bare, 0, &t) == -1);
+	TAP_CHECK(fb_vm_trylock(bare, &t) == -1);
 	char *top = fb_xstrndup(runs, strlen(runs) - strlen("/runs"));
 	fb_tree_remove(top);
 	free(top);
@@ -107,10 +107,10 @@ static int claim_holds_across_fork(void)
 	close(fd);
 	char *dir = fb_xasprintf("%s/vm2", runs);
 	int t = -1;
-	TAP_CHECK(fb_vm_trylock(dir, 0, &t) == 0);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 0);
 	close(p[1]);
 	waitpid(pid, NULL, 0);
-	TAP_CHECK(fb_vm_trylock(dir, 0, &t) == 1);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 1);
 	close(t);
 	char *top = fb_xstrndup(runs, strlen(runs) - strlen("/runs"));
 	fb_tree_remove(top);
