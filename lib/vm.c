@@ -245,6 +245,14 @@ int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *e
 			close(fd);
 		fb_tree_remove(tmp);
 	} else {
+		/* never one of the standard descriptors, which a daemon replaces */
+		if (fd < 3) {
+			int hi = fcntl(fd, F_DUPFD, 3);
+			if (hi >= 0) {
+				close(fd);
+				fd = hi;
+			}
+		}
 		*lock_fd = fd;
 	}
 	free(dir);
