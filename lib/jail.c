@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "json.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -42,6 +44,93 @@ static int cg_set(struct fb_jail *j, const char *dir, const char *file, const ch
 	free(p);
 	(void)j;
 	return r;
+}
+
+static bool cg_visible(void)
+{
+	return access(CG "/cgroup.controllers", F_OK) == 0 || access(CG "/cpu/cgroup.procs", F_OK) == 0 ||
+	       access(CG "/memory/cgroup.procs", F_OK) == 0;
+}
+
+int fb_jail_cgroup_reach(struct fb_err *err)
+{
+	if (cg_visible())
+		return 0;
+	struct fb_buf b = FB_BUF_INIT;
+	if (fb_read_file("/proc/self/cgroup", &b, err) < 0) {
+		fb_buf_free(&b);
+		return -1;
+	}
+	/* hierarchy lines are "ID:CONTROLLERS:PATH"; v2's is "0::PATH", alone
+	 * on a v2-only host, beside the v1 ones on a hybrid one */
+	struct fb_strv v1 = FB_STRV_INIT;
+	bool v2 = false;
+	char *save = NULL;
+	for (char *l = strtok_r(b.data ? b.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (c1 + 1 == c2)
+			v2 = true;
+		else if (strncmp(c1 + 1, "name=", 5))
+			fb_strv_push(&v1, c1 + 1);
+	}
+	fb_buf_free(&b);
+	int r = 0;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		r = fb_err_errno(err, errno, "cgroups: a mount namespace of our own (/sys/fs/cgroup is hidden here)");
+	else if (!v1.n && v2 && mount("cgroup2", CG, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		r = fb_err_errno(err, errno, "cgroups: mount cgroup2 on %s", CG);
+	else if (v1.n && mount("cgroup", CG, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+		r = fb_err_errno(err, errno, "cgroups: mount a tmpfs on %s", CG);
+	for (size_t i = 0; r == 0 && i < v1.n; i++) {
+		/* "cpu,cpuacct": mounted under that name, each controller a link to it */
+		char *d = fb_xasprintf(CG "/%s", v1.v[i]);
+		if (mkdir(d, 0555) == 0 && mount("cgroup", d, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, v1.v[i]) == 0 &&
+		    strchr(v1.v[i], ',')) {
+			char *list = fb_xstrdup(v1.v[i]), *s2 = NULL;
+			for (char *c = strtok_r(list, ",", &s2); c; c = strtok_r(NULL, ",", &s2)) {
+				char *ln = fb_xasprintf(CG "/%s", c);
+				if (symlink(v1.v[i], ln) < 0) {
+					/* that controller then stays out of reach */
+				}
+				free(ln);
+			}
+			free(list);
+		}
+		free(d);
+	}
+	fb_strv_free(&v1);
+	if (r == 0 && !cg_visible())
+		r = fb_err_set(err, FB_EXIT_FAILED, "cgroup", "cgroups: no cgroup hierarchy at %s, and none could be mounted", CG);
+	return r;
+}
+
+static void cg_rmdirs(char *const *dirs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (dirs[i] && !strncmp(dirs[i], CG "/", strlen(CG "/")) && !strstr(dirs[i], "/../"))
+			rmdir(dirs[i]);
+}
+
+void fb_jail_cgroups_remove(char *const *dirs, int n)
+{
+	if (cg_visible()) {
+		cg_rmdirs(dirs, n);
+		return;
+	}
+	/* hidden here: reached in a child, whose mount namespace goes with it */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct fb_err e = { 0 };
+		if (fb_jail_cgroup_reach(&e) == 0)
+			cg_rmdirs(dirs, n);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 }
 
 /* The CPUs of NUMA node n ("0-3,8-11"), or NULL. */
@@ -97,6 +186,10 @@ static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct f
 	char *cpus = NULL;
 	if (o->numa_node >= 0 && !(cpus = node_cpus(o->numa_node)))
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--jailer-numa-node %d: no such NUMA node here", o->numa_node);
+	if (fb_jail_cgroup_reach(err) < 0) {
+		free(cpus);
+		return -1;
+	}
 	int r = 0;
 	if (access(CG "/cgroup.controllers", F_OK) == 0) {
 		/* v2: let the children have cpu and memory, then our group */
@@ -170,19 +263,49 @@ static int node(const char *root, const char *rel, const char *host, uid_t uid, 
 	return r;
 }
 
+/* Every cgroup directory cgroup_make may make for id (v2's, v1's three). */
+static jv cg_candidates(const char *id)
+{
+	static const char *const where[] = { CG "/firebuild", CG "/cpu/firebuild", CG "/memory/firebuild", CG "/cpuset/firebuild" };
+	jv a = jv_array();
+	for (size_t i = 0; i < FB_ARRAY_LEN(where); i++)
+		a = jv_array_append(a, jv_string_fmt("%s/%s", where[i], id));
+	return a;
+}
+
 int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
 {
 	memset(j, 0, sizeof(*j));
 	j->uid = o->uid;
 	j->gid = o->gid;
-	j->dir = fb_xasprintf("%s/%s/%s", o->base, o->vmm, o->id);
+	char *parent = fb_xasprintf("%s/%s", o->base, o->vmm);
+	j->dir = fb_xasprintf("%s/%s", parent, o->id);
 	j->root = fb_xasprintf("%s/root", j->dir);
-	if (access(j->dir, F_OK) == 0) {
-		fb_err_set(err, FB_EXIT_USAGE, "exists", "jail %s exists (another VM, or one to purge)", j->dir);
-		fb_jail_free(j); /* not ours: nothing of it may be removed */
+	int pr = fb_mkdir_p(parent, 0755, err);
+	free(parent);
+	if (pr < 0) {
+		fb_jail_free(j); /* nothing of it is ours */
 		return -1;
 	}
-	static const char *const dirs[] = { "", "/dev", "/dev/net", "/run", "/tmp", "/usr", "/lib", "/lib64", "/bin", "/etc",
+	/* made here, or another VM's: nothing of that one may be removed */
+	if (mkdir(j->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			fb_err_set(err, FB_EXIT_CONFLICT, "exists", "jail %s exists (another VM, or one to purge)", j->dir);
+		else
+			fb_err_errno(err, errno, "create %s", j->dir);
+		fb_jail_free(j);
+		return -1;
+	}
+	if (o->record) {
+		jv rec = jv_object_set(jv_object(), jv_string("jail_dir"), jv_string(j->dir));
+		if (fb_json_save(o->record, jv_object_set(rec, jv_string("cgroups"), cg_candidates(o->id)), 0600, err) < 0)
+			return -1;
+	}
+	/* the root is the jail user's alone: it traverses it (it is the VMM's /),
+	 * and no one else reaches the VM's disks */
+	if (mkdir(j->root, 0700) < 0 || chown(j->root, o->uid, o->gid) < 0 || chmod(j->root, 0700) < 0)
+		return fb_err_errno(err, errno, "jail %s", j->root);
+	static const char *const dirs[] = { "/dev", "/dev/net", "/run", "/tmp", "/usr", "/lib", "/lib64", "/bin", "/etc",
 					    "/proc" };
 	for (size_t i = 0; i < FB_ARRAY_LEN(dirs); i++) {
 		char *d = fb_xasprintf("%s%s", j->root, dirs[i]);
@@ -245,7 +368,9 @@ char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool wr
 		free(dst);
 		return NULL;
 	}
-	if (writable && chown(dst, j->uid, j->gid) < 0) {
+	/* the VM's own disks: the jail user's alone (a hard link is the run
+	 * directory's copy too) */
+	if (writable && (chown(dst, j->uid, j->gid) < 0 || chmod(dst, 0600) < 0)) {
 		fb_err_errno(err, errno, "jail %s", dst);
 		free(dst);
 		return NULL;
@@ -317,6 +442,10 @@ static int child(void *arg)
 			close(fd);
 	if (clearenv() != 0 || setgroups(0, NULL) < 0 || setgid(j->gid) < 0 || setuid(j->uid) < 0)
 		die(c, "drop privileges");
+	/* the VMM goes with its supervisor: a VMM nobody supervises is one no
+	 * run directory shows (set after the ids change, which clears it) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die(c, "PR_SET_PDEATHSIG");
 	execve(c->argv[0], c->argv, (char *[]){ NULL });
 	die(c, c->argv[0]);
 }
@@ -353,8 +482,7 @@ void fb_jail_remove(struct fb_jail *j)
 {
 	if (j->dir)
 		fb_tree_remove(j->dir);
-	for (int i = 0; i < j->ncgroups; i++)
-		rmdir(j->cgroups[i]);
+	fb_jail_cgroups_remove(j->cgroups, j->ncgroups);
 }
 
 void fb_jail_free(struct fb_jail *j)

@@ -32,9 +32,15 @@ struct fb_jail_opts {
 	int cpu, mem;       /* cpu.max quota in CPUs, memory MiB (plus overhead) */
 	jv cgroup_settings; /* {"file": "value"} written after the limits, or invalid */
 	int numa_node;      /* >= 0: cpuset on that node's CPUs and memory */
+	const char *record; /* or NULL: a file that gets the jail's directory and
+			     * every cgroup it may make ({"jail_dir", "cgroups"})
+			     * before any of them is made, so a start that dies
+			     * half-way can be undone (fb_vm_teardown) */
 };
 
-/* The directory, the devices, the cgroup. */
+/* The directory (<base>/<vmm>/<id> 0700 root's, its root/ 0700 the jail
+ * user's: no one else reaches the VM's files), the devices, the cgroup.
+ * A jail directory that exists is another VM's: FB_EXIT_CONFLICT. */
 int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err);
 /* A file into the jail's root as /name (link, reflink or copy), owned by
  * the jail's user when writable. Returns the path inside the jail. */
@@ -47,5 +53,13 @@ char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool wr
 pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool keep_stdin, struct fb_err *err);
 /* Remove the jail directory and the cgroup (after the VMM ended). */
 void fb_jail_remove(struct fb_jail *j);
+/* rmdir the cgroup directories (absolute paths under /sys/fs/cgroup;
+ * others are left alone), reaching the hierarchy where it is hidden. */
+void fb_jail_cgroups_remove(char *const *dirs, int n);
+/* Make the cgroup hierarchy visible at /sys/fs/cgroup when it is not
+ * (ip netns exec mounts /sys again, without the cgroup file systems): this
+ * process moves to a mount namespace of its own (a slave of the one it was
+ * in) and mounts there the hierarchies /proc/self/cgroup lists. */
+int fb_jail_cgroup_reach(struct fb_err *err);
 void fb_jail_free(struct fb_jail *j);
 #endif

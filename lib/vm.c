@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "jail.h"
 #include "json.h"
 #include "proc.h"
 #include "tool.h"
@@ -109,30 +112,47 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 	return 0;
 }
 
+/* What a state (or jail.json) says the VM's jail held. */
+static void remove_jail(const char *path)
+{
+	jv st;
+	struct fb_err se = { 0 };
+	if (fb_json_load(path, &st, &se) < 0)
+		return;
+	if (jv_get_kind(st) != JV_KIND_OBJECT) {
+		jv_free(st);
+		return;
+	}
+	jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
+	if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/") && strcmp(jv_string_value(jd), "/"))
+		fb_tree_remove(jv_string_value(jd));
+	struct fb_strv dirs = FB_STRV_INIT;
+	if (jv_get_kind(cgs) == JV_KIND_ARRAY)
+		jv_array_foreach(cgs, i, c)
+		{
+			if (jv_get_kind(c) == JV_KIND_STRING)
+				fb_strv_push(&dirs, jv_string_value(c));
+			jv_free(c);
+			(void)i;
+		}
+	fb_jail_cgroups_remove(dirs.v, (int)dirs.n);
+	fb_strv_free(&dirs);
+	jv_free(jd);
+	jv_free(cgs);
+}
+
 int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 {
 	char *cache = fb_xasprintf("%s/cni.json", dir);
 	int ret = 0;
-	/* a jail whose supervisor did not live to remove it */
-	char *sp = fb_xasprintf("%s/state.json", dir);
-	jv st;
-	struct fb_err se = { 0 };
-	if (fb_json_load(sp, &st, &se) == 0) {
-		jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
-		if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/") && strcmp(jv_string_value(jd), "/"))
-			fb_tree_remove(jv_string_value(jd));
-		if (jv_get_kind(cgs) == JV_KIND_ARRAY)
-			jv_array_foreach(cgs, i, c)
-			{
-				if (jv_get_kind(c) == JV_KIND_STRING && !strncmp(jv_string_value(c), "/sys/fs/cgroup/", 15))
-					rmdir(jv_string_value(c));
-				jv_free(c);
-				(void)i;
-			}
-		jv_free(jd);
-		jv_free(cgs);
+	/* a jail whose supervisor did not live to remove it; a start that
+	 * died before the state was written left jail.json */
+	static const char *const records[] = { "state.json", "jail.json" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(records); i++) {
+		char *p = fb_xasprintf("%s/%s", dir, records[i]);
+		remove_jail(p);
+		free(p);
 	}
-	free(sp);
 	if (access(cache, F_OK) == 0) {
 		char net[PATH_MAX + 64];
 		if (fb_tool_path("fb-net", net, sizeof(net), err) < 0) {
@@ -155,4 +175,88 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 	if (ret == 0 && fb_tree_remove(dir) < 0)
 		ret = fb_err_errno(err, errno, "remove %s", dir);
 	return ret;
+}
+
+int fb_vm_trylock(const char *dir, int *fd)
+{
+	char *p = fb_xasprintf("%s/lock", dir);
+	int l = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	free(p);
+	if (l < 0)
+		return -1;
+	int r;
+	while ((r = flock(l, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		*fd = l;
+		return 1;
+	}
+	int e = errno;
+	close(l);
+	return e == EWOULDBLOCK ? 0 : -1;
+}
+
+/* Why the name is taken: what holds <dir>. */
+static int name_taken(const char *dir, const char *id, struct fb_err *err)
+{
+	int fd = -1;
+	int l = fb_vm_trylock(dir, &fd);
+	if (l == 1)
+		close(fd);
+	char *p = fb_xasprintf("%s/state.json", dir);
+	jv st;
+	struct fb_err e = { 0 };
+	const char *what;
+	if (fb_json_load(p, &st, &e) == 0) {
+		what = fb_vm_status(st);
+		jv_free(st);
+	} else {
+		what = l == 0 ? "starting" : NULL;
+	}
+	free(p);
+	if (!what)
+		return fb_err_set(err, FB_EXIT_CONFLICT, "duplicate",
+				  "--name %s: a start of a VM of that name did not finish (firebuild purge removes what it left)", id);
+	return fb_err_set(err, FB_EXIT_CONFLICT, "duplicate", "--name %s: a VM of that name is %s%s", id, what,
+			  strcmp(what, "running") && strcmp(what, "starting") ? " (firebuild purge removes it)" : "");
+}
+
+int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *err)
+{
+	if (fb_mkdir_p(runs, 0700, err) < 0)
+		return -1;
+	char *dir = fb_xasprintf("%s/%s", runs, id), *tmp = fb_xasprintf("%s/.claim-%s-%ld", runs, id, (long)getpid());
+	char *lock = fb_xasprintf("%s/lock", tmp);
+	int fd = -1, r = 0;
+	fb_tree_remove(tmp); /* a claim of a dead process whose pid came round again */
+	if (mkdir(tmp, 0700) < 0 || (fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) < 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = fb_err_errno(err, errno, "claim %s", dir);
+	} else if (rename(tmp, dir) < 0) {
+		/* rename(2) replaces an empty directory only: a run directory
+		 * always holds its lock file */
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			r = name_taken(dir, id, err);
+		else
+			r = fb_err_errno(err, errno, "claim %s", dir);
+	}
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		fb_tree_remove(tmp);
+	} else {
+		/* never one of the standard descriptors, which a daemon replaces */
+		if (fd < 3) {
+			int hi = fcntl(fd, F_DUPFD, 3);
+			if (hi >= 0) {
+				close(fd);
+				fd = hi;
+			}
+		}
+		*lock_fd = fd;
+	}
+	free(dir);
+	free(tmp);
+	free(lock);
+	return r;
 }

@@ -25,7 +25,26 @@ long fb_vm_num(jv o, const char *key);
  * STOPSIGNAL through fb-init), the VMM killed when timeout seconds pass;
  * *final gets the last state. */
 int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err);
-/* What a stopped VM held: its CNI network (fb-net del, from the cached
- * result) and its run directory. */
+/* What a stopped VM held, in the reverse of the order a start makes it:
+ * its jail and cgroups (from state.json, or jail.json for a start that
+ * never got as far as a state), its CNI network (fb-net del, from the
+ * cached result) and its run directory. */
 int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err);
+
+/* The run directory's lock (<dir>/lock, flock): held by whoever is
+ * starting the VM (firebuild run, then fb-jail, then its supervisor until
+ * the state says the VMM runs), and by purge while it removes a run.
+ * The environment variable that hands the held lock from firebuild run to
+ * fb-jail across exec: */
+#define FB_VM_LOCK_ENV "FB_VM_LOCK_FD"
+/* Take the name: <runs>/<id> made with its lock file already locked (a
+ * directory prepared under a temporary name, then renamed into place), so
+ * the name is never visible unlocked. *lock_fd: the held lock (not
+ * close-on-exec: children that outlive a killed start keep it). A name in
+ * use is FB_EXIT_CONFLICT, with what holds it; nothing is made then. */
+int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *err);
+/* Try the lock of dir without waiting: 1 and *fd when taken, 0 when
+ * someone holds it, -1 when dir has no lock file (a run directory of an
+ * older version, or made by hand). */
+int fb_vm_trylock(const char *dir, int *fd);
 #endif

@@ -79,7 +79,7 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 		}
 	} else if (ret == 0) {
 		char *argv[] = { (char *)binary, "--api-sock", sock, "--id", v->id, NULL };
-		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
+		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true, .death_signal = SIGKILL };
 		unlink(sock);
 		ret = fb_proc_spawn(argv, &so, &p, err);
 	}

@@ -180,7 +180,7 @@ again:
 		if (p.pid < 0)
 			close(cp[0]);
 	} else {
-		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true };
+		struct fb_spawn_opts so = { .null_stdin = v->daemon, .pipe_stdout = true, .death_signal = SIGKILL };
 		close(cp[0]);
 		close(cp[1]);
 		spawned = fb_proc_spawn(kvm ? kvm : tcg, &so, &p, err);

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -102,7 +104,61 @@ void machine_free(struct machine *m)
 void save_state(struct vm *v)
 {
 	struct fb_err e = { 0 };
-	fb_json_save(v->state_path, jv_copy(v->state), 0644, &e);
+	fb_json_save(v->state_path, jv_copy(v->state), 0600, &e);
+	if (fb_vm_num(v->state, "pid") <= 0)
+		return;
+	if (v->ready_fd >= 0) {
+		if (write(v->ready_fd, "R", 1) != 1) {
+			/* the starting process is gone: nobody to tell */
+		}
+		close(v->ready_fd);
+		v->ready_fd = -1;
+	}
+	if (v->lock_fd >= 0) {
+		flock(v->lock_fd, LOCK_UN);
+		close(v->lock_fd);
+		v->lock_fd = -1;
+	}
+}
+
+/* The run directory's lock: the one firebuild run took with the name and
+ * handed over (FB_VM_LOCK_FD), else taken here (fb-jail run by hand). A
+ * lock held by another start is FB_EXIT_CONFLICT. */
+static int take_lock(struct vm *v, struct fb_err *err)
+{
+	char *path = fb_xasprintf("%s/lock", v->dir);
+	const char *env = getenv(FB_VM_LOCK_ENV);
+	int r = 0;
+	if (env) {
+		char *end;
+		long fd = strtol(env, &end, 10);
+		struct stat a, b;
+		/* only the lock of this run directory */
+		if (!*end && fd > 2 && fd < 65536 && fstat((int)fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			v->lock_fd = (int)fd;
+			fcntl(v->lock_fd, F_SETFD, FD_CLOEXEC);
+		}
+		unsetenv(FB_VM_LOCK_ENV);
+	}
+	if (v->lock_fd < 0) {
+		if (fb_mkdir_p(v->dir, 0700, err) < 0) {
+			free(path);
+			return -1;
+		}
+		v->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (v->lock_fd < 0)
+			r = fb_err_errno(err, errno, "%s", path);
+		else if (flock(v->lock_fd, LOCK_EX | LOCK_NB) < 0)
+			r = errno == EWOULDBLOCK ? fb_err_set(err, FB_EXIT_CONFLICT, "busy", "%s: another start holds this run directory", v->dir)
+						 : fb_err_errno(err, errno, "lock %s", path);
+		if (r < 0 && v->lock_fd >= 0) {
+			close(v->lock_fd);
+			v->lock_fd = -1;
+		}
+	}
+	free(path);
+	return r;
 }
 
 /* The end of a VM in its state: the workload's code, or 125 and why. */
@@ -240,9 +296,11 @@ static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const ch
 	jv cg = jv_object_get(jv_copy(js), jv_string("cgroup"));
 	long long numa = -1;
 	fb_json_get_int_opt(js, "numa_node", &numa, err);
+	char *record = fb_xasprintf("%s/jail.json", v->dir);
 	struct fb_jail_opts o = { .base = base, .vmm = vmm, .id = v->id, .uid = (uid_t)uid, .gid = (gid_t)gid,
-				  .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg, .numa_node = (int)numa };
+				  .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg, .numa_node = (int)numa, .record = record };
 	int r = fb_jail_prepare(&o, j, err);
+	free(record);
 	jv_free(cg);
 	free(base);
 	static const char *const files[][2] = { { "kernel", "vmlinux" }, { "rootfs", "rootfs.ext4" }, { "config_drive", "config.drive" } };
@@ -323,7 +381,8 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	if (fb_json_is_error_doc(doc))
 		return fb_tool_pass_error(doc);
 	jv spec = jv_object_get(doc, jv_string("vm"));
-	struct vm v = { .state = jv_object() };
+	struct vm v = { .state = jv_object(), .lock_fd = -1, .ready_fd = -1 };
+	bool owned = false; /* the run directory is ours to undo */
 	char *run_cache = NULL, *image = NULL;
 	bool remove_after = false;
 	long long timeout = 10;
@@ -358,6 +417,25 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		rc = fb_tool_fail(err);
 		goto out;
 	}
+	if (take_lock(&v, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	{
+		/* a VM that runs from this directory is not replaced */
+		jv old;
+		struct fb_err oe = { 0 };
+		if (fb_json_load(v.state_path, &old, &oe) == 0) {
+			bool running = !strcmp(fb_vm_status(old), "running");
+			jv_free(old);
+			if (running) {
+				fb_err_set(err, FB_EXIT_CONFLICT, "busy", "%s: the VM of this run directory is running", v.dir);
+				rc = fb_tool_fail(err);
+				goto out;
+			}
+		}
+	}
+	owned = true;
 	struct fb_jail jail = { 0 };
 	char *fc = pick_vmm(&v, spec, err);
 	if (err->msg[0]) {
@@ -444,9 +522,18 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				fb_log_failure(&te);
 		}
 	} else {
+		/* the supervisor says "R" once the VMM runs, or "E" and why not */
+		int rp[2];
+		if (pipe2(rp, O_CLOEXEC) < 0) {
+			fb_err_errno(err, errno, "pipe");
+			rc = fb_tool_fail(err);
+			goto started;
+		}
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid == 0) {
+			close(rp[0]);
+			v.ready_fd = rp[1];
 			setsid();
 			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 			dup2(nul, 0);
@@ -461,34 +548,56 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 				supervise_fc(&v, spec, fc, &e);
 			else
 				supervise_qemu(&v, k, tcg.v, &e);
+			if (v.ready_fd >= 0) {
+				/* it never ran: the starting process undoes the start */
+				char *why = fb_xasprintf("E%s", e.msg[0] ? e.msg : "the VMM ended before it was running");
+				if (write(v.ready_fd, why, strlen(why)) < 0) {
+					/* nobody to tell */
+				}
+				free(why);
+			}
 			back_to_host(&host_ns);
 			if (v.jail)
 				fb_jail_remove(v.jail);
 			fb_trace_finish();
 			_exit(0);
 		}
-		waitpid(pid, NULL, 0);
+		int fork_errno = errno;
+		close(rp[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		back_to_host(&host_ns);
-		/* the supervisor has written the running state once QEMU started */
-		jv st = jv_invalid();
-		for (int i = 0; i < 100; i++) {
-			struct fb_err e = { 0 };
-			if (fb_json_load(v.state_path, &st, &e) == 0 && fb_vm_num(st, "pid") > 0)
+		/* the supervisor's word: "R" once the running state is written */
+		char why[600] = "";
+		size_t got = 0;
+		for (ssize_t n; got < sizeof(why) - 1 && (n = read(rp[0], why + got, sizeof(why) - 1 - got)) != 0;) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
 				break;
-			if (jv_is_valid(st)) {
-				jv_free(st);
-				st = jv_invalid();
-			}
-			usleep(50000);
+			got += (size_t)n;
+			if (why[0] == 'R')
+				break;
 		}
-		if (jv_is_valid(st)) {
+		why[got] = '\0';
+		close(rp[0]);
+		jv st = jv_invalid();
+		struct fb_err le = { 0 };
+		if (why[0] == 'R')
+			owned = false; /* it ran: from now on kill and purge undo it */
+		if (pid > 0 && why[0] == 'R' && fb_json_load(v.state_path, &st, &le) == 0) {
 			daemon_line(st);
 			rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("vm"), st));
+		} else if (why[0] == 'R') {
+			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM was stopped as it started", v.id);
+			rc = fb_tool_fail(err);
 		} else {
-			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start (see %s)", v.id, v.console);
+			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start: %s", v.id,
+				   why[0] == 'E' ? why + 1 : pid < 0 ? strerror(fork_errno) : "its supervisor ended");
 			rc = fb_tool_fail(err);
 		}
 	}
+started:
 	fb_strv_free(&tcg);
 	fb_strv_free(&kvm);
 	free(fc);
@@ -498,9 +607,16 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 out:
 	back_to_host(&host_ns);
-	/* a VM that never started leaves nothing behind */
-	if (rc != 0 && v.dir && v.state_path && access(v.state_path, F_OK) != 0)
-		fb_tree_remove(v.dir);
+	/* a VM that never started leaves nothing behind: its jail, its
+	 * network (fb-net del from the cached result), its run directory, in
+	 * the reverse of the order they were made */
+	if (rc != 0 && owned && access(v.state_path, F_OK) != 0) {
+		struct fb_err te = { 0 };
+		if (fb_vm_teardown(v.dir, v.id, &te) < 0)
+			fb_log_failure(&te);
+	}
+	if (v.lock_fd >= 0)
+		close(v.lock_fd);
 	jv_free(spec);
 	jv_free(v.state);
 	free(v.id);

@@ -21,6 +21,9 @@ struct vm {
 	int stop_timeout;
 	struct fb_jail *jail; /* NULL: not jailed */
 	char *sock_arg;       /* the control socket as QEMU sees it */
+	int lock_fd;          /* the run directory's lock, held until the VMM runs */
+	int ready_fd;         /* daemonized: tells the starting process "R" (it
+			       * runs) or "E" and why not; -1 once told */
 };
 
 /* What both backends read from the spec. */
@@ -36,6 +39,8 @@ void stop_on_signals(void);
 /* the signal that asks for a stop (SIGTERM, SIGINT, SIGHUP), or 0 */
 extern volatile sig_atomic_t g_stop;
 void on_stop(int sig);
+/* state.json; once it names the VMM's pid, the start is over: the run
+ * directory's lock goes, and a daemonized start is told. */
 void save_state(struct vm *v);
 /* The end of a VM in its state: the workload's code, or 125 and why. */
 int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, const char *vmm);

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,7 +48,8 @@ static const char usage[] =
 	"Usage: fb-net add|check|del --id ID [--network NET] [--ip-address IP]\n"
 	"              [--run-dir DIR] [--cni-conf-dir DIR] [--cni-bin-dir DIR]\n"
 	"A VM's network namespace and its CNI network (docs/tools/fb-net.md).\n"
-	"  --network NET        the conflist's name (add, check)\n"
+	"  --network NET        the conflist's name (add, check; del with no cached\n"
+	"                       result: the network's DEL all the same)\n"
 	"  --ip-address IP      ask the IPAM plugin for this address (CNI_ARGS IP=)\n"
 	"  --run-dir DIR        where the result is cached (default: the run cache's\n"
 	"                       runs/ID)\n"
@@ -185,7 +188,14 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	struct fb_strv env = FB_STRV_INIT;
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_COMMAND=%s", command));
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_CONTAINERID=fb-%s", n->id));
-	fb_strv_push_owned(&env, fb_xasprintf("CNI_NETNS=%s", n->netns));
+	/* DEL of a namespace that is gone (or not mounted here: it was made
+	 * under ip netns exec, in a mount namespace that has ended) goes
+	 * without CNI_NETNS, which DEL does not require: the plugins then
+	 * undo what is outside it (the IPAM lease, the host's rules) */
+	struct statfs sf;
+	bool ns_here = statfs(n->netns, &sf) == 0 && sf.f_type == NSFS_MAGIC;
+	if (strcmp(command, "DEL") || ns_here)
+		fb_strv_push_owned(&env, fb_xasprintf("CNI_NETNS=%s", n->netns));
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_IFNAME=%s", IFNAME));
 	struct fb_buf path_env = FB_BUF_INIT;
 	for (size_t d = 0; d < n->bin_dirs.n; d++)
@@ -657,6 +667,29 @@ static void cached_bins(struct net *n, jv c)
 	jv_free(bins);
 }
 
+/* DEL for every plugin of the list, in reverse; every one is called even
+ * when one fails (the first failure is the error). */
+static int del_chain(struct net *n, jv list, jv result, struct fb_err *err)
+{
+	int ret = 0;
+	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
+	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
+	for (int i = np - 1; i >= 0; i--) {
+		struct fb_err pe = { 0 };
+		jv pl = jv_array_get(jv_copy(plugins), i);
+		if (call_plugin(n, "DEL", pl, list, result, NULL, &pe) < 0) {
+			fb_log(FB_LOG_WARN, "%s", pe.msg);
+			if (!ret) {
+				*err = pe;
+				ret = -1;
+			}
+		}
+		jv_free(pl);
+	}
+	jv_free(plugins);
+	return ret;
+}
+
 static int net_del(struct net *n, struct fb_err *err)
 {
 	ports_del(n->id);
@@ -682,22 +715,7 @@ static int net_del(struct net *n, struct fb_err *err)
 		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
 		jv_free(nm);
 		n->network = netname;
-		jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
-		int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
-		/* in reverse; every one is called even when one fails */
-		for (int i = np - 1; i >= 0; i--) {
-			struct fb_err pe = { 0 };
-			jv pl = jv_array_get(jv_copy(plugins), i);
-			if (call_plugin(n, "DEL", pl, list, result, NULL, &pe) < 0) {
-				fb_log(FB_LOG_WARN, "%s", pe.msg);
-				if (!ret) {
-					*err = pe;
-					ret = -1;
-				}
-			}
-			jv_free(pl);
-		}
-		jv_free(plugins);
+		ret = del_chain(n, list, result, err);
 		jv_free(list);
 		jv_free(result);
 		jv_free(c);
@@ -709,6 +727,23 @@ static int net_del(struct net *n, struct fb_err *err)
 		jv_free(cd);
 		free(netname);
 		n->network = NULL;
+	} else if (n->network) {
+		/* no cache (a start that died before it was written, or it was
+		 * removed): the network's DEL anyway, with no prevResult; CNI DEL
+		 * is idempotent, and the IPAM plugin releases what the container
+		 * id holds */
+		jv list;
+		if (find_conflist(n, &list, err) < 0) {
+			ret = -1;
+		} else {
+			ret = del_chain(n, list, jv_null(), err);
+			jv_free(list);
+			if (n->cache_dir) {
+				char *lp = libcni_cache_path(n->cache_dir, n->network, n->id);
+				unlink(lp);
+				free(lp);
+			}
+		}
 	}
 	if (owned)
 		netns_remove(n->netns);
@@ -734,7 +769,17 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		return fb_err_set(err, FB_EXIT_USAGE, "exists", "%s exists: VM %s has a network already (fb-net del first)", n->netns,
 				  n->id);
 	}
-	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || (!n->netns_given && netns_create(n->netns, err) < 0)) {
+	/* what DEL needs is saved before anything is made: a start killed at
+	 * any point leaves the cache that undoes it (firebuild purge) */
+	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
+	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || fb_json_save(cache, cache_doc(n, jv_copy(list), jv_null()), 0600, err) < 0) {
+		free(cache);
+		jv_free(list);
+		return -1;
+	}
+	if (!n->netns_given && netns_create(n->netns, err) < 0) {
+		unlink(cache);
+		free(cache);
 		jv_free(list);
 		return -1;
 	}
@@ -744,10 +789,7 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
 	if (!np)
 		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: no plugins", n->network);
-	/* save what DEL needs before anything can half-succeed */
-	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
 	struct fb_err se = { 0 };
-	fb_json_save(cache, cache_doc(n, jv_copy(list), jv_null()), 0600, &se);
 	for (int i = 0; ret == 0 && i < np; i++) {
 		jv pl = jv_array_get(jv_copy(plugins), i), r;
 		if (call_plugin(n, "ADD", pl, list, result, &r, err) < 0) {

@@ -374,7 +374,8 @@ int cmd_run(int argc, char **argv)
 	jv meta = jv_invalid();
 	struct {
 		char *dir, *id, *state_path, *sock, *console;
-	} v = { 0 };
+		int lock; /* the name's lock, held until fb-jail has the VMM running */
+	} v = { .lock = -1 };
 	if (resolve_common(&co, "run", &store, &err) < 0) {
 		rc = fail(&err);
 		goto out;
@@ -455,24 +456,16 @@ int cmd_run(int argc, char **argv)
 		rc = fail(&err);
 		goto done;
 	}
-	if (fb_mkdir_p(rcd, 0755, &err) < 0 || fb_mkdir_p(v.dir, 0700, &err) < 0) {
+	/* one VM a name: the name is taken before anything else is made, and
+	 * a name in use is another VM's, not ours to remove */
+	char *runsd = fb_xasprintf("%s/runs", rcd);
+	int cr = fb_mkdir_p(rcd, 0755, &err) < 0 ? -1 : fb_vm_claim(runsd, name, &v.lock, &err);
+	free(runsd);
+	if (cr < 0) {
+		free(v.dir);
+		v.dir = NULL;
 		rc = fail(&err);
 		goto done;
-	}
-	{
-		/* one VM a name: an existing directory is another VM's */
-		jv old;
-		struct fb_err e2 = { 0 };
-		if (fb_json_load(v.state_path, &old, &e2) == 0) {
-			const char *s = fb_vm_status(old);
-			fb_err_set(&err, FB_EXIT_USAGE, "duplicate", "--name %s: a VM of that name is %s%s", name, s,
-				   strcmp(s, "running") ? " (firebuild purge removes it)" : "");
-			jv_free(old);
-			free(v.dir);
-			v.dir = NULL; /* not ours to remove */
-			rc = fail(&err);
-			goto done;
-		}
 	}
 	/* the config fb-init reads */
 	jv icfg = jv_getpath(jv_copy(meta), jv_parse("[\"config\",\"config\"]"));
@@ -638,8 +631,9 @@ int cmd_run(int argc, char **argv)
 	jv_free(icfg);
 	char *drive = fb_xasprintf("%s/config.drive", v.dir), *rootfs = fb_xasprintf("%s/rootfs.ext4", v.dir);
 	jv cfg_copy = jv_copy(cfg);
+	/* the VM's disks are root's alone (the jail's user's, jailed: fb-jail) */
 	if (write_config_drive(drive, cfg, &err) < 0 || fb_copy_sparse(imgext4, rootfs, &err) < 0 ||
-	    inject_init(rootfs, &err) < 0) {
+	    (chmod(rootfs, 0600) < 0 && fb_err_errno(&err, errno, "%s", rootfs) < 0) || inject_init(rootfs, &err) < 0) {
 		rc = fail(&err);
 		jv_free(cfg_copy);
 		free(drive);
@@ -717,11 +711,16 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char *jargv[] = { jail, "start", "--spec", specp, NULL };
+	/* the name's lock goes on with fb-jail */
+	char lockfd[16];
+	snprintf(lockfd, sizeof(lockfd), "%d", v.lock);
+	setenv(FB_VM_LOCK_ENV, lockfd, 1);
 	if (co.timings)
 		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
 	fb_trace_finish();
 	fflush(NULL);
 	execv(jail, jargv);
+	unsetenv(FB_VM_LOCK_ENV);
 	fb_err_errno(&err, errno, "unable to run %s", jail);
 	free(specp);
 	rc = fail(&err);
@@ -732,6 +731,8 @@ done:
 		struct fb_err te = { 0 };
 		fb_vm_teardown(v.dir, v.id ? v.id : "x", &te);
 	}
+	if (v.lock >= 0)
+		close(v.lock);
 	free(v.dir);
 	free(v.id);
 	free(v.state_path);

@@ -269,8 +269,15 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
-	if (fb_json_load(p, st, &e) < 0)
-		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM (firebuild ls)", id);
+	if (fb_json_load(p, st, &e) < 0) {
+		/* a start holds its run directory's lock until the VMM runs */
+		int lfd = -1;
+		bool starting = fb_vm_trylock(*dir, &lfd) == 0;
+		if (lfd >= 0)
+			close(lfd);
+		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
+			       starting ? "yet (it is starting)" : "(firebuild ls)");
+	}
 	free(p);
 	return r;
 }
@@ -448,8 +455,9 @@ int cmd_kill(int argc, char **argv)
 
 static const char purge_usage[] =
 	"Usage: firebuild purge\n"
-	"Remove what VMs that ended any other way left behind, and the trees of\n"
-	"builds that were killed; running VMs and builds are not touched.\n";
+	"Remove what VMs that ended any other way left behind, what starts killed\n"
+	"half-way left, and the trees of builds that were killed; running VMs,\n"
+	"starts under way and running builds are not touched.\n";
 
 int cmd_purge(int argc, char **argv)
 {
@@ -476,9 +484,28 @@ int cmd_purge(int argc, char **argv)
 	struct dirent *e;
 	jv purged = jv_array();
 	while (d && (e = readdir(d))) {
+		if (!strncmp(e->d_name, ".claim-", 7)) {
+			/* a name being taken, or one a start killed then left */
+			char *cd = fb_xasprintf("%s/%s", runs, e->d_name);
+			int cfd = -1;
+			if (fb_vm_trylock(cd, &cfd) == 1) {
+				fb_tree_remove(cd);
+				close(cfd);
+			}
+			free(cd);
+			continue;
+		}
 		if (e->d_name[0] == '.')
 			continue;
 		char *dir = fb_xasprintf("%s/%s", runs, e->d_name), *p = fb_xasprintf("%s/state.json", dir);
+		/* a start holds the lock until its VMM runs: that one is left alone */
+		int lfd = -1;
+		int locked = fb_vm_trylock(dir, &lfd);
+		if (locked == 0) {
+			free(dir);
+			free(p);
+			continue;
+		}
 		jv st;
 		struct fb_err er = { 0 };
 		bool gone;
@@ -490,8 +517,12 @@ int cmd_purge(int argc, char **argv)
 				usleep(100000);
 			gone = !running && !fb_vm_alive(sup, "fb-jail");
 			jv_free(st);
+		} else if (locked == 1) {
+			/* no state, and no start holds it: a start that died half-way */
+			gone = true;
 		} else {
-			/* no state: a run that died while starting, if it is old enough */
+			/* no lock file (made by hand, or by an older version): a run
+			 * that died while starting, if it is old enough */
 			struct stat sb;
 			gone = stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime > 60;
 		}
@@ -504,6 +535,8 @@ int cmd_purge(int argc, char **argv)
 		fb_span_end(sp);
 		if (gone && tr == 0)
 			purged = jv_array_append(purged, jv_string(e->d_name));
+		if (lfd >= 0)
+			close(lfd);
 		free(dir);
 		free(p);
 	}

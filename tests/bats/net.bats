@@ -225,13 +225,25 @@ in_netns() {
 		rm -f $D/runs/nt5/cni.json
 		fb-net del --id nt5 --run-dir $D/runs/nt5
 		fb-net check --id nt5 --run-dir $D/runs/nt5 || echo check=\$?
+		grep -l nt5 $D/ipam/fbtest/10.* > /dev/null 2>&1 && echo nt5-lease-kept
+		fb-net add --id nt6 --network fbtest --run-dir $D/runs/nt6 $NETFLAGS > /dev/null
+		rm -f $D/runs/nt6/cni.json
+		fb-net del --id nt6 --network fbtest --run-dir $D/runs/nt6 $NETFLAGS
+		grep -l nt6 $D/ipam/fbtest/10.* > /dev/null 2>&1 && echo nt6-lease-kept || echo nt6-lease-released
+		echo veths=\$(ip -br link | grep -c veth || true)
+		fb-net del --id nt5 --network fbtest --run-dir $D/runs/nt5 $NETFLAGS
 	"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"veths=0"* ]]
 	[[ "$output" == *"check=3"* ]]
-	[ ! -e /var/run/netns/fb-nt4 ] && [ ! -e /var/run/netns/fb-nt5 ]
+	[ ! -e /var/run/netns/fb-nt4 ] && [ ! -e /var/run/netns/fb-nt5 ] && [ ! -e /var/run/netns/fb-nt6 ]
 	# nt4's address went back to the pool (its DEL ran from the cache)
 	[ -z "$(grep -l nt4 "$D"/ipam/fbtest/10.* 2>/dev/null || true)" ]
+	# with no cache and no network named, the namespace goes but the IPAM
+	# plugin is not told; with --network, the network's DEL releases it
+	[[ "$output" == *nt5-lease-kept* ]]
+	[[ "$output" == *nt6-lease-released* ]]
+	[ -z "$(grep -l 'nt[56]' "$D"/ipam/fbtest/10.* 2>/dev/null || true)" ]
 }
 
 @test "a jailed VM on the network: its tap belongs to the jail user, it serves HTTP, and nothing is left" {

@@ -118,9 +118,9 @@ teardown_file() {
 	local pid
 	pid=$(jq -r .vm.pid <<<"$output")
 	kill -0 "$pid"
-	# a duplicate name is refused while it runs
+	# a duplicate name is refused while it runs (4: a name in use)
 	run --separate-stderr firebuild run --from=t/trap:1 --name=trap1 --daemonize
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 4 ]
 	[[ "$stderr" == *"is running"* ]]
 	run --separate-stderr firebuild ls
 	[ "$(jq -r '.vms[] | select(.id == "trap1") | .state' <<<"$output")" = running ]

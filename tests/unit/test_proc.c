@@ -1,6 +1,7 @@
 /* lib/proc: spawn, pipes, exit status mapping; lib/log output shape. */
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +115,37 @@ static int log_json_lines(void)
 	return 0;
 }
 
+static int die_with_parent_kills_the_child(void)
+{
+	/* orphans come back to us: then we see how the grandchild ended */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return 77;
+	int p[2];
+	TAP_CHECK(pipe(p) == 0);
+	pid_t mid = fork();
+	if (mid == 0) {
+		char *argv[] = { "sleep", "60", NULL };
+		struct fb_spawn_opts so = { .death_signal = SIGKILL };
+		struct fb_proc pr;
+		struct fb_err err = { 0 };
+		if (fb_proc_spawn(argv, &so, &pr, &err) < 0)
+			_exit(1);
+		if (write(p[1], &pr.pid, sizeof(pr.pid)) != (ssize_t)sizeof(pr.pid))
+			_exit(1);
+		_exit(0); /* the spawner goes: its child must go too */
+	}
+	close(p[1]);
+	pid_t child = -1;
+	TAP_CHECK(read(p[0], &child, sizeof(child)) == (ssize_t)sizeof(child));
+	close(p[0]);
+	int st = 0;
+	TAP_CHECK(waitpid(mid, &st, 0) == mid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	TAP_CHECK(waitpid(child, &st, 0) == child);
+	TAP_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "run captures stdout and stderr", run_captures_both_streams },
 	{ "large input and output do not deadlock", large_io_does_not_deadlock },
@@ -121,6 +153,7 @@ static const struct tap_case cases[] = {
 	{ "a missing program is not-found", missing_program_is_not_found },
 	{ "spawn in a working directory", spawn_with_cwd },
 	{ "log lines in JSON and text", log_json_lines },
+	{ "death_signal: the child goes when its spawner does", die_with_parent_kills_the_child },
 };
 
 TAP_MAIN(cases)

@@ -1,0 +1,128 @@
+/* lib/vm: a VM's name taken atomically with its run directory's lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../lib/err.h"
+#include "../../lib/store.h"
+#include "../../lib/tree.h"
+#include "../../lib/util.h"
+#include "../../lib/vm.h"
+#include "tap.h"
+
+static char *runs_dir(void)
+{
+	char tmpl[] = "/tmp/fbvmtest.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	return d ? fb_xasprintf("%s/runs", d) : NULL;
+}
+
+/* no .claim-* directory is left in runs */
+static int no_claims_left(const char *runs)
+{
+	char *cmd = fb_xasprintf("ls -A %s | grep -q '^\\.claim-'", runs);
+	int r = system(cmd);
+	free(cmd);
+	return r != 0;
+}
+
+static int claim_is_exclusive_and_says_why(void)
+{
+	char *runs = runs_dir();
+	TAP_CHECK(runs);
+	struct fb_err err = { 0 };
+	int fd1 = -1, fd2 = -1;
+	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd1, &err) == 0);
+	char *dir = fb_xasprintf("%s/vm1", runs), *lock = fb_xasprintf("%s/lock", dir);
+	struct stat st;
+	TAP_CHECK(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700);
+	TAP_CHECK(access(lock, F_OK) == 0);
+	/* held: a second claim is a conflict, and nothing of it stays */
+	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd2, &err) == -1);
+	TAP_CHECK(err.code == FB_EXIT_CONFLICT);
+	TAP_CHECK(strstr(err.msg, "is starting") != NULL);
+	TAP_CHECK(no_claims_left(runs));
+	int t = -1;
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 0);
+	/* its holder gone with no state: a start that did not finish */
+	close(fd1);
+	err = (struct fb_err){ 0 };
+	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd2, &err) == -1);
+	TAP_CHECK(err.code == FB_EXIT_CONFLICT);
+	TAP_CHECK(strstr(err.msg, "did not finish") != NULL);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 1);
+	close(t);
+	/* a VM that ran and exited: still its name until purged */
+	char *sp = fb_xasprintf("%s/state.json", dir);
+	const char *state = "{\"status\":\"exited\",\"pid\":0}";
+	TAP_CHECK(fb_write_file_atomic(sp, state, strlen(state), 0600, &err) == 0);
+	err = (struct fb_err){ 0 };
+	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd2, &err) == -1);
+	TAP_CHECK(strstr(err.msg, "is exited") != NULL && strstr(err.msg, "purge") != NULL);
+	/* removed: the name is free again */
+	TAP_CHECK(fb_tree_remove(dir) == 0);
+	TAP_CHECK(fb_vm_claim(runs, "vm1", &fd2, &err) == 0);
+	close(fd2);
+	/* a directory with no lock file (made by hand): -1 */
+	char *bare = fb_xasprintf("%s/bare", runs);
+	TAP_CHECK(mkdir(bare, 0700) == 0);
+	TAP_CHECK(fb_vm_trylock(bare, &t) == -1);
+	char *top = fb_xstrndup(runs, strlen(runs) - strlen("/runs"));
+	fb_tree_remove(top);
+	free(top);
+	free(bare);
+	free(sp);
+	free(dir);
+	free(lock);
+	free(runs);
+	return 0;
+}
+
+static int claim_holds_across_fork(void)
+{
+	/* the lock goes to children (a killed start's fb-net keeps it) */
+	char *runs = runs_dir();
+	TAP_CHECK(runs);
+	struct fb_err err = { 0 };
+	int fd = -1;
+	TAP_CHECK(fb_vm_claim(runs, "vm2", &fd, &err) == 0);
+	TAP_CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0);
+	int p[2];
+	TAP_CHECK(pipe(p) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		if (read(p[0], &c, 1) < 0) {
+			/* the parent closed it */
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	close(fd);
+	char *dir = fb_xasprintf("%s/vm2", runs);
+	int t = -1;
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 0);
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	TAP_CHECK(fb_vm_trylock(dir, &t) == 1);
+	close(t);
+	char *top = fb_xstrndup(runs, strlen(runs) - strlen("/runs"));
+	fb_tree_remove(top);
+	free(top);
+	free(dir);
+	free(runs);
+	return 0;
+}
+
+static const struct tap_case cases[] = {
+	{ "a claim is exclusive and says what holds the name", claim_is_exclusive_and_says_why },
+	{ "a claim's lock is held by children too", claim_holds_across_fork },
+};
+
+TAP_MAIN(cases)
