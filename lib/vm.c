@@ -229,7 +229,7 @@ int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *e
 	char *lock = fb_xasprintf("%s/lock", tmp);
 	int fd = -1, r = 0;
 	fb_tree_remove(tmp); /* a claim of a dead process whose pid came round again */
-	if (mkdir(tmp, 0700) < 0 || (fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) < 0 ||
+	if (mkdir(tmp, 0700) < 0 || (fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
 	    flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = fb_err_errno(err, errno, "claim %s", dir);
 	} else if (rename(tmp, dir) < 0) {

@@ -711,10 +711,13 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char *jargv[] = { jail, "start", "--spec", specp, NULL };
-	/* the name's lock goes on with fb-jail */
+	/* the name's lock goes on with fb-jail, and only with it: no CNI plugin
+	 * or other child inherits it (one that outlived its start would hold
+	 * the name for ever, and purge would think a start is under way) */
 	char lockfd[16];
 	snprintf(lockfd, sizeof(lockfd), "%d", v.lock);
 	setenv(FB_VM_LOCK_ENV, lockfd, 1);
+	fcntl(v.lock, F_SETFD, 0);
 	if (co.timings)
 		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
 	fb_trace_finish();
