@@ -14,7 +14,12 @@ WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib
+# lib/ is layered (docs/architecture.md, `make check`); each folder is on the
+# include path, so an include names a module, and scripts/check-layers
+# knows which layer it is in
+LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c lib/*/*.h)))
+LIB_INC := $(patsubst %/,-I%,$(LIB_DIRS))
+CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC)
 LDFLAGS += -Wl,-z,relro,-z,now
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
@@ -36,7 +41,8 @@ LIBS = -ljq $(PKG_LIBS) -lpthread
 unexport LIBS
 
 BUILD := build
-LIB_SRCS := $(wildcard lib/*.c)
+LIB_SRCS := $(wildcard lib/*/*.c)
+LIB_HDRS := $(wildcard lib/*/*.h)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
@@ -53,7 +59,7 @@ baseos/busybox/busybox: /bin/busybox
 baseos/busybox/dropbear.tar.gz: /usr/sbin/dropbear
 	files=$$(ldd $< | grep -o '/[^ ]*' | sed 's|^/||') && tar -C / -chzf $@ usr/sbin/dropbear $$files
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -83,14 +89,14 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 # once (build/san/libfb.a), not each test with every source again.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/san/lib/%.o)
-$(BUILD)/san/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/san/lib/%.o: lib/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/san/libfb.a: $(SAN_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(wildcard lib/*.h) tests/unit/tap.h
+$(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(LIB_HDRS) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
@@ -99,13 +105,13 @@ $(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(wildcard lib/*.h
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
-$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(wildcard lib/*.h)
+$(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LIBS)
 
 fuzz: deps
@@ -125,6 +131,10 @@ INSTALL_DEPS ?= ./scripts/install-deps
 deps:
 	$(INSTALL_DEPS)
 
+# includes point down the layers only (docs/architecture.md)
+check:
+	@./scripts/check-layers
+
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
 
@@ -134,7 +144,7 @@ bats: all
 # `make test` sets itself up: packages, build, unit tests under sanitizers,
 # every bats suite, one summary line.
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory check test-build
 	@FB_SHARED=$(SHARED) ./scripts/run-tests all
 
 # everything `make test` runs: the tools, the unit tests, the fuzz replays
@@ -168,5 +178,5 @@ bench: deps
 	@./bench/net --write
 	@./bench/tracing --write
 
-.PHONY: all deps unit bats test test-build demo clean fuzz bench install
+.PHONY: all check deps unit bats test test-build demo clean fuzz bench install
 .SECONDARY:

@@ -57,13 +57,13 @@ EOF
 }
 
 @test "make: CC defaults to gcc (not make's cc); CC from the command line or the environment wins" {
-	run mk -n BUILD="$D/cc" "$D/cc/lib/util.o"
+	run mk -n BUILD="$D/cc" "$D/cc/lib/core/util.o"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *$'\ngcc '*"-c -o $D/cc/lib/util.o lib/util.c"* ]]
-	run mk -n BUILD="$D/cc" CC=clang "$D/cc/lib/util.o"
-	[[ "$output" == *$'\nclang '*"-c -o $D/cc/lib/util.o"* ]]
-	CC=clang run mk -n BUILD="$D/cc" "$D/cc/lib/util.o"
-	[[ "$output" == *$'\nclang '*"-c -o $D/cc/lib/util.o"* ]]
+	[[ "$output" == *$'\ngcc '*"-c -o $D/cc/lib/core/util.o lib/core/util.c"* ]]
+	run mk -n BUILD="$D/cc" CC=clang "$D/cc/lib/core/util.o"
+	[[ "$output" == *$'\nclang '*"-c -o $D/cc/lib/core/util.o"* ]]
+	CC=clang run mk -n BUILD="$D/cc" "$D/cc/lib/core/util.o"
+	[[ "$output" == *$'\nclang '*"-c -o $D/cc/lib/core/util.o"* ]]
 }
 
 # nothing of the demo's is left: namespaces, run directories, jail, processes

@@ -2,9 +2,9 @@
  * heredoc words, durations. */
 #include <string.h>
 
-#include "../../lib/dockerfile.h"
-#include "../../lib/err.h"
-#include "../../lib/plan.h"
+#include "dockerfile.h"
+#include "err.h"
+#include "plan.h"
 #include "tap.h"
 
 static int parse(const char *text, struct fb_df *df)

@@ -1,5 +1,5 @@
 /* lib/ignore: .dockerignore rules, with Docker's documented examples. */
-#include "../../lib/ignore.h"
+#include "ignore.h"
 #include "tap.h"
 
 static int docker_doc_examples(void)

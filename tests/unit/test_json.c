@@ -1,8 +1,8 @@
 /* lib/json: one document exactly, checked getters, error objects. */
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/json.h"
+#include "err.h"
+#include "json.h"
 #include "tap.h"
 
 static int parse_exactly_one(void)

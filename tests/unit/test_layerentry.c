@@ -4,8 +4,8 @@
 #include <archive_entry.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/layerentry.h"
+#include "err.h"
+#include "layerentry.h"
 #include "tap.h"
 
 /* One entry: type, name, and a hard link or symlink target (or NULL). */

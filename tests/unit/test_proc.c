@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../lib/err.h"
-#include "../../lib/log.h"
-#include "../../lib/proc.h"
+#include "err.h"
+#include "log.h"
+#include "proc.h"
 #include "tap.h"
 
 static int run_captures_both_streams(void)

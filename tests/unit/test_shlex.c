@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/shlex.h"
+#include "err.h"
+#include "shlex.h"
 #include "tap.h"
 
 static const char *corpus_dir(void)

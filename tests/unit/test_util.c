@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/err.h"
-#include "../../lib/util.h"
+#include "err.h"
+#include "util.h"
 #include "tap.h"
 
 static int buf_grows_and_formats(void)

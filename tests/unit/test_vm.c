@@ -8,11 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../lib/err.h"
-#include "../../lib/store.h"
-#include "../../lib/tree.h"
-#include "../../lib/util.h"
-#include "../../lib/vm.h"
+#include "err.h"
+#include "store.h"
+#include "tree.h"
+#include "util.h"
+#include "vm.h"
 #include "tap.h"
 
 static char *runs_dir(void)

@@ -80,4 +80,7 @@ struct fb_err;
 int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err);
 int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err);
 
+/* The host as an OCI platform ("linux/amd64", "linux/arm/v7"). */
+const char *fb_host_platform(void);
+
 #endif

@@ -1,6 +1,6 @@
 #include "json.h"
 
-#include "store.h"
+#include "file.h"
 
 #include <errno.h>
 #include <string.h>

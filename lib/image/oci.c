@@ -5,7 +5,6 @@
 #include "digest.h"
 #include "err.h"
 #include "json.h"
-#include "plan.h"
 #include "util.h"
 
 bool fb_oci_is_index(const char *mt)

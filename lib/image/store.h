@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "digest.h"
+#include "file.h"
 
 struct fb_err;
 
@@ -95,13 +96,5 @@ int fb_handover_open(const struct fb_store *s, const char *path, const char *run
  * that the name still held the file that was checked. */
 int fb_handover_move(struct fb_handover *h, const char *dst, struct fb_err *err);
 void fb_handover_close(struct fb_handover *h);
-
-/* Write `data` to path atomically (tmp file, fsync, rename). */
-int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err);
-int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err);
-/* Copy src to dst (created or truncated) keeping holes: a reflink when the
- * file system can, else only the data segments. dst is synced. */
-int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err);
-int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err);
 
 #endif

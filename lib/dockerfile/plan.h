@@ -22,7 +22,6 @@ struct fb_plan_opts {
 int fb_plan_build(const struct fb_df *df, const struct fb_plan_opts *o, jv *out, struct fb_err *err);
 
 /* "linux/amd64" for this host. */
-const char *fb_host_platform(void);
 
 /* Go's time.ParseDuration, in nanoseconds. */
 int fb_parse_duration(const char *s, long long *ns);

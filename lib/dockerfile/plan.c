@@ -58,27 +58,6 @@ static jv set(jv obj, const char *k, jv v)
 	return jv_object_set(obj, jv_string(k), v);
 }
 
-const char *fb_host_platform(void)
-{
-	static char buf[96];
-	if (buf[0])
-		return buf;
-	struct utsname u;
-	const char *arch = "amd64";
-	if (uname(&u) == 0) {
-		if (!strcmp(u.machine, "aarch64") || !strcmp(u.machine, "arm64"))
-			arch = "arm64";
-		else if (!strncmp(u.machine, "armv7", 5))
-			arch = "arm/v7";
-		else if (!strcmp(u.machine, "i686") || !strcmp(u.machine, "i386"))
-			arch = "386";
-		else if (!strcmp(u.machine, "s390x") || !strcmp(u.machine, "ppc64le") || !strcmp(u.machine, "riscv64"))
-			arch = u.machine;
-	}
-	snprintf(buf, sizeof(buf), "linux/%s", arch);
-	return buf;
-}
-
 int fb_parse_duration(const char *s, long long *ns)
 {
 	static const struct {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "err.h"
 
@@ -274,4 +275,26 @@ void fb_strv_sort(struct fb_strv *s)
 {
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(char *), strv_cmp);
+}
+
+/* The host as an OCI platform: os/arch[/variant]. */
+const char *fb_host_platform(void)
+{
+	static char buf[96];
+	if (buf[0])
+		return buf;
+	struct utsname u;
+	const char *arch = "amd64";
+	if (uname(&u) == 0) {
+		if (!strcmp(u.machine, "aarch64") || !strcmp(u.machine, "arm64"))
+			arch = "arm64";
+		else if (!strncmp(u.machine, "armv7", 5))
+			arch = "arm/v7";
+		else if (!strcmp(u.machine, "i686") || !strcmp(u.machine, "i386"))
+			arch = "386";
+		else if (!strcmp(u.machine, "s390x") || !strcmp(u.machine, "ppc64le") || !strcmp(u.machine, "riscv64"))
+			arch = u.machine;
+	}
+	snprintf(buf, sizeof(buf), "linux/%s", arch);
+	return buf;
 }
