@@ -1523,13 +1523,21 @@ static int triggers(struct builder *b, struct state *s, size_t stage, struct fb_
 	cfg_set(s, "OnBuild", jv_null()); /* they run once, in the child */
 	struct fb_buf text = FB_BUF_INIT;
 	fb_buf_adds(&text, "FROM scratch\n");
+	int bad = -1;
 	jv_array_foreach(ob, i, t)
 	{
-		fb_buf_addf(&text, "%s\n", jv_string_value(t));
+		/* the base image's config is input like any other */
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			fb_buf_addf(&text, "%s\n", jv_string_value(t));
+		else if (bad < 0)
+			bad = i;
 		jv_free(t);
-		(void)i;
 	}
 	jv_free(ob);
+	if (bad >= 0) {
+		fb_buf_free(&text);
+		return fb_err_set(err, FB_EXIT_FAILED, "invalid", "the base image's config: .config.OnBuild[%d]: expected a string", bad);
+	}
 	struct fb_df df;
 	struct fb_plan_opts po = { .file = "ONBUILD" };
 	jv plan;
@@ -1576,19 +1584,29 @@ static int build_stage(struct builder *b, size_t idx, jv stage, struct fb_err *e
 	s->config = jv_null();
 	s->layers = jv_array();
 	if (!type || !strcmp(type, "unresolved") || (!base && strcmp(type, "scratch"))) {
-		jv line = jv_object_get(jv_copy(stage), jv_string("line"));
+		long long line = 0;
+		struct fb_err le = { 0 };
+		fb_json_get_int_opt(stage, "line", &line, &le); /* the plan is checked (lib/shape) */
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: FROM has no image (give it with --build-arg)", s->label);
 		snprintf(err->file, sizeof(err->file), "%s", b->file);
-		err->line = (int)jv_number_value(line);
-		jv_free(line);
+		err->line = (int)line;
 	} else if (!strcmp(type, "scratch")) {
 		jv_free(s->config);
 		s->config = scratch_config(platform);
 		fb_sha256_mem(platform ? platform : "", platform ? strlen(platform) : 0, s->key);
 	} else if (!strcmp(type, "stage")) {
-		jv bi = jv_object_get(jv_copy(stage), jv_string("base_stage"));
-		struct state *p = &b->stages[(size_t)jv_number_value(bi)];
-		jv_free(bi);
+		/* lib/shape checked it is an earlier stage; it must have been built */
+		long long bi = 0;
+		fb_json_get_int_opt(stage, "base_stage", &bi, err);
+		struct state *p = &b->stages[bi];
+		if (!p->done) {
+			free(type);
+			free(base);
+			free(platform);
+			s->done = false;
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: its base, stage %lld, is not built (the plan marks it not needed)",
+					  s->label, bi);
+		}
 		jv_free(s->config);
 		jv_free(s->layers);
 		s->config = jv_copy(p->config);
@@ -1654,7 +1672,9 @@ static int finish(struct builder *b, struct state *s, jv *image, struct fb_err *
 	jv img = jv_object_set(jv_object(), jv_string("ref"), jv_string("dockerfile"));
 	img = jv_object_set(img, jv_string("digest"), jv_string(md));
 	img = jv_object_set(img, jv_string("media_type"), jv_string(FB_MT_OCI_MANIFEST));
-	img = jv_object_set(img, jv_string("platform"), jv_string_fmt("%s/%s", jv_string_value(os), jv_string_value(arch)));
+	img = jv_object_set(img, jv_string("platform"),
+			    jv_string_fmt("%s/%s", jv_get_kind(os) == JV_KIND_STRING ? jv_string_value(os) : "linux",
+					  jv_get_kind(arch) == JV_KIND_STRING ? jv_string_value(arch) : "unknown"));
 	img = jv_object_set(img, jv_string("config_digest"), jv_string(cd));
 	img = jv_object_set(img, jv_string("config"), jv_copy(s->config));
 	img = jv_object_set(img, jv_string("layers"), jv_copy(s->layers));

@@ -49,8 +49,10 @@ bool fb_vm_alive(long pid, const char *what)
 
 long fb_vm_num(jv o, const char *k)
 {
-	jv v = jv_object_get(jv_copy(o), jv_string(k));
-	long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v) : 0;
+	/* a state.json is read as found: any kind, any number */
+	jv v = fb_json_member(o, k);
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+	long r = d >= -9007199254740992.0 && d <= 9007199254740992.0 ? (long)d : 0;
 	jv_free(v);
 	return r;
 }
@@ -58,7 +60,7 @@ long fb_vm_num(jv o, const char *k)
 /* What the VMM's command line holds. */
 static const char *vmm_name(jv st)
 {
-	jv b = jv_object_get(jv_copy(st), jv_string("backend"));
+	jv b = fb_json_member(st, "backend");
 	bool fc = jv_get_kind(b) == JV_KIND_STRING && !strcmp(jv_string_value(b), "firecracker");
 	jv_free(b);
 	return fc ? "firecracker" : "qemu-system";
@@ -66,7 +68,7 @@ static const char *vmm_name(jv st)
 
 const char *fb_vm_status(jv st)
 {
-	jv s = jv_object_get(jv_copy(st), jv_string("status"));
+	jv s = fb_json_member(st, "status");
 	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
 	jv_free(s);
 	if (fb_vm_alive(fb_vm_num(st, "pid"), vmm_name(st)))
@@ -118,7 +120,8 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 	jv st;
 	struct fb_err se = { 0 };
 	if (fb_json_load(sp, &st, &se) == 0) {
-		jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
+		jv jd = fb_json_member(st, "jail_dir"), cgs = fb_json_member(st, "cgroups");
+		jv_free(st);
 		if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/") && strcmp(jv_string_value(jd), "/"))
 			fb_tree_remove(jv_string_value(jd));
 		if (jv_get_kind(cgs) == JV_KIND_ARRAY)

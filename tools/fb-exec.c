@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "shape.h"
 #include "json.h"
 #include "log.h"
 #include "tool.h"
@@ -703,6 +704,11 @@ static int read_spec(struct spec *s, jv *docp, struct fb_err *err)
 		fb_tool_pass_error(doc);
 		return 1;
 	}
+	/* the members' kinds first (lib/shape): a message names the one at fault */
+	if (fb_shape_exec_spec(doc, err) < 0) {
+		jv_free(doc);
+		return -1;
+	}
 	*docp = jv_copy(doc);
 	jv e = jv_object_get(doc, jv_string("exec"));
 	int r = -1;
@@ -778,6 +784,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
+			fb_tool_bad_option(argv); /* 125: fb-exec's own failures, bad usage included */
 			spec_free(&s);
 			return EXIT_OWN;
 		}

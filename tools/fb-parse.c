@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "plan.h"
+#include "shape.h"
 #include "tool.h"
 #include "util.h"
 
@@ -101,7 +102,7 @@ static int parse_args(int argc, char **argv, struct options *o, int *exit_now)
 			o->file_name = optarg;
 			break;
 		default:
-			*exit_now = FB_EXIT_USAGE; /* getopt printed the message */
+			*exit_now = fb_tool_bad_option(argv);
 			return -1;
 		}
 	}
@@ -137,12 +138,10 @@ static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **na
 			return -1;
 		if (fb_json_is_error_doc(*doc))
 			return 0;
+		if (fb_shape_parse_input(*doc, err) < 0)
+			return -1;
 		jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
 		char *path = NULL;
-		if (jv_get_kind(src) != JV_KIND_OBJECT) {
-			jv_free(src);
-			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .source object");
-		}
 		r = fb_json_get_str(src, "dockerfile", &path, err);
 		if (r == 0 && !o->plan.target) {
 			char *t = NULL;

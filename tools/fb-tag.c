@@ -18,6 +18,7 @@
 #include "err.h"
 #include "json.h"
 #include "plan.h"
+#include "shape.h"
 #include "log.h"
 #include "oci.h"
 #include "store.h"
@@ -255,7 +256,13 @@ static int cmd_put(struct fb_store *s, const struct tag *t, jv *doc, struct fb_e
 		if (jv_get_kind(ls) == JV_KIND_ARRAY)
 			jv_array_foreach(ls, i, l)
 			{
-				blobs = jv_array_append(blobs, jv_object_get(l, jv_string("digest")));
+				/* a layer given by .path has no digest */
+				jv d = fb_json_member(l, "digest");
+				if (jv_get_kind(d) == JV_KIND_STRING)
+					blobs = jv_array_append(blobs, d);
+				else
+					jv_free(d);
+				jv_free(l);
 				(void)i;
 			}
 		jv_free(ls);
@@ -667,7 +674,7 @@ int main(int argc, char **argv)
 		if (c == OPT_STORE)
 			store_dir = optarg;
 		else
-			return FB_EXIT_USAGE;
+			return fb_tool_bad_option(argv);
 	}
 	if (optind >= argc)
 		return fb_tool_usage_error("expected a command: put, get, ls, inspect, rm or gc");
@@ -711,6 +718,10 @@ int main(int argc, char **argv)
 		if (fb_json_is_error_doc(doc)) {
 			rc = fb_tool_pass_error(doc);
 			doc = jv_invalid();
+			goto out;
+		}
+		if (fb_shape_put_input(doc, &err) < 0) {
+			rc = fb_tool_fail(&err);
 			goto out;
 		}
 	}
