@@ -425,13 +425,12 @@ char *fb_json_dump(jv doc, bool pretty)
 
 int fb_json_write_stdout(jv doc, struct fb_err *err)
 {
-	char *s = fb_json_dump(doc, isatty(1));
-	size_t n = strlen(s);
-	int r = 0;
-	if (fwrite(s, 1, n, stdout) != n || fputc('\n', stdout) == EOF)
-		r = fb_err_errno(err, errno ? errno : EIO, "write result to stdout");
-	free(s);
-	return r;
+	/* streamed: a plan of tens of MB is not copied twice on the way out */
+	errno = 0;
+	jv_dumpf(doc, stdout, isatty(1) ? JV_PRINT_INDENT_FLAGS(2) : 0);
+	if (fputc('\n', stdout) == EOF || ferror(stdout))
+		return fb_err_errno(err, errno ? errno : EIO, "write result to stdout");
+	return 0;
 }
 
 int fb_stdout_close(struct fb_err *err)
