@@ -648,7 +648,7 @@ static int do_run(struct step *st, void *ctx, struct fb_err *err)
 	}
 	/* ARG values the command sees; ENV wins over them */
 	if (jv_get_kind(rc->args_env) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(rc->args_env), k, v)
+		jv_object_foreach(rc->args_env, k, v) /* borrows: the macro names it many times */
 		{
 			char *have = env_get(s, jv_string_value(k));
 			if (!have && jv_get_kind(v) == JV_KIND_STRING)

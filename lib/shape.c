@@ -60,6 +60,8 @@ static const struct fb_jshape from_opt = { .kinds = FB_J_OBJECT | FB_J_NULL, .fi
 
 static const char *const mount_types[] = { "bind", "cache", "tmpfs", "secret", "ssh", NULL };
 static const struct fb_jshape mount_type = { .kinds = FB_J_STRING, .oneof = mount_types };
+/* fb-parse writes tmpfs size as written ("10m"); a number is bytes */
+static const struct fb_jshape size_opt = { .kinds = FB_J_INT | FB_J_STRING | FB_J_NULL };
 static const struct fb_jfield mount_fields[] = {
 	REQ("type", &mount_type),
 	OPT("target", &str_opt),
@@ -68,7 +70,7 @@ static const struct fb_jfield mount_fields[] = {
 	OPT("env", &str_opt),
 	OPT("readonly", &bool_opt),
 	OPT("required", &bool_opt),
-	OPT("size", &int_opt),
+	OPT("size", &size_opt),
 	OPT("uid", &id_opt),
 	OPT("gid", &id_opt),
 	OPT("from", &from_opt),

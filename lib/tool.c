@@ -43,6 +43,13 @@ int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_no
 	return 0;
 }
 
+static bool g_human;
+
+void fb_tool_set_human(void)
+{
+	g_human = true;
+}
+
 int fb_tool_usage_error(const char *fmt, ...)
 {
 	struct fb_err e = { 0 };
@@ -51,6 +58,8 @@ int fb_tool_usage_error(const char *fmt, ...)
 	fb_err_vset(&e, FB_EXIT_USAGE, "usage", fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: error: %s (see --help)\n", fb_log_tool(), e.msg);
+	if (g_human)
+		return FB_EXIT_USAGE;
 	jv obj = fb_json_error_object(fb_log_tool(), &e);
 	struct fb_err werr = { 0 };
 	if (fb_json_write_stdout(obj, &werr) == 0)

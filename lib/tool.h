@@ -35,6 +35,10 @@ int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_no
  * passes it on. Returns 2. */
 int fb_tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A command for people rather than a pipeline tool (firebuild): its
+ * failures are the stderr line only, usage errors too. */
+void fb_tool_set_human(void);
+
 /* getopt_long returned '?': the usage error that names the option
  * (unknown, missing its value, or given one it does not take). */
 int fb_tool_bad_option(char *const *argv);

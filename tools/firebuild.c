@@ -870,9 +870,12 @@ static int cmd_profile_inspect(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	fb_tool_init("firebuild");
+	/* a command for people: its failures are the stderr line (the tools it
+	 * runs write their error objects) */
+	fb_tool_set_human();
 	if (argc < 2) {
 		usage(stderr);
-		return fb_tool_usage_error("expected a command");
+		return FB_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
@@ -890,8 +893,10 @@ int main(int argc, char **argv)
 		hoisted = hoist_common(argc, argv, &cargc, &bad);
 		if (!hoisted) {
 			if (bad)
-				return fb_tool_usage_error("unknown flag '%s'", bad);
-			return fb_tool_usage_error("no command after the flags");
+				fprintf(stderr, "firebuild: error: unknown flag '%s' (see firebuild --help)\n", bad);
+			else
+				fprintf(stderr, "firebuild: error: no command after the flags (see firebuild --help)\n");
+			return FB_EXIT_USAGE;
 		}
 		cargv = hoisted;
 		cmd = cargv[0];
@@ -902,9 +907,9 @@ int main(int argc, char **argv)
 			free(hoisted);
 			return rc;
 		}
-	int rc = fb_tool_usage_error("unknown command '%s'", cmd);
 	free(hoisted);
-	return rc;
+	fprintf(stderr, "firebuild: error: unknown command '%s' (see firebuild --help)\n", cmd);
+	return FB_EXIT_USAGE;
 }
 
 /* bash completion: the commands from the table above, each command's flags
