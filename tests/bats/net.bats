@@ -124,7 +124,7 @@ in_netns() {
 		[ "$output" = "$e" ]
 	done
 	[ ! -e /var/run/netns/fb-nt7 ]
-	[ ! -e "$D/runs/nt7" ]
+	[ ! -e "$D/runs/nt7/cni.json" ]
 	# a usage error is a failure like the others: an error object
 	run --separate-stderr fb-net add --id nt7 --bogus </dev/null
 	[ "$status" -eq 2 ]
