@@ -266,7 +266,8 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 	jv doc;
 	int hit = 0;
 	if (fb_json_load(p, &doc, &e) == 0) {
-		jv l = jv_object_get(jv_copy(doc), jv_string("layer"));
+		/* the store's files are read as found: any kind */
+		jv l = fb_json_member(doc, "layer");
 		if (jv_get_kind(l) == JV_KIND_NULL) {
 			*layer = jv_null();
 			utimensat(AT_FDCWD, p, NULL, 0);
@@ -276,7 +277,7 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 			utimensat(AT_FDCWD, p, NULL, 0);
 			jv d = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(FB_MT_OCI_LAYER));
 			d = jv_object_set(d, jv_string("digest"), jv_copy(l));
-			*layer = jv_object_set(d, jv_string("size"), jv_object_get(jv_copy(doc), jv_string("size")));
+			*layer = jv_object_set(d, jv_string("size"), fb_json_member(doc, "size"));
 			hit = 1;
 		}
 		jv_free(l);
@@ -379,7 +380,8 @@ static int local_tag(struct builder *b, const char *ref, jv *image, struct fb_er
 	jv meta, manifest;
 	int found = 0;
 	if (access(p, F_OK) == 0 && fb_json_load(p, &meta, &e) == 0) {
-		jv d = jv_object_get(meta, jv_string("digest"));
+		jv d = fb_json_member(meta, "digest");
+		jv_free(meta);
 		if (jv_get_kind(d) != JV_KIND_STRING || !fb_store_has_blob(b->o->store, jv_string_value(d))) {
 			found = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found",
 					   "%s: the tag in the local store has no image manifest to build on (it was made from an ext4 only)", ref);

@@ -471,11 +471,13 @@ static void mark_blob(const struct fb_store *s, jv *set, const char *digest, int
 	jv_free(c);
 	static const char *const lists[] = { "layers", "manifests" };
 	for (size_t k = 0; k < 2; k++) {
-		jv ls = jv_object_get(jv_copy(doc), jv_string(lists[k]));
+		/* a registry's blob is read as found: any kind */
+		jv ls = fb_json_member(doc, lists[k]);
 		if (jv_get_kind(ls) == JV_KIND_ARRAY)
 			jv_array_foreach(ls, i, l)
 			{
-				jv d = jv_object_get(l, jv_string("digest"));
+				jv d = fb_json_member(l, "digest");
+				jv_free(l);
 				if (jv_get_kind(d) == JV_KIND_STRING) {
 					if (k == 0)
 						keep(set, jv_string_value(d));
@@ -501,7 +503,7 @@ static int gc_meta_cb(const char *p, const struct stat *st, int flag, struct FTW
 	jv meta;
 	if (fb_read_file(p, &b, &e) == 0 && fb_json_parse(fb_buf_str(&b), b.len, &meta, &e) == 0) {
 		/* image.json lists "blobs"; a cache entry names a "layer" */
-		jv bl = jv_object_get(jv_copy(meta), jv_string("blobs"));
+		jv bl = fb_json_member(meta, "blobs");
 		if (jv_get_kind(bl) == JV_KIND_ARRAY)
 			jv_array_foreach(bl, i, d)
 			{
@@ -511,7 +513,8 @@ static int gc_meta_cb(const char *p, const struct stat *st, int flag, struct FTW
 				(void)i;
 			}
 		jv_free(bl);
-		jv l = jv_object_get(meta, jv_string("layer"));
+		jv l = fb_json_member(meta, "layer");
+		jv_free(meta);
 		if (jv_get_kind(l) == JV_KIND_STRING)
 			keep(g_keep, jv_string_value(l));
 		jv_free(l);
@@ -538,7 +541,8 @@ static uint64_t trim_cache(const struct fb_store *s, long long max_age)
 		struct fb_err ee = { 0 };
 		jv meta;
 		if (!drop && fb_json_load(p, &meta, &ee) == 0) {
-			jv l = jv_object_get(meta, jv_string("layer"));
+			jv l = fb_json_member(meta, "layer");
+			jv_free(meta);
 			drop = jv_get_kind(l) == JV_KIND_STRING && !fb_store_has_blob(s, jv_string_value(l));
 			jv_free(l);
 		}
