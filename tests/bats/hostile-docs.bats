@@ -93,6 +93,10 @@ not_objects() {
 	MSG=".rootfs.path: expected a string, got number" hostile '{"rootfs":{"path":5}}' fb-tag put a/b:1
 	MSG=".image.layers[0]: expected an object, got number" hostile '{"rootfs":{"path":"/nonexistent"},"image":{"layers":[7]}}' fb-tag put a/b:1
 	[ ! -e "$T/store/rootfs/a" ]
+	# a document is read up to 256 MiB, no further
+	run --separate-stderr fb-tag put a/b:1 </dev/zero
+	[ "$status" -eq 2 ]
+	[ "$(jq -c '.error | {kind, message}' <<<"$output")" = '{"kind":"too_large","message":"input larger than 268435456 bytes (256 MiB), the limit"}' ]
 }
 
 @test "fb-exec: specs that are not an exec spec (125, fb-exec's own failure)" {
