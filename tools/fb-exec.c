@@ -37,9 +37,9 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "shape.h"
 #include "json.h"
 #include "log.h"
+#include "shape.h"
 #include "tool.h"
 #include "tree.h"
 #include "util.h"
