@@ -101,8 +101,10 @@ $(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(LIB_HDRS) tests/
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
 
 # Fuzzing: the replay build runs the committed corpus under ASan+UBSan in
-# `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds.
-FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds a
+# target (FUZZ_TARGETS=fuzz_plan for one), with tests/fuzz/TARGET.dict when
+# there is one.
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
 $(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(LIB_HDRS)
@@ -119,7 +121,8 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
-		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 $$dict \
 			-max_len=$${FUZZ_MAX_LEN:-65536} -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
 			$(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done

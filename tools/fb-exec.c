@@ -44,6 +44,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "shape.h"
 #include "sysfilter.h"
 #include "tool.h"
 #include "tree.h"
@@ -888,6 +889,11 @@ static int read_spec(struct spec *s, jv *docp, struct fb_err *err)
 		fb_tool_pass_error(doc);
 		return 1;
 	}
+	/* the members' kinds first (lib/shape): a message names the one at fault */
+	if (fb_shape_exec_spec(doc, err) < 0) {
+		jv_free(doc);
+		return -1;
+	}
 	*docp = jv_copy(doc);
 	jv e = jv_object_get(doc, jv_string("exec"));
 	int r = -1;
@@ -969,6 +975,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
+			fb_tool_bad_option(argv); /* 125: fb-exec's own failures, bad usage included */
 			spec_free(&s);
 			return EXIT_OWN;
 		}

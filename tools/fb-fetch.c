@@ -14,6 +14,7 @@
 #include "log.h"
 #include "image.h"
 #include "registry.h"
+#include "shape.h"
 #include "source.h"
 #include "store.h"
 #include "tool.h"
@@ -157,7 +158,7 @@ static int main_source(int argc, char **argv)
 		case S_DOCKERFILE: so.dockerfile = optarg; break;
 		case S_CONTEXT: so.context = optarg; break;
 		case S_RUN_CACHE: so.run_cache = optarg; break;
-		default: return FB_EXIT_USAGE;
+		default: return fb_tool_bad_option(argv);
 		}
 	}
 	if (optind < argc)
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			exit_now = FB_EXIT_USAGE;
+			exit_now = fb_tool_bad_option(argv);
 			goto done;
 		}
 	}
@@ -250,6 +251,10 @@ int main(int argc, char **argv)
 		if (fb_json_is_error_doc(doc)) {
 			rc = fb_tool_pass_error(doc);
 			doc = jv_invalid();
+			goto finish;
+		}
+		if (fb_shape_fetch_input(doc, &err) < 0) {
+			rc = fb_tool_fail(&err);
 			goto finish;
 		}
 	}

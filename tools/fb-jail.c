@@ -34,6 +34,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "shape.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
@@ -187,12 +188,14 @@ int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, c
 static jv seed_interfaces(jv net)
 {
 	jv out = jv_array();
-	jv ifs = jv_object_get(jv_copy(net), jv_string("interfaces")), tap = jv_object_get(jv_copy(net), jv_string("tap"));
-	jv dns = jv_object_get(jv_copy(net), jv_string("dns")), name = jv_object_get(net, jv_string("name"));
+	/* the spec is checked (fb_shape_vm_spec); a member may be absent */
+	jv ifs = fb_json_member(net, "interfaces"), tap = fb_json_member(net, "tap");
+	jv dns = fb_json_member(net, "dns"), name = fb_json_member(net, "name");
+	jv_free(net);
 	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
 		jv_array_foreach(ifs, i, it)
 		{
-			jv ip = jv_object_get(jv_copy(it), jv_string("ip"));
+			jv ip = fb_json_member(it, "ip");
 			char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : fb_xstrdup("");
 			char *slash = strchr(addr, '/');
 			int prefix = slash ? atoi(slash + 1) : 32;
@@ -203,14 +206,14 @@ static jv seed_interfaces(jv net)
 			ipc = jv_object_set(ipc, jv_string("IPAddr"),
 					    jv_object_set(jv_object_set(jv_object(), jv_string("IP"), jv_string(addr)), jv_string("Mask"),
 							  jv_string_fmt("%u.%u.%u.%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)));
-			ipc = jv_object_set(ipc, jv_string("Gateway"), jv_object_get(jv_copy(it), jv_string("gateway")));
+			ipc = jv_object_set(ipc, jv_string("Gateway"), fb_json_member(it, "gateway"));
 			ipc = jv_object_set(ipc, jv_string("Nameservers"), jv_copy(dns));
-			ipc = jv_object_set(ipc, jv_string("IfName"), jv_object_get(jv_copy(it), jv_string("name")));
-			jv sc = jv_object_set(jv_object(), jv_string("MacAddress"), jv_object_get(jv_copy(it), jv_string("mac")));
+			ipc = jv_object_set(ipc, jv_string("IfName"), fb_json_member(it, "name"));
+			jv sc = jv_object_set(jv_object(), jv_string("MacAddress"), fb_json_member(it, "mac"));
 			sc = jv_object_set(sc, jv_string("HostDevName"), jv_copy(tap));
 			sc = jv_object_set(sc, jv_string("IPConfiguration"), ipc);
 			jv cni = jv_object_set(jv_object(), jv_string("NetworkName"), jv_copy(name));
-			cni = jv_object_set(cni, jv_string("IfName"), jv_object_get(jv_copy(it), jv_string("name")));
+			cni = jv_object_set(cni, jv_string("IfName"), fb_json_member(it, "name"));
 			jv e = jv_object_set(jv_object(), jv_string("StaticConfiguration"), sc);
 			out = jv_array_append(out, jv_object_set(e, jv_string("CNIConfiguration"), cni));
 			free(addr);
@@ -376,10 +379,18 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 {
 	int host_ns = -1; /* the network namespace to return to once the VMM is started */
 	jv doc;
-	if (spec_path ? fb_json_load(spec_path, &doc, err) < 0 : fb_json_read_fd(0, &doc, err) < 0)
+	if (spec_path ? fb_json_load(spec_path, &doc, err) < 0 : fb_json_read_fd(0, &doc, err) < 0) {
+		/* where it failed, never what the file holds */
+		if (spec_path)
+			fb_err_prefix(err, "--spec");
 		return fb_tool_fail(err);
+	}
 	if (fb_json_is_error_doc(doc))
 		return fb_tool_pass_error(doc);
+	if (fb_shape_vm_spec(doc, err) < 0) {
+		jv_free(doc);
+		return fb_tool_fail(err);
+	}
 	jv spec = jv_object_get(doc, jv_string("vm"));
 	struct vm v = { .state = jv_object(), .lock_fd = -1, .ready_fd = -1 };
 	bool owned = false; /* the run directory is ours to undo */
@@ -667,7 +678,7 @@ int main(int argc, char **argv)
 				return fb_tool_usage_error("--timeout %s: expected seconds", optarg);
 			break;
 		}
-		default: return FB_EXIT_USAGE;
+		default: return fb_tool_bad_option(argv);
 		}
 	}
 	if (optind >= argc)
@@ -688,8 +699,9 @@ int main(int argc, char **argv)
 	jv final;
 	if (fb_vm_stop(dir, timeout, &final, &err) < 0)
 		return fb_tool_fail(&err);
-	jv ex = jv_object_get(jv_copy(final), jv_string("exit_code"));
-	jv id = jv_object_get(final, jv_string("id"));
+	jv ex = fb_json_member(final, "exit_code");
+	jv id = fb_json_member(final, "id");
+	jv_free(final);
 	if (fb_vm_teardown(dir, jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "x", &err) < 0) {
 		jv_free(ex);
 		jv_free(id);

@@ -23,6 +23,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "rootfs.h"
+#include "shape.h"
 #include "source.h"
 #include "store.h"
 #include "tree.h"
@@ -636,7 +637,7 @@ static int run(struct options *o, jv *doc, struct fb_err *err)
 		char real[4096];
 		jv t = jv_object_set(jv_object(), jv_string("path"), jv_string(realpath(o->tree, real) ? real : o->tree));
 		if (jv_is_valid(image))
-			t = jv_object_set(t, jv_string("config"), jv_object_get(jv_copy(image), jv_string("config")));
+			t = jv_object_set(t, jv_string("config"), fb_json_member(image, "config"));
 		*doc = jv_object_set(*doc, jv_string("tree"), t);
 		ret = 0;
 		goto out;
@@ -845,8 +846,8 @@ int main(int argc, char **argv)
 			}
 			if (!id || !src) {
 				free(t);
-				fb_tool_usage_error("--secret %s: expected id=ID,src=FILE", optarg);
-				return FB_EXIT_USAGE;
+				exit_now = fb_tool_usage_error("--secret %s: expected id=ID,src=FILE", optarg);
+				goto done;
 			}
 			char real[4096];
 			fb_vars_set(&o.secrets, id, realpath(src, real) ? real : src);
@@ -854,7 +855,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
-			exit_now = FB_EXIT_USAGE;
+			exit_now = fb_tool_bad_option(argv);
 			goto done;
 		}
 	}
@@ -872,6 +873,11 @@ int main(int argc, char **argv)
 		if (fb_json_is_error_doc(doc)) {
 			rc = fb_tool_pass_error(doc);
 			doc = jv_invalid();
+			goto finish;
+		}
+		/* .plan, .source and .image, checked once (lib/shape) */
+		if (fb_shape_rootfs_input(doc, &err) < 0) {
+			rc = fb_tool_fail(&err);
 			goto finish;
 		}
 	}

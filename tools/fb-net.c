@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cni.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -119,20 +120,19 @@ static int find_conflist(struct net *n, jv *out, struct fb_err *err)
 			jv c;
 			struct fb_err e2 = { 0 };
 			if (fb_json_load(p, &c, &e2) == 0) {
-				jv name = jv_object_get(jv_copy(c), jv_string("name"));
-				if (jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), n->network)) {
-					jv_free(name);
-					if (!jv_object_has(jv_copy(c), jv_string("plugins"))) {
-						jv l = jv_object_set(jv_object(), jv_string("name"), jv_string(n->network));
-						l = jv_object_set(l, jv_string("cniVersion"), jv_object_get(jv_copy(c), jv_string("cniVersion")));
-						c = jv_object_set(l, jv_string("plugins"), jv_array_append(jv_array(), c));
-					}
-					*out = c;
+				/* files that are not configurations are not this network */
+				char *name = fb_cni_conf_name(c);
+				if (name && !strcmp(name, n->network)) {
+					int r = fb_cni_conflist(c, out, err);
+					if (r < 0)
+						fb_err_prefix(err, "%s", p);
+					free(name);
+					jv_free(c);
 					free(p);
 					fb_strv_free(&names);
-					return 0;
+					return r;
 				}
-				jv_free(name);
+				free(name);
 				jv_free(c);
 			}
 			free(p);
@@ -162,7 +162,8 @@ static char *find_plugin(struct net *n, const char *type)
 /* One plugin call; the result document (ADD) on success. */
 static int call_plugin(struct net *n, const char *command, jv plugin, jv list, jv prev, jv *result, struct fb_err *err)
 {
-	jv type = jv_object_get(jv_copy(plugin), jv_string("type"));
+	/* the conflist is checked (lib/cni): a plugin has a type */
+	jv type = fb_json_member(plugin, "type");
 	if (jv_get_kind(type) != JV_KIND_STRING) {
 		jv_free(type);
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: a plugin without a type", n->network);
@@ -180,8 +181,12 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	}
 	/* the plugin's config: its object, the list's name and version, prevResult */
 	jv conf = jv_copy(plugin);
-	conf = jv_object_set(conf, jv_string("name"), jv_object_get(jv_copy(list), jv_string("name")));
-	conf = jv_object_set(conf, jv_string("cniVersion"), jv_object_get(jv_copy(list), jv_string("cniVersion")));
+	conf = jv_object_set(conf, jv_string("name"), fb_json_member(list, "name"));
+	jv ver = fb_json_member(list, "cniVersion");
+	if (jv_get_kind(ver) == JV_KIND_STRING)
+		conf = jv_object_set(conf, jv_string("cniVersion"), ver);
+	else
+		jv_free(ver);
 	if (jv_is_valid(prev) && jv_get_kind(prev) == JV_KIND_OBJECT)
 		conf = jv_object_set(conf, jv_string("prevResult"), jv_copy(prev));
 	char *text = fb_json_dump(conf, false);
@@ -237,8 +242,8 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 		struct fb_err pe = { 0 };
 		bool parsed = out.len && fb_json_parse(fb_buf_str(&out), out.len, &doc, &pe) == 0;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			jv msg = parsed ? jv_object_get(jv_copy(doc), jv_string("msg")) : jv_invalid();
-			jv det = parsed ? jv_object_get(jv_copy(doc), jv_string("details")) : jv_invalid();
+			jv msg = parsed ? fb_json_member(doc, "msg") : jv_invalid();
+			jv det = parsed ? fb_json_member(doc, "details") : jv_invalid();
 			ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "network %s: %s %s: %s%s%s", n->network, jv_string_value(type),
 					 command, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : fb_buf_str(&out),
 					 jv_get_kind(det) == JV_KIND_STRING ? ": " : "",
@@ -247,6 +252,12 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 			jv_free(det);
 			if (parsed)
 				jv_free(doc);
+		} else if (result && parsed && fb_cni_result_check(doc, err) < 0) {
+			/* a plugin's answer is input too */
+			fb_err_prefix(err, "network %s: %s %s: its result", n->network, jv_string_value(type), command);
+			err->code = FB_EXIT_FAILED;
+			ret = -1;
+			jv_free(doc);
 		} else if (result) {
 			*result = parsed ? doc : jv_null();
 		} else if (parsed) {
@@ -325,77 +336,10 @@ static int netns_mtu(const char *netns)
 	return mtu;
 }
 
-/* .network from the chain's result. */
-static jv summarize(struct net *n, jv result)
+static int mtu_of(void *ctx)
 {
-	jv out = jv_object_set(jv_object(), jv_string("name"), jv_string(n->network ? n->network : ""));
-	out = jv_object_set(out, jv_string("netns"), jv_string(n->netns));
-	jv ifs = jv_object_get(jv_copy(result), jv_string("interfaces")), ips = jv_object_get(jv_copy(result), jv_string("ips"));
-	jv list = jv_array();
-	char *tap = NULL;
-	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
-		jv_array_foreach(ifs, i, it)
-		{
-			jv name = jv_object_get(jv_copy(it), jv_string("name")), sb = jv_object_get(jv_copy(it), jv_string("sandbox"));
-			bool inside = jv_get_kind(sb) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(sb)) > 0;
-			if (inside && jv_get_kind(name) == JV_KIND_STRING && strcmp(jv_string_value(name), IFNAME) &&
-			    !strncmp(jv_string_value(name), "tap", 3)) {
-				free(tap);
-				tap = fb_xstrdup(jv_string_value(name));
-			} else if (inside && jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), IFNAME)) {
-				jv e = jv_object_set(jv_object(), jv_string("name"), jv_copy(name));
-				e = jv_object_set(e, jv_string("mac"), jv_object_get(jv_copy(it), jv_string("mac")));
-				int mtu = netns_mtu(n->netns);
-				if (mtu > 0)
-					e = jv_object_set(e, jv_string("mtu"), jv_number(mtu));
-				/* its addresses: ips whose interface is this one's index;
-				 * ip/gateway: the first IPv4 one (else the first), ips: all */
-				jv mine = jv_array();
-				if (jv_get_kind(ips) == JV_KIND_ARRAY)
-					jv_array_foreach(ips, k, ipo)
-					{
-						jv idx = jv_object_get(jv_copy(ipo), jv_string("interface"));
-						jv ad = jv_object_get(jv_copy(ipo), jv_string("address"));
-						if ((jv_get_kind(idx) != JV_KIND_NUMBER || (int)jv_number_value(idx) == i) &&
-						    jv_get_kind(ad) == JV_KIND_STRING) {
-							jv gw = jv_object_get(jv_copy(ipo), jv_string("gateway"));
-							jv one = jv_object_set(jv_object(), jv_string("address"), jv_copy(ad));
-							one = jv_object_set(one, jv_string("gateway"),
-									    jv_get_kind(gw) == JV_KIND_STRING ? gw : (jv_free(gw), jv_null()));
-							bool v4 = !strchr(jv_string_value(ad), ':');
-							jv have = jv_object_get(jv_copy(e), jv_string("ip"));
-							bool take = !jv_is_valid(have) || jv_get_kind(have) == JV_KIND_NULL ||
-								    (v4 && strchr(jv_string_value(have), ':'));
-							jv_free(have);
-							if (take) {
-								e = jv_object_set(e, jv_string("ip"), jv_copy(ad));
-								e = jv_object_set(e, jv_string("gateway"),
-										  jv_object_get(jv_copy(one), jv_string("gateway")));
-							}
-							mine = jv_array_append(mine, one);
-						}
-						jv_free(ad);
-						jv_free(idx);
-						jv_free(ipo);
-						(void)k;
-					}
-				e = jv_object_set(e, jv_string("ips"), mine);
-				list = jv_array_append(list, e);
-			}
-			jv_free(name);
-			jv_free(sb);
-			jv_free(it);
-		}
-	jv_free(ifs);
-	jv_free(ips);
-	out = jv_object_set(out, jv_string("interfaces"), list);
-	out = jv_object_set(out, jv_string("tap"), tap ? jv_string(tap) : jv_null());
-	free(tap);
-	jv dns = jv_getpath(jv_copy(result), jv_parse("[\"dns\",\"nameservers\"]"));
-	out = jv_object_set(out, jv_string("dns"), jv_get_kind(dns) == JV_KIND_ARRAY ? dns : (jv_free(dns), jv_array()));
-	return out;
+	return netns_mtu(((struct net *)ctx)->netns);
 }
-
 
 /* ---- published ports: iptables DNAT, one chain per VM ---- */
 
@@ -672,8 +616,9 @@ static void cached_bins(struct net *n, jv c)
 static int del_chain(struct net *n, jv list, jv result, struct fb_err *err)
 {
 	int ret = 0;
-	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
+	jv plugins = fb_json_member(list, "plugins");
 	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
+	/* in reverse; every one is called even when one fails */
 	for (int i = np - 1; i >= 0; i--) {
 		struct fb_err pe = { 0 };
 		jv pl = jv_array_get(jv_copy(plugins), i);
@@ -698,9 +643,17 @@ static int net_del(struct net *n, struct fb_err *err)
 	struct fb_err ce = { 0 };
 	int ret = 0;
 	bool owned = !n->netns_given;
-	if (fb_json_load(cache, &c, &ce) == 0) {
+	int lr = fb_json_load(cache, &c, &ce);
+	if (lr == 0 && fb_cni_cache_check(c, &ce) < 0)
+		jv_free(c);
+	if (ce.msg[0] && access(cache, F_OK) == 0) {
+		/* not what add wrote: there is nothing to run the plugins' DEL with */
+		ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "%s: %s: the plugins' DEL did not run (the file is kept)", cache, ce.msg);
+		lr = -1;
+	}
+	if (lr == 0) {
 		cached_bins(n, c);
-		jv ns = jv_object_get(jv_copy(c), jv_string("netns")), ow = jv_object_get(jv_copy(c), jv_string("netns_owned"));
+		jv ns = fb_json_member(c, "netns"), ow = fb_json_member(c, "netns_owned");
 		if (jv_get_kind(ns) == JV_KIND_STRING) {
 			free(n->netns);
 			n->netns = fb_xstrdup(jv_string_value(ns));
@@ -709,9 +662,9 @@ static int net_del(struct net *n, struct fb_err *err)
 			owned = false;
 		jv_free(ns);
 		jv_free(ow);
-		jv cd = jv_object_get(jv_copy(c), jv_string("cni_cache_dir"));
-		jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(jv_copy(c), jv_string("result"));
-		jv nm = jv_object_get(jv_copy(list), jv_string("name"));
+		jv cd = fb_json_member(c, "cni_cache_dir");
+		jv list = fb_json_member(c, "conflist"), result = fb_json_member(c, "result");
+		jv nm = fb_json_member(list, "name");
 		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
 		jv_free(nm);
 		n->network = netname;
@@ -810,7 +763,7 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		n->network = net;
 	} else {
 		libcni_cache_write(n, result);
-		*out = summarize(n, result);
+		*out = fb_cni_summarize(result, n->network, n->netns, IFNAME, mtu_of, n);
 		jv ip = jv_getpath(jv_copy(*out), jv_parse("[\"interfaces\",0,\"ip\"]"));
 		char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : NULL;
 		jv_free(ip);
@@ -844,14 +797,24 @@ static int net_check(struct net *n, struct fb_err *err)
 {
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
 	jv c;
-	int r = fb_json_load(cache, &c, err);
+	struct fb_err ce = { 0 };
+	int r = fb_json_load(cache, &c, &ce);
+	if (r == 0 && fb_cni_cache_check(c, &ce) < 0) {
+		jv_free(c);
+		fb_err_prefix(&ce, "%s", cache);
+		r = -1;
+	}
+	bool there = access(cache, F_OK) == 0;
 	free(cache);
+	if (r < 0 && there)
+		return fb_err_set(err, FB_EXIT_FAILED, "cni", "VM %s: %s", n->id, ce.msg);
 	if (r < 0)
 		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "VM %s has no network (no cni.json in %s)", n->id, n->run_dir);
 	cached_bins(n, c);
-	jv list = jv_object_get(jv_copy(c), jv_string("conflist")), result = jv_object_get(c, jv_string("result"));
-	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
-	jv nm = jv_object_get(jv_copy(list), jv_string("name"));
+	jv list = fb_json_member(c, "conflist"), result = fb_json_member(c, "result");
+	jv_free(c);
+	jv plugins = fb_json_member(list, "plugins");
+	jv nm = fb_json_member(list, "name");
 	char *netname = fb_xstrdup(jv_get_kind(nm) == JV_KIND_STRING ? jv_string_value(nm) : "?");
 	jv_free(nm);
 	n->network = netname;
@@ -902,7 +865,7 @@ int main(int argc, char **argv)
 			fb_strv_push(&n.bin_dirs, optarg);
 			n.bin_given = true;
 			break;
-		default: return FB_EXIT_USAGE;
+		default: return fb_tool_bad_option(argv);
 		}
 	}
 	if (optind >= argc || (strcmp(argv[optind], "add") && strcmp(argv[optind], "check") && strcmp(argv[optind], "del")))
@@ -933,14 +896,38 @@ int main(int argc, char **argv)
 		n.netns = fb_xasprintf("%s/fb-%s", NETNS_DIR, n.id);
 	struct fb_err err = { 0 };
 	int rc;
-	jv out = jv_invalid();
-	if (!strcmp(cmd, "add"))
-		rc = net_add(&n, &out, &err) < 0 ? fb_tool_fail(&err)
-						 : fb_tool_finish(jv_object_set(jv_object(), jv_string("network"), out));
-	else if (!strcmp(cmd, "check"))
-		rc = net_check(&n, &err) < 0 ? fb_tool_fail(&err) : fb_tool_finish(jv_object_set(jv_object(), jv_string("checked"), jv_true()));
-	else
-		rc = net_del(&n, &err) < 0 ? fb_tool_fail(&err) : fb_tool_finish(jv_object_set(jv_object(), jv_string("deleted"), jv_true()));
+	jv out = jv_invalid(), in = jv_invalid();
+	/* in a pipeline (fb-tag get | fb-net add | fb-jail start) the document
+	 * read gets .network; an error object from the tool before goes on */
+	if (!isatty(0) && fb_json_read_fd_opt(0, &in, &err) < 0) {
+		rc = fb_tool_fail(&err);
+	} else if (jv_is_valid(in) && fb_json_is_error_doc(in)) {
+		rc = fb_tool_pass_error(in);
+		in = jv_invalid();
+	} else if (jv_is_valid(in) && fb_cni_net_input_check(in, &err) < 0) {
+		rc = fb_tool_fail(&err);
+	} else {
+		jv doc = jv_is_valid(in) ? in : jv_object();
+		in = jv_invalid();
+		int r;
+		if (!strcmp(cmd, "add")) {
+			if ((r = net_add(&n, &out, &err)) == 0)
+				doc = jv_object_set(doc, jv_string("network"), out);
+		} else if (!strcmp(cmd, "check")) {
+			if ((r = net_check(&n, &err)) == 0)
+				doc = jv_object_set(doc, jv_string("checked"), jv_true());
+		} else if ((r = net_del(&n, &err)) == 0) {
+			doc = jv_object_set(doc, jv_string("deleted"), jv_true());
+		}
+		if (r < 0) {
+			jv_free(doc);
+			rc = fb_tool_fail(&err);
+		} else {
+			rc = fb_tool_finish(doc);
+		}
+	}
+	if (jv_is_valid(in))
+		jv_free(in);
 	fb_strv_free(&n.conf_dirs);
 	fb_strv_free(&n.bin_dirs);
 	fb_strv_free(&n.ports);

@@ -1,6 +1,8 @@
 /* fb-parse: a Dockerfile in, the build plan out (docs/tools/fb-parse.md).
  * Input: a path argument, or stdin holding the Dockerfile itself or an
  * fb-fetch document whose .source.dockerfile names it. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "plan.h"
+#include "shape.h"
 #include "tool.h"
 #include "util.h"
 
@@ -101,7 +104,7 @@ static int parse_args(int argc, char **argv, struct options *o, int *exit_now)
 			o->file_name = optarg;
 			break;
 		default:
-			*exit_now = FB_EXIT_USAGE; /* getopt printed the message */
+			*exit_now = fb_tool_bad_option(argv);
 			return -1;
 		}
 	}
@@ -114,15 +117,36 @@ static int parse_args(int argc, char **argv, struct options *o, int *exit_now)
 	return 0;
 }
 
+/* A Dockerfile from a file, up to the limit. */
+static int read_dockerfile(const char *path, struct fb_buf *text, struct fb_err *err)
+{
+	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fb_err_errno(err, errno, "unable to open %s", path);
+	if (fb_read_fd_max(fd, text, FB_DF_MAX_SIZE, err) < 0) {
+		if (!strcmp(err->kind, "too_large"))
+			fb_err_set(err, FB_EXIT_USAGE, "too_large", "%s: the Dockerfile is over %zu bytes (4 MiB), the limit", path,
+				   FB_DF_MAX_SIZE);
+		else
+			fb_err_prefix(err, "%s", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Read the Dockerfile text; *doc gets the input document in document mode. */
 static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **name, struct fb_err *err)
 {
 	if (o->path) {
 		*name = fb_xstrdup(o->path);
-		return fb_read_file(o->path, text, err);
+		return read_dockerfile(o->path, text, err);
 	}
+	/* the Dockerfile itself, or a small document that names it */
 	struct fb_buf in = FB_BUF_INIT;
-	if (fb_read_fd(0, &in, err) < 0) {
+	if (fb_read_fd_max(0, &in, FB_DF_MAX_SIZE, err) < 0) {
+		if (!strcmp(err->kind, "too_large"))
+			fb_err_set(err, FB_EXIT_USAGE, "too_large", "%s: the input is over %zu bytes (4 MiB), the limit",
+				   o->file_name ? o->file_name : "Dockerfile", FB_DF_MAX_SIZE);
 		fb_buf_free(&in);
 		return -1;
 	}
@@ -137,12 +161,10 @@ static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **na
 			return -1;
 		if (fb_json_is_error_doc(*doc))
 			return 0;
+		if (fb_shape_parse_input(*doc, err) < 0)
+			return -1;
 		jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
 		char *path = NULL;
-		if (jv_get_kind(src) != JV_KIND_OBJECT) {
-			jv_free(src);
-			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .source object");
-		}
 		r = fb_json_get_str(src, "dockerfile", &path, err);
 		if (r == 0 && !o->plan.target) {
 			char *t = NULL;
@@ -155,7 +177,7 @@ static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **na
 			return -1;
 		}
 		*name = path;
-		return fb_read_file(path, text, err);
+		return read_dockerfile(path, text, err);
 	}
 	*name = fb_xstrdup(o->file_name ? o->file_name : "Dockerfile");
 	*text = in;

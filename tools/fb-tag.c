@@ -18,6 +18,7 @@
 #include "err.h"
 #include "json.h"
 #include "plan.h"
+#include "shape.h"
 #include "log.h"
 #include "oci.h"
 #include "rootfs.h"
@@ -250,7 +251,13 @@ static int cmd_put(struct fb_store *s, const struct tag *t, const struct fb_strv
 		if (jv_get_kind(ls) == JV_KIND_ARRAY)
 			jv_array_foreach(ls, i, l)
 			{
-				blobs = jv_array_append(blobs, jv_object_get(l, jv_string("digest")));
+				/* a layer given by .path has no digest */
+				jv d = fb_json_member(l, "digest");
+				if (jv_get_kind(d) == JV_KIND_STRING)
+					blobs = jv_array_append(blobs, d);
+				else
+					jv_free(d);
+				jv_free(l);
 				(void)i;
 			}
 		jv_free(ls);
@@ -460,11 +467,13 @@ static void mark_blob(const struct fb_store *s, jv *set, const char *digest, int
 	jv_free(c);
 	static const char *const lists[] = { "layers", "manifests" };
 	for (size_t k = 0; k < 2; k++) {
-		jv ls = jv_object_get(jv_copy(doc), jv_string(lists[k]));
+		/* a registry's blob is read as found: any kind */
+		jv ls = fb_json_member(doc, lists[k]);
 		if (jv_get_kind(ls) == JV_KIND_ARRAY)
 			jv_array_foreach(ls, i, l)
 			{
-				jv d = jv_object_get(l, jv_string("digest"));
+				jv d = fb_json_member(l, "digest");
+				jv_free(l);
 				if (jv_get_kind(d) == JV_KIND_STRING) {
 					if (k == 0)
 						keep(set, jv_string_value(d));
@@ -490,7 +499,7 @@ static int gc_meta_cb(const char *p, const struct stat *st, int flag, struct FTW
 	jv meta;
 	if (fb_read_file(p, &b, &e) == 0 && fb_json_parse(fb_buf_str(&b), b.len, &meta, &e) == 0) {
 		/* image.json lists "blobs"; a cache entry names a "layer" */
-		jv bl = jv_object_get(jv_copy(meta), jv_string("blobs"));
+		jv bl = fb_json_member(meta, "blobs");
 		if (jv_get_kind(bl) == JV_KIND_ARRAY)
 			jv_array_foreach(bl, i, d)
 			{
@@ -500,7 +509,8 @@ static int gc_meta_cb(const char *p, const struct stat *st, int flag, struct FTW
 				(void)i;
 			}
 		jv_free(bl);
-		jv l = jv_object_get(meta, jv_string("layer"));
+		jv l = fb_json_member(meta, "layer");
+		jv_free(meta);
 		if (jv_get_kind(l) == JV_KIND_STRING)
 			keep(g_keep, jv_string_value(l));
 		jv_free(l);
@@ -527,7 +537,8 @@ static uint64_t trim_cache(const struct fb_store *s, long long max_age)
 		struct fb_err ee = { 0 };
 		jv meta;
 		if (!drop && fb_json_load(p, &meta, &ee) == 0) {
-			jv l = jv_object_get(meta, jv_string("layer"));
+			jv l = fb_json_member(meta, "layer");
+			jv_free(meta);
 			drop = jv_get_kind(l) == JV_KIND_STRING && !fb_store_has_blob(s, jv_string_value(l));
 			jv_free(l);
 		}
@@ -667,7 +678,7 @@ int main(int argc, char **argv)
 		} else if (c == OPT_MOVE_FROM) {
 			fb_strv_push(&move_from, optarg);
 		} else {
-			return FB_EXIT_USAGE;
+			return fb_tool_bad_option(argv);
 		}
 	}
 	if (optind >= argc)
@@ -712,6 +723,10 @@ int main(int argc, char **argv)
 		if (fb_json_is_error_doc(doc)) {
 			rc = fb_tool_pass_error(doc);
 			doc = jv_invalid();
+			goto out;
+		}
+		if (fb_shape_put_input(doc, &err) < 0) {
+			rc = fb_tool_fail(&err);
 			goto out;
 		}
 	}

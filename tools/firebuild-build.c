@@ -253,7 +253,9 @@ int cmd_rootfs(int argc, char **argv)
 			fb_log(FB_LOG_WARN, "--docker-image-base is ignored: layers go straight into ext4, no base is needed");
 			break;
 		case O_CREDS: r.creds = optarg; break;
-		default: goto out;
+		default:
+			rc = fb_tool_bad_option(argv);
+			goto out;
 		}
 	}
 	if (optind < argc) {
@@ -377,6 +379,7 @@ int cmd_baseos(int argc, char **argv)
 			r.disk = disk;
 			continue;
 		}
+		rc = fb_tool_bad_option(argv);
 		goto out;
 	}
 	if (optind < argc || !r.dockerfile) {
@@ -430,8 +433,10 @@ int cmd_import(int argc, char **argv)
 			tag = optarg;
 		else if (c == O_DISK_SIZE)
 			disk = optarg;
-		else
-			return FB_EXIT_USAGE;
+		else {
+			common_free(&co);
+			return fb_tool_bad_option(argv);
+		}
 	}
 	if (optind + 1 != argc || !tag)
 		return fb_tool_usage_error("import needs one TARBALL and --tag");

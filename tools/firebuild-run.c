@@ -337,7 +337,9 @@ int cmd_run(int argc, char **argv)
 			}
 			fb_strv_push(&cgroups, optarg);
 			break;
-		default: goto out;
+		default:
+			rc = fb_tool_bad_option(argv);
+			goto out;
 		}
 		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
 			rc = fb_tool_usage_error("--cpu (1-64), --mem (MiB, at least 32) and --shutdown-graceful-timeout-seconds "
@@ -542,7 +544,8 @@ int cmd_run(int argc, char **argv)
 			jv nd;
 			if (fb_proc_run(na.v, NULL, 0, &out, NULL, &code, &err) == 0 && code == 0 &&
 			    fb_json_parse(fb_buf_str(&out), out.len, &nd, &err) == 0) {
-				network = jv_object_get(nd, jv_string("network"));
+				network = fb_json_member(nd, "network");
+				jv_free(nd);
 			} else if (code) {
 				fb_err_set(&err, code, "cni", "--cni-network-name %s: fb-net add failed (see above)", cni_net);
 			}
@@ -597,7 +600,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (jv_is_valid(network)) {
 		cfg = jv_object_set(cfg, jv_string("network"), jv_copy(network));
-		cfg = jv_object_set(cfg, jv_string("dns"), jv_object_get(jv_copy(network), jv_string("dns")));
+		cfg = jv_object_set(cfg, jv_string("dns"), fb_json_member(network, "dns"));
 	}
 	cfg = jv_object_set(cfg, jv_string("id"), jv_string(name));
 	char *rhost = hostname && *hostname ? NULL : random_hostname();

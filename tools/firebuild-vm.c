@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "shape.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
@@ -122,7 +123,8 @@ int cmd_kernel(int argc, char **argv)
 		} else if (c == R_DEFAULT) {
 			make_default = true;
 		} else {
-			return FB_EXIT_USAGE;
+			common_free(&co);
+			return fb_tool_bad_option(argv);
 		}
 	}
 	if (optind >= argc || (strcmp(argv[optind], "add") && strcmp(argv[optind], "ls")))
@@ -234,7 +236,7 @@ static int parse_vm_flags(int argc, char **argv, const char *command, const char
 				return -1;
 			}
 		} else {
-			*rc = FB_EXIT_USAGE;
+			*rc = fb_tool_bad_option(argv);
 			common_free(&co);
 			return -1;
 		}
@@ -277,6 +279,10 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 			close(lfd);
 		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
 			       starting ? "yet (it is starting)" : "(firebuild ls)");
+	} else if (fb_shape_vm_state(*st, &e) < 0) {
+		/* a state.json is read as found: its members' kinds are checked */
+		jv_free(*st);
+		r = fb_err_set(err, FB_EXIT_FAILED, "state", "VM %s: %s: %s", id, p, e.msg);
 	}
 	free(p);
 	return r;
@@ -328,8 +334,12 @@ int cmd_ls(int argc, char **argv)
 		char *p = fb_xasprintf("%s/%s/state.json", runs, e->d_name);
 		jv st;
 		struct fb_err er = { 0 };
-		if (fb_json_load(p, &st, &er) == 0)
+		if (fb_json_load(p, &st, &er) == 0 && fb_shape_vm_state(st, &er) < 0) {
+			fb_log(FB_LOG_WARN, "%s: %s", p, er.msg);
+			jv_free(st);
+		} else if (!er.msg[0]) {
 			list = jv_array_append(list, with_status(st));
+		}
 		free(p);
 	}
 	if (d)
@@ -443,7 +453,8 @@ int cmd_kill(int argc, char **argv)
 		return fail(&err);
 	/* what it reported before it went */
 	jv out = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
-	jv ex = jv_object_get(final, jv_string("exit_code"));
+	jv ex = fb_json_member(final, "exit_code");
+	jv_free(final);
 	if (jv_get_kind(ex) != JV_KIND_NUMBER) {
 		jv_free(ex);
 		ex = jv_null();

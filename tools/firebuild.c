@@ -458,7 +458,9 @@ static int cmd_exec(int argc, char **argv)
 		case X_ENV: fb_strv_push(&env, optarg); break;
 		case X_NETWORK: network = optarg; break;
 		case X_TIMEOUT: timeout = optarg; break;
-		default: goto out;
+		default:
+			fb_tool_bad_option(argv); /* 125, as fb-exec's own failures */
+			goto out;
 		}
 	}
 	if (!from || optind >= argc) {
@@ -489,8 +491,14 @@ static int cmd_exec(int argc, char **argv)
 		rc = code ? code : fail(&err);
 		goto done;
 	}
-	if (fb_json_parse(fb_buf_str(&doc), doc.len, &img, &err) < 0 ||
-	    fb_json_get_str(jv_object_get(jv_copy(img), jv_string("image")), "rootfs", &root, &err) < 0) {
+	jv image = jv_invalid();
+	int gr = fb_json_parse(fb_buf_str(&doc), doc.len, &img, &err);
+	if (gr == 0) {
+		image = fb_json_member(img, "image");
+		gr = fb_json_get_str(image, "rootfs", &root, &err);
+		jv_free(image);
+	}
+	if (gr < 0) {
 		fail(&err);
 		goto done;
 	}
@@ -600,7 +608,8 @@ static int cmd_image(int argc, char **argv)
 			max_age = optarg;
 			continue;
 		}
-		return FB_EXIT_USAGE;
+		common_free(&co);
+		return fb_tool_bad_option(argv);
 	}
 	if (optind >= argc)
 		return fb_tool_usage_error("image needs a subcommand: ls, inspect, rm or gc");
@@ -641,7 +650,12 @@ static int cmd_image(int argc, char **argv)
 			return code ? code : fail(&err);
 		}
 		printf("%-40s %-16s %-20s %10s  %s\n", "NAME", "VERSION", "CREATED", "SIZE", "SOURCE");
-		jv list = jv_object_get(doc, jv_string("images"));
+		jv list = fb_json_member(doc, "images");
+		jv_free(doc);
+		if (jv_get_kind(list) != JV_KIND_ARRAY) {
+			jv_free(list);
+			list = jv_array();
+		}
 		jv_array_foreach(list, i, row)
 		{
 			char *name = NULL, *ver = NULL, *created = NULL, *src = NULL;
@@ -710,7 +724,9 @@ static int cmd_profile_create(int argc, char **argv)
 			}
 			vmm = optarg;
 			break;
-		default: goto out;
+		default:
+			rc = fb_tool_bad_option(argv);
+			goto out;
 		}
 	}
 	if (optind < argc) {
@@ -807,7 +823,7 @@ static int common_only(int argc, char **argv, struct common *co, const char *hel
 				return exit_now;
 			continue;
 		}
-		return FB_EXIT_USAGE;
+		return fb_tool_bad_option(argv);
 	}
 	if (optind < argc)
 		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
@@ -855,6 +871,9 @@ static int cmd_profile_inspect(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	fb_tool_init("firebuild");
+	/* a command for people: its failures are the stderr line (the tools it
+	 * runs write their error objects) */
+	fb_tool_set_human();
 	if (argc < 2) {
 		usage(stderr);
 		return FB_EXIT_USAGE;

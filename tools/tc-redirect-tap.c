@@ -18,12 +18,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cni.h"
 #include "err.h"
 #include "json.h"
 #include "proc.h"
 #include "util.h"
 
-static int cni_error(const char *version, int code, const char *msg, const char *details)
+/* The CNI error object on stdout; returns the exit status (2 for a config
+ * or an environment that is not what the spec asks for, 1 otherwise). */
+static int cni_error(const char *version, int code, int status, const char *msg, const char *details)
 {
 	jv e = jv_object_set(jv_object(), jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
 	e = jv_object_set(e, jv_string("code"), jv_number(code));
@@ -33,7 +36,7 @@ static int cni_error(const char *version, int code, const char *msg, const char 
 	char *t = fb_json_dump(e, false);
 	printf("%s\n", t);
 	free(t);
-	return 1;
+	return status;
 }
 
 /* Run a command in our (the target's) network namespace; 0 or its code. */
@@ -78,14 +81,21 @@ int main(void)
 	struct fb_err err = { 0 };
 	jv conf;
 	if (fb_json_read_fd(0, &conf, &err) < 0)
-		return cni_error(NULL, 6, "tc-redirect-tap: invalid network config on stdin", err.msg);
-	char *version = NULL, *tap = NULL;
-	fb_json_get_str_opt(conf, "cniVersion", &version, &err);
-	fb_json_get_str_opt(conf, "tapName", &tap, &err);
-	if (!tap)
-		tap = fb_xstrdup("tap0");
-	if (!command || !ifname || (!netns && strcmp(command, "DEL")))
-		return cni_error(version, 4, "tc-redirect-tap: CNI_COMMAND, CNI_NETNS and CNI_IFNAME are required", NULL);
+		return cni_error(NULL, 6, 2, "tc-redirect-tap: invalid network config on stdin", err.msg);
+	if (!command || !ifname || (!netns && strcmp(command, "DEL"))) {
+		jv_free(conf);
+		return cni_error(NULL, 4, 2, "tc-redirect-tap: CNI_COMMAND, CNI_NETNS and CNI_IFNAME are required", NULL);
+	}
+	struct fb_tap_conf tc;
+	int dr = fb_cni_tap_conf(conf, command, ifname, &tc, &err);
+	jv_free(conf);
+	if (dr < 0) {
+		/* the message names the member: .prevResult.interfaces[0].mac: ... */
+		int code = !strcmp(err.kind, "cni_env") ? 4 : !strcmp(err.kind, "cni_config") ? 7 : 6;
+		return cni_error(NULL, code, 2, code == 6 ? "tc-redirect-tap: invalid network config on stdin" : err.msg,
+				 code == 6 ? err.msg : NULL);
+	}
+	const char *version = tc.version, *tap = tc.tap, *mac = tc.mac;
 	if (!strcmp(command, "DEL")) {
 		/* idempotent: a namespace or tap already gone is fine */
 		if (netns && *netns && enter_netns(netns) == 0) {
@@ -94,60 +104,52 @@ int main(void)
 			cmd(&e, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
 			fb_buf_free(&e);
 		}
+		fb_cni_tap_conf_free(&tc);
 		return 0;
 	}
-	jv prev = jv_object_get(jv_copy(conf), jv_string("prevResult"));
-	if (jv_get_kind(prev) != JV_KIND_OBJECT)
-		return cni_error(version, 7, "tc-redirect-tap must be chained after a plugin that makes CNI_IFNAME (bridge, ptp)",
-				 "no prevResult in the config");
-	/* the veth's MAC, from the previous result */
-	char *mac = NULL;
-	jv ifs = jv_object_get(jv_copy(prev), jv_string("interfaces"));
-	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
-		jv_array_foreach(ifs, i, it)
-		{
-			jv n = jv_object_get(jv_copy(it), jv_string("name")), m = jv_object_get(jv_copy(it), jv_string("mac"));
-			jv sb = jv_object_get(jv_copy(it), jv_string("sandbox"));
-			if (!mac && jv_get_kind(n) == JV_KIND_STRING && !strcmp(jv_string_value(n), ifname) &&
-			    jv_get_kind(sb) == JV_KIND_STRING && jv_get_kind(m) == JV_KIND_STRING)
-				mac = fb_xstrdup(jv_string_value(m));
-			jv_free(n);
-			jv_free(m);
-			jv_free(sb);
-			jv_free(it);
-			(void)i;
-		}
-	jv_free(ifs);
-	if (!mac)
-		return cni_error(version, 7, "tc-redirect-tap: the previous result has no interface in the namespace named CNI_IFNAME",
-				 ifname);
 	if (enter_netns(netns) < 0) {
 		char d[512];
 		snprintf(d, sizeof(d), "%s: %s", netns, strerror(errno));
-		return cni_error(version, 11, "tc-redirect-tap: cannot enter the network namespace", d);
+		int r = cni_error(version, 11, 1, "tc-redirect-tap: cannot enter the network namespace", d);
+		fb_cni_tap_conf_free(&tc);
+		return r;
 	}
 	struct fb_buf e = FB_BUF_INIT;
 	if (!strcmp(command, "CHECK")) {
 		int r = cmd(&e, "ip", "link", "show", tap, NULL) || cmd(&e, "tc", "filter", "show", "dev", ifname, "ingress", NULL);
 		if (r)
-			return cni_error(version, 11, "tc-redirect-tap: the tap or its redirect is missing", fb_buf_str(&e));
-		return 0;
+			r = cni_error(version, 11, 1, "tc-redirect-tap: the tap or its redirect is missing", fb_buf_str(&e));
+		fb_buf_free(&e);
+		fb_cni_tap_conf_free(&tc);
+		return r;
 	}
-	if (strcmp(command, "ADD"))
-		return cni_error(version, 4, "tc-redirect-tap: unknown CNI_COMMAND", command);
-	long long uid = -1, gid = -1;
-	fb_json_get_int_opt(conf, "uid", &uid, &err);
-	fb_json_get_int_opt(conf, "gid", &gid, &err);
+	if (strcmp(command, "ADD")) {
+		int r = cni_error(version, 4, 1, "tc-redirect-tap: unknown CNI_COMMAND", command);
+		fb_buf_free(&e);
+		fb_cni_tap_conf_free(&tc);
+		return r;
+	}
+	long long uid = tc.uid, gid = tc.gid;
 	/* the runtime may name the tap's owner per VM (a jailed VMM's user):
 	 * CNI_ARGS TAP_UID=N;TAP_GID=N */
 	const char *cargs = getenv("CNI_ARGS");
 	for (const char *a = cargs; a && *a;) {
 		const char *semi = strchr(a, ';');
 		size_t n = semi ? (size_t)(semi - a) : strlen(a);
-		if (n > 8 && !strncmp(a, "TAP_UID=", 8))
-			uid = strtoll(a + 8, NULL, 10);
-		else if (n > 8 && !strncmp(a, "TAP_GID=", 8))
-			gid = strtoll(a + 8, NULL, 10);
+		long long *id = n > 8 && !strncmp(a, "TAP_UID=", 8) ? &uid : n > 8 && !strncmp(a, "TAP_GID=", 8) ? &gid : NULL;
+		if (id) {
+			char *end;
+			errno = 0;
+			*id = strtoll(a + 8, &end, 10);
+			if (errno || end != a + n || *id < 0 || *id > 4294967294LL) {
+				char d[96];
+				snprintf(d, sizeof(d), "%.*s", (int)(n < 64 ? n : 64), a);
+				int r = cni_error(version, 4, 2, "tc-redirect-tap: CNI_ARGS: TAP_UID and TAP_GID take a number", d);
+				fb_buf_free(&e);
+				fb_cni_tap_conf_free(&tc);
+				return r;
+			}
+		}
 		a = semi ? semi + 1 : a + n;
 	}
 	char us[32], gs[32];
@@ -180,22 +182,27 @@ int main(void)
 		cmd(&e2, "ip", "link", "del", tap, NULL);
 		cmd(&e2, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
 		fb_buf_free(&e2);
-		return cni_error(version, 11, "tc-redirect-tap: setting up the tap and its redirects failed", fb_buf_str(&e));
+		r = cni_error(version, 11, 1, "tc-redirect-tap: setting up the tap and its redirects failed", fb_buf_str(&e));
+		fb_buf_free(&e);
+		fb_cni_tap_conf_free(&tc);
+		return r;
 	}
 	/* the result: the previous one, plus the tap with the veth's MAC */
 	jv tapif = jv_object_set(jv_object(), jv_string("name"), jv_string(tap));
 	tapif = jv_object_set(tapif, jv_string("mac"), jv_string(mac));
 	tapif = jv_object_set(tapif, jv_string("sandbox"), jv_string(netns));
-	jv ifl = jv_object_get(jv_copy(prev), jv_string("interfaces"));
+	jv prev = tc.prev, ifl = fb_json_member(prev, "interfaces");
+	tc.prev = jv_invalid();
+	if (jv_get_kind(ifl) != JV_KIND_ARRAY) {
+		jv_free(ifl);
+		ifl = jv_array();
+	}
 	prev = jv_object_set(prev, jv_string("interfaces"), jv_array_append(ifl, tapif));
 	prev = jv_object_set(prev, jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
 	char *t = fb_json_dump(prev, false);
 	printf("%s\n", t);
 	free(t);
 	fb_buf_free(&e);
-	free(mac);
-	free(tap);
-	free(version);
-	jv_free(conf);
+	fb_cni_tap_conf_free(&tc);
 	return 0;
 }

@@ -268,7 +268,8 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 	jv doc;
 	int hit = 0;
 	if (fb_json_load(p, &doc, &e) == 0) {
-		jv l = jv_object_get(jv_copy(doc), jv_string("layer"));
+		/* the store's files are read as found: any kind */
+		jv l = fb_json_member(doc, "layer");
 		if (jv_get_kind(l) == JV_KIND_NULL) {
 			*layer = jv_null();
 			utimensat(AT_FDCWD, p, NULL, 0);
@@ -278,7 +279,7 @@ static int cache_get(struct builder *b, const char *key, jv *layer)
 			utimensat(AT_FDCWD, p, NULL, 0);
 			jv d = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(FB_MT_OCI_LAYER));
 			d = jv_object_set(d, jv_string("digest"), jv_copy(l));
-			*layer = jv_object_set(d, jv_string("size"), jv_object_get(jv_copy(doc), jv_string("size")));
+			*layer = jv_object_set(d, jv_string("size"), fb_json_member(doc, "size"));
 			hit = 1;
 		}
 		jv_free(l);
@@ -381,7 +382,8 @@ static int local_tag(struct builder *b, const char *ref, jv *image, struct fb_er
 	jv meta, manifest;
 	int found = 0;
 	if (access(p, F_OK) == 0 && fb_json_load(p, &meta, &e) == 0) {
-		jv d = jv_object_get(meta, jv_string("digest"));
+		jv d = fb_json_member(meta, "digest");
+		jv_free(meta);
 		if (jv_get_kind(d) != JV_KIND_STRING || !fb_store_has_blob(b->o->store, jv_string_value(d))) {
 			found = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found",
 					   "%s: the tag in the local store has no image manifest to build on (it was made from an ext4 only)", ref);
@@ -650,7 +652,7 @@ static int do_run(struct step *st, void *ctx, struct fb_err *err)
 	}
 	/* ARG values the command sees; ENV wins over them */
 	if (jv_get_kind(rc->args_env) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(rc->args_env), k, v)
+		jv_object_foreach(rc->args_env, k, v) /* borrows: the macro names it many times */
 		{
 			char *have = env_get(s, jv_string_value(k));
 			if (!have && jv_get_kind(v) == JV_KIND_STRING)
@@ -1535,13 +1537,21 @@ static int triggers(struct builder *b, struct state *s, size_t stage, struct fb_
 	cfg_set(s, "OnBuild", jv_null()); /* they run once, in the child */
 	struct fb_buf text = FB_BUF_INIT;
 	fb_buf_adds(&text, "FROM scratch\n");
+	int bad = -1;
 	jv_array_foreach(ob, i, t)
 	{
-		fb_buf_addf(&text, "%s\n", jv_string_value(t));
+		/* the base image's config is input like any other */
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			fb_buf_addf(&text, "%s\n", jv_string_value(t));
+		else if (bad < 0)
+			bad = i;
 		jv_free(t);
-		(void)i;
 	}
 	jv_free(ob);
+	if (bad >= 0) {
+		fb_buf_free(&text);
+		return fb_err_set(err, FB_EXIT_FAILED, "invalid", "the base image's config: .config.OnBuild[%d]: expected a string", bad);
+	}
 	struct fb_df df;
 	struct fb_plan_opts po = { .file = "ONBUILD" };
 	jv plan;
@@ -1588,19 +1598,29 @@ static int build_stage(struct builder *b, size_t idx, jv stage, struct fb_err *e
 	s->config = jv_null();
 	s->layers = jv_array();
 	if (!type || !strcmp(type, "unresolved") || (!base && strcmp(type, "scratch"))) {
-		jv line = jv_object_get(jv_copy(stage), jv_string("line"));
+		long long line = 0;
+		struct fb_err le = { 0 };
+		fb_json_get_int_opt(stage, "line", &line, &le); /* the plan is checked (lib/shape) */
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: FROM has no image (give it with --build-arg)", s->label);
 		snprintf(err->file, sizeof(err->file), "%s", b->file);
-		err->line = (int)jv_number_value(line);
-		jv_free(line);
+		err->line = (int)line;
 	} else if (!strcmp(type, "scratch")) {
 		jv_free(s->config);
 		s->config = scratch_config(platform);
 		fb_sha256_mem(platform ? platform : "", platform ? strlen(platform) : 0, s->key);
 	} else if (!strcmp(type, "stage")) {
-		jv bi = jv_object_get(jv_copy(stage), jv_string("base_stage"));
-		struct state *p = &b->stages[(size_t)jv_number_value(bi)];
-		jv_free(bi);
+		/* lib/shape checked it is an earlier stage; it must have been built */
+		long long bi = 0;
+		fb_json_get_int_opt(stage, "base_stage", &bi, err);
+		struct state *p = &b->stages[bi];
+		if (!p->done) {
+			free(type);
+			free(base);
+			free(platform);
+			s->done = false;
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: its base, stage %lld, is not built (the plan marks it not needed)",
+					  s->label, bi);
+		}
 		jv_free(s->config);
 		jv_free(s->layers);
 		s->config = jv_copy(p->config);
@@ -1666,7 +1686,9 @@ static int finish(struct builder *b, struct state *s, jv *image, struct fb_err *
 	jv img = jv_object_set(jv_object(), jv_string("ref"), jv_string("dockerfile"));
 	img = jv_object_set(img, jv_string("digest"), jv_string(md));
 	img = jv_object_set(img, jv_string("media_type"), jv_string(FB_MT_OCI_MANIFEST));
-	img = jv_object_set(img, jv_string("platform"), jv_string_fmt("%s/%s", jv_string_value(os), jv_string_value(arch)));
+	img = jv_object_set(img, jv_string("platform"),
+			    jv_string_fmt("%s/%s", jv_get_kind(os) == JV_KIND_STRING ? jv_string_value(os) : "linux",
+					  jv_get_kind(arch) == JV_KIND_STRING ? jv_string_value(arch) : "unknown"));
 	img = jv_object_set(img, jv_string("config_digest"), jv_string(cd));
 	img = jv_object_set(img, jv_string("config"), jv_copy(s->config));
 	img = jv_object_set(img, jv_string("layers"), jv_copy(s->layers));

@@ -22,22 +22,82 @@ static inline void fb_jv_freep(jv *p)
 }
 #define FB_AUTOJV __attribute__((cleanup(fb_jv_freep)))
 
-/* Parse exactly one JSON document; trailing data is an error. */
+/* Parse exactly one JSON document; trailing data is an error. A message
+ * says where parsing failed, never what the document holds. */
 int fb_json_parse(const char *data, size_t len, jv *out, struct fb_err *err);
+/* One document from fd, of at most FB_JSON_MAX bytes. */
+#define FB_JSON_MAX (256u << 20)
 int fb_json_read_fd(int fd, jv *out, struct fb_err *err);
+/* The same, where no document is fine: empty input (or only white space)
+ * leaves *out invalid. */
+int fb_json_read_fd_opt(int fd, jv *out, struct fb_err *err);
 
 /* Is this the error object of an earlier tool? (borrows doc) */
 bool fb_json_is_error_doc(jv doc);
 
-/* Checked getters; all borrow obj. A missing key is an error of code
- * FB_EXIT_USAGE naming the key; the _opt variants leave *out untouched
- * (NULL / default) when the key is absent or null. Strings are copies. */
+/* Checked getters; all borrow obj. A missing key or a value of another
+ * kind is an error of code FB_EXIT_USAGE naming the member (".key: expected
+ * a string, got number"); the _opt variants leave *out untouched (NULL /
+ * default) when the key is absent or null. Strings are copies. A caller
+ * names where obj sits with fb_json_err_in. */
 int fb_json_get_str(jv obj, const char *key, char **out, struct fb_err *err);
 int fb_json_get_str_opt(jv obj, const char *key, char **out, struct fb_err *err);
 int fb_json_get_int_opt(jv obj, const char *key, long long *out, struct fb_err *err);
 int fb_json_get_bool_opt(jv obj, const char *key, bool *out, struct fb_err *err);
 /* A string array as a NULL-terminated vector; absent -> empty. */
 int fb_json_get_strv_opt(jv obj, const char *key, struct fb_strv *out, struct fb_err *err);
+
+/* An object or an array member (owned), or jv_null() when obj is not an
+ * object or has no such key (borrows obj). */
+jv fb_json_member(jv obj, const char *key);
+
+/* Put the path of the value an error is about in front of its message:
+ * ".key: ..." under ".vm" becomes ".vm.key: ...", other messages get
+ * ".vm: " in front. */
+void fb_json_err_in(struct fb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "number", "string", "object", ... (borrows v). */
+const char *fb_json_kind_name(jv v);
+
+/* ---- Shapes ----
+ * What a document holds, checked once where it enters a tool, so the code
+ * after reads members of known kinds: jq 1.6 aborts on a jv of the wrong
+ * kind, and a pipeline's documents are input like any other. */
+enum {
+	FB_J_NULL = 1 << 0,
+	FB_J_BOOL = 1 << 1,
+	FB_J_NUMBER = 1 << 2,
+	FB_J_INT = 1 << 3,    /* a number with no fraction, in [min, max] */
+	FB_J_STRING = 1 << 4,
+	FB_J_ARRAY = 1 << 5,
+	FB_J_OBJECT = 1 << 6,
+	FB_J_ANY = 0x7f,
+};
+
+struct fb_jfield;
+struct fb_jshape {
+	unsigned kinds;                 /* FB_J_* bits */
+	const struct fb_jfield *fields; /* an object's members (others are not looked at) */
+	const struct fb_jshape *items;  /* every element of an array, every value of an
+	                                 * object without fields */
+	double min, max;                /* FB_J_INT: the range (both 0: |v| <= 2^53) */
+	const char *const *oneof;       /* FB_J_STRING: the values allowed (NULL-ended) */
+	/* Anything else, once the kind is right; path names v in messages. */
+	int (*check)(jv v, const char *path, struct fb_err *err);
+};
+
+struct fb_jfield {
+	const char *key; /* NULL ends the table */
+	const struct fb_jshape *shape;
+	bool required;
+};
+
+/* Checks v (borrowed) against shape; path names v in messages ("" is the
+ * document itself, ".plan" a member). Errors are of code FB_EXIT_USAGE,
+ * kind "invalid": ".plan.stages[0].line: expected an integer, got string". */
+int fb_json_check(jv v, const struct fb_jshape *shape, const char *path, struct fb_err *err);
+/* The message fb_json_check gives for a value of another kind. */
+int fb_json_wrong_kind(struct fb_err *err, const char *path, unsigned want, jv got);
 
 /* Builders that keep call sites short (consume v). */
 jv fb_jv_str(const char *s);         /* NULL -> null */

@@ -19,6 +19,7 @@ void fb_tool_init(const char *name)
 {
 	/* libarchive and friends need a UTF-8 ctype to handle real file names. */
 	setlocale(LC_CTYPE, "C.UTF-8");
+	opterr = 0;
 	fb_log_init(name);
 	fb_trace_init(name);
 }
@@ -42,16 +43,43 @@ int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_no
 	return 0;
 }
 
+static bool g_human;
+
+void fb_tool_set_human(void)
+{
+	g_human = true;
+}
+
 int fb_tool_usage_error(const char *fmt, ...)
 {
-	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err e = { 0 };
 	va_list ap;
 	va_start(ap, fmt);
-	fb_buf_vaddf(&b, fmt, ap);
+	fb_err_vset(&e, FB_EXIT_USAGE, "usage", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: error: %s (see --help)\n", fb_log_tool(), fb_buf_str(&b));
-	fb_buf_free(&b);
+	fprintf(stderr, "%s: error: %s (see --help)\n", fb_log_tool(), e.msg);
+	if (g_human)
+		return FB_EXIT_USAGE;
+	jv obj = fb_json_error_object(fb_log_tool(), &e);
+	struct fb_err werr = { 0 };
+	if (fb_json_write_stdout(obj, &werr) == 0)
+		fflush(stdout);
 	return FB_EXIT_USAGE;
+}
+
+int fb_tool_bad_option(char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	if (!arg || strncmp(arg, "--", 2))
+		return optopt > 0 && optopt < 0x100 ? fb_tool_usage_error("unknown option '-%c'", optopt)
+						     : fb_tool_usage_error("unknown option '%s'", arg ? arg : "?");
+	const char *eq = strchr(arg, '=');
+	int n = eq ? (int)(eq - arg) : (int)strlen(arg);
+	if (!optopt)
+		return fb_tool_usage_error("unknown option '%.*s'", n, arg);
+	if (eq)
+		return fb_tool_usage_error("option '%.*s' takes no value", n, arg);
+	return fb_tool_usage_error("option '%s' needs a value", arg);
 }
 
 int fb_tool_fail(struct fb_err *e)

@@ -21,7 +21,8 @@ enum {
 	{ "version", no_argument, NULL, FB_OPT_VERSION },                    \
 	{ "log-format", required_argument, NULL, FB_OPT_LOG_FORMAT }
 
-/* setlocale, logging; call first. */
+/* setlocale, logging, getopt's own messages off (fb_tool_bad_option
+ * reports them); call first. */
 void fb_tool_init(const char *name);
 
 /* Handles FB_OPT_*: returns 1 when handled and main should go on, 0 when
@@ -29,9 +30,18 @@ void fb_tool_init(const char *name);
  * for --help/--version/a bad value. `usage` is printed for --help. */
 int fb_tool_common_opt(int opt, const char *arg, const char *usage, int *exit_now);
 
-/* A usage mistake: one line on stderr, exit 2 (no error object: nothing
- * was read, so nothing downstream expects a document). */
+/* A usage mistake: one line on stderr and, as for any other failure, the
+ * error object (kind "usage") on stdout, so the next tool of a pipeline
+ * passes it on. Returns 2. */
 int fb_tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A command for people rather than a pipeline tool (firebuild): its
+ * failures are the stderr line only, usage errors too. */
+void fb_tool_set_human(void);
+
+/* getopt_long returned '?': the usage error that names the option
+ * (unknown, missing its value, or given one it does not take). */
+int fb_tool_bad_option(char *const *argv);
 
 /* Failure: the human line on stderr and the error object on stdout.
  * Returns the exit code. */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -236,11 +237,16 @@ bool fb_unicode_isspace(unsigned cp)
 	return cp >= 0x2000 && cp <= 0x200A;
 }
 
-int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err)
+int fb_read_fd_max(int fd, struct fb_buf *out, size_t max, struct fb_err *err)
 {
+	size_t start = out->len;
 	for (;;) {
 		fb_buf_reserve(out, 65536);
-		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		size_t room = out->cap - out->len - 1;
+		/* one byte past the limit tells "too large" from "exactly max" */
+		if (max != SIZE_MAX && room > max - (out->len - start) + 1)
+			room = max - (out->len - start) + 1;
+		ssize_t n = read(fd, out->data + out->len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -250,8 +256,16 @@ int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err)
 			break;
 		out->len += (size_t)n;
 		out->data[out->len] = '\0';
+		if (out->len - start > max)
+			return fb_err_set(err, FB_EXIT_USAGE, "too_large", "input larger than %zu bytes (%zu MiB), the limit", max,
+					  max >> 20);
 	}
 	return 0;
+}
+
+int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err)
+{
+	return fb_read_fd_max(fd, out, SIZE_MAX, err);
 }
 
 int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err)

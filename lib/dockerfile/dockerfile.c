@@ -932,6 +932,12 @@ int fb_df_parse(const char *text, size_t len, const char *file, struct fb_df *ou
 {
 	memset(out, 0, sizeof(*out));
 	out->escape = '\\';
+	if (len > FB_DF_MAX_SIZE) {
+		fb_err_set(err, FB_EXIT_USAGE, "too_large", "the Dockerfile is %zu bytes, over the limit of %zu (4 MiB)", len,
+			   FB_DF_MAX_SIZE);
+		fb_err_where(err, file, 0, 0);
+		return -1;
+	}
 	struct scanner sc = { text, text + len, NULL, 0, FB_BUF_INIT, 0, false };
 	struct directives d = { false, '\\', out };
 	struct fb_buf buf = FB_BUF_INIT;

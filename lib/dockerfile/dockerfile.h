@@ -48,6 +48,10 @@ struct fb_df {
 	char escape;
 };
 
+/* A Dockerfile's limit: more is an error (kind "too_large") before any
+ * work, so a hostile input cannot take the memory and time it likes. */
+#define FB_DF_MAX_SIZE ((size_t)4 << 20)
+
 /* Parse Dockerfile text. `file` names it in errors. */
 int fb_df_parse(const char *text, size_t len, const char *file, struct fb_df *out, struct fb_err *err);
 void fb_df_free(struct fb_df *df);

@@ -192,8 +192,8 @@ struct stage {
 	bool open;  /* based on an image: its ENV is not known here */
 	struct fb_vars env;
 	struct fb_vars args;     /* ARGs declared in the stage (value may be NULL-ish) */
-	struct fb_strv args_unset; /* declared without a value */
-	struct fb_strv deps;     /* stage indexes this stage reads, as strings */
+	struct fb_vars args_unset; /* a set: declared without a value */
+	struct fb_vars deps;     /* a set: stage indexes this stage reads, as strings */
 	int base_stage;
 	bool has_abs_workdir;
 	int ncmd, nentrypoint, nhealth;
@@ -205,28 +205,69 @@ struct plan {
 	const struct fb_df *df;
 	char escape;
 	struct fb_vars meta;         /* global ARG values (incl. the platform args) */
-	struct fb_strv meta_declared; /* names declared by ARG before FROM */
-	struct fb_strv used_build_args;
+	struct fb_vars meta_declared; /* a set: names declared by ARG before FROM */
+	struct fb_vars used_build_args; /* a set */
 	struct stage *stages;
-	size_t nstages;
+	size_t nstages, cstages;
+	struct fb_vars stage_names; /* name -> index */
 	jv warnings;
 	jv global_args;
-	struct fb_strv skip_rules;
+	struct fb_vars skip_rules; /* a set, lower case */
 	bool skip_all;
 	bool lint_error;
 	/* expansion bookkeeping */
 	struct stage *cur;
-	struct fb_strv unresolved;
+	struct fb_vars unresolved; /* a set, in the order met */
+	uint64_t work;             /* pattern-matching steps (lib/shlex's limit) */
+	size_t expanded;           /* bytes of values expansion made or copied */
+	int line;                  /* the instruction's, for messages */
 };
+
+/* What the values of variables may add to a plan in all (expansions, the
+ * ARG values every RUN carries, each stage's ENV): ARGs that double, or a
+ * large ARG that thousands of RUNs copy, end in a clear error. */
+#define PLAN_MAX_EXPANDED ((size_t)64 << 20)
+
+/* Sets of names: fb_vars whose value "1" says the name is in. */
+static bool set_has(const struct fb_vars *s, const char *name)
+{
+	const char *v = fb_vars_get(s, name);
+	return v && v[0] == '1';
+}
+
+static void set_add(struct fb_vars *s, const char *name)
+{
+	if (!set_has(s, name))
+		fb_vars_set(s, name, "1");
+}
+
+static void set_del(struct fb_vars *s, const char *name)
+{
+	if (fb_vars_get(s, name))
+		fb_vars_set(s, name, "0");
+}
+
+static int count_expanded(struct plan *p, size_t n, struct fb_err *err)
+{
+	p->expanded += n;
+	if (p->expanded > PLAN_MAX_EXPANDED)
+		return fb_err_set(err, FB_EXIT_USAGE, "too_large",
+				  "the values of variables make the plan over %zu MiB (the limit): an ARG or ENV value copied into "
+				  "too many places",
+				  PLAN_MAX_EXPANDED >> 20);
+	return 0;
+}
 
 static void warn(struct plan *p, const char *rule, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void warn(struct plan *p, const char *rule, int line, const char *fmt, ...)
 {
 	if (p->skip_all)
 		return;
-	for (size_t i = 0; i < p->skip_rules.n; i++)
-		if (!strcasecmp(p->skip_rules.v[i], rule))
+	if (p->skip_rules.keys.n) {
+		FB_AUTOFREE char *l = lower(rule);
+		if (set_has(&p->skip_rules, l))
 			return;
+	}
 	struct fb_buf b = FB_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
@@ -240,38 +281,18 @@ static void warn(struct plan *p, const char *rule, int line, const char *fmt, ..
 	fb_buf_free(&b);
 }
 
-static bool strv_has(const struct fb_strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i], s))
-			return true;
-	return false;
-}
-
-static void strv_remove(struct fb_strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++) {
-		if (!strcmp(v->v[i], s)) {
-			free(v->v[i]);
-			memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(*v->v));
-			v->n--;
-			return;
-		}
-	}
-}
-
 static void use_build_arg(struct plan *p, const char *name)
 {
-	if (fb_vars_get(&p->o->build_args, name) && !strv_has(&p->used_build_args, name))
-		fb_strv_push(&p->used_build_args, name);
+	if (fb_vars_get(&p->o->build_args, name))
+		set_add(&p->used_build_args, name);
 }
 
 static const char *lookup_meta(void *ctx, const char *name)
 {
 	struct plan *p = ctx;
 	const char *v = fb_vars_get(&p->meta, name);
-	if (!v && !strv_has(&p->unresolved, name))
-		fb_strv_push(&p->unresolved, name);
+	if (!v)
+		set_add(&p->unresolved, name);
 	return v;
 }
 
@@ -280,10 +301,10 @@ static const char *lookup_stage(void *ctx, const char *name)
 {
 	struct plan *p = ctx;
 	const char *v = fb_vars_get(&p->cur->env, name);
-	if (!v && !strv_has(&p->cur->args_unset, name))
+	if (!v && !set_has(&p->cur->args_unset, name))
 		v = fb_vars_get(&p->cur->args, name);
-	if (!v && p->cur->open && !strv_has(&p->unresolved, name))
-		fb_strv_push(&p->unresolved, name);
+	if (!v && p->cur->open)
+		set_add(&p->unresolved, name);
 	return v;
 }
 
@@ -291,7 +312,7 @@ static const char *lookup_stage(void *ctx, const char *name)
  * based on an image stay as written (its ENV may define them). */
 static int expand(struct plan *p, const char *word, char **out, struct fb_err *err)
 {
-	struct fb_shlex lx = { .escape = p->escape };
+	struct fb_shlex lx = { .escape = p->escape, .work = &p->work };
 	if (p->cur) {
 		lx.lookup = lookup_stage;
 		lx.skip_unset = p->cur->open;
@@ -299,7 +320,14 @@ static int expand(struct plan *p, const char *word, char **out, struct fb_err *e
 		lx.lookup = lookup_meta;
 	}
 	lx.ctx = p;
-	return fb_shlex_word(&lx, word, out, err);
+	if (fb_shlex_word(&lx, word, out, err) < 0)
+		return -1;
+	if (count_expanded(p, strlen(*out), err) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static int expand_strv(struct plan *p, const struct fb_strv *in, size_t from, size_t to, struct fb_strv *out,
@@ -317,10 +345,8 @@ static int expand_strv(struct plan *p, const struct fb_strv *in, size_t from, si
 static int stage_by_name(struct plan *p, const char *name)
 {
 	FB_AUTOFREE char *l = lower(name);
-	for (size_t i = 0; i < p->nstages; i++)
-		if (p->stages[i].name && !strcmp(p->stages[i].name, l))
-			return (int)i;
-	return -1;
+	const char *i = fb_vars_get(&p->stage_names, l);
+	return i ? (int)strtol(i, NULL, 10) : -1;
 }
 
 static bool is_integer(const char *s)
@@ -359,8 +385,7 @@ static int resolve_from(struct plan *p, const char *kw, const char *from, jv *o,
 		*o = f;
 		char num[16];
 		snprintf(num, sizeof(num), "%d", idx);
-		if (!strv_has(&p->cur->deps, num))
-			fb_strv_push(&p->cur->deps, num);
+		set_add(&p->cur->deps, num);
 	} else {
 		*o = set(jv_object(), "image", jv_string(from));
 	}
@@ -720,9 +745,9 @@ static int copy_like(struct plan *p, const struct fb_df_node *n, const char *kw,
 			if (real->expand) {
 				/* heredoc bodies expand without quote processing */
 				struct fb_shlex lx = { .escape = '\\', .skip_quotes = true, .lookup = lookup_stage, .ctx = p,
-						       .skip_unset = p->cur->open };
+						       .skip_unset = p->cur->open, .work = &p->work };
 				char *e;
-				if (fb_shlex_word(&lx, body, &e, err) < 0) {
+				if (fb_shlex_word(&lx, body, &e, err) < 0 || count_expanded(p, strlen(e), err) < 0) {
 					free(body);
 					jv_free(srcs);
 					goto out;
@@ -863,8 +888,13 @@ static int run_instr(struct plan *p, const struct fb_df_node *n, jv *ins, struct
 	jv argenv = jv_object();
 	for (size_t i = 0; i < p->cur->args.keys.n; i++) {
 		const char *k = p->cur->args.keys.v[i];
-		if (!strv_has(&p->cur->args_unset, k))
-			argenv = set(argenv, k, jstr(p->cur->args.vals.v[i]));
+		if (set_has(&p->cur->args_unset, k))
+			continue;
+		if (count_expanded(p, strlen(p->cur->args.vals.v[i]), err) < 0) {
+			jv_free(argenv);
+			goto out;
+		}
+		argenv = set(argenv, k, jstr(p->cur->args.vals.v[i]));
 	}
 	static const char *const proxies[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
 					       "ftp_proxy",  "NO_PROXY",   "no_proxy",	  "ALL_PROXY",	 "all_proxy" };
@@ -975,7 +1005,7 @@ static int pairs_instr(struct plan *p, const struct fb_df_node *n, const char *k
 		warn(p, "LegacyKeyValueFormat", n->start_line,
 		     "\"%s key=value\" should be used instead of legacy \"%s key value\" format", kw, kw);
 	jv pairs = jv_array();
-	struct fb_vars newenv = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars newenv = { 0 };
 	for (size_t i = 0; i + 1 < n->args.n; i += 3) {
 		char *k, *v;
 		if (expand(p, n->args.v[i], &k, err) < 0)
@@ -1053,14 +1083,13 @@ static int arg_instr(struct plan *p, const struct fb_df_node *n, bool meta, jv *
 		if (meta) {
 			if (final)
 				fb_vars_set(&p->meta, name, final);
-			if (!strv_has(&p->meta_declared, name))
-				fb_strv_push(&p->meta_declared, name);
+			set_add(&p->meta_declared, name);
 		} else {
 			fb_vars_set(&p->cur->args, name, final ? final : "");
-			if (!final && !strv_has(&p->cur->args_unset, name))
-				fb_strv_push(&p->cur->args_unset, name);
-			else if (final)
-				strv_remove(&p->cur->args_unset, name);
+			if (!final)
+				set_add(&p->cur->args_unset, name);
+			else
+				set_del(&p->cur->args_unset, name);
 		}
 		free(name);
 		free(value);
@@ -1149,7 +1178,7 @@ static int stage_instr(struct plan *p, const struct fb_df_node *n, jv *out, stru
 	ins = set(ins, "original", jstr(n->original));
 	if (n->flags.n)
 		ins = set(ins, "flags", jstrv(&n->flags));
-	fb_strv_free(&p->unresolved);
+	fb_vars_free(&p->unresolved);
 	int r = 0;
 	struct fb_strv words = FB_STRV_INIT;
 
@@ -1239,7 +1268,7 @@ static int stage_instr(struct plan *p, const struct fb_df_node *n, jv *out, stru
 					r = fb_err_set(err, FB_EXIT_USAGE, "syntax", "WORKDIR requires a path");
 				else if (v[0] == '/')
 					p->cur->has_abs_workdir = true;
-				else if (!p->cur->has_abs_workdir && !p->unresolved.n)
+				else if (!p->cur->has_abs_workdir && !p->unresolved.keys.n)
 					warn(p, "WorkdirRelativePath", n->start_line,
 					     "Relative workdir \"%s\" can have unexpected results if the base image changes", v);
 			}
@@ -1285,9 +1314,9 @@ static int stage_instr(struct plan *p, const struct fb_df_node *n, jv *out, stru
 		}
 	}
 	fb_strv_free(&words);
-	if (r == 0 && p->unresolved.n) {
+	if (r == 0 && p->unresolved.keys.n) {
 		/* The builder re-expands these words once it knows the base's ENV. */
-		ins = set(ins, "unresolved", jstrv(&p->unresolved));
+		ins = set(ins, "unresolved", jstrv(&p->unresolved.keys));
 		ins = set(ins, "raw_args", jstrv(&n->args));
 	}
 	if (r < 0) {
@@ -1322,12 +1351,12 @@ static int from_instr(struct plan *p, const struct fb_df_node *n, struct fb_err 
 		goto out;
 	}
 	p->cur = NULL;
-	fb_strv_free(&p->unresolved);
+	fb_vars_free(&p->unresolved);
 	if (expand(p, n->args.v[0], &base, err) < 0)
 		goto out;
-	for (size_t i = 0; i < p->unresolved.n; i++)
-		warn(p, "UndefinedArgInFrom", n->start_line, "FROM argument '%s' is not declared", p->unresolved.v[i]);
-	if (!*base && !p->unresolved.n && !strchr(n->args.v[0], '$')) {
+	for (size_t i = 0; i < p->unresolved.keys.n; i++)
+		warn(p, "UndefinedArgInFrom", n->start_line, "FROM argument '%s' is not declared", p->unresolved.keys.v[i]);
+	if (!*base && !p->unresolved.keys.n && !strchr(n->args.v[0], '$')) {
 		fb_err_set(err, FB_EXIT_USAGE, "syntax", "base name (%s) should not be blank", n->args.v[0]);
 		goto out;
 	}
@@ -1356,12 +1385,20 @@ static int from_instr(struct plan *p, const struct fb_df_node *n, struct fb_err 
 		if (from_upper != as_upper)
 			warn(p, "FromAsCasing", n->start_line, "'%s' and '%s' keywords' casing do not match", as, n->keyword);
 	}
-	p->stages = fb_xrealloc(p->stages, (p->nstages + 1) * sizeof(*p->stages));
+	if (p->nstages == p->cstages) {
+		p->cstages = p->cstages ? 2 * p->cstages : 8;
+		p->stages = fb_xrealloc(p->stages, p->cstages * sizeof(*p->stages));
+	}
 	struct stage *st = &p->stages[p->nstages];
 	memset(st, 0, sizeof(*st));
 	st->index = (int)p->nstages;
 	st->name = name;
 	name = NULL;
+	if (st->name) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", st->index);
+		fb_vars_set(&p->stage_names, st->name, num);
+	}
 	st->base_stage = -1;
 	jv o = jv_object();
 	o = set(o, "index", jv_number(st->index));
@@ -1377,13 +1414,20 @@ static int from_instr(struct plan *p, const struct fb_df_node *n, struct fb_err 
 		struct stage *parent = &p->stages[bs];
 		st->base_stage = bs;
 		st->open = parent->open;
+		/* the stage's ENV starts as a copy of its base's */
+		for (size_t k = 0; k < parent->env.vals.n; k++)
+			if (count_expanded(p, strlen(parent->env.vals.v[k]), err) < 0) {
+				jv_free(o);
+				free(st->name); /* not counted in nstages: the cleanup does not see it */
+				goto out;
+			}
 		fb_vars_copy(&st->env, &parent->env);
 		st->has_abs_workdir = parent->has_abs_workdir;
 		o = set(o, "base_type", jv_string("stage"));
 		o = set(o, "base_stage", jv_number(bs));
 		char num[16];
 		snprintf(num, sizeof(num), "%d", bs);
-		fb_strv_push(&st->deps, num);
+		set_add(&st->deps, num);
 	} else if (!strcmp(base, "scratch")) {
 		o = set(o, "base_type", jv_string("scratch"));
 	} else {
@@ -1441,10 +1485,12 @@ static void parse_check_directive(struct plan *p, const char *v)
 			for (char *r = strtok_r(part + 5, ",", &s2); r; r = strtok_r(NULL, ",", &s2)) {
 				while (fb_ascii_isspace((unsigned char)*r))
 					r++;
-				if (!strcasecmp(r, "all"))
+				if (!strcasecmp(r, "all")) {
 					p->skip_all = true;
-				else
-					fb_strv_push(&p->skip_rules, r);
+				} else {
+					FB_AUTOFREE char *l = lower(r);
+					set_add(&p->skip_rules, l);
+				}
 			}
 		} else if (!strncasecmp(part, "error=", 6)) {
 			p->lint_error = !strcasecmp(part + 6, "true");
@@ -1452,13 +1498,25 @@ static void parse_check_directive(struct plan *p, const char *v)
 	}
 }
 
+/* The target and the stages it reads, and theirs (a work list: a chain of
+ * thousands of stages must not recurse as deep). */
 static void mark_needed(struct plan *p, int idx, bool *needed)
 {
-	if (needed[idx])
-		return;
+	int *todo = fb_xcalloc(p->nstages + 1, sizeof(*todo));
+	size_t n = 0;
 	needed[idx] = true;
-	for (size_t i = 0; i < p->stages[idx].deps.n; i++)
-		mark_needed(p, (int)strtol(p->stages[idx].deps.v[i], NULL, 10), needed);
+	todo[n++] = idx;
+	while (n) {
+		const struct stage *st = &p->stages[todo[--n]];
+		for (size_t i = 0; i < st->deps.keys.n; i++) {
+			int d = (int)strtol(st->deps.keys.v[i], NULL, 10);
+			if (!needed[d]) {
+				needed[d] = true;
+				todo[n++] = d;
+			}
+		}
+	}
+	free(todo);
 }
 
 int fb_plan_build(const struct fb_df *df, const struct fb_plan_opts *o, jv *out, struct fb_err *err)
@@ -1549,8 +1607,8 @@ int fb_plan_build(const struct fb_df *df, const struct fb_plan_opts *o, jv *out,
 		struct stage *st = &p.stages[i];
 		st->obj = set(st->obj, "needed", jv_bool(needed[i]));
 		jv deps = jv_array();
-		for (size_t k = 0; k < st->deps.n; k++)
-			deps = jv_array_append(deps, jv_number((double)strtol(st->deps.v[k], NULL, 10)));
+		for (size_t k = 0; k < st->deps.keys.n; k++)
+			deps = jv_array_append(deps, jv_number((double)strtol(st->deps.keys.v[k], NULL, 10)));
 		st->obj = set(st->obj, "depends_on", deps);
 		st->obj = set(st->obj, "env", jvars(&st->env));
 		st->obj = set(st->obj, "env_complete", jv_bool(!st->open));
@@ -1562,7 +1620,7 @@ int fb_plan_build(const struct fb_df *df, const struct fb_plan_opts *o, jv *out,
 	jv unused = jv_array();
 	for (size_t i = 0; i < o->build_args.keys.n; i++) {
 		const char *k = o->build_args.keys.v[i];
-		if (!strv_has(&p.used_build_args, k) && !strv_has(&p.meta_declared, k)) {
+		if (!set_has(&p.used_build_args, k) && !set_has(&p.meta_declared, k)) {
 			unused = jv_array_append(unused, jv_string(k));
 			warn(&p, "UnusedBuildArg", 0, "build-arg %s was not consumed by any ARG", k);
 		}
@@ -1621,17 +1679,18 @@ out:
 		free(st->name);
 		fb_vars_free(&st->env);
 		fb_vars_free(&st->args);
-		fb_strv_free(&st->args_unset);
-		fb_strv_free(&st->deps);
+		fb_vars_free(&st->args_unset);
+		fb_vars_free(&st->deps);
 		if (jv_is_valid(st->obj))
 			jv_free(st->obj);
 	}
 	free(p.stages);
 	free(needed);
 	fb_vars_free(&p.meta);
-	fb_strv_free(&p.meta_declared);
-	fb_strv_free(&p.used_build_args);
-	fb_strv_free(&p.unresolved);
-	fb_strv_free(&p.skip_rules);
+	fb_vars_free(&p.meta_declared);
+	fb_vars_free(&p.used_build_args);
+	fb_vars_free(&p.unresolved);
+	fb_vars_free(&p.skip_rules);
+	fb_vars_free(&p.stage_names);
 	return ret;
 }

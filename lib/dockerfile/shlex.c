@@ -1,5 +1,6 @@
 #include "shlex.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "err.h"
@@ -13,6 +14,8 @@ struct sw {
 	size_t pos;
 	bool raw_escapes;
 	struct fb_err *err;
+	uint64_t *work;    /* lx->work, or own_work */
+	uint64_t own_work;
 };
 
 /* Words being collected: a word ends at unquoted white space. */
@@ -114,6 +117,21 @@ static int sh_err(struct sw *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	fb_err_vset(w->err, FB_EXIT_USAGE, "syntax", fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+static int too_large(struct sw *w)
+{
+	fb_err_set(w->err, FB_EXIT_USAGE, "too_large", "the expanded value is over %zu bytes (1 MiB), the limit",
+		   FB_SHLEX_MAX_VALUE);
+	return -1;
+}
+
+static int too_costly(struct sw *w)
+{
+	fb_err_set(w->err, FB_EXIT_USAGE, "too_large",
+		   "pattern matching took over %llu steps, the limit (a long value or a pattern that backtracks)",
+		   (unsigned long long)FB_SHLEX_MAX_WORK);
 	return -1;
 }
 
@@ -265,11 +283,15 @@ static bool match_bracket(const char **pp, const char *end, unsigned char c, boo
 	return hit != neg;
 }
 
-bool fb_shell_match(const char *pat, size_t plen, const char *str, size_t slen)
+/* fb_shell_match, adding its steps to *steps; past limit steps it gives
+ * up (false: the caller sees *steps > limit) */
+static bool shell_match(const char *pat, size_t plen, const char *str, size_t slen, uint64_t *steps, uint64_t limit)
 {
 	const char *p = pat, *pe = pat + plen, *s = str, *se = str + slen;
 	const char *star_p = NULL, *star_s = NULL;
 	while (s < se || p < pe) {
+		if (++*steps > limit)
+			return false;
 		if (p < pe) {
 			char c = *p;
 			if (c == '*') {
@@ -313,6 +335,12 @@ bool fb_shell_match(const char *pat, size_t plen, const char *str, size_t slen)
 	return true;
 }
 
+bool fb_shell_match(const char *pat, size_t plen, const char *str, size_t slen)
+{
+	uint64_t steps = 0;
+	return shell_match(pat, plen, str, slen, &steps, UINT64_MAX);
+}
+
 /* Drop the escapes a pattern carries for ${} syntax ("\}" and "\/"). */
 static char *pattern_unescape_syntax(const char *pat)
 {
@@ -327,58 +355,112 @@ static char *pattern_unescape_syntax(const char *pat)
 	return fb_buf_steal(&b);
 }
 
-static void trim_prefix(const char *pat, const char *val, bool greedy, struct fb_buf *out)
+/* A pattern with no * ? or [: the string it stands for (escapes dropped),
+ * which matches in linear time; NULL otherwise. */
+static char *pattern_literal(const char *pat)
 {
-	size_t vl = strlen(val), pl = strlen(pat);
-	if (greedy) {
-		for (size_t i = vl + 1; i-- > 0;)
-			if (fb_shell_match(pat, pl, val, i)) {
-				fb_buf_adds(out, val + i);
-				return;
-			}
-	} else {
-		for (size_t i = 0; i <= vl; i++)
-			if (fb_shell_match(pat, pl, val, i)) {
-				fb_buf_adds(out, val + i);
-				return;
-			}
+	struct fb_buf b = FB_BUF_INIT;
+	for (const char *p = pat; *p; p++) {
+		if (*p == '*' || *p == '?' || *p == '[') {
+			fb_buf_free(&b);
+			return NULL;
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		fb_buf_addc(&b, *p);
 	}
-	fb_buf_adds(out, val);
+	fb_buf_addc(&b, '\0');
+	b.len--;
+	return fb_buf_steal(&b);
 }
 
-static void trim_suffix(const char *pat, const char *val, bool greedy, struct fb_buf *out)
+static int trim_prefix(struct sw *w, const char *pat, const char *val, bool greedy, struct fb_buf *out)
 {
 	size_t vl = strlen(val), pl = strlen(pat);
-	if (greedy) {
-		for (size_t i = 0; i <= vl; i++)
-			if (fb_shell_match(pat, pl, val + i, vl - i)) {
-				fb_buf_add(out, val, i);
-				return;
-			}
-	} else {
-		for (size_t i = vl + 1; i-- > 0;)
-			if (fb_shell_match(pat, pl, val + i, vl - i)) {
-				fb_buf_add(out, val, i);
-				return;
-			}
+	FB_AUTOFREE char *lit = pattern_literal(pat);
+	if (lit) {
+		size_t m = strlen(lit);
+		fb_buf_adds(out, m <= vl && !memcmp(val, lit, m) ? val + m : val);
+		return 0;
+	}
+	for (size_t k = 0; k <= vl; k++) {
+		size_t i = greedy ? vl - k : k;
+		if (shell_match(pat, pl, val, i, w->work, FB_SHLEX_MAX_WORK)) {
+			fb_buf_adds(out, val + i);
+			return 0;
+		}
+		if (*w->work > FB_SHLEX_MAX_WORK)
+			return too_costly(w);
 	}
 	fb_buf_adds(out, val);
+	return 0;
 }
 
-static void replace(const char *pat, const char *rep, const char *val, bool all, struct fb_buf *out)
+static int trim_suffix(struct sw *w, const char *pat, const char *val, bool greedy, struct fb_buf *out)
 {
-	size_t vl = strlen(val), pl = strlen(pat), i = 0;
+	size_t vl = strlen(val), pl = strlen(pat);
+	FB_AUTOFREE char *lit = pattern_literal(pat);
+	if (lit) {
+		size_t m = strlen(lit);
+		fb_buf_add(out, val, m <= vl && !memcmp(val + vl - m, lit, m) ? vl - m : vl);
+		return 0;
+	}
+	for (size_t k = 0; k <= vl; k++) {
+		size_t i = greedy ? k : vl - k;
+		if (shell_match(pat, pl, val + i, vl - i, w->work, FB_SHLEX_MAX_WORK)) {
+			fb_buf_add(out, val, i);
+			return 0;
+		}
+		if (*w->work > FB_SHLEX_MAX_WORK)
+			return too_costly(w);
+	}
+	fb_buf_adds(out, val);
+	return 0;
+}
+
+/* ${v/p/r}, ${v//p/r}: at each place the longest match of p is replaced;
+ * the result stops at the value limit. */
+static int replace(struct sw *w, const char *pat, const char *rep, const char *val, bool all, struct fb_buf *out)
+{
+	size_t vl = strlen(val), pl = strlen(pat), rl = strlen(rep), i = 0;
+	FB_AUTOFREE char *lit = pattern_literal(pat);
+	if (lit && *lit) {
+		/* a literal matches where it occurs: one left-to-right scan */
+		size_t m = strlen(lit);
+		while (i < vl) {
+			const char *at = memmem(val + i, vl - i, lit, m);
+			if (!at)
+				break;
+			size_t k = (size_t)(at - val);
+			fb_buf_add(out, val + i, k - i);
+			fb_buf_add(out, rep, rl);
+			i = k + m;
+			if (out->len > FB_SHLEX_MAX_VALUE)
+				return too_large(w);
+			if (!all)
+				break;
+		}
+		fb_buf_add(out, val + i, vl - i);
+		return out->len > FB_SHLEX_MAX_VALUE ? too_large(w) : 0;
+	}
 	bool done = false;
 	while (i <= vl) {
 		if (!done) {
 			size_t end = vl + 1;
-			for (size_t e = vl + 1; e-- > i;)
-				if (fb_shell_match(pat, pl, val + i, e - i)) {
-					end = e;
-					break;
+			if (lit) {
+				end = i; /* the empty pattern matches nothing, everywhere */
+			} else {
+				for (size_t e = vl + 1; e-- > i;) {
+					if (shell_match(pat, pl, val + i, e - i, w->work, FB_SHLEX_MAX_WORK)) {
+						end = e;
+						break;
+					}
+					if (*w->work > FB_SHLEX_MAX_WORK)
+						return too_costly(w);
 				}
+			}
 			if (end <= vl) {
-				fb_buf_adds(out, rep);
+				fb_buf_add(out, rep, rl);
 				if (!all)
 					done = true;
 				if (end > i) {
@@ -390,7 +472,10 @@ static void replace(const char *pat, const char *rep, const char *val, bool all,
 		if (i < vl)
 			fb_buf_addc(out, val[i]);
 		i++;
+		if (out->len > FB_SHLEX_MAX_VALUE)
+			return too_large(w);
 	}
+	return 0;
 }
 
 static int process_dollar_brace(struct sw *w, struct fb_buf *out)
@@ -473,9 +558,9 @@ static int process_dollar_brace(struct sw *w, struct fb_buf *out)
 			}
 			char *p2 = pattern_unescape_syntax(pat);
 			if (c == '#')
-				trim_prefix(p2, set ? val : "", greedy, out);
+				ret = trim_prefix(w, p2, set ? val : "", greedy, out);
 			else
-				trim_suffix(p2, set ? val : "", greedy, out);
+				ret = trim_suffix(w, p2, set ? val : "", greedy, out);
 			free(p2);
 			break;
 		}
@@ -504,7 +589,7 @@ static int process_dollar_brace(struct sw *w, struct fb_buf *out)
 			ret = -1;
 		} else {
 			char *p2 = pattern_unescape_syntax(fb_buf_str(&pat));
-			replace(p2, fb_buf_str(&rep), set ? val : "", all, out);
+			ret = replace(w, p2, fb_buf_str(&rep), set ? val : "", all, out);
 			free(p2);
 		}
 		fb_buf_free(&pat);
@@ -574,6 +659,10 @@ static int process_stop_on(struct sw *w, int stop, bool raw_escapes, struct fb_b
 			else
 				words_add_raw(&ws, fb_buf_str(&tmp), tmp.len);
 			fb_buf_free(&tmp);
+			if (out->len > FB_SHLEX_MAX_VALUE) {
+				ret = too_large(w);
+				goto out;
+			}
 			continue;
 		}
 		size_t at = w->pos;
@@ -610,9 +699,12 @@ out:
 static int run(const struct fb_shlex *lx, const char *in, struct fb_buf *out, struct fb_strv *words,
 	       struct fb_err *err)
 {
-	struct sw w = { lx, in, strlen(in), 0, lx->raw_escapes, err };
+	struct sw w = { lx, in, strlen(in), 0, lx->raw_escapes, err, lx->work, 0 };
+	if (!w.work)
+		w.work = &w.own_work;
 	if (process_stop_on(&w, SH_EOF, lx->raw_escapes, out, words) < 0) {
-		fb_err_prefix(err, "failed to process \"%s\"", in);
+		int n = (int)strlen(in);
+		fb_err_prefix(err, "failed to process \"%.*s%s\"", n > 200 ? 200 : n, in, n > 200 ? "..." : "");
 		return -1;
 	}
 	return 0;
@@ -645,27 +737,70 @@ int fb_shlex_words(const struct fb_shlex *lx, const char *in, struct fb_strv *ou
 	return 0;
 }
 
+static size_t vars_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL & SIZE_MAX; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+	return h;
+}
+
+/* The index of key in keys, or -1. */
+static long vars_find(const struct fb_vars *v, const char *key)
+{
+	if (!v->nslots) {
+		for (size_t i = v->keys.n; i-- > 0;)
+			if (strcmp(v->keys.v[i], key) == 0)
+				return (long)i;
+		return -1;
+	}
+	for (size_t h = vars_hash(key) & (v->nslots - 1);; h = (h + 1) & (v->nslots - 1)) {
+		size_t s = v->slots[h];
+		if (!s)
+			return -1;
+		if (!strcmp(v->keys.v[s - 1], key))
+			return (long)(s - 1);
+	}
+}
+
+static void vars_index(struct fb_vars *v, size_t i)
+{
+	size_t h = vars_hash(v->keys.v[i]) & (v->nslots - 1);
+	while (v->slots[h])
+		h = (h + 1) & (v->nslots - 1);
+	v->slots[h] = i + 1;
+}
+
 void fb_vars_set(struct fb_vars *v, const char *key, const char *val)
 {
-	for (size_t i = 0; i < v->keys.n; i++) {
-		if (strcmp(v->keys.v[i], key) == 0) {
-			/* val may point at the old value itself: copy before freeing */
-			char *copy = fb_xstrdup(val);
-			free(v->vals.v[i]);
-			v->vals.v[i] = copy;
-			return;
-		}
+	long at = vars_find(v, key);
+	if (at >= 0) {
+		/* val may point at the old value itself: copy before freeing */
+		char *copy = fb_xstrdup(val);
+		free(v->vals.v[at]);
+		v->vals.v[at] = copy;
+		return;
 	}
 	fb_strv_push(&v->keys, key);
 	fb_strv_push(&v->vals, val);
+	if (v->keys.n >= 16 && v->keys.n * 2 > v->nslots) {
+		/* (re)build the index at half load */
+		free(v->slots);
+		v->nslots = 64;
+		while (v->nslots < v->keys.n * 4)
+			v->nslots *= 2;
+		v->slots = fb_xcalloc(v->nslots, sizeof(*v->slots));
+		for (size_t i = 0; i < v->keys.n; i++)
+			vars_index(v, i);
+	} else if (v->nslots) {
+		vars_index(v, v->keys.n - 1);
+	}
 }
 
 const char *fb_vars_get(const struct fb_vars *v, const char *key)
 {
-	for (size_t i = v->keys.n; i-- > 0;)
-		if (strcmp(v->keys.v[i], key) == 0)
-			return v->vals.v[i];
-	return NULL;
+	long at = vars_find(v, key);
+	return at >= 0 ? v->vals.v[at] : NULL;
 }
 
 void fb_vars_copy(struct fb_vars *dst, const struct fb_vars *src)
@@ -678,6 +813,9 @@ void fb_vars_free(struct fb_vars *v)
 {
 	fb_strv_free(&v->keys);
 	fb_strv_free(&v->vals);
+	free(v->slots);
+	v->slots = NULL;
+	v->nslots = 0;
 }
 
 const char *fb_vars_lookup(void *ctx, const char *name)

@@ -52,8 +52,10 @@ bool fb_vm_alive(long pid, const char *what)
 
 long fb_vm_num(jv o, const char *k)
 {
-	jv v = jv_object_get(jv_copy(o), jv_string(k));
-	long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v) : 0;
+	/* a state.json is read as found: any kind, any number */
+	jv v = fb_json_member(o, k);
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+	long r = d >= -9007199254740992.0 && d <= 9007199254740992.0 ? (long)d : 0;
 	jv_free(v);
 	return r;
 }
@@ -61,7 +63,7 @@ long fb_vm_num(jv o, const char *k)
 /* What the VMM's command line holds. */
 static const char *vmm_name(jv st)
 {
-	jv b = jv_object_get(jv_copy(st), jv_string("backend"));
+	jv b = fb_json_member(st, "backend");
 	bool fc = jv_get_kind(b) == JV_KIND_STRING && !strcmp(jv_string_value(b), "firecracker");
 	jv_free(b);
 	return fc ? "firecracker" : "qemu-system";
@@ -69,7 +71,7 @@ static const char *vmm_name(jv st)
 
 const char *fb_vm_status(jv st)
 {
-	jv s = jv_object_get(jv_copy(st), jv_string("status"));
+	jv s = fb_json_member(st, "status");
 	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
 	jv_free(s);
 	if (fb_vm_alive(fb_vm_num(st, "pid"), vmm_name(st)))
@@ -113,7 +115,10 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 }
 
 /* What a state (or jail.json) says the VM's jail held. */
-static void remove_jail(const char *path)
+/* A record's jail and cgroups, removed; what it names is checked first (a
+ * record is input like any other): the jail is a directory named for the
+ * VM, its cgroups are firebuild's. */
+static void remove_jail(const char *path, const char *id)
 {
 	jv st;
 	struct fb_err se = { 0 };
@@ -124,13 +129,17 @@ static void remove_jail(const char *path)
 		return;
 	}
 	jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
-	if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/") && strcmp(jv_string_value(jd), "/"))
-		fb_tree_remove(jv_string_value(jd));
+	if (jv_get_kind(jd) == JV_KIND_STRING) {
+		const char *j = jv_string_value(jd), *slash = strrchr(j, '/');
+		if (j[0] == '/' && slash && slash != j && !strcmp(slash + 1, id) && !strstr(j, "/../"))
+			fb_tree_remove(j);
+	}
 	struct fb_strv dirs = FB_STRV_INIT;
 	if (jv_get_kind(cgs) == JV_KIND_ARRAY)
 		jv_array_foreach(cgs, i, c)
 		{
-			if (jv_get_kind(c) == JV_KIND_STRING)
+			if (jv_get_kind(c) == JV_KIND_STRING && !strncmp(jv_string_value(c), "/sys/fs/cgroup/", 15) &&
+			    strstr(jv_string_value(c), "/firebuild/") && !strstr(jv_string_value(c), "/.."))
 				fb_strv_push(&dirs, jv_string_value(c));
 			jv_free(c);
 			(void)i;
@@ -150,7 +159,7 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 	static const char *const records[] = { "state.json", "jail.json" };
 	for (size_t i = 0; i < FB_ARRAY_LEN(records); i++) {
 		char *p = fb_xasprintf("%s/%s", dir, records[i]);
-		remove_jail(p);
+		remove_jail(p, id);
 		free(p);
 	}
 	if (access(cache, F_OK) == 0) {

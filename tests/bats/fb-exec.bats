@@ -164,6 +164,20 @@ unchanged() { # the tree holds exactly what it held before
 @test "usage: errors are 125, --help is 0" {
 	run fb-exec -- true
 	[ "$status" -eq 125 ]
+	# a usage error writes the error object, like every other failure
+	run --separate-stderr fb-exec -- true
+	[ "$status" -eq 125 ]
+	[ "$(jq -c '.error | {kind, message}' <<<"$output")" = '{"kind":"usage","message":"--root is required"}' ]
+	run --separate-stderr fb-exec --bogus -- true
+	[ "$status" -eq 125 ]
+	[ "$(jq -r .error.message <<<"$output")" = "unknown option '--bogus'" ]
+	[ "$stderr" = "fb-exec: error: unknown option '--bogus' (see --help)" ]
+	run --separate-stderr fb-exec --root "$R" --workdir relative -- true
+	[ "$status" -eq 125 ]
+	[ "$(jq -r .error.message <<<"$output")" = "--workdir relative: must be absolute" ]
+	run --separate-stderr fb-exec --root
+	[ "$status" -eq 125 ]
+	[ "$(jq -r .error.message <<<"$output")" = "option '--root' needs a value" ]
 	run fb-exec --root "$R" --network bridge -- true
 	[ "$status" -eq 125 ]
 	run fb-exec --root /nonexistent -- true

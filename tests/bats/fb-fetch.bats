@@ -367,6 +367,30 @@ PY
 	[ -z "$(ls -A "$FB_STORE/rootfs/par" | grep '^\.')" ] # no stage directories left
 }
 
+@test "usage errors of fb-fetch and fb-tag are error objects on stdout (kind usage, exit 2)" {
+	usage_is() { # usage_is MESSAGE COMMAND...
+		local want=$1
+		shift
+		run --separate-stderr "$@" </dev/null
+		[ "$status" -eq 2 ] || { echo "$*: status $status"; return 1; }
+		[ "$(jq -c '.error | {kind, message, exit_code}' <<<"$output")" = "$(jq -nc --arg m "$want" '{kind: "usage", message: $m, exit_code: 2}')" ] ||
+			{ echo "$*: $output"; return 1; }
+		[ "$stderr" = "${1##*/}: error: $want (see --help)" ] || { echo "$*: $stderr"; return 1; }
+	}
+	usage_is "expected a subcommand: image or source" fb-fetch
+	usage_is "unknown subcommand 'images' (fb-fetch image or fb-fetch source)" fb-fetch images
+	usage_is "unknown option '--bogus'" fb-fetch image --bogus
+	usage_is "option '--ref' needs a value" fb-fetch image --ref
+	usage_is "--parallel 0: expected 1 to 64" fb-fetch image --parallel 0
+	usage_is "source needs --dockerfile" fb-fetch source
+	usage_is "unknown option '--bogus'" fb-fetch source --bogus
+	usage_is "expected a command: put, get, ls, inspect, rm or gc" fb-tag
+	usage_is "unknown command 'frob'" fb-tag frob
+	usage_is "put needs NAME:VERSION" fb-tag put
+	usage_is "unknown option '--bogus'" fb-tag --bogus ls
+	usage_is "--cache-max-age soon: expected a duration (24h, 30m, 0 for all)" fb-tag gc --cache-max-age=soon
+}
+
 @test "references: Docker Hub defaults, bad references are exit 2" {
 	run_split fb-fetch image --ref 'UPPER/case'
 	[ "$status" -eq 2 ]

@@ -184,6 +184,21 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 @test "contract: usage errors, missing layers, error objects" {
 	run_split fb-mkrootfs --disk-size lots
 	[ "$status" -eq 2 ]
+	# a usage error writes the error object, like every other failure
+	[ "$(jq -c '.error | {kind, message}' <<<"$output")" = '{"kind":"usage","message":"--disk-size lots: expected a size such as 512M or 2G"}' ]
+	[ "$stderr" = "fb-mkrootfs: error: --disk-size lots: expected a size such as 512M or 2G (see --help)" ]
+	run_split fb-mkrootfs --bogus
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "unknown option '--bogus'" ]
+	run_split fb-mkrootfs --secret nope
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "--secret nope: expected id=ID,src=FILE" ]
+	run_split fb-mkrootfs --layer
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "option '--layer' needs a value" ]
+	run_split fb-mkrootfs extra
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "unexpected argument 'extra'" ]
 	run_split fb-mkrootfs --layer "$T/none.tar" --output "$T/r.ext4"
 	[ "$status" -eq 3 ]
 	[ "$(jq -r .error.kind <<<"$output")" = "not_found" ]

@@ -365,6 +365,120 @@ ONBUILD $t"
 	[ "$stderr" = "fb-parse: error: Dockerfile:2: line longer than 64 KiB" ]
 }
 
+# The limits below keep a hostile Dockerfile from taking the memory and the
+# time it likes: the tests run under a memory and a CPU ulimit, so a
+# regression fails here instead of swapping the machine.
+bounded() {
+	(ulimit -v 3000000 -t 300; "$@")
+}
+
+@test "limits: input over 4 MiB is exit 2 before any work; /dev/zero does not grow" {
+	run_split bounded fb-parse </dev/zero
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.kind <<<"$output")" = too_large ]
+	[ "$stderr" = "fb-parse: error: Dockerfile: the input is over 4194304 bytes (4 MiB), the limit" ]
+	# a file: the same limit, named
+	{ echo 'FROM scratch'; head -c 4194304 /dev/zero | tr '\0' '#'; } >"$BATS_TEST_TMPDIR/big"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/big"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"big: the Dockerfile is over 4194304 bytes (4 MiB), the limit" ]]
+	# exactly 4 MiB is fine
+	{ echo 'FROM scratch'; head -c $((4194304 - 13)) /dev/zero | tr '\0' '#' | fold -w 1000; } >"$BATS_TEST_TMPDIR/max"
+	truncate -s 4194304 "$BATS_TEST_TMPDIR/max"
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/max")" -eq 4194304 ]
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/max"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.plan.stages | length' <<<"$output")" -eq 1 ]
+}
+
+@test "limits: ARGs that double stop at 1 MiB, with file:line" {
+	# 705 bytes that used to ask for gigabytes
+	{
+		echo 'ARG a0=xxxxxxxxxxxxxxxx'
+		for i in $(seq 1 30); do echo "ARG a$i=\${a$((i - 1))}\${a$((i - 1))}"; done
+		echo 'FROM scratch'
+	} >"$BATS_TEST_TMPDIR/Dockerfile"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/Dockerfile"
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.kind <<<"$output")" = too_large ]
+	[ "$(jq -r .error.where.line <<<"$output")" = 18 ]
+	[[ "$stderr" == *"/Dockerfile:18: failed to process \"\${a16}\${a16}\": the expanded value is over 1048576 bytes (1 MiB), the limit" ]]
+}
+
+@test "limits: \${v//p/r} chains stop at 1 MiB; a backtracking pattern stops at the step limit" {
+	run_split bounded fb-parse <<'DF'
+ARG v=aaaaaaaaaa
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+FROM scratch
+DF
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == 'fb-parse: error: Dockerfile:7: failed to process "${v//a/aaaaaaaaaa}": the expanded value is over 1048576 bytes (1 MiB), the limit' ]]
+	# the same chain short of the limit expands (literal patterns are one scan)
+	run_split bounded fb-parse <<'DF'
+ARG v=aaaaaaaaaa
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+ARG v=${v//a/aaaaaaaaaa}
+FROM scratch
+ARG v
+RUN true
+DF
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.plan.stages[0].instructions[1].args_env.v | length' <<<"$output")" -eq 100000 ]
+	{ printf 'ARG v=%s\n' "$(head -c 60000 /dev/zero | tr '\0' a)"; echo 'ARG w=${v//*a*a*a*a*b/x}'; echo 'FROM scratch'; } >"$BATS_TEST_TMPDIR/Dockerfile"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/Dockerfile"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"/Dockerfile:2: failed to process \"\${v//*a*a*a*a*b/x}\": pattern matching took over 268435456 steps, the limit"* ]]
+}
+
+@test "limits: values copied into every RUN and stage stop the plan at 64 MiB" {
+	{
+		echo 'FROM scratch AS s0'
+		echo 'ARG a0=xxxxxxxxxxxxxxxx'
+		for i in $(seq 1 15); do echo "ARG a$i=\${a$((i - 1))}\${a$((i - 1))}"; done
+		for i in $(seq 1 200); do echo 'RUN true'; done
+	} >"$BATS_TEST_TMPDIR/Dockerfile"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/Dockerfile"
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.kind <<<"$output")" = too_large ]
+	[[ "$stderr" == *"/Dockerfile:81: the values of variables make the plan over 64 MiB (the limit)"* ]]
+	# a big ENV inherited by a chain of stages
+	{
+		echo 'FROM scratch AS s0'
+		echo 'ARG a0=xxxxxxxxxxxxxxxx'
+		for i in $(seq 1 15); do echo "ARG a$i=\${a$((i - 1))}\${a$((i - 1))}"; done
+		echo 'ENV E=$a15'
+		for i in $(seq 1 200); do echo "FROM s$((i - 1)) AS s$i"; done
+	} >"$BATS_TEST_TMPDIR/Dockerfile"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/Dockerfile"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"the values of variables make the plan over 64 MiB (the limit)"* ]]
+}
+
+@test "limits: the work is linear: thousands of stages, ARGs and ENVs at 4 MiB" {
+	# each used to cost a search of all before it (quadratic: minutes), and
+	# the stage chain a recursion as deep as the chain
+	awk 'BEGIN { print "FROM scratch AS s0"; for (i = 1; i < 150000; i++) printf "FROM s%d AS s%d\n", i - 1, i }' >"$BATS_TEST_TMPDIR/stages"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/stages"
+	[ "$status" -eq 0 ]
+	[ "$(jq '[.plan.stages[] | select(.needed)] | length' <<<"$output")" -eq 150000 ]
+	awk 'BEGIN { print "FROM scratch"; for (i = 0; i < 200000; i++) printf "ARG A%d=%d\n", i, i; print "RUN true" }' >"$BATS_TEST_TMPDIR/args"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/args"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.plan.stages[0].instructions[-1].args_env | length' <<<"$output")" -eq 200000 ]
+	awk 'BEGIN { print "FROM scratch"; for (i = 0; i < 200000; i++) printf "ENV E%d=$E%d\n", i, i - 1 }' >"$BATS_TEST_TMPDIR/envs"
+	run_split bounded fb-parse "$BATS_TEST_TMPDIR/envs"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.plan.stages[0].env | length' <<<"$output")" -eq 200000 ]
+}
+
 @test "errors: --target names a missing stage" {
 	run_split fb-parse --target=nope <<<'FROM a AS b'
 	[ "$status" -eq 2 ]
@@ -395,14 +509,26 @@ DF
 	run fb-parse --version
 	[ "$status" -eq 0 ]
 	[[ "$output" == "fb-parse "[0-9]* ]]
+	# a usage error is a failure like any other: the error object on stdout
 	run_split fb-parse --no-such-flag
 	[ "$status" -eq 2 ]
-	[ -z "$output" ]
+	[ "$(jq -r .error.kind <<<"$output")" = usage ]
+	[ "$(jq -r .error.message <<<"$output")" = "unknown option '--no-such-flag'" ]
+	[ "$(jq -r .error.exit_code <<<"$output")" = 2 ]
+	[[ "$stderr" == "fb-parse: error: unknown option '--no-such-flag' (see --help)" ]]
+	run_split fb-parse --target
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "option '--target' needs a value" ]
+	run_split fb-parse --version=2
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "option '--version' takes no value" ]
 	run_split fb-parse --format=xml
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"--format xml: expected json or buildkit-dump"* ]]
+	[ "$(jq -r .error.kind <<<"$output")" = usage ]
 	run_split fb-parse a b
 	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "unexpected argument 'b'" ]
 }
 
 @test "contract: a missing file is exit 3 with an error object" {
@@ -442,7 +568,10 @@ DF
 	[[ "$stderr" == *"Unexpected extra JSON values"* ]]
 	run_split fb-parse <<<'{"nosource":1}'
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"no .source object"* ]]
+	[[ "$stderr" == *".source: missing (expected an object)"* ]]
+	run_split fb-parse <<<'{"source":{"dockerfile":5}}'
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = ".source.dockerfile: expected a string, got number" ]
 }
 
 @test "contract: stdout carries only the document, logs are JSON lines off a TTY" {

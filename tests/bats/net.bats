@@ -105,6 +105,41 @@ in_netns() {
 	[ "$status" -eq 2 ]
 }
 
+@test "fb-net in a pipeline: the document read gets .network; an error object passes through add, check and del; usage errors are error objects" {
+	in_netns "
+		echo '{\"tag\":{\"name\":\"acme/x\"}}' | fb-net add --id nt7 --network fbtest --run-dir $D/runs/nt7 $NETFLAGS > $D/add7.json
+		echo '{\"tag\":{\"name\":\"acme/x\"}}' | fb-net check --id nt7 --run-dir $D/runs/nt7
+		fb-net del --id nt7 --run-dir $D/runs/nt7 </dev/null
+	"
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ "$(jq -r .tag.name "$D/add7.json")" = acme/x ]
+	[ "$(jq -r .network.tap "$D/add7.json")" = tap0 ]
+	[[ "$output" == '{"tag":{"name":"acme/x"},"checked":true}'* ]]
+	[ ! -e /var/run/netns/fb-nt7 ]
+	# the failure of the tool before goes on unchanged, and nothing is done
+	local e='{"error":{"tool":"fb-tag","kind":"not_found","message":"no such tag","exit_code":3}}' c
+	for c in add check del; do
+		run --separate-stderr fb-net "$c" --id nt7 --network fbtest --run-dir "$D/runs/nt7" $NETFLAGS <<<"$e"
+		[ "$status" -eq 1 ]
+		[ "$output" = "$e" ]
+	done
+	[ ! -e /var/run/netns/fb-nt7 ]
+	[ ! -e "$D/runs/nt7/cni.json" ]
+	# a usage error is a failure like the others: an error object
+	run --separate-stderr fb-net add --id nt7 --bogus </dev/null
+	[ "$status" -eq 2 ]
+	[ "$(jq -c '.error | {kind, message}' <<<"$output")" = '{"kind":"usage","message":"unknown option '"'"'--bogus'"'"'"}' ]
+	run --separate-stderr fb-net frob --id nt7 </dev/null
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "expected add, check or del" ]
+	run --separate-stderr fb-net del --id 'a/b' </dev/null
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.kind <<<"$output")" = usage ]
+	run --separate-stderr fb-net add --id nt7 --tap-owner=x </dev/null
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = "--tap-owner x: expected UID[:GID]" ]
+}
+
 @test "VMs on the network: HTTP answers from the bridge's side, two VMs reach each other, --ip-address; kill and purge leave nothing" {
 	[ -f "${KERNEL:-}" ] || skip "no guest kernel"
 	in_netns "

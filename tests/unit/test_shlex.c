@@ -32,7 +32,7 @@ static int env_var_test(void)
 		printf("# %s missing\n", path);
 		return 77;
 	}
-	struct fb_vars env = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars env = { 0 };
 	fb_vars_set(&env, "PWD", "/home");
 	fb_vars_set(&env, "SHELL", "bash");
 	fb_vars_set(&env, "KOREAN", "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4");
@@ -86,7 +86,7 @@ static int words_test(void)
 		printf("# %s missing\n", path);
 		return 77;
 	}
-	struct fb_vars env = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars env = { 0 };
 	struct fb_shlex lx = { .escape = '\\', .lookup = fb_vars_lookup, .ctx = &env };
 	char line[4096];
 	int lineno = 0, bad = 0, checked = 0;
@@ -178,7 +178,7 @@ static int modifiers(void)
 		{ "${PATHV//\\//-}", "-usr-bin" },
 		{ "a${FOO:+\"x y\"}b", "ax yb" },
 	};
-	struct fb_vars env = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars env = { 0 };
 	fb_vars_set(&env, "FOO", "foo.bar.baz");
 	fb_vars_set(&env, "EMPTY", "");
 	fb_vars_set(&env, "PATHV", "/usr/bin");
@@ -207,7 +207,7 @@ static int errors(void)
 	static const char *const bad_inputs[] = {
 		"${FOO:#x}", "${FOO#\\q}", "${", "${FOO", "${FOO:=x}", "${UNSET?}", "${EMPTY:?must}", "'abc", "\"abc",
 	};
-	struct fb_vars env = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars env = { 0 };
 	fb_vars_set(&env, "FOO", "x");
 	fb_vars_set(&env, "EMPTY", "");
 	struct fb_shlex lx = { .escape = '\\', .lookup = fb_vars_lookup, .ctx = &env };
@@ -227,7 +227,7 @@ static int errors(void)
 
 static int skip_unset(void)
 {
-	struct fb_vars env = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars env = { 0 };
 	fb_vars_set(&env, "A", "1");
 	struct fb_shlex lx = { .escape = '\\', .skip_unset = true, .lookup = fb_vars_lookup, .ctx = &env };
 	struct fb_err err = { 0 };
@@ -252,7 +252,7 @@ static int backtick_escape(void)
 
 static int vars_self_assign(void)
 {
-	struct fb_vars v = { FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_vars v = { 0 };
 	fb_vars_set(&v, "A", "value");
 	/* Setting a variable to its own current value (ARG A after ARG A=value). */
 	fb_vars_set(&v, "A", fb_vars_get(&v, "A"));
@@ -261,8 +261,116 @@ static int vars_self_assign(void)
 	return 0;
 }
 
+/* Thousands of variables: every one found, the last value wins (the hash
+ * index is rebuilt as the list grows). */
+static int vars_many(void)
+{
+	struct fb_vars v = { 0 };
+	char k[32], val[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof(k), "K%d", i);
+		snprintf(val, sizeof(val), "%d", i);
+		fb_vars_set(&v, k, val);
+	}
+	fb_vars_set(&v, "K17", "again");
+	TAP_CHECK(v.keys.n == 5000 && v.nslots >= 2 * v.keys.n);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof(k), "K%d", i);
+		snprintf(val, sizeof(val), "%d", i);
+		TAP_STREQ(fb_vars_get(&v, k), i == 17 ? "again" : val);
+	}
+	TAP_CHECK(fb_vars_get(&v, "K5000") == NULL);
+	struct fb_vars c = { 0 };
+	fb_vars_copy(&c, &v);
+	TAP_STREQ(fb_vars_get(&c, "K4999"), "4999");
+	TAP_STREQ(c.keys.v[17], "K17");
+	fb_vars_free(&c);
+	fb_vars_free(&v);
+	return 0;
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = fb_xmalloc(n + 1);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* A value over 1 MiB is an error however it is made; the pattern
+ * modifiers give the same results on their fast (literal) path and the
+ * general one; pattern matching stops at the step limit, counted across
+ * the calls that share a counter. */
+static int limits(void)
+{
+	struct fb_vars env = { 0 };
+	char *big = repeat('a', 200000);
+	fb_vars_set(&env, "V", "aaaaaaaaaa");
+	fb_vars_set(&env, "BIG", big);
+	fb_vars_set(&env, "HALF", big + 100000); /* 100000 a's */
+	fb_vars_set(&env, "SMALL", big + 200000 - 2000);
+	struct fb_shlex lx = { .escape = '\\', .lookup = fb_vars_lookup, .ctx = &env };
+	struct fb_err err = { 0 };
+	char *got = NULL;
+	/* 200000 * 10 is over the limit: it stops early, not at 2 MB */
+	TAP_CHECK(fb_shlex_word(&lx, "${BIG//a/aaaaaaaaaa}", &got, &err) == -1);
+	TAP_STREQ(err.kind, "too_large");
+	TAP_CHECK(strstr(err.msg, "the expanded value is over 1048576 bytes (1 MiB), the limit") != NULL);
+	TAP_CHECK(fb_shlex_word(&lx, "$BIG$BIG$BIG$BIG$BIG$BIG", &got, &err) == -1);
+	TAP_STREQ(err.kind, "too_large");
+	TAP_CHECK(fb_shlex_word(&lx, "${BIG:+$BIG$BIG$BIG$BIG$BIG$BIG}", &got, &err) == -1);
+	TAP_STREQ(err.kind, "too_large");
+	/* a long word in a message is cut */
+	TAP_CHECK(strlen(err.msg) < 400);
+	TAP_CHECK(fb_shlex_word(&lx, "${HALF//a/aaaaaaaaaa}", &got, &err) == 0);
+	TAP_CHECK(strlen(got) == 1000000);
+	free(got);
+	/* literal and general paths agree */
+	static const struct {
+		const char *a, *b;
+	} same[] = {
+		{ "${V//a/bc}", "${V//[a]/bc}" },     { "${V/a/bc}", "${V/[a]/bc}" },
+		{ "${V//aa/x}", "${V//a[a]/x}" },     { "${V#aaa}", "${V#a[a]a}" },
+		{ "${V##aaa}", "${V##a[a]a}" },       { "${V%aaa}", "${V%a[a]a}" },
+		{ "${V%%aaa}", "${V%%[a]aa}" },       { "${V//\\*/b}", "${V//[*]/b}" },
+		{ "${V//xyz/b}", "${V//[x]yz/b}" },  { "${V#aaaaaaaaaaaa}", "${V#[a]aaaaaaaaaaa}" },
+	};
+	for (size_t i = 0; i < FB_ARRAY_LEN(same); i++) {
+		char *x = NULL, *y = NULL;
+		TAP_CHECK(fb_shlex_word(&lx, same[i].a, &x, &err) == 0);
+		TAP_CHECK(fb_shlex_word(&lx, same[i].b, &y, &err) == 0);
+		if (strcmp(x, y))
+			return tap_fail("%s gives '%s', %s gives '%s'", same[i].a, x, same[i].b, y);
+		free(x);
+		free(y);
+	}
+	/* the empty pattern: as before, the replacement goes between every character */
+	TAP_CHECK(fb_shlex_word(&lx, "${V///x}", &got, &err) == 0);
+	TAP_STREQ(got, "xaxaxaxaxaxaxaxaxaxax");
+	free(got);
+	/* a backtracking pattern over a long value stops at the step limit */
+	TAP_CHECK(fb_shlex_word(&lx, "${BIG//*a*a*a*b/x}", &got, &err) == -1);
+	TAP_CHECK(strstr(err.msg, "pattern matching took over 268435456 steps") != NULL);
+	/* steps add up across the calls that share a counter */
+	uint64_t work = 0;
+	struct fb_shlex shared = lx;
+	shared.work = &work;
+	int ok = 0, r = 0;
+	for (int i = 0; i < 100000 && r == 0; i++) {
+		r = fb_shlex_word(&shared, "${SMALL##*b}", &got, &err);
+		if (r == 0)
+			free(got), ok++;
+	}
+	TAP_CHECK(r == -1 && ok > 0 && work > FB_SHLEX_MAX_WORK);
+	free(big);
+	fb_vars_free(&env);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "variables: set to their own value", vars_self_assign },
+	{ "variables: thousands, through the hash index", vars_many },
+	{ "limits: 1 MiB values, pattern matching steps", limits },
 	{ "envVarTest corpus", env_var_test },
 	{ "wordsTest corpus", words_test },
 	{ "pattern modifiers", modifiers },
