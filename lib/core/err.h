@@ -15,6 +15,10 @@ enum {
 	FB_EXIT_CONFLICT = 4, /* name or tag in use, store locked */
 };
 
+/* On a function returning 0/-1 (or NULL) and filling a struct fb_err: its
+ * result must be looked at (docs/architecture.md). */
+#define FB_MUST_CHECK __attribute__((warn_unused_result))
+
 struct fb_err {
 	int code;        /* one of FB_EXIT_*; 0 while unset */
 	char kind[32];   /* machine-readable class: "syntax", "io", ... */

@@ -41,4 +41,9 @@ teardown() {
 	run "$T/scripts/check-layers"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"err.h is in lib/"*"and lib/"* ]]
+	rm "$T/lib/fs/err.h"
+	echo '#include "doc_codec.h"' >>"$T/lib/vm/vm.c"
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"lib/vm/vm.c:"*"doc_codec.h is for codecs only"* ]]
 }

@@ -1,0 +1,162 @@
+/* The pipeline document (doc.h): a jv object behind an opaque struct, so
+ * that only lib/core and the codecs handle jv. */
+#include "doc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doc_codec.h"
+#include "err.h"
+#include "json.h"
+#include "tool.h"
+#include "util.h"
+
+struct fb_doc {
+	jv v; /* always an object */
+};
+
+struct fb_doc *fb_doc_from_jv(jv v)
+{
+	struct fb_doc *d = fb_xmalloc(sizeof(*d));
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		v = jv_object();
+	}
+	d->v = v;
+	return d;
+}
+
+struct fb_doc *fb_doc_new(void)
+{
+	return fb_doc_from_jv(jv_object());
+}
+
+void fb_doc_free(struct fb_doc *d)
+{
+	if (!d)
+		return;
+	jv_free(d->v);
+	free(d);
+}
+
+static int take(jv v, bool empty_ok, struct fb_doc **out, struct fb_err *err)
+{
+	if (!jv_is_valid(v) && empty_ok) {
+		jv_free(v);
+		*out = fb_doc_new();
+		return 0;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		int r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "the document is %s %s, not an object",
+				   jv_get_kind(v) == JV_KIND_ARRAY || jv_get_kind(v) == JV_KIND_OBJECT ? "an" : "a",
+				   jv_is_valid(v) ? fb_json_kind_name(v) : "nothing");
+		jv_free(v);
+		return r;
+	}
+	*out = fb_doc_from_jv(v);
+	return 0;
+}
+
+int fb_doc_read_fd(int fd, struct fb_doc **out, struct fb_err *err)
+{
+	jv v;
+	if (fb_json_read_fd(fd, &v, err) < 0)
+		return -1;
+	return take(v, false, out, err);
+}
+
+int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err)
+{
+	jv v;
+	if (fb_json_read_fd_opt(fd, &v, err) < 0)
+		return -1;
+	return take(v, true, out, err);
+}
+
+int fb_doc_parse(const char *text, size_t len, struct fb_doc **out, struct fb_err *err)
+{
+	jv v;
+	if (fb_json_parse(text, len, &v, err) < 0)
+		return -1;
+	return take(v, false, out, err);
+}
+
+int fb_doc_load(const char *path, struct fb_doc **out, struct fb_err *err)
+{
+	jv v;
+	if (fb_json_load(path, &v, err) < 0)
+		return -1;
+	if (take(v, false, out, err) < 0) {
+		fb_err_prefix(err, "%s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int fb_doc_save(const char *path, const struct fb_doc *d, mode_t mode, struct fb_err *err)
+{
+	return fb_json_save(path, jv_copy(d->v), mode, err);
+}
+
+bool fb_doc_is_error(const struct fb_doc *d)
+{
+	return fb_json_is_error_doc(d->v);
+}
+
+bool fb_doc_has(const struct fb_doc *d, const char *key)
+{
+	jv m = jv_object_get(jv_copy(d->v), jv_string(key));
+	bool has = jv_is_valid(m) && jv_get_kind(m) != JV_KIND_NULL;
+	jv_free(m);
+	return has;
+}
+
+void fb_doc_remove(struct fb_doc *d, const char *key)
+{
+	d->v = jv_object_delete(d->v, jv_string(key));
+}
+
+void fb_doc_copy_member(struct fb_doc *dst, const struct fb_doc *src, const char *key)
+{
+	fb_doc_set(dst, key, fb_doc_get(src, key));
+}
+
+char *fb_doc_dump(const struct fb_doc *d, bool pretty)
+{
+	return fb_json_dump(jv_copy(d->v), pretty);
+}
+
+int fb_doc_finish(struct fb_doc *d)
+{
+	jv v = d->v;
+	free(d);
+	return fb_tool_finish(v);
+}
+
+int fb_doc_pass_error(struct fb_doc *d)
+{
+	jv v = d->v;
+	free(d);
+	return fb_tool_pass_error(v);
+}
+
+jv fb_doc_get(const struct fb_doc *d, const char *key)
+{
+	jv m = jv_object_get(jv_copy(d->v), jv_string(key));
+	if (!jv_is_valid(m)) {
+		jv_free(m);
+		return jv_null();
+	}
+	return m;
+}
+
+void fb_doc_set(struct fb_doc *d, const char *key, jv v)
+{
+	d->v = jv_object_set(d->v, jv_string(key), v);
+}
+
+jv fb_doc_jv(const struct fb_doc *d)
+{
+	return jv_copy(d->v);
+}
