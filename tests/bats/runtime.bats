@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# fb-runtime on its own: OCI bundles (a static busybox rootfs and runc's
+# `spec` config) run as QEMU microVMs (TCG here), the runtime-spec
+# lifecycle and its errors side by side with runc's, exec, the bundle's
+# process, resources, mounts, and nothing left behind.
+
+load helpers
+load runtime
+
+setup_file() {
+	runtime_setup_file
+}
+
+teardown_file() {
+	runtime_teardown_file
+}
+
+teardown() {
+	runtime_cleanup
+}
+
+@test "run: the process runs inside the VM (another kernel), its output and exit code come back" {
+	mkbundle b1 '["/bin/sh","-c","echo hello from $(uname -r); echo to-stderr >&2; exit 7"]'
+	run_split fbrt run --bundle "$D/b1" r1
+	[ "$status" -eq 7 ]
+	[[ "$output" == "hello from "* ]]
+	[ "${output#hello from }" != "$(uname -r)" ]
+	[ "$stderr" = to-stderr ]
+	run fbrt delete r1
+	[ "$status" -eq 0 ]
+	# a signal's death is 128+N
+	mkbundle b2 '["/bin/sh","-c","kill -TERM $$"]'
+	run fbrt run --bundle "$D/b2" r2
+	[ "$status" -eq 143 ]
+}
+
+@test "create/start/state/kill/delete: the lifecycle; state validates against the runtime-spec's state schema" {
+	mkbundle b1 '["/bin/sh","-c","trap \"echo got-term; exit 3\" TERM; echo ready; while :; do sleep 0.1; done"]'
+	fbrt create --bundle "$D/b1" --pid-file "$D/pid" c1 >"$D/out" 2>"$D/err" </dev/null
+	local pid
+	pid=$(cat "$D/pid")
+	kill -0 "$pid"
+	run fbrt state c1
+	[ "$status" -eq 0 ]
+	state_valid "$output"
+	[ "$(jq -r .status <<<"$output")" = created ]
+	[ "$(jq -r .pid <<<"$output")" = "$pid" ]
+	[ "$(jq -r .bundle <<<"$output")" = "$D/b1" ]
+	# created: the process has not run
+	[ ! -s "$D/out" ]
+	fbrt start c1
+	run fbrt state c1
+	state_valid "$output"
+	[ "$(jq -r .status <<<"$output")" = running ]
+	wait_for "$D/out" ready
+	fbrt kill c1 TERM
+	wait_gone "$pid"
+	run fbrt state c1
+	state_valid "$output"
+	[ "$(jq -r .status <<<"$output")" = stopped ]
+	grep -q got-term "$D/out"
+	[ "$(jq -r .fb.exit_code "$RT_ROOT/c1/state.json")" = 3 ]
+	fbrt delete c1
+	[ ! -e "$RT_ROOT/c1" ]
+	run fbrt list --format json
+	[ "$output" = "[]" ]
+}
+
+@test "lifecycle errors are runc's: start twice, delete running, kill stopped, unknown id, duplicate id" {
+	command -v runc >/dev/null || skip "runc is not installed"
+	mkbundle b1 '["/bin/sh","-c","while :; do sleep 0.1; done"]'
+	local rt
+	for rt in fbrt runc_t; do
+		$rt create --bundle "$D/b1" x1 </dev/null >/dev/null 2>&1
+		run_split $rt create --bundle "$D/b1" x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"container with given ID already exists"* ]]
+		$rt start x1
+		run_split $rt start x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"cannot start an already running container"* ]]
+		run_split $rt delete x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"cannot delete container x1 that is not stopped: running"* ]]
+		$rt kill x1 KILL
+		local i
+		for i in $(seq 1 200); do [ "$($rt state x1 | jq -r .status)" = stopped ] && break; sleep 0.05; done
+		[ "$($rt state x1 | jq -r .status)" = stopped ]
+		run_split $rt kill x1 KILL
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"container not running"* ]]
+		run_split $rt start x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"cannot start a container that has stopped"* ]]
+		$rt delete x1
+		run_split $rt state x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"container does not exist"* ]]
+		run_split $rt delete x1
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"container does not exist"* ]]
+		run $rt delete --force x1
+		[ "$status" -eq 0 ]
+		# a created container is deleted without --force
+		$rt create --bundle "$D/b1" x1 </dev/null >/dev/null 2>&1
+		run $rt delete x1
+		[ "$status" -eq 0 ]
+	done
+	# --log --log-format json: the error as a JSON line, as containerd reads it
+	run fbrt --log "$D/log.json" --log-format json state nope
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .msg "$D/log.json")" = "container does not exist" ]
+	[ "$(jq -r .level "$D/log.json")" = error ]
+}
+
+@test "the bundle's process: env, cwd, user with additional groups, rlimits, hostname, terminal off" {
+	mkdir -p "$D/rootfs/work"
+	mkbundle b1 '["/bin/sh","-c","echo env=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g):$(id -G); echo nofile=$(ulimit -n); echo host=$(hostname); [ -t 0 ] || echo notty"]' \
+		'.process.env += ["FOO=bar baz"] | .process.cwd = "/work" | .process.user = {uid: 1234, gid: 5678, additionalGids: [11, 12]} | .process.rlimits = [{type: "RLIMIT_NOFILE", hard: 777, soft: 555}] | .hostname = "inside"'
+	run_split fbrt run --bundle "$D/b1" p1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"env=bar baz"* ]]
+	[[ "$output" == *"cwd=/work"* ]]
+	[[ "$output" == *"id=1234:5678:5678 11 12"* ]]
+	[[ "$output" == *"nofile=555"* ]]
+	[[ "$output" == *"host=inside"* ]]
+	[[ "$output" == *"notty"* ]]
+}
+
+@test "resources: CPU quota -> vCPUs, memory limit -> guest memory" {
+	mkbundle b1 '["/bin/sh","-c","echo cpus=$(nproc); grep MemTotal /proc/meminfo"]' \
+		'.linux.resources = {cpu: {quota: 200000, period: 100000}, memory: {limit: 209715200}}'
+	run_split fbrt run --bundle "$D/b1" m1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cpus=2"* ]]
+	local kb
+	kb=$(awk '/MemTotal/ {print $2}' <<<"$output")
+	# 200 MiB less what the guest kernel keeps
+	[ "$kb" -gt 150000 ] && [ "$kb" -le 204800 ]
+}
+
+@test "root: writes land in the rootfs directory; a read-only root stays unchanged" {
+	mkbundle b1 '["/bin/sh","-c","echo written > /made-in-vm; mkdir -p /d/e; echo ok"]' '.root.readonly = false'
+	run fbrt run --bundle "$D/b1" w1
+	[ "$status" -eq 0 ]
+	[ "$(cat "$D/rootfs/made-in-vm")" = written ]
+	[ -d "$D/rootfs/d/e" ]
+	rm -rf "$D/rootfs/made-in-vm" "$D/rootfs/d"
+	mkbundle b2 '["/bin/sh","-c","echo x > /nope && echo wrote || echo refused"]' '.root.readonly = true'
+	run fbrt run --bundle "$D/b2" w2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *refused* ]]
+	[ ! -e "$D/rootfs/nope" ]
+}
+
+@test "mounts: a bound directory is shared (both ways), a bound file is seen, tmpfs mounted" {
+	mkdir -p "$D/vol"
+	echo from-host >"$D/vol/in"
+	printf 'nameserver 192.0.2.53\n' >"$D/resolv"
+	mkbundle b1 '["/bin/sh","-c","cat /data/in; echo from-vm > /data/out; cat /etc/resolv.conf; grep \" /scratch \" /proc/mounts | cut -d\" \" -f3"]' \
+		".mounts += [{destination: \"/data\", type: \"bind\", source: \"$D/vol\", options: [\"rbind\",\"rw\"]}, {destination: \"/etc/resolv.conf\", type: \"bind\", source: \"$D/resolv\", options: [\"bind\",\"ro\"]}, {destination: \"/scratch\", type: \"tmpfs\", source: \"tmpfs\", options: [\"nosuid\",\"size=1m\"]}]"
+	run_split fbrt run --bundle "$D/b1" v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *from-host* ]]
+	[[ "$output" == *"nameserver 192.0.2.53"* ]]
+	[[ "$output" == *tmpfs* ]]
+	[ "$(cat "$D/vol/out")" = from-vm ]
+}
+
+@test "exec: another process in the running container, its output and exit code; --detach with a pid file" {
+	mkbundle b1 '["/bin/sh","-c","echo main > /tmp/main; while :; do sleep 0.1; done"]'
+	fbrt create --bundle "$D/b1" e1 </dev/null >/dev/null 2>&1
+	fbrt start e1
+	run_split fbrt exec e1 /bin/sh -c 'echo out; echo err >&2; cat /tmp/main; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = "$(printf 'out\nmain')" ]
+	[ "$stderr" = err ]
+	# stdin reaches it, and its end
+	run bash -c "printf 'a\nb\n' | $(printf '%q' "$FB_BIN/fb-runtime") --root $(printf '%q' "$RT_ROOT") exec e1 /bin/cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'a\nb')" ]
+	# --process, --detach: the pid file names the holder, which ends with it
+	jq -n '{args: ["/bin/sh","-c","sleep 0.5; exit 4"], cwd: "/", env: ["PATH=/bin"], user: {uid: 0, gid: 0}}' >"$D/proc.json"
+	fbrt exec --detach --pid-file "$D/epid" --process "$D/proc.json" e1 </dev/null >/dev/null 2>&1
+	local epid
+	epid=$(cat "$D/epid")
+	[ "$epid" -gt 0 ]
+	# not our child: wait for it to go, then its status is in its parent's hands (init)
+	wait_gone "$epid"
+	# a program that is not there: runc's status and words
+	run_split fbrt exec e1 /no/such/thing
+	[ "$status" -eq 255 ]
+	[[ "$stderr" == *'exec failed: unable to start container process: exec: "/no/such/thing": stat /no/such/thing: no such file or directory'* ]]
+	run_split fbrt exec e1 nosuch
+	[ "$status" -eq 255 ]
+	[[ "$stderr" == *'exec: "nosuch": executable file not found in $PATH'* ]]
+	fbrt delete --force e1
+}
+
+@test "create: a program that is not there fails at create with runc's message" {
+	mkbundle b1 '["nosuchprogram"]'
+	run_split fbrt create --bundle "$D/b1" n1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'exec: "nosuchprogram": executable file not found in $PATH'* ]]
+	[ ! -e "$RT_ROOT/n1" ]
+	no_leftovers
+}
+
+@test "bad bundles are refused with the reason, and nothing is left" {
+	mkdir -p "$D/empty"
+	run_split fbrt create --bundle "$D/empty" bad1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"config.json"* ]]
+	mkbundle b1 '[]'
+	run_split fbrt create --bundle "$D/b1" bad2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"args must not be empty"* ]]
+	mkbundle b2 '["/bin/true"]' '.root.path = "nowhere"'
+	run_split fbrt create --bundle "$D/b2" bad3
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"root.path"* ]]
+	echo '{not json' >"$D/b2/config.json"
+	run_split fbrt create --bundle "$D/b2" bad4
+	[ "$status" -eq 1 ]
+	run_split fbrt create --bundle "$D/b1" "../escape"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"invalid container id"* ]]
+	mkbundle b3 '["/bin/true"]' '.annotations["org.firebuild.kernel"] = "/no/kernel"'
+	run_split fbrt create --bundle "$D/b3" bad5
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"/no/kernel"* ]]
+	[ -z "$(ls -A "$RT_ROOT" 2>/dev/null)" ]
+	no_leftovers
+}
+
+@test "delete --force of a running container leaves no process, jail, cgroup or state" {
+	mkbundle b1 '["/bin/sh","-c","while :; do sleep 0.1; done"]'
+	fbrt create --bundle "$D/b1" --pid-file "$D/pid" f1 </dev/null >/dev/null 2>&1
+	fbrt start f1
+	local pid vmm jail cgs
+	pid=$(cat "$D/pid")
+	vmm=$(jq -r .fb.vmm_pid "$RT_ROOT/f1/state.json")
+	jail=$(jq -r .fb.jail_dir "$RT_ROOT/f1/state.json")
+	cgs=$(jq -r '.fb.cgroups[]' "$RT_ROOT/f1/state.json")
+	[ -d "$jail" ]
+	kill -0 "$vmm"
+	run fbrt ps --format json f1
+	[ "$(jq -c . <<<"$output")" = "[$pid,$vmm]" ]
+	fbrt delete --force f1
+	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$vmm" 2>/dev/null
+	[ ! -e "$jail" ]
+	local cg
+	for cg in $cgs; do [ ! -e "$cg" ]; done
+	[ ! -e "$RT_ROOT/f1" ]
+	no_leftovers
+}
+
+@test "features, --help, --version" {
+	run fbrt features
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .ociVersionMax <<<"$output")" = 1.1.0 ]
+	[ "$(jq -r '.annotations["org.firebuild.isolation"]' <<<"$output")" = microvm ]
+	jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")' <<<"$output" >/dev/null
+	run fbrt --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"create --bundle"* ]]
+	run fbrt --version
+	[[ "$output" == *"fb-runtime version"* ]]
+	run_split fbrt frobnicate x
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown command"* ]]
+}
