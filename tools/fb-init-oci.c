@@ -429,6 +429,10 @@ struct proc {
 	size_t npend;
 	bool in_eof;
 	bool used;
+	/* until it is launched: the process, and the ends it gets */
+	const struct jval *pr;
+	int cin, cout, cerr;
+	char slave[128];
 };
 
 #define MAX_PROCS 64
@@ -539,7 +543,11 @@ static bool findable(const char *argv0, char **env)
 
 /* Run a runtime-spec process as stream; false (with ERROR and EXIT sent)
  * when it could not start. */
-static bool spawn_proc(uint32_t stream, const struct jval *pr)
+/* Its stdio made (a pty, or three pipes) before it runs: the container's
+ * process gets them at create, so what the engine writes to a terminal
+ * before start is echoed then, as runc's pty does. NULL (ERROR and EXIT
+ * sent) when it cannot run. */
+static struct proc *proc_prepare(uint32_t stream, const struct jval *pr)
 {
 	int slot = -1;
 	for (int i = 0; i < MAX_PROCS && slot < 0; i++)
@@ -547,27 +555,77 @@ static bool spawn_proc(uint32_t stream, const struct jval *pr)
 			slot = i;
 	if (slot < 0) {
 		send_error(stream, 125, "too many processes in the container at once (%d)", MAX_PROCS);
-		return false;
+		return NULL;
 	}
 	size_t na = 0, ne = 0;
 	char **args = jstrv(pr, "args", &na), **env = jstrv(pr, "env", &ne);
-	if (!na) {
+	bool ok = na > 0;
+	if (!na)
 		send_error(stream, 125, "the process has no args");
-		free(args);
-		free(env);
-		return false;
-	}
-	if (!findable(args[0], env)) {
+	else if (!findable(args[0], env)) {
 		/* runc's words, which engines look for */
 		if (strchr(args[0], '/'))
 			send_error(stream, 127, "exec: \"%s\": stat %s: no such file or directory", args[0], args[0]);
 		else
 			send_error(stream, 127, "exec: \"%s\": executable file not found in $PATH", args[0]);
-		free(args);
-		free(env);
-		return false;
+		ok = false;
 	}
-	bool tty = jbool(pr, "terminal");
+	free(args);
+	free(env);
+	if (!ok)
+		return NULL;
+	struct proc *p = &g_procs[slot];
+	*p = (struct proc){ .stream = stream, .pr = pr, .in = -1, .out = -1, .err = -1, .master = -1, .cin = -1, .cout = -1, .cerr = -1,
+			    .used = true };
+	if (jbool(pr, "terminal")) {
+		p->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (p->master < 0 || grantpt(p->master) < 0 || unlockpt(p->master) < 0 ||
+		    ptsname_r(p->master, p->slave, sizeof(p->slave)) != 0) {
+			send_error(stream, 125, "a terminal for the process: %s", strerror(errno));
+			if (p->master >= 0)
+				close(p->master);
+			memset(p, 0, sizeof(*p));
+			return NULL;
+		}
+		const struct jval *cs = jget(pr, "consoleSize");
+		struct winsize ws = { (unsigned short)jnum(cs, "height", 24), (unsigned short)jnum(cs, "width", 80), 0, 0 };
+		ioctl(p->master, TIOCSWINSZ, &ws);
+		/* the slave held open meanwhile: input to it is echoed */
+		p->cin = open(p->slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	} else {
+		int in[2], out[2], er[2];
+		if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
+			send_error(stream, 125, "pipes for the process: %s", strerror(errno));
+			memset(p, 0, sizeof(*p));
+			return NULL;
+		}
+		p->in = in[1], p->cin = in[0], p->out = out[0], p->cout = out[1], p->err = er[0], p->cerr = er[1];
+	}
+	int fds[4] = { p->in, p->out, p->err, p->master };
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			fcntl(fds[i], F_SETFL, O_NONBLOCK);
+	return p;
+}
+
+static void proc_free(struct proc *p)
+{
+	int fds[7] = { p->in, p->out, p->err, p->master, p->cin, p->cout, p->cerr };
+	for (int i = 0; i < 7; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(p->pend);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Run it; false (ERROR and EXIT sent, the slot freed) when it could not. */
+static bool proc_launch(struct proc *p)
+{
+	const struct jval *pr = p->pr;
+	uint32_t stream = p->stream;
+	size_t na = 0, ne = 0;
+	char **args = jstrv(pr, "args", &na), **env = jstrv(pr, "env", &ne);
+	bool tty = p->master >= 0;
 	const char *cwd = jstr(pr, "cwd");
 	const struct jval *user = jget(pr, "user");
 	uid_t uid = (uid_t)jnum(user, "uid", 0);
@@ -579,31 +637,12 @@ static bool spawn_proc(uint32_t stream, const struct jval *pr)
 	for (size_t i = 0; ag && ag->t == J_ARR && i < ag->n && ng < 65; i++)
 		if (ag->v[i].t == J_NUM)
 			groups[ng++] = (gid_t)ag->v[i].num;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, rep[2], master = -1;
-	char slave[128] = "";
-	if (tty) {
-		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, slave, sizeof(slave)) != 0) {
-			send_error(stream, 125, "a terminal for the process: %s", strerror(errno));
-			if (master >= 0)
-				close(master);
-			free(args);
-			free(env);
-			return false;
-		}
-		const struct jval *cs = jget(pr, "consoleSize");
-		struct winsize ws = { (unsigned short)jnum(cs, "height", 24), (unsigned short)jnum(cs, "width", 80), 0, 0 };
-		ioctl(master, TIOCSWINSZ, &ws);
-	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
-		send_error(stream, 125, "pipes for the process: %s", strerror(errno));
-		free(args);
-		free(env);
-		return false;
-	}
+	int rep[2];
 	if (pipe2(rep, O_CLOEXEC) < 0) {
 		send_error(stream, 125, "pipe: %s", strerror(errno));
 		free(args);
 		free(env);
+		proc_free(p);
 		return false;
 	}
 	pid_t pid = fork();
@@ -614,7 +653,7 @@ static bool spawn_proc(uint32_t stream, const struct jval *pr)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
 		if (tty) {
-			int s = open(slave, O_RDWR);
+			int s = open(p->slave, O_RDWR);
 			if (s >= 0) {
 				ioctl(s, TIOCSCTTY, 0);
 				dup2(s, 0);
@@ -624,9 +663,9 @@ static bool spawn_proc(uint32_t stream, const struct jval *pr)
 					close(s);
 			}
 		} else {
-			dup2(in[0], 0);
-			dup2(out[1], 1);
-			dup2(er[1], 2);
+			dup2(p->cin, 0);
+			dup2(p->cout, 1);
+			dup2(p->cerr, 2);
 		}
 		const struct jval *rl = jget(pr, "rlimits");
 		for (size_t i = 0; rl && rl->t == J_ARR && i < rl->n; i++) {
@@ -672,43 +711,39 @@ static bool spawn_proc(uint32_t stream, const struct jval *pr)
 		_exit(code);
 	}
 	close(rep[1]);
+	free(args);
+	free(env);
 	if (pid < 0) {
 		close(rep[0]);
 		send_error(stream, 125, "fork: %s", strerror(errno));
+		proc_free(p);
 		return false;
 	}
-	if (!tty) {
-		close(in[0]);
-		close(out[1]);
-		close(er[1]);
-	}
+	/* the child's ends are its own now */
+	int ce[3] = { p->cin, p->cout, p->cerr };
+	for (int i = 0; i < 3; i++)
+		if (ce[i] >= 0)
+			close(ce[i]);
+	p->cin = p->cout = p->cerr = -1;
 	char msg[1024];
 	ssize_t n = read(rep[0], msg, sizeof(msg) - 1);
 	close(rep[0]);
-	free(args);
-	free(env);
 	if (n > 0) {
 		msg[n] = '\0';
 		waitpid(pid, NULL, 0);
 		send_error(stream, (unsigned char)msg[0], "%s", msg + 1);
-		if (tty)
-			close(master);
-		else {
-			close(in[1]);
-			close(out[0]);
-			close(er[0]);
-		}
+		proc_free(p);
 		return false;
 	}
-	struct proc *p = &g_procs[slot];
-	*p = (struct proc){ .stream = stream, .pid = pid, .in = tty ? -1 : in[1], .out = tty ? -1 : out[0], .err = tty ? -1 : er[0],
-			    .master = master, .used = true };
-	int fds[4] = { p->in, p->out, p->err, p->master };
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			fcntl(fds[i], F_SETFL, O_NONBLOCK);
+	p->pid = pid;
 	send_u32(stream, FB_IO_STARTED, (uint32_t)pid);
 	return true;
+}
+
+static bool spawn_proc(uint32_t stream, const struct jval *pr)
+{
+	struct proc *p = proc_prepare(stream, pr);
+	return p && proc_launch(p);
 }
 
 /* What a process wrote and the host has not had: all of it that is there. */
@@ -742,12 +777,7 @@ static void proc_end(struct proc *p, int status)
 	drain(p, &p->out, FB_IO_STDOUT, true);
 	drain(p, &p->err, FB_IO_STDERR, true);
 	send_u32(p->stream, FB_IO_EXIT, (uint32_t)code);
-	int fds[4] = { p->in, p->out, p->err, p->master };
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(p->pend);
-	memset(p, 0, sizeof(*p));
+	proc_free(p);
 }
 
 static void stdin_flush(struct proc *p)
@@ -773,14 +803,14 @@ static void stdin_flush(struct proc *p)
 }
 
 /* One frame from the host. */
-static void handle_frame(const struct fb_io_hdr *h, const char *data, bool *started, const struct jval *process)
+static void handle_frame(const struct fb_io_hdr *h, const char *data, bool *started)
 {
 	struct proc *p = proc_of_stream(h->stream);
 	switch (h->kind) {
 	case FB_IO_START:
 		if (h->stream == 0 && !*started) {
 			*started = true;
-			if (!spawn_proc(0, process))
+			if (!p || !proc_launch(p))
 				power_off();
 		}
 		break;
@@ -876,19 +906,10 @@ void oci_main(void)
 	do_network(jget(&cfg, "network"));
 	if (jbool(jget(&cfg, "root"), "readonly") && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		say("fb-init: warning: read-only root: %s", strerror(errno));
-	const struct jval *process = jget(&cfg, "process");
-	size_t na = 0, ne = 0;
-	char **args = jstrv(process, "args", &na), **env = jstrv(process, "env", &ne);
-	if (!na)
-		die(125, "the process has no args");
-	/* what runc says at create when the program is not there */
-	if (!findable(args[0], env)) {
-		if (strchr(args[0], '/'))
-			die(127, "exec: \"%s\": stat %s: no such file or directory", args[0], args[0]);
-		die(127, "exec: \"%s\": executable file not found in $PATH", args[0]);
-	}
-	free(args);
-	free(env);
+	/* the container's process, made ready; what runc says at create when
+	 * its program is not there */
+	if (!proc_prepare(0, jget(&cfg, "process")))
+		power_off();
 	int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 	send_frame(0, FB_IO_READY, NULL, 0);
 
@@ -956,7 +977,7 @@ void oci_main(void)
 				}
 				if (have - off < sizeof(h) + h.len)
 					break;
-				handle_frame(&h, rbuf + off + sizeof(h), &started, process);
+				handle_frame(&h, rbuf + off + sizeof(h), &started);
 				off += sizeof(h) + h.len;
 			}
 			memmove(rbuf, rbuf + off, have - off);

@@ -219,8 +219,31 @@ static void __attribute__((noreturn)) finish(struct sup *s)
 		}
 	if (s->start_conn >= 0)
 		reply(s->start_conn, "error %s", s->last_error[0] ? s->last_error : "the container ended before it started");
+	if (s->status == S_CREATING && !s->last_error[0]) {
+		/* the console's last line says why */
+		char *cp = fb_xasprintf("%s/console.log", s->c->dir);
+		struct fb_buf cb = FB_BUF_INIT;
+		struct fb_err ce = { 0 };
+		char tail[2048] = "";
+		if (fb_read_file(cp, &cb, &ce) == 0 && cb.len) {
+			while (cb.len && (cb.data[cb.len - 1] == '\n' || cb.data[cb.len - 1] == '\r'))
+				cb.data[--cb.len] = '\0';
+			/* the last lines (a panic's reason is a few lines up) */
+			const char *t = fb_buf_str(&cb) + cb.len;
+			for (int k = 0; k < 12 && t > cb.data; k++)
+				for (t--; t > cb.data && t[-1] != '\n'; t--)
+					;
+			snprintf(tail, sizeof(tail), ": %s", t);
+			for (char *q = tail; *q; q++)
+				if (*q == '\n' || *q == '\r')
+					*q = ' ';
+		}
+		fb_buf_free(&cb);
+		free(cp);
+		snprintf(s->last_error, sizeof(s->last_error), "the VM ended before the container was created%s", tail);
+	}
 	if (s->status == S_CREATING)
-		tell_ready(s, "error %s", s->last_error[0] ? s->last_error : "the VM ended before the container was created");
+		tell_ready(s, "error %s", s->last_error);
 	if (s->jailed) {
 		fb_jail_remove(&s->jail);
 		fb_jail_free(&s->jail);
@@ -773,7 +796,7 @@ static void __attribute__((noreturn)) run(struct sup *s)
 			if (s->cl[i].fd > 0)
 				pf[n] = (struct pollfd){ s->cl[i].fd, POLLIN, 0 }, kind[n] = 4, idx[n++] = i;
 		for (int i = 0; i < MAX_STREAMS && s->obuf.len < OBUF_HIGH; i++)
-			if (s->st[i].used && s->st[i].started && !s->st[i].in_done && s->st[i].in >= 0)
+			if (s->st[i].used && (s->st[i].started || (i == 0 && s->status >= S_CREATED)) && !s->st[i].in_done && s->st[i].in >= 0)
 				pf[n] = (struct pollfd){ s->st[i].in, POLLIN, 0 }, kind[n] = 5, idx[n++] = i;
 		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
 			continue;

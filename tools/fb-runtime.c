@@ -433,6 +433,13 @@ static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_r
 	close(ready);
 	if (strcmp(line, "ok")) {
 		waitpid(sup, NULL, 0);
+		/* FB_RUNTIME_KEEP_FAILED=DIR: its console and log go there first */
+		const char *keep = getenv("FB_RUNTIME_KEEP_FAILED");
+		if (keep && *keep) {
+			char *dst = fb_xasprintf("%s/%s", keep, c->id);
+			rename(c->dir, dst);
+			free(dst);
+		}
 		fb_tree_remove(c->dir);
 		return rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line);
 	}
