@@ -114,3 +114,46 @@ no_leftovers() {
 	[ -z "$(ls -A "$D/jail/qemu-system-x86_64" 2>/dev/null)" ]
 	! pgrep -f -- "--root $RT_ROOT" >/dev/null
 }
+
+# The runtime as an engine runs it: engines pass no environment to the
+# runtime, so a wrapper names the settings and the test's state root.
+runtime_wrapper() {
+	cat >"$1" <<W
+#!/bin/sh
+FB_RUNTIME_CONFIG=$FB_RUNTIME_CONFIG exec $FB_BIN/fb-runtime --root $RT_ROOT "\$@"
+W
+	chmod 755 "$1"
+}
+
+# mkimage TAR REF: $D/rootfs as a one-layer OCI image in an oci-archive
+mkimage() {
+	local l="$D/layout"
+	rm -rf "$l" "$D/unpacked"
+	umoci init --layout "$l"
+	umoci new --image "$l:img"
+	umoci unpack --image "$l:img" "$D/unpacked" >/dev/null
+	cp -a "$D/rootfs/." "$D/unpacked/rootfs/"
+	umoci repack --refresh-bundle --image "$l:img" "$D/unpacked"
+	umoci config --image "$l:img" --config.cmd /bin/sh --config.env PATH=/bin:/usr/bin
+	skopeo copy "oci:$l:img" "oci-archive:$1:$2" >/dev/null
+	rm -rf "$l" "$D/unpacked"
+}
+
+# podman with everything of its own in the test's directory, in $NS
+pm() {
+	nsenter --net="/run/netns/$NS" podman --root "$D/p/root" --runroot "$D/p/run" --tmpdir "$D/p/tmp" \
+		--network-config-dir "$D/p/net" --cgroup-manager cgroupfs --events-backend file --runtime "$WRAP" "$@"
+}
+
+# wait_logs NAME TEXT: until the container's log has TEXT, bounded
+wait_logs() {
+	local i
+	for i in $(seq 1 600); do pm logs "$1" 2>&1 | grep -q "$2" && return 0; sleep 0.05; done
+	echo "# $1's log never had $2: $(pm logs "$1" 2>&1)"
+	return 1
+}
+
+# The guest kernel's release, from its build configuration.
+guest_kernel_version() {
+	sed -n "s/^# Linux\/[^ ]* \([^ ]*\) Kernel Configuration/\1/p" "$(dirname "$KERNEL")/config"
+}
