@@ -117,10 +117,13 @@ no_leftovers() {
 
 # The runtime as an engine runs it: engines pass no environment to the
 # runtime, so a wrapper names the settings and the test's state root.
+# (runtime_wrapper FILE noroot: the engine's --root, as containerd's shim gives one)
 runtime_wrapper() {
+	local root="--root $RT_ROOT"
+	[ "${2:-}" = noroot ] && root=""
 	cat >"$1" <<W
 #!/bin/sh
-FB_RUNTIME_CONFIG=$FB_RUNTIME_CONFIG exec $FB_BIN/fb-runtime --root $RT_ROOT "\$@"
+FB_RUNTIME_CONFIG=$FB_RUNTIME_CONFIG exec $FB_BIN/fb-runtime $root "\$@"
 W
 	chmod 755 "$1"
 }
