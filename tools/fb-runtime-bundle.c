@@ -25,7 +25,7 @@
 
 static int get_num(jv o, const char *key, long long *out)
 {
-	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	jv v = rt_get(jv_copy(o), key);
 	int r = -1;
 	if (jv_get_kind(v) == JV_KIND_NUMBER) {
 		*out = (long long)jv_number_value(v);
@@ -54,6 +54,7 @@ int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 	    fb_json_get_str_opt(doc, "store", &s->store, err) < 0 ||
 	    fb_json_get_str_opt(doc, "chroot_base", &s->chroot_base, err) < 0 ||
 	    fb_json_get_str_opt(doc, "kernel_args", &s->kernel_args, err) < 0 ||
+	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 ||
 	    fb_json_get_int_opt(doc, "mem", &s->mem, err) < 0 || fb_json_get_int_opt(doc, "cpu", &s->cpu, err) < 0 ||
 	    fb_json_get_int_opt(doc, "stop_timeout", &s->stop_timeout, err) < 0) {
 		fb_err_prefix(err, "%s", path);
@@ -71,6 +72,7 @@ void rt_settings_free(struct rt_settings *s)
 	free(s->store);
 	free(s->chroot_base);
 	free(s->kernel_args);
+	free(s->runc);
 }
 
 unsigned long rt_mount_flags(jv options, char **data)
@@ -184,7 +186,7 @@ static int convert_mounts(struct rt_bundle *b, jv mounts, jv *gm, jv *gf, struct
 		if (r == 0 && dst[0] != '/') {
 			r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json mounts[%d]: destination %s is not absolute", i, dst);
 		}
-		jv opts = jv_object_get(jv_copy(m), jv_string("options"));
+		jv opts = rt_get(jv_copy(m), "options");
 		bool bind = (type && !strcmp(type, "bind")) || has_word(jv_copy(opts), "bind") || has_word(jv_copy(opts), "rbind");
 		if (r == 0 && bind && src) {
 			struct stat st;
@@ -304,7 +306,7 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		fb_err_prefix(err, "config.json");
 		return -1;
 	}
-	jv ann = jv_object_get(jv_copy(cfg), jv_string("annotations"));
+	jv ann = rt_get(jv_copy(cfg), "annotations");
 	if (jv_get_kind(ann) == JV_KIND_OBJECT) {
 		jv_free(b->annotations);
 		b->annotations = ann;
@@ -312,7 +314,7 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		jv_free(ann);
 	}
 	/* root: the engine's prepared directory */
-	jv root = jv_object_get(jv_copy(cfg), jv_string("root"));
+	jv root = rt_get(jv_copy(cfg), "root");
 	char *rp = NULL;
 	if (jv_get_kind(root) != JV_KIND_OBJECT || fb_json_get_str(root, "path", &rp, err) < 0 ||
 	    fb_json_get_bool_opt(root, "readonly", &b->rootfs_ro, err) < 0) {
@@ -336,12 +338,12 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	}
 	b->rootfs = rfull;
 	/* the process */
-	jv proc = jv_object_get(jv_copy(cfg), jv_string("process"));
+	jv proc = rt_get(jv_copy(cfg), "process");
 	if (jv_get_kind(proc) != JV_KIND_OBJECT) {
 		jv_free(proc);
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json: no process");
 	}
-	jv args = jv_object_get(jv_copy(proc), jv_string("args"));
+	jv args = rt_get(jv_copy(proc), "args");
 	bool ok = jv_get_kind(args) == JV_KIND_ARRAY && jv_array_length(jv_copy(args)) > 0;
 	jv_free(args);
 	if (!ok) {
@@ -353,12 +355,12 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		return -1;
 	}
 	/* linux: namespaces, resources, sysctl */
-	jv lnx = jv_object_get(jv_copy(cfg), jv_string("linux"));
-	jv nss = jv_object_get(jv_copy(lnx), jv_string("namespaces"));
+	jv lnx = rt_get(jv_copy(cfg), "linux");
+	jv nss = rt_get(jv_copy(lnx), "namespaces");
 	if (jv_get_kind(nss) == JV_KIND_ARRAY)
 		jv_array_foreach(nss, i, ns)
 		{
-			jv t = jv_object_get(jv_copy(ns), jv_string("type")), p = jv_object_get(jv_copy(ns), jv_string("path"));
+			jv t = rt_get(jv_copy(ns), "type"), p = rt_get(jv_copy(ns), "path");
 			if (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "network")) {
 				if (jv_get_kind(p) == JV_KIND_STRING && jv_string_value(p)[0]) {
 					free(b->netns);
@@ -380,8 +382,8 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	}
 	b->cpu = s->cpu;
 	b->mem = s->mem;
-	jv res = jv_object_get(jv_copy(lnx), jv_string("resources"));
-	jv cpu = jv_object_get(jv_copy(res), jv_string("cpu")), mem = jv_object_get(jv_copy(res), jv_string("memory"));
+	jv res = rt_get(jv_copy(lnx), "resources");
+	jv cpu = rt_get(jv_copy(res), "cpu"), mem = rt_get(jv_copy(res), "memory");
 	long long quota = 0, period = 0, limit = 0;
 	if (jv_get_kind(cpu) == JV_KIND_OBJECT && get_num(cpu, "quota", &quota) == 0 && get_num(cpu, "period", &period) == 0 &&
 	    quota > 0 && period > 0)
@@ -396,7 +398,7 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	jv_free(cpu);
 	jv_free(mem);
 	jv_free(res);
-	jv sysctl = jv_object_get(jv_copy(lnx), jv_string("sysctl"));
+	jv sysctl = rt_get(jv_copy(lnx), "sysctl");
 	jv_free(lnx);
 	/* the machine: annotations, else the settings */
 	if (pick_kernel(s, b->annotations, &b->kernel, err) < 0 ||
@@ -420,7 +422,7 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	}
 	/* what fb-init reads */
 	jv gm, gf;
-	if (convert_mounts(b, jv_object_get(jv_copy(cfg), jv_string("mounts")), &gm, &gf, err) < 0) {
+	if (convert_mounts(b, rt_get(jv_copy(cfg), "mounts"), &gm, &gf, err) < 0) {
 		jv_free(gm);
 		jv_free(gf);
 		jv_free(sysctl);
@@ -434,7 +436,7 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	g = jv_object_set(g, jv_string("mounts"), gm);
 	g = jv_object_set(g, jv_string("files"), gf);
 	g = jv_object_set(g, jv_string("sysctl"), jv_get_kind(sysctl) == JV_KIND_OBJECT ? sysctl : (jv_free(sysctl), jv_object()));
-	jv hn = jv_object_get(jv_copy(cfg), jv_string("hostname"));
+	jv hn = rt_get(jv_copy(cfg), "hostname");
 	g = jv_object_set(g, jv_string("hostname"), jv_get_kind(hn) == JV_KIND_STRING ? hn : (jv_free(hn), jv_null()));
 	g = jv_object_set(g, jv_string("process"), proc);
 	b->guest = g;
@@ -454,13 +456,13 @@ int rt_bundle_mountpoints(struct rt_bundle *b, struct fb_err *err)
 		if (fd >= 0)
 			close(fd);
 	}
-	jv ms = jv_object_get(jv_copy(b->guest), jv_string("mounts"));
-	jv fs = jv_object_get(jv_copy(b->guest), jv_string("files"));
+	jv ms = rt_get(jv_copy(b->guest), "mounts");
+	jv fs = rt_get(jv_copy(b->guest), "files");
 	for (int pass = 0; pass < 2; pass++) {
 		jv l = pass ? fs : ms;
 		jv_array_foreach(l, i, m)
 		{
-			jv d = jv_object_get(m, jv_string("destination"));
+			jv d = rt_get(m, "destination");
 			const char *dst = jv_get_kind(d) == JV_KIND_STRING ? jv_string_value(d) : NULL;
 			if (r == 0 && dst && !pass) {
 				int fd = fb_tree_mkdirs(root, dst, 0755, 0, 0, NULL, err);

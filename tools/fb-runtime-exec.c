@@ -106,6 +106,7 @@ static int parse(struct rt_ctx *c, int argc, char **argv, struct exec_opts *o)
 	c->dir = fb_xasprintf("%s/%s", c->root, c->id);
 	if (strchr(c->id, '/') || !strcmp(c->id, ".") || !strcmp(c->id, ".."))
 		return rt_fail(c, "invalid container id format: %s", c->id);
+	rt_maybe_runc(c);
 	if (!o->process && i + 1 >= argc)
 		return rt_fail(c, "exec: no command (--process FILE, or the command after the id)");
 	return 0;
@@ -123,7 +124,7 @@ static char *process_json(struct rt_ctx *c, struct exec_opts *o, int argc, char 
 		jv st, cfg = jv_invalid();
 		if (rt_state_load(c->dir, &st, err) < 0)
 			return NULL;
-		jv b = jv_object_get(st, jv_string("bundle"));
+		jv b = rt_get(st, "bundle");
 		char *cp = jv_get_kind(b) == JV_KIND_STRING ? fb_xasprintf("%s/config.json", jv_string_value(b)) : NULL;
 		jv_free(b);
 		if (!cp || fb_json_load(cp, &cfg, err) < 0) {
@@ -133,7 +134,7 @@ static char *process_json(struct rt_ctx *c, struct exec_opts *o, int argc, char 
 			return NULL;
 		}
 		free(cp);
-		p = jv_object_get(cfg, jv_string("process"));
+		p = rt_get(cfg, "process");
 		if (jv_get_kind(p) != JV_KIND_OBJECT) {
 			jv_free(p);
 			p = jv_object();
@@ -154,7 +155,7 @@ static char *process_json(struct rt_ctx *c, struct exec_opts *o, int argc, char 
 	if (o->tty_set)
 		p = jv_object_set(p, jv_string("terminal"), jv_bool(o->tty));
 	if (o->env.n) {
-		jv env = jv_object_get(jv_copy(p), jv_string("env"));
+		jv env = rt_get(jv_copy(p), "env");
 		if (jv_get_kind(env) != JV_KIND_ARRAY) {
 			jv_free(env);
 			env = jv_array();
@@ -170,10 +171,10 @@ static char *process_json(struct rt_ctx *c, struct exec_opts *o, int argc, char 
 		u = jv_object_set(u, jv_string("gid"), jv_number(colon ? strtol(colon + 1, NULL, 10) : 0));
 		p = jv_object_set(p, jv_string("user"), u);
 	}
-	jv t = jv_object_get(jv_copy(p), jv_string("terminal"));
+	jv t = rt_get(jv_copy(p), "terminal");
 	*tty = jv_get_kind(t) == JV_KIND_TRUE;
 	jv_free(t);
-	jv args = jv_object_get(jv_copy(p), jv_string("args"));
+	jv args = rt_get(jv_copy(p), "args");
 	bool ok = jv_get_kind(args) == JV_KIND_ARRAY && jv_array_length(jv_copy(args)) > 0;
 	jv_free(args);
 	if (!ok) {

@@ -37,7 +37,7 @@ static int ip_json(char *const argv[], jv *out, struct fb_err *err)
 
 static const char *str_of(jv o, const char *key, char *buf, size_t n)
 {
-	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	jv v = rt_get(jv_copy(o), key);
 	const char *r = NULL;
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		snprintf(buf, n, "%s", jv_string_value(v));
@@ -96,9 +96,9 @@ int rt_net_setup(long uid, struct rt_tap **taps, int *ntaps, jv *net, struct fb_
 				(*taps)[(*ntaps)++] = (struct rt_tap){ fb_xstrdup(n), tap, fb_xstrdup(m) };
 				jv it = jv_object_set(jv_object(), jv_string("name"), jv_string(n));
 				it = jv_object_set(it, jv_string("mac"), jv_string(m));
-				it = jv_object_set(it, jv_string("mtu"), jv_object_get(jv_copy(l), jv_string("mtu")));
+				it = jv_object_set(it, jv_string("mtu"), rt_get(jv_copy(l), "mtu"));
 				jv v4 = jv_null(), v6 = jv_array();
-				jv ai = jv_object_get(jv_copy(l), jv_string("addr_info"));
+				jv ai = rt_get(jv_copy(l), "addr_info");
 				if (jv_get_kind(ai) == JV_KIND_ARRAY)
 					jv_array_foreach(ai, k, a)
 					{
@@ -106,7 +106,7 @@ int rt_net_setup(long uid, struct rt_tap **taps, int *ntaps, jv *net, struct fb_
 						const char *f = str_of(a, "family", fam, sizeof(fam));
 						const char *lo = str_of(a, "local", local, sizeof(local));
 						const char *sc = str_of(a, "scope", scope, sizeof(scope));
-						jv pl = jv_object_get(jv_copy(a), jv_string("prefixlen"));
+						jv pl = rt_get(jv_copy(a), "prefixlen");
 						int plen = jv_get_kind(pl) == JV_KIND_NUMBER ? (int)jv_number_value(pl) : -1;
 						jv_free(pl);
 						if (f && lo && plen >= 0 && (!sc || strcmp(sc, "link"))) {
@@ -125,7 +125,7 @@ int rt_net_setup(long uid, struct rt_tap **taps, int *ntaps, jv *net, struct fb_
 				if (jv_get_kind(v4) == JV_KIND_NULL && jv_array_length(jv_copy(v6)) > 0) {
 					jv_free(v4);
 					v4 = jv_array_get(jv_copy(v6), 0);
-					v4 = jv_object_get(v4, jv_string("address"));
+					v4 = rt_get(v4, "address");
 				}
 				it = jv_object_set(it, jv_string("ip"), v4);
 				it = jv_object_set(it, jv_string("ips"), v6);

@@ -106,7 +106,7 @@ static void save(struct sup *s)
 
 static void fb_set(struct sup *s, const char *key, jv v)
 {
-	jv fb = jv_object_get(jv_copy(s->state), jv_string("fb"));
+	jv fb = rt_get(jv_copy(s->state), "fb");
 	if (jv_get_kind(fb) != JV_KIND_OBJECT) {
 		jv_free(fb);
 		fb = jv_object();

@@ -54,8 +54,8 @@ static const char usage[] =
 	"  create --bundle DIR [--pid-file F] [--console-socket S] ID   boot the VM, the\n"
 	"                      container \"created\" (its process waits for start)\n"
 	"  start ID            run the container's process\n"
-	"  run --bundle DIR [--pid-file F] [--console-socket S] ID      create, start,\n"
-	"                      and wait: the exit status is the container's\n"
+	"  run --bundle DIR [--pid-file F] [--console-socket S] [--keep] ID   create,\n"
+	"                      start, wait (the exit status is the container's), delete\n"
 	"  state ID            the runtime-spec state (JSON)\n"
 	"  kill [--all] ID [SIGNAL]   a signal to the container's process (SIGTERM);\n"
 	"                      SIGKILL ends the VM at once\n"
@@ -151,8 +151,8 @@ int rt_state_save(const char *dir, jv st, struct fb_err *err)
 
 static long long fb_num(jv st, const char *key)
 {
-	jv fb = jv_object_get(jv_copy(st), jv_string("fb"));
-	jv v = jv_object_get(fb, jv_string(key));
+	jv fb = rt_get(jv_copy(st), "fb");
+	jv v = rt_get(fb, key);
 	long long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
 	jv_free(v);
 	return r;
@@ -160,7 +160,7 @@ static long long fb_num(jv st, const char *key)
 
 static long long num(jv st, const char *key)
 {
-	jv v = jv_object_get(jv_copy(st), jv_string(key));
+	jv v = rt_get(jv_copy(st), key);
 	long long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
 	jv_free(v);
 	return r;
@@ -175,7 +175,7 @@ static bool sup_alive(jv st)
 /* The status as it is now: a supervisor gone means stopped. */
 static char *live_status(jv st)
 {
-	jv s = jv_object_get(jv_copy(st), jv_string("status"));
+	jv s = rt_get(jv_copy(st), "status");
 	char *r = fb_xstrdup(jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "stopped");
 	jv_free(s);
 	if (strcmp(r, "stopped") && !sup_alive(st)) {
@@ -370,7 +370,72 @@ static int one_id(struct rt_ctx *c, const char *cmd, int argc, char **argv, int 
 		return rt_fail(c, "invalid container id format: %s", id);
 	c->id = id;
 	c->dir = fb_xasprintf("%s/%s", c->root, id);
+	if (!c->creating)
+		rt_maybe_runc(c);
 	return 0;
+}
+
+/* runc, with our global flags and the command as it came. */
+static void __attribute__((noreturn)) to_runc(struct rt_ctx *c)
+{
+	struct fb_err err = { 0 };
+	struct rt_settings set;
+	const char *runc = "runc";
+	if (rt_settings_load(&set, &err) == 0 && set.runc)
+		runc = set.runc;
+	struct fb_strv a = FB_STRV_INIT;
+	fb_strv_push(&a, runc);
+	fb_strv_push(&a, "--root");
+	fb_strv_push_owned(&a, fb_xasprintf("%s/.runc", c->root));
+	if (c->log_path) {
+		fb_strv_push(&a, "--log");
+		fb_strv_push(&a, c->log_path);
+		fb_strv_push(&a, "--log-format");
+		fb_strv_push(&a, c->log_format);
+	}
+	if (c->systemd_cgroup)
+		fb_strv_push(&a, "--systemd-cgroup");
+	for (int i = c->cmd_index; i < c->argc; i++)
+		fb_strv_push(&a, c->argv[i]);
+	fflush(NULL);
+	execvp(a.v[0], a.v);
+	rt_fail(c, "%s (for a container runc runs): %s", runc, strerror(errno));
+	exit(1);
+}
+
+void rt_maybe_runc(struct rt_ctx *c)
+{
+	char *p = fb_xasprintf("%s/.runc/%s", c->root, c->id);
+	bool runc = access(p, F_OK) == 0;
+	free(p);
+	if (runc)
+		to_runc(c);
+}
+
+/* Does the bundle ask for runc (a pod's sandbox, or the annotation)? */
+static bool bundle_for_runc(const char *bundle)
+{
+	char *p = fb_xasprintf("%s/config.json", bundle);
+	jv cfg;
+	struct fb_err e = { 0 };
+	bool r = false;
+	if (fb_json_load(p, &cfg, &e) == 0 && jv_get_kind(cfg) != JV_KIND_OBJECT) {
+		jv_free(cfg);
+	} else if (e.msg[0] == '\0') {
+		jv ann = rt_get(cfg, "annotations");
+		if (jv_get_kind(ann) != JV_KIND_OBJECT) {
+			jv_free(ann);
+			ann = jv_object();
+		}
+		jv t = rt_get(jv_copy(ann), "io.kubernetes.cri.container-type");
+		jv o = rt_get(ann, "org.firebuild.runtime");
+		r = (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "sandbox")) ||
+		    (jv_get_kind(o) == JV_KIND_STRING && !strcmp(jv_string_value(o), "runc"));
+		jv_free(t);
+		jv_free(o);
+	}
+	free(p);
+	return r;
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct fb_err *err)
@@ -382,20 +447,37 @@ static int write_pid_file(const char *path, pid_t pid, struct fb_err *err)
 
 /* ---- the commands ---- */
 
+static void remove_leftovers(struct rt_ctx *c, jv st);
+
 /* create (and run): the supervisor boots the VM; "created" once fb-init is ready. */
 static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_run)
 {
 	const char *bundle = ".", *pid_file = NULL, *console = NULL, *preserve = NULL;
-	bool nopivot = false, nokeyring = false, detach = false;
+	bool nopivot = false, nokeyring = false, detach = false, keep = false;
 	struct flag fl[] = {
 		{ "bundle", "b", true, &bundle, NULL },	       { "pid-file", NULL, true, &pid_file, NULL },
 		{ "console-socket", NULL, true, &console, NULL }, { "preserve-fds", NULL, true, &preserve, NULL },
 		{ "no-pivot", NULL, false, NULL, &nopivot },	  { "no-new-keyring", NULL, false, NULL, &nokeyring },
-		{ "detach", "d", false, NULL, &detach },	  { NULL, NULL, false, NULL, NULL },
+		{ "detach", "d", false, NULL, &detach },	  { "keep", NULL, false, NULL, &keep },
+		{ NULL, NULL, false, NULL, NULL },
 	};
 	const char *cmd = and_run ? "run" : "create";
+	c->creating = true;
 	if (parse_flags(c, cmd, argc, argv, &i, fl) || one_id(c, cmd, argc, argv, i, 0))
 		return 1;
+	if (bundle_for_runc(bundle)) {
+		char *ours = fb_xasprintf("%s/%s", c->root, c->id);
+		bool taken = access(ours, F_OK) == 0;
+		free(ours);
+		if (taken)
+			return rt_fail(c, "container with given ID already exists");
+		to_runc(c);
+	}
+	char *theirs = fb_xasprintf("%s/.runc/%s", c->root, c->id);
+	bool taken = access(theirs, F_OK) == 0;
+	free(theirs);
+	if (taken)
+		return rt_fail(c, "container with given ID already exists");
 	struct fb_err err = { 0 };
 	struct rt_settings set;
 	struct rt_bundle b;
@@ -434,9 +516,9 @@ static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_r
 	if (strcmp(line, "ok")) {
 		waitpid(sup, NULL, 0);
 		/* FB_RUNTIME_KEEP_FAILED=DIR: its console and log go there first */
-		const char *keep = getenv("FB_RUNTIME_KEEP_FAILED");
-		if (keep && *keep) {
-			char *dst = fb_xasprintf("%s/%s", keep, c->id);
+		const char *kf = getenv("FB_RUNTIME_KEEP_FAILED");
+		if (kf && *kf) {
+			char *dst = fb_xasprintf("%s/%s", kf, c->id);
 			rename(c->dir, dst);
 			free(dst);
 		}
@@ -457,6 +539,12 @@ static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_r
 	int st = 0;
 	while (waitpid(sup, &st, 0) < 0 && errno == EINTR)
 		;
+	/* run deletes what it ran, as runc's does (--keep: it stays, stopped) */
+	jv last;
+	if (!keep && rt_state_load(c->dir, &last, &err) == 0) {
+		remove_leftovers(c, last);
+		jv_free(last);
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -492,13 +580,13 @@ static jv public_state(jv st)
 	char *s = live_status(st);
 	jv out = jv_object();
 	for (size_t i = 0; i < FB_ARRAY_LEN(keys); i++) {
-		jv v = jv_object_get(jv_copy(st), jv_string(keys[i]));
+		jv v = rt_get(jv_copy(st), keys[i]);
 		out = jv_object_set(out, jv_string(keys[i]), jv_is_valid(v) ? v : (jv_free(v), jv_null()));
 	}
 	out = jv_object_set(out, jv_string("status"), jv_string(s));
 	if (!strcmp(s, "stopped"))
 		out = jv_object_set(out, jv_string("pid"), jv_number(0));
-	jv ann = jv_object_get(jv_copy(out), jv_string("annotations"));
+	jv ann = rt_get(jv_copy(out), "annotations");
 	if (jv_get_kind(ann) != JV_KIND_OBJECT)
 		out = jv_object_set(out, jv_string("annotations"), jv_object());
 	jv_free(ann);
@@ -590,12 +678,12 @@ static void remove_leftovers(struct rt_ctx *c, jv st)
 	long long vmm = fb_num(st, "vmm_pid"), vstart = fb_num(st, "vmm_start");
 	if (vmm > 0 && vstart > 0 && rt_proc_start((pid_t)vmm) == (unsigned long long)vstart)
 		kill((pid_t)vmm, SIGKILL);
-	jv fb = jv_object_get(jv_copy(st), jv_string("fb"));
-	jv jd = jv_object_get(jv_copy(fb), jv_string("jail_dir"));
+	jv fb = rt_get(jv_copy(st), "fb");
+	jv jd = rt_get(jv_copy(fb), "jail_dir");
 	if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/qemu-system-x86_64/"))
 		fb_tree_remove(jv_string_value(jd));
 	jv_free(jd);
-	jv cgs = jv_object_get(jv_copy(fb), jv_string("cgroups"));
+	jv cgs = rt_get(jv_copy(fb), "cgroups");
 	if (jv_get_kind(cgs) == JV_KIND_ARRAY)
 		jv_array_foreach(cgs, k, cg)
 		{
@@ -605,7 +693,7 @@ static void remove_leftovers(struct rt_ctx *c, jv st)
 			(void)k;
 		}
 	jv_free(cgs);
-	jv ns = jv_object_get(jv_copy(fb), jv_string("netns")), taps = jv_object_get(jv_copy(fb), jv_string("taps"));
+	jv ns = rt_get(jv_copy(fb), "netns"), taps = rt_get(jv_copy(fb), "taps");
 	if (jv_get_kind(ns) == JV_KIND_STRING && jv_get_kind(taps) == JV_KIND_ARRAY && jv_array_length(jv_copy(taps)) > 0) {
 		/* in a child: this process stays in the host's namespace */
 		pid_t p = fork();
@@ -613,7 +701,7 @@ static void remove_leftovers(struct rt_ctx *c, jv st)
 			if (fb_netns_enter(jv_string_value(ns)) == 0)
 				jv_array_foreach(taps, k, t)
 				{
-					jv ifn = jv_object_get(jv_copy(t), jv_string("ifname")), tap = jv_object_get(t, jv_string("tap"));
+					jv ifn = rt_get(jv_copy(t), "ifname"), tap = rt_get(t, "tap");
 					if (jv_get_kind(ifn) == JV_KIND_STRING && jv_get_kind(tap) == JV_KIND_STRING)
 						fb_tc_redirect_del(jv_string_value(ifn), jv_string_value(tap));
 					jv_free(ifn);
@@ -708,7 +796,7 @@ static int cmd_features(struct rt_ctx *c, int argc, char **argv, int i)
 					  "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE" };
 	for (size_t k = 0; k < FB_ARRAY_LEN(cn); k++)
 		caps = jv_array_append(caps, jv_string(cn[k]));
-	jv lnx = jv_object_get(jv_copy(d), jv_string("linux"));
+	jv lnx = rt_get(jv_copy(d), "linux");
 	d = jv_object_set(d, jv_string("linux"), jv_object_set(lnx, jv_string("capabilities"), caps));
 	return print_json(d);
 }
@@ -756,8 +844,8 @@ static int cmd_list(struct rt_ctx *c, int argc, char **argv, int i)
 		printf("%-12s %-10s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
 	jv_array_foreach(l, k, s)
 	{
-		jv id = jv_object_get(jv_copy(s), jv_string("id")), stt = jv_object_get(jv_copy(s), jv_string("status"));
-		jv b = jv_object_get(jv_copy(s), jv_string("bundle")), cr = jv_object_get(jv_copy(s), jv_string("created"));
+		jv id = rt_get(jv_copy(s), "id"), stt = rt_get(jv_copy(s), "status");
+		jv b = rt_get(jv_copy(s), "bundle"), cr = rt_get(jv_copy(s), "created");
 		const char *ids = jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "";
 		if (quiet)
 			printf("%s\n", ids);
@@ -839,6 +927,11 @@ int main(int argc, char **argv)
 	if (parse_flags(&c, "fb-runtime", argc, argv, &i, gl))
 		return 1;
 	c.log_json = !strcmp(log_format, "json");
+	c.log_format = log_format;
+	c.systemd_cgroup = systemd;
+	c.argc = argc;
+	c.argv = argv;
+	c.cmd_index = i;
 	if (help || (i < argc && !strcmp(argv[i], "help"))) {
 		fputs(usage, stdout);
 		return 0;

@@ -14,6 +14,17 @@ struct fb_err;
 
 #define RT_SOCK_MAX 107
 
+/* A member of what may not be an object (a hostile bundle): invalid then.
+ * Consumes o. */
+static inline jv rt_get(jv o, const char *key)
+{
+	if (jv_get_kind(o) != JV_KIND_OBJECT) {
+		jv_free(o);
+		return jv_invalid();
+	}
+	return jv_object_get(o, jv_string(key));
+}
+
 /* A host directory the guest mounts over virtio-9p. */
 struct rt_share {
 	char *src, *tag;
@@ -23,7 +34,7 @@ struct rt_share {
 /* The runtime's own settings: $FB_RUNTIME_CONFIG, else
  * /etc/firebuild/runtime.json (all optional). */
 struct rt_settings {
-	char *kernel, *vmm, *store, *chroot_base, *kernel_args;
+	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc;
 	long long mem, cpu, stop_timeout;
 };
 
@@ -77,7 +88,17 @@ struct rt_ctx {
 	char *dir;            /* <root>/<id> */
 	const char *log_path; /* --log, or NULL */
 	bool log_json;
+	/* what is handed to runc as it is (sandbox containers) */
+	int argc, cmd_index;
+	char **argv;
+	const char *log_format;
+	bool systemd_cgroup, creating;
 };
+/* The containers runc runs for us: Kubernetes' pod sandboxes ("pause",
+ * annotation io.kubernetes.cri.container-type=sandbox) and bundles that
+ * ask (org.firebuild.runtime=runc), in <root>/.runc. A container runc has
+ * execs it (never returns); else returns. */
+void rt_maybe_runc(struct rt_ctx *c);
 /* Fork the supervisor for a created container: it boots the VM and says
  * "ok" or the error on ready_fd, then goes on until the container ends
  * (it never returns in the child). Returns its pid in the parent. */
