@@ -54,12 +54,14 @@ int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 	    fb_json_get_str_opt(doc, "store", &s->store, err) < 0 ||
 	    fb_json_get_str_opt(doc, "chroot_base", &s->chroot_base, err) < 0 ||
 	    fb_json_get_str_opt(doc, "kernel_args", &s->kernel_args, err) < 0 ||
-	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 ||
+	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 || fb_json_get_str_opt(doc, "accel", &s->accel, err) < 0 ||
 	    fb_json_get_int_opt(doc, "mem", &s->mem, err) < 0 || fb_json_get_int_opt(doc, "cpu", &s->cpu, err) < 0 ||
 	    fb_json_get_int_opt(doc, "stop_timeout", &s->stop_timeout, err) < 0) {
 		fb_err_prefix(err, "%s", path);
 		return -1;
 	}
+	if (s->accel && strcmp(s->accel, "kvm") && strcmp(s->accel, "tcg"))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: accel is kvm or tcg, not %s", path, s->accel);
 	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: mem (MiB) is 32 or more, cpu 1 to 64", path);
 	return 0;
@@ -73,6 +75,7 @@ void rt_settings_free(struct rt_settings *s)
 	free(s->chroot_base);
 	free(s->kernel_args);
 	free(s->runc);
+	free(s->accel);
 }
 
 unsigned long rt_mount_flags(jv options, char **data)

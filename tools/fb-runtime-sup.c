@@ -616,7 +616,10 @@ static void qemu_argv(struct sup *s, struct fb_strv *a)
 		push(a, "-device");
 		fb_strv_push_owned(a, fb_xasprintf("virtio-net-device,netdev=n%d,mac=%s", i, s->taps[i].mac));
 	}
+	/* the settings' accel (FB_ACCEL overrides): KVM where it runs guests */
 	const char *accel = getenv("FB_ACCEL");
+	if (!accel || !*accel)
+		accel = s->set->accel;
 	if (accel && !strcmp(accel, "kvm")) {
 		push(a, "-accel");
 		push(a, "kvm");

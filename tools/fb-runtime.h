@@ -32,9 +32,9 @@ struct rt_share {
 };
 
 /* The runtime's own settings: $FB_RUNTIME_CONFIG, else
- * /etc/firebuild/runtime.json (all optional). */
+ * /etc/firebuild/runtime.json (all optional; docs/tools/fb-runtime.md). */
 struct rt_settings {
-	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc;
+	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc, *accel;
 	long long mem, cpu, stop_timeout;
 };
 

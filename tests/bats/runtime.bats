@@ -291,6 +291,51 @@ teardown() {
 	[ ! -e "$RT_ROOT/.runc/plain1" ]
 }
 
+@test "network: the engine's namespace, a /32 address behind a link-scoped gateway (Calico's layout), MTU; the namespace is as it was after" {
+	local H=fbrth$$ C=fbrtc$$
+	ip netns add "$H"
+	ip netns add "$C"
+	ip -n "$H" link set lo up
+	ip -n "$C" link set lo up
+	ip -n "$H" link add veth-h type veth peer name eth0 netns "$C"
+	ip -n "$H" addr add 10.77.0.1/32 dev veth-h
+	ip -n "$H" link set veth-h up
+	ip -n "$H" route add 10.77.0.5/32 dev veth-h
+	# the host side answers ARP for the gateway as Calico's does: proxy ARP
+	# for what it routes elsewhere
+	ip -n "$H" link add dummy0 type veth peer name dummy1
+	ip -n "$H" link set dummy0 up
+	ip -n "$H" link set dummy1 up
+	ip -n "$H" route add default dev dummy0
+	ip netns exec "$H" sysctl -qw net.ipv4.conf.veth-h.proxy_arp=1 net.ipv4.ip_forward=1
+	ip -n "$C" link set eth0 mtu 1400 up
+	ip -n "$C" addr add 10.77.0.5/32 dev eth0
+	ip -n "$C" route add 169.254.1.1 dev eth0 scope link
+	ip -n "$C" route add default via 169.254.1.1 dev eth0
+	mkdir -p "$D/www"
+	echo answer-from-the-host-side >"$D/www/index.html"
+	ip netns exec "$H" busybox httpd -p 10.77.0.1:8080 -h "$D/www"
+	mkbundle b1 '["/bin/sh","-c","ip -4 addr show eth0; ip route; cat /sys/class/net/eth0/mtu; printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | nc -w 10 10.77.0.1 8080"]' \
+		".linux.namespaces = [{type: \"network\", path: \"/run/netns/$C\"}]"
+	run_split fbrt run --bundle "$D/b1" n1
+	local rc=$status out=$output
+	ip netns exec "$H" pkill -f "httpd -p 10.77.0.1:8080" || true
+	# the namespace is as the engine made it: no tap, no redirect
+	local left
+	left=$(ip -n "$C" -o link show | grep -c fbtap || true)
+	local qd
+	qd=$(ip netns exec "$C" tc qdisc show dev eth0 | grep -c ingress || true)
+	ip netns del "$H"
+	ip netns del "$C"
+	[ "$rc" -eq 0 ] || { echo "# $out $stderr"; false; }
+	[[ "$out" == *"inet 10.77.0.5/32"* ]]
+	[[ "$out" == *"default via 169.254.1.1"* ]]
+	[[ "$out" == *1400* ]]
+	[[ "$out" == *answer-from-the-host-side* ]]
+	[ "$left" = 0 ]
+	[ "$qd" = 0 ]
+}
+
 @test "features, --help, --version" {
 	run fbrt features
 	[ "$status" -eq 0 ]
