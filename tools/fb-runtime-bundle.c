@@ -37,7 +37,7 @@ static int get_num(jv o, const char *key, long long *out)
 
 int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 {
-	*s = (struct rt_settings){ .mem = 128, .cpu = 1, .stop_timeout = 10 };
+	*s = (struct rt_settings){ .mem = 128, .cpu = 1, .boot_timeout = 120 };
 	const char *p = getenv("FB_RUNTIME_CONFIG");
 	const char *path = p && *p ? p : "/etc/firebuild/runtime.json";
 	if (access(path, F_OK) != 0) {
@@ -56,14 +56,15 @@ int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 	    fb_json_get_str_opt(doc, "kernel_args", &s->kernel_args, err) < 0 ||
 	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 || fb_json_get_str_opt(doc, "accel", &s->accel, err) < 0 ||
 	    fb_json_get_int_opt(doc, "mem", &s->mem, err) < 0 || fb_json_get_int_opt(doc, "cpu", &s->cpu, err) < 0 ||
-	    fb_json_get_int_opt(doc, "stop_timeout", &s->stop_timeout, err) < 0) {
+	    fb_json_get_int_opt(doc, "boot_timeout", &s->boot_timeout, err) < 0) {
 		fb_err_prefix(err, "%s", path);
 		return -1;
 	}
 	if (s->accel && strcmp(s->accel, "kvm") && strcmp(s->accel, "tcg"))
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: accel is kvm or tcg, not %s", path, s->accel);
-	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64)
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: mem (MiB) is 32 or more, cpu 1 to 64", path);
+	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64 || s->boot_timeout < 1)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: mem (MiB) is 32 or more, cpu 1 to 64, boot_timeout 1 or more",
+				  path);
 	return 0;
 }
 

@@ -92,6 +92,7 @@ struct sup {
 	int exit_code, killed;
 	bool have_exit;
 	char last_error[4200];
+	time_t ready_by;
 };
 
 /* ---- state ---- */
@@ -801,7 +802,20 @@ static void __attribute__((noreturn)) run(struct sup *s)
 		for (int i = 0; i < MAX_STREAMS && s->obuf.len < OBUF_HIGH; i++)
 			if (s->st[i].used && (s->st[i].started || (i == 0 && s->status >= S_CREATED)) && !s->st[i].in_done && s->st[i].in >= 0)
 				pf[n] = (struct pollfd){ s->st[i].in, POLLIN, 0 }, kind[n] = 5, idx[n++] = i;
-		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+		/* a VM that never gets ready (a guest stuck at boot) ends */
+		int wait_ms = -1;
+		if (s->status == S_CREATING) {
+			long left = (long)(s->ready_by - time(NULL));
+			if (left <= 0) {
+				snprintf(s->last_error, sizeof(s->last_error),
+					 "the VM was not ready in %lld s (see console.log; boot_timeout in the settings)",
+					 s->set->boot_timeout);
+				end_vm(s, SIGKILL);
+				s->ready_by = time(NULL) + 3600;
+			}
+			wait_ms = 1000;
+		}
+		if (poll(pf, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
 			continue;
 		for (int i = 0; i < n; i++) {
 			if (!pf[i].revents)
@@ -962,5 +976,6 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 		}
 		finish(&s);
 	}
+	s.ready_by = time(NULL) + set.boot_timeout;
 	run(&s);
 }

@@ -35,7 +35,7 @@ struct rt_share {
  * /etc/firebuild/runtime.json (all optional; docs/tools/fb-runtime.md). */
 struct rt_settings {
 	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc, *accel;
-	long long mem, cpu, stop_timeout;
+	long long mem, cpu, boot_timeout;
 };
 
 /* What create makes of a bundle. */

@@ -69,8 +69,9 @@ U=(--pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 }
 
 @test "podman exec, podman logs, podman stop (STOPSIGNAL, then SIGKILL after the timeout)" {
-	pm run -d "${U[@]}" --network none --name ex1 localhost/fbtest/bb:1 /bin/sh -c \
-		'trap "echo got-term; exit 3" TERM; echo started; while :; do sleep 0.1; done' >/dev/null
+	# --stop-signal: the image's STOPSIGNAL is what stop sends
+	pm run -d "${U[@]}" --network none --name ex1 --stop-signal SIGUSR1 localhost/fbtest/bb:1 /bin/sh -c \
+		'trap "echo got-usr1; exit 3" USR1; echo started; while :; do sleep 0.1; done' >/dev/null
 	wait_logs ex1 started
 	run_split pm exec ex1 /bin/sh -c 'echo exec-out; echo exec-err >&2; exit 4'
 	[ "$status" -eq 4 ]
@@ -88,7 +89,7 @@ U=(--pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 	[ "$status" -eq 0 ]
 	run pm logs ex1
 	[[ "$output" == *started* ]]
-	[[ "$output" == *got-term* ]]
+	[[ "$output" == *got-usr1* ]]
 	[ "$(pm inspect -f '{{.State.ExitCode}}' ex1)" = 3 ]
 	pm rm ex1 >/dev/null
 	# one that ignores SIGTERM is killed when the timeout passes

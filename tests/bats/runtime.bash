@@ -38,6 +38,9 @@ runtime_teardown_file() {
 # After each test: what a failed test left running goes.
 runtime_cleanup() {
 	local s
+	# the namespaces a test made (a failed one leaves them)
+	ip netns del "fbrth$$" 2>/dev/null
+	ip netns del "fbrtc$$" 2>/dev/null
 	for s in "$RT_ROOT"/*/; do
 		[ -d "$s" ] && "$FB_BIN/fb-runtime" --root "$RT_ROOT" delete --force "$(basename "$s")" >/dev/null 2>&1
 	done

@@ -206,6 +206,17 @@ teardown() {
 	no_leftovers
 }
 
+@test "a guest that never gets ready ends at boot_timeout: create fails with the reason, nothing is left" {
+	jq '.boot_timeout = 5' "$FB_RUNTIME_CONFIG" >"$D/slow.json"
+	# no init, and a panic that waits for ever
+	mkbundle b1 '["/bin/true"]' '.annotations["org.firebuild.kernel-args"] = "rdinit=/nope panic=0"'
+	FB_RUNTIME_CONFIG="$D/slow.json" run_split fbrt create --bundle "$D/b1" hang1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"was not ready in 5 s"* ]]
+	[ ! -e "$RT_ROOT/hang1" ]
+	no_leftovers
+}
+
 @test "bad bundles are refused with the reason, and nothing is left" {
 	mkdir -p "$D/empty"
 	run_split fbrt create --bundle "$D/empty" bad1
