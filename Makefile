@@ -65,8 +65,8 @@ $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FB_RUNTIME_SRCS := tools/fb-runtime.c tools/fb-runtime-bundle.c tools/fb-runtime-sup.c tools/fb-runtime-net.c tools/fb-runtime-exec.c
-$(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-io.h $(BUILD)/libfb.a
+FB_RUNTIME_SRCS := tools/fb-runtime.c tools/fb-runtime-util.c tools/fb-runtime-bundle.c tools/fb-runtime-sup.c tools/fb-runtime-vm.c tools/fb-runtime-net.c tools/fb-runtime-exec.c
+$(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-sup.h tools/fb-io.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
@@ -76,7 +76,7 @@ $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 # fb-init runs as PID 1 in images with no libc: static, with musl
-FB_INIT_SRCS := tools/fb-init.c tools/fb-init-oci.c
+FB_INIT_SRCS := tools/fb-init.c tools/fb-init-oci.c tools/fb-init-proc.c
 $(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init.h tools/fb-io.h
 	@mkdir -p $(dir $@)
 	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $(FB_INIT_SRCS)

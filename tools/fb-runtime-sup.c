@@ -44,60 +44,11 @@
 
 #include "fb-io.h"
 #include "fb-runtime.h"
-
-#define MAX_STREAMS 64
-#define MAX_CLIENTS 64
-#define OBUF_HIGH (1 << 20) /* stop reading stdin while this much waits for the guest */
-
-/* the capabilities QEMU keeps: own and read every file of the share */
-#define KEEP_CAPS ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4))
-
-enum status { S_CREATING, S_CREATED, S_RUNNING, S_STOPPED };
-static const char *const status_names[] = { "creating", "created", "running", "stopped" };
-
-struct stream {
-	bool used, started, in_done, tty;
-	uint32_t id;
-	int in, out, err; /* host side: we read in, write out and err */
-	int conn;         /* exec: the client told of started/exit; -1 */
-};
-
-struct client {
-	int fd;
-	struct fb_buf buf;
-	int fds[3];
-	int nfds;
-	uint32_t stream; /* exec: its stream once asked for */
-	bool exec_wait;  /* "exec" read, its process (JSON) next */
-	bool exec_tty;
-};
-
-struct sup {
-	struct rt_ctx *c;
-	struct rt_bundle *b;
-	const struct rt_settings *set;
-	jv state;
-	struct fb_jail jail;
-	bool jailed;
-	pid_t vmm;
-	int io, con, con_log, listen, sfd, ready_fd, slave;
-	struct rt_tap *taps;
-	int ntaps;
-	struct stream st[MAX_STREAMS];
-	struct client cl[MAX_CLIENTS];
-	uint32_t next_stream;
-	int start_conn;
-	struct fb_buf ibuf, obuf;
-	enum status status;
-	int exit_code, killed;
-	bool have_exit;
-	char last_error[4200];
-	time_t ready_by;
-};
+#include "fb-runtime-sup.h"
 
 /* ---- state ---- */
 
-static void save(struct sup *s)
+void sup_save(struct sup *s)
 {
 	s->state = jv_object_set(s->state, jv_string("status"), jv_string(status_names[s->status]));
 	struct fb_err e = { 0 };
@@ -105,7 +56,7 @@ static void save(struct sup *s)
 		fb_log_failure(&e);
 }
 
-static void fb_set(struct sup *s, const char *key, jv v)
+void sup_set(struct sup *s, const char *key, jv v)
 {
 	jv fb = rt_get(jv_copy(s->state), "fb");
 	if (jv_get_kind(fb) != JV_KIND_OBJECT) {
@@ -250,10 +201,10 @@ static void __attribute__((noreturn)) finish(struct sup *s)
 		fb_jail_free(&s->jail);
 	}
 	rt_net_teardown(s->taps, s->ntaps);
-	fb_set(s, "exit_code", jv_number(code));
-	fb_set(s, "finished", jv_number((double)time(NULL)));
+	sup_set(s, "exit_code", jv_number(code));
+	sup_set(s, "finished", jv_number((double)time(NULL)));
 	s->status = S_STOPPED;
-	save(s);
+	sup_save(s);
 	char *sock = fb_xasprintf("%s/sup.sock", s->c->dir);
 	unlink(sock);
 	free(sock);
@@ -298,7 +249,7 @@ static void guest_frame(struct sup *s, const struct fb_io_hdr *h, const char *da
 	case FB_IO_READY:
 		if (s->status == S_CREATING) {
 			s->status = S_CREATED;
-			save(s);
+			sup_save(s);
 			tell_ready(s, "ok");
 		}
 		break;
@@ -308,8 +259,8 @@ static void guest_frame(struct sup *s, const struct fb_io_hdr *h, const char *da
 		t->started = true;
 		if (h->stream == 0) {
 			s->status = S_RUNNING;
-			fb_set(s, "guest_pid", jv_number(v));
-			save(s);
+			sup_set(s, "guest_pid", jv_number(v));
+			sup_save(s);
 			reply(s->start_conn, "ok");
 			if (s->start_conn >= 0)
 				s->start_conn = -1; /* the client closes it */
@@ -526,242 +477,6 @@ static void stdin_read(struct sup *s, struct stream *t)
 	frame(s, t->id, FB_IO_STDIN, buf, (size_t)n);
 }
 
-/* ---- setting up ---- */
-
-static int listen_on(const char *path, struct fb_err *err)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		if (fd >= 0)
-			close(fd);
-		return fb_err_set(err, FB_EXIT_USAGE, "socket_path", "%s is over the Unix socket limit of %d bytes: use a shorter --root",
-				  path, RT_SOCK_MAX);
-	}
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	unlink(path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
-		int r = fb_err_errno(err, errno, "listen on %s", path);
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	chmod(path, 0600);
-	return fd;
-}
-
-static char *jail_id(struct rt_ctx *c)
-{
-	/* 20 characters of [0-9a-f] from the root and the id: unique, and
-	 * short enough for the socket path under any chroot base */
-	char *key = fb_xasprintf("%s\n%s", c->root, c->id);
-	char d[72];
-	fb_sha256_mem(key, strlen(key), d);
-	free(key);
-	return fb_xstrndup(fb_digest_hex(d), 20);
-}
-
-static void push(struct fb_strv *v, const char *s)
-{
-	fb_strv_push(v, s);
-}
-
-static void qemu_argv(struct sup *s, struct fb_strv *a)
-{
-	struct rt_bundle *b = s->b;
-	push(a, "/usr/bin/qemu-system-x86_64");
-	push(a, "-sandbox");
-	push(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-	push(a, "-M");
-	push(a, "microvm,acpi=off,x-option-roms=off");
-	push(a, "-m");
-	fb_strv_push_owned(a, fb_xasprintf("%lld", b->mem));
-	push(a, "-smp");
-	fb_strv_push_owned(a, fb_xasprintf("%lld", b->cpu));
-	push(a, "-no-user-config");
-	push(a, "-nodefaults");
-	push(a, "-display");
-	push(a, "none");
-	push(a, "-no-reboot");
-	push(a, "-kernel");
-	push(a, "/vmlinux");
-	push(a, "-initrd");
-	push(a, "/initrd");
-	push(a, "-append");
-	fb_strv_push_owned(a, fb_xasprintf("console=ttyS0 panic=-1 reboot=t quiet rdinit=/init %s", b->kernel_args ? b->kernel_args : ""));
-	push(a, "-chardev");
-	push(a, "stdio,id=con,signal=off");
-	push(a, "-serial");
-	push(a, "chardev:con");
-	push(a, "-fsdev");
-	fb_strv_push_owned(a, fb_xasprintf("local,id=fsroot,path=/rootfs,security_model=passthrough,multidevs=remap%s",
-					   b->rootfs_ro ? ",readonly=on" : ""));
-	push(a, "-device");
-	push(a, "virtio-9p-device,fsdev=fsroot,mount_tag=fbroot");
-	for (int i = 0; i < b->nshares; i++) {
-		push(a, "-fsdev");
-		fb_strv_push_owned(a, fb_xasprintf("local,id=fs%d,path=/share/%d,security_model=passthrough,multidevs=remap%s", i, i,
-						   b->shares[i].ro ? ",readonly=on" : ""));
-		push(a, "-device");
-		fb_strv_push_owned(a, fb_xasprintf("virtio-9p-device,fsdev=fs%d,mount_tag=%s", i, b->shares[i].tag));
-	}
-	push(a, "-device");
-	push(a, "virtio-serial-device");
-	push(a, "-chardev");
-	push(a, "socket,id=io,path=/run/io.sock,server=on,wait=off");
-	push(a, "-device");
-	push(a, "virtserialport,chardev=io,name=" FB_IO_PORT);
-	for (int i = 0; i < s->ntaps; i++) {
-		push(a, "-netdev");
-		fb_strv_push_owned(a, fb_xasprintf("tap,id=n%d,ifname=%s,script=no,downscript=no", i, s->taps[i].tap));
-		push(a, "-device");
-		fb_strv_push_owned(a, fb_xasprintf("virtio-net-device,netdev=n%d,mac=%s", i, s->taps[i].mac));
-	}
-	/* the settings' accel (FB_ACCEL overrides): KVM where it runs guests */
-	const char *accel = getenv("FB_ACCEL");
-	if (!accel || !*accel)
-		accel = s->set->accel;
-	if (accel && !strcmp(accel, "kvm")) {
-		push(a, "-accel");
-		push(a, "kvm");
-		push(a, "-cpu");
-		push(a, "host");
-	} else {
-		push(a, "-accel");
-		push(a, "tcg");
-	}
-}
-
-static int setup(struct sup *s, struct fb_err *err)
-{
-	struct rt_ctx *c = s->c;
-	struct rt_bundle *b = s->b;
-	char *jid = jail_id(c);
-	const char *base = s->set->chroot_base ? s->set->chroot_base : "/srv/jailer";
-	struct fb_jail_opts o = { .base = base, .vmm = "qemu-system-x86_64", .id = jid, .uid = 0, .gid = 0,
-				  .cpu = (int)b->cpu, .mem = (int)b->mem, .cgroup_settings = jv_invalid(), .numa_node = -1 };
-	char *iosock = fb_xasprintf("%s/%s/%s/root/run/io.sock", base, o.vmm, jid);
-	if (strlen(iosock) > RT_SOCK_MAX) {
-		fb_err_set(err, FB_EXIT_USAGE, "socket_path", "%s is over the Unix socket limit of %d bytes: use a shorter chroot_base",
-			   iosock, RT_SOCK_MAX);
-		free(iosock);
-		free(jid);
-		return -1;
-	}
-	int r = fb_jail_prepare(&o, &s->jail, err);
-	free(jid);
-	if (r < 0) {
-		free(iosock);
-		return -1;
-	}
-	s->jailed = true;
-	s->jail.keep_caps = KEEP_CAPS;
-	s->jail.death_signal = SIGKILL;
-	fb_set(s, "jail_dir", jv_string(s->jail.dir));
-	jv cgs = jv_array();
-	for (int i = 0; i < s->jail.ncgroups; i++)
-		cgs = jv_array_append(cgs, jv_string(s->jail.cgroups[i]));
-	fb_set(s, "cgroups", cgs);
-	save(s);
-	if (rt_bundle_mountpoints(b, err) < 0) {
-		free(iosock);
-		return -1;
-	}
-	fb_jail_add_bind(&s->jail, b->rootfs, "/rootfs", b->rootfs_ro);
-	for (int i = 0; i < b->nshares; i++) {
-		char *d = fb_xasprintf("/share/%d", i);
-		fb_jail_add_bind(&s->jail, b->shares[i].src, d, b->shares[i].ro);
-		free(d);
-	}
-	/* the network: the engine's namespace (ours from now on), a new one, or none */
-	jv net = jv_invalid();
-	if (b->netns) {
-		if (fb_netns_enter(b->netns) < 0) {
-			free(iosock);
-			return fb_err_errno(err, errno, "network namespace %s", b->netns);
-		}
-		fb_set(s, "netns", jv_string(b->netns));
-		if (rt_net_setup(0, &s->taps, &s->ntaps, &net, err) < 0) {
-			free(iosock);
-			return -1;
-		}
-		jv tl = jv_array();
-		for (int i = 0; i < s->ntaps; i++)
-			tl = jv_array_append(tl, JV_OBJECT(jv_string("ifname"), jv_string(s->taps[i].ifname), jv_string("tap"),
-							   jv_string(s->taps[i].tap)));
-		fb_set(s, "taps", tl);
-		save(s);
-	} else if (b->netns_new && unshare(CLONE_NEWNET) < 0) {
-		free(iosock);
-		return fb_err_errno(err, errno, "a network namespace");
-	}
-	/* the initramfs: fb-init and the container's config */
-	char init[PATH_MAX + 64];
-	if (fb_tool_path("fb-init", init, sizeof(init), err) < 0) {
-		if (jv_is_valid(net))
-			jv_free(net);
-		free(iosock);
-		return -1;
-	}
-	jv g = jv_copy(b->guest);
-	if (jv_is_valid(net))
-		g = jv_object_set(g, jv_string("network"), net);
-	char *initrd = fb_xasprintf("%s/initrd", c->dir);
-	r = rt_write_initrd(initrd, init, g, err);
-	char *k_in = r == 0 ? fb_jail_link(&s->jail, b->kernel, "vmlinux", false, err) : NULL;
-	char *i_in = k_in ? fb_jail_link(&s->jail, initrd, "initrd", false, err) : NULL;
-	unlink(initrd);
-	free(initrd);
-	free(k_in);
-	if (!i_in) {
-		free(iosock);
-		return -1;
-	}
-	free(i_in);
-	/* QEMU, its console into console.log */
-	struct fb_strv argv = FB_STRV_INIT;
-	qemu_argv(s, &argv);
-	int cp[2];
-	if (pipe2(cp, O_CLOEXEC) < 0) {
-		fb_strv_free(&argv);
-		free(iosock);
-		return fb_err_errno(err, errno, "pipe");
-	}
-	s->vmm = fb_jail_spawn(&s->jail, argv.v, cp[1], false, err);
-	close(cp[1]);
-	fb_strv_free(&argv);
-	if (s->vmm < 0) {
-		close(cp[0]);
-		free(iosock);
-		return -1;
-	}
-	s->con = cp[0];
-	fcntl(s->con, F_SETFL, O_NONBLOCK);
-	fb_set(s, "vmm_pid", jv_number(s->vmm));
-	fb_set(s, "vmm_start", jv_number((double)rt_proc_start(s->vmm)));
-	save(s);
-	/* the io port: QEMU listens once it is up */
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", iosock);
-	free(iosock);
-	for (int i = 0; i < 3000; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			fcntl(fd, F_SETFL, O_NONBLOCK);
-			s->io = fd;
-			return 0;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (waitpid(s->vmm, NULL, WNOHANG) == s->vmm) {
-			s->vmm = -1;
-			return fb_err_set(err, FB_EXIT_FAILED, "vmm", "QEMU ended before its io port was up (see %s/console.log)", c->dir);
-		}
-		usleep(10000);
-	}
-	return fb_err_set(err, FB_EXIT_FAILED, "vmm", "QEMU's io port %s did not answer", a.sun_path);
-}
-
 static void console_drain(struct sup *s)
 {
 	char buf[8192];
@@ -961,12 +676,12 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 	s.state = jv_object_set(s.state, jv_string("created"), jv_string(created));
 	s.state = jv_object_set(s.state, jv_string("owner"), jv_string(""));
 	s.state = jv_object_set(s.state, jv_string("annotations"), jv_copy(b->annotations));
-	fb_set(&s, "supervisor_start", jv_number((double)rt_proc_start(getpid())));
-	save(&s);
+	sup_set(&s, "supervisor_start", jv_number((double)rt_proc_start(getpid())));
+	sup_save(&s);
 	char *sockp = fb_xasprintf("%s/sup.sock", c->dir);
-	s.listen = listen_on(sockp, &e);
+	s.listen = sup_listen_on(sockp, &e);
 	free(sockp);
-	if (s.listen < 0 || setup(&s, &e) < 0) {
+	if (s.listen < 0 || sup_setup(&s, &e) < 0) {
 		snprintf(s.last_error, sizeof(s.last_error), "%s", e.msg);
 		fb_log_failure(&e);
 		if (s.vmm > 0) {
