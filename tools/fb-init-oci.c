@@ -254,8 +254,13 @@ static void switch_root(const struct jval *root)
 	if (!src || !type)
 		die(125, "config: no root to mount");
 	mkdir("/newroot", 0755);
-	if (mount(src, "/newroot", type, 0, data) < 0)
+	/* read-only from the start when asked: its mount points were made on the host */
+	unsigned long flags = jbool(root, "readonly") ? MS_RDONLY : 0;
+	if (mount(src, "/newroot", type, flags, data) < 0)
 		die(125, "mount the container's root (%s %s): %s", type, src, strerror(errno));
+	/* the initramfs's /dev (a disk root's device) and /sys go */
+	umount2("/sys", MNT_DETACH);
+	umount2("/dev", MNT_DETACH);
 	if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		die(125, "switch to the container's root: %s", strerror(errno));
 }
@@ -502,8 +507,6 @@ void oci_main(void)
 	struct jval cfg;
 	if (!text || jvalue(&jp, &cfg) < 0 || cfg.t != J_OBJ)
 		die(125, "%s: not a JSON object", FB_OCI_CONFIG);
-	umount2("/sys", MNT_DETACH);
-	umount2("/dev", MNT_DETACH);
 	switch_root(jget(&cfg, "root"));
 	/* the kernel's file systems, then the bundle's mounts over them */
 	mnt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -519,8 +522,7 @@ void oci_main(void)
 	do_files(jget(&cfg, "files"));
 	do_sysctls(jget(&cfg, "sysctl"));
 	do_network(jget(&cfg, "network"));
-	if (jbool(jget(&cfg, "root"), "readonly") && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		say("fb-init: warning: read-only root: %s", strerror(errno));
+
 	/* the container's process, made ready; what runc says at create when
 	 * its program is not there */
 	if (!proc_prepare(0, jget(&cfg, "process")))

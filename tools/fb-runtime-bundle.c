@@ -414,6 +414,21 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 	}
 	if (!b->vmm)
 		b->vmm = fb_xstrdup(s->vmm ? s->vmm : "qemu");
+	char *rmode = NULL;
+	if (fb_json_get_str_opt(b->annotations, "org.firebuild.root", &rmode, err) < 0) {
+		jv_free(sysctl);
+		jv_free(proc);
+		return -1;
+	}
+	if (rmode && strcmp(rmode, "9p") && strcmp(rmode, "ext4")) {
+		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "annotation org.firebuild.root=%s: 9p (shared) or ext4 (a copy)", rmode);
+		free(rmode);
+		jv_free(sysctl);
+		jv_free(proc);
+		return r;
+	}
+	b->root_ext4 = rmode && !strcmp(rmode, "ext4");
+	free(rmode);
 	if (!b->kernel_args && s->kernel_args)
 		b->kernel_args = fb_xstrdup(s->kernel_args);
 	if (strcmp(b->vmm, "qemu")) {
@@ -434,9 +449,14 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		return -1;
 	}
 	jv g = jv_object();
-	g = jv_object_set(g, jv_string("root"),
-			  JV_OBJECT(jv_string("source"), jv_string("fbroot"), jv_string("type"), jv_string("9p"), jv_string("options"),
-				    jv_string(kOpts9p), jv_string("readonly"), jv_bool(b->rootfs_ro)));
+	if (b->root_ext4)
+		g = jv_object_set(g, jv_string("root"),
+				  JV_OBJECT(jv_string("source"), jv_string("/dev/vda"), jv_string("type"), jv_string("ext4"),
+					    jv_string("readonly"), jv_bool(b->rootfs_ro)));
+	else
+		g = jv_object_set(g, jv_string("root"),
+				  JV_OBJECT(jv_string("source"), jv_string("fbroot"), jv_string("type"), jv_string("9p"),
+					    jv_string("options"), jv_string(kOpts9p), jv_string("readonly"), jv_bool(b->rootfs_ro)));
 	g = jv_object_set(g, jv_string("mounts"), gm);
 	g = jv_object_set(g, jv_string("files"), gf);
 	g = jv_object_set(g, jv_string("sysctl"), jv_get_kind(sysctl) == JV_KIND_OBJECT ? sysctl : (jv_free(sysctl), jv_object()));

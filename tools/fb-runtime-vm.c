@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <ftw.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +22,9 @@
 #include "err.h"
 #include "jail.h"
 #include "json.h"
+#include "rootfs.h"
 #include "tcredirect.h"
+#include "tree.h"
 #include "tool.h"
 #include "util.h"
 
@@ -95,11 +99,19 @@ static void qemu_argv(struct sup *s, struct fb_strv *a)
 	push(a, "stdio,id=con,signal=off");
 	push(a, "-serial");
 	push(a, "chardev:con");
-	push(a, "-fsdev");
-	fb_strv_push_owned(a, fb_xasprintf("local,id=fsroot,path=/rootfs,security_model=passthrough,multidevs=remap%s",
-					   b->rootfs_ro ? ",readonly=on" : ""));
-	push(a, "-device");
-	push(a, "virtio-9p-device,fsdev=fsroot,mount_tag=fbroot");
+	if (b->root_ext4) {
+		push(a, "-drive");
+		fb_strv_push_owned(a, fb_xasprintf("id=root,file=/rootfs.ext4,format=raw,if=none,cache=unsafe%s",
+						   b->rootfs_ro ? ",readonly=on" : ""));
+		push(a, "-device");
+		push(a, "virtio-blk-device,drive=root");
+	} else {
+		push(a, "-fsdev");
+		fb_strv_push_owned(a, fb_xasprintf("local,id=fsroot,path=/rootfs,security_model=passthrough,multidevs=remap%s",
+						   b->rootfs_ro ? ",readonly=on" : ""));
+		push(a, "-device");
+		push(a, "virtio-9p-device,fsdev=fsroot,mount_tag=fbroot");
+	}
 	for (int i = 0; i < b->nshares; i++) {
 		push(a, "-fsdev");
 		fb_strv_push_owned(a, fb_xasprintf("local,id=fs%d,path=/share/%d,security_model=passthrough,multidevs=remap%s", i, i,
@@ -132,6 +144,61 @@ static void qemu_argv(struct sup *s, struct fb_strv *a)
 		push(a, "-accel");
 		push(a, "tcg");
 	}
+}
+
+/* What the tree holds, in bytes and entries (nftw, not crossing mounts). */
+static uint64_t g_bytes, g_entries;
+static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	g_bytes += (uint64_t)st->st_blocks * 512;
+	g_entries++;
+	return 0;
+}
+
+/* The rootfs directory as an ext4 image (Firecracker's kind of root, or
+ * org.firebuild.root=ext4): the tree streamed as a tar into the ext4
+ * writer (lib/rootfs.c), as fb-mkrootfs --from-tree does; sized from the
+ * content with room to write (sparse). */
+static int build_ext4(const char *tree, const char *img, struct fb_err *err)
+{
+	g_bytes = g_entries = 0;
+	if (nftw(tree, count_entry, 32, FTW_PHYS | FTW_MOUNT) < 0)
+		return fb_err_errno(err, errno, "rootfs %s", tree);
+	uint64_t size = (g_bytes + g_bytes / 4 + (256ull << 20) + 4095) / 4096 * 4096;
+	struct fb_rootfs_opts ro = { .path = img, .size = size, .inodes = g_entries * 2 + 16384 };
+	struct fb_rootfs *r;
+	if (fb_rootfs_create(&ro, &r, err) < 0)
+		return -1;
+	int pfd[2];
+	struct fb_tree_tar *tt;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		fb_rootfs_free(r);
+		return fb_err_errno(err, errno, "pipe");
+	}
+	if (fb_tree_tar_start(tree, pfd[1], &tt, err) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		fb_rootfs_free(r);
+		return -1;
+	}
+	int lr = fb_rootfs_apply_layer_fd(r, pfd[0], tree, err);
+	close(pfd[0]); /* a writer still going gets EPIPE and stops */
+	struct fb_err terr = { 0 };
+	int tr = fb_tree_tar_finish(tt, &terr);
+	if (lr == 0 && tr < 0) {
+		*err = terr;
+		lr = -1;
+	}
+	struct fb_rootfs_stats st;
+	if (lr < 0 || fb_rootfs_finish(r, &st, err) < 0) {
+		fb_rootfs_free(r);
+		return -1;
+	}
+	fb_rootfs_free(r);
+	return 0;
 }
 
 int sup_setup(struct sup *s, struct fb_err *err)
@@ -169,7 +236,22 @@ int sup_setup(struct sup *s, struct fb_err *err)
 		free(iosock);
 		return -1;
 	}
-	fb_jail_add_bind(&s->jail, b->rootfs, "/rootfs", b->rootfs_ro);
+	if (b->root_ext4) {
+		/* a copy: the tree writer makes the ext4 from the directory */
+		char *img = fb_xasprintf("%s/rootfs.ext4", c->dir);
+		char *in = NULL;
+		if (build_ext4(b->rootfs, img, err) == 0)
+			in = fb_jail_link(&s->jail, img, "rootfs.ext4", true, err);
+		unlink(img);
+		free(img);
+		if (!in) {
+			free(iosock);
+			return -1;
+		}
+		free(in);
+	} else {
+		fb_jail_add_bind(&s->jail, b->rootfs, "/rootfs", b->rootfs_ro);
+	}
 	for (int i = 0; i < b->nshares; i++) {
 		char *d = fb_xasprintf("/share/%d", i);
 		fb_jail_add_bind(&s->jail, b->shares[i].src, d, b->shares[i].ro);

@@ -44,6 +44,7 @@ struct rt_bundle {
 	char *oci_version;
 	char *rootfs;       /* absolute */
 	bool rootfs_ro;
+	bool root_ext4;     /* a copy in an ext4 image (annotation org.firebuild.root=ext4), not shared */
 	char *kernel, *vmm, *kernel_args;
 	long long cpu, mem; /* vCPUs, MiB */
 	bool terminal;

@@ -153,6 +153,33 @@ teardown() {
 	[ ! -e "$D/rootfs/nope" ]
 }
 
+@test "org.firebuild.root=ext4: the rootfs is copied into an ext4 disk (owners, modes, links kept); writes stay in the VM" {
+	mkdir -p "$D/rootfs/owned"
+	echo content >"$D/rootfs/owned/f"
+	chown -R 1234:4321 "$D/rootfs/owned"
+	chmod 0604 "$D/rootfs/owned/f"
+	mkbundle b1 '["/bin/sh","-c","grep \" / \" /proc/mounts | cut -d\" \" -f3; stat -c \"%u:%g %a\" /owned/f; cat /owned/f; readlink /bin/sh; echo x > /made-here && echo wrote"]' \
+		'.annotations["org.firebuild.root"] = "ext4"'
+	run_split fbrt run --bundle "$D/b1" x4
+	rm -rf "$D/rootfs/owned"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ext4* ]]
+	[[ "$output" == *"1234:4321 604"* ]]
+	[[ "$output" == *content* ]]
+	[[ "$output" == *busybox* ]]
+	[[ "$output" == *wrote* ]]
+	[ ! -e "$D/rootfs/made-here" ]
+	# read-only: the disk too
+	mkbundle b2 '["/bin/sh","-c","echo x > /nope && echo wrote || echo refused"]' '.annotations["org.firebuild.root"] = "ext4" | .root.readonly = true'
+	run fbrt run --bundle "$D/b2" x5
+	[ "$status" -eq 0 ]
+	[[ "$output" == *refused* ]]
+	mkbundle b3 '["/bin/true"]' '.annotations["org.firebuild.root"] = "zfs"'
+	run_split fbrt create --bundle "$D/b3" x6
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"org.firebuild.root=zfs"* ]]
+}
+
 @test "mounts: a bound directory is shared (both ways), a bound file is seen, tmpfs mounted" {
 	mkdir -p "$D/vol"
 	echo from-host >"$D/vol/in"
