@@ -169,6 +169,36 @@ static int open_port(const char *want)
 	return fd;
 }
 
+/* struct sockaddr_vm (linux/vm_sockets.h, which musl's headers lack) */
+struct fb_sockaddr_vm {
+	unsigned short svm_family;
+	unsigned short svm_reserved1;
+	unsigned int svm_port;
+	unsigned int svm_cid;
+	unsigned char svm_zero[4];
+};
+#define FB_AF_VSOCK 40
+#define FB_VMADDR_CID_HOST 2
+
+/* A stream to the host's vsock port (Firecracker forwards it to the
+ * supervisor's Unix socket uds_path_PORT), or -1. The host listens before
+ * the VM starts; a few tries cover a device still coming up. */
+static int connect_vsock(unsigned port)
+{
+	struct fb_sockaddr_vm a = { .svm_family = FB_AF_VSOCK, .svm_port = port, .svm_cid = FB_VMADDR_CID_HOST };
+	for (int i = 0; i < 50; i++) {
+		int fd = socket(FB_AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		usleep(100000);
+	}
+	return -1;
+}
+
 static char *read_all(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -498,14 +528,17 @@ void oci_main(void)
 	/* the initramfs: its /dev, /sys for the port, the config */
 	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
 	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	g_io = open_port(FB_IO_PORT);
-	if (g_io < 0)
-		say("fb-init: error: no %s port", FB_IO_PORT);
 	size_t clen = 0;
 	char *text = read_all(FB_OCI_CONFIG, &clen);
 	struct jp jp = { text, text ? text + clen : NULL, 0 };
 	struct jval cfg;
-	if (!text || jvalue(&jp, &cfg) < 0 || cfg.t != J_OBJ)
+	bool cfg_ok = text && jvalue(&jp, &cfg) == 0 && cfg.t == J_OBJ;
+	/* the fb.io stream: a vsock to the host (Firecracker), else the port */
+	double vport = cfg_ok ? jnum(jget(&cfg, "io"), "vsock_port", 0) : 0;
+	g_io = vport > 0 ? connect_vsock((unsigned)vport) : open_port(FB_IO_PORT);
+	if (g_io < 0)
+		say("fb-init: error: no fb.io (%s)", vport > 0 ? "vsock" : FB_IO_PORT);
+	if (!cfg_ok)
 		die(125, "%s: not a JSON object", FB_OCI_CONFIG);
 	switch_root(jget(&cfg, "root"));
 	/* the kernel's file systems, then the bundle's mounts over them */

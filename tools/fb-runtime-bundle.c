@@ -37,7 +37,7 @@ static int get_num(jv o, const char *key, long long *out)
 
 int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 {
-	*s = (struct rt_settings){ .mem = 128, .cpu = 1, .boot_timeout = 120 };
+	*s = (struct rt_settings){ .mem = 128, .cpu = 1, .boot_timeout = 120, .jailer_uid = 65534, .jailer_gid = -1 };
 	const char *p = getenv("FB_RUNTIME_CONFIG");
 	const char *path = p && *p ? p : "/etc/firebuild/runtime.json";
 	if (access(path, F_OK) != 0) {
@@ -55,6 +55,9 @@ int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 	    fb_json_get_str_opt(doc, "chroot_base", &s->chroot_base, err) < 0 ||
 	    fb_json_get_str_opt(doc, "kernel_args", &s->kernel_args, err) < 0 ||
 	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 || fb_json_get_str_opt(doc, "accel", &s->accel, err) < 0 ||
+	    fb_json_get_str_opt(doc, "firecracker", &s->firecracker, err) < 0 ||
+	    fb_json_get_int_opt(doc, "jailer_uid", &s->jailer_uid, err) < 0 ||
+	    fb_json_get_int_opt(doc, "jailer_gid", &s->jailer_gid, err) < 0 ||
 	    fb_json_get_int_opt(doc, "mem", &s->mem, err) < 0 || fb_json_get_int_opt(doc, "cpu", &s->cpu, err) < 0 ||
 	    fb_json_get_int_opt(doc, "boot_timeout", &s->boot_timeout, err) < 0) {
 		fb_err_prefix(err, "%s", path);
@@ -77,6 +80,7 @@ void rt_settings_free(struct rt_settings *s)
 	free(s->kernel_args);
 	free(s->runc);
 	free(s->accel);
+	free(s->firecracker);
 }
 
 unsigned long rt_mount_flags(jv options, char **data)
@@ -427,17 +431,23 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		jv_free(proc);
 		return r;
 	}
-	b->root_ext4 = rmode && !strcmp(rmode, "ext4");
-	free(rmode);
-	if (!b->kernel_args && s->kernel_args)
-		b->kernel_args = fb_xstrdup(s->kernel_args);
-	if (strcmp(b->vmm, "qemu")) {
+	bool fc = !strcmp(b->vmm, "firecracker");
+	if (fc && rmode && !strcmp(rmode, "9p")) {
+		free(rmode);
 		jv_free(sysctl);
 		jv_free(proc);
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
-				  "annotation org.firebuild.vmm=%s: fb-runtime runs qemu (Firecracker has no shared directories: "
-				  "docs/tools/fb-runtime.md)",
-				  b->vmm);
+				  "annotation org.firebuild.root=9p: Firecracker has block devices only (its root is an ext4 copy)");
+	}
+	/* Firecracker: block devices only, so a copy */
+	b->root_ext4 = fc || (rmode && !strcmp(rmode, "ext4"));
+	free(rmode);
+	if (!b->kernel_args && s->kernel_args)
+		b->kernel_args = fb_xstrdup(s->kernel_args);
+	if (strcmp(b->vmm, "qemu") && strcmp(b->vmm, "firecracker")) {
+		jv_free(sysctl);
+		jv_free(proc);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "annotation org.firebuild.vmm=%s: qemu or firecracker", b->vmm);
 	}
 	/* what fb-init reads */
 	jv gm, gf;
@@ -448,7 +458,20 @@ int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundl
 		jv_free(proc);
 		return -1;
 	}
+	if (fc && b->nshares) {
+		jv_free(gm);
+		jv_free(gf);
+		jv_free(sysctl);
+		jv_free(proc);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				  "config.json mounts: %s is a directory to share, and Firecracker has no shared directories "
+				  "(org.firebuild.vmm=qemu shares it over virtio-9p)",
+				  b->shares[0].src);
+	}
 	jv g = jv_object();
+	/* Firecracker has no virtio-serial: the fb.io stream is a vsock */
+	if (fc)
+		g = jv_object_set(g, jv_string("io"), JV_OBJECT(jv_string("vsock_port"), jv_number(RT_VSOCK_PORT)));
 	if (b->root_ext4)
 		g = jv_object_set(g, jv_string("root"),
 				  JV_OBJECT(jv_string("source"), jv_string("/dev/vda"), jv_string("type"), jv_string("ext4"),

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <ftw.h>
+#include <poll.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "digest.h"
 #include "err.h"
 #include "jail.h"
+#include "firecracker.h"
 #include "json.h"
 #include "rootfs.h"
 #include "tcredirect.h"
@@ -201,41 +204,141 @@ static int build_ext4(const char *tree, const char *img, struct fb_err *err)
 	return 0;
 }
 
+/* The binary Firecracker runs as: the settings', else firecracker in PATH. */
+static char *find_firecracker(const struct rt_settings *set, struct fb_err *err)
+{
+	const char *b = set->firecracker ? set->firecracker : "firecracker";
+	if (strchr(b, '/')) {
+		if (access(b, X_OK) == 0)
+			return fb_xstrdup(b);
+	} else {
+		const char *path = getenv("PATH");
+		char *pc = fb_xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+		for (char *d = strtok_r(pc, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			char *c = fb_xasprintf("%s/%s", d, b);
+			if (access(c, X_OK) == 0) {
+				free(pc);
+				return c;
+			}
+			free(c);
+		}
+		free(pc);
+	}
+	fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "org.firebuild.vmm=firecracker: no firecracker binary (%s; \"firecracker\" in the settings)", b);
+	return NULL;
+}
+
+/* Firecracker: its API (lib/firecracker.c's PUT), a vsock for fb.io whose
+ * guest-initiated connections reach listen_fd, then InstanceStart. */
+static int configure_fc(struct sup *s, const char *api, struct fb_err *err)
+{
+	struct rt_bundle *b = s->b;
+	/* Firecracker's usual command line, then ours (fb-init from the initramfs) */
+	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules quiet rdinit=/init %s",
+				  b->kernel_args ? b->kernel_args : "");
+	int r = fb_fc_put(api, "/machine-config",
+			  JV_OBJECT(jv_string("vcpu_count"), jv_number((double)b->cpu), jv_string("mem_size_mib"),
+				    jv_number((double)b->mem)),
+			  false, err);
+	if (r == 0)
+		r = fb_fc_put(api, "/boot-source",
+			      JV_OBJECT(jv_string("kernel_image_path"), jv_string("/vmlinux"), jv_string("initrd_path"),
+					jv_string("/initrd"), jv_string("boot_args"), jv_string(args)),
+			      false, err);
+	free(args);
+	if (r == 0)
+		r = fb_fc_put(api, "/drives/rootfs",
+			      JV_OBJECT(jv_string("drive_id"), jv_string("rootfs"), jv_string("path_on_host"), jv_string("/rootfs.ext4"),
+					jv_string("is_root_device"), jv_false(), jv_string("is_read_only"), jv_bool(b->rootfs_ro)),
+			      false, err);
+	for (int i = 0; r == 0 && i < s->ntaps; i++) {
+		char *path = fb_xasprintf("/network-interfaces/eth%d", i), *id = fb_xasprintf("eth%d", i);
+		r = fb_fc_put(api, path,
+			      JV_OBJECT(jv_string("iface_id"), jv_string(id), jv_string("host_dev_name"), jv_string(s->taps[i].tap),
+					jv_string("guest_mac"), jv_string(s->taps[i].mac)),
+			      false, err);
+		free(path);
+		free(id);
+	}
+	if (r == 0)
+		r = fb_fc_put(api, "/vsock", JV_OBJECT(jv_string("guest_cid"), jv_number(3), jv_string("uds_path"), jv_string("/run/v.sock")),
+			      false, err);
+	if (r == 0)
+		r = fb_fc_put(api, "/actions", JV_OBJECT(jv_string("action_type"), jv_string("InstanceStart")), false, err);
+	if (r < 0)
+		fb_err_prefix(err, "Firecracker");
+	return r;
+}
+
+/* Wait until path accepts connections (the VMM is up), or it ended. */
+static int wait_socket(struct sup *s, const char *path, const char *what, int *out, struct fb_err *err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	for (int i = 0; i < 3000; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			if (out)
+				*out = fd;
+			else
+				close(fd);
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (waitpid(s->vmm, NULL, WNOHANG) == s->vmm) {
+			s->vmm = -1;
+			return fb_err_set(err, FB_EXIT_FAILED, "vmm", "the VMM ended before its %s was up (see %s/console.log)", what,
+					  s->c->dir);
+		}
+		usleep(10000);
+	}
+	return fb_err_set(err, FB_EXIT_FAILED, "vmm", "the VMM's %s %s did not answer", what, path);
+}
+
 int sup_setup(struct sup *s, struct fb_err *err)
 {
 	struct rt_ctx *c = s->c;
 	struct rt_bundle *b = s->b;
+	bool fc = !strcmp(b->vmm, "firecracker");
+	char *fcbin = NULL;
+	if (fc && !(fcbin = find_firecracker(s->set, err)))
+		return -1;
+	/* root (with only what 9p passthrough needs) when it serves a share;
+	 * else the settings' jailer_uid (nobody) */
+	bool shares = !b->root_ext4 || b->nshares > 0;
+	long uid = shares ? 0 : s->set->jailer_uid, gid = shares ? 0 : s->set->jailer_gid >= 0 ? s->set->jailer_gid : uid;
 	char *jid = jail_id(c);
 	const char *base = s->set->chroot_base ? s->set->chroot_base : "/srv/jailer";
-	struct fb_jail_opts o = { .base = base, .vmm = "qemu-system-x86_64", .id = jid, .uid = 0, .gid = 0,
-				  .cpu = (int)b->cpu, .mem = (int)b->mem, .cgroup_settings = jv_invalid(), .numa_node = -1 };
-	char *iosock = fb_xasprintf("%s/%s/%s/root/run/io.sock", base, o.vmm, jid);
-	if (strlen(iosock) > RT_SOCK_MAX) {
-		fb_err_set(err, FB_EXIT_USAGE, "socket_path", "%s is over the Unix socket limit of %d bytes: use a shorter chroot_base",
-			   iosock, RT_SOCK_MAX);
-		free(iosock);
-		free(jid);
-		return -1;
-	}
-	int r = fb_jail_prepare(&o, &s->jail, err);
+	struct fb_jail_opts o = { .base = base, .vmm = fc ? "firecracker" : "qemu-system-x86_64", .id = jid, .uid = (uid_t)uid,
+				  .gid = (gid_t)gid, .cpu = (int)b->cpu, .mem = (int)b->mem, .cgroup_settings = jv_invalid(),
+				  .numa_node = -1 };
+	/* the sockets' paths first: nothing is made when one does not fit */
+	char *root = fb_xasprintf("%s/%s/%s/root", base, o.vmm, jid);
+	char *iosock = fb_xasprintf("%s/run/%s", root, fc ? "v.sock_1024" : "io.sock");
+	char *api = fb_xasprintf("%s/run/fc.sock", root);
+	free(root);
+	int r = 0;
+	if (strlen(iosock) > RT_SOCK_MAX)
+		r = fb_err_set(err, FB_EXIT_USAGE, "socket_path", "%s is over the Unix socket limit of %d bytes: use a shorter chroot_base",
+			       iosock, RT_SOCK_MAX);
+	if (r == 0)
+		r = fb_jail_prepare(&o, &s->jail, err);
 	free(jid);
-	if (r < 0) {
-		free(iosock);
-		return -1;
-	}
+	if (r < 0)
+		goto out;
 	s->jailed = true;
-	s->jail.keep_caps = KEEP_CAPS;
+	s->jail.keep_caps = shares ? KEEP_CAPS : 0;
 	s->jail.death_signal = SIGKILL;
 	sup_set(s, "jail_dir", jv_string(s->jail.dir));
 	jv cgs = jv_array();
 	for (int i = 0; i < s->jail.ncgroups; i++)
 		cgs = jv_array_append(cgs, jv_string(s->jail.cgroups[i]));
 	sup_set(s, "cgroups", cgs);
+	sup_set(s, "vmm", jv_string(b->vmm));
 	sup_save(s);
-	if (rt_bundle_mountpoints(b, err) < 0) {
-		free(iosock);
-		return -1;
-	}
+	if ((r = rt_bundle_mountpoints(b, err)) < 0)
+		goto out;
 	if (b->root_ext4) {
 		/* a copy: the tree writer makes the ext4 from the directory */
 		char *img = fb_xasprintf("%s/rootfs.ext4", c->dir);
@@ -244,11 +347,10 @@ int sup_setup(struct sup *s, struct fb_err *err)
 			in = fb_jail_link(&s->jail, img, "rootfs.ext4", true, err);
 		unlink(img);
 		free(img);
-		if (!in) {
-			free(iosock);
-			return -1;
-		}
+		r = in ? 0 : -1;
 		free(in);
+		if (r < 0)
+			goto out;
 	} else {
 		fb_jail_add_bind(&s->jail, b->rootfs, "/rootfs", b->rootfs_ro);
 	}
@@ -257,18 +359,23 @@ int sup_setup(struct sup *s, struct fb_err *err)
 		fb_jail_add_bind(&s->jail, b->shares[i].src, d, b->shares[i].ro);
 		free(d);
 	}
+	if (fc) {
+		char *in = fb_jail_link(&s->jail, fcbin, "firecracker", false, err);
+		r = in ? 0 : -1;
+		free(in);
+		if (r < 0)
+			goto out;
+	}
 	/* the network: the engine's namespace (ours from now on), a new one, or none */
 	jv net = jv_invalid();
 	if (b->netns) {
 		if (fb_netns_enter(b->netns) < 0) {
-			free(iosock);
-			return fb_err_errno(err, errno, "network namespace %s", b->netns);
+			r = fb_err_errno(err, errno, "network namespace %s", b->netns);
+			goto out;
 		}
 		sup_set(s, "netns", jv_string(b->netns));
-		if (rt_net_setup(0, &s->taps, &s->ntaps, &net, err) < 0) {
-			free(iosock);
-			return -1;
-		}
+		if ((r = rt_net_setup(uid, &s->taps, &s->ntaps, &net, err)) < 0)
+			goto out;
 		jv tl = jv_array();
 		for (int i = 0; i < s->ntaps; i++)
 			tl = jv_array_append(tl, JV_OBJECT(jv_string("ifname"), jv_string(s->taps[i].ifname), jv_string("tap"),
@@ -276,16 +383,15 @@ int sup_setup(struct sup *s, struct fb_err *err)
 		sup_set(s, "taps", tl);
 		sup_save(s);
 	} else if (b->netns_new && unshare(CLONE_NEWNET) < 0) {
-		free(iosock);
-		return fb_err_errno(err, errno, "a network namespace");
+		r = fb_err_errno(err, errno, "a network namespace");
+		goto out;
 	}
 	/* the initramfs: fb-init and the container's config */
 	char init[PATH_MAX + 64];
-	if (fb_tool_path("fb-init", init, sizeof(init), err) < 0) {
+	if ((r = fb_tool_path("fb-init", init, sizeof(init), err)) < 0) {
 		if (jv_is_valid(net))
 			jv_free(net);
-		free(iosock);
-		return -1;
+		goto out;
 	}
 	jv g = jv_copy(b->guest);
 	if (jv_is_valid(net))
@@ -293,55 +399,88 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	char *initrd = fb_xasprintf("%s/initrd", c->dir);
 	r = rt_write_initrd(initrd, init, g, err);
 	char *k_in = r == 0 ? fb_jail_link(&s->jail, b->kernel, "vmlinux", false, err) : NULL;
-	char *i_in = k_in ? fb_jail_link(&s->jail, initrd, "initrd", false, err) : NULL;
+	/* the jail user reads it (the VMM is given the config anyway) */
+	char *i_in = k_in ? fb_jail_link(&s->jail, initrd, "initrd", true, err) : NULL;
 	unlink(initrd);
 	free(initrd);
 	free(k_in);
-	if (!i_in) {
-		free(iosock);
-		return -1;
-	}
+	r = i_in ? 0 : -1;
 	free(i_in);
-	/* QEMU, its console into console.log */
+	if (r < 0)
+		goto out;
+	/* Firecracker's guest connects to us: listen before it starts */
+	int vl = -1;
+	if (fc) {
+		if ((vl = sup_listen_on(iosock, err)) < 0 || chown(iosock, (uid_t)uid, (gid_t)gid) < 0) {
+			r = vl >= 0 ? fb_err_errno(err, errno, "%s", iosock) : -1;
+			if (vl >= 0)
+				close(vl);
+			goto out;
+		}
+	}
+	/* the VMM, its console into console.log */
 	struct fb_strv argv = FB_STRV_INIT;
-	qemu_argv(s, &argv);
+	if (fc) {
+		fb_strv_push(&argv, "/firecracker");
+		fb_strv_push(&argv, "--api-sock");
+		fb_strv_push(&argv, "/run/fc.sock");
+		fb_strv_push(&argv, "--id");
+		fb_strv_push_owned(&argv, fb_xstrndup(fb_str_has_prefix(s->jail.dir, base) ? strrchr(s->jail.dir, '/') + 1 : "fbrt", 20));
+	} else {
+		qemu_argv(s, &argv);
+	}
 	int cp[2];
 	if (pipe2(cp, O_CLOEXEC) < 0) {
 		fb_strv_free(&argv);
-		free(iosock);
-		return fb_err_errno(err, errno, "pipe");
+		if (vl >= 0)
+			close(vl);
+		r = fb_err_errno(err, errno, "pipe");
+		goto out;
 	}
 	s->vmm = fb_jail_spawn(&s->jail, argv.v, cp[1], false, err);
 	close(cp[1]);
 	fb_strv_free(&argv);
 	if (s->vmm < 0) {
 		close(cp[0]);
-		free(iosock);
-		return -1;
+		if (vl >= 0)
+			close(vl);
+		r = -1;
+		goto out;
 	}
 	s->con = cp[0];
 	fcntl(s->con, F_SETFL, O_NONBLOCK);
 	sup_set(s, "vmm_pid", jv_number(s->vmm));
 	sup_set(s, "vmm_start", jv_number((double)rt_proc_start(s->vmm)));
 	sup_save(s);
-	/* the io port: QEMU listens once it is up */
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", iosock);
-	free(iosock);
-	for (int i = 0; i < 3000; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			fcntl(fd, F_SETFL, O_NONBLOCK);
-			s->io = fd;
-			return 0;
-		}
-		if (fd >= 0)
-			close(fd);
+	if (!fc) {
+		/* QEMU's io port: a socket it listens on once it is up */
+		r = wait_socket(s, iosock, "io port", &s->io, err);
+		if (r == 0)
+			fcntl(s->io, F_SETFL, O_NONBLOCK);
+		goto out;
+	}
+	/* Firecracker: its API, then the guest's connection (fb-init's, once booted) */
+	if ((r = wait_socket(s, api, "API socket", NULL, err)) == 0)
+		r = configure_fc(s, api, err);
+	time_t until = time(NULL) + s->set->boot_timeout;
+	while (r == 0 && s->io < 0) {
+		struct pollfd pf = { vl, POLLIN, 0 };
+		if (poll(&pf, 1, 100) > 0)
+			s->io = accept4(vl, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (s->io >= 0)
+			break;
 		if (waitpid(s->vmm, NULL, WNOHANG) == s->vmm) {
 			s->vmm = -1;
-			return fb_err_set(err, FB_EXIT_FAILED, "vmm", "QEMU ended before its io port was up (see %s/console.log)", c->dir);
+			r = fb_err_set(err, FB_EXIT_FAILED, "vmm", "Firecracker ended before the guest connected (see %s/console.log)", c->dir);
+		} else if (time(NULL) > until) {
+			r = fb_err_set(err, FB_EXIT_FAILED, "vmm", "the guest did not connect in %lld s (see %s/console.log)",
+				       s->set->boot_timeout, c->dir);
 		}
-		usleep(10000);
 	}
-	return fb_err_set(err, FB_EXIT_FAILED, "vmm", "QEMU's io port %s did not answer", a.sun_path);
+	close(vl);
+out:
+	free(iosock);
+	free(api);
+	free(fcbin);
+	return r;
 }

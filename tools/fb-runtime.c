@@ -483,7 +483,8 @@ static void remove_leftovers(struct rt_ctx *c, jv st)
 		kill((pid_t)vmm, SIGKILL);
 	jv fb = rt_get(jv_copy(st), "fb");
 	jv jd = rt_get(jv_copy(fb), "jail_dir");
-	if (jv_get_kind(jd) == JV_KIND_STRING && strstr(jv_string_value(jd), "/qemu-system-x86_64/"))
+	if (jv_get_kind(jd) == JV_KIND_STRING &&
+	    (strstr(jv_string_value(jd), "/qemu-system-x86_64/") || strstr(jv_string_value(jd), "/firecracker/")))
 		fb_tree_remove(jv_string_value(jd));
 	jv_free(jd);
 	jv cgs = rt_get(jv_copy(fb), "cgroups");

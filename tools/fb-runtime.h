@@ -13,6 +13,7 @@
 struct fb_err;
 
 #define RT_SOCK_MAX 107
+#define RT_VSOCK_PORT 1024 /* fb.io over Firecracker's vsock: the guest connects to the host here */
 
 /* A member of what may not be an object (a hostile bundle): invalid then.
  * Consumes o. */
@@ -34,8 +35,8 @@ struct rt_share {
 /* The runtime's own settings: $FB_RUNTIME_CONFIG, else
  * /etc/firebuild/runtime.json (all optional; docs/tools/fb-runtime.md). */
 struct rt_settings {
-	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc, *accel;
-	long long mem, cpu, boot_timeout;
+	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc, *accel, *firecracker;
+	long long mem, cpu, boot_timeout, jailer_uid, jailer_gid;
 };
 
 /* What create makes of a bundle. */

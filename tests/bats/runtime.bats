@@ -180,6 +180,68 @@ teardown() {
 	[[ "$stderr" == *"org.firebuild.root=zfs"* ]]
 }
 
+@test "org.firebuild.vmm=firecracker (a stand-in: no KVM here): an ext4 copy, the initramfs, fb.io over a vsock; every API request in the spec" {
+	local spec="$FB_SHARED/firecracker/firecracker-api.yaml"
+	[ -f "$spec" ] || skip "no Firecracker API specification at $spec"
+	python3 -c 'import yaml, jsonschema' 2>/dev/null || skip "python3-yaml and python3-jsonschema are needed"
+	jq --arg f "$BATS_TEST_DIRNAME/fake-firecracker.py" '.firecracker = $f' "$FB_RUNTIME_CONFIG" >"$D/fc.json"
+	mkbundle b1 '["/bin/echo","hi"]' '.annotations["org.firebuild.vmm"] = "firecracker"'
+	FB_RUNTIME_CONFIG="$D/fc.json" fbrt create --bundle "$D/b1" --pid-file "$D/pid" fc1 >"$D/out" </dev/null
+	local jail req
+	jail=$(jq -r .fb.jail_dir "$RT_ROOT/fc1/state.json")
+	[[ "$jail" == "$D/jail/firecracker/"* ]]
+	req="$jail/root/run/requests.jsonl"
+	run python3 "$BATS_TEST_DIRNAME/fc-validate.py" "$spec" "$req"
+	[ "$status" -eq 0 ] || { echo "# $output"; false; }
+	[ "$(jq -rs '.[] | select(.path == "/boot-source") | .body.initrd_path' "$req")" = /initrd ]
+	[ "$(jq -rs '.[] | select(.path == "/drives/rootfs") | .body.path_on_host' "$req")" = /rootfs.ext4 ]
+	[ "$(jq -rs '.[] | select(.path == "/vsock") | .body.uds_path' "$req")" = /run/v.sock ]
+	# no share to serve: the VMM is not root in its jail
+	[ "$(stat -c %u "$jail/root/rootfs.ext4")" = 65534 ]
+	FB_RUNTIME_CONFIG="$D/fc.json" fbrt start fc1
+	wait_gone "$(cat "$D/pid")"
+	run cat "$D/out"
+	[ "$(jq -c .root <<<"$output")" = '{"source":"/dev/vda","type":"ext4","readonly":false}' ]
+	[ "$(jq -c .io <<<"$output")" = '{"vsock_port":1024}' ]
+	[ "$(jq -c .args <<<"$output")" = '["/bin/echo","hi"]' ]
+	[ "$(jq -r .fb.exit_code "$RT_ROOT/fc1/state.json")" = 0 ]
+	fbrt delete fc1
+	[ ! -e "$jail" ]
+	# what Firecracker cannot do is refused with the reason
+	mkdir -p "$D/vol"
+	mkbundle b2 '["/bin/true"]' ".annotations[\"org.firebuild.vmm\"] = \"firecracker\" | .mounts += [{destination: \"/data\", type: \"bind\", source: \"$D/vol\", options: [\"rbind\"]}]"
+	FB_RUNTIME_CONFIG="$D/fc.json" run_split fbrt create --bundle "$D/b2" fc2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Firecracker has no shared directories"* ]]
+	mkbundle b3 '["/bin/true"]' '.annotations["org.firebuild.vmm"] = "firecracker" | .annotations["org.firebuild.root"] = "9p"'
+	FB_RUNTIME_CONFIG="$D/fc.json" run_split fbrt create --bundle "$D/b3" fc3
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"block devices only"* ]]
+	no_leftovers
+}
+
+@test "the jail: QEMU serving a 9p share is root with five capabilities and no_new_privs; with an ext4 root it is nobody" {
+	mkbundle b1 '["/bin/sh","-c","while :; do sleep 0.1; done"]'
+	fbrt create --bundle "$D/b1" j1 </dev/null >/dev/null 2>&1
+	local vmm
+	vmm=$(jq -r .fb.vmm_pid "$RT_ROOT/j1/state.json")
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$vmm/status")" = 0 ]
+	# CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID: bits 0-4
+	[ "$(awk '/^CapBnd:/ {print $2}' "/proc/$vmm/status")" = 000000000000001f ]
+	[ "$(awk '/^CapEff:/ {print $2}' "/proc/$vmm/status")" = 000000000000001f ]
+	[ "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$vmm/status")" = 1 ]
+	# pivoted into the jail, the rootfs bound nodev,nosuid
+	[ -e "/proc/$vmm/root/vmlinux" ] && [ -e "/proc/$vmm/root/initrd" ]
+	grep " /rootfs " "/proc/$vmm/mounts" | grep -q "nosuid,nodev"
+	fbrt delete j1
+	mkbundle b2 '["/bin/sh","-c","while :; do sleep 0.1; done"]' '.annotations["org.firebuild.root"] = "ext4"'
+	fbrt create --bundle "$D/b2" j2 </dev/null >/dev/null 2>&1
+	vmm=$(jq -r .fb.vmm_pid "$RT_ROOT/j2/state.json")
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$vmm/status")" = 65534 ]
+	[ "$(awk '/^CapEff:/ {print $2}' "/proc/$vmm/status")" = 0000000000000000 ]
+	fbrt delete j2
+}
+
 @test "mounts: a bound directory is shared (both ways), a bound file is seen, tmpfs mounted" {
 	mkdir -p "$D/vol"
 	echo from-host >"$D/vol/in"
