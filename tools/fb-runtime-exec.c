@@ -327,6 +327,8 @@ int rt_cmd_exec(struct rt_ctx *c, int argc, char **argv)
 					tcsetattr(0, TCSANOW, &g_saved);
 				if (!fb_str_has_prefix(line, "error "))
 					return rt_fail(c, "cannot exec in a stopped container");
+				if (fb_str_has_prefix(line, "error cannot exec in a "))
+					return rt_fail(c, "%s", line + 6);
 				rt_fail(c, "exec failed: unable to start container process: %s", line + 6);
 				return 255;
 			}
@@ -344,7 +346,7 @@ int rt_cmd_exec(struct rt_ctx *c, int argc, char **argv)
 		snprintf(line, sizeof(line), "error cannot exec in a stopped container");
 	close(rp[0]);
 	if (strncmp(line, "started ", 8)) {
-		if (!fb_str_has_prefix(line, "error ") || !strcmp(line, "error cannot exec in a stopped container"))
+		if (!fb_str_has_prefix(line, "error ") || fb_str_has_prefix(line, "error cannot exec in a "))
 			return rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line);
 		/* runc's status and words for a process that could not start */
 		rt_fail(c, "exec failed: unable to start container process: %s", line + 6);

@@ -372,7 +372,7 @@ static void client_line(struct sup *s, struct client *c, char *line)
 			if (!s->st[i].used)
 				t = &s->st[i];
 		if (!t || s->status != S_RUNNING || c->nfds != (c->exec_tty ? 1 : 3)) {
-			reply(c->fd, "error %s", !t ? "too many exec'd processes" : s->status != S_RUNNING ? "cannot exec in a stopped container" : "exec: no stdio");
+			reply(c->fd, "error %s", !t ? "too many exec'd processes" : s->status == S_PAUSED ? "cannot exec in a paused container" : s->status != S_RUNNING ? "cannot exec in a stopped container" : "exec: no stdio");
 			return;
 		}
 		*t = (struct stream){ .used = true, .id = ++s->next_stream, .tty = c->exec_tty, .conn = c->fd };
@@ -386,7 +386,18 @@ static void client_line(struct sup *s, struct client *c, char *line)
 			send_winsize(s, t->id, t->in);
 		return;
 	}
-	if (!strcmp(line, "start")) {
+	if (!strcmp(line, "pause") || !strcmp(line, "resume")) {
+		/* the whole VM stops and goes on: its vCPUs, its devices */
+		bool pause = line[0] == 'p';
+		if (s->status != (pause ? S_RUNNING : S_PAUSED)) {
+			reply(c->fd, "error container not %s", pause ? "running" : "paused");
+			return;
+		}
+		kill(s->vmm, pause ? SIGSTOP : SIGCONT);
+		s->status = pause ? S_PAUSED : S_RUNNING;
+		sup_save(s);
+		reply(c->fd, "ok");
+	} else if (!strcmp(line, "start")) {
 		if (s->status == S_CREATED && s->start_conn < 0) {
 			s->start_conn = c->fd;
 			frame(s, 0, FB_IO_START, NULL, 0);
@@ -402,7 +413,7 @@ static void client_line(struct sup *s, struct client *c, char *line)
 			reply(c->fd, "error invalid signal %s", line + 5);
 			return;
 		}
-		if (sig == SIGKILL || s->status != S_RUNNING)
+		if (sig == SIGKILL || s->status == S_CREATED || s->status == S_CREATING)
 			end_vm(s, sig); /* at once: the VM is the container */
 		else
 			signal_stream(s, 0, sig, all);
@@ -583,7 +594,7 @@ static void __attribute__((noreturn)) run(struct sup *s)
 			} else if (sig == SIGWINCH) {
 				if (s->st[0].tty)
 					send_winsize(s, 0, s->slave);
-			} else if (s->status == S_RUNNING) {
+			} else if (s->status == S_RUNNING || s->status == S_PAUSED) {
 				/* a signal to the container's process (ours is its pid) */
 				signal_stream(s, 0, sig, false);
 			} else {

@@ -20,8 +20,8 @@
 /* the capabilities QEMU keeps: own and read every file of the share */
 #define KEEP_CAPS ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4))
 
-enum status { S_CREATING, S_CREATED, S_RUNNING, S_STOPPED };
-static const char *const status_names[] = { "creating", "created", "running", "stopped" };
+enum status { S_CREATING, S_CREATED, S_RUNNING, S_STOPPED, S_PAUSED };
+static const char *const status_names[] = { "creating", "created", "running", "stopped", "paused" };
 
 struct stream {
 	bool used, started, in_done, tty;

@@ -62,6 +62,7 @@ static const char usage[] =
 	"  delete [--force] ID remove a stopped (or created) container; --force kills it first\n"
 	"  exec [--detach] [--tty] [--pid-file F] [--console-socket S] (--process F ID | ID CMD...)\n"
 	"                      another process in the container\n"
+	"  pause ID, resume ID the whole VM stops (SIGSTOP to its VMM) and goes on\n"
 	"  ps [--format table|json] ID, list [--format table|json] [--quiet], features\n"
 	"Global flags: --root DIR (/run/fb-runtime), --log FILE, --log-format text|json,\n"
 	"  --systemd-cgroup, --debug (accepted), --help, --version\n"
@@ -475,6 +476,30 @@ static int cmd_kill(struct rt_ctx *c, int argc, char **argv, int i)
 	return strcmp(line, "ok") ? rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line) : 0;
 }
 
+/* pause and resume: the VM stops as a whole (SIGSTOP to its VMM), and goes on. */
+static int cmd_pause(struct rt_ctx *c, int argc, char **argv, int i, bool pause)
+{
+	const char *cmd = pause ? "pause" : "resume";
+	if (parse_flags(c, cmd, argc, argv, &i, NULL) || one_id(c, cmd, argc, argv, i, 0))
+		return 1;
+	jv st;
+	if (load(c, &st))
+		return 1;
+	char *s = live_status(st);
+	jv_free(st);
+	bool ok = !strcmp(s, pause ? "running" : "paused");
+	free(s);
+	if (!ok)
+		return rt_fail(c, "container not %s", pause ? "running" : "paused");
+	char line[256];
+	int fd = rt_sup_connect(c->dir);
+	if (fd < 0 || rt_send_line(fd, cmd, NULL, 0) < 0 || rt_read_line(fd, line, sizeof(line)) < 0)
+		snprintf(line, sizeof(line), "error container not running");
+	if (fd >= 0)
+		close(fd);
+	return strcmp(line, "ok") ? rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line) : 0;
+}
+
 /* What a container left on the host: VMM, jail, cgroups, taps, its directory. */
 static void remove_leftovers(struct rt_ctx *c, jv st)
 {
@@ -775,6 +800,8 @@ int main(int argc, char **argv)
 		rc = cmd_list(&c, argc, argv, i);
 	else if (!strcmp(cmd, "ps"))
 		rc = cmd_ps(&c, argc, argv, i);
+	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
+		rc = cmd_pause(&c, argc, argv, i, cmd[0] == 'p');
 	else if (!strcmp(cmd, "exec"))
 		rc = rt_cmd_exec(&c, argc - i + 1, argv + i - 1);
 	else

@@ -436,6 +436,33 @@ teardown() {
 	[ "$qd" = 0 ]
 }
 
+@test "pause and resume: the whole VM stops and goes on; state says paused" {
+	mkbundle b1 '["/bin/sh","-c","i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"]'
+	fbrt create --bundle "$D/b1" pz1 </dev/null >/dev/null 2>&1
+	run_split fbrt resume pz1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"container not paused"* ]]
+	fbrt start pz1
+	fbrt pause pz1
+	[ "$(fbrt state pz1 | jq -r .status)" = paused ]
+	local vmm
+	vmm=$(jq -r .fb.vmm_pid "$RT_ROOT/pz1/state.json")
+	[ "$(awk '{print $3}' "/proc/$vmm/stat")" = T ]
+	run_split fbrt exec pz1 /bin/true
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"paused"* ]]
+	run_split fbrt pause pz1
+	[[ "$stderr" == *"container not running"* ]]
+	fbrt resume pz1
+	[ "$(fbrt state pz1 | jq -r .status)" = running ]
+	run fbrt exec pz1 /bin/cat /tmp/count
+	[ "$status" -eq 0 ]
+	# a paused container is deleted with --force
+	fbrt pause pz1
+	fbrt delete --force pz1
+	[ ! -e "$RT_ROOT/pz1" ]
+}
+
 @test "features, --help, --version" {
 	run fbrt features
 	[ "$status" -eq 0 ]
