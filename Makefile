@@ -173,6 +173,7 @@ bench: deps
 	@./bench/boot --write
 	@./bench/net --write
 	@./bench/tracing --write
+	@./bench/runtime --write
 
 .PHONY: all deps unit bats test test-build demo clean fuzz bench install
 .SECONDARY:
