@@ -46,6 +46,7 @@ teardown_file() {
 	[ -n "${CPID:-}" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	grep -o " $D/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "/run/containerd/runc/$CNS"
+	rmdir /run/containerd/runc /run/containerd/s /run/containerd 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	runtime_teardown_file
 }
@@ -55,7 +56,7 @@ cx() {
 }
 
 crun_() {
-	cx run --runtime io.containerd.runc.v2 --runc-binary "$WRAP" "$@"
+	cx run --fifo-dir "$C/fifo" --runtime io.containerd.runc.v2 --runc-binary "$WRAP" "$@"
 }
 
 @test "ctr run: the task runs in a VM (the guest's kernel), its exit code comes back" {
@@ -68,8 +69,8 @@ crun_() {
 @test "ctr task exec, ps and kill: the exec's output and code, SIGTERM trapped by the task, nothing left" {
 	crun_ -d localhost/fbtest/bb:1 t2 /bin/sh -c 'trap "exit 9" TERM; echo up > /tmp/up; while :; do sleep 0.1; done'
 	local i
-	for i in $(seq 1 200); do cx task exec --exec-id w t2 /bin/cat /tmp/up 2>/dev/null | grep -q up && break; sleep 0.05; done
-	run_split cx task exec --exec-id e1 t2 /bin/sh -c 'echo exec-ok; exit 4'
+	for i in $(seq 1 200); do cx task exec --fifo-dir "$C/fifo" --exec-id w t2 /bin/cat /tmp/up 2>/dev/null | grep -q up && break; sleep 0.05; done
+	run_split cx task exec --fifo-dir "$C/fifo" --exec-id e1 t2 /bin/sh -c 'echo exec-ok; exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = exec-ok ]
 	run cx task ps t2
