@@ -44,7 +44,7 @@ BUILD := build
 LIB_SRCS := $(wildcard lib/*/*.c)
 LIB_HDRS := $(wildcard lib/*/*.h)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
-TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init
+TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init fb-runtime
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)
@@ -71,15 +71,21 @@ $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
+FB_RUNTIME_SRCS := tools/fb-runtime.c tools/fb-runtime-util.c tools/fb-runtime-bundle.c tools/fb-runtime-sup.c tools/fb-runtime-vm.c tools/fb-runtime-net.c tools/fb-runtime-exec.c
+$(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-sup.h tools/fb-io.h $(BUILD)/libfb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+
 FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 # fb-init runs as PID 1 in images with no libc: static, with musl
-$(BUILD)/bin/fb-init: tools/fb-init.c
+FB_INIT_SRCS := tools/fb-init.c tools/fb-init-oci.c tools/fb-init-proc.c
+$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init.h tools/fb-io.h
 	@mkdir -p $(dir $@)
-	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $(FB_INIT_SRCS)
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
@@ -180,6 +186,7 @@ bench: deps
 	@./bench/boot --write
 	@./bench/net --write
 	@./bench/tracing --write
+	@./bench/runtime --write
 
 .PHONY: all check deps unit bats test test-build demo clean fuzz bench install
 .SECONDARY:

@@ -38,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fb-init.h"
+#include "fb-io.h"
+
 #define CONFIG_DEV "/dev/vdb"
 #define CTL_NAME "fb.ctl"
 
@@ -64,8 +67,7 @@ static void line_to(int fd, const char *fmt, va_list ap)
 	}
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -108,22 +110,6 @@ static void __attribute__((noreturn)) fail(int code, const char *fmt, ...)
 }
 
 /* ---- a small JSON reader: what the config drive needs ---- */
-
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-struct jval {
-	enum jtype t;
-	bool b;
-	double num;
-	char *s;
-	struct jval *v; /* items (array) or values (object) */
-	char **k;       /* keys (object) */
-	size_t n;
-};
-
-struct jp {
-	const char *p, *end;
-	int depth;
-};
 
 static void ws(struct jp *j)
 {
@@ -215,7 +201,7 @@ static int jstring(struct jp *j, char **out)
 	return 0;
 }
 
-static int jvalue(struct jp *j, struct jval *v)
+int jvalue(struct jp *j, struct jval *v)
 {
 	memset(v, 0, sizeof(*v));
 	ws(j);
@@ -288,7 +274,7 @@ static int jvalue(struct jp *j, struct jval *v)
 	return r;
 }
 
-static const struct jval *jget(const struct jval *o, const char *key)
+const struct jval *jget(const struct jval *o, const char *key)
 {
 	if (!o || o->t != J_OBJ)
 		return NULL;
@@ -298,14 +284,14 @@ static const struct jval *jget(const struct jval *o, const char *key)
 	return NULL;
 }
 
-static const char *jstr(const struct jval *o, const char *key)
+const char *jstr(const struct jval *o, const char *key)
 {
 	const struct jval *v = jget(o, key);
 	return v && v->t == J_STR ? v->s : NULL;
 }
 
 /* An array of strings as a NULL-ended vector (borrowed strings). */
-static char **jstrv(const struct jval *o, const char *key, size_t *n)
+char **jstrv(const struct jval *o, const char *key, size_t *n)
 {
 	const struct jval *v = jget(o, key);
 	*n = 0;
@@ -320,14 +306,14 @@ static char **jstrv(const struct jval *o, const char *key, size_t *n)
 
 /* ---- the system ---- */
 
-static void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
 {
 	mkdir(dst, 0755);
 	if (mount(src, dst, type, flags, data) < 0 && errno != EBUSY)
 		say("fb-init: warning: mount %s on %s: %s", type, dst, strerror(errno));
 }
 
-static void write_file(const char *path, const char *data, mode_t mode)
+void write_file(const char *path, const char *data, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
@@ -340,7 +326,7 @@ static void write_file(const char *path, const char *data, mode_t mode)
 	close(fd);
 }
 
-static void lo_up(void)
+void lo_up(void)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { 0 };
@@ -413,7 +399,7 @@ static void add_ipv6(const char *name, const char *cidr, const char *gw)
 /* An interface from the CNI result: "ip": "10.88.0.2/24", "gateway",
  * "mtu", and every address in "ips" (IPv6 ones too); the MAC is the NIC's
  * already (the VMM sets it). Up first, then the addresses and routes. */
-static void configure_if(const struct jval *it)
+void configure_if(const struct jval *it)
 {
 	const char *name = jstr(it, "name"), *ip = jstr(it, "ip"), *gw = jstr(it, "gateway");
 	if (!name || !ip)
@@ -580,7 +566,7 @@ static void write_env(char **env)
 	fclose(f);
 }
 
-static const char *env_get(char **env, const char *name)
+const char *env_get(char **env, const char *name)
 {
 	size_t n = strlen(name);
 	for (size_t i = 0; env[i]; i++)
@@ -822,7 +808,7 @@ static void resolve_user(const char *spec, struct user *u)
 }
 
 /* execvp with the workload's PATH, not ours. */
-static void exec_in_path(char **argv, char **env)
+void exec_in_path(char **argv, char **env)
 {
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, env);
@@ -847,7 +833,7 @@ static void exec_in_path(char **argv, char **env)
 	errno = saved;
 }
 
-static int sig_by_name(const char *s)
+int sig_by_name(const char *s)
 {
 	static const struct {
 		const char *n;
@@ -885,6 +871,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fb-init: runs as PID 1 in a VM (docs/config-drive.md)\n");
 		return 2;
 	}
+	/* fb-runtime's VMs: /init of an initramfs holding the OCI config */
+	if (access(FB_OCI_CONFIG, F_OK) == 0)
+		oci_main();
 	umask(022);
 	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT to us: a
 	 * stop request, not an immediate reboot */

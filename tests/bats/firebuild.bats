@@ -167,6 +167,7 @@ load helpers
 	[ "$status" -eq 0 ]
 	[ -x "$d/usr/bin/firebuild" ]
 	[ -x "$d/usr/libexec/firebuild/fb-jail" ] && [ -x "$d/usr/libexec/firebuild/fb-net" ] && [ -f "$d/usr/libexec/firebuild/fb-init" ]
+	[ -x "$d/usr/libexec/firebuild/fb-runtime" ]
 	run bash -c "printf 'FROM scratch\n' | '$d/usr/bin/firebuild' parse"
 	[ "$status" -eq 0 ]
 	run env CNI_COMMAND=VERSION "$d/opt/cni/bin/tc-redirect-tap"
