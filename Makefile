@@ -71,7 +71,7 @@ $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-settings.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

@@ -69,6 +69,19 @@ bool fb_str_has_prefix(const char *s, const char *prefix);
 bool fb_str_has_suffix(const char *s, const char *suffix);
 bool fb_ascii_isspace(int c);
 
+/* Cleanup attributes for the two above: the buffer or list is freed when
+ * the variable goes out of scope. */
+static inline void fb_buf_freep(struct fb_buf *b)
+{
+	fb_buf_free(b);
+}
+static inline void fb_strv_freep(struct fb_strv *s)
+{
+	fb_strv_free(s);
+}
+#define FB_AUTOBUF __attribute__((cleanup(fb_buf_freep)))
+#define FB_AUTOSTRV __attribute__((cleanup(fb_strv_freep)))
+
 /* UTF-8: decode one code point at s (len bytes available). Invalid bytes
  * decode as themselves with width 1 and *valid = false. */
 int fb_utf8_decode(const char *s, size_t len, unsigned *cp, bool *valid);
