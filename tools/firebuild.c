@@ -418,6 +418,38 @@ out:
 	return rc;
 }
 
+/* image ls on a terminal: fb-tag's listing as a table for people. */
+static int image_table(char **argv)
+{
+	struct fb_err err = { 0 };
+	struct fb_buf out FB_AUTOBUF = FB_BUF_INIT;
+	int code = 0;
+	if (fb_proc_run(argv, NULL, 0, &out, NULL, &code, &err) < 0)
+		return fail(&err);
+	if (code)
+		return code;
+	FB_AUTOJV jv doc = jv_invalid();
+	if (fb_json_parse(fb_buf_str(&out), out.len, &doc, &err) < 0)
+		return fail(&err);
+	FB_AUTOJV jv list = fb_json_member(doc, "images");
+	printf("%-40s %-16s %-20s %10s  %s\n", "NAME", "VERSION", "CREATED", "SIZE", "SOURCE");
+	int n = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : 0;
+	for (int i = 0; i < n; i++) {
+		FB_AUTOJV jv row = jv_array_get(jv_copy(list), i);
+		FB_AUTOFREE char *name = NULL, *ver = NULL, *created = NULL, *src = NULL;
+		long long size = 0;
+		if (fb_json_get_str_opt(row, "name", &name, &err) < 0 || fb_json_get_str_opt(row, "version", &ver, &err) < 0 ||
+		    fb_json_get_str_opt(row, "created", &created, &err) < 0 ||
+		    fb_json_get_str_opt(row, "source", &src, &err) < 0 || fb_json_get_int_opt(row, "size", &size, &err) < 0) {
+			fb_json_err_in(&err, ".images[%d]", i);
+			return fail(&err);
+		}
+		printf("%-40s %-16s %-20s %8lldMB  %s\n", name ? name : "", ver ? ver : "", created ? created : "", size >> 20,
+		       src ? src : "");
+	}
+	return 0;
+}
+
 static const char image_usage[] =
 	"Usage: firebuild image ls | inspect NAME:VERSION | rm NAME:VERSION | gc [FLAGS]\n"
 	"The store's tagged root file systems (fb-tag). ls prints a table on a\n"
@@ -455,41 +487,9 @@ static int cmd_image(int argc, char **argv)
 		}
 		free(a.v[0]);
 		a.v[0] = fb_xstrdup(path);
-		struct fb_buf out = FB_BUF_INIT;
-		int code = 0;
-		jv doc;
-		if (fb_proc_run(a.v, NULL, 0, &out, NULL, &code, &err) < 0 || code != 0 ||
-		    fb_json_parse(fb_buf_str(&out), out.len, &doc, &err) < 0) {
-			fb_strv_free(&a);
-			fb_buf_free(&out);
-			return code ? code : fail(&err);
-		}
-		printf("%-40s %-16s %-20s %10s  %s\n", "NAME", "VERSION", "CREATED", "SIZE", "SOURCE");
-		jv list = fb_json_member(doc, "images");
-		jv_free(doc);
-		if (jv_get_kind(list) != JV_KIND_ARRAY) {
-			jv_free(list);
-			list = jv_array();
-		}
-		jv_array_foreach(list, i, row)
-		{
-			char *name = NULL, *ver = NULL, *created = NULL, *src = NULL;
-			long long size = 0;
-			fb_json_get_str_opt(row, "name", &name, &err);
-			fb_json_get_str_opt(row, "version", &ver, &err);
-			fb_json_get_str_opt(row, "created", &created, &err);
-			fb_json_get_str_opt(row, "source", &src, &err);
-			fb_json_get_int_opt(row, "size", &size, &err);
-			printf("%-40s %-16s %-20s %8lldMB  %s\n", name ? name : "", ver ? ver : "", created ? created : "",
-			       size >> 20, src ? src : "");
-			free(name), free(ver), free(created), free(src);
-			jv_free(row);
-			(void)i;
-		}
-		jv_free(list);
+		rc = image_table(a.v);
 		fb_strv_free(&a);
-		fb_buf_free(&out);
-		return fflush(stdout) == 0 ? 0 : 1;
+		return rc;
 	}
 	rc = exec_tool("fb-tag", a.v);
 	fb_strv_free(&a);

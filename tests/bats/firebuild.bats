@@ -46,6 +46,30 @@ load helpers
 	rm -rf "$d"
 }
 
+@test "kernel: every way out frees what it was told (under a sanitizer build: no leak)" {
+	local d
+	d=$(mktemp -d)
+	# each usage error after the flags were read (they once returned
+	# without freeing them)
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --storage-provider-property-string=a=b frob
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x add --id=k
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x add --id=a/b /bin/true
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k "$d/missing"
+	[ "$status" -eq 3 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k /etc/passwd
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"not an ELF vmlinux"* ]]
+	# an ELF file goes in, and is the default
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k /bin/true
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild kernel --store="$d/s" ls
+	[ "$(jq -c '.kernels | map({id, default})' <<<"$output")" = '[{"id":"k","default":true}]' ]
+	rm -rf "$d"
+}
+
 @test "firebuild parse runs fb-parse with the same flags" {
 	run bash -c 'printf "ARG V=1\nFROM a:\$V\n" | firebuild parse --build-arg V=2 | jq -r ".plan.stages[0].base"'
 	[ "$status" -eq 0 ]
