@@ -998,7 +998,10 @@ int main(int argc, char **argv)
 			spec_free(&s);
 			if (jv_is_valid(doc))
 				jv_free(doc);
-			return r > 0 ? FB_EXIT_FAILED : (fb_tool_fail(&err), EXIT_OWN);
+			if (r > 0)
+				return FB_EXIT_FAILED;
+			FB_IGNORE(fb_tool_fail(&err)); /* its own failures are 125, whatever the error's code */
+			return EXIT_OWN;
 		}
 		/* the command writes to stderr; stdout keeps the result */
 		result_fd = dup(1);

@@ -404,9 +404,10 @@ static int cmd_exec(int argc, char **argv)
 done:
 	if (tree) {
 		char *rmargv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
-		int rcode;
+		int rcode = 0;
 		struct fb_err e2 = { 0 };
-		fb_proc_run(rmargv, NULL, 0, NULL, NULL, &rcode, &e2);
+		if (fb_proc_run(rmargv, NULL, 0, NULL, NULL, &rcode, &e2) < 0 || rcode)
+			fb_warn("unable to remove %s", tree);
 	}
 	free(tree);
 	free(root);

@@ -35,7 +35,8 @@ struct fb_err {
 	int end_line;
 };
 
-/* All return -1 so callers can write `return fb_err_set(...)`. */
+/* All return -1 so callers can write `return fb_err_set(...)`; they set an
+ * error and cannot fail, so their result may be dropped (no FB_MUST_CHECK). */
 int fb_err_set(struct fb_err *e, int code, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int fb_err_vset(struct fb_err *e, int code, const char *kind, const char *fmt, va_list ap)

@@ -47,7 +47,7 @@ int fb_tool_bad_option(char *const *argv);
 
 /* Failure: the human line on stderr and the error object on stdout.
  * Returns the exit code. */
-int fb_tool_fail(struct fb_err *e);
+int fb_tool_fail(struct fb_err *e) FB_MUST_CHECK;
 
 /* An error object read on stdin goes on unchanged; exit 1. Consumes doc. */
 int fb_tool_pass_error(jv doc);
@@ -60,6 +60,6 @@ int fb_tool_close_stdout(struct fb_err *err) FB_MUST_CHECK;
 int fb_tool_finish(jv doc);
 
 /* Another fb-* tool: next to this program, or in ../libexec/firebuild. */
-int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err);
+int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err) FB_MUST_CHECK;
 
 #endif

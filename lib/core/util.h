@@ -3,6 +3,8 @@
 #ifndef FB_UTIL_H
 #define FB_UTIL_H
 
+#include "err.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,11 +92,11 @@ bool fb_unicode_isspace(unsigned cp);
 
 /* Read a whole file (or fd) into memory. */
 struct fb_err;
-int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err);
+int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err) FB_MUST_CHECK;
 /* The same, refusing more than max bytes (an error of code FB_EXIT_USAGE,
  * kind "too_large", that names the limit). */
-int fb_read_fd_max(int fd, struct fb_buf *out, size_t max, struct fb_err *err);
-int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err);
+int fb_read_fd_max(int fd, struct fb_buf *out, size_t max, struct fb_err *err) FB_MUST_CHECK;
+int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err) FB_MUST_CHECK;
 
 /* The host as an OCI platform ("linux/amd64", "linux/arm/v7"). */
 const char *fb_host_platform(void);
