@@ -5,7 +5,8 @@
  * FB_EXIT_USAGE, kind "invalid", and names the member:
  *   .plan.stages[1].instructions[0].dest: missing (expected a string)
  * These functions have no side effects: the fuzz targets call them as the
- * tools do. The CNI documents are lib/cni's. */
+ * tools do. The CNI documents are lib/cni's, fb-exec's spec
+ * lib/sandbox/exec_doc's. */
 #ifndef FB_SHAPE_H
 #define FB_SHAPE_H
 
@@ -28,8 +29,6 @@ int fb_shape_fetch_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
 int fb_shape_rootfs_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
 /* fb-tag put's input document: .rootfs and .image. */
 int fb_shape_put_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
-/* fb-exec's spec: {"exec": {...}}. */
-int fb_shape_exec_spec(jv doc, struct fb_err *err) FB_MUST_CHECK;
 /* fb-jail start's spec: {"vm": {...}}. */
 int fb_shape_vm_spec(jv doc, struct fb_err *err) FB_MUST_CHECK;
 /* A VM's state.json, as ls, inspect, kill and stop read it. */
