@@ -21,9 +21,9 @@ enum { G_OWN, G_MACHINE, G_IGNORED, G_COMMON, G_OLD, G__COUNT };
 static const char *const groups[G__COUNT] = {
 	[G_OWN] = NULL,
 	[G_MACHINE] = "Machine flags (run's; rootfs accepts them and ignores them with a warning):",
-	[G_IGNORED] = "Accepted for the original firebuild, which built inside a Firecracker VM; here the build\n"
-		      "runs in fb-exec's sandbox, so these are ignored with a warning:",
-	[G_COMMON] = "Flags every command takes (the original firebuild's; a flag beats --profile's value):",
+	[G_IGNORED] = "Accepted for the original firebuild (its builds ran in a Firecracker VM; here\n"
+		      "they run in fb-exec's sandbox) and ignored with a warning:",
+	[G_COMMON] = "Flags every command takes (the original's; a flag beats --profile's value):",
 	[G_OLD] = "The spellings of the original's first README:",
 };
 
@@ -115,8 +115,8 @@ static const struct fb_setting table[S__COUNT] = {
 	[S_PROFILE_DIR] = { .flag = "profile-conf-dir", .arg = "DIR", .group = G_COMMON, .cmds = C_COMMON,
 			    .help = "where profiles are (/etc/firebuild/profiles; ~/.config/firebuild/profiles when not root)" },
 	[S_STORE] = { .flag = "store", .arg = "DIR", .group = G_COMMON, .cmds = C_COMMON,
-		      .help = "the image store (/var/lib/firebuild/store); the same as "
-			      "--storage-provider-property-string=rootfs-storage-root=DIR" },
+		      .help = "the image store (/var/lib/firebuild/store); the same as the storage provider "
+			      "property rootfs-storage-root=DIR" },
 	[S_LOG_LEVEL] = { .flag = "log-level", .arg = "LEVEL", .group = G_COMMON, .cmds = C_COMMON,
 			  .oneof = ONEOF("debug", "info", "warn", "error"), .apply = apply_log_level,
 			  .help = "debug, info, warn, error (info; FB_LOG)" },

@@ -417,17 +417,15 @@ static void help_line(FILE *f, const struct fb_settings *t, size_t id)
 		fb_buf_addf(&right, "%s(%s)", right.len ? " " : "", fb_buf_str(&paren));
 	fputs(fb_buf_str(&left), f);
 	size_t col = left.len;
-	if (col < HELP_COL - 1) {
-		fprintf(f, "%*s", (int)(HELP_COL - col), "");
-		col = HELP_COL;
-	} else {
-		fputs(" ", f);
-		col += 1;
-	}
-	if (right.len)
-		wrap(f, fb_buf_str(&right), col);
-	else
+	if (!right.len) {
 		fputc('\n', f);
+	} else if (col < HELP_COL - 1) {
+		fprintf(f, "%*s", (int)(HELP_COL - col), "");
+		wrap(f, fb_buf_str(&right), HELP_COL);
+	} else {
+		fputc(' ', f);
+		wrap(f, fb_buf_str(&right), col + 1);
+	}
 	fb_buf_free(&left);
 	fb_buf_free(&right);
 	fb_buf_free(&paren);
