@@ -1,12 +1,15 @@
 /* fb-exec: run one command inside a root file system tree, isolated: new
  * mount, pid, ipc and uts namespaces (and a new network namespace for
  * --network=none), pivot_root into the tree, /proc (Docker's paths masked
- * or read-only), a minimal /dev, read-only /sys, /dev/shm, the host's
- * resolv.conf and hosts (copies, for this run only), rlimits; Docker's
- * confinement: its capabilities, its seccomp profile (lib/sysfilter), a
- * device allowlist (lib/devices) and every mount nodev. Killing pid 1 of
- * the namespace takes every process with it, and the mounts go with the
- * namespace: a timeout, Ctrl-C or fb-exec's own death leaves nothing.
+ * or read-only), a minimal /dev, read-only /sys, /dev/shm (lib/sandbox
+ * mounts), the host's resolv.conf and hosts (copies, for this run only),
+ * rlimits; Docker's confinement: its capabilities (caps), its seccomp
+ * profile (sysfilter), a device allowlist (devices) and every mount nodev;
+ * the user from the tree's files (user). The spec is exec_doc's. This file
+ * is the recipe: the steps in order, in the parent and in the child.
+ * Killing pid 1 of the namespace takes every process with it, and the
+ * mounts go with the namespace: a timeout, Ctrl-C or fb-exec's own death
+ * leaves nothing.
  *
  *   fb-exec --root DIR [--user U] [--workdir W] [--env K=V]... [--network
  *           none|host] [--hostname H] [--timeout SECONDS] -- CMD ARGS...
