@@ -76,7 +76,7 @@ $(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-settings.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

@@ -234,10 +234,12 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 		close(p.in_fd);
 		struct fb_buf out = FB_BUF_INIT;
 		struct fb_err re = { 0 };
-		fb_read_fd(p.out_fd, &out, &re);
+		/* what it wrote up to a read error is its answer; its status says more */
+		FB_IGNORE(fb_read_fd(p.out_fd, &out, &re));
 		close(p.out_fd);
 		int status = 0;
-		fb_proc_wait(p.pid, &status, err);
+		if (fb_proc_wait(p.pid, &status, err) < 0)
+			status = 1 << 8; /* not waited for: as if it failed */
 		jv doc = jv_invalid();
 		struct fb_err pe = { 0 };
 		bool parsed = out.len && fb_json_parse(fb_buf_str(&out), out.len, &doc, &pe) == 0;

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,21 +38,6 @@
 #include "firebuild.h"
 
 #define SOCK_MAX 107 /* sun_path, less the NUL */
-
-enum {
-	R_FROM = 0x3800,
-	R_NAME,
-	R_ENV,
-	R_ENV_FILE,
-	R_HOSTNAME,
-	R_DAEMONIZE,
-	R_TIMEOUT,
-	R_PORT,
-	R_VMM,
-	R_CGROUP,
-	R_NO_JAIL,
-	R_IDENTITY,
-};
 
 /* ---- the config drive ---- */
 
@@ -183,46 +167,7 @@ static const char run_usage[] =
 	"ENTRYPOINT+CMD (a command after -- replaces CMD): Firecracker where\n"
 	"/dev/kvm works and its binary is there, else QEMU's microvm (KVM when it\n"
 	"runs guests, TCG otherwise). The VMM runs jailed. In the foreground the\n"
-	"console is this terminal and the exit status is the workload's.\n"
-	"\n"
-	"  --from NAME:VERSION        the image (required)\n"
-	"  --name ID                  1-20 of [a-zA-Z0-9], unique among running VMs\n"
-	"                             (default: a random id)\n"
-	"  --hostname NAME            (default: a random Docker-style name)\n"
-	"  --env K=V, --env-file F    added to the image's ENV, files first, in order\n"
-	"                             (repeatable)\n"
-	"  --daemonize                print the VM's state and return; the console\n"
-	"                             goes to firebuild logs --vmm-id=ID\n"
-	"  --port [HOSTIP|IFACE:][HOSTPORT:]PORT[/tcp|udp]  publish a guest port (repeatable)\n"
-	"  --identity-file KEY.pub    with --ssh-user: the key in USER's authorized_keys\n"
-	"                             (repeatable; USER made when missing, host keys made\n"
-	"                             per VM, the image's sshd or dropbear started)\n"
-	"  --vmm qemu|firecracker     the backend (default: see above, or the profile's)\n"
-	"  --cgroup FILE=VALUE        a cgroup setting for the VMM's jail (repeatable)\n"
-	"  --no-jail                  run the VMM unjailed (as root)\n"
-	"  --timings                  print where the time went when the VM ends\n"
-	"                             (when it runs, with --daemonize)\n"
-	"Machine flags (also on rootfs):\n"
-	"  --cni-network-name NET     put the VM on this CNI network (fb-net)\n"
-	"  --ip-address IP            ask the network's IPAM for this address\n"
-	"  --cpu N                    (1)\n"
-	"  --mem MiB                  (128)\n"
-	"  --cpu-template T2|T2S|T2CL|T2A|C3|None  Firecracker's CPU template (QEMU: ignored)\n"
-	"  --ht-enabled               Firecracker's smt (QEMU: two threads a core)\n"
-	"  --kernel-args ARGS         (console=ttyS0 noapic reboot=k panic=1 pci=off\n"
-	"                             nomodules rw for Firecracker; QEMU adds what it needs)\n"
-	"  --no-mmds                  do not publish the VM's metadata via Firecracker's MMDS\n"
-	"  --root-drive-partuuid ID   (ignored: root drives are whole-disk ext4)\n"
-	"  --ssh-user USER            see --identity-file\n"
-	"  --vmlinux-id ID            a kernel from firebuild kernel ls, or a file of that\n"
-	"                             name in kernel-storage-root (default: the profile's,\n"
-	"                             else the store's default)\n"
-	"  --log-firecracker-http-calls  log every Firecracker API call\n"
-	"  --shutdown-graceful-timeout-seconds S  how long a stop waits for the workload\n"
-	"                             before it is killed (30; alias --shutdown-timeout)\n"
-	"The original's first README spellings work too: --machine-cni-network-name,\n"
-	"--machine-ssh-user, --machine-vmlinux-id, --resources-cpu, --resources-mem,\n"
-	"--detached (--daemonize).\n";
+	"console is this terminal and the exit status is the workload's.\n";
 
 /* A Docker-style name for the hostname: adjective-surname. */
 static char *random_hostname(void)
@@ -248,105 +193,37 @@ static char *random_hostname(void)
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		MACHINE_OPTS,
-		{ "timings", no_argument, NULL, M_TIMINGS },
-		{ "from", required_argument, NULL, R_FROM },
-		{ "name", required_argument, NULL, R_NAME },
-		{ "env", required_argument, NULL, R_ENV },
-		{ "env-file", required_argument, NULL, R_ENV_FILE },
-		{ "hostname", required_argument, NULL, R_HOSTNAME },
-		{ "daemonize", no_argument, NULL, R_DAEMONIZE },
-		{ "detached", no_argument, NULL, R_DAEMONIZE }, /* the original README's word for it */
-		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
-		{ "port", required_argument, NULL, R_PORT },
-		{ "identity-file", required_argument, NULL, R_IDENTITY },
-		{ "vmm", required_argument, NULL, R_VMM },
-		{ "cgroup", required_argument, NULL, R_CGROUP },
-		{ "no-jail", no_argument, NULL, R_NO_JAIL },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct common co = COMMON_INIT(run_usage);
-	const char *cni_net = NULL, *ip = NULL, *cpu_template = NULL, *partuuid = NULL;
-	struct fb_strv cni_bins = FB_STRV_INIT, ports = FB_STRV_INIT, identities = FB_STRV_INIT;
-	const char *ssh_user = NULL, *vmm = NULL;
+	struct common co = COMMON_INIT(C_RUN, run_usage);
+	int rc = FB_EXIT_USAGE;
+	if (!parse_flags(&co, argc, argv, FB_OPTS_IN_ORDER, &rc)) {
+		common_free(&co);
+		return rc;
+	}
+	const char *cni_net = co_flag(&co, S_CNI_NET), *ip = co_flag(&co, S_IP), *cpu_template = co_flag(&co, S_CPU_TEMPLATE),
+		   *partuuid = co_flag(&co, S_PARTUUID);
+	const struct fb_strv *ports = co_list(&co, S_PORT), *identities = co_list(&co, S_IDENTITY);
+	struct fb_strv cni_bins = FB_STRV_INIT;
+	const char *ssh_user = co_flag(&co, S_SSH_USER), *vmm = co_flag(&co, S_VMM);
 	char *cni_conf = NULL, *fc_bin = NULL, *chroot_base = NULL, *rcflag = NULL, *netns = NULL, *numa = NULL;
 	long juid = -1, jgid = -1;
-	bool no_jail = false, ht = false, no_mmds = false, log_http = false;
-	struct fb_strv cgroups = FB_STRV_INIT;
-	const char *from = NULL, *name = NULL, *vmlinux = NULL, *hostname = NULL, *kargs = "";
-	char *pvmm = NULL, *cache_dir = NULL;
-	long cpu = 1, mem = 128, timeout = 30;
-	bool daemon = false;
-	struct fb_strv envs = FB_STRV_INIT, env_files = FB_STRV_INIT;
-	int c, exit_now = -1, rc = FB_EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0) {
-				rc = exit_now;
-				goto out;
-			}
-			continue;
-		}
-		char *end = NULL;
-		switch (c) {
-		case R_FROM: from = optarg; break;
-		case R_NAME: name = optarg; break;
-		case M_VMLINUX: vmlinux = optarg; break;
-		case M_CPU: cpu = strtol(optarg, &end, 10); break;
-		case M_MEM: mem = strtol(optarg, &end, 10); break;
-		case R_TIMEOUT:
-		case M_GRACEFUL:
-			timeout = strtol(optarg, &end, 10);
-			if (*end == 's')
-				end++;
-			break;
-		case R_ENV:
-			if (optarg[0] == '=') {
-				rc = fb_tool_usage_error("--env %s: a variable needs a name", optarg);
-				goto out;
-			}
-			if (strchr(optarg, '='))
-				fb_strv_push(&envs, optarg);
-			else if (getenv(optarg))
-				fb_strv_push_owned(&envs, fb_xasprintf("%s=%s", optarg, getenv(optarg)));
-			break;
-		case R_ENV_FILE: fb_strv_push(&env_files, optarg); break;
-		case R_HOSTNAME: hostname = optarg; break;
-		case R_DAEMONIZE: daemon = true; break;
-		case M_KARGS: kargs = optarg; break;
-		case M_CNI_NET: cni_net = optarg; break;
-		case M_IP: ip = optarg; break;
-		case R_PORT: fb_strv_push(&ports, optarg); break;
-		case M_SSH_USER: ssh_user = optarg; break;
-		case R_IDENTITY: fb_strv_push(&identities, optarg); break;
-		case R_VMM: vmm = optarg; break;
-		case R_NO_JAIL: no_jail = true; break;
-		case M_CPU_TEMPLATE: cpu_template = optarg; break;
-		case M_HT: ht = !optarg || strcmp(optarg, "false"); break;
-		case M_NO_MMDS: no_mmds = !optarg || strcmp(optarg, "false"); break;
-		case M_LOG_FC_HTTP: log_http = !optarg || strcmp(optarg, "false"); break;
-		case M_PARTUUID: partuuid = optarg; break;
-		case M_TIMINGS: co.timings = true; break;
-		case R_CGROUP:
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				rc = fb_tool_usage_error("--cgroup %s: expected FILE=VALUE", optarg);
-				goto out;
-			}
-			fb_strv_push(&cgroups, optarg);
-			break;
-		default:
-			rc = fb_tool_bad_option(argv);
-			goto out;
-		}
-		if (end && (*end || cpu < 1 || cpu > 64 || mem < 32 || timeout < 0)) {
-			rc = fb_tool_usage_error("--cpu (1-64), --mem (MiB, at least 32) and --shutdown-graceful-timeout-seconds "
-						 "take numbers");
-			goto out;
-		}
+	bool no_jail = co_bool(&co, S_NO_JAIL), ht = co_bool(&co, S_HT), no_mmds = co_bool(&co, S_NO_MMDS),
+	     log_http = co_bool(&co, S_LOG_FC_HTTP);
+	const struct fb_strv *cgroups = co_list(&co, S_CGROUP), *env_files = co_list(&co, S_ENV_FILE);
+	const char *from = co_flag(&co, S_FROM), *name = co_flag(&co, S_NAME), *hostname = co_flag(&co, S_HOSTNAME),
+		   *kargs = co_flag(&co, S_KARGS) ? co_flag(&co, S_KARGS) : "";
+	char *pvmm = NULL, *cache_dir = NULL, *vmlinux = NULL;
+	long cpu = (long)co_int(&co, S_CPU), mem = (long)co_int(&co, S_MEM), timeout = (long)co_int(&co, S_GRACEFUL);
+	bool daemon = co_bool(&co, S_DAEMONIZE);
+	/* --env K alone: our value of K, if we have one */
+	struct fb_strv envs = FB_STRV_INIT;
+	for (size_t i = 0; i < co_list(&co, S_ENV)->n; i++) {
+		const char *e = co_list(&co, S_ENV)->v[i];
+		if (strchr(e, '='))
+			fb_strv_push(&envs, e);
+		else if (getenv(e))
+			fb_strv_push_owned(&envs, fb_xasprintf("%s=%s", e, getenv(e)));
 	}
+	rc = FB_EXIT_USAGE;
 	if (!from) {
 		rc = fb_tool_usage_error("run needs --from=NAME:VERSION");
 		goto out;
@@ -355,24 +232,16 @@ int cmd_run(int argc, char **argv)
 		rc = fb_tool_usage_error("--name %s: 1 to 20 characters of [a-zA-Z0-9]", name);
 		goto out;
 	}
-	static const char *const templates[] = { "T2", "T2S", "T2CL", "T2A", "C3", "None" };
-	bool tmpl_ok = !cpu_template;
-	for (size_t i = 0; i < FB_ARRAY_LEN(templates) && !tmpl_ok; i++)
-		tmpl_ok = !strcmp(cpu_template, templates[i]);
-	if (!tmpl_ok) {
-		rc = fb_tool_usage_error("--cpu-template %s: one of T2, T2S, T2CL, T2A, C3, None", cpu_template);
-		goto out;
-	}
 	if (partuuid)
 		fb_warn("--root-drive-partuuid %s: ignored: firebuild's root drives are whole-disk ext4 file systems with no "
 			"partition table to point at",
 			partuuid);
-	if (co.binary_jailer)
+	if (co_flag(&co, S_BIN_JAILER))
 		fb_warn("--binary-jailer %s: ignored: firebuild jails the VMM itself (fb-jail: chroot, namespaces, cgroups, "
 			"dropped ids)",
-			co.binary_jailer);
+			co_flag(&co, S_BIN_JAILER));
 	struct fb_err err = { 0 };
-	char *store = NULL, *kernel = NULL, *prof_kernel = NULL, *kdir = NULL, *s_uid = NULL, *s_gid = NULL;
+	char *store = NULL, *kernel = NULL, *kdir = NULL, *s_uid = NULL, *s_gid = NULL;
 	jv meta = jv_invalid();
 	struct {
 		char *dir, *id, *state_path, *sock, *console;
@@ -383,32 +252,26 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* every setting: the flag, else the named profile's */
-	rcflag = co_setting(&co, co.run_cache, "run_cache");
-	cni_conf = co_setting(&co, co.cni_conf_dir, "cni_conf_dir");
-	fc_bin = co_setting(&co, co.binary_firecracker, "binary_firecracker");
-	chroot_base = co_setting(&co, co.chroot_base, "chroot_base");
-	netns = co_setting(&co, co.netns, "netns");
-	numa = co_setting(&co, co.numa_node, "jailer_numa_node");
-	s_uid = co_setting(&co, co.jailer_uid, "jailer_uid");
-	s_gid = co_setting(&co, co.jailer_gid, "jailer_gid");
-	prof_kernel = co_setting(&co, NULL, "vmlinux_id");
-	kdir = co_storage_prop(&co, "kernel-storage-root");
-	cache_dir = co_setting(&co, co.cni_cache_dir, "cni_cache_dir");
-	if (co.cni_bin_dirs.n) {
-		for (size_t i = 0; i < co.cni_bin_dirs.n; i++)
-			fb_strv_push(&cni_bins, co.cni_bin_dirs.v[i]);
-	} else {
-		char *pb = co_setting(&co, NULL, "cni_bin_dir"), *save = NULL;
-		for (char *d = pb ? strtok_r(pb, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-			fb_strv_push(&cni_bins, d);
-		free(pb);
-	}
+	rcflag = co_setting(&co, S_RUN_CACHE);
+	cni_conf = co_setting(&co, S_CNI_CONF);
+	fc_bin = co_setting(&co, S_BIN_FC);
+	chroot_base = co_setting(&co, S_CHROOT_BASE);
+	netns = co_setting(&co, S_NETNS);
+	numa = co_setting(&co, S_NUMA);
+	s_uid = co_setting(&co, S_JAILER_UID);
+	s_gid = co_setting(&co, S_JAILER_GID);
+	vmlinux = co_setting(&co, S_VMLINUX);
+	kdir = co_storage_prop(&co, PROP_KERNEL_ROOT);
+	cache_dir = co_setting(&co, S_CNI_CACHE);
+	const struct fb_strv *bins = co_setting_list(&co, S_CNI_BIN);
+	for (size_t i = 0; bins && i < bins->n; i++)
+		fb_strv_push(&cni_bins, bins->v[i]);
 	if (s_uid)
 		juid = strtol(s_uid, NULL, 10);
 	if (s_gid)
 		jgid = strtol(s_gid, NULL, 10);
 	if (!vmm) {
-		pvmm = co_setting(&co, NULL, "vmm");
+		pvmm = co_setting(&co, S_VMM);
 		vmm = pvmm;
 	}
 	/* the image */
@@ -422,8 +285,6 @@ int cmd_run(int argc, char **argv)
 		rc = fail(&err);
 		goto done;
 	}
-	if (!vmlinux)
-		vmlinux = prof_kernel;
 	if (kernel_path(store, kdir, vmlinux, &kernel, &err) < 0) {
 		rc = fail(&err);
 		goto done;
@@ -480,9 +341,9 @@ int cmd_run(int argc, char **argv)
 		jv_free(env);
 		env = jv_array();
 	}
-	for (size_t i = 0; i < env_files.n; i++) {
+	for (size_t i = 0; i < env_files->n; i++) {
 		struct fb_strv kv = FB_STRV_INIT;
-		if (read_env_file(env_files.v[i], &kv, &err) < 0) {
+		if (read_env_file(env_files->v[i], &kv, &err) < 0) {
 			fb_strv_free(&kv);
 			jv_free(env);
 			jv_free(icfg);
@@ -495,7 +356,7 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < envs.n; i++)
 		env_merge(&env, envs.v[i]);
-	if (no_jail && (juid >= 0 || cgroups.n)) {
+	if (no_jail && (juid >= 0 || cgroups->n)) {
 		jv_free(env);
 		jv_free(icfg);
 		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--no-jail goes with no --jailer-uid or --cgroup");
@@ -509,7 +370,7 @@ int cmd_run(int argc, char **argv)
 
 	/* the network: fb-net add, its result into the config drive and the spec */
 	jv network = jv_invalid();
-	if ((ip || ports.n || netns) && !cni_net) {
+	if ((ip || ports->n || netns) && !cni_net) {
 		jv_free(env);
 		jv_free(icfg);
 		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address, --port and --netns need --cni-network-name");
@@ -535,8 +396,8 @@ int cmd_run(int argc, char **argv)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-cache-dir=%s", cache_dir));
 			for (size_t i = 0; i < cni_bins.n; i++)
 				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
-			for (size_t i = 0; i < ports.n; i++)
-				fb_strv_push_owned(&na, fb_xasprintf("--port=%s", ports.v[i]));
+			for (size_t i = 0; i < ports->n; i++)
+				fb_strv_push_owned(&na, fb_xasprintf("--port=%s", ports->v[i]));
 			if (jail_uid >= 0)
 				fb_strv_push_owned(&na, fb_xasprintf("--tap-owner=%ld:%ld", jail_uid, jail_gid));
 			struct fb_buf out = FB_BUF_INIT;
@@ -565,12 +426,12 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	jv cfg = jv_object_set(jv_object(), jv_string("version"), jv_number(1));
-	if (ssh_user || identities.n) {
+	if (ssh_user || identities->n) {
 		/* the public keys' lines, for the user's authorized_keys */
 		jv keys = jv_array();
-		for (size_t i = 0; i < identities.n && !err.msg[0]; i++) {
+		for (size_t i = 0; i < identities->n && !err.msg[0]; i++) {
 			struct fb_buf kb = FB_BUF_INIT;
-			if (fb_read_file(identities.v[i], &kb, &err) < 0) {
+			if (fb_read_file(identities->v[i], &kb, &err) < 0) {
 				fb_err_prefix(&err, "--identity-file");
 			} else {
 				char *save = NULL;
@@ -579,7 +440,7 @@ int cmd_run(int argc, char **argv)
 						keys = jv_array_append(keys, jv_string(l));
 					else if (strstr(l, "PRIVATE KEY"))
 						fb_err_set(&err, FB_EXIT_USAGE, "usage", "--identity-file %s: a private key; give the .pub",
-							   identities.v[i]);
+							   identities->v[i]);
 			}
 			fb_buf_free(&kb);
 		}
@@ -610,9 +471,9 @@ int cmd_run(int argc, char **argv)
 	jv ep = jv_object_get(jv_copy(icfg), jv_string("Entrypoint"));
 	cfg = jv_object_set(cfg, jv_string("entrypoint"), jv_get_kind(ep) == JV_KIND_ARRAY ? ep : (jv_free(ep), jv_array()));
 	jv cmd = jv_array();
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++)
-			cmd = jv_array_append(cmd, jv_string(argv[i]));
+	if (co.o.nargs) {
+		for (int i = 0; i < co.o.nargs; i++)
+			cmd = jv_array_append(cmd, jv_string(co.o.args[i]));
 	} else {
 		jv_free(cmd);
 		cmd = jv_object_get(jv_copy(icfg), jv_string("Cmd"));
@@ -696,9 +557,9 @@ int cmd_run(int argc, char **argv)
 		j = jv_object_set(j, jv_string("uid"), jv_number((double)jail_uid));
 		j = jv_object_set(j, jv_string("gid"), jv_number((double)jail_gid));
 		jv cg = jv_object();
-		for (size_t i = 0; i < cgroups.n; i++) {
-			char *eq = strchr(cgroups.v[i], '=');
-			cg = jv_object_set(cg, jv_string_sized(cgroups.v[i], (int)(eq - cgroups.v[i])), jv_string(eq + 1));
+		for (size_t i = 0; i < cgroups->n; i++) {
+			char *eq = strchr(cgroups->v[i], '=');
+			cg = jv_object_set(cg, jv_string_sized(cgroups->v[i], (int)(eq - cgroups->v[i])), jv_string(eq + 1));
 		}
 		if (numa)
 			j = jv_object_set(j, jv_string("numa_node"), jv_number((double)strtol(numa, NULL, 10)));
@@ -721,7 +582,7 @@ int cmd_run(int argc, char **argv)
 	snprintf(lockfd, sizeof(lockfd), "%d", v.lock);
 	setenv(FB_VM_LOCK_ENV, lockfd, 1);
 	fcntl(v.lock, F_SETFD, 0);
-	if (co.timings)
+	if (co_bool(&co, S_TIMINGS))
 		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
 	fb_trace_finish();
 	fflush(NULL);
@@ -749,7 +610,7 @@ done:
 	free(imgjson);
 	free(imgext4);
 	free(kernel);
-	free(prof_kernel);
+	free(vmlinux);
 	free(kdir);
 	free(s_uid);
 	free(s_gid);
@@ -766,11 +627,7 @@ out:
 	free(pvmm);
 	free(cache_dir);
 	fb_strv_free(&cni_bins);
-	fb_strv_free(&ports);
-	fb_strv_free(&identities);
-	fb_strv_free(&cgroups);
 	fb_strv_free(&envs);
-	fb_strv_free(&env_files);
 	common_free(&co);
 	return rc;
 }

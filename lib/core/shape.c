@@ -434,44 +434,6 @@ int fb_shape_put_input(jv doc, struct fb_err *err)
 	return check_doc(doc, &put_input, err);
 }
 
-/* ---- fb-exec ---- */
-
-static const char *const exec_mount_types[] = { "bind", "tmpfs", NULL };
-static const struct fb_jshape exec_mount_type = { .kinds = FB_J_STRING, .oneof = exec_mount_types };
-static const struct fb_jfield exec_mount_fields[] = {
-	REQ("type", &exec_mount_type),
-	REQ("target", &str),
-	OPT("source", &str_opt),
-	OPT("readonly", &bool_opt),
-	OPT("size", &int_opt),
-	END,
-};
-static const struct fb_jshape exec_mount = { .kinds = FB_J_OBJECT, .fields = exec_mount_fields };
-static const struct fb_jshape exec_mounts = { .kinds = FB_J_ARRAY | FB_J_NULL, .items = &exec_mount };
-static const struct fb_jfield exec_fields[] = {
-	REQ("root", &str),
-	OPT("args", &strv_opt),
-	OPT("env", &strv_opt),
-	OPT("user", &str_opt),
-	OPT("workdir", &str_opt),
-	OPT("hostname", &str_opt),
-	OPT("network", &str_opt),
-	OPT("timeout", &int_opt),
-	OPT("mounts", &exec_mounts),
-	END,
-};
-static const struct fb_jshape exec = { .kinds = FB_J_OBJECT, .fields = exec_fields };
-static const struct fb_jfield exec_spec_fields[] = {
-	REQ("exec", &exec),
-	END,
-};
-static const struct fb_jshape exec_spec = { .kinds = FB_J_OBJECT, .fields = exec_spec_fields };
-
-int fb_shape_exec_spec(jv doc, struct fb_err *err)
-{
-	return check_doc(doc, &exec_spec, err);
-}
-
 /* ---- fb-jail ---- */
 
 static const struct fb_jfield iface_fields[] = {

@@ -375,7 +375,8 @@ out:
 			char *cmd[] = { "rm", "-rf", tmp, NULL };
 			int code;
 			struct fb_err e2 = { 0 };
-			fb_proc_run(cmd, NULL, 0, NULL, NULL, &code, &e2);
+			/* failing already: what rm could not remove stays in the run cache */
+			FB_IGNORE(fb_proc_run(cmd, NULL, 0, NULL, NULL, &code, &e2));
 		}
 	} else {
 		*out = s;
