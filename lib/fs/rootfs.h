@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "doc.h"
+#include "err.h"
+#include "oci.h"
+
 struct fb_err;
 struct fb_rootfs;
 
@@ -52,4 +56,28 @@ void fb_rootfs_free(struct fb_rootfs *r);
  * when not. */
 int fb_ext4_check(int fd, const char *name, struct fb_err *err);
 
+
+
+/* ---- .rootfs, what fb-mkrootfs writes (rootfs_doc.c is its codec) ---- */
+
+struct fb_rootfs_doc {
+	char *path;
+	int64_t size;                 /* of the image file */
+	int64_t content_size;         /* bytes the file system uses; -1: not said */
+	bool has_stats;
+	struct fb_rootfs_stats stats; /* data_bytes and counts */
+	bool has_init, init;          /* /sbin/fb-init was added */
+	struct fb_oci_config *config; /* NULL: none */
+};
+void fb_rootfs_doc_free(struct fb_rootfs_doc *r);
+void fb_rootfs_doc_set(struct fb_doc *d, const struct fb_rootfs_doc *r);
+/* fb-tag put's reading: .rootfs {path (a string), content_size, config};
+ * *present false when there is none. FB_EXIT_USAGE naming the member. */
+int fb_rootfs_from_doc(const struct fb_doc *d, struct fb_rootfs_doc *r, bool *present, struct fb_err *err)
+	FB_MUST_CHECK;
+/* .rootfs.path = path, the other members as they were */
+void fb_rootfs_doc_set_path(struct fb_doc *d, const char *path);
+/* .tree {path, config}: fb-mkrootfs --tree (config NULL: null, or no
+ * member at all when with_config is false) */
+void fb_tree_doc_set(struct fb_doc *d, const char *path, bool with_config, const struct fb_oci_config *config);
 #endif
