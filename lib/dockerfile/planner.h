@@ -61,6 +61,10 @@ bool plan_is_integer(const char *s);
 int plan_resolve_from(struct plan *p, const char *kw, const char *from, struct fb_plan_from *o, struct fb_err *err)
 	FB_MUST_CHECK;
 
+/* plan_mount.c: RUN --mount=... (nssh: the ssh mounts before it) */
+int plan_parse_mount(struct plan *p, const char *spec, int nssh, struct fb_plan_mount *m, struct fb_err *err)
+	FB_MUST_CHECK;
+
 /* plan_instr.c */
 bool plan_known(const char *kw);
 int plan_unknown_instruction(const char *kw, struct fb_err *err);
