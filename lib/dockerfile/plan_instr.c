@@ -635,9 +635,10 @@ static int expose_instr(struct plan *p, const struct fb_df_node *n, struct fb_pl
 		struct fb_strv parts = FB_STRV_INIT;
 		struct fb_shlex lx = { .escape = p->escape };
 		struct fb_err e2 = { 0 };
-		/* the words as far as they split (the expansion was checked) */
-		int wr = fb_shlex_words(&lx, words.v[i], &parts, &e2);
-		(void)wr;
+		/* the expansion was checked above: a failure here keeps the
+		 * words as far as they split */
+		if (fb_shlex_words(&lx, words.v[i], &parts, &e2) < 0 && !parts.n)
+			continue;
 		for (size_t k = 0; k < parts.n && r == 0; k++) {
 			const char *port = parts.v[k];
 			if (strchr(port, '$')) {

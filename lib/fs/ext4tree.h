@@ -72,14 +72,14 @@ void rfs_free_xattr_list(struct xattr *xs, size_t n);
 int rfs_hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int rfs_init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, bool extents,
-		      struct fb_err *err);
-int rfs_new_ino(struct fb_rootfs *r, struct node *parent, mode_t mode, ext2_ino_t *ino, struct fb_err *err);
+		      struct fb_err *err) FB_MUST_CHECK;
+int rfs_new_ino(struct fb_rootfs *r, struct node *parent, mode_t mode, ext2_ino_t *ino, struct fb_err *err) FB_MUST_CHECK;
 struct node *rfs_node_new(struct fb_rootfs *r, struct node *parent, const char *name);
-int rfs_remove_tree(struct fb_rootfs *r, struct node *n, bool unlink, struct fb_err *err);
+int rfs_remove_tree(struct fb_rootfs *r, struct node *n, bool unlink, struct fb_err *err) FB_MUST_CHECK;
 struct node *rfs_tab_find(struct fb_rootfs *r, const struct node *parent, const char *name);
 int rfs_write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, struct archive *a,
-			   const void *mem, uint64_t size, const char *entry, struct fb_err *err);
-int rfs_write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err);
+			   const void *mem, uint64_t size, const char *entry, struct fb_err *err) FB_MUST_CHECK;
+int rfs_write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err) FB_MUST_CHECK;
 void rfs_xattrs_free(struct node *n);
 
 #endif

@@ -35,18 +35,18 @@ struct fb_rootfs_stats {
 	uint64_t block_size;
 };
 
-int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err);
+int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err) FB_MUST_CHECK;
 /* Apply one layer (a tar, gzip/zstd/xz/bzip2 or plain) read from fd.
  * `name` (the digest) prefixes errors. Hostile content is FB_EXIT_USAGE. */
-int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err);
-int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err);
+int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err) FB_MUST_CHECK;
+int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err) FB_MUST_CHECK;
 /* All layers in order; the next ones decompress ahead on other cores. */
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err);
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err) FB_MUST_CHECK;
 /* Add one regular file (the hook fb-init uses to enter every image). */
 int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode,
-		       uid_t uid, gid_t gid, struct fb_err *err);
+		       uid_t uid, gid_t gid, struct fb_err *err) FB_MUST_CHECK;
 /* Write the directories, close the file system. */
-int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err);
+int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err) FB_MUST_CHECK;
 /* Frees; removes the image unless finished. */
 void fb_rootfs_free(struct fb_rootfs *r);
 
@@ -54,7 +54,7 @@ void fb_rootfs_free(struct fb_rootfs *r);
  * its magic (0xEF53), a block size of 1 to 64 KiB, inodes and blocks, and
  * a file at least as long as the file system. FB_EXIT_USAGE naming `name`
  * when not. */
-int fb_ext4_check(int fd, const char *name, struct fb_err *err);
+int fb_ext4_check(int fd, const char *name, struct fb_err *err) FB_MUST_CHECK;
 
 
 
