@@ -37,11 +37,20 @@ void fb_build_doc_set(struct fb_doc *d, const struct fb_build_steps *s)
 	fb_doc_set(d, "build", jv_object_set(jv_object(), jv_string("steps"), a));
 }
 
+/* a NUL a Dockerfile wrote (C0 80 inside) goes as \u0000 */
+static jv strv_nul(const struct fb_strv *v)
+{
+	jv a = jv_array();
+	for (size_t i = 0; i < v->n; i++)
+		a = jv_array_append(a, fb_jv_str_nul(v->v[i]));
+	return a;
+}
+
 char *build_exec_spec(const struct build_exec *e)
 {
 	jv o = jv_object_set(jv_object(), jv_string("root"), jv_string(e->root));
-	o = jv_object_set(o, jv_string("args"), fb_jv_strv(e->argv->v, e->argv->n));
-	o = jv_object_set(o, jv_string("env"), fb_jv_strv(e->env->v, e->env->n));
+	o = jv_object_set(o, jv_string("args"), strv_nul(e->argv));
+	o = jv_object_set(o, jv_string("env"), strv_nul(e->env));
 	o = jv_object_set(o, jv_string("workdir"), jv_string(e->workdir));
 	o = fb_jv_put_str(o, "user", e->user);
 	o = jv_object_set(o, jv_string("network"), jv_string(e->network));
@@ -64,5 +73,5 @@ char *build_exec_spec(const struct build_exec *e)
 
 char *build_strv_json(const struct fb_strv *v)
 {
-	return fb_json_dump(v ? fb_jv_strv(v->v, v->n) : jv_null(), false);
+	return fb_json_dump(v ? strv_nul(v) : jv_null(), false);
 }

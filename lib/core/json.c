@@ -677,6 +677,44 @@ char *fb_jv_dup(jv s)
 	return fb_xstrndup(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
 }
 
+char *fb_jv_dup_nul(jv s)
+{
+	if (jv_get_kind(s) != JV_KIND_STRING)
+		return NULL;
+	const char *p = jv_string_value(s);
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	if (strlen(p) == n)
+		return fb_xstrdup(p);
+	struct fb_buf b = FB_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i])
+			fb_buf_addc(&b, p[i]);
+		else
+			fb_buf_add(&b, "\xC0\x80", 2);
+	}
+	return fb_buf_steal(&b);
+}
+
+jv fb_jv_str_nul(const char *s)
+{
+	if (!s)
+		return jv_null();
+	if (!strstr(s, "\xC0\x80"))
+		return jv_string(s);
+	struct fb_buf b = FB_BUF_INIT;
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)p[0] == 0xC0 && (unsigned char)p[1] == 0x80) {
+			fb_buf_add(&b, "", 1);
+			p++;
+		} else {
+			fb_buf_addc(&b, *p);
+		}
+	}
+	jv r = jv_string_sized(b.data, (int)b.len);
+	fb_buf_free(&b);
+	return r;
+}
+
 char *fb_jv_get_str(jv obj, const char *key)
 {
 	jv v = fb_json_member(obj, key);

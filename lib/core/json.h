@@ -114,6 +114,10 @@ int fb_jv_get_bool(jv obj, const char *key);                     /* 1, 0, or -1 
 bool fb_jv_get_strv(jv obj, const char *key, struct fb_strv *out); /* an array: its strings */
 bool fb_jv_has(jv obj, const char *key);                         /* there, of any kind */
 char *fb_jv_dup(jv s);                                           /* a string's copy, or NULL */
+/* Strings that may hold NUL: inside, a NUL is C0 80 (modified UTF-8, as
+ * the Dockerfile parser keeps one); in JSON, \u0000. */
+char *fb_jv_dup_nul(jv s);
+jv fb_jv_str_nul(const char *s);                                 /* NULL: null */
 /* Set a member when the value is there (consumes obj). */
 jv fb_jv_put_str(jv obj, const char *key, const char *s);
 jv fb_jv_put_int(jv obj, const char *key, int64_t v);            /* v < 0: unchanged */

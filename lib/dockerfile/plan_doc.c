@@ -15,25 +15,10 @@
 
 /* ---- encoding ---- */
 
-/* A string that may carry a NUL as C0 80 (see dockerfile.c) into JSON. */
+/* Strings keep a NUL as C0 80 (see dockerfile.c); JSON has \u0000. */
 static jv jstr(const char *s)
 {
-	if (!s)
-		return jv_null();
-	if (!strstr(s, "\xC0\x80"))
-		return jv_string(s);
-	struct fb_buf b = FB_BUF_INIT;
-	for (const char *p = s; *p; p++) {
-		if ((unsigned char)p[0] == 0xC0 && (unsigned char)p[1] == 0x80) {
-			fb_buf_add(&b, "", 1);
-			p++;
-		} else {
-			fb_buf_addc(&b, *p);
-		}
-	}
-	jv r = jv_string_sized(b.data, (int)b.len);
-	fb_buf_free(&b);
-	return r;
+	return fb_jv_str_nul(s);
 }
 
 static jv jstrv(const struct fb_strv *v)
@@ -581,6 +566,32 @@ static const struct fb_jshape plan_shape = { .kinds = FB_J_OBJECT, .fields = pla
 
 /* ---- decoding: after the check, members read as they are ---- */
 
+static char *get_str(jv o, const char *key)
+{
+	jv v = fb_json_member(o, key);
+	char *s = fb_jv_dup_nul(v);
+	jv_free(v);
+	return s;
+}
+
+/* an array: its strings */
+static bool get_strv(jv o, const char *key, struct fb_strv *out)
+{
+	jv v = fb_json_member(o, key);
+	bool ok = jv_get_kind(v) == JV_KIND_ARRAY;
+	if (ok)
+		jv_array_foreach(v, i, e)
+		{
+			char *s = fb_jv_dup_nul(e);
+			if (s)
+				fb_strv_push_owned(out, s);
+			jv_free(e);
+			(void)i;
+		}
+	jv_free(v);
+	return ok;
+}
+
 static int64_t get_int(jv o, const char *key, int64_t def)
 {
 	int64_t n;
@@ -593,8 +604,10 @@ static void get_vars(jv o, const char *key, struct fb_vars *out)
 	if (jv_get_kind(m) == JV_KIND_OBJECT)
 		jv_object_foreach(m, k, v) /* borrows m: the macro names it many times */
 		{
-			if (jv_get_kind(v) == JV_KIND_STRING)
-				fb_vars_set(out, jv_string_value(k), jv_string_value(v));
+			char *s = fb_jv_dup_nul(v);
+			if (s)
+				fb_vars_set(out, jv_string_value(k), s);
+			free(s);
 			jv_free(k);
 			jv_free(v);
 		}
@@ -611,9 +624,9 @@ static void from_decode(jv o, const char *key, struct fb_plan_from *f)
 		f->set = true;
 		if (fb_jv_get_int(v, "stage", &s)) {
 			f->stage = (int)s;
-			f->name = fb_jv_get_str(v, "name");
+			f->name = get_str(v, "name");
 		} else {
-			f->image = fb_jv_get_str(v, "image");
+			f->image = get_str(v, "image");
 		}
 	}
 	jv_free(v);
@@ -621,9 +634,9 @@ static void from_decode(jv o, const char *key, struct fb_plan_from *f)
 
 static void arg_decode(jv a, struct fb_plan_arg *o)
 {
-	o->name = fb_jv_get_str(a, "name");
-	o->def = fb_jv_get_str(a, "default");
-	o->value = fb_jv_get_str(a, "value");
+	o->name = get_str(a, "name");
+	o->def = get_str(a, "default");
+	o->value = get_str(a, "value");
 	o->line = (int)get_int(a, "line", 0);
 }
 
@@ -634,25 +647,25 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 	jv_free(c);
 	in->line = (int)get_int(v, "line", 0);
 	in->end_line = (int)get_int(v, "end_line", 0);
-	in->original = fb_jv_get_str(v, "original");
-	fb_jv_get_strv(v, "flags", &in->flags);
-	char *form = fb_jv_get_str(v, "form");
+	in->original = get_str(v, "original");
+	get_strv(v, "flags", &in->flags);
+	char *form = get_str(v, "form");
 	in->has_form = form != NULL;
 	in->exec_form = form && !strcmp(form, "exec");
 	free(form);
 	if (in->cmd != FB_CMD_ARG)
-		in->has_args = fb_jv_get_strv(v, "args", &in->args);
+		in->has_args = get_strv(v, "args", &in->args);
 	jv hs = fb_json_member(v, "heredocs");
 	if (jv_get_kind(hs) == JV_KIND_ARRAY) {
 		in->heredocs = fb_xcalloc((size_t)jv_array_length(jv_copy(hs)) + 1, sizeof(*in->heredocs));
 		jv_array_foreach(hs, i, h)
 		{
 			struct fb_plan_heredoc *o = &in->heredocs[in->nheredocs++];
-			o->name = fb_jv_get_str(h, "name");
+			o->name = get_str(h, "name");
 			o->fd = (int)get_int(h, "fd", 0);
 			o->expand = fb_jv_get_bool(h, "expand") == 1;
 			o->chomp = fb_jv_get_bool(h, "chomp") == 1;
-			o->body = fb_jv_get_str(h, "body");
+			o->body = get_str(h, "body");
 			jv_free(h);
 			(void)i;
 		}
@@ -665,14 +678,14 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 		jv_array_foreach(ms, i, m)
 		{
 			struct fb_plan_mount *o = &in->mounts[in->nmounts++];
-			o->type = fb_jv_get_str(m, "type");
-			o->target = fb_jv_get_str(m, "target");
-			o->source = fb_jv_get_str(m, "source");
-			o->id = fb_jv_get_str(m, "id");
-			o->sharing = fb_jv_get_str(m, "sharing");
-			o->mode = fb_jv_get_str(m, "mode");
-			o->env = fb_jv_get_str(m, "env");
-			o->size = fb_jv_get_str(m, "size");
+			o->type = get_str(m, "type");
+			o->target = get_str(m, "target");
+			o->source = get_str(m, "source");
+			o->id = get_str(m, "id");
+			o->sharing = get_str(m, "sharing");
+			o->mode = get_str(m, "mode");
+			o->env = get_str(m, "env");
+			o->size = get_str(m, "size");
 			o->size_bytes = get_int(m, "size", -1);
 			o->uid = get_int(m, "uid", -1);
 			o->gid = get_int(m, "gid", -1);
@@ -684,8 +697,8 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 		}
 	}
 	jv_free(ms);
-	in->network = fb_jv_get_str(v, "network");
-	in->security = fb_jv_get_str(v, "security");
+	in->network = get_str(v, "network");
+	in->security = get_str(v, "security");
 	in->has_args_env = fb_jv_has(v, "args_env");
 	get_vars(v, "args_env", &in->args_env);
 	jv ss = fb_json_member(v, "sources");
@@ -694,31 +707,31 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 		jv_array_foreach(ss, i, s)
 		{
 			struct fb_plan_source *o = &in->sources[in->nsources++];
-			o->path = fb_jv_get_str(s, "path");
+			o->path = get_str(s, "path");
 			if (!o->path) {
-				o->heredoc = fb_jv_get_str(s, "heredoc");
+				o->heredoc = get_str(s, "heredoc");
 				o->expand = fb_jv_get_bool(s, "expand") == 1;
-				o->body = fb_jv_get_str(s, "body");
+				o->body = get_str(s, "body");
 			}
 			jv_free(s);
 			(void)i;
 		}
 	}
 	jv_free(ss);
-	in->dest = fb_jv_get_str(v, "dest");
-	in->chown = fb_jv_get_str(v, "chown");
-	in->chmod = fb_jv_get_str(v, "chmod");
-	in->checksum = fb_jv_get_str(v, "checksum");
+	in->dest = get_str(v, "dest");
+	in->chown = get_str(v, "chown");
+	in->chmod = get_str(v, "chmod");
+	in->checksum = get_str(v, "checksum");
 	from_decode(v, "from", &in->from);
 	in->link = fb_jv_get_bool(v, "link");
 	in->parents = fb_jv_get_bool(v, "parents");
 	in->keep_git_dir = fb_jv_get_bool(v, "keep_git_dir");
 	in->unpack = fb_jv_get_bool(v, "unpack");
-	in->has_exclude = fb_jv_get_strv(v, "exclude", &in->exclude);
+	in->has_exclude = get_strv(v, "exclude", &in->exclude);
 	jv hc = fb_json_member(v, "healthcheck");
 	if (jv_get_kind(hc) == JV_KIND_OBJECT) {
 		struct fb_plan_health *h = in->health = fb_xcalloc(1, sizeof(*h));
-		h->has_test = fb_jv_get_strv(hc, "test", &h->test);
+		h->has_test = get_strv(hc, "test", &h->test);
 		h->interval = get_int(hc, "interval", -1);
 		h->timeout = get_int(hc, "timeout", -1);
 		h->start_period = get_int(hc, "start_period", -1);
@@ -731,7 +744,7 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 		in->pairs = fb_xcalloc((size_t)jv_array_length(jv_copy(ps)) + 1, sizeof(*in->pairs));
 		jv_array_foreach(ps, i, p)
 		{
-			in->pairs[in->npairs++] = (struct fb_plan_pair){ fb_jv_get_str(p, "key"), fb_jv_get_str(p, "value") };
+			in->pairs[in->npairs++] = (struct fb_plan_pair){ get_str(p, "key"), get_str(p, "value") };
 			jv_free(p);
 			(void)i;
 		}
@@ -750,33 +763,33 @@ static void ins_decode(jv v, struct fb_plan_ins *in)
 		}
 		jv_free(as);
 	}
-	fb_jv_get_strv(v, "ports", &in->ports);
-	fb_jv_get_strv(v, "paths", &in->paths);
+	get_strv(v, "ports", &in->ports);
+	get_strv(v, "paths", &in->paths);
 	static const char *const value_key[FB_CMD_COUNT] = { [FB_CMD_USER] = "user", [FB_CMD_WORKDIR] = "path",
 							     [FB_CMD_STOPSIGNAL] = "signal", [FB_CMD_MAINTAINER] = "maintainer" };
 	if (value_key[in->cmd])
-		in->value = fb_jv_get_str(v, value_key[in->cmd]);
-	in->trigger = fb_jv_get_str(v, "trigger");
-	in->trigger_cmd = fb_jv_get_str(v, "trigger_cmd");
-	in->has_raw_args = fb_jv_get_strv(v, "raw_args", &in->raw_args);
-	fb_jv_get_strv(v, "unresolved", &in->unresolved);
+		in->value = get_str(v, value_key[in->cmd]);
+	in->trigger = get_str(v, "trigger");
+	in->trigger_cmd = get_str(v, "trigger_cmd");
+	in->has_raw_args = get_strv(v, "raw_args", &in->raw_args);
+	get_strv(v, "unresolved", &in->unresolved);
 }
 
 static void stage_decode(jv v, struct fb_plan_stage *st)
 {
 	st->index = (int)get_int(v, "index", 0);
-	st->name = fb_jv_get_str(v, "name");
-	st->base = fb_jv_get_str(v, "base");
-	st->base_raw = fb_jv_get_str(v, "base_raw");
-	char *bt = fb_jv_get_str(v, "base_type");
+	st->name = get_str(v, "name");
+	st->base = get_str(v, "base");
+	st->base_raw = get_str(v, "base_raw");
+	char *bt = get_str(v, "base_type");
 	for (int i = 0; base_types[i]; i++)
 		if (bt && !strcmp(bt, base_types[i]))
 			st->base_type = (enum fb_plan_base)i;
 	free(bt);
 	st->base_stage = (int)get_int(v, "base_stage", -1);
-	st->platform = fb_jv_get_str(v, "platform");
+	st->platform = get_str(v, "platform");
 	st->line = (int)get_int(v, "line", 0);
-	st->original = fb_jv_get_str(v, "original");
+	st->original = get_str(v, "original");
 	jv ins = fb_json_member(v, "instructions");
 	st->ins = fb_xcalloc((size_t)jv_array_length(jv_copy(ins)) + 1, sizeof(*st->ins));
 	jv_array_foreach(ins, i, in)
@@ -808,13 +821,13 @@ static void plan_decode(jv v, struct fb_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->version = (int)get_int(v, "version", 1);
-	p->file = fb_jv_get_str(v, "file");
-	char *esc = fb_jv_get_str(v, "escape");
+	p->file = get_str(v, "file");
+	char *esc = get_str(v, "escape");
 	p->escape = esc && esc[0] == '`' ? '`' : '\\';
 	free(esc);
 	get_vars(v, "directives", &p->directives);
-	p->platform = fb_jv_get_str(v, "platform");
-	p->build_platform = fb_jv_get_str(v, "build_platform");
+	p->platform = get_str(v, "platform");
+	p->build_platform = get_str(v, "build_platform");
 	jv ga = fb_json_member(v, "args");
 	if (jv_get_kind(ga) == JV_KIND_ARRAY) {
 		p->args = fb_xcalloc((size_t)jv_array_length(jv_copy(ga)) + 1, sizeof(*p->args));
@@ -828,7 +841,7 @@ static void plan_decode(jv v, struct fb_plan *p)
 	}
 	jv_free(ga);
 	get_vars(v, "build_args", &p->build_args);
-	fb_jv_get_strv(v, "unused_build_args", &p->unused_build_args);
+	get_strv(v, "unused_build_args", &p->unused_build_args);
 	jv st = fb_json_member(v, "stages");
 	p->stages = fb_xcalloc((size_t)jv_array_length(jv_copy(st)) + 1, sizeof(*p->stages));
 	jv_array_foreach(st, i, s)
@@ -842,7 +855,7 @@ static void plan_decode(jv v, struct fb_plan *p)
 	jv t = fb_json_member(v, "target");
 	p->has_target = jv_get_kind(t) == JV_KIND_OBJECT;
 	p->target = (int)get_int(t, "index", (int64_t)p->nstages - 1);
-	p->target_name = fb_jv_get_str(t, "name");
+	p->target_name = get_str(t, "name");
 	jv_free(t);
 	jv ws = fb_json_member(v, "warnings");
 	if (jv_get_kind(ws) == JV_KIND_ARRAY) {
@@ -850,8 +863,8 @@ static void plan_decode(jv v, struct fb_plan *p)
 		jv_array_foreach(ws, i, w)
 		{
 			struct fb_plan_warning *o = &p->warnings[p->nwarnings++];
-			o->rule = fb_jv_get_str(w, "rule");
-			o->message = fb_jv_get_str(w, "message");
+			o->rule = get_str(w, "rule");
+			o->message = get_str(w, "message");
 			o->line = (int)get_int(w, "line", 0);
 			jv_free(w);
 			(void)i;

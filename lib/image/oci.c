@@ -79,6 +79,7 @@ void fb_oci_manifest_free(struct fb_oci_manifest *m)
 void fb_docker_archive_free(struct fb_docker_archive *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
+		free(a->images[i].error);
 		free(a->images[i].config);
 		fb_strv_free(&a->images[i].repo_tags);
 		fb_strv_free(&a->images[i].layers);
