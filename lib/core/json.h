@@ -122,7 +122,7 @@ jv fb_jv_str_nul(const char *s);                                 /* NULL: null *
 jv fb_jv_put_str(jv obj, const char *key, const char *s);
 jv fb_jv_put_int(jv obj, const char *key, int64_t v);            /* v < 0: unchanged */
 /* A parsed document (or an error naming what) from text that must be an object. */
-int fb_jv_parse_object(const char *text, size_t len, jv *out, struct fb_err *err);
+int fb_jv_parse_object(const char *text, size_t len, jv *out, struct fb_err *err) __attribute__((warn_unused_result));
 
 /* {"error":{"tool","kind","message","where":{file,line}}} */
 jv fb_json_error_object(const char *tool, const struct fb_err *e);

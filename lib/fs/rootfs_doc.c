@@ -60,7 +60,7 @@ int fb_rootfs_from_doc(const struct fb_doc *d, struct fb_rootfs_doc *r, bool *pr
 {
 	memset(r, 0, sizeof(*r));
 	r->content_size = -1;
-	*present = fb_doc_has(d, "rootfs");
+	*present = fb_doc_has_key(d, "rootfs");
 	if (!*present)
 		return 0;
 	jv v = fb_doc_get(d, "rootfs");

@@ -196,6 +196,7 @@ static int rootfs_and_tree(void)
 		const char *doc, *msg;
 	} bad[] = {
 		{ "{\"rootfs\":5}", ".rootfs: expected an object, got number" },
+		{ "{\"rootfs\":null}", ".rootfs: expected an object, got null" },
 		{ "{\"rootfs\":{}}", ".rootfs.path: missing (expected a string)" },
 		{ "{\"rootfs\":{\"path\":5}}", ".rootfs.path: expected a string, got number" },
 	};
