@@ -6,7 +6,9 @@
  *   .plan.stages[1].instructions[0].dest: missing (expected a string)
  * These functions have no side effects: the fuzz targets call them as the
  * tools do. The CNI documents are lib/cni's, fb-exec's spec
- * lib/sandbox/exec_doc's. */
+ * lib/sandbox/exec_doc's; the plan, .source, .image and .rootfs are their
+ * codecs' (plan_doc.c, source_doc.c, image_doc.c, rootfs_doc.c), which
+ * decode and check them in one step. */
 #ifndef FB_SHAPE_H
 #define FB_SHAPE_H
 
@@ -16,19 +18,6 @@
 
 struct fb_err;
 
-/* A plan (docs/plan.md) as the builder and fb-fetch read it, with what
- * the builder relies on beyond kinds (a stage's base stage comes before
- * it, the target is one of the stages); path names it (".plan"). */
-int fb_shape_plan(jv plan, const char *path, struct fb_err *err) FB_MUST_CHECK;
-
-/* fb-parse's input document: {"source": {"dockerfile", "target"?}}. */
-int fb_shape_parse_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
-/* fb-fetch image's input document: a plan. */
-int fb_shape_fetch_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
-/* fb-mkrootfs's input document: .plan and .source (a build), or .image. */
-int fb_shape_rootfs_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
-/* fb-tag put's input document: .rootfs and .image. */
-int fb_shape_put_input(jv doc, struct fb_err *err) FB_MUST_CHECK;
 /* fb-jail start's spec: {"vm": {...}}. */
 int fb_shape_vm_spec(jv doc, struct fb_err *err) FB_MUST_CHECK;
 /* A VM's state.json, as ls, inspect, kill and stop read it. */
