@@ -81,7 +81,7 @@ $(BUILD)/bin/fb-fetch: $(FB_FETCH_SRCS) tools/fb-fetch.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_FETCH_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c tools/firebuild-push.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

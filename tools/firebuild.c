@@ -48,6 +48,7 @@ static const struct command commands[] = {
 	{ "kernel", cmd_kernel, "guest kernels in the store: add, ls" },
 	{ "image", cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
 	{ "import", cmd_import, "a root file system tarball to a tagged image (docker import)" },
+	{ "push", cmd_push, "push a tagged image to a registry (fb-tag get | fb-fetch push)" },
 	{ "exec", cmd_exec, "run a command in a copy of a tagged image's tree (fb-exec)" },
 	{ "profile-create", cmd_profile_create, "create or --overwrite a profile" },
 	{ "profile-ls", cmd_profile_ls, "list the profiles" },

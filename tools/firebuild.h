@@ -167,6 +167,9 @@ int cmd_rootfs(int argc, char **argv);
 int cmd_baseos(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
+/* firebuild-push.c */
+int cmd_push(int argc, char **argv);
+
 /* firebuild-run.c */
 int cmd_run(int argc, char **argv);
 
