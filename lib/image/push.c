@@ -545,11 +545,13 @@ static int send_chunks(struct pusher *p, struct reader *rd, struct record *rec, 
 		uint64_t at = 0;
 		fb_registry_resp_free(&rs);
 		if (got && parse_range(got, &at) && at != off + n) {
-			/* it says it holds something else than what was sent */
-			if (at > d->size)
+			/* it says it holds something else than what was sent: go
+			 * on from there, a few times, never forever */
+			if (at > d->size || again++ >= 3)
 				return fb_err_set(err, FB_EXIT_FAILED, "registry",
-						  "%s/%s: blob %s: the registry says it holds %" PRIu64 " bytes of %" PRIu64,
-						  p->ref->registry, p->ref->repository, d->digest, at, d->size);
+						  "%s/%s: blob %s: after %" PRIu64 " bytes sent the registry says it holds %" PRIu64
+						  " of %" PRIu64,
+						  p->ref->registry, p->ref->repository, d->digest, off + n, at, d->size);
 			off = at;
 		} else {
 			off += n;

@@ -118,6 +118,18 @@ manifest_code() { # manifest_code REPO TAG: the registry's HTTP status for it
 	fi
 }
 
+@test "on a terminal: a bar per blob and a total on stderr, the document on stdout" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	start_registry "$S/reg" open
+	image "$FILE_TMP/big" >"$S/img.json"
+	run script -qec "fb-fetch push --chunk-size=256K --ref $REG/test/tty:1 <$S/img.json >$S/out.json" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"upload: "*" MB / "*" MB"* ]]
+	[[ "$output" == *"[####################]"*uploaded* ]]
+	[[ "$output" != *'"msg":"progress"'* ]]
+	[ "$(jq -r '[.push.blobs[].status] | unique | join(",")' "$S/out.json")" = uploaded ]
+}
+
 @test "blobs the repository has are not sent again; a new image sends only its own layer and config" {
 	start_registry "$S/reg" open
 	image "$FILE_TMP/oci" | fb-fetch push --ref "$REG/test/app:1" >/dev/null 2>&1
