@@ -742,8 +742,10 @@ int fb_push_image(const struct fb_push_opts *o, struct fb_store *s, const struct
 	/* everything is checked here, before the registry hears of it */
 	FB_AUTOFREE char *mpath = fb_store_blob_path(s, src->digest);
 	if (!fb_store_has_blob(s, src->digest)) {
-		fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: its manifest %s is not in the store %s", what, src->digest,
-			   s->root);
+		bool elsewhere = src->store && strcmp(src->store, s->root);
+		fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: its manifest %s is not in the store %s%s%s%s", what,
+			   src->digest, s->root, elsewhere ? " (the document says it is in " : "", elsewhere ? src->store : "",
+			   elsewhere ? ": give --store)" : "");
 		goto out;
 	}
 	if (fb_read_file(mpath, &mtext, err) < 0 || fb_push_manifest_decode(fb_buf_str(&mtext), mtext.len, &m, err) < 0) {

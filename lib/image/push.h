@@ -37,6 +37,8 @@ struct fb_push_src {
 	char *digest;  /* its manifest, a blob of the store */
 	char *name;    /* for messages; may be NULL */
 	char *version; /* a tag's version: the default tag; may be NULL */
+	char *store;   /* the store the document says it is in, for messages
+	                * only (the store pushed from is the caller's) */
 };
 void fb_push_src_free(struct fb_push_src *s);
 
@@ -73,8 +75,9 @@ int fb_push_image(const struct fb_push_opts *o, struct fb_store *s, const struct
 /* ---- the codec (push_doc.c) ---- */
 
 /* .image.digest (a string: the manifest; null: a tag made from an ext4
- * alone, which has nothing to push, FB_EXIT_NOTFOUND), .image.name and
- * .image.version when they are strings. FB_EXIT_USAGE naming the member. */
+ * alone, which has nothing to push, FB_EXIT_NOTFOUND), .image.name,
+ * .image.version and .image.store when they are strings. FB_EXIT_USAGE
+ * naming the member. */
 int fb_push_src_from_doc(const struct fb_doc *d, struct fb_push_src *src, struct fb_err *err) FB_MUST_CHECK;
 /* .push {ref, digest, media_type, size, bytes_uploaded,
  *        blobs: [{digest, size, status (exists, mounted, uploaded),

@@ -22,6 +22,7 @@ void fb_push_src_free(struct fb_push_src *s)
 	free(s->digest);
 	free(s->name);
 	free(s->version);
+	free(s->store);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -59,6 +60,8 @@ int fb_push_src_from_doc(const struct fb_doc *d, struct fb_push_src *src, struct
 		src->name = NULL;
 	if (fb_json_get_str_opt(img, "version", &src->version, &ignore) < 0)
 		src->version = NULL;
+	if (fb_json_get_str_opt(img, "store", &src->store, &ignore) < 0)
+		src->store = NULL;
 	src->digest = fb_xstrdup(jv_string_value(dg));
 	return 0;
 }

@@ -393,6 +393,10 @@ manifest_code() { # manifest_code REPO TAG: the registry's HTTP status for it
 	[[ "$stderr" == *"not a registry reference"* ]]
 	run_split fb-fetch push --ref "$REG/UPPER:1" <"$S/img.json"
 	[ "$status" -eq 2 ]
+	# another store than the document's: it says which
+	run_split fb-fetch push --store "$S/other" --ref "$REG/x:1" <"$S/img.json"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"is not in the store $S/other (the document says it is in $FB_STORE: give --store)"* ]]
 	# a digest reference must be the manifest's
 	run_split fb-fetch push --ref "$REG/x@sha256:$(printf x | sha256sum | cut -c1-64)" <"$S/img.json"
 	[ "$status" -eq 2 ]
