@@ -349,6 +349,11 @@ manifest_code() { # manifest_code REPO TAG: the registry's HTTP status for it
 	[ "$(jq -r .push.digest <<<"$output")" = "$(jq -r .digest "$FB_STORE/rootfs/acme/app/1.0/image.json")" ]
 	run skopeo copy -q --src-tls-verify=false "docker://$REG/acme/app:1.0" "oci:$S/copy:x"
 	[ "$status" -eq 0 ]
+	if command -v podman >/dev/null; then
+		# podman checks each layer against the config's diff_ids
+		run podman --root "$S/podman" --runroot "$S/podman-run" --storage-driver vfs pull -q --tls-verify=false "$REG/acme/app:1.0"
+		[ "$status" -eq 0 ]
+	fi
 	# another host: its own store, the image from the registry
 	FB_STORE=$S/store2 run_split firebuild rootfs --docker-image="$REG/acme/app:1.0" --tag=other/app:1
 	[ "$status" -eq 0 ]
