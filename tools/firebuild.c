@@ -272,7 +272,9 @@ int resolve_common(struct common *co, const char *command, char **store, struct 
 	bool on = co_setting_bool(co, S_TRACING), log = co_setting_bool(co, S_TRACING_LOG);
 	FB_AUTOFREE char *hp = co_setting(co, S_TRACING_HOST_PORT);
 	if (co_bool(co, S_TIMINGS)) {
-		char tmpl[] = "/tmp/fb-timings-XXXXXX";
+		/* the spans' spool: $TMPDIR's, as mkstemp(3) users do */
+		const char *tmp = getenv("TMPDIR");
+		FB_AUTOFREE char *tmpl = fb_xasprintf("%s/fb-timings-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
 		int fd = mkstemp(tmpl);
 		if (fd >= 0) {
 			close(fd);

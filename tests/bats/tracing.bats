@@ -116,10 +116,11 @@ JSON
 	[[ "$stderr" == *"    fb-mkrootfs "* ]]
 	[[ "$stderr" == *"step 0 "*"COPY"*"cached"* ]]
 	# --timings alone (no collector) works as well, and leaves no spool behind
-	run --separate-stderr firebuild rootfs --dockerfile="$D/ctx/Dockerfile" --tag=tr/a:4 --timings --log-format=text
+	mkdir -p "$D/tmpdir"
+	TMPDIR="$D/tmpdir" run --separate-stderr firebuild rootfs --dockerfile="$D/ctx/Dockerfile" --tag=tr/a:4 --timings --log-format=text
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"ext4 write"* ]]
-	[ -z "$(ls /tmp/fb-timings-* 2>/dev/null)" ]
+	[ -z "$(ls -A "$D/tmpdir")" ]
 }
 
 @test "run --timings: the VM's part" {
