@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "ext4img.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -131,49 +132,16 @@ static int write_config_drive(const char *path, jv cfg, struct fb_err *err)
 	return r;
 }
 
-/* Where /sbin really is in the image: usr-merged systems make it a link
- * (usr/sbin), which debugfs does not follow when it writes. */
-static char *sbin_dir(const char *rootfs, struct fb_err *err)
-{
-	char *argv[] = { "debugfs", "-R", "stat /sbin", (char *)rootfs, NULL };
-	struct fb_buf out = FB_BUF_INIT, eo = FB_BUF_INIT;
-	int code = 0;
-	char *dir = fb_xstrdup("/sbin");
-	if (fb_proc_run(argv, NULL, 0, &out, &eo, &code, err) == 0 && strstr(fb_buf_str(&out), "Type: symlink")) {
-		const char *d = strstr(fb_buf_str(&out), "Fast link dest: \"");
-		if (d) {
-			d += 17;
-			size_t n = strcspn(d, "\"");
-			free(dir);
-			dir = d[0] == '/' ? fb_xstrndup(d, n) : fb_xasprintf("/%.*s", (int)n, d);
-		}
-	}
-	fb_buf_free(&out);
-	fb_buf_free(&eo);
-	return dir;
-}
-
-/* fb-init into the VM's copy (images built before it existed get it too). */
+/* fb-init into the VM's copy (images built before it existed get it too;
+ * a link /sbin -> usr/sbin is followed inside the image). */
 static int inject_init(const char *rootfs, struct fb_err *err)
 {
 	char init[PATH_MAX + 64];
 	if (tool_path("fb-init", init, sizeof(init), err) < 0)
 		return -1;
-	char *dir = sbin_dir(rootfs, err);
-	char cmds[PATH_MAX * 2 + 600];
-	snprintf(cmds, sizeof(cmds),
-		 "mkdir %s\nrm %s/fb-init\nwrite %s %s/fb-init\nset_inode_field %s/fb-init mode 0100755\n"
-		 "set_inode_field %s/fb-init uid 0\nset_inode_field %s/fb-init gid 0\n",
-		 dir, dir, init, dir, dir, dir, dir);
-	char *argv[] = { "debugfs", "-w", "-f", "-", (char *)rootfs, NULL };
-	struct fb_buf out = FB_BUF_INIT, eo = FB_BUF_INIT;
-	int code = 0;
-	int r = fb_proc_run(argv, cmds, strlen(cmds), &out, &eo, &code, err);
-	if (r == 0 && code != 0)
-		r = fb_err_set(err, FB_EXIT_FAILED, "debugfs", "debugfs could not add fb-init to %s: %s", rootfs, fb_buf_str(&eo));
-	fb_buf_free(&out);
-	fb_buf_free(&eo);
-	free(dir);
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_read_file(init, &b, err) < 0 ? -1 : fb_ext4_put_file(rootfs, "/sbin/fb-init", b.data, b.len, 0755, 0, 0, err);
+	fb_buf_free(&b);
 	return r;
 }
 
