@@ -66,7 +66,7 @@ $(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
+FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-prepare.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
 $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

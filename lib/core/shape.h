@@ -5,7 +5,8 @@
  * FB_EXIT_USAGE, kind "invalid", and names the member:
  *   .plan.stages[1].instructions[0].dest: missing (expected a string)
  * These functions have no side effects: the fuzz targets call them as the
- * tools do. The CNI documents are lib/cni's. */
+ * tools do. The VM path's documents are lib/vm's codecs (vm_doc, state_doc,
+ * net_doc, cni_doc). */
 #ifndef FB_SHAPE_H
 #define FB_SHAPE_H
 
@@ -28,9 +29,5 @@ int fb_shape_rootfs_input(jv doc, struct fb_err *err);
 int fb_shape_put_input(jv doc, struct fb_err *err);
 /* fb-exec's spec: {"exec": {...}}. */
 int fb_shape_exec_spec(jv doc, struct fb_err *err);
-/* fb-jail start's spec: {"vm": {...}}. */
-int fb_shape_vm_spec(jv doc, struct fb_err *err);
-/* A VM's state.json, as ls, inspect, kill and stop read it. */
-int fb_shape_vm_state(jv st, struct fb_err *err);
 
 #endif

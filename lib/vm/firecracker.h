@@ -5,8 +5,9 @@
  * stop. */
 #ifndef FB_FIRECRACKER_H
 #define FB_FIRECRACKER_H
-#include <jv.h>
 #include <stdbool.h>
+
+#include "err.h"
 
 struct fb_err;
 
@@ -19,14 +20,15 @@ struct fb_fc_config {
 	const char *tap, *mac; /* NULL: no network */
 	const char *cpu_template; /* NULL: none */
 	bool smt;
-	jv mmds;        /* an object: published through MMDS V2 on eth0; else invalid */
+	const char *mmds_json; /* published through MMDS V2 on eth0; NULL: nothing */
 	bool log_calls; /* log each call (--log-firecracker-http-calls) */
 };
 
-/* One PUT; body is consumed. A non-2xx answer is an error with its
- * fault_message. log: an info line with the call and the answer. */
-int fb_fc_put(const char *sock, const char *path, jv body, bool log, struct fb_err *err);
+/* One PUT of body (JSON text, lib/firecracker_doc). A non-2xx answer is an
+ * error with its fault_message. log: an info line with the call and the
+ * answer. */
+int fb_fc_put(const char *sock, const char *path, const char *body, bool log, struct fb_err *err) FB_MUST_CHECK;
 /* Everything up to and including InstanceStart. */
-int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err);
-int fb_fc_ctrl_alt_del(const char *sock, struct fb_err *err);
+int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err) FB_MUST_CHECK;
+int fb_fc_ctrl_alt_del(const char *sock, struct fb_err *err) FB_MUST_CHECK;
 #endif
