@@ -339,10 +339,9 @@ static int start_daemon(struct vm *v, const struct fb_vm_spec *spec, struct fb_d
 			_exit(0); /* not a session leader: it can never get a terminal */
 		fb_trace_forked();
 		struct fb_err e = { 0 };
-		if (fc)
-			supervise_fc(v, spec, fc, &e);
-		else
-			supervise_qemu(v, kvm, tcg, &e);
+		/* its end is in the state; a start that never ran is told below */
+		int code = fc ? supervise_fc(v, spec, fc, &e) : supervise_qemu(v, kvm, tcg, &e);
+		(void)code;
 		if (v->ready_fd >= 0) {
 			/* it never ran: the starting process undoes the start */
 			char *why = fb_xasprintf("E%s", e.msg[0] ? e.msg : "the VMM ended before it was running");

@@ -45,9 +45,9 @@ int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, c
  * worth a try), and QEMU run until it ends: the workload's code. */
 int qemu_argv(struct vm *v, const struct fb_vm_spec *spec, struct fb_strv *tcg, struct fb_strv *kvm,
 	      struct fb_err *err) FB_MUST_CHECK;
-int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err);
+int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err) FB_MUST_CHECK;
 /* fb-jail-fc.c: Firecracker configured through its API and run until it ends. */
-int supervise_fc(struct vm *v, const struct fb_vm_spec *spec, const char *binary, struct fb_err *err);
+int supervise_fc(struct vm *v, const struct fb_vm_spec *spec, const char *binary, struct fb_err *err) FB_MUST_CHECK;
 
 /* fb-jail-prepare.c: the options of prepare, and prepare itself. */
 enum {

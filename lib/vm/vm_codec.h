@@ -16,14 +16,14 @@
 
 /* The network at path (".vm.network"): checked, then decoded. A state
  * records the network it was given, read as found (netns not required). */
-int fb_network_from_jv(jv v, const char *path, bool need_netns, struct fb_network *out, struct fb_err *err);
+int fb_network_from_jv(jv v, const char *path, bool need_netns, struct fb_network *out, struct fb_err *err) FB_MUST_CHECK;
 jv fb_network_to_jv(const struct fb_network *n);
 /* The network in the original firebuild's inspect shape
  * (firecracker-go-sdk's NetworkInterfaces). */
 jv fb_network_interfaces_jv(const struct fb_network *n);
 
 /* A config drive's content at path (".vm.config"), without the network. */
-int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct fb_err *err);
+int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct fb_err *err) FB_MUST_CHECK;
 /* With the network and its name servers when net is not NULL. */
 jv fb_drive_to_jv(const struct fb_drive_config *c, const struct fb_network *net, bool version);
 jv fb_drive_ssh_to_jv(const struct fb_drive_ssh *s);
