@@ -76,10 +76,12 @@ $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-# fb-init runs as PID 1 in images with no libc: static, with musl
-$(BUILD)/bin/fb-init: tools/fb-init.c
+# fb-init runs as PID 1 in images with no libc: static, with musl, from
+# its own files only (tools/fb-init/, no lib/)
+FB_INIT_SRCS := $(wildcard tools/fb-init/*.c)
+$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h
 	@mkdir -p $(dir $@)
-	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $(FB_INIT_SRCS)
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
