@@ -175,9 +175,10 @@ int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, c
 }
 
 /* qemu, or firecracker: asked for, or where /dev/kvm works and the binary
- * is there. NULL: qemu; else the firecracker binary to run. */
-static char *pick_vmm(struct vm *v, const struct fb_vm_spec *spec, struct fb_err *err)
+ * is there. *fc: NULL for qemu, else the firecracker binary to run. */
+static int pick_vmm(struct vm *v, const struct fb_vm_spec *spec, char **fc, struct fb_err *err)
 {
+	int ret = 0;
 	const char *vmm = spec->vmm, *bin = spec->firecracker_binary;
 	char *found = NULL;
 	const char *b = bin ? bin : "firecracker";
@@ -199,11 +200,11 @@ static char *pick_vmm(struct vm *v, const struct fb_vm_spec *spec, struct fb_err
 	char *r = NULL;
 	if (vmm && !strcmp(vmm, "firecracker")) {
 		if (!found)
-			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm=firecracker: no firecracker binary (%s)", b);
+			ret = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm=firecracker: no firecracker binary (%s)", b);
 		r = found;
 		found = NULL;
 	} else if (vmm && strcmp(vmm, "qemu") && strcmp(vmm, "auto")) {
-		fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm %s: expected qemu or firecracker", vmm);
+		ret = fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm %s: expected qemu or firecracker", vmm);
 	} else if (!vmm || !strcmp(vmm, "auto")) {
 		if (found && access("/dev/kvm", R_OK | W_OK) == 0 && access(v->kvm_broken, F_OK) != 0) {
 			r = found;
@@ -211,7 +212,8 @@ static char *pick_vmm(struct vm *v, const struct fb_vm_spec *spec, struct fb_err
 		}
 	}
 	free(found);
-	return r;
+	*fc = r;
+	return ret;
 }
 
 
@@ -339,12 +341,11 @@ static int start_daemon(struct vm *v, const struct fb_vm_spec *spec, struct fb_d
 			_exit(0); /* not a session leader: it can never get a terminal */
 		fb_trace_forked();
 		struct fb_err e = { 0 };
-		/* its end is in the state; a start that never ran is told below */
+		/* its end is in the state; a start that never ran says why */
 		int code = fc ? supervise_fc(v, spec, fc, &e) : supervise_qemu(v, kvm, tcg, &e);
-		(void)code;
 		if (v->ready_fd >= 0) {
 			/* it never ran: the starting process undoes the start */
-			char *why = fb_xasprintf("E%s", e.msg[0] ? e.msg : "the VMM ended before it was running");
+			char *why = fb_xasprintf("E%s", code < 0 ? e.msg : "the VMM ended before it was running");
 			if (write(v->ready_fd, why, strlen(why)) < 0) {
 				/* nobody to tell */
 			}
@@ -504,8 +505,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	owned = true;
 	/* the network: the spec's own (a spec by hand), else fb-net add's */
-	fc = pick_vmm(&v, &spec, err);
-	if (err->msg[0] || (!spec.network && fb_network_decode(doc, &spec.network, err) < 0)) {
+	if (pick_vmm(&v, &spec, &fc, err) < 0 || (!spec.network && fb_network_decode(doc, &spec.network, err) < 0)) {
 		rc = fb_tool_fail(err);
 		goto out;
 	}
@@ -551,10 +551,10 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		doc = NULL;
 	}
 out:
-	if (v.jail && (!v.daemon || rc != 0)) {
-		fb_jail_remove(v.jail);
+	if (v.jail && (!v.daemon || rc != 0))
+		fb_jail_remove(v.jail); /* a daemon's supervisor removes it at its end */
+	if (v.jail)
 		fb_jail_free(v.jail);
-	}
 	back_to_host(&host_ns);
 	/* a VM that never started leaves nothing behind: its jail, its
 	 * network (fb-net del from the cached result), its run directory, in

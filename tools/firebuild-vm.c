@@ -285,7 +285,8 @@ static int load_vm(const char *rcd, const char *id, char **dir, struct fb_vm_sta
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
-	if (fb_vm_state_load(p, st, &e) < 0 && strcmp(e.kind, "invalid")) {
+	int lr = fb_vm_state_load(p, st, &e);
+	if (lr < 0 && strcmp(e.kind, "invalid")) {
 		/* a start holds its run directory's lock until the VMM runs */
 		int lfd = -1;
 		bool starting = fb_vm_trylock(*dir, &lfd) == 0;
@@ -293,7 +294,7 @@ static int load_vm(const char *rcd, const char *id, char **dir, struct fb_vm_sta
 			close(lfd);
 		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
 			       starting ? "yet (it is starting)" : "(firebuild ls)");
-	} else if (e.msg[0]) {
+	} else if (lr < 0) {
 		/* a state.json is read as found: its members' kinds are checked */
 		r = fb_err_set(err, FB_EXIT_FAILED, "state", "VM %s: %s: %s", id, p, e.msg);
 	}
