@@ -44,7 +44,7 @@ BUILD := build
 LIB_SRCS := $(wildcard lib/*/*.c)
 LIB_HDRS := $(wildcard lib/*/*.h)
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
-TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init
+TOOLS := fb-parse fb-fetch fb-mkrootfs fb-tag fb-exec fb-jail fb-net tc-redirect-tap firebuild fb-init fb-runtime
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/%)
@@ -71,17 +71,23 @@ $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
+FB_RUNTIME_SRCS := tools/fb-runtime.c tools/fb-runtime-util.c tools/fb-runtime-bundle.c tools/fb-runtime-sup.c tools/fb-runtime-vm.c tools/fb-runtime-net.c tools/fb-runtime-exec.c
+$(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-sup.h tools/fb-io.h $(BUILD)/libfb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-settings.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
 # fb-init runs as PID 1 in images with no libc: static, with musl, from
-# its own files only (tools/fb-init/, no lib/)
+# its own files only (tools/fb-init/, and tools/fb-io.h, the fb.io port
+# it shares with fb-runtime; no lib/)
 FB_INIT_SRCS := $(wildcard tools/fb-init/*.c)
-$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h
+$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h tools/fb-io.h
 	@mkdir -p $(dir $@)
-	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $(FB_INIT_SRCS)
+	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -Itools -o $@ $(FB_INIT_SRCS)
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
@@ -182,6 +188,7 @@ bench: deps
 	@./bench/boot --write
 	@./bench/net --write
 	@./bench/tracing --write
+	@./bench/runtime --write
 
 .PHONY: all check deps unit bats test test-build demo clean fuzz bench install
 .SECONDARY:

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
+#include "doc.h"
 #include "log.h"
 #include "image.h"
 #include "registry.h"
-#include "shape.h"
+#include "plan.h"
 #include "source.h"
 #include "store.h"
 #include "tool.h"
@@ -82,41 +82,32 @@ struct options {
 };
 
 /* Plan mode: the base of every needed stage that is an image. */
-static int fetch_plan(const struct options *o, jv *doc, struct fb_store *s, struct fb_err *err)
+static int fetch_plan(const struct options *o, const struct fb_plan *plan, struct fb_doc *doc, struct fb_store *s,
+		      struct fb_err *err)
 {
-	jv stages = jv_getpath(jv_copy(*doc), jv_parse("[\"plan\",\"stages\"]"));
-	if (jv_get_kind(stages) != JV_KIND_ARRAY) {
-		jv_free(stages);
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .plan.stages (and no --ref was given)");
-	}
-	jv images = jv_object();
+	struct fb_strv refs = FB_STRV_INIT;
+	struct fb_image *imgs = fb_xcalloc(plan->nstages + 1, sizeof(*imgs));
 	int ret = 0;
-	jv_array_foreach(stages, i, st)
-	{
-		char *base = NULL, *type = NULL;
-		bool needed = true;
-		struct fb_err e2 = { 0 };
-		fb_json_get_str_opt(st, "base", &base, &e2);
-		fb_json_get_str_opt(st, "base_type", &type, &e2);
-		fb_json_get_bool_opt(st, "needed", &needed, &e2);
-		jv_free(st);
-		if (ret == 0 && needed && base && type && !strcmp(type, "image") &&
-		    !jv_object_has(jv_copy(images), jv_string(base))) {
-			jv img;
-			if (fb_image_fetch(&o->img, base, s, &img, err) < 0)
-				ret = -1;
-			else
-				images = jv_object_set(images, jv_string(base), img);
-		}
-		free(base);
-		free(type);
-		(void)i;
+	for (size_t i = 0; ret == 0 && i < plan->nstages; i++) {
+		const struct fb_plan_stage *st = &plan->stages[i];
+		if (!st->needed || !st->base || st->base_type != FB_BASE_IMAGE)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < refs.n && !seen; k++)
+			seen = !strcmp(refs.v[k], st->base);
+		if (seen)
+			continue;
+		if (fb_image_fetch(&o->img, st->base, s, &imgs[refs.n], err) < 0)
+			ret = -1;
+		else
+			fb_strv_push(&refs, st->base);
 	}
-	jv_free(stages);
 	if (ret == 0)
-		*doc = jv_object_set(*doc, jv_string("images"), images);
-	else
-		jv_free(images);
+		fb_images_doc_set(doc, refs.v, imgs, refs.n);
+	for (size_t i = 0; i < refs.n; i++)
+		fb_image_free(&imgs[i]);
+	free(imgs);
+	fb_strv_free(&refs);
 	return ret;
 }
 
@@ -167,10 +158,13 @@ static int main_source(int argc, char **argv)
 		return fb_tool_usage_error("source needs --dockerfile");
 	so.run_cache = fb_run_cache(so.run_cache);
 	struct fb_err err = { 0 };
-	jv src;
+	struct fb_source src;
 	if (fb_source_fetch(&so, &src, &err) < 0)
 		return fb_tool_fail(&err);
-	return fb_tool_finish(jv_object_set(jv_object(), jv_string("source"), src));
+	struct fb_doc *doc = fb_doc_new();
+	fb_source_doc_set(doc, &src);
+	fb_source_free(&src);
+	return fb_doc_finish(doc);
 }
 
 int main(int argc, char **argv)
@@ -241,19 +235,21 @@ int main(int argc, char **argv)
 	o.img.reg.creds = o.creds;
 	struct fb_err err = { 0 };
 	struct fb_store s = { 0 };
-	jv doc = jv_invalid();
+	struct fb_doc *doc = NULL;
+	struct fb_plan plan = { 0 };
 	int rc = 0;
 	if (!o.ref) {
-		if (fb_json_read_fd(0, &doc, &err) < 0) {
+		bool present;
+		if (fb_doc_read_fd(0, &doc, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}
-		if (fb_json_is_error_doc(doc)) {
-			rc = fb_tool_pass_error(doc);
-			doc = jv_invalid();
+		if (fb_doc_is_error(doc)) {
+			rc = fb_doc_pass_error(doc);
+			doc = NULL;
 			goto finish;
 		}
-		if (fb_shape_fetch_input(doc, &err) < 0) {
+		if (fb_plan_from_doc(doc, true, &plan, &present, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}
@@ -263,21 +259,23 @@ int main(int argc, char **argv)
 		goto finish;
 	}
 	if (o.ref) {
-		jv img;
+		struct fb_image img;
 		if (fb_image_fetch(&o.img, o.ref, &s, &img, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}
-		doc = jv_object_set(jv_object(), jv_string("image"), img);
-	} else if (fetch_plan(&o, &doc, &s, &err) < 0) {
+		doc = fb_doc_new();
+		fb_image_doc_set(doc, &img);
+		fb_image_free(&img);
+	} else if (fetch_plan(&o, &plan, doc, &s, &err) < 0) {
 		rc = fb_tool_fail(&err);
 		goto finish;
 	}
-	rc = fb_tool_finish(doc);
-	doc = jv_invalid();
+	rc = fb_doc_finish(doc);
+	doc = NULL;
 finish:
-	if (jv_is_valid(doc))
-		jv_free(doc);
+	fb_doc_free(doc);
+	fb_plan_free(&plan);
 	fb_store_close(&s);
 	free(o.creds);
 	fb_strv_free(&o.img.reg.insecure);

@@ -18,7 +18,7 @@
 #include "err.h"
 #include "firecracker.h"
 #include "jail.h"
-#include "mmds_doc.h"
+#include "mmds.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"

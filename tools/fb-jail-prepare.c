@@ -28,7 +28,7 @@
 #include "tool.h"
 #include "util.h"
 #include "vm.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 #include "fb-jail.h"
 

@@ -308,7 +308,8 @@ again:
 		fb_log(FB_LOG_WARN, "%s: QEMU with KVM failed before the guest started (%s) and TCG works: TCG from now on (%s)",
 		       v->id, kvm_how, v->kvm_broken);
 		struct fb_err e = { 0 };
-		fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e);
+		/* a note for the next VM; without it that one tries KVM again */
+		FB_IGNORE(fb_write_file_atomic(v->kvm_broken, kvm_how, strlen(kvm_how), 0644, &e));
 	}
 	fb_buf_free(&trial.held);
 	int rc = finish_state(v, code, status, msg, sizeof(msg), "QEMU");

@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "state_doc.h"
+#include "state.h"
 #include "util.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 struct fb_jail;
 

@@ -2,34 +2,26 @@
  * system, written directly with libext2fs (lib/rootfs). Reads the pipeline
  * document (.image from fb-fetch) or --layer files; adds .rootfs. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "build.h"
 #include "digest.h"
-#include "oci.h"
+#include "doc.h"
 #include "err.h"
-#include "json.h"
+#include "image.h"
 #include "log.h"
+#include "mkext4.h"
+#include "oci.h"
 #include "plan.h"
-#include "proc.h"
 #include "rootfs.h"
-#include "shape.h"
 #include "source.h"
 #include "store.h"
-#include "tree.h"
 #include "tool.h"
-#include "trace.h"
-#include "unpack.h"
+#include "tree.h"
 #include "util.h"
 
 static const char usage[] =
@@ -114,11 +106,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct layer {
-	char *path;
-	char *name; /* digest or path, for messages */
-};
-
 struct options {
 	const char *tree;
 	const char *from_tree;
@@ -132,192 +119,94 @@ struct options {
 	bool no_cache;
 	bool import;
 	bool no_init;
-	bool init_added;
 	struct fb_vars secrets;
 	struct fb_strv insecure;
 	const char *pre_build, *post_build; /* shell commands around the target stage's steps */
 };
 
+/* What the document holds, decoded where it enters. */
+struct input {
+	bool has_plan, has_source, has_image;
+	struct fb_plan plan;
+	struct fb_source source;
+	struct fb_image image;
+};
+
+static void input_free(struct input *in)
+{
+	fb_plan_free(&in->plan);
+	fb_source_free(&in->source);
+	fb_image_free(&in->image);
+}
+
+/* .plan, .source and .image, each checked as it is decoded */
+static int decode_input(const struct fb_doc *d, struct input *in, struct fb_err *err)
+{
+	if (fb_plan_from_doc(d, false, &in->plan, &in->has_plan, err) < 0 ||
+	    fb_source_from_doc(d, FB_SOURCE_FOR_BUILD, &in->source, &in->has_source, err) < 0 ||
+	    fb_image_from_doc(d, FB_IMAGE_FOR_ROOTFS, &in->image, &in->has_image, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* A RUN (shell form) the plan did not have: --pre-build-command runs
  * before the target stage's first step, --post-build-command after its
  * last; they are cached like any RUN. */
-static jv extra_run(const char *cmd, const char *flag, int line)
+static void extra_run(struct fb_plan_ins *r, const char *cmd, const char *flag, int line)
 {
-	jv r = jv_object_set(jv_object(), jv_string("cmd"), jv_string("RUN"));
-	r = jv_object_set(r, jv_string("line"), jv_number(line));
-	r = jv_object_set(r, jv_string("end_line"), jv_number(line));
-	r = jv_object_set(r, jv_string("original"), jv_string_fmt("RUN %s (%s)", cmd, flag));
-	r = jv_object_set(r, jv_string("form"), jv_string("shell"));
-	r = jv_object_set(r, jv_string("args"), jv_array_append(jv_array(), jv_string(cmd)));
-	r = jv_object_set(r, jv_string("mounts"), jv_array());
-	r = jv_object_set(r, jv_string("network"), jv_string("default"));
-	r = jv_object_set(r, jv_string("security"), jv_string("sandbox"));
-	return jv_object_set(r, jv_string("args_env"), jv_object());
+	fb_plan_ins_init(r, FB_CMD_RUN);
+	r->line = r->end_line = line;
+	r->original = fb_xasprintf("RUN %s (%s)", cmd, flag);
+	r->has_form = true;
+	r->has_args = true;
+	fb_strv_push(&r->args, cmd);
+	r->has_mounts = true;
+	r->network = fb_xstrdup("default");
+	r->security = fb_xstrdup("sandbox");
+	r->has_args_env = true;
 }
 
-static jv add_build_commands(const struct options *o, jv plan)
+static void add_build_commands(const struct options *o, struct fb_plan *plan)
 {
-	if (!o->pre_build && !o->post_build)
-		return plan;
-	jv ti = jv_getpath(jv_copy(plan), jv_parse("[\"target\",\"index\"]"));
-	int t = jv_get_kind(ti) == JV_KIND_NUMBER ? (int)jv_number_value(ti) : -1;
-	jv_free(ti);
-	jv stages = jv_object_get(jv_copy(plan), jv_string("stages"));
-	if (t < 0 && jv_get_kind(stages) == JV_KIND_ARRAY)
-		t = jv_array_length(jv_copy(stages)) - 1;
-	if (t < 0 || jv_get_kind(stages) != JV_KIND_ARRAY || t >= jv_array_length(jv_copy(stages))) {
-		jv_free(stages);
-		return plan;
-	}
-	jv st = jv_array_get(jv_copy(stages), t);
-	jv ins = jv_object_get(jv_copy(st), jv_string("instructions"));
-	jv fl = jv_object_get(jv_copy(st), jv_string("line"));
-	int from_line = jv_get_kind(fl) == JV_KIND_NUMBER ? (int)jv_number_value(fl) : 0, last = from_line;
-	jv_free(fl);
-	jv out = jv_array();
+	if ((!o->pre_build && !o->post_build) || plan->target < 0 || (size_t)plan->target >= plan->nstages)
+		return;
+	struct fb_plan_stage *st = &plan->stages[plan->target];
+	int last = st->nins ? st->ins[st->nins - 1].end_line : st->line;
+	struct fb_plan_ins *ins = fb_xcalloc(st->nins + 2, sizeof(*ins));
+	size_t n = 0;
 	if (o->pre_build)
-		out = jv_array_append(out, extra_run(o->pre_build, "--pre-build-command", from_line));
-	jv_array_foreach(ins, i, in)
-	{
-		jv el = jv_object_get(jv_copy(in), jv_string("end_line"));
-		if (jv_get_kind(el) == JV_KIND_NUMBER)
-			last = (int)jv_number_value(el);
-		jv_free(el);
-		out = jv_array_append(out, in);
-		(void)i;
-	}
-	jv_free(ins);
+		extra_run(&ins[n++], o->pre_build, "--pre-build-command", st->line);
+	memcpy(&ins[n], st->ins, st->nins * sizeof(*ins));
+	n += st->nins;
 	if (o->post_build)
-		out = jv_array_append(out, extra_run(o->post_build, "--post-build-command", last));
-	st = jv_object_set(st, jv_string("instructions"), out);
-	stages = jv_array_set(stages, t, st);
-	return jv_object_set(plan, jv_string("stages"), stages);
-}
-
-/* --import: the layers into the store with a config and a manifest, as
- * .image, so the tag has what a FROM line needs. */
-static int import_layers(struct options *o, jv *image, struct fb_err *err)
-{
-	struct fb_store st;
-	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) < 0)
-		return -1;
-	const char *plat = fb_host_platform();
-	const char *arch = strchr(plat, '/') + 1;
-	jv layers = jv_array(), ids = jv_array();
-	int ret = 0;
-	for (size_t i = 0; ret == 0 && i < o->layer_files.n; i++) {
-		char d[72], id[72];
-		struct stat lst;
-		if (stat(o->layer_files.v[i], &lst) < 0) {
-			ret = fb_err_errno(err, errno, "--layer %s", o->layer_files.v[i]);
-			break;
-		}
-		unsigned char magic[4] = { 0 };
-		FILE *f = fopen(o->layer_files.v[i], "re");
-		if (f) {
-			if (fread(magic, 1, 4, f) == 0) {
-				/* empty: a plain (empty) tar */
-			}
-			fclose(f);
-		}
-		if (fb_unpack_diff_id(o->layer_files.v[i], id, err) < 0) {
-			fb_err_prefix(err, "--layer");
-			ret = -1;
-			break;
-		}
-		if (fb_store_put_file(&st, o->layer_files.v[i], NULL, d, err) < 0) {
-			ret = -1;
-			break;
-		}
-		const char *mt = magic[0] == 0x1f && magic[1] == 0x8b ? FB_MT_OCI_LAYER_GZ
-				 : magic[0] == 0x28 && magic[1] == 0xb5 ? FB_MT_OCI_LAYER_ZST
-									 : FB_MT_OCI_LAYER;
-		struct stat sb;
-		stat(o->layer_files.v[i], &sb);
-		jv l = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(mt));
-		l = jv_object_set(l, jv_string("digest"), jv_string(d));
-		layers = jv_array_append(layers, jv_object_set(l, jv_string("size"), jv_number((double)sb.st_size)));
-		ids = jv_array_append(ids, jv_string(id));
-	}
-	if (ret == 0) {
-		jv cfg = jv_object_set(jv_object(), jv_string("architecture"), jv_string_sized(arch, (int)strcspn(arch, "/")));
-		cfg = jv_object_set(cfg, jv_string("os"), jv_string("linux"));
-		cfg = jv_object_set(cfg, jv_string("config"), jv_object());
-		cfg = jv_object_set(cfg, jv_string("rootfs"),
-				    jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("layers")),
-						  jv_string("diff_ids"), jv_copy(ids)));
-		char *ct = fb_json_dump(jv_copy(cfg), false);
-		char cd[72], md[72];
-		ret = fb_store_put_mem(&st, ct, strlen(ct), cd, err);
-		jv m = jv_object_set(jv_object(), jv_string("schemaVersion"), jv_number(2));
-		m = jv_object_set(m, jv_string("mediaType"), jv_string(FB_MT_OCI_MANIFEST));
-		jv c = jv_object_set(jv_object(), jv_string("mediaType"), jv_string(FB_MT_OCI_CONFIG));
-		c = jv_object_set(c, jv_string("digest"), jv_string(cd));
-		m = jv_object_set(m, jv_string("config"), jv_object_set(c, jv_string("size"), jv_number((double)strlen(ct))));
-		m = jv_object_set(m, jv_string("layers"), jv_copy(layers));
-		char *mt = fb_json_dump(m, false);
-		if (ret == 0)
-			ret = fb_store_put_mem(&st, mt, strlen(mt), md, err);
-		if (ret == 0) {
-			jv img = jv_object_set(jv_object(), jv_string("ref"), jv_string("import"));
-			img = jv_object_set(img, jv_string("digest"), jv_string(md));
-			img = jv_object_set(img, jv_string("media_type"), jv_string(FB_MT_OCI_MANIFEST));
-			img = jv_object_set(img, jv_string("config_digest"), jv_string(cd));
-			img = jv_object_set(img, jv_string("config"), jv_copy(cfg));
-			img = jv_object_set(img, jv_string("layers"), jv_copy(layers));
-			*image = jv_object_set(img, jv_string("store"), jv_string(st.root));
-		}
-		free(ct);
-		free(mt);
-		jv_free(cfg);
-	}
-	jv_free(layers);
-	jv_free(ids);
-	fb_store_close(&st);
-	return ret;
+		extra_run(&ins[n++], o->post_build, "--post-build-command", last);
+	free(st->ins);
+	st->ins = ins;
+	st->nins = n;
 }
 
 /* .plan in, .image (and .build) out: the builder (lib/build). */
-static int build_plan(struct options *o, jv *doc, struct fb_err *err)
+static int build_plan(struct options *o, struct fb_doc *doc, struct input *in, struct fb_err *err)
 {
-	jv plan = jv_object_get(jv_copy(*doc), jv_string("plan"));
-	jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
-	char *context = NULL, *context_url = NULL, *work = NULL;
+	const char *context = in->source.context, *context_url = in->source.context_url;
 	struct fb_strv ignore = FB_STRV_INIT;
-	if (jv_get_kind(src) == JV_KIND_OBJECT) {
-		fb_json_get_str_opt(src, "context", &context, err);
-		fb_json_get_str_opt(src, "context_url", &context_url, err);
-		fb_json_get_strv_opt(src, "dockerignore", &ignore, err);
-	}
+	for (size_t i = 0; i < in->source.dockerignore.n; i++)
+		fb_strv_push(&ignore, in->source.dockerignore.v[i]);
 	if (o->context) {
-		free(context);
-		context = fb_xstrdup(o->context);
+		context = o->context;
 		fb_strv_free(&ignore);
 		char *di = fb_xasprintf("%s/.dockerignore", o->context);
-		jv pats;
-		if (fb_dockerignore_read(di, &pats, err) == 0 && jv_get_kind(pats) == JV_KIND_ARRAY) {
-			jv_array_foreach(pats, i, p)
-			{
-				fb_strv_push(&ignore, jv_string_value(p));
-				jv_free(p);
-				(void)i;
-			}
-			jv_free(pats);
-		} else if (jv_is_valid(pats)) {
-			jv_free(pats);
-		}
+		struct fb_err ie = { 0 };
+		if (fb_dockerignore_read(di, &ignore, &ie) < 0)
+			fb_strv_free(&ignore); /* no .dockerignore: nothing ignored */
 		free(di);
 	}
 	char exec_tool[4200];
 	if (fb_tool_path("fb-exec", exec_tool, sizeof(exec_tool), err) < 0) {
-		jv_free(plan);
-		jv_free(src);
-		free(context);
-		free(context_url);
 		fb_strv_free(&ignore);
 		return -1;
 	}
-	work = fb_xasprintf("%s/builds", fb_run_cache(o->run_cache));
+	char *work = fb_xasprintf("%s/builds", fb_run_cache(o->run_cache));
 	/* trees of builds killed earlier (kill -9, a crash) go first */
 	struct fb_err swerr = { 0 };
 	if (fb_build_sweep(work, NULL, &swerr) < 0)
@@ -330,445 +219,141 @@ static int build_plan(struct options *o, jv *doc, struct fb_err *err)
 		struct fb_build_opts bo = { .store = &st, .work = work, .exec_tool = exec_tool, .context = context,
 					    .context_url = context_url, .ignore = ignore.v, .nignore = ignore.n,
 					    .no_cache = o->no_cache, .img = &io, .secrets = o->secrets };
-		jv image, steps;
-		plan = add_build_commands(o, plan);
-		ret = fb_build(&bo, plan, &image, &steps, err);
-		if (ret == 0)
-			*doc = jv_object_set(*doc, jv_string("image"), image);
-		jv b = jv_object_set(jv_object(), jv_string("steps"), steps);
-		*doc = jv_object_set(*doc, jv_string("build"), b);
+		struct fb_build_steps steps;
+		add_build_commands(o, &in->plan);
+		ret = fb_build(&bo, &in->plan, &in->image, &steps, err);
+		if (ret == 0) {
+			in->has_image = true;
+			fb_image_doc_set(doc, &in->image);
+		}
+		fb_build_doc_set(doc, &steps);
+		fb_build_steps_free(&steps);
 		fb_store_close(&st);
 	}
 	/* a fetched source (http, git) is not needed any more */
-	char *tmp = NULL;
-	struct fb_err e2 = { 0 };
-	if (jv_get_kind(src) == JV_KIND_OBJECT && fb_json_get_str_opt(src, "temporary", &tmp, &e2) == 0 && tmp)
-		fb_tree_remove(tmp);
-	free(tmp);
-	jv_free(plan);
-	jv_free(src);
-	free(context);
-	free(context_url);
+	if (in->source.temporary)
+		fb_tree_remove(in->source.temporary);
 	free(work);
 	fb_strv_free(&ignore);
 	return ret;
 }
 
-/* "512M", "2G", "1048576": bytes. */
-static int parse_size(const char *s, uint64_t *out)
+/* --import: the layers into the store with a config and a manifest, as
+ * .image, so the tag has what a FROM line needs. */
+static int import_layers(const struct options *o, struct fb_image *image, struct fb_err *err)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v <= 0)
+	struct fb_store st;
+	if (fb_store_open(o->store ? o->store : fb_store_default(), &st, err) < 0)
 		return -1;
-	uint64_t mult = 1;
-	switch (*end) {
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
-	case 't': case 'T': mult = 1ULL << 40; end++; break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end)
-		return -1;
-	*out = (uint64_t)(v * (double)mult);
-	return 0;
-}
-
-/* The uncompressed size of a layer blob, without decompressing it. */
-static uint64_t estimate_layer(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	struct stat st;
-	unsigned char head[18] = { 0 }, tail[4] = { 0 };
-	uint64_t est = 0;
-	if (fstat(fd, &st) == 0 && pread(fd, head, sizeof(head), 0) > 0) {
-		uint64_t csize = (uint64_t)st.st_size;
-		if (head[0] == 0x1f && head[1] == 0x8b && csize >= 18 && pread(fd, tail, 4, (off_t)csize - 4) == 4) {
-			/* gzip: ISIZE is the size modulo 2^32 */
-			uint64_t isize = (uint64_t)tail[0] | (uint64_t)tail[1] << 8 | (uint64_t)tail[2] << 16 |
-					 (uint64_t)tail[3] << 24;
-			while (isize < csize)
-				isize += 1ULL << 32;
-			est = isize;
-		} else if (head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) {
-			/* zstd: the frame header may carry the content size */
-			unsigned fhd = head[4], fcs_flag = fhd >> 6, single = (fhd >> 5) & 1, did_flag = fhd & 3;
-			unsigned pos = 5 + (single ? 0 : 1) + (did_flag == 0 ? 0 : did_flag == 1 ? 1 : did_flag == 2 ? 2 : 4);
-			unsigned fcs_len = fcs_flag == 0 ? (single ? 1 : 0) : fcs_flag == 1 ? 2 : fcs_flag == 2 ? 4 : 8;
-			if (fcs_len && pos + fcs_len <= sizeof(head)) {
-				uint64_t v = 0;
-				for (unsigned i = 0; i < fcs_len; i++)
-					v |= (uint64_t)head[pos + i] << (8 * i);
-				est = fcs_len == 2 ? v + 256 : v;
-			} else {
-				est = csize * 4;
-			}
-		} else if ((head[0] == 0xfd && head[1] == '7') || (head[0] == 'B' && head[1] == 'Z')) {
-			est = csize * 5;
-		} else {
-			est = csize;
-		}
-	}
-	close(fd);
-	return est;
-}
-
-static uint64_t tree_entries;
-static int count_tree_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)p, (void)sb, (void)flag, (void)f;
-	tree_entries++;
-	return 0;
-}
-
-/* Inodes for what the layers name, counted (the headers only), plus room
- * for the VM to make files of its own: for when the estimate from bytes
- * ran short (a layer of many empty files). */
-static int inodes_needed(const struct options *o, const struct layer *layers, size_t nl, uint64_t *inodes,
-			 struct fb_err *err)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < nl; i++)
-		if (fb_unpack_count(layers[i].path, layers[i].name, &n, err) < 0)
-			return -1;
-	if (o->from_tree) {
-		tree_entries = 0;
-		nftw(o->from_tree, count_tree_cb, 64, FTW_PHYS);
-		n += tree_entries;
-	}
-	*inodes = n + n / 4 + 4096;
-	return 0;
-}
-
-static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
-		      uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err);
-
-/* The ext4 image from the layers, as one span. */
-static int build(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
-		 uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
-{
-	struct fb_span *sp = fb_span_begin("ext4 write");
-	fb_span_set_int(sp, "layers", (int64_t)nl);
-	fb_span_set_int(sp, "size", (int64_t)size);
-	int r = write_ext4(o, layers, nl, out, size, inodes, st, err);
-	if (r < 0)
-		fb_span_error(sp, err->msg);
-	fb_span_end(sp);
+	int r = fb_image_import(&st, o->layer_files.v, o->layer_files.n, image, err);
+	fb_store_close(&st);
 	return r;
 }
 
-static int write_ext4(struct options *o, struct layer *layers, size_t nl, const char *out, uint64_t size,
-		      uint64_t inodes, struct fb_rootfs_stats *st, struct fb_err *err)
+/* The layer files of the image: a digest names a blob of the store. */
+static int layer_files(const struct fb_image *img, const char *store, struct fb_strv *paths, struct fb_strv *names,
+		       struct fb_err *err)
 {
-	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes };
-	struct fb_rootfs *r;
-	if (fb_rootfs_create(&ro, &r, err) < 0)
-		return -1;
-	char **paths = fb_xcalloc(nl + 1, sizeof(char *)), **names = fb_xcalloc(nl + 1, sizeof(char *));
-	for (size_t i = 0; i < nl; i++)
-		paths[i] = layers[i].path, names[i] = layers[i].name;
-	int ar = fb_rootfs_apply_layers(r, paths, names, nl, err);
-	free(paths);
-	free(names);
-	if (ar < 0)
-		goto fail;
-	if (o->from_tree) {
-		/* the tree streams in as one more layer; nothing is staged */
-		int pfd[2];
-		struct fb_tree_tar *tt;
-		if (pipe2(pfd, O_CLOEXEC) < 0) {
-			fb_err_errno(err, errno, "pipe");
-			goto fail;
+	for (size_t i = 0; i < img->nlayers; i++) {
+		const struct fb_oci_desc *l = &img->layers[i];
+		if (!l->path && !fb_digest_valid(l->digest))
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid layer digest %s", l->digest);
+		fb_strv_push_owned(paths, l->path ? fb_xstrdup(l->path) : fb_store_blob_path_at(store, l->digest));
+		fb_strv_push(names, l->digest ? l->digest : l->path);
+	}
+	return 0;
+}
+
+/* --tree: a directory instead of an image */
+static int write_tree(const struct options *o, const struct fb_strv *paths, const struct fb_strv *names,
+		      const struct input *in, struct fb_doc *doc, struct fb_err *err)
+{
+	if (mkdir(o->tree, 0755) < 0 && errno != EEXIST)
+		return fb_err_errno(err, errno, "--tree %s", o->tree);
+	for (size_t i = 0; i < paths->n; i++)
+		if (fb_tree_apply_layer(o->tree, paths->v[i], names->v[i], err) < 0)
+			return -1;
+	char real[4096];
+	fb_tree_doc_set(doc, realpath(o->tree, real) ? real : o->tree, in->has_image, in->image.config);
+	return 0;
+}
+
+static int run(struct options *o, struct fb_doc *doc, struct input *in, struct fb_err *err)
+{
+	struct fb_strv paths = FB_STRV_INIT, names = FB_STRV_INIT;
+	int ret = -1;
+	char *store = NULL, *out = NULL, *tmpdir = NULL;
+
+	if (o->layer_files.n || o->from_tree) {
+		for (size_t i = 0; i < o->layer_files.n; i++) {
+			fb_strv_push(&paths, o->layer_files.v[i]);
+			fb_strv_push(&names, o->layer_files.v[i]);
 		}
-		if (fb_tree_tar_start(o->from_tree, pfd[1], &tt, err) < 0) {
-			close(pfd[0]);
-			close(pfd[1]);
-			goto fail;
+		if (o->import && o->layer_files.n) {
+			if (import_layers(o, &in->image, err) < 0)
+				goto out;
+			in->has_image = true;
+			fb_image_doc_set(doc, &in->image);
 		}
-		int lr = fb_rootfs_apply_layer_fd(r, pfd[0], o->from_tree, err);
-		close(pfd[0]); /* a writer still going gets EPIPE and stops */
-		struct fb_err terr = { 0 };
-		int tr = fb_tree_tar_finish(tt, &terr);
-		if (lr < 0)
-			goto fail;
-		if (tr < 0) {
-			*err = terr;
-			goto fail;
+	} else {
+		if (in->has_plan && !in->has_image && build_plan(o, doc, in, err) < 0)
+			goto out;
+		if (!in->has_image) {
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .image object (run fb-fetch image first)");
+			goto out;
 		}
+		store = fb_xstrdup(o->store ? o->store : in->image.store ? in->image.store : fb_store_default());
+		if (layer_files(&in->image, store, &paths, &names, err) < 0)
+			goto out;
+	}
+
+	if (o->tree) {
+		ret = write_tree(o, &paths, &names, in, doc, err);
+		goto out;
+	}
+	if (o->output) {
+		out = fb_xstrdup(o->output);
+	} else {
+		if (fb_store_mktemp(store ? store : o->store ? o->store : fb_store_default(), "rootfs", &tmpdir, err) < 0)
+			goto out;
+		out = fb_xasprintf("%s/rootfs.ext4", tmpdir);
 	}
 	/* fb-init joins every image (a link /sbin -> usr/sbin is followed);
 	 * firebuild run writes it again into the VM's copy, so an image
 	 * where it cannot go still runs */
 	char init[4200];
 	struct fb_err pe = { 0 };
-	bool have_init = fb_tool_path("fb-init", init, sizeof(init), &pe) == 0;
-	struct fb_buf ib = FB_BUF_INIT;
-	struct fb_err ie = { 0 };
-	if (!o->no_init && have_init && fb_read_file(init, &ib, &ie) == 0) {
-		if (fb_rootfs_add_file(r, "/sbin/fb-init", ib.data, ib.len, 0755, 0, 0, &ie) == 0)
-			o->init_added = true;
-		else
-			fb_log(FB_LOG_WARN, "/sbin/fb-init not added (firebuild run adds it to the VM's copy): %s", ie.msg);
-	}
-	fb_buf_free(&ib);
-	/* --add-file: any file, after the layers */
-	for (size_t i = 0; i < o->add_files.n; i++) {
-		char *spec = fb_xstrdup(o->add_files.v[i]);
-		char *dest = strchr(spec, ':');
-		char *mode_s = dest ? strchr(dest + 1, ':') : NULL;
-		if (!dest) {
-			free(spec);
-			fb_err_set(err, FB_EXIT_USAGE, NULL, "--add-file %s: expected SRC:DEST[:MODE]", o->add_files.v[i]);
-			goto fail;
-		}
-		*dest++ = '\0';
-		if (mode_s)
-			*mode_s++ = '\0';
-		struct fb_buf data = FB_BUF_INIT;
-		struct stat sst;
-		int rr = stat(spec, &sst) < 0 ? fb_err_errno(err, errno, "--add-file %s", spec)
-					     : fb_read_file(spec, &data, err);
-		mode_t mode = mode_s ? (mode_t)strtoul(mode_s, NULL, 8) : (sst.st_mode & 07777);
-		if (rr == 0)
-			rr = fb_rootfs_add_file(r, dest, data.data ? data.data : "", data.len, mode, 0, 0, err);
-		fb_buf_free(&data);
-		free(spec);
-		if (rr < 0)
-			goto fail;
-	}
-	if (fb_rootfs_finish(r, st, err) < 0)
-		goto fail;
-	fb_rootfs_free(r);
-	return 0;
-fail:
-	fb_rootfs_free(r);
-	return -1;
-}
-
-static int run(struct options *o, jv *doc, struct fb_err *err)
-{
-	struct layer *layers = NULL;
-	size_t nl = 0;
-	int ret = -1;
-	char *store = NULL, *out = NULL, *tmpdir = NULL;
-	jv image = jv_invalid();
-
-	if (o->layer_files.n || o->from_tree) {
-		for (size_t i = 0; i < o->layer_files.n; i++) {
-			layers = fb_xrealloc(layers, (nl + 1) * sizeof(*layers));
-			layers[nl].path = fb_xstrdup(o->layer_files.v[i]);
-			layers[nl++].name = fb_xstrdup(o->layer_files.v[i]);
-		}
-		*doc = jv_object();
-		if (o->import && o->layer_files.n) {
-			if (import_layers(o, &image, err) < 0)
-				goto out;
-			*doc = jv_object_set(*doc, jv_string("image"), jv_copy(image));
-		}
-	} else {
-		if (jv_object_has(jv_copy(*doc), jv_string("plan")) && !jv_object_has(jv_copy(*doc), jv_string("image")) &&
-		    build_plan(o, doc, err) < 0)
-			goto out;
-		image = jv_object_get(jv_copy(*doc), jv_string("image"));
-		if (jv_get_kind(image) != JV_KIND_OBJECT) {
-			fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .image object (run fb-fetch image first)");
-			goto out;
-		}
-		if (fb_json_get_str_opt(image, "store", &store, err) < 0)
-			goto out;
-		jv ls = jv_object_get(jv_copy(image), jv_string("layers"));
-		if (jv_get_kind(ls) != JV_KIND_ARRAY) {
-			jv_free(ls);
-			fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid input: .image.layers must be an array");
-			goto out;
-		}
-		const char *sdir = o->store ? o->store : store ? store : fb_store_default();
-		for (int i = 0; i < jv_array_length(jv_copy(ls)); i++) {
-			jv l = jv_array_get(jv_copy(ls), i);
-			char *digest = NULL, *path = NULL;
-			int r1 = fb_json_get_str_opt(l, "digest", &digest, err);
-			int r2 = r1 < 0 ? -1 : fb_json_get_str_opt(l, "path", &path, err);
-			jv_free(l);
-			if (r2 < 0 || (!digest && !path)) {
-				free(digest);
-				free(path);
-				jv_free(ls);
-				if (r2 == 0)
-					fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid input: .image.layers[%d] has no digest or path", i);
-				goto out;
-			}
-			if (!path) {
-				const char *colon = strchr(digest, ':');
-				if (!colon || strncmp(digest, "sha256:", 7) || strspn(colon + 1, "0123456789abcdef") != 64 ||
-				    colon[65]) {
-					fb_err_set(err, FB_EXIT_USAGE, "invalid", "invalid layer digest %s", digest);
-					free(digest);
-					jv_free(ls);
-					goto out;
-				}
-				path = fb_xasprintf("%s/blobs/sha256/%s", sdir, colon + 1);
-			}
-			layers = fb_xrealloc(layers, (nl + 1) * sizeof(*layers));
-			layers[nl].path = path;
-			layers[nl++].name = digest ? digest : fb_xstrdup(path);
-		}
-		jv_free(ls);
-		char *chosen = fb_xstrdup(sdir); /* sdir may point into store */
-		free(store);
-		store = chosen;
-	}
-
-	if (o->tree) {
-		/* a directory tree instead of an image */
-		if (mkdir(o->tree, 0755) < 0 && errno != EEXIST) {
-			fb_err_errno(err, errno, "--tree %s", o->tree);
-			goto out;
-		}
-		for (size_t i = 0; i < nl; i++)
-			if (fb_tree_apply_layer(o->tree, layers[i].path, layers[i].name, err) < 0)
-				goto out;
-		char real[4096];
-		jv t = jv_object_set(jv_object(), jv_string("path"), jv_string(realpath(o->tree, real) ? real : o->tree));
-		if (jv_is_valid(image))
-			t = jv_object_set(t, jv_string("config"), fb_json_member(image, "config"));
-		*doc = jv_object_set(*doc, jv_string("tree"), t);
-		ret = 0;
+	bool have_init = !o->no_init && fb_tool_path("fb-init", init, sizeof(init), &pe) == 0;
+	struct fb_mkext4_opts mo = { .output = out, .disk_size = o->disk_size, .layers = paths.v, .names = names.v,
+				     .nlayers = paths.n, .from_tree = o->from_tree, .add_files = o->add_files.v,
+				     .nadd = o->add_files.n, .init = have_init ? init : NULL };
+	struct fb_rootfs_doc rd = { .has_stats = true, .has_init = true, .content_size = -1 };
+	if (fb_mkext4(&mo, &rd.stats, &rd.init, err) < 0)
 		goto out;
-	}
-	uint64_t total = 0;
-	if (o->from_tree) {
-		char *duargv[] = { "du", "-sb", (char *)o->from_tree, NULL };
-		struct fb_buf du = FB_BUF_INIT;
-		int code = 0;
-		if (fb_proc_run(duargv, NULL, 0, &du, NULL, &code, err) < 0 || code) {
-			fb_buf_free(&du);
-			if (!code)
-				goto out;
-			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--from-tree %s: not a readable directory", o->from_tree);
-			goto out;
-		}
-		total += strtoull(fb_buf_str(&du), NULL, 10);
-		fb_buf_free(&du);
-	}
-	for (size_t i = 0; i < nl; i++) {
-		if (access(layers[i].path, R_OK) < 0) {
-			fb_err_errno(err, errno, "layer %s: %s", layers[i].name, layers[i].path);
-			goto out;
-		}
-		total += estimate_layer(layers[i].path);
-	}
-	if (o->output) {
-		out = fb_xstrdup(o->output);
-	} else {
-		const char *sdir = store ? store : o->store ? o->store : fb_store_default();
-		char *t = fb_xasprintf("%s/tmp", sdir);
-		if (mkdir(sdir, 0755) < 0 && errno != EEXIST) {
-			fb_err_errno(err, errno, "create %s", sdir);
-			free(t);
-			goto out;
-		}
-		if (mkdir(t, 0755) < 0 && errno != EEXIST) {
-			fb_err_errno(err, errno, "create %s", t);
-			free(t);
-			goto out;
-		}
-		tmpdir = fb_xasprintf("%s/rootfs-XXXXXX", t);
-		free(t);
-		if (!mkdtemp(tmpdir)) {
-			fb_err_errno(err, errno, "create a directory under %s/tmp", sdir);
-			goto out;
-		}
-		out = fb_xasprintf("%s/rootfs.ext4", tmpdir);
-	}
-
-	/* One inode per 8 KiB of tar (an image of tiny files runs out and is
-	 * retried larger); size = content + a quarter for block rounding and
-	 * room to write in the VM + the journal + the inode tables. */
-	uint64_t inodes = total / 8192 > 16384 ? total / 8192 : 16384;
-	uint64_t size = o->disk_size ? o->disk_size : total + total / 4 + (64ULL << 20) + inodes * 256;
-	size = (size + 4095) & ~4095ULL;
-	if (o->disk_size && inodes < size / 16384)
-		inodes = size / 16384; /* mke2fs's own ratio for a size given */
-	struct fb_rootfs_stats st;
-	bool counted = false;
-	for (int t = 0;; t++) {
-		if (build(o, layers, nl, out, size, inodes, &st, err) == 0)
-			break;
-		bool no_inodes = !strcmp(err->kind, "no_inodes");
-		if ((!no_inodes && strcmp(err->kind, "no_space")) || t >= 2 || (o->disk_size && !no_inodes) || (no_inodes && counted))
-			goto out;
-		if (no_inodes) {
-			/* more bytes would not help: count what the layers hold */
-			struct fb_err cerr = { 0 };
-			uint64_t want;
-			if (inodes_needed(o, layers, nl, &want, &cerr) < 0) {
-				*err = cerr;
-				goto out;
-			}
-			counted = true;
-			/* ext4 keeps at most one inode per 4 KiB block */
-			uint64_t room = want * 4096 + want * 256 + (64ULL << 20);
-			if (o->disk_size && room > size) {
-				fb_err_set(err, FB_EXIT_FAILED, "no_inodes",
-					   "the layers hold %" PRIu64 " entries: --disk-size %" PRIu64 " MiB cannot have that many inodes; give at least %" PRIu64 " MiB",
-					   want, size >> 20, (room + (1 << 20) - 1) >> 20);
-				goto out;
-			}
-			fb_log(FB_LOG_INFO, "%" PRIu64 " inodes were short; trying again with %" PRIu64, inodes, want);
-			inodes = want > inodes * 2 ? want : inodes * 2;
-			if (size < room)
-				size = (room + 4095) & ~4095ULL;
-			continue;
-		}
-		fb_log(FB_LOG_INFO, "the estimate of %" PRIu64 " MiB was short; trying again with twice the size", size >> 20);
-		size *= 2;
-		inodes *= 2;
-	}
 	struct stat sst;
 	if (stat(out, &sst) < 0) {
 		fb_err_errno(err, errno, "stat %s", out);
 		goto out;
 	}
 	char real[4096];
-	jv rfs = jv_object();
-	rfs = jv_object_set(rfs, jv_string("path"), jv_string(realpath(out, real) ? real : out));
-	rfs = jv_object_set(rfs, jv_string("size"), jv_number((double)sst.st_size));
-	rfs = jv_object_set(rfs, jv_string("content_size"), jv_number((double)(st.used_blocks * st.block_size)));
-	rfs = jv_object_set(rfs, jv_string("data_bytes"), jv_number((double)st.bytes));
-	jv counts = jv_object();
-	counts = jv_object_set(counts, jv_string("entries"), jv_number((double)st.entries));
-	counts = jv_object_set(counts, jv_string("files"), jv_number((double)st.files));
-	counts = jv_object_set(counts, jv_string("dirs"), jv_number((double)st.dirs));
-	counts = jv_object_set(counts, jv_string("symlinks"), jv_number((double)st.symlinks));
-	counts = jv_object_set(counts, jv_string("hardlinks"), jv_number((double)st.hardlinks));
-	counts = jv_object_set(counts, jv_string("devices"), jv_number((double)st.devices));
-	counts = jv_object_set(counts, jv_string("whiteouts"), jv_number((double)st.whiteouts));
-	rfs = jv_object_set(rfs, jv_string("counts"), counts);
-	rfs = jv_object_set(rfs, jv_string("init"), jv_bool(o->init_added));
-	if (jv_is_valid(image)) {
-		jv cfg = jv_object_get(jv_copy(image), jv_string("config"));
-		if (jv_is_valid(cfg))
-			rfs = jv_object_set(rfs, jv_string("config"), cfg);
-		else
-			jv_free(cfg);
+	rd.path = realpath(out, real) ? real : out;
+	rd.size = (int64_t)sst.st_size;
+	struct fb_oci_config bare;
+	if (in->has_image) {
+		rd.config = in->image.config;
 	} else {
 		/* bare layers (an import): the minimal config docker import makes */
 		const char *plat = fb_host_platform();
 		const char *arch = strchr(plat, '/') + 1;
-		jv cfg = jv_object();
-		cfg = jv_object_set(cfg, jv_string("architecture"), jv_string_sized(arch, (int)strcspn(arch, "/")));
-		cfg = jv_object_set(cfg, jv_string("os"), jv_string("linux"));
-		cfg = jv_object_set(cfg, jv_string("config"), jv_object());
-		rfs = jv_object_set(rfs, jv_string("config"), cfg);
+		fb_oci_config_init(&bare);
+		bare.architecture = fb_xstrndup(arch, strcspn(arch, "/"));
+		bare.os = fb_xstrdup("linux");
+		bare.has_config = true;
+		rd.config = &bare;
 	}
-	*doc = jv_object_set(*doc, jv_string("rootfs"), rfs);
+	fb_rootfs_doc_set(doc, &rd);
+	if (!in->has_image)
+		fb_oci_config_free(&bare);
 	ret = 0;
 out:
 	if (ret < 0 && tmpdir) {
@@ -776,13 +361,8 @@ out:
 			unlink(out);
 		rmdir(tmpdir);
 	}
-	if (jv_is_valid(image))
-		jv_free(image);
-	for (size_t i = 0; i < nl; i++) {
-		free(layers[i].path);
-		free(layers[i].name);
-	}
-	free(layers);
+	fb_strv_free(&paths);
+	fb_strv_free(&names);
 	free(store);
 	free(out);
 	free(tmpdir);
@@ -805,7 +385,7 @@ int main(int argc, char **argv)
 			o.output = optarg;
 			break;
 		case OPT_DISK_SIZE:
-			if (parse_size(optarg, &o.disk_size) < 0) {
+			if (fb_parse_size(optarg, &o.disk_size) < 0) {
 				exit_now = fb_tool_usage_error("--disk-size %s: expected a size such as 512M or 2G", optarg);
 				goto done;
 			}
@@ -864,32 +444,34 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	struct fb_err err = { 0 };
-	jv doc = jv_invalid();
+	struct fb_doc *doc = NULL;
+	struct input in = { 0 };
 	if (!o.layer_files.n && !o.from_tree) {
-		if (fb_json_read_fd(0, &doc, &err) < 0) {
+		if (fb_doc_read_fd(0, &doc, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}
-		if (fb_json_is_error_doc(doc)) {
-			rc = fb_tool_pass_error(doc);
-			doc = jv_invalid();
+		if (fb_doc_is_error(doc)) {
+			rc = fb_doc_pass_error(doc);
+			doc = NULL;
 			goto finish;
 		}
-		/* .plan, .source and .image, checked once (lib/shape) */
-		if (fb_shape_rootfs_input(doc, &err) < 0) {
+		if (decode_input(doc, &in, &err) < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}
+	} else {
+		doc = fb_doc_new();
 	}
-	if (run(&o, &doc, &err) < 0) {
+	if (run(&o, doc, &in, &err) < 0) {
 		rc = fb_tool_fail(&err);
 		goto finish;
 	}
-	rc = fb_tool_finish(doc);
-	doc = jv_invalid();
+	rc = fb_doc_finish(doc);
+	doc = NULL;
 finish:
-	if (jv_is_valid(doc))
-		jv_free(doc);
+	fb_doc_free(doc);
+	input_free(&in);
 	fb_strv_free(&o.layer_files);
 	fb_strv_free(&o.add_files);
 	fb_strv_free(&o.insecure);

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "cni.h"
-#include "cni_doc.h"
 #include "err.h"
 #include "doc.h"
 #include "log.h"
@@ -43,7 +42,7 @@
 #include "trace.h"
 #include "util.h"
 #include "vm.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 #define NETNS_DIR "/var/run/netns"
 #define IFNAME "eth0"
@@ -217,16 +216,13 @@ static int call_plugin(struct net *n, const char *command, const struct fb_cni_c
 		close(p.in_fd);
 		struct fb_buf out = FB_BUF_INIT;
 		struct fb_err re = { 0 };
-		if (fb_read_fd(p.out_fd, &out, &re) < 0) {
-			/* what came is what the plugin said */
-		}
+		/* what it wrote up to a read error is its answer; its status says more */
+		FB_IGNORE(fb_read_fd(p.out_fd, &out, &re));
 		close(p.out_fd);
 		int status = 0;
 		if (fb_proc_wait(p.pid, &status, err) < 0)
-			status = -1;
-		if (status < 0) {
-			ret = -1;
-		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			status = 1 << 8; /* not waited for: as if it failed */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			char *msg = NULL, *det = NULL;
 			fb_cni_error_decode(fb_buf_str(&out), out.len, &msg, &det);
 			ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "network %s: %s %s: %s%s%s", n->network, type, command,

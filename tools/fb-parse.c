@@ -10,10 +10,11 @@
 
 #include "dockerfile.h"
 #include "err.h"
-#include "json.h"
+#include "json.h" /* fb_stdout_close */
+#include "doc.h"
 #include "log.h"
 #include "plan.h"
-#include "shape.h"
+#include "source.h"
 #include "tool.h"
 #include "util.h"
 
@@ -135,7 +136,8 @@ static int read_dockerfile(const char *path, struct fb_buf *text, struct fb_err 
 }
 
 /* Read the Dockerfile text; *doc gets the input document in document mode. */
-static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **name, struct fb_err *err)
+static int read_input(struct options *o, struct fb_buf *text, struct fb_doc **doc, char **name, char **target,
+		      struct fb_err *err)
 {
 	if (o->path) {
 		*name = fb_xstrdup(o->path);
@@ -155,94 +157,49 @@ static int read_input(struct options *o, struct fb_buf *text, jv *doc, char **na
 		i++;
 	if (i < in.len && in.data[i] == '{') {
 		/* A JSON document from an earlier tool. */
-		int r = fb_json_parse(in.data, in.len, doc, err);
+		int r = fb_doc_parse(in.data, in.len, doc, err);
 		fb_buf_free(&in);
-		if (r < 0)
+		if (r < 0 || fb_doc_is_error(*doc))
+			return r;
+		struct fb_source src;
+		bool present;
+		if (fb_source_from_doc(*doc, FB_SOURCE_FOR_PARSE, &src, &present, err) < 0)
 			return -1;
-		if (fb_json_is_error_doc(*doc))
-			return 0;
-		if (fb_shape_parse_input(*doc, err) < 0)
-			return -1;
-		jv src = jv_object_get(jv_copy(*doc), jv_string("source"));
-		char *path = NULL;
-		r = fb_json_get_str(src, "dockerfile", &path, err);
-		if (r == 0 && !o->plan.target) {
-			char *t = NULL;
-			if (fb_json_get_str_opt(src, "target", &t, err) == 0 && t)
-				o->plan.target = t; /* leaked into options for main to free */
-		}
-		jv_free(src);
-		if (r < 0) {
-			fb_err_prefix(err, "source");
-			return -1;
-		}
-		*name = path;
-		return read_dockerfile(path, text, err);
+		*name = src.dockerfile;
+		src.dockerfile = NULL;
+		*target = src.target;
+		src.target = NULL;
+		fb_source_free(&src);
+		return read_dockerfile(*name, text, err);
 	}
 	*name = fb_xstrdup(o->file_name ? o->file_name : "Dockerfile");
 	*text = in;
 	return 0;
 }
 
-static void log_warnings(jv plan, const char *file)
+static void log_warnings(const struct fb_plan *plan, const char *file)
 {
-	jv ws = jv_object_get(jv_copy(plan), jv_string("warnings"));
-	int n = jv_get_kind(ws) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ws)) : 0;
-	for (int i = 0; i < n; i++) {
-		jv w = jv_array_get(jv_copy(ws), i);
-		char *rule = NULL, *msg = NULL;
-		long long line = 0;
-		struct fb_err ignore = { 0 };
-		fb_json_get_str_opt(w, "rule", &rule, &ignore);
-		fb_json_get_str_opt(w, "message", &msg, &ignore);
-		fb_json_get_int_opt(w, "line", &line, &ignore);
+	for (size_t i = 0; i < plan->nwarnings; i++) {
+		const struct fb_plan_warning *w = &plan->warnings[i];
 		char where[600];
-		if (line > 0)
-			snprintf(where, sizeof(where), "%s:%lld", file, line);
+		if (w->line > 0)
+			snprintf(where, sizeof(where), "%s:%d", file, w->line);
 		else
 			snprintf(where, sizeof(where), "%s", file);
-		fb_log_fields(FB_LOG_WARN, msg ? msg : "", "where", where, "rule", rule ? rule : "", (char *)NULL);
-		free(rule);
-		free(msg);
-		jv_free(w);
+		fb_log_fields(FB_LOG_WARN, w->message ? w->message : "", "where", where, "rule", w->rule ? w->rule : "",
+			      (char *)NULL);
 	}
-	jv_free(ws);
 }
 
-int main(int argc, char **argv)
+/* Parse (and dump, or plan) once the input is read; the exit code. */
+static int parse(struct options *o, const struct fb_buf *text, const char *name, struct fb_doc *doc)
 {
-	fb_tool_init("fb-parse");
-	struct options o = { 0 };
-	int exit_now = -1;
-	const char *target_arg = NULL;
-	if (parse_args(argc, argv, &o, &exit_now) < 0) {
-		fb_vars_free(&o.plan.build_args);
-		return exit_now;
-	}
-	target_arg = o.plan.target;
-
 	struct fb_err err = { 0 };
-	struct fb_buf text = FB_BUF_INIT;
-	jv doc = jv_invalid();
-	char *name = NULL;
 	struct fb_df df = { 0 };
-	jv plan = jv_invalid();
 	int rc = 0;
-
-	if (read_input(&o, &text, &doc, &name, &err) < 0) {
-		rc = o.dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
-		goto out;
-	}
-	if (jv_is_valid(doc) && fb_json_is_error_doc(doc)) {
-		rc = fb_tool_pass_error(doc);
-		doc = jv_invalid();
-		goto out;
-	}
-	if (fb_df_parse(fb_buf_str(&text), text.len, name, &df, &err) < 0) {
-		rc = o.dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
-		goto out;
-	}
-	if (o.dump) {
+	if (fb_df_parse(fb_buf_str(text), text->len, name, &df, &err) < 0) {
+		rc = o->dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
+	} else if (o->dump) {
 		struct fb_buf out = FB_BUF_INIT;
 		fb_df_dump(&df, &out);
 		fwrite(out.data, 1, out.len, stdout);
@@ -251,30 +208,55 @@ int main(int argc, char **argv)
 			fb_log_failure(&err);
 			rc = FB_EXIT_FAILED;
 		}
-		goto out;
+	} else {
+		struct fb_plan plan;
+		o->plan.file = name;
+		if (fb_plan_build(&df, &o->plan, &plan, &err) < 0) {
+			rc = fb_tool_fail(&err);
+		} else {
+			log_warnings(&plan, name);
+			fb_plan_doc_set(doc, &plan);
+			fb_plan_free(&plan);
+			rc = -1; /* the caller writes the document */
+		}
 	}
-	o.plan.file = name;
-	if (fb_plan_build(&df, &o.plan, &plan, &err) < 0) {
-		rc = fb_tool_fail(&err);
-		goto out;
-	}
-	log_warnings(plan, name);
-	if (!jv_is_valid(doc))
-		doc = jv_object();
-	doc = jv_object_set(doc, jv_string("plan"), plan);
-	plan = jv_invalid();
-	rc = fb_tool_finish(doc);
-	doc = jv_invalid();
-out:
-	if (o.plan.target != target_arg)
-		free((char *)o.plan.target);
-	if (jv_is_valid(doc))
-		jv_free(doc);
-	if (jv_is_valid(plan))
-		jv_free(plan);
 	fb_df_free(&df);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	fb_tool_init("fb-parse");
+	struct options o = { 0 };
+	int exit_now = -1;
+	if (parse_args(argc, argv, &o, &exit_now) < 0) {
+		fb_vars_free(&o.plan.build_args);
+		return exit_now;
+	}
+
+	struct fb_err err = { 0 };
+	struct fb_buf text = FB_BUF_INIT;
+	struct fb_doc *doc = NULL;
+	FB_AUTOFREE char *name = NULL, *target = NULL;
+	int rc;
+	if (read_input(&o, &text, &doc, &name, &target, &err) < 0) {
+		rc = o.dump ? (fb_log_failure(&err), err.code) : fb_tool_fail(&err);
+	} else if (doc && fb_doc_is_error(doc)) {
+		rc = fb_doc_pass_error(doc);
+		doc = NULL;
+	} else {
+		if (!o.plan.target)
+			o.plan.target = target;
+		if (!doc)
+			doc = fb_doc_new();
+		rc = parse(&o, &text, name, doc);
+		if (rc < 0) {
+			rc = fb_doc_finish(doc);
+			doc = NULL;
+		}
+	}
+	fb_doc_free(doc);
 	fb_buf_free(&text);
-	free(name);
 	fb_vars_free(&o.plan.build_args);
 	return rc;
 }

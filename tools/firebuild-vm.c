@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,26 +20,19 @@
 #include "build.h"
 #include "err.h"
 #include "doc.h"
-#include "kernel_doc.h"
+#include "kernel.h"
 #include "log.h"
 #include "proc.h"
-#include "state_doc.h"
+#include "state.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
 #include "tree.h"
 #include "util.h"
 #include "vm.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 #include "firebuild.h"
-
-enum {
-	R_VMM_ID = 0x3b00,
-	R_TIMEOUT,
-	R_ID,
-	R_DEFAULT,
-};
 
 /* d on stdout: 0, or 1 when stdout could not take it. Consumes d. */
 static int print_doc(struct fb_doc *d)
@@ -108,106 +100,83 @@ static const char kernel_usage[] =
 	"with the PVH note (scripts/build-kernel makes one). The first one added, or\n"
 	"the one added with --default, is what run uses without --vmlinux-id.\n";
 
-int cmd_kernel(int argc, char **argv)
+/* kernel add: an ELF file copied to <store>/kernels/ID/vmlinux; the
+ * default when asked, or when there is none yet. */
+static int kernel_add(const char *store, const char *id, const char *src, bool make_default)
 {
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "id", required_argument, NULL, R_ID },
-		{ "default", no_argument, NULL, R_DEFAULT },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct common co = COMMON_INIT(kernel_usage);
-	const char *id = NULL;
-	bool make_default = false;
-	int c, exit_now = -1, rc = FB_EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0) {
-				common_free(&co);
-				return exit_now;
-			}
+	struct fb_err err = { 0 };
+	FB_AUTOFREE char *dir = fb_xasprintf("%s/kernels/%s", store, id);
+	FB_AUTOFREE char *dst = fb_xasprintf("%s/vmlinux", dir);
+	FB_AUTOFREE char *defp = fb_xasprintf("%s/kernels/default", store);
+	unsigned char elf[4] = { 0 };
+	FILE *f = fopen(src, "re");
+	if (!f) {
+		fb_err_errno(&err, errno, "%s", src);
+		return fail(&err);
+	}
+	size_t got = fread(elf, 1, 4, f);
+	fclose(f);
+	if (got != 4 || memcmp(elf, "\x7f" "ELF", 4)) {
+		fb_err_set(&err, FB_EXIT_USAGE, "invalid", "%s: not an ELF vmlinux (bzImage is not what Firecracker boots)", src);
+		return fail(&err);
+	}
+	if (fb_mkdir_p(dir, 0755, &err) < 0 || fb_copy_sparse(src, dst, &err) < 0 ||
+	    ((make_default || access(defp, F_OK) < 0) && fb_write_file_atomic(defp, id, strlen(id), 0644, &err) < 0))
+		return fail(&err);
+	return print_doc(fb_kernel_added_doc(id, dst));
+}
+
+/* kernel ls: what <store>/kernels holds, the default marked. */
+static int kernel_ls(const char *store)
+{
+	FB_AUTOFREE char *kd = fb_xasprintf("%s/kernels", store);
+	FB_AUTOFREE char *def = default_kernel(store);
+	struct fb_vm_kernel *ks = NULL;
+	size_t n = 0;
+	DIR *d = opendir(kd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char *p = fb_xasprintf("%s/%s/vmlinux", kd, de->d_name);
+		struct stat st;
+		if (de->d_name[0] == '.' || stat(p, &st) < 0) {
+			free(p);
 			continue;
 		}
-		if (c == R_ID) {
-			id = optarg;
-		} else if (c == R_DEFAULT) {
-			make_default = true;
-		} else {
-			common_free(&co);
-			return fb_tool_bad_option(argv);
-		}
+		ks = fb_xrealloc(ks, (n + 1) * sizeof(*ks));
+		ks[n++] = (struct fb_vm_kernel){ fb_xstrdup(de->d_name), p, (long long)st.st_size,
+						 def && !strcmp(def, de->d_name) };
 	}
-	if (optind >= argc || (strcmp(argv[optind], "add") && strcmp(argv[optind], "ls")))
+	if (d)
+		closedir(d);
+	int rc = print_doc(fb_kernel_list_doc(ks, n));
+	for (size_t i = 0; i < n; i++) {
+		free(ks[i].id);
+		free(ks[i].path);
+	}
+	free(ks);
+	return rc;
+}
+
+int cmd_kernel(int argc, char **argv)
+{
+	struct common co FB_AUTOCOMMON = COMMON_INIT(C_KERNEL, kernel_usage);
+	int rc;
+	if (!parse_flags(&co, argc, argv, 0, &rc))
+		return rc;
+	const char *id = co_flag(&co, S_KERNEL_ID);
+	bool make_default = co_bool(&co, S_KERNEL_DEFAULT);
+	if (!co.o.nargs || (strcmp(co.o.args[0], "add") && strcmp(co.o.args[0], "ls")))
 		return fb_tool_usage_error("kernel needs add or ls");
-	bool add = !strcmp(argv[optind], "add");
-	if (add && (optind + 2 != argc || !id))
+	bool add = !strcmp(co.o.args[0], "add");
+	if (add && (co.o.nargs != 2 || !id))
 		return fb_tool_usage_error("kernel add needs --id=ID and one PATH");
 	if (add && (!*id || strchr(id, '/') || !strcmp(id, "default") || id[0] == '.'))
 		return fb_tool_usage_error("--id %s: a name without '/'", id);
 	struct fb_err err = { 0 };
-	char *store = NULL;
-	if (resolve_common(&co, "kernel", &store, &err) < 0) {
-		rc = fail(&err);
-		goto out;
-	}
-	char *kd = fb_xasprintf("%s/kernels", store);
-	if (add) {
-		const char *src = argv[optind + 1];
-		unsigned char elf[4] = { 0 };
-		FILE *f = fopen(src, "re");
-		size_t got = f ? fread(elf, 1, 4, f) : 0;
-		if (f)
-			fclose(f);
-		char *dir = fb_xasprintf("%s/%s", kd, id), *dst = fb_xasprintf("%s/vmlinux", dir);
-		char *defp = fb_xasprintf("%s/default", kd);
-		if (!f) {
-			rc = fail((fb_err_errno(&err, errno, "%s", src), &err));
-		} else if (got != 4 || memcmp(elf, "\x7f" "ELF", 4)) {
-			fb_err_set(&err, FB_EXIT_USAGE, "invalid", "%s: not an ELF vmlinux (bzImage is not what Firecracker boots)", src);
-			rc = fail(&err);
-		} else if (fb_mkdir_p(dir, 0755, &err) < 0 || fb_copy_sparse(src, dst, &err) < 0) {
-			rc = fail(&err);
-		} else {
-			if ((make_default || access(defp, F_OK) < 0) && fb_write_file_atomic(defp, id, strlen(id), 0644, &err) < 0)
-				fb_log_failure(&err);
-			rc = print_doc(fb_kernel_added_doc(id, dst));
-		}
-		free(dir);
-		free(dst);
-		free(defp);
-	} else {
-		char *def = default_kernel(store);
-		struct fb_vm_kernel *ks = NULL;
-		size_t n = 0;
-		DIR *d = opendir(kd);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			char *p = fb_xasprintf("%s/%s/vmlinux", kd, de->d_name);
-			struct stat st;
-			if (de->d_name[0] != '.' && stat(p, &st) == 0) {
-				ks = fb_xrealloc(ks, (n + 1) * sizeof(*ks));
-				ks[n++] = (struct fb_vm_kernel){ fb_xstrdup(de->d_name), p, (long long)st.st_size,
-								 def && !strcmp(def, de->d_name) };
-				p = NULL;
-			}
-			free(p);
-		}
-		if (d)
-			closedir(d);
-		free(def);
-		rc = print_doc(fb_kernel_list_doc(ks, n));
-		for (size_t i = 0; i < n; i++) {
-			free(ks[i].id);
-			free(ks[i].path);
-		}
-		free(ks);
-	}
-	free(kd);
-out:
-	free(store);
-	common_free(&co);
-	return rc;
+	FB_AUTOFREE char *store = NULL;
+	if (resolve_common(&co, "kernel", &store, &err) < 0)
+		return fail(&err);
+	return add ? kernel_add(store, id, co.o.args[1], make_default) : kernel_ls(store);
 }
 
 
@@ -216,62 +185,25 @@ out:
 /* The flags of ls, inspect, logs, kill and purge: 0 with *rcd the run
  * cache (the flag's, else the profile's; free it), or -1 with *rc the exit
  * status. */
-static int parse_vm_flags(int argc, char **argv, const char *command, const char *usage, const char **id, char **rcd,
-			  long *timeout, int *rc)
+/* The flags of ls, inspect, logs, kill and purge: 0 with *rcd the run
+ * cache (the flag's, else the profile's; free it), or -1 with *rc the exit
+ * status. */
+static int parse_vm_flags(int argc, char **argv, enum command cmd, const char *command, const char *usage,
+			  const char **id, char **rcd, long *timeout, int *rc)
 {
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "vmm-id", required_argument, NULL, R_VMM_ID },
-		{ "shutdown-timeout", required_argument, NULL, R_TIMEOUT },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct common co = COMMON_INIT(usage);
-	int c, exit_now = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (common_opt(c, &co, &exit_now)) {
-			if (exit_now >= 0) {
-				*rc = exit_now;
-				common_free(&co);
-				return -1;
-			}
-			continue;
-		}
-		if (c == R_VMM_ID) {
-			*id = optarg;
-		} else if (c == R_TIMEOUT) {
-			char *end;
-			*timeout = strtol(optarg, &end, 10);
-			if (*end == 's')
-				end++;
-			if (*end || *timeout < 0) {
-				*rc = fb_tool_usage_error("--shutdown-timeout %s: expected seconds (15 or 15s)", optarg);
-				common_free(&co);
-				return -1;
-			}
-		} else {
-			*rc = fb_tool_bad_option(argv);
-			common_free(&co);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		*rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
-		common_free(&co);
+	struct common co FB_AUTOCOMMON = COMMON_INIT(cmd, usage);
+	if (!parse_flags(&co, argc, argv, FB_OPTS_NO_ARGS, rc))
 		return -1;
-	}
+	*id = co_flag(&co, S_VMM_ID);
+	*timeout = (long)co_int(&co, S_KILL_TIMEOUT);
 	struct fb_err err = { 0 };
-	char *store = NULL;
+	FB_AUTOFREE char *store = NULL;
 	if (resolve_common(&co, command, &store, &err) < 0) {
 		*rc = fail(&err);
-		common_free(&co);
 		return -1;
 	}
-	free(store);
-	char *flag = co_setting(&co, co.run_cache, "run_cache");
+	FB_AUTOFREE char *flag = co_setting(&co, S_RUN_CACHE);
 	*rcd = fb_xstrdup(fb_run_cache(flag));
-	free(flag);
-	common_free(&co);
 	return 0;
 }
 
@@ -304,11 +236,11 @@ static int load_vm(const char *rcd, const char *id, char **dir, struct fb_vm_sta
 
 /* The flags of inspect, logs and kill, and the VM they name: 0, or -1
  * with *rc the exit status. */
-static int open_vm(int argc, char **argv, const char *command, const char *usage, long *timeout, const char **id,
-		   char **dir, struct fb_vm_state *st, int *rc)
+static int open_vm(int argc, char **argv, enum command cmd, const char *command, const char *usage, long *timeout,
+		   const char **id, char **dir, struct fb_vm_state *st, int *rc)
 {
 	char *rcd = NULL;
-	if (parse_vm_flags(argc, argv, command, usage, id, &rcd, timeout, rc) < 0)
+	if (parse_vm_flags(argc, argv, cmd, command, usage, id, &rcd, timeout, rc) < 0)
 		return -1;
 	struct fb_err err = { 0 };
 	int r = load_vm(rcd, *id, dir, st, &err);
@@ -330,7 +262,7 @@ int cmd_ls(int argc, char **argv)
 	char *rcd = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, "ls", ls_usage, &id, &rcd, &to, &rc) < 0)
+	if (parse_vm_flags(argc, argv, C_LS, "ls", ls_usage, &id, &rcd, &to, &rc) < 0)
 		return rc;
 	char *runs = fb_xasprintf("%s/runs", rcd);
 	free(rcd);
@@ -393,7 +325,7 @@ int cmd_inspect(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	struct fb_vm_state st;
-	if (open_vm(argc, argv, "inspect", inspect_usage, &to, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, C_INSPECT, "inspect", inspect_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
 	free(dir);
 	/* the state itself, as the original printed it: its
@@ -412,7 +344,7 @@ int cmd_logs(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	struct fb_vm_state st;
-	if (open_vm(argc, argv, "logs", logs_usage, &to, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, C_LOGS, "logs", logs_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
 	fb_vm_state_free(&st);
 	struct fb_err err = { 0 };
@@ -439,7 +371,7 @@ int cmd_kill(int argc, char **argv)
 	int rc = 0;
 	char *dir = NULL;
 	struct fb_vm_state st;
-	if (open_vm(argc, argv, "kill", kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
+	if (open_vm(argc, argv, C_KILL, "kill", kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
 		return rc;
 	fb_vm_state_free(&st);
 	struct fb_err err = { 0 };
@@ -476,7 +408,7 @@ int cmd_purge(int argc, char **argv)
 	char *rcd = NULL;
 	long to = 0;
 	int rc = 0;
-	if (parse_vm_flags(argc, argv, "purge", purge_usage, &id, &rcd, &to, &rc) < 0)
+	if (parse_vm_flags(argc, argv, C_PURGE, "purge", purge_usage, &id, &rcd, &to, &rc) < 0)
 		return rc;
 	char *runs = fb_xasprintf("%s/runs", rcd);
 	/* the stage trees of builds killed mid-way */
@@ -563,3 +495,4 @@ int cmd_purge(int argc, char **argv)
 	fb_strv_free(&swept);
 	return rc;
 }
+

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "cni.h"
-#include "cni_doc.h"
 #include "err.h"
 #include "proc.h"
+#include "tcredirect.h"
 #include "util.h"
 
 /* The CNI error object on stdout; returns the exit status (2 for a config
@@ -32,38 +32,6 @@ static int cni_error(const char *version, int code, int status, const char *msg,
 	printf("%s\n", t);
 	free(t);
 	return status;
-}
-
-/* Run a command in our (the target's) network namespace; 0 or its code. */
-static int cmd(struct fb_buf *errout, const char *a0, ...)
-{
-	char *argv[24];
-	int n = 0;
-	va_list ap;
-	va_start(ap, a0);
-	for (const char *s = a0; s && n < 23; s = va_arg(ap, const char *))
-		argv[n++] = (char *)s;
-	va_end(ap);
-	argv[n] = NULL;
-	struct fb_buf out = FB_BUF_INIT;
-	struct fb_err err = { 0 };
-	int code = 0;
-	if (fb_proc_run(argv, NULL, 0, &out, errout, &code, &err) < 0) {
-		fb_buf_adds(errout, err.msg);
-		code = 127;
-	}
-	fb_buf_free(&out);
-	return code;
-}
-
-static int enter_netns(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return r;
 }
 
 int main(void)
@@ -101,34 +69,27 @@ int main(void)
 	const char *version = tc.version, *tap = tc.tap;
 	if (!strcmp(command, "DEL")) {
 		/* idempotent: a namespace or tap already gone is fine */
-		if (netns && *netns && enter_netns(netns) == 0) {
-			struct fb_buf e = FB_BUF_INIT;
-			cmd(&e, "ip", "link", "del", tap, NULL);
-			cmd(&e, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
-			fb_buf_free(&e);
-		}
+		if (netns && *netns && fb_netns_enter(netns) == 0)
+			fb_tc_redirect_del(ifname, tap);
 		fb_cni_tap_conf_free(&tc);
 		return 0;
 	}
-	if (enter_netns(netns) < 0) {
+	if (fb_netns_enter(netns) < 0) {
 		char d[512];
 		snprintf(d, sizeof(d), "%s: %s", netns, strerror(errno));
 		int r = cni_error(version, 11, 1, "tc-redirect-tap: cannot enter the network namespace", d);
 		fb_cni_tap_conf_free(&tc);
 		return r;
 	}
-	struct fb_buf e = FB_BUF_INIT;
 	if (!strcmp(command, "CHECK")) {
-		int r = cmd(&e, "ip", "link", "show", tap, NULL) || cmd(&e, "tc", "filter", "show", "dev", ifname, "ingress", NULL);
-		if (r)
-			r = cni_error(version, 11, 1, "tc-redirect-tap: the tap or its redirect is missing", fb_buf_str(&e));
-		fb_buf_free(&e);
+		int r = fb_tc_redirect_check(ifname, tap, &err) < 0
+				? cni_error(version, 11, 1, "tc-redirect-tap: the tap or its redirect is missing", err.msg)
+				: 0;
 		fb_cni_tap_conf_free(&tc);
 		return r;
 	}
 	if (strcmp(command, "ADD")) {
 		int r = cni_error(version, 4, 1, "tc-redirect-tap: unknown CNI_COMMAND", command);
-		fb_buf_free(&e);
 		fb_cni_tap_conf_free(&tc);
 		return r;
 	}
@@ -148,45 +109,14 @@ int main(void)
 				char d[96];
 				snprintf(d, sizeof(d), "%.*s", (int)(n < 64 ? n : 64), a);
 				int r = cni_error(version, 4, 2, "tc-redirect-tap: CNI_ARGS: TAP_UID and TAP_GID take a number", d);
-				fb_buf_free(&e);
 				fb_cni_tap_conf_free(&tc);
 				return r;
 			}
 		}
 		a = semi ? semi + 1 : a + n;
 	}
-	char us[32], gs[32];
-	snprintf(us, sizeof(us), "%lld", uid);
-	snprintf(gs, sizeof(gs), "%lld", gid);
-	/* the tap takes the veth's MTU */
-	char mtu[16] = "1500";
-	char p[512];
-	snprintf(p, sizeof(p), "/sys/class/net/%s/mtu", ifname);
-	FILE *f = fopen(p, "re");
-	if (f) {
-		if (!fgets(mtu, sizeof(mtu), f))
-			strcpy(mtu, "1500");
-		mtu[strcspn(mtu, "\n")] = '\0';
-		fclose(f);
-	}
-	int r = uid >= 0 ? cmd(&e, "ip", "tuntap", "add", "dev", tap, "mode", "tap", "user", us, "group", gid >= 0 ? gs : us, NULL)
-			 : cmd(&e, "ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL);
-	if (!r)
-		r = cmd(&e, "ip", "link", "set", tap, "mtu", mtu, "up", NULL);
-	const char *pairs[2][2] = { { ifname, tap }, { tap, ifname } };
-	for (int i = 0; !r && i < 2; i++) {
-		r = cmd(&e, "tc", "qdisc", "add", "dev", pairs[i][0], "ingress", NULL);
-		if (!r)
-			r = cmd(&e, "tc", "filter", "add", "dev", pairs[i][0], "parent", "ffff:", "protocol", "all", "u32", "match",
-				"u8", "0", "0", "action", "mirred", "egress", "redirect", "dev", pairs[i][1], NULL);
-	}
-	if (r) {
-		struct fb_buf e2 = FB_BUF_INIT;
-		cmd(&e2, "ip", "link", "del", tap, NULL);
-		cmd(&e2, "tc", "qdisc", "del", "dev", ifname, "ingress", NULL);
-		fb_buf_free(&e2);
-		r = cni_error(version, 11, 1, "tc-redirect-tap: setting up the tap and its redirects failed", fb_buf_str(&e));
-		fb_buf_free(&e);
+	if (fb_tc_redirect_add(ifname, tap, (long)uid, (long)gid, &err) < 0) {
+		int r = cni_error(version, 11, 1, "tc-redirect-tap: setting up the tap and its redirects failed", err.msg);
 		fb_cni_tap_conf_free(&tc);
 		return r;
 	}
@@ -194,7 +124,6 @@ int main(void)
 	char *t = fb_cni_tap_result(&tc, netns);
 	printf("%s\n", t);
 	free(t);
-	fb_buf_free(&e);
 	fb_cni_tap_conf_free(&tc);
 	return 0;
 }

@@ -5,22 +5,25 @@
  *   sha256(parent key, the expanded instruction, the digests of what it
  *          reads: context files' names, modes, sizes and bytes; a stage's
  *          or an image's identity for --from)
- * and <store>/cache/<key>.json names the layer. A step whose key is there
+ * and the store's build cache names the layer. A step whose key is there
  * runs nothing: its layer is reused, and a stage's tree is only made (its
  * layers applied into a directory) when a step must really run. Metadata
- * instructions update the OCI config. The result is a manifest, a config
- * and layers in the store, described as .image (docs/tools/fb-fetch.md),
- * plus .build.steps: every step, cached or executed, with its time. */
+ * instructions update the OCI config (a struct, encoded once into the
+ * config blob). The result is a manifest, a config and layers in the
+ * store, described as .image (docs/tools/fb-fetch.md), plus .build.steps:
+ * every step, cached or executed, with its time. */
 #ifndef FB_BUILD_H
 #define FB_BUILD_H
-#include <jv.h>
-#include <stdbool.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "doc.h"
+#include "err.h"
 #include "image.h"
+#include "plan.h"
 #include "shlex.h"
 #include "store.h"
-
-struct fb_err;
 
 struct fb_build_opts {
 	struct fb_store *store;
@@ -35,10 +38,30 @@ struct fb_build_opts {
 	struct fb_vars secrets;      /* RUN --mount=type=secret: id -> host file */
 };
 
-int fb_build(const struct fb_build_opts *o, jv plan, jv *image, jv *steps, struct fb_err *err);
+/* One step of a build, as .build.steps lists it. */
+struct fb_build_step {
+	size_t stage;
+	int line;
+	char *instruction;  /* as written */
+	const char *status; /* cached, executed, metadata */
+	double seconds;
+	char key[72];
+	char *layer;        /* the layer it made or reused, or NULL */
+};
+struct fb_build_steps {
+	struct fb_build_step *v;
+	size_t n;
+};
+void fb_build_steps_free(struct fb_build_steps *s);
+/* .build = {steps: [...]} (build_doc.c) */
+void fb_build_doc_set(struct fb_doc *d, const struct fb_build_steps *s);
+
+/* Build the plan's target; *steps gets what ran, also on failure. */
+int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct fb_image *image,
+	     struct fb_build_steps *steps, struct fb_err *err) FB_MUST_CHECK;
 /* Remove the directories under WORK of builds that no longer run (their
  * process was killed, or crashed): a build holds a lock on its directory
  * for its whole life, so a running one is never touched. The names removed
  * are pushed to *removed when it is not NULL. */
-int fb_build_sweep(const char *work, struct fb_strv *removed, struct fb_err *err);
+int fb_build_sweep(const char *work, struct fb_strv *removed, struct fb_err *err) FB_MUST_CHECK;
 #endif

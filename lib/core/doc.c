@@ -40,12 +40,20 @@ void fb_doc_free(struct fb_doc *d)
 	free(d);
 }
 
-static int take(jv v, bool empty_ok, struct fb_doc **out, struct fb_err *err)
+/* A tool's input names the document as the shapes of lib/json do ("the
+ * input document: expected an object, got null"); text and files as
+ * below. */
+static int take(jv v, bool empty_ok, bool input, struct fb_doc **out, struct fb_err *err)
 {
 	if (!jv_is_valid(v) && empty_ok) {
 		jv_free(v);
 		*out = fb_doc_new();
 		return 0;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT && input) {
+		int r = fb_json_wrong_kind(err, "", FB_J_OBJECT, v);
+		jv_free(v);
+		return r;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		int r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "the document is %s %s, not an object",
@@ -63,7 +71,7 @@ int fb_doc_read_fd(int fd, struct fb_doc **out, struct fb_err *err)
 	jv v;
 	if (fb_json_read_fd(fd, &v, err) < 0)
 		return -1;
-	return take(v, false, out, err);
+	return take(v, false, true, out, err);
 }
 
 int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err)
@@ -71,7 +79,7 @@ int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err)
 	jv v;
 	if (fb_json_read_fd_opt(fd, &v, err) < 0)
 		return -1;
-	return take(v, true, out, err);
+	return take(v, true, true, out, err);
 }
 
 int fb_doc_parse(const char *text, size_t len, struct fb_doc **out, struct fb_err *err)
@@ -79,7 +87,7 @@ int fb_doc_parse(const char *text, size_t len, struct fb_doc **out, struct fb_er
 	jv v;
 	if (fb_json_parse(text, len, &v, err) < 0)
 		return -1;
-	return take(v, false, out, err);
+	return take(v, false, false, out, err);
 }
 
 int fb_doc_load(const char *path, struct fb_doc **out, struct fb_err *err)
@@ -87,7 +95,7 @@ int fb_doc_load(const char *path, struct fb_doc **out, struct fb_err *err)
 	jv v;
 	if (fb_json_load(path, &v, err) < 0)
 		return -1;
-	if (take(v, false, out, err) < 0) {
+	if (take(v, false, false, out, err) < 0) {
 		fb_err_prefix(err, "%s", path);
 		return -1;
 	}
@@ -115,6 +123,11 @@ bool fb_doc_has(const struct fb_doc *d, const char *key)
 void fb_doc_remove(struct fb_doc *d, const char *key)
 {
 	d->v = jv_object_delete(d->v, jv_string(key));
+}
+
+struct fb_doc *fb_doc_dup(const struct fb_doc *d)
+{
+	return d ? fb_doc_from_jv(jv_copy(d->v)) : NULL;
 }
 
 void fb_doc_copy_member(struct fb_doc *dst, const struct fb_doc *src, const char *key)
@@ -149,6 +162,14 @@ jv fb_doc_get(const struct fb_doc *d, const char *key)
 		return jv_null();
 	}
 	return m;
+}
+
+bool fb_doc_has_key(const struct fb_doc *d, const char *key)
+{
+	jv m = jv_object_get(jv_copy(d->v), jv_string(key));
+	bool has = jv_is_valid(m);
+	jv_free(m);
+	return has;
 }
 
 void fb_doc_set(struct fb_doc *d, const char *key, jv v)

@@ -29,7 +29,8 @@ static inline void fb_doc_freep(struct fb_doc **d)
 
 /* One JSON object from fd (at most 256 MiB; a message says where parsing
  * failed, never what the text holds). An error object is a document too:
- * see fb_doc_is_error. Not an object: an error of code FB_EXIT_USAGE. */
+ * see fb_doc_is_error. Not an object: an error of code FB_EXIT_USAGE
+ * ("the input document: expected an object, got array"). */
 int fb_doc_read_fd(int fd, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
 /* The same, where no input is fine: empty input gives an empty document. */
 int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
@@ -45,6 +46,8 @@ bool fb_doc_is_error(const struct fb_doc *d);
 bool fb_doc_has(const struct fb_doc *d, const char *key);
 /* Drop a member. */
 void fb_doc_remove(struct fb_doc *d, const char *key);
+/* A copy of the whole document (NULL stays NULL). */
+struct fb_doc *fb_doc_dup(const struct fb_doc *d);
 /* Copy member `key` of src into dst (replacing dst's). */
 void fb_doc_copy_member(struct fb_doc *dst, const struct fb_doc *src, const char *key);
 

@@ -10,6 +10,8 @@
 
 /* A copy of the member, or jv_null() when it is absent. */
 jv fb_doc_get(const struct fb_doc *d, const char *key);
+/* Is the member there, null included? */
+bool fb_doc_has_key(const struct fb_doc *d, const char *key);
 /* Set (or replace) a member; consumes v. */
 void fb_doc_set(struct fb_doc *d, const char *key, jv v);
 /* The whole document (a copy), and a document made of a jv object

@@ -18,6 +18,13 @@ enum {
 /* On a function returning 0/-1 (or NULL) and filling a struct fb_err: its
  * result must be looked at (docs/architecture.md). */
 #define FB_MUST_CHECK __attribute__((warn_unused_result))
+/* A result dropped on purpose (gcc does not take a (void) cast for
+ * warn_unused_result): say why next to it. */
+#define FB_IGNORE(expr)          \
+	do {                     \
+		if (expr) {      \
+		}                \
+	} while (0)
 
 struct fb_err {
 	int code;        /* one of FB_EXIT_*; 0 while unset */
@@ -28,7 +35,8 @@ struct fb_err {
 	int end_line;
 };
 
-/* All return -1 so callers can write `return fb_err_set(...)`. */
+/* All return -1 so callers can write `return fb_err_set(...)`; they set an
+ * error and cannot fail, so their result may be dropped (no FB_MUST_CHECK). */
 int fb_err_set(struct fb_err *e, int code, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int fb_err_vset(struct fb_err *e, int code, const char *kind, const char *fmt, va_list ap)

@@ -667,3 +667,133 @@ int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err)
 	free(t);
 	return r;
 }
+
+/* ---- for codecs ---- */
+
+char *fb_jv_dup(jv s)
+{
+	if (jv_get_kind(s) != JV_KIND_STRING)
+		return NULL;
+	return fb_xstrndup(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+}
+
+char *fb_jv_dup_nul(jv s)
+{
+	if (jv_get_kind(s) != JV_KIND_STRING)
+		return NULL;
+	const char *p = jv_string_value(s);
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	if (strlen(p) == n)
+		return fb_xstrdup(p);
+	struct fb_buf b = FB_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i])
+			fb_buf_addc(&b, p[i]);
+		else
+			fb_buf_add(&b, "\xC0\x80", 2);
+	}
+	return fb_buf_steal(&b);
+}
+
+jv fb_jv_str_nul(const char *s)
+{
+	if (!s)
+		return jv_null();
+	if (!strstr(s, "\xC0\x80"))
+		return jv_string(s);
+	struct fb_buf b = FB_BUF_INIT;
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)p[0] == 0xC0 && (unsigned char)p[1] == 0x80) {
+			fb_buf_add(&b, "", 1);
+			p++;
+		} else {
+			fb_buf_addc(&b, *p);
+		}
+	}
+	jv r = jv_string_sized(b.data, (int)b.len);
+	fb_buf_free(&b);
+	return r;
+}
+
+char *fb_jv_get_str(jv obj, const char *key)
+{
+	jv v = fb_json_member(obj, key);
+	char *r = fb_jv_dup(v);
+	jv_free(v);
+	return r;
+}
+
+bool fb_jv_get_int(jv obj, const char *key, int64_t *out)
+{
+	jv v = fb_json_member(obj, key);
+	bool ok = false;
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(int64_t)d) {
+			*out = (int64_t)d;
+			ok = true;
+		}
+	}
+	jv_free(v);
+	return ok;
+}
+
+int fb_jv_get_bool(jv obj, const char *key)
+{
+	jv v = fb_json_member(obj, key);
+	jv_kind k = jv_get_kind(v);
+	jv_free(v);
+	return k == JV_KIND_TRUE ? 1 : k == JV_KIND_FALSE ? 0 : -1;
+}
+
+bool fb_jv_get_strv(jv obj, const char *key, struct fb_strv *out)
+{
+	jv v = fb_json_member(obj, key);
+	bool ok = jv_get_kind(v) == JV_KIND_ARRAY;
+	if (ok) {
+		jv_array_foreach(v, i, e)
+		{
+			char *s = fb_jv_dup(e);
+			if (s)
+				fb_strv_push_owned(out, s);
+			jv_free(e);
+			(void)i;
+		}
+	}
+	jv_free(v);
+	return ok;
+}
+
+bool fb_jv_has(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return false;
+	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	bool r = jv_is_valid(v);
+	jv_free(v);
+	return r;
+}
+
+jv fb_jv_put_str(jv obj, const char *key, const char *s)
+{
+	return s ? jv_object_set(obj, jv_string(key), jv_string(s)) : obj;
+}
+
+jv fb_jv_put_int(jv obj, const char *key, int64_t v)
+{
+	return v >= 0 ? jv_object_set(obj, jv_string(key), jv_number((double)v)) : obj;
+}
+
+int fb_jv_parse_object(const char *text, size_t len, jv *out, struct fb_err *err)
+{
+	jv v;
+	if (fb_json_parse(text, len, &v, err) < 0)
+		return -1;
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		int r = fb_json_wrong_kind(err, "", FB_J_OBJECT, v);
+		jv_free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <jv.h>
 #include <sys/types.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "util.h"
@@ -103,6 +104,25 @@ int fb_json_wrong_kind(struct fb_err *err, const char *path, unsigned want, jv g
 jv fb_jv_str(const char *s);         /* NULL -> null */
 jv fb_jv_strn(const char *s, size_t n);
 jv fb_jv_strv(char *const *v, size_t n);
+
+/* ---- for codecs (lib/LAYER/NAME_doc.c) ----
+ * Members read after a shape check, or as found in files the store keeps
+ * (a member of another kind is as good as absent). All borrow obj. */
+char *fb_jv_get_str(jv obj, const char *key);                   /* a copy, or NULL */
+bool fb_jv_get_int(jv obj, const char *key, int64_t *out);       /* an integral number */
+int fb_jv_get_bool(jv obj, const char *key);                     /* 1, 0, or -1 */
+bool fb_jv_get_strv(jv obj, const char *key, struct fb_strv *out); /* an array: its strings */
+bool fb_jv_has(jv obj, const char *key);                         /* there, of any kind */
+char *fb_jv_dup(jv s);                                           /* a string's copy, or NULL */
+/* Strings that may hold NUL: inside, a NUL is C0 80 (modified UTF-8, as
+ * the Dockerfile parser keeps one); in JSON, \u0000. */
+char *fb_jv_dup_nul(jv s);
+jv fb_jv_str_nul(const char *s);                                 /* NULL: null */
+/* Set a member when the value is there (consumes obj). */
+jv fb_jv_put_str(jv obj, const char *key, const char *s);
+jv fb_jv_put_int(jv obj, const char *key, int64_t v);            /* v < 0: unchanged */
+/* A parsed document (or an error naming what) from text that must be an object. */
+int fb_jv_parse_object(const char *text, size_t len, jv *out, struct fb_err *err) __attribute__((warn_unused_result));
 
 /* {"error":{"tool","kind","message","where":{file,line}}} */
 jv fb_json_error_object(const char *tool, const struct fb_err *e);

@@ -3,6 +3,8 @@
 #ifndef FB_PROC_H
 #define FB_PROC_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -28,9 +30,9 @@ struct fb_proc {
 };
 
 int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct fb_proc *p,
-		  struct fb_err *err);
+		  struct fb_err *err) FB_MUST_CHECK;
 /* Waits (retrying EINTR) and stores the raw status. */
-int fb_proc_wait(pid_t pid, int *status, struct fb_err *err);
+int fb_proc_wait(pid_t pid, int *status, struct fb_err *err) FB_MUST_CHECK;
 /* exit code, or 128+N for signal N. */
 int fb_status_to_exit(int status);
 /* Describe a status for messages: "exited with 3", "killed by SIGKILL". */
@@ -40,14 +42,14 @@ void fb_status_describe(int status, char *buf, size_t len);
  * stderr (either may be NULL to inherit). *exit_code gets fb_status_to_exit.
  * The child gets SIGTERM should we die first: nobody is left to read it. */
 int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf *out,
-		struct fb_buf *errout, int *exit_code, struct fb_err *err);
+		struct fb_buf *errout, int *exit_code, struct fb_err *err) FB_MUST_CHECK;
 
 /* Run argvs[0] | argvs[1] | ... with this process's stdin feeding the
  * first and its stdout taking the last; each gets SIGTERM should we die
  * first (a killed dispatcher ends its pipeline, nothing gets tagged). Returns 0 and the exit code of the
  * first stage that failed (the one whose error object travels down the
  * pipe), or 0 when all succeeded. */
-int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err);
+int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err) FB_MUST_CHECK;
 
 /* fb_pipeline, with more: keep_fd (>= 0) stays open across exec in the
  * stages whose bit is set in keep_fd_stages (bit i: stage i), and only

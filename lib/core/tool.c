@@ -82,6 +82,17 @@ int fb_tool_bad_option(char *const *argv)
 	return fb_tool_usage_error("option '%s' needs a value", arg);
 }
 
+/* stdout is closed once: after that, touching it is undefined */
+static bool g_stdout_closed;
+
+int fb_tool_close_stdout(struct fb_err *err)
+{
+	if (g_stdout_closed)
+		return 0;
+	g_stdout_closed = true;
+	return fb_stdout_close(err);
+}
+
 int fb_tool_fail(struct fb_err *e)
 {
 	if (!e->code)
@@ -90,7 +101,7 @@ int fb_tool_fail(struct fb_err *e)
 	jv obj = fb_json_error_object(fb_log_tool(), e);
 	struct fb_err werr = { 0 };
 	if (fb_json_write_stdout(obj, &werr) == 0)
-		fb_stdout_close(&werr);
+		FB_IGNORE(fb_tool_close_stdout(&werr)); /* failing already: that is the exit status */
 	return e->code;
 }
 
@@ -98,14 +109,14 @@ int fb_tool_pass_error(jv doc)
 {
 	struct fb_err werr = { 0 };
 	if (fb_json_write_stdout(doc, &werr) == 0)
-		fb_stdout_close(&werr);
+		FB_IGNORE(fb_tool_close_stdout(&werr)); /* exit 1 either way */
 	return FB_EXIT_FAILED;
 }
 
 int fb_tool_finish(jv doc)
 {
 	struct fb_err err = { 0 };
-	if (fb_json_write_stdout(doc, &err) < 0 || fb_stdout_close(&err) < 0) {
+	if (fb_json_write_stdout(doc, &err) < 0 || fb_tool_close_stdout(&err) < 0) {
 		fb_log_failure(&err);
 		return FB_EXIT_FAILED;
 	}

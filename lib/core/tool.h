@@ -6,6 +6,8 @@
 #include <getopt.h>
 #include <jv.h>
 
+#include "err.h"
+
 struct fb_err;
 
 /* Long-option values shared by all tools (kept above any short option). */
@@ -45,15 +47,19 @@ int fb_tool_bad_option(char *const *argv);
 
 /* Failure: the human line on stderr and the error object on stdout.
  * Returns the exit code. */
-int fb_tool_fail(struct fb_err *e);
+int fb_tool_fail(struct fb_err *e) FB_MUST_CHECK;
 
 /* An error object read on stdin goes on unchanged; exit 1. Consumes doc. */
 int fb_tool_pass_error(jv doc);
+
+/* Flush and close stdout, once (later calls do nothing): 0, or -1 when
+ * what was written did not all get out. Every program's last word. */
+int fb_tool_close_stdout(struct fb_err *err) FB_MUST_CHECK;
 
 /* Write the result and close stdout; returns the exit code. Consumes doc. */
 int fb_tool_finish(jv doc);
 
 /* Another fb-* tool: next to this program, or in ../libexec/firebuild. */
-int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err);
+int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err) FB_MUST_CHECK;
 
 #endif

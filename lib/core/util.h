@@ -3,6 +3,8 @@
 #ifndef FB_UTIL_H
 #define FB_UTIL_H
 
+#include "err.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +71,19 @@ bool fb_str_has_prefix(const char *s, const char *prefix);
 bool fb_str_has_suffix(const char *s, const char *suffix);
 bool fb_ascii_isspace(int c);
 
+/* Cleanup attributes for the two above: the buffer or list is freed when
+ * the variable goes out of scope. */
+static inline void fb_buf_freep(struct fb_buf *b)
+{
+	fb_buf_free(b);
+}
+static inline void fb_strv_freep(struct fb_strv *s)
+{
+	fb_strv_free(s);
+}
+#define FB_AUTOBUF __attribute__((cleanup(fb_buf_freep)))
+#define FB_AUTOSTRV __attribute__((cleanup(fb_strv_freep)))
+
 /* UTF-8: decode one code point at s (len bytes available). Invalid bytes
  * decode as themselves with width 1 and *valid = false. */
 int fb_utf8_decode(const char *s, size_t len, unsigned *cp, bool *valid);
@@ -77,11 +92,11 @@ bool fb_unicode_isspace(unsigned cp);
 
 /* Read a whole file (or fd) into memory. */
 struct fb_err;
-int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err);
+int fb_read_fd(int fd, struct fb_buf *out, struct fb_err *err) FB_MUST_CHECK;
 /* The same, refusing more than max bytes (an error of code FB_EXIT_USAGE,
  * kind "too_large", that names the limit). */
-int fb_read_fd_max(int fd, struct fb_buf *out, size_t max, struct fb_err *err);
-int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err);
+int fb_read_fd_max(int fd, struct fb_buf *out, size_t max, struct fb_err *err) FB_MUST_CHECK;
+int fb_read_file(const char *path, struct fb_buf *out, struct fb_err *err) FB_MUST_CHECK;
 
 /* The host as an OCI platform ("linux/amd64", "linux/arm/v7"). */
 const char *fb_host_platform(void);

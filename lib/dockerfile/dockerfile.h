@@ -11,6 +11,8 @@
 
 #include "util.h"
 
+#include "err.h"
+
 struct fb_err;
 
 struct fb_df_heredoc {
@@ -53,7 +55,7 @@ struct fb_df {
 #define FB_DF_MAX_SIZE ((size_t)4 << 20)
 
 /* Parse Dockerfile text. `file` names it in errors. */
-int fb_df_parse(const char *text, size_t len, const char *file, struct fb_df *out, struct fb_err *err);
+int fb_df_parse(const char *text, size_t len, const char *file, struct fb_df *out, struct fb_err *err) FB_MUST_CHECK;
 void fb_df_free(struct fb_df *df);
 void fb_df_node_free(struct fb_df_node *n);
 
@@ -65,11 +67,11 @@ void fb_df_dump_node(const struct fb_df_node *n, struct fb_buf *out);
 void fb_go_quote(struct fb_buf *out, const char *s, size_t len);
 
 /* Parse one logical instruction line into a node (used for ONBUILD). */
-int fb_df_parse_line(const char *line, char escape, struct fb_df_node *out, struct fb_err *err);
+int fb_df_parse_line(const char *line, char escape, struct fb_df_node *out, struct fb_err *err) FB_MUST_CHECK;
 
 /* Does this word start a heredoc (<<EOF, <<-EOF, 3<<"EOF")? Fills h (name
  * allocated) and returns 1; 0 if not; -1 on a lexing error. */
-int fb_df_heredoc_word(const char *word, struct fb_df_heredoc *h, struct fb_err *err);
+int fb_df_heredoc_word(const char *word, struct fb_df_heredoc *h, struct fb_err *err) FB_MUST_CHECK;
 /* Remove leading tabs from every line (the <<- form). */
 char *fb_df_chomp(const char *content);
 

@@ -11,6 +11,8 @@
 
 #include "util.h"
 
+#include "err.h"
+
 struct fb_err;
 
 /* What one expansion may make: a value over FB_SHLEX_MAX_VALUE bytes is an
@@ -37,9 +39,9 @@ struct fb_shlex {
 };
 
 /* Expand one word; the result keeps inner spaces. */
-int fb_shlex_word(const struct fb_shlex *lx, const char *in, char **out, struct fb_err *err);
+int fb_shlex_word(const struct fb_shlex *lx, const char *in, char **out, struct fb_err *err) FB_MUST_CHECK;
 /* Expand and split into words (spaces from unquoted expansions split). */
-int fb_shlex_words(const struct fb_shlex *lx, const char *in, struct fb_strv *out, struct fb_err *err);
+int fb_shlex_words(const struct fb_shlex *lx, const char *in, struct fb_strv *out, struct fb_err *err) FB_MUST_CHECK;
 
 /* Shell pattern match of the whole of str against pat (*, ?, [..], \x). */
 bool fb_shell_match(const char *pat, size_t plen, const char *str, size_t slen);

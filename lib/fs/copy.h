@@ -17,6 +17,8 @@
 
 #include "digest.h"
 
+#include "err.h"
+
 struct fb_err;
 
 struct fb_copy_opts {
@@ -39,18 +41,18 @@ struct fb_copy_opts {
 };
 
 /* Copy the sources (as written: wildcards allowed) to dest. */
-int fb_copy(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_err *err);
+int fb_copy(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_err *err) FB_MUST_CHECK;
 /* Hash everything fb_copy would read and how it would write it: names,
  * types, modes, sizes, bytes, link targets, hard-link groups (not times,
  * not owners: a context's files are all root's). */
-int fb_copy_hash(const struct fb_copy_opts *o, char *const *srcs, size_t n, struct fb_sha256 *h, struct fb_err *err);
+int fb_copy_hash(const struct fb_copy_opts *o, char *const *srcs, size_t n, struct fb_sha256 *h, struct fb_err *err) FB_MUST_CHECK;
 /* One file made from memory (a heredoc, a download) at dest: dest ending in
  * '/' or naming a directory gets `name` inside it. */
 int fb_copy_data(const struct fb_copy_opts *o, const char *name, const void *data, size_t len, mode_t mode,
-		 time_t mtime, const char *dest, struct fb_err *err);
+		 time_t mtime, const char *dest, struct fb_err *err) FB_MUST_CHECK;
 /* "user[:group]" (names from the tree's /etc/passwd and /etc/group, or
  * numbers) to ids; a user alone gets its primary group. */
-int fb_resolve_owner(const char *tree, const char *spec, uid_t *uid, gid_t *gid, struct fb_err *err);
+int fb_resolve_owner(const char *tree, const char *spec, uid_t *uid, gid_t *gid, struct fb_err *err) FB_MUST_CHECK;
 /* The same for WORKDIR's directories made as USER, as BuildKit resolves
  * them: a name the tree does not know is left out (a user: 0:0; a group:
  * the user's group stays); the RUN that runs as it reports it. */

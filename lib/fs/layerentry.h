@@ -19,6 +19,8 @@
 #include "util.h"
 
 struct archive_entry;
+#include "err.h"
+
 struct fb_err;
 
 /* Bigger entries are refused as absurd (and would not fit anywhere). */
@@ -52,7 +54,7 @@ struct fb_lentry {
 
 /* Check one entry of layer `layer` (its name in messages). *out is filled
  * on success and must be freed with fb_lentry_free (also after failure). */
-int fb_lentry_check(struct archive_entry *ae, const char *layer, struct fb_lentry *out, struct fb_err *err);
+int fb_lentry_check(struct archive_entry *ae, const char *layer, struct fb_lentry *out, struct fb_err *err) FB_MUST_CHECK;
 void fb_lentry_free(struct fb_lentry *e);
 
 /* Split `name` into out (appended) the way entries are cleaned; -1 when a

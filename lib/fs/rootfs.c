@@ -1,4 +1,5 @@
 #include "rootfs.h"
+#include "ext4tree.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,64 +21,11 @@
 #include "unpack.h"
 #include "util.h"
 
-
-struct xattr {
-	char *name;
-	void *value;
-	size_t len;
-};
-
-struct node {
-	char *name;
-	struct node *parent;
-	struct node **kids;
-	size_t nkids, capkids;
-	size_t kid_index;  /* position in parent->kids */
-	ext2_ino_t ino;
-	mode_t mode;       /* type and permissions */
-	uid_t uid;
-	gid_t gid;
-	int64_t mtime;
-	long mtime_ns;
-	int layer;         /* the layer that last created or touched it */
-	bool keep;         /* lost+found made by mke2fs: leave its blocks alone */
-	struct xattr *xattrs; /* directories only: written at the end */
-	size_t nxattrs;
-};
-
-/* (parent, name) -> node, open addressing. */
-struct slot {
-	struct node *n;
-};
-
-struct fb_rootfs {
-	ext2_filsys fs;
-	char *path;
-	bool finished;
-	struct node *root;
-	struct slot *tab;
-	size_t tabcap, tabused; /* used counts tombstones too */
-	uint32_t *nlink;        /* names per inode, for hard links */
-	ext2_ino_t max_ino;
-	struct fb_rootfs_stats st;
-	int layer;
-	const char *layer_name;
-	char *buf;              /* data staging, BUFSZ */
-	char *pend;             /* small writes of consecutive blocks, merged */
-	size_t pend_len;
-	blk64_t pend_start;
-};
-
-#define BUFSZ (1u << 20)
-#define PENDSZ (8u << 20)
-#define TOMB ((struct node *)1)
-
 static int pend_flush(struct fb_rootfs *r, struct fb_err *err);
 
 /* ---- errors ---- */
 
-static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...)
+int rfs_ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...)
 {
 	char what[1024];
 	va_list ap;
@@ -94,9 +42,7 @@ static int ext2_err(struct fb_err *err, errcode_t e, const char *fmt, ...)
 	return fb_err_set(err, FB_EXIT_FAILED, "ext4", "%s: %s", what, error_message(e));
 }
 
-static int hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
+int rfs_hostile(struct fb_rootfs *r, struct fb_err *err, const char *entry, const char *fmt, ...)
 {
 	char why[1024];
 	va_list ap;
@@ -118,7 +64,7 @@ static uint64_t hash(const struct node *parent, const char *name)
 
 static void tab_grow(struct fb_rootfs *r);
 
-static struct node *tab_find(struct fb_rootfs *r, const struct node *parent, const char *name)
+struct node *rfs_tab_find(struct fb_rootfs *r, const struct node *parent, const char *name)
 {
 	if (!r->tabcap)
 		return NULL;
@@ -175,7 +121,7 @@ static void tab_grow(struct fb_rootfs *r)
 
 /* ---- tree ---- */
 
-static struct node *node_new(struct fb_rootfs *r, struct node *parent, const char *name)
+struct node *rfs_node_new(struct fb_rootfs *r, struct node *parent, const char *name)
 {
 	struct node *n = fb_xcalloc(1, sizeof(*n));
 	n->name = fb_xstrdup(name);
@@ -193,7 +139,7 @@ static struct node *node_new(struct fb_rootfs *r, struct node *parent, const cha
 	return n;
 }
 
-static void xattrs_free(struct node *n)
+void rfs_xattrs_free(struct node *n)
 {
 	for (size_t i = 0; i < n->nxattrs; i++) {
 		free(n->xattrs[i].name);
@@ -220,22 +166,22 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 	struct ext2_inode_large inode;
 	errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
-		return ext2_err(err, e, "read inode %u", ino);
+		return rfs_ext2_err(err, e, "read inode %u", ino);
 	if (ext2fs_inode_has_valid_blocks2(r->fs, (struct ext2_inode *)&inode) && (inode.i_flags & EXT4_EXTENTS_FL)) {
 		e = ext2fs_punch(r->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
 		if (e)
-			return ext2_err(err, e, "free blocks of inode %u", ino);
+			return rfs_ext2_err(err, e, "free blocks of inode %u", ino);
 	}
 	if (inode.i_file_acl) {
 		e = ext2fs_free_ext_attr(r->fs, ino, &inode);
 		if (e)
-			return ext2_err(err, e, "free xattrs of inode %u", ino);
+			return rfs_ext2_err(err, e, "free xattrs of inode %u", ino);
 	}
 	memset(&inode, 0, sizeof(inode));
 	inode.i_dtime = (uint32_t)time(NULL);
 	e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
-		return ext2_err(err, e, "clear inode %u", ino);
+		return rfs_ext2_err(err, e, "clear inode %u", ino);
 	ext2fs_inode_alloc_stats2(r->fs, ino, -1, isdir);
 	return 0;
 }
@@ -250,19 +196,19 @@ static void unlink_from_parent(struct fb_rootfs *r, struct node *n)
 }
 
 /* Remove n and everything below it. */
-static int remove_tree(struct fb_rootfs *r, struct node *n, bool unlink, struct fb_err *err)
+int rfs_remove_tree(struct fb_rootfs *r, struct node *n, bool unlink, struct fb_err *err)
 {
 	int ret = 0;
 	for (size_t i = 0; i < n->nkids; i++) {
 		tab_del(r, n->kids[i]);
-		if (remove_tree(r, n->kids[i], false, err) < 0)
+		if (rfs_remove_tree(r, n->kids[i], false, err) < 0)
 			ret = -1;
 	}
 	if (unlink)
 		unlink_from_parent(r, n);
 	if (!n->keep && release_ino(r, n->ino, S_ISDIR(n->mode), err) < 0)
 		ret = -1;
-	xattrs_free(n);
+	rfs_xattrs_free(n);
 	free(n->kids);
 	free(n->name);
 	free(n);
@@ -273,7 +219,7 @@ static void free_tree(struct node *n)
 {
 	for (size_t i = 0; i < n->nkids; i++)
 		free_tree(n->kids[i]);
-	xattrs_free(n);
+	rfs_xattrs_free(n);
 	free(n->kids);
 	free(n->name);
 	free(n);
@@ -281,17 +227,17 @@ static void free_tree(struct node *n)
 
 /* ---- inodes ---- */
 
-static int new_ino(struct fb_rootfs *r, struct node *parent, mode_t mode, ext2_ino_t *ino, struct fb_err *err)
+int rfs_new_ino(struct fb_rootfs *r, struct node *parent, mode_t mode, ext2_ino_t *ino, struct fb_err *err)
 {
 	errcode_t e = ext2fs_new_inode(r->fs, parent && parent->ino ? parent->ino : EXT2_ROOT_INO, (int)mode, NULL, ino);
 	if (e)
-		return ext2_err(err, e, "allocate an inode");
+		return rfs_ext2_err(err, e, "allocate an inode");
 	ext2fs_inode_alloc_stats2(r->fs, *ino, +1, S_ISDIR(mode));
 	r->nlink[*ino] = 1;
 	return 0;
 }
 
-static void fill_inode(struct ext2_inode_large *in, const struct node *n)
+void rfs_fill_inode(struct ext2_inode_large *in, const struct node *n)
 {
 	in->i_mode = (uint16_t)n->mode;
 	in->i_uid = (uint16_t)n->uid;
@@ -307,24 +253,24 @@ static void fill_inode(struct ext2_inode_large *in, const struct node *n)
 	in->i_crtime_extra = extra;
 }
 
-static int write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err)
+int rfs_write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err)
 {
 	if (!n)
 		return 0;
 	struct ext2_xattr_handle *h;
 	errcode_t e = ext2fs_xattrs_open(r->fs, ino, &h);
 	if (e)
-		return ext2_err(err, e, "xattrs of inode %u", ino);
+		return rfs_ext2_err(err, e, "xattrs of inode %u", ino);
 	e = ext2fs_xattrs_read(h);
 	for (size_t i = 0; !e && i < n; i++)
 		e = ext2fs_xattr_set(h, xs[i].name, xs[i].value, xs[i].len);
 	errcode_t e2 = ext2fs_xattrs_close(&h);
 	if (e || e2)
-		return ext2_err(err, e ? e : e2, "write xattrs of inode %u", ino);
+		return rfs_ext2_err(err, e ? e : e2, "write xattrs of inode %u", ino);
 	return 0;
 }
 
-static void entry_xattrs(struct archive_entry *ae, struct xattr **out, size_t *n)
+void rfs_entry_xattrs(struct archive_entry *ae, struct xattr **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -343,7 +289,7 @@ static void entry_xattrs(struct archive_entry *ae, struct xattr **out, size_t *n
 	}
 }
 
-static void free_xattr_list(struct xattr *xs, size_t n)
+void rfs_free_xattr_list(struct xattr *xs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(xs[i].name);
@@ -353,22 +299,22 @@ static void free_xattr_list(struct xattr *xs, size_t n)
 }
 
 /* A new inode with extents, metadata from n, written. */
-static int init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, bool extents,
+int rfs_init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, bool extents,
 		      struct fb_err *err)
 {
 	memset(in, 0, sizeof(*in));
-	fill_inode(in, n);
+	rfs_fill_inode(in, n);
 	in->i_links_count = 1;
 	if (extents && ext2fs_has_feature_extents(r->fs->super)) {
 		ext2_extent_handle_t h;
 		errcode_t e = ext2fs_extent_open2(r->fs, n->ino, (struct ext2_inode *)in, &h);
 		if (e)
-			return ext2_err(err, e, "extents of inode %u", n->ino);
+			return rfs_ext2_err(err, e, "extents of inode %u", n->ino);
 		ext2fs_extent_free(h);
 	}
 	errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)in);
 	if (e)
-		return ext2_err(err, e, "write inode %u", n->ino);
+		return rfs_ext2_err(err, e, "write inode %u", n->ino);
 	return 0;
 }
 
@@ -381,7 +327,7 @@ static int pend_flush(struct fb_rootfs *r, struct fb_err *err)
 	errcode_t e = io_channel_write_blk64(r->fs->io, r->pend_start, (int)(r->pend_len / r->fs->blocksize), r->pend);
 	r->pend_len = 0;
 	if (e)
-		return ext2_err(err, e, "write data");
+		return rfs_ext2_err(err, e, "write data");
 	return 0;
 }
 
@@ -397,7 +343,7 @@ static int pend_write(struct fb_rootfs *r, blk64_t pblk, size_t nblk, const char
 		if (pend_flush(r, err) < 0)
 			return -1;
 		errcode_t e = io_channel_write_blk64(r->fs->io, pblk, (int)nblk, data);
-		return e ? ext2_err(err, e, "write data") : 0;
+		return e ? rfs_ext2_err(err, e, "write data") : 0;
 	}
 	if (!r->pend_len)
 		r->pend_start = pblk;
@@ -432,7 +378,7 @@ static int fw_flush(struct fwriter *w, struct fb_err *err)
 		if (i < nblk) {
 			errcode_t e = ext2fs_bmap2(fs, w->n->ino, (struct ext2_inode *)w->in, NULL, 0, lblk0 + i, NULL, &p);
 			if (e)
-				return ext2_err(err, e, "%s: map block", w->entry);
+				return rfs_ext2_err(err, e, "%s: map block", w->entry);
 			if (run_n && p == run_p + run_n) {
 				run_n++;
 				continue;
@@ -474,7 +420,7 @@ static int fw_write(struct fwriter *w, const char *p, size_t len, uint64_t off, 
 	return 0;
 }
 
-static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, struct archive *a,
+int rfs_write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inode_large *in, struct archive *a,
 			   const void *mem, uint64_t size, const char *entry, struct fb_err *err)
 {
 	unsigned bs = r->fs->blocksize;
@@ -483,13 +429,13 @@ static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inod
 	if (nblocks) {
 		e = ext2fs_fallocate(r->fs, EXT2_FALLOCATE_FORCE_INIT, n->ino, (struct ext2_inode *)in, ~0ULL, 0, nblocks);
 		if (e)
-			return ext2_err(err, e, "%s: allocate %" PRIu64 " bytes", entry, size);
+			return rfs_ext2_err(err, e, "%s: allocate %" PRIu64 " bytes", entry, size);
 	}
 	e = ext2fs_inode_size_set(r->fs, (struct ext2_inode *)in, size);
 	if (!e)
 		e = ext2fs_write_inode_full(r->fs, n->ino, (struct ext2_inode *)in, sizeof(*in));
 	if (e)
-		return ext2_err(err, e, "%s: write inode", entry);
+		return rfs_ext2_err(err, e, "%s: write inode", entry);
 	struct fwriter w = { r, n, in, 0, 0, entry };
 	if (mem) {
 		if (fw_write(&w, mem, (size_t)size, 0, err) < 0)
@@ -506,7 +452,7 @@ static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inod
 				return fb_err_set(err, FB_EXIT_FAILED, "layer", "layer %s: %s: %s", r->layer_name, entry,
 						  archive_error_string(a));
 			if (off < 0 || (uint64_t)off + len > size)
-				return hostile(r, err, entry, "data beyond the size in its header");
+				return rfs_hostile(r, err, entry, "data beyond the size in its header");
 			if (fw_write(&w, chunk, len, (uint64_t)off, err) < 0)
 				return -1;
 		}
@@ -515,428 +461,6 @@ static int write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inod
 		return -1;
 	r->st.bytes += size;
 	return 0;
-}
-
-/* ---- paths ---- */
-
-/* Split a name (--add-file's) into clean components, as layer entries are
- * (lib/layerentry); ".." may not climb above the root. */
-static int split_path(struct fb_rootfs *r, const char *name, struct fb_strv *out, struct fb_err *err)
-{
-	if (fb_lentry_split(name, out) < 0)
-		return hostile(r, err, name, "the name climbs above the root with ..");
-	for (size_t i = 0; i < out->n; i++)
-		if (strlen(out->v[i]) > 255)
-			return hostile(r, err, name, "a name component longer than 255 bytes");
-	return 0;
-}
-
-static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const struct fb_strv *comp, size_t ncomp,
-			       bool create, const char *entry, int depth, struct fb_err *err);
-
-/* Follow the symlink node `link` (in directory `dir`) to a directory, the
- * way a chroot would: absolute targets start at the root; a target that
- * climbs above the root leaves the image and is refused. */
-static struct node *follow(struct fb_rootfs *r, struct node *link, const char *target, const char *entry, int depth,
-			   struct fb_err *err)
-{
-	if (depth > FB_LENTRY_MAX_HOPS) {
-		hostile(r, err, entry, "too many levels of symbolic links");
-		return NULL;
-	}
-	/* ".." resolves against the link's real position (lib/layerentry) */
-	struct fb_strv base = FB_STRV_INIT, comp = FB_STRV_INIT;
-	for (struct node *p = link->parent; p && p != r->root; p = p->parent)
-		fb_strv_push(&base, p->name);
-	for (size_t i = 0; i < base.n / 2; i++) {
-		char *t = base.v[i];
-		base.v[i] = base.v[base.n - 1 - i];
-		base.v[base.n - 1 - i] = t;
-	}
-	int jr = fb_lentry_join(base.v, base.n, target, &comp);
-	fb_strv_free(&base);
-	if (jr < 0) {
-		hostile(r, err, entry, "writes through the symbolic link %s -> %s, which points outside the root",
-			link->name, target);
-		return NULL;
-	}
-	struct node *d = lookup_dir(r, r->root, &comp, comp.n, false, entry, depth + 1, err);
-	fb_strv_free(&comp);
-	return d;
-}
-
-/* Walk ncomp components from dir; missing directories are created when
- * asked (0755 root, as Docker does), symlinks are followed. */
-static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const struct fb_strv *comp, size_t ncomp,
-			       bool create, const char *entry, int depth, struct fb_err *err)
-{
-	for (size_t i = 0; i < ncomp; i++) {
-		struct node *k = tab_find(r, dir, comp->v[i]);
-		if (!k) {
-			if (!create) {
-				fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s does not exist",
-					   r->layer_name, entry, comp->v[i]);
-				return NULL;
-			}
-			k = node_new(r, dir, comp->v[i]);
-			k->mode = S_IFDIR | 0755;
-			if (new_ino(r, dir, k->mode, &k->ino, err) < 0)
-				return NULL;
-			r->st.dirs++;
-		} else if (S_ISLNK(k->mode)) {
-			/* the target is kept in the node name list? no: read it back */
-			char target[4096];
-			struct ext2_inode_large in;
-			errcode_t e = ext2fs_read_inode_full(r->fs, k->ino, (struct ext2_inode *)&in, sizeof(in));
-			if (e) {
-				ext2_err(err, e, "read link %s", k->name);
-				return NULL;
-			}
-			size_t tl = EXT2_I_SIZE(&in);
-			if (tl >= sizeof(target)) {
-				hostile(r, err, entry, "symbolic link target too long");
-				return NULL;
-			}
-			if (ext2fs_is_fast_symlink((struct ext2_inode *)&in)) {
-				memcpy(target, in.i_block, tl);
-			} else {
-				ext2_file_t f;
-				unsigned got = 0;
-				e = ext2fs_file_open2(r->fs, k->ino, (struct ext2_inode *)&in, 0, &f);
-				if (!e) {
-					e = ext2fs_file_read(f, target, (unsigned)tl, &got);
-					ext2fs_file_close(f);
-				}
-				if (e) {
-					ext2_err(err, e, "read link %s", k->name);
-					return NULL;
-				}
-			}
-			target[tl] = '\0';
-			k = follow(r, k, target, entry, depth, err);
-			if (!k)
-				return NULL;
-		} else if (!S_ISDIR(k->mode)) {
-			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: entry %s: %s is not a directory", r->layer_name,
-				   entry, comp->v[i]);
-			return NULL;
-		}
-		dir = k;
-	}
-	return dir;
-}
-
-/* ---- applying entries ---- */
-
-/* .wh.NAME hides NAME; .wh..wh..opq (wname NULL) everything lower
- * layers put in dir. lib/layerentry has refused degenerate names. */
-static int apply_whiteout(struct fb_rootfs *r, struct node *dir, const char *wname, struct fb_err *err)
-{
-	r->st.whiteouts++;
-	if (!wname) {
-		for (size_t i = dir->nkids; i-- > 0;) {
-			struct node *k = dir->kids[i];
-			if (k->layer < r->layer && !k->keep && remove_tree(r, k, true, err) < 0)
-				return -1;
-		}
-		return 0;
-	}
-	struct node *k = tab_find(r, dir, wname);
-	if (k && k->layer < r->layer)
-		return remove_tree(r, k, true, err);
-	return 0;
-}
-
-static bool is_below(const struct node *n, const struct node *top)
-{
-	for (; n; n = n->parent)
-		if (n == top)
-			return true;
-	return false;
-}
-
-/* A hard link entry: a second name in dir for the target's inode. */
-static int apply_hardlink(struct fb_rootfs *r, struct node *dir, const char *base, struct node *old,
-			  const struct fb_lentry *le, const char *entry, const char *hard, struct fb_err *err)
-{
-	struct fb_err terr = { 0 };
-	const struct fb_strv *tc = &le->target;
-	struct node *tdir = lookup_dir(r, r->root, tc, tc->n - 1, false, entry, 0, &terr);
-	struct node *t = tdir ? tab_find(r, tdir, tc->v[tc->n - 1]) : NULL;
-	if (t && t == old)
-		return 0;
-	/* a target inside what this entry replaces is gone once it is replaced */
-	if (!t || (old && is_below(t, old))) {
-		if (!strcmp(terr.kind, "hostile_layer")) {
-			*err = terr;
-			return -1;
-		}
-		return hostile(r, err, entry, "hard link to %s, which is not in the image", hard);
-	}
-	if (S_ISDIR(t->mode))
-		return hostile(r, err, entry, "a hard link to a directory (%s)", hard);
-	if (old && remove_tree(r, old, true, err) < 0)
-		return -1;
-	struct node *n = node_new(r, dir, base);
-	n->mode = t->mode;
-	n->ino = t->ino;
-	r->nlink[t->ino]++;
-	r->st.hardlinks++;
-	return 0;
-}
-
-static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_entry *ae, struct fb_err *err)
-{
-	const char *entry = archive_entry_pathname(ae);
-	struct fb_lentry le;
-	int ret = -1;
-	struct xattr *xs = NULL;
-	size_t nxs = 0;
-	if (fb_lentry_check(ae, r->layer_name, &le, err) < 0)
-		goto out;
-	r->st.entries++;
-	if (le.kind == FB_LENTRY_ROOT) {
-		r->root->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
-		r->root->uid = (uid_t)archive_entry_uid(ae);
-		r->root->gid = (gid_t)archive_entry_gid(ae);
-		r->root->mtime = archive_entry_mtime(ae);
-		r->root->mtime_ns = archive_entry_mtime_nsec(ae);
-		ret = 0;
-		goto out;
-	}
-	const char *base = le.comp.v[le.comp.n - 1];
-	struct node *dir = lookup_dir(r, r->root, &le.comp, le.comp.n - 1, true, entry, 0, err);
-	if (!dir)
-		goto out;
-	if (le.kind == FB_LENTRY_WHITEOUT || le.kind == FB_LENTRY_OPAQUE) {
-		ret = apply_whiteout(r, dir, le.wname, err);
-		goto out;
-	}
-	struct node *old = tab_find(r, dir, base);
-	if (le.kind == FB_LENTRY_HARDLINK) {
-		ret = apply_hardlink(r, dir, base, old, &le, entry, archive_entry_hardlink(ae), err);
-		goto out;
-	}
-	entry_xattrs(ae, &xs, &nxs);
-	if (le.kind == FB_LENTRY_DIR && old && S_ISDIR(old->mode)) {
-		/* An existing directory: new metadata, same contents. */
-		old->mode = S_IFDIR | (archive_entry_perm(ae) & 07777);
-		old->uid = (uid_t)archive_entry_uid(ae);
-		old->gid = (gid_t)archive_entry_gid(ae);
-		old->mtime = archive_entry_mtime(ae);
-		old->mtime_ns = archive_entry_mtime_nsec(ae);
-		old->layer = r->layer;
-		xattrs_free(old);
-		old->xattrs = xs;
-		old->nxattrs = nxs;
-		xs = NULL;
-		ret = 0;
-		goto out;
-	}
-	if (old && remove_tree(r, old, true, err) < 0)
-		goto out;
-	struct node *n = node_new(r, dir, base);
-	n->uid = (uid_t)archive_entry_uid(ae);
-	n->gid = (gid_t)archive_entry_gid(ae);
-	n->mtime = archive_entry_mtime(ae);
-	n->mtime_ns = archive_entry_mtime_nsec(ae);
-	mode_t perm = archive_entry_perm(ae) & 07777;
-	struct ext2_inode_large in;
-	switch (le.kind) {
-	case FB_LENTRY_DIR:
-		n->mode = S_IFDIR | perm;
-		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
-			goto out;
-		n->xattrs = xs;
-		n->nxattrs = nxs;
-		xs = NULL;
-		r->st.dirs++;
-		ret = 0;
-		goto out;
-	case FB_LENTRY_FILE:
-		n->mode = S_IFREG | perm;
-		if (new_ino(r, dir, n->mode, &n->ino, err) < 0 || init_inode(r, n, &in, true, err) < 0 ||
-		    write_file_data(r, n, &in, a, NULL, le.size, entry, err) < 0)
-			goto out;
-		r->st.files++;
-		break;
-	case FB_LENTRY_SYMLINK: {
-		n->mode = S_IFLNK | 0777;
-		/* ext2fs_symlink does the inode accounting itself */
-		errcode_t e = ext2fs_new_inode(r->fs, dir->ino, (int)n->mode, NULL, &n->ino);
-		if (e) {
-			ext2_err(err, e, "allocate an inode");
-			goto out;
-		}
-		r->nlink[n->ino] = 1;
-		e = ext2fs_symlink(r->fs, dir->ino, n->ino, NULL, le.symlink);
-		if (e) {
-			ext2_err(err, e, "%s: symlink", entry);
-			goto out;
-		}
-		/* ext2fs_symlink wrote root:root and now: set ours */
-		if ((e = ext2fs_read_inode_full(r->fs, n->ino, (struct ext2_inode *)&in, sizeof(in)))) {
-			ext2_err(err, e, "%s: read inode", entry);
-			goto out;
-		}
-		fill_inode(&in, n);
-		if ((e = ext2fs_write_inode_full(r->fs, n->ino, (struct ext2_inode *)&in, sizeof(in)))) {
-			ext2_err(err, e, "%s: write inode", entry);
-			goto out;
-		}
-		r->st.symlinks++;
-		break;
-	}
-	default: { /* devices and fifos */
-		mode_t type = archive_entry_filetype(ae);
-		n->mode = type | perm;
-		if (new_ino(r, dir, n->mode, &n->ino, err) < 0)
-			goto out;
-		memset(&in, 0, sizeof(in));
-		fill_inode(&in, n);
-		in.i_links_count = 1;
-		if (le.kind == FB_LENTRY_CHR || le.kind == FB_LENTRY_BLK) {
-			unsigned ma = (unsigned)archive_entry_rdevmajor(ae), mi = (unsigned)archive_entry_rdevminor(ae);
-			if (ma < 256 && mi < 256) {
-				in.i_block[0] = ma * 256 + mi;
-			} else {
-				in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
-			}
-			r->st.devices++;
-		}
-		errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)&in);
-		if (e) {
-			ext2_err(err, e, "%s: write inode", entry);
-			goto out;
-		}
-		break;
-	}
-	}
-	if (write_xattrs(r, n->ino, xs, nxs, err) < 0) {
-		fb_err_prefix(err, "layer %s: entry %s", r->layer_name, entry);
-		goto out;
-	}
-	ret = 0;
-out:
-	free_xattr_list(xs, nxs);
-	fb_lentry_free(&le);
-	return ret;
-}
-
-static int apply_archive(struct fb_rootfs *r, struct archive *a, const char *name, struct fb_err *err);
-
-int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err)
-{
-	/* decompression runs on a thread of its own (lib/unpack) */
-	struct fb_unpack *u;
-	struct archive *a;
-	if (fb_unpack_open(fd, name, &u, &a, err) < 0)
-		return -1;
-	int ret = apply_archive(r, a, name, err);
-	fb_unpack_free(u);
-	return ret;
-}
-
-/* How far a layer waiting its turn may decompress ahead, in MiB. */
-#define AHEAD_MIB 64
-#define AHEAD_LAYERS 1
-
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err)
-{
-	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
-	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
-	struct archive **as = fb_xcalloc(n ? n : 1, sizeof(*as));
-	int ret = 0;
-	size_t started = 0;
-	for (size_t i = 0; i < n; i++)
-		fds[i] = -1;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		/* keep a few layers decompressing ahead of the one applied */
-		while (started < n && started <= i + AHEAD_LAYERS) {
-			fds[started] = open(paths[started], O_RDONLY | O_CLOEXEC);
-			if (fds[started] < 0) {
-				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
-				break;
-			}
-			if (fb_unpack_open_ahead(fds[started], names[started], started == i ? 24 : AHEAD_MIB, &us[started],
-						 &as[started], err) < 0) {
-				ret = -1;
-				break;
-			}
-			started++;
-		}
-		if (ret == 0)
-			ret = apply_archive(r, as[i], names[i], err);
-		fb_unpack_free(us[i]);
-		us[i] = NULL;
-		close(fds[i]);
-		fds[i] = -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		fb_unpack_free(us[i]);
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
-	free(fds);
-	free(us);
-	free(as);
-	return ret;
-}
-
-static int apply_entry_cb(void *ctx, struct archive *a, struct archive_entry *ae, struct fb_err *err)
-{
-	return apply_entry(ctx, a, ae, err);
-}
-
-static int apply_archive(struct fb_rootfs *r, struct archive *a, const char *name, struct fb_err *err)
-{
-	r->layer++;
-	r->layer_name = name;
-	int ret = fb_unpack_each(a, name, apply_entry_cb, r, err);
-	r->layer_name = NULL;
-	return ret;
-}
-
-int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fb_err_errno(err, errno, "layer %s: open %s", name, path);
-	int ret = fb_rootfs_apply_layer_fd(r, fd, name, err);
-	close(fd);
-	return ret;
-}
-
-int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-		       gid_t gid, struct fb_err *err)
-{
-	struct fb_strv comp = FB_STRV_INIT;
-	int ret = -1;
-	r->layer++;
-	r->layer_name = "(added)";
-	if (split_path(r, path, &comp, err) < 0 || !comp.n)
-		goto out;
-	struct node *dir = lookup_dir(r, r->root, &comp, comp.n - 1, true, path, 0, err);
-	if (!dir)
-		goto out;
-	struct node *old = tab_find(r, dir, comp.v[comp.n - 1]);
-	if (old && remove_tree(r, old, true, err) < 0)
-		goto out;
-	struct node *n = node_new(r, dir, comp.v[comp.n - 1]);
-	n->mode = S_IFREG | (mode & 07777);
-	n->uid = uid;
-	n->gid = gid;
-	n->mtime = time(NULL);
-	struct ext2_inode_large in;
-	if (new_ino(r, dir, n->mode, &n->ino, err) < 0 || init_inode(r, n, &in, true, err) < 0 ||
-	    write_file_data(r, n, &in, NULL, data, len, path, err) < 0)
-		goto out;
-	r->st.files++;
-	ret = 0;
-out:
-	r->layer_name = NULL;
-	fb_strv_free(&comp);
-	return ret;
 }
 
 /* ---- finishing: directories ---- */
@@ -982,10 +506,10 @@ static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
 		/* mke2fs wrote a root directory: drop its blocks, start again */
 		if ((e = ext2fs_read_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
 		    (e = ext2fs_punch(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL)))
-			return ext2_err(err, e, "reset the root directory");
+			return rfs_ext2_err(err, e, "reset the root directory");
 	}
 	memset(&in, 0, sizeof(in));
-	fill_inode(&in, d);
+	rfs_fill_inode(&in, d);
 	unsigned subdirs = 0;
 	for (size_t i = 0; i < d->nkids; i++)
 		subdirs += S_ISDIR(d->kids[i]->mode);
@@ -993,14 +517,14 @@ static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
 	if (ext2fs_has_feature_extents(fs->super)) {
 		ext2_extent_handle_t h;
 		if ((e = ext2fs_extent_open2(fs, d->ino, (struct ext2_inode *)&in, &h)))
-			return ext2_err(err, e, "directory extents");
+			return rfs_ext2_err(err, e, "directory extents");
 		ext2fs_extent_free(h);
 	}
 	if ((e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
 	    (e = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT, d->ino, (struct ext2_inode *)&in, ~0ULL, 0, nblocks)) ||
 	    (e = ext2fs_inode_size_set(fs, (struct ext2_inode *)&in, nblocks * bs)) ||
 	    (e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))))
-		return ext2_err(err, e, "write directory inode %u", d->ino);
+		return rfs_ext2_err(err, e, "write directory inode %u", d->ino);
 
 	char *blk = r->buf;
 	uint64_t lblk = 0;
@@ -1047,11 +571,11 @@ static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
 		blk64_t pblk;
 		if ((e = ext2fs_bmap2(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, lblk, NULL, &pblk)) ||
 		    (e = ext2fs_write_dir_block4(fs, pblk, blk, 0, d->ino)))
-			return ext2_err(err, e, "write directory block");
+			return rfs_ext2_err(err, e, "write directory block");
 		lblk++;
 	}
 	memset(blk, 0, bs);
-	return write_xattrs(r, d->ino, d->xattrs, d->nxattrs, err);
+	return rfs_write_xattrs(r, d->ino, d->xattrs, d->nxattrs, err);
 }
 
 static int write_dirs(struct fb_rootfs *r, struct node *d, struct fb_err *err)
@@ -1073,12 +597,12 @@ static int fix_links(struct fb_rootfs *r, struct fb_err *err)
 		struct ext2_inode_large in;
 		errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&in, sizeof(in));
 		if (e)
-			return ext2_err(err, e, "read inode %u", ino);
+			return rfs_ext2_err(err, e, "read inode %u", ino);
 		if (LINUX_S_ISDIR(in.i_mode))
 			continue;
 		in.i_links_count = (uint16_t)r->nlink[ino];
 		if ((e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&in, sizeof(in))))
-			return ext2_err(err, e, "write inode %u", ino);
+			return rfs_ext2_err(err, e, "write inode %u", ino);
 	}
 	return 0;
 }
@@ -1091,7 +615,7 @@ int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct 
 	r->st.used_blocks = ext2fs_blocks_count(r->fs->super) - ext2fs_free_blocks_count(r->fs->super);
 	errcode_t e = ext2fs_close_free(&r->fs);
 	if (e)
-		return ext2_err(err, e, "close %s", r->path);
+		return rfs_ext2_err(err, e, "close %s", r->path);
 	r->finished = true;
 	if (stats)
 		*stats = r->st;
@@ -1152,7 +676,7 @@ opened:;
 	if (!e)
 		e = ext2fs_read_bitmaps(r->fs);
 	if (e) {
-		ext2_err(err, e, "open %s", o->path);
+		rfs_ext2_err(err, e, "open %s", o->path);
 		fb_rootfs_free(r);
 		return -1;
 	}
@@ -1160,13 +684,13 @@ opened:;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
 	r->buf = fb_xcalloc(1, BUFSZ);
 	r->pend = fb_xmalloc(PENDSZ);
-	r->root = node_new(r, NULL, "");
+	r->root = rfs_node_new(r, NULL, "");
 	r->root->ino = EXT2_ROOT_INO;
 	r->root->mode = S_IFDIR | 0755;
 	/* mke2fs made lost+found; keep it, as every ext4 has one */
 	ext2_ino_t lf;
 	if (ext2fs_lookup(r->fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &lf) == 0) {
-		struct node *n = node_new(r, r->root, "lost+found");
+		struct node *n = rfs_node_new(r, r->root, "lost+found");
 		n->mode = S_IFDIR | 0700;
 		n->ino = lf;
 		n->keep = true;

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "doc.h"
+#include "err.h"
+#include "oci.h"
+
 struct fb_err;
 struct fb_rootfs;
 
@@ -31,18 +35,18 @@ struct fb_rootfs_stats {
 	uint64_t block_size;
 };
 
-int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err);
+int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err) FB_MUST_CHECK;
 /* Apply one layer (a tar, gzip/zstd/xz/bzip2 or plain) read from fd.
  * `name` (the digest) prefixes errors. Hostile content is FB_EXIT_USAGE. */
-int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err);
-int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err);
+int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err) FB_MUST_CHECK;
+int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err) FB_MUST_CHECK;
 /* All layers in order; the next ones decompress ahead on other cores. */
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err);
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err) FB_MUST_CHECK;
 /* Add one regular file (the hook fb-init uses to enter every image). */
 int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode,
-		       uid_t uid, gid_t gid, struct fb_err *err);
+		       uid_t uid, gid_t gid, struct fb_err *err) FB_MUST_CHECK;
 /* Write the directories, close the file system. */
-int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err);
+int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err) FB_MUST_CHECK;
 /* Frees; removes the image unless finished. */
 void fb_rootfs_free(struct fb_rootfs *r);
 
@@ -50,6 +54,30 @@ void fb_rootfs_free(struct fb_rootfs *r);
  * its magic (0xEF53), a block size of 1 to 64 KiB, inodes and blocks, and
  * a file at least as long as the file system. FB_EXIT_USAGE naming `name`
  * when not. */
-int fb_ext4_check(int fd, const char *name, struct fb_err *err);
+int fb_ext4_check(int fd, const char *name, struct fb_err *err) FB_MUST_CHECK;
 
+
+
+/* ---- .rootfs, what fb-mkrootfs writes (rootfs_doc.c is its codec) ---- */
+
+struct fb_rootfs_doc {
+	char *path;
+	int64_t size;                 /* of the image file */
+	int64_t content_size;         /* bytes the file system uses; -1: not said */
+	bool has_stats;
+	struct fb_rootfs_stats stats; /* data_bytes and counts */
+	bool has_init, init;          /* /sbin/fb-init was added */
+	struct fb_oci_config *config; /* NULL: none */
+};
+void fb_rootfs_doc_free(struct fb_rootfs_doc *r);
+void fb_rootfs_doc_set(struct fb_doc *d, const struct fb_rootfs_doc *r);
+/* fb-tag put's reading: .rootfs {path (a string), content_size, config};
+ * *present false when there is none. FB_EXIT_USAGE naming the member. */
+int fb_rootfs_from_doc(const struct fb_doc *d, struct fb_rootfs_doc *r, bool *present, struct fb_err *err)
+	FB_MUST_CHECK;
+/* .rootfs.path = path, the other members as they were */
+void fb_rootfs_doc_set_path(struct fb_doc *d, const char *path);
+/* .tree {path, config}: fb-mkrootfs --tree (config NULL: null, or no
+ * member at all when with_config is false) */
+void fb_tree_doc_set(struct fb_doc *d, const char *path, bool with_config, const struct fb_oci_config *config);
 #endif

@@ -474,8 +474,7 @@ static int apply(struct ctx *c, struct archive *a, struct archive_entry *ae, str
 	if (r == 0)
 		r = meta(c, dfd, base, ae, le.kind == FB_LENTRY_SYMLINK);
 	if (r < 0) {
-		if (!err->msg[0])
-			fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
+		fb_err_errno(err, errno, "layer %s: entry %s", c->name, entry);
 		goto out;
 	}
 	fb_strv_push(&c->made, path);

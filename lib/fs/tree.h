@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 struct fb_err;
 struct fb_strv;
 
@@ -21,11 +23,11 @@ int fb_tree_open(int rootfd, const char *rel, int flags, mode_t mode);
  * wanted), outermost first. A component that is not a directory is an
  * error naming it. */
 int fb_tree_mkdirs(int rootfd, const char *rel, mode_t mode, uid_t uid, gid_t gid, struct fb_strv *made,
-		   struct fb_err *err);
+		   struct fb_err *err) FB_MUST_CHECK;
 /* rm -rf, never following a link. */
 int fb_tree_remove(const char *path);
 
-int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err);
+int fb_tree_apply_layer(const char *root, const char *layer, const char *name, struct fb_err *err) FB_MUST_CHECK;
 /* ADD's local archive, applied like a layer; with own->set every entry
  * gets that owner (ADD --chown), as BuildKit's unpack does. */
 struct fb_tree_owner {
@@ -34,14 +36,14 @@ struct fb_tree_owner {
 	gid_t gid;
 };
 int fb_tree_apply_archive(const char *root, const char *archive, const char *name, const struct fb_tree_owner *own,
-			  struct fb_err *err);
+			  struct fb_err *err) FB_MUST_CHECK;
 
 /* Write the tree as a tar (owners, modes, times to the nanosecond, links,
  * devices, xattrs)
  * to fd, from a thread of its own; the reader takes it as a layer.
  * fb_tree_tar_finish joins the thread and reports its error. */
 struct fb_tree_tar;
-int fb_tree_tar_start(const char *root, int fd, struct fb_tree_tar **out, struct fb_err *err);
-int fb_tree_tar_finish(struct fb_tree_tar *t, struct fb_err *err);
+int fb_tree_tar_start(const char *root, int fd, struct fb_tree_tar **out, struct fb_err *err) FB_MUST_CHECK;
+int fb_tree_tar_finish(struct fb_tree_tar *t, struct fb_err *err) FB_MUST_CHECK;
 
 #endif

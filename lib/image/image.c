@@ -7,11 +7,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "digest.h"
 #include "err.h"
-#include "json.h"
 #include "log.h"
 #include "oci.h"
 #include "ref.h"
@@ -21,137 +21,111 @@
 
 /* ---- the common end: a manifest whose blobs are in the store ---- */
 
-static jv layer_descs(jv layers)
+/* Record the image in index.json and build .image. */
+static int finish_image(struct fb_store *s, const struct fb_ref *ref, const struct fb_oci_manifest *m, const char *mdigest,
+			const char *mtype, uint64_t msize, struct fb_image *out, struct fb_err *err)
 {
-	jv out = jv_array();
-	jv_array_foreach(layers, i, l)
-	{
-		jv d = jv_object();
-		d = jv_object_set(d, jv_string("digest"), jv_object_get(jv_copy(l), jv_string("digest")));
-		d = jv_object_set(d, jv_string("size"), jv_object_get(jv_copy(l), jv_string("size")));
-		jv mt = jv_object_get(l, jv_string("mediaType"));
-		d = jv_object_set(d, jv_string("mediaType"), jv_is_valid(mt) && jv_get_kind(mt) == JV_KIND_STRING ? mt : (jv_free(mt), jv_string(FB_MT_OCI_LAYER_GZ)));
-		out = jv_array_append(out, d);
-		(void)i;
-	}
-	jv_free(layers);
-	return out;
-}
-
-/* Record the image in index.json and build .image. manifest is borrowed. */
-static int finish_image(struct fb_store *s, const struct fb_ref *ref, jv manifest, const char *mdigest, const char *mtype,
-			uint64_t msize, jv *out, struct fb_err *err)
-{
-	jv cdesc, layers;
-	if (fb_oci_manifest_parts(manifest, &cdesc, &layers, err) < 0)
+	struct fb_oci_config cfg;
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_store_read_blob(s, m->config.digest, &b, err);
+	if (r == 0 && (r = fb_oci_config_decode(fb_buf_str(&b), b.len, &cfg, err)) < 0)
+		fb_err_prefix(err, "blob %s", m->config.digest);
+	fb_buf_free(&b);
+	if (r < 0)
 		return -1;
-	char *cdigest = NULL;
-	fb_json_get_str(cdesc, "digest", &cdigest, err);
-	jv_free(cdesc);
-	jv cfg;
-	if (fb_store_read_blob(s, cdigest, &cfg, err) < 0) {
-		free(cdigest);
-		jv_free(layers);
-		return -1;
-	}
 	/* every layer must be there */
-	jv_array_foreach(layers, i, l)
-	{
-		char *d = NULL;
-		fb_json_get_str(l, "digest", &d, err);
-		bool ok = fb_store_has_blob(s, d);
-		if (!ok)
-			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "layer %s is missing", d);
-		free(d);
-		jv_free(l);
-		if (!ok) {
-			free(cdigest);
-			jv_free(cfg);
-			jv_free(layers);
-			return -1;
+	for (size_t i = 0; i < m->nlayers; i++)
+		if (!fb_store_has_blob(s, m->layers[i].digest)) {
+			fb_oci_config_free(&cfg);
+			return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "layer %s is missing", m->layers[i].digest);
 		}
-		(void)i;
-	}
 	if (fb_store_index_set(s, ref->store_name, mtype, mdigest, msize, err) < 0) {
-		free(cdigest);
-		jv_free(cfg);
-		jv_free(layers);
+		fb_oci_config_free(&cfg);
 		return -1;
 	}
-	char *plat = fb_oci_platform_string(cfg);
-	jv img = jv_object();
-	img = jv_object_set(img, jv_string("ref"), jv_string(ref->canonical));
-	img = jv_object_set(img, jv_string("name"), jv_string(ref->store_name));
-	img = jv_object_set(img, jv_string("digest"), jv_string(mdigest));
-	img = jv_object_set(img, jv_string("media_type"), jv_string(mtype));
-	img = jv_object_set(img, jv_string("platform"), jv_string(plat));
-	img = jv_object_set(img, jv_string("config_digest"), jv_string(cdigest));
-	img = jv_object_set(img, jv_string("config"), cfg);
-	img = jv_object_set(img, jv_string("layers"), layer_descs(layers));
-	img = jv_object_set(img, jv_string("store"), jv_string(s->root));
-	free(plat);
-	free(cdigest);
-	*out = img;
+	memset(out, 0, sizeof(*out));
+	out->ref = fb_xstrdup(ref->canonical);
+	out->name = fb_xstrdup(ref->store_name);
+	out->digest = fb_xstrdup(mdigest);
+	out->media_type = fb_xstrdup(mtype);
+	out->platform = fb_oci_config_platform(&cfg);
+	out->config_digest = fb_xstrdup(m->config.digest);
+	out->config = fb_xmalloc(sizeof(*out->config));
+	*out->config = cfg;
+	for (size_t i = 0; i < m->nlayers; i++) {
+		struct fb_oci_desc l = m->layers[i];
+		if (!l.media_type)
+			l.media_type = FB_MT_OCI_LAYER_GZ;
+		fb_image_add_layer(out, &l);
+	}
+	out->store = fb_xstrdup(s->root);
 	return 0;
 }
 
 /* Follow an index to the platform's manifest; `get` reads a blob's bytes. */
 typedef int (*blob_get_fn)(void *ctx, const char *digest, struct fb_buf *out, struct fb_err *err);
 
-static int resolve(void *ctx, blob_get_fn get, struct fb_store *s, const struct fb_ref *ref, jv first, const char *first_digest,
-		   const char *first_mt, uint64_t first_size, const char *platform, jv *out, struct fb_err *err)
+static int resolve(void *ctx, blob_get_fn get, struct fb_store *s, const struct fb_ref *ref, struct fb_buf *first,
+		   const char *first_digest, const char *first_mt, uint64_t first_size, const char *platform,
+		   struct fb_image *out, struct fb_err *err)
 {
-	jv doc = first;
+	struct fb_buf doc = *first;
+	*first = (struct fb_buf)FB_BUF_INIT;
 	char *digest = fb_xstrdup(first_digest), *mt = fb_xstrdup(first_mt);
 	uint64_t size = first_size;
 	int ret = -1;
 	for (int depth = 0; depth < 4; depth++) {
 		if (!*mt) {
 			free(mt);
-			mt = fb_oci_media_type_of(doc);
+			mt = fb_oci_media_type_of(fb_buf_str(&doc), doc.len);
 		}
 		if (fb_oci_is_manifest(mt)) {
-			ret = finish_image(s, ref, doc, digest, mt, size, out, err);
+			struct fb_oci_manifest m;
+			if (fb_oci_manifest_decode(fb_buf_str(&doc), doc.len, &m, err) == 0) {
+				ret = finish_image(s, ref, &m, digest, mt, size, out, err);
+				fb_oci_manifest_free(&m);
+			}
 			goto done;
 		}
 		if (!fb_oci_is_index(mt)) {
 			fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: unsupported manifest type \"%s\"", ref->canonical, mt);
 			goto done;
 		}
-		jv desc;
-		if (fb_oci_pick_platform(doc, platform, &desc, err) < 0) {
+		struct fb_oci_index idx;
+		const struct fb_oci_desc *desc;
+		if (fb_oci_index_decode(fb_buf_str(&doc), doc.len, &idx, err) < 0)
+			goto done;
+		int pr = idx.listed ? fb_oci_pick_platform(&idx, platform, &desc, err)
+				    : fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "the image index has no manifests list");
+		if (pr < 0) {
+			fb_oci_index_free(&idx);
 			fb_err_prefix(err, "%s", ref->canonical);
 			goto done;
 		}
-		char *d = NULL, *m = NULL;
-		long long sz = 0;
-		fb_json_get_str(desc, "digest", &d, err);
-		fb_json_get_str_opt(desc, "mediaType", &m, err);
-		fb_json_get_int_opt(desc, "size", &sz, err);
-		jv_free(desc);
+		char *d = desc->digest ? fb_xstrdup(desc->digest) : NULL;
+		char *m = fb_xstrdup(desc->media_type ? desc->media_type : "");
+		int64_t sz = desc->size > 0 ? desc->size : 0;
+		fb_oci_index_free(&idx);
 		struct fb_buf b = FB_BUF_INIT;
 		int r = d && fb_digest_valid(d) ? get(ctx, d, &b, err)
 					       : fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "bad digest in the index");
-		jv next = jv_invalid();
-		if (r == 0)
-			r = fb_json_parse(fb_buf_str(&b), b.len, &next, err);
-		fb_buf_free(&b);
 		if (r < 0) {
+			fb_buf_free(&b);
 			free(d);
 			free(m);
 			goto done;
 		}
-		jv_free(doc);
-		doc = next;
+		fb_buf_free(&doc);
+		doc = b;
 		free(digest);
 		free(mt);
 		digest = d;
-		mt = m ? m : fb_xstrdup("");
+		mt = m;
 		size = (uint64_t)sz;
 	}
 	fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: indexes nested too deep", ref->canonical);
 done:
-	jv_free(doc);
+	fb_buf_free(&doc);
 	free(digest);
 	free(mt);
 	return ret;
@@ -159,7 +133,19 @@ done:
 
 /* ---- registry ---- */
 
-static int fetch_registry(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, jv *out,
+/* A manifest by tag or digest, kept in the store as read. */
+static int registry_manifest(struct fb_registry *r, struct fb_store *s, const char *reference, struct fb_buf *body,
+			     char **mt, char digest[72], struct fb_err *err)
+{
+	if (fb_registry_manifest(r, reference, body, mt, digest, err) < 0 ||
+	    fb_store_put_mem(s, body->data ? body->data : "", body->len, NULL, err) < 0)
+		return -1;
+	if (!*mt)
+		*mt = fb_xstrdup("");
+	return 0;
+}
+
+static int fetch_registry(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, struct fb_image *out,
 			  struct fb_err *err)
 {
 	struct fb_registry *r;
@@ -169,98 +155,58 @@ static int fetch_registry(const struct fb_image_opts *o, const struct fb_ref *re
 	}
 	struct fb_buf body = FB_BUF_INIT;
 	char *mt = NULL, digest[72];
-	jv doc = jv_invalid();
+	struct fb_oci_manifest m = { 0 };
+	struct fb_blob_req *reqs = NULL;
 	int ret = -1;
-	if (fb_registry_manifest(r, ref->digest ? ref->digest : ref->tag, &body, &mt, digest, err) < 0 ||
-	    fb_store_put_mem(s, body.data ? body.data : "", body.len, NULL, err) < 0 ||
-	    fb_json_parse(fb_buf_str(&body), body.len, &doc, err) < 0)
+	if (registry_manifest(r, s, ref->digest ? ref->digest : ref->tag, &body, &mt, digest, err) < 0)
 		goto out;
+	if (!*mt) {
+		free(mt);
+		mt = fb_oci_media_type_of(fb_buf_str(&body), body.len);
+	}
 	/* After an index, the chosen manifest names the config and layers;
 	 * they are downloaded before finish_image checks they are there. */
-	jv img;
-	char *cur_digest = fb_xstrdup(digest), *cur_mt = fb_xstrdup(mt ? mt : "");
-	jv cur = jv_copy(doc);
-	uint64_t cur_size = body.len;
-	if (fb_oci_is_index(*cur_mt ? cur_mt : "") || (!*cur_mt && jv_object_has(jv_copy(cur), jv_string("manifests")))) {
-		jv desc;
-		if (fb_oci_pick_platform(cur, o->platform, &desc, err) < 0) {
+	if (fb_oci_is_index(mt)) {
+		struct fb_oci_index idx;
+		const struct fb_oci_desc *desc;
+		if (fb_oci_index_decode(fb_buf_str(&body), body.len, &idx, err) < 0)
+			goto out;
+		int pr = idx.listed ? fb_oci_pick_platform(&idx, o->platform, &desc, err)
+				    : fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "the image index has no manifests list");
+		char *d = pr == 0 && desc->digest ? fb_xstrdup(desc->digest) : NULL;
+		fb_oci_index_free(&idx);
+		if (pr < 0) {
 			fb_err_prefix(err, "%s", ref->canonical);
-			jv_free(cur);
-			free(cur_digest);
-			free(cur_mt);
 			goto out;
 		}
-		char *d = NULL;
-		fb_json_get_str(desc, "digest", &d, err);
-		jv_free(desc);
-		struct fb_buf b2 = FB_BUF_INIT;
-		char *mt2 = NULL, dg2[72];
-		int rr = d ? fb_registry_manifest(r, d, &b2, &mt2, dg2, err) : -1;
-		if (rr == 0)
-			rr = fb_store_put_mem(s, b2.data ? b2.data : "", b2.len, NULL, err);
-		jv_free(cur);
-		cur = jv_invalid();
-		if (rr == 0)
-			rr = fb_json_parse(fb_buf_str(&b2), b2.len, &cur, err);
-		free(cur_digest);
-		free(cur_mt);
-		cur_digest = fb_xstrdup(dg2);
-		cur_mt = mt2 ? mt2 : fb_xstrdup("");
-		cur_size = b2.len;
-		fb_buf_free(&b2);
+		if (!d) {
+			fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: bad digest in the index", ref->canonical);
+			goto out;
+		}
+		fb_buf_reset(&body);
+		free(mt);
+		mt = NULL;
+		int rr = registry_manifest(r, s, d, &body, &mt, digest, err);
 		free(d);
-		if (rr < 0) {
-			free(cur_digest);
-			free(cur_mt);
+		if (rr < 0)
 			goto out;
+		if (!*mt) {
+			free(mt);
+			mt = fb_oci_media_type_of(fb_buf_str(&body), body.len);
 		}
 	}
-	jv cdesc, layers;
-	if (fb_oci_manifest_parts(cur, &cdesc, &layers, err) < 0) {
-		jv_free(cur);
-		free(cur_digest);
-		free(cur_mt);
+	if (fb_oci_manifest_decode(fb_buf_str(&body), body.len, &m, err) < 0)
 		goto out;
-	}
-	int nl = jv_array_length(jv_copy(layers));
-	struct fb_blob_req *reqs = fb_xcalloc((size_t)nl + 1, sizeof(*reqs));
-	char **digests = fb_xcalloc((size_t)nl + 1, sizeof(char *));
-	long long sz = 0;
-	fb_json_get_str(cdesc, "digest", &digests[0], err);
-	fb_json_get_int_opt(cdesc, "size", &sz, err);
-	reqs[0] = (struct fb_blob_req){ digests[0], (uint64_t)sz, "config" };
-	jv_array_foreach(layers, i, l)
-	{
-		fb_json_get_str(l, "digest", &digests[i + 1], err);
-		sz = 0;
-		fb_json_get_int_opt(l, "size", &sz, err);
-		reqs[i + 1] = (struct fb_blob_req){ digests[i + 1], (uint64_t)sz, "layer" };
-		jv_free(l);
-	}
-	jv_free(cdesc);
-	jv_free(layers);
-	int rb = fb_registry_blobs(r, s, reqs, (size_t)nl + 1, err);
-	for (int i = 0; i <= nl; i++)
-		free(digests[i]);
-	free(digests);
-	free(reqs);
-	if (rb == 0) {
-		if (*cur_mt == '\0') {
-			free(cur_mt);
-			cur_mt = fb_oci_media_type_of(cur);
-		}
-		rb = finish_image(s, ref, cur, cur_digest, cur_mt, cur_size, &img, err);
-	}
-	jv_free(cur);
-	free(cur_digest);
-	free(cur_mt);
-	if (rb < 0)
+	reqs = fb_xcalloc(m.nlayers + 1, sizeof(*reqs));
+	reqs[0] = (struct fb_blob_req){ m.config.digest, (uint64_t)m.config.size, "config" };
+	for (size_t i = 0; i < m.nlayers; i++)
+		reqs[i + 1] = (struct fb_blob_req){ m.layers[i].digest, (uint64_t)m.layers[i].size, "layer" };
+	if (fb_registry_blobs(r, s, reqs, m.nlayers + 1, err) < 0)
 		goto out;
-	*out = img;
-	ret = 0;
+	ret = finish_image(s, ref, &m, digest, mt, body.len, out, err);
 out:
-	if (jv_is_valid(doc))
-		jv_free(doc);
+	free(reqs);
+	fb_oci_manifest_free(&m);
 	free(mt);
 	fb_buf_free(&body);
 	fb_registry_free(r);
@@ -274,119 +220,103 @@ struct dir_ctx {
 	struct fb_store *s;
 };
 
+static char *layout_blob(const char *dir, const char *digest)
+{
+	/* an OCI image layout keeps its blobs as the store does */
+	return fb_store_blob_path_at(dir, digest);
+}
+
 static int dir_get(void *ctx, const char *digest, struct fb_buf *out, struct fb_err *err)
 {
 	struct dir_ctx *c = ctx;
-	char *p = fb_xasprintf("%s/blobs/sha256/%s", c->dir, fb_digest_hex(digest));
+	char *p = layout_blob(c->dir, digest);
 	int r = fb_store_put_file(c->s, p, digest, NULL, err);
 	free(p);
 	if (r < 0)
 		return -1;
-	char *sp = fb_store_blob_path(c->s, digest);
-	r = fb_read_file(sp, out, err);
-	free(sp);
-	return r;
+	return fb_store_read_blob(c->s, digest, out, err);
 }
 
 static int store_get(void *ctx, const char *digest, struct fb_buf *out, struct fb_err *err)
 {
 	struct dir_ctx *c = ctx;
-	char *sp = fb_store_blob_path(c->s, digest);
-	int r = fb_read_file(sp, out, err);
-	free(sp);
+	int r = fb_store_read_blob(c->s, digest, out, err);
 	if (r < 0)
 		fb_err_prefix(err, "blob %s is not in the archive", digest);
 	return r;
 }
 
 /* Pick index.json's entry for tag (or the only one), resolve it, copy the
- * config and layers with get_copy. */
-static int from_layout_index(void *ctx, blob_get_fn get, jv index, const struct fb_ref *ref, const struct fb_image_opts *o,
-			     struct fb_store *s, jv *out, struct fb_err *err)
+ * config and layers with get. */
+static int from_layout_index(void *ctx, blob_get_fn get, const struct fb_buf *index, const struct fb_ref *ref,
+			     const struct fb_image_opts *o, struct fb_store *s, struct fb_image *out, struct fb_err *err)
 {
-	jv ms = jv_object_get(jv_copy(index), jv_string("manifests"));
-	if (jv_get_kind(ms) != JV_KIND_ARRAY) {
-		jv_free(ms);
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: index.json has no manifests", ref->canonical);
-	}
-	int pick = -1, n = jv_array_length(jv_copy(ms));
+	struct fb_oci_index idx;
+	if (fb_oci_index_decode(fb_buf_str(index), index->len, &idx, err) < 0)
+		return -1;
+	int ret = -1;
 	struct fb_buf names = FB_BUF_INIT;
-	jv_array_foreach(ms, i, m)
-	{
-		jv name = jv_getpath(jv_copy(m), jv_parse("[\"annotations\",\"org.opencontainers.image.ref.name\"]"));
-		const char *nm = jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : NULL;
+	if (!idx.listed) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: index.json has no manifests", ref->canonical);
+		goto out;
+	}
+	int pick = -1;
+	for (size_t i = 0; i < idx.n; i++) {
+		const char *nm = idx.manifests[i].ref_name;
 		if (nm)
 			fb_buf_addf(&names, "%s%s", names.len ? ", " : "", nm);
 		if (ref->tag && nm && !strcmp(nm, ref->tag))
-			pick = i;
-		jv_free(name);
-		jv_free(m);
+			pick = (int)i;
 	}
-	if (!ref->tag && n == 1)
+	if (!ref->tag && idx.n == 1)
 		pick = 0;
-	int ret = -1;
 	if (pick < 0) {
 		if (ref->tag)
 			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: no image tagged \"%s\" (there are: %s)", ref->canonical,
 				   ref->tag, names.len ? fb_buf_str(&names) : "none");
 		else
-			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s holds %d images: name one (%s)", ref->canonical, n,
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s holds %zu images: name one (%s)", ref->canonical, idx.n,
 				   names.len ? fb_buf_str(&names) : "untagged");
 		goto out;
 	}
-	jv desc = jv_array_get(jv_copy(ms), pick);
-	char *d = NULL, *mt = NULL;
-	long long sz = 0;
-	fb_json_get_str(desc, "digest", &d, err);
-	fb_json_get_str_opt(desc, "mediaType", &mt, err);
-	fb_json_get_int_opt(desc, "size", &sz, err);
-	jv_free(desc);
+	const struct fb_oci_desc *desc = &idx.manifests[pick];
+	if (!desc->digest) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", ".digest: missing (expected a string)");
+		goto out;
+	}
+	if (!fb_digest_valid(desc->digest)) {
+		fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: bad digest %s", ref->canonical, desc->digest);
+		goto out;
+	}
 	struct fb_buf b = FB_BUF_INIT;
-	jv doc;
-	if (d && fb_digest_valid(d) && get(ctx, d, &b, err) == 0 && fb_json_parse(fb_buf_str(&b), b.len, &doc, err) == 0) {
+	if (get(ctx, desc->digest, &b, err) == 0) {
 		/* copy config and layers of the manifest the platform picks */
-		ret = resolve(ctx, get, s, ref, doc, d, mt ? mt : "", (uint64_t)sz, o->platform, out, err);
-	} else if (d && !fb_digest_valid(d)) {
-		fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: bad digest %s", ref->canonical, d);
+		ret = resolve(ctx, get, s, ref, &b, desc->digest, desc->media_type ? desc->media_type : "",
+			      desc->size > 0 ? (uint64_t)desc->size : 0, o->platform, out, err);
 	}
 	fb_buf_free(&b);
-	free(d);
-	free(mt);
 out:
-	jv_free(ms);
+	fb_oci_index_free(&idx);
 	fb_buf_free(&names);
 	return ret;
 }
 
 /* For a directory layout the config and layers are copied before
  * finish_image looks for them: walk the chosen manifest first. */
-static int copy_manifest_blobs(struct dir_ctx *c, jv manifest, struct fb_err *err)
+static int copy_manifest_blobs(struct dir_ctx *c, const struct fb_buf *manifest, struct fb_err *err)
 {
-	jv cdesc, layers;
-	if (fb_oci_manifest_parts(manifest, &cdesc, &layers, err) < 0)
+	struct fb_oci_manifest m;
+	if (fb_oci_manifest_decode(fb_buf_str(manifest), manifest->len, &m, err) < 0)
 		return -1;
-	int r = 0;
-	char *d = NULL;
-	fb_json_get_str(cdesc, "digest", &d, err);
 	struct fb_buf tmp = FB_BUF_INIT;
-	r = dir_get(c, d, &tmp, err);
+	int r = dir_get(c, m.config.digest, &tmp, err);
 	fb_buf_free(&tmp);
-	free(d);
-	jv_free(cdesc);
-	jv_array_foreach(layers, i, l)
-	{
-		char *ld = NULL;
-		fb_json_get_str(l, "digest", &ld, err);
-		jv_free(l);
-		if (r == 0) {
-			char *p = fb_xasprintf("%s/blobs/sha256/%s", c->dir, fb_digest_hex(ld));
-			r = fb_store_put_file(c->s, p, ld, NULL, err);
-			free(p);
-		}
-		free(ld);
-		(void)i;
+	for (size_t i = 0; r == 0 && i < m.nlayers; i++) {
+		char *p = layout_blob(c->dir, m.layers[i].digest);
+		r = fb_store_put_file(c->s, p, m.layers[i].digest, NULL, err);
+		free(p);
 	}
-	jv_free(layers);
+	fb_oci_manifest_free(&m);
 	return r;
 }
 
@@ -395,34 +325,24 @@ static int dir_get_all(void *ctx, const char *digest, struct fb_buf *out, struct
 {
 	if (dir_get(ctx, digest, out, err) < 0)
 		return -1;
-	jv doc;
-	struct fb_err ignore = { 0 };
-	if (fb_json_parse(fb_buf_str(out), out->len, &doc, &ignore) == 0) {
-		char *mt = fb_oci_media_type_of(doc);
-		int r = fb_oci_is_manifest(mt) ? copy_manifest_blobs(ctx, doc, err) : 0;
-		free(mt);
-		jv_free(doc);
-		return r;
-	}
-	return 0;
+	char *mt = fb_oci_media_type_of(fb_buf_str(out), out->len);
+	int r = fb_oci_is_manifest(mt) ? copy_manifest_blobs(ctx, out, err) : 0;
+	free(mt);
+	return r;
 }
 
-static int fetch_oci_dir(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, jv *out,
+static int fetch_oci_dir(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, struct fb_image *out,
 			 struct fb_err *err)
 {
 	char *ip = fb_xasprintf("%s/index.json", ref->path);
 	struct fb_buf b = FB_BUF_INIT;
-	jv index;
 	int r = fb_read_file(ip, &b, err);
-	if (r == 0 && (r = fb_json_parse(fb_buf_str(&b), b.len, &index, err)) < 0)
-		fb_err_prefix(err, "%s", ip);
 	free(ip);
+	if (r == 0) {
+		struct dir_ctx c = { ref->path, s };
+		r = from_layout_index(&c, dir_get_all, &b, ref, o, s, out, err);
+	}
 	fb_buf_free(&b);
-	if (r < 0)
-		return -1;
-	struct dir_ctx c = { ref->path, s };
-	r = from_layout_index(&c, dir_get_all, index, ref, o, s, out, err);
-	jv_free(index);
 	return r;
 }
 
@@ -564,18 +484,23 @@ static int check_archive_image(const char *path, struct fb_store *s, const char 
 	if (hex_named(cfgname, ".json", hex) && strcmp(cm->digest + 7, hex))
 		return fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
 				  "%s: the config %s: digest mismatch: its bytes hash to %s", path, cfgname, cm->digest);
-	jv cfg;
-	if (fb_store_read_blob(s, cm->digest, &cfg, err) < 0) {
+	struct fb_oci_config cfg;
+	struct fb_buf cb = FB_BUF_INIT;
+	int r = fb_store_read_blob(s, cm->digest, &cb, err);
+	if (r == 0 && (r = fb_oci_config_decode(fb_buf_str(&cb), cb.len, &cfg, err)) < 0)
+		fb_err_prefix(err, "blob %s", cm->digest);
+	fb_buf_free(&cb);
+	if (r < 0) {
 		fb_err_prefix(err, "%s: the config %s", path, cfgname);
 		return -1;
 	}
-	jv ids = jv_getpath(cfg, jv_parse("[\"rootfs\",\"diff_ids\"]"));
+	const struct fb_oci_strv *ids = &cfg.diff_ids;
 	int ret = 0;
-	if (jv_get_kind(ids) != JV_KIND_ARRAY) {
+	if (!ids->set) {
 		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config %s has no rootfs.diff_ids list", path, cfgname);
 		goto out;
 	}
-	size_t nids = (size_t)jv_array_length(jv_copy(ids));
+	size_t nids = ids->v.n;
 	if (nids != lnames->n) {
 		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid",
 				 "%s: manifest.json names %zu layers but the config's rootfs.diff_ids has %zu", path, lnames->n,
@@ -589,11 +514,10 @@ static int check_archive_image(const char *path, struct fb_store *s, const char 
 					 "%s: layer %s: digest mismatch: its bytes hash to %s", path, lnames->v[i], lm->digest);
 			break;
 		}
-		jv want = jv_array_get(jv_copy(ids), (int)i);
-		if (jv_get_kind(want) != JV_KIND_STRING || !fb_digest_valid(jv_string_value(want))) {
+		const char *want = ids->v.v[i];
+		if (!fb_digest_valid(want)) {
 			ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config's rootfs.diff_ids[%zu] is not a sha256 digest",
 					 path, i);
-			jv_free(want);
 			break;
 		}
 		/* an uncompressed layer's digest is its diff id already */
@@ -613,37 +537,33 @@ static int check_archive_image(const char *path, struct fb_store *s, const char 
 		else if (fb_unpack_diff_id(bp, got, err) < 0)
 			ret = -1, fb_err_prefix(err, "%s: layer %s", path, lnames->v[i]);
 		free(bp);
-		if (ret == 0 && strcmp(got, jv_string_value(want)))
+		if (ret == 0 && strcmp(got, want))
 			ret = fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
 					 "%s: layer %s: diff id mismatch: its uncompressed bytes hash to %s, the config's rootfs.diff_ids[%zu] is %s",
-					 path, lnames->v[i], got, i, jv_string_value(want));
-		jv_free(want);
+					 path, lnames->v[i], got, i, want);
 	}
 out:
-	jv_free(ids);
+	fb_oci_config_free(&cfg);
 	return ret;
 }
 
-static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, jv *out,
+static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, struct fb_image *out,
 			 struct fb_err *err)
 {
 	struct member *ms = NULL;
 	size_t n = 0;
 	struct fb_buf manifest = FB_BUF_INIT, index = FB_BUF_INIT;
+	struct fb_docker_archive da = { 0 };
+	const struct member **lms = NULL;
 	int ret = -1;
-	jv mj = jv_invalid();
 	if (read_archive(ref->path, s, &ms, &n, &manifest, &index, err) < 0)
 		goto out;
 	struct dir_ctx c = { NULL, s };
 	if (index.len && (ref->transport == FB_REF_OCI_ARCHIVE || !manifest.len)) {
 		/* an OCI layout (oci-archive, or docker save from Docker 25+) */
-		jv idx;
-		if (fb_json_parse(fb_buf_str(&index), index.len, &idx, err) < 0) {
+		ret = from_layout_index(&c, store_get, &index, ref, o, s, out, err);
+		if (ret < 0 && err->kind[0] && !strcmp(err->kind, "json"))
 			fb_err_prefix(err, "%s: index.json", ref->path);
-			goto out;
-		}
-		ret = from_layout_index(&c, store_get, idx, ref, o, s, out, err);
-		jv_free(idx);
 		goto out;
 	}
 	if (!manifest.len) {
@@ -651,76 +571,48 @@ static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref
 			   ref->path);
 		goto out;
 	}
-	if (fb_json_parse(fb_buf_str(&manifest), manifest.len, &mj, err) < 0 || jv_get_kind(mj) != JV_KIND_ARRAY ||
-	    jv_array_length(jv_copy(mj)) == 0) {
-		if (!err->msg[0] || jv_is_valid(mj))
-			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: manifest.json is not a list of images", ref->path);
-		else
-			fb_err_prefix(err, "%s: manifest.json", ref->path);
+	if (fb_docker_archive_decode(fb_buf_str(&manifest), manifest.len, &da, err) < 0) {
+		fb_err_prefix(err, "%s", ref->path);
 		goto out;
 	}
-	int pick = 0;
+	size_t pick = 0;
 	if (ref->tag) {
-		pick = -1;
-		jv_array_foreach(mj, i, e)
-		{
-			jv tags = jv_object_get(e, jv_string("RepoTags"));
-			if (jv_get_kind(tags) == JV_KIND_ARRAY)
-				jv_array_foreach(tags, k, t)
-				{
-					if (pick < 0 && jv_get_kind(t) == JV_KIND_STRING && same_image_name(jv_string_value(t), ref->tag))
-						pick = i;
-					jv_free(t);
-					(void)k;
+		bool found = false;
+		for (size_t i = 0; i < da.n && !found; i++)
+			for (size_t k = 0; k < da.images[i].repo_tags.n && !found; k++)
+				if (same_image_name(da.images[i].repo_tags.v[k], ref->tag)) {
+					pick = i;
+					found = true;
 				}
-			jv_free(tags);
-		}
-		if (pick < 0) {
+		if (!found) {
 			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: no image tagged %s", ref->path, ref->tag);
 			goto out;
 		}
 	}
-	jv e = jv_array_get(jv_copy(mj), pick);
-	char *cfgname = NULL;
-	struct fb_strv lnames = FB_STRV_INIT;
-	if (fb_json_get_str(e, "Config", &cfgname, err) < 0 || fb_json_get_strv_opt(e, "Layers", &lnames, err) < 0) {
-		jv_free(e);
-		free(cfgname);
-		fb_strv_free(&lnames);
-		fb_err_prefix(err, "%s: manifest.json", ref->path);
+	const struct fb_docker_manifest *e = &da.images[pick];
+	if (e->error) {
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: manifest.json: %s", ref->path, e->error);
 		goto out;
 	}
-	jv_free(e);
-	const struct member *cm = member_named(ms, n, cfgname);
+	const struct member *cm = member_named(ms, n, e->config);
 	if (!cm) {
-		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config %s is not in the archive", ref->path, cfgname);
-		free(cfgname);
-		fb_strv_free(&lnames);
+		fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the config %s is not in the archive", ref->path, e->config);
 		goto out;
 	}
-	const struct member **lms = fb_xcalloc(lnames.n + 1, sizeof(*lms));
-	int lr = 0;
-	for (size_t i = 0; i < lnames.n && lr == 0; i++)
-		if (!(lms[i] = member_named(ms, n, lnames.v[i])))
-			lr = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the layer %s is not in the archive", ref->path,
-					lnames.v[i]);
-	if (lr < 0 || check_archive_image(ref->path, s, cfgname, cm, &lnames, lms, err) < 0) {
-		free(lms);
-		free(cfgname);
-		fb_strv_free(&lnames);
+	lms = fb_xcalloc(e->layers.n + 1, sizeof(*lms));
+	for (size_t i = 0; i < e->layers.n; i++)
+		if (!(lms[i] = member_named(ms, n, e->layers.v[i]))) {
+			fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: the layer %s is not in the archive", ref->path, e->layers.v[i]);
+			goto out;
+		}
+	if (check_archive_image(ref->path, s, e->config, cm, &e->layers, lms, err) < 0)
 		goto out;
-	}
 	/* Synthesize the OCI manifest the archive does not have. */
-	jv m = jv_object();
-	m = jv_object_set(m, jv_string("schemaVersion"), jv_number(2));
-	m = jv_object_set(m, jv_string("mediaType"), jv_string(FB_MT_OCI_MANIFEST));
-	jv cd = jv_object();
-	cd = jv_object_set(cd, jv_string("mediaType"), jv_string(FB_MT_OCI_CONFIG));
-	cd = jv_object_set(cd, jv_string("digest"), jv_string(cm->digest));
-	cd = jv_object_set(cd, jv_string("size"), jv_number((double)cm->size));
-	m = jv_object_set(m, jv_string("config"), cd);
-	jv ls = jv_array();
-	for (size_t i = 0; i < lnames.n; i++) {
+	struct fb_oci_manifest m = { .media_type = FB_MT_OCI_MANIFEST };
+	m.config = (struct fb_oci_desc){ .media_type = FB_MT_OCI_CONFIG, .digest = (char *)cm->digest, .size = (int64_t)cm->size };
+	m.layers = fb_xcalloc(e->layers.n + 1, sizeof(*m.layers));
+	m.nlayers = e->layers.n;
+	for (size_t i = 0; i < e->layers.n; i++) {
 		const struct member *lm = lms[i];
 		char *bp = fb_store_blob_path(s, lm->digest);
 		unsigned char magic[2] = { 0 };
@@ -731,26 +623,18 @@ static int fetch_archive(const struct fb_image_opts *o, const struct fb_ref *ref
 			close(fd);
 		}
 		free(bp);
-		jv ld = jv_object();
-		ld = jv_object_set(ld, jv_string("mediaType"),
-				   jv_string(magic[0] == 0x1f && magic[1] == 0x8b ? FB_MT_OCI_LAYER_GZ : FB_MT_OCI_LAYER));
-		ld = jv_object_set(ld, jv_string("digest"), jv_string(lm->digest));
-		ld = jv_object_set(ld, jv_string("size"), jv_number((double)lm->size));
-		ls = jv_array_append(ls, ld);
+		m.layers[i] = (struct fb_oci_desc){ .media_type = magic[0] == 0x1f && magic[1] == 0x8b ? FB_MT_OCI_LAYER_GZ : FB_MT_OCI_LAYER,
+						    .digest = (char *)lm->digest, .size = (int64_t)lm->size };
 	}
-	free(lms);
-	free(cfgname);
-	fb_strv_free(&lnames);
-	m = jv_object_set(m, jv_string("layers"), ls);
-	char *text = fb_json_dump(jv_copy(m), false);
+	char *text = fb_oci_manifest_encode(&m);
 	char md[72];
 	if (fb_store_put_mem(s, text, strlen(text), md, err) == 0)
-		ret = finish_image(s, ref, m, md, FB_MT_OCI_MANIFEST, strlen(text), out, err);
+		ret = finish_image(s, ref, &m, md, FB_MT_OCI_MANIFEST, strlen(text), out, err);
 	free(text);
-	jv_free(m);
+	free(m.layers); /* its strings are borrowed */
 out:
-	if (jv_is_valid(mj))
-		jv_free(mj);
+	free(lms);
+	fb_docker_archive_free(&da);
 	for (size_t i = 0; i < n; i++)
 		free(ms[i].name);
 	free(ms);
@@ -759,7 +643,8 @@ out:
 	return ret;
 }
 
-int fb_image_fetch(const struct fb_image_opts *o, const char *refstr, struct fb_store *s, jv *out, struct fb_err *err)
+int fb_image_fetch(const struct fb_image_opts *o, const char *refstr, struct fb_store *s, struct fb_image *out,
+		   struct fb_err *err)
 {
 	struct fb_ref ref;
 	if (fb_ref_parse(refstr, &ref, err) < 0)
@@ -781,3 +666,85 @@ int fb_image_fetch(const struct fb_image_opts *o, const char *refstr, struct fb_
 	return r;
 }
 
+
+/* ---- docker import ---- */
+
+static const char *layer_media_type(const char *path)
+{
+	unsigned char magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, magic, sizeof(magic)) < 0)
+			magic[0] = 0; /* empty or unreadable: a plain (empty) tar */
+		close(fd);
+	}
+	return magic[0] == 0x1f && magic[1] == 0x8b ? FB_MT_OCI_LAYER_GZ
+	       : magic[0] == 0x28 && magic[1] == 0xb5 ? FB_MT_OCI_LAYER_ZST
+						     : FB_MT_OCI_LAYER;
+}
+
+int fb_image_import(struct fb_store *s, char *const *layers, size_t n, struct fb_image *out, struct fb_err *err)
+{
+	const char *plat = fb_host_platform();
+	const char *arch = strchr(plat, '/') + 1;
+	struct fb_oci_config cfg;
+	fb_oci_config_init(&cfg);
+	cfg.architecture = fb_xstrndup(arch, strcspn(arch, "/"));
+	cfg.os = fb_xstrdup("linux");
+	cfg.has_config = true;
+	cfg.has_rootfs = true;
+	cfg.rootfs_type = fb_xstrdup("layers");
+	cfg.diff_ids.set = true;
+	struct fb_oci_manifest m = { .media_type = FB_MT_OCI_MANIFEST };
+	m.layers = fb_xcalloc(n + 1, sizeof(*m.layers));
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		char d[72], id[72];
+		struct stat lst;
+		if (stat(layers[i], &lst) < 0) {
+			ret = fb_err_errno(err, errno, "--layer %s", layers[i]);
+			break;
+		}
+		if (fb_unpack_diff_id(layers[i], id, err) < 0) {
+			fb_err_prefix(err, "--layer");
+			ret = -1;
+			break;
+		}
+		if (fb_store_put_file(s, layers[i], NULL, d, err) < 0) {
+			ret = -1;
+			break;
+		}
+		m.layers[m.nlayers++] = (struct fb_oci_desc){ .media_type = fb_xstrdup(layer_media_type(layers[i])),
+							      .digest = fb_xstrdup(d), .size = (int64_t)lst.st_size };
+		fb_strv_push(&cfg.diff_ids.v, id);
+	}
+	char cd[72], md[72];
+	char *ct = ret == 0 ? fb_oci_config_encode(&cfg) : NULL;
+	if (ret == 0)
+		ret = fb_store_put_mem(s, ct, strlen(ct), cd, err);
+	if (ret == 0) {
+		m.config = (struct fb_oci_desc){ .media_type = fb_xstrdup(FB_MT_OCI_CONFIG), .digest = fb_xstrdup(cd),
+						 .size = (int64_t)strlen(ct) };
+		char *mt = fb_oci_manifest_encode(&m);
+		ret = fb_store_put_mem(s, mt, strlen(mt), md, err);
+		free(mt);
+	}
+	if (ret == 0) {
+		memset(out, 0, sizeof(*out));
+		out->ref = fb_xstrdup("import");
+		out->digest = fb_xstrdup(md);
+		out->media_type = fb_xstrdup(FB_MT_OCI_MANIFEST);
+		out->config_digest = fb_xstrdup(cd);
+		out->config = fb_xmalloc(sizeof(*out->config));
+		*out->config = cfg;
+		fb_oci_config_init(&cfg);
+		for (size_t i = 0; i < m.nlayers; i++)
+			fb_image_add_layer(out, &m.layers[i]);
+		out->store = fb_xstrdup(s->root);
+	}
+	free(ct);
+	m.media_type = NULL; /* static */
+	fb_oci_manifest_free(&m);
+	fb_oci_config_free(&cfg);
+	return ret;
+}

@@ -1,21 +1,58 @@
 /* Images into the store, from every place fb-fetch knows: a registry
  * (lib/registry), a docker-archive tar, an OCI layout directory or archive.
- * The result is the .image document (docs/tools/fb-fetch.md). */
+ * The result is the .image document (docs/tools/fb-fetch.md), a struct
+ * here; image_doc.c is its codec. */
 #ifndef FB_IMAGE_H
 #define FB_IMAGE_H
 
-#include <jv.h>
+#include <stdbool.h>
+#include <stddef.h>
 
+#include "doc.h"
+#include "err.h"
+#include "oci.h"
 #include "registry.h"
 #include "store.h"
 
-struct fb_err;
+/* .image: an image in the store (fetched, built or imported). */
+struct fb_image {
+	char *ref;           /* what was asked for ("dockerfile", "import") */
+	char *name;          /* its name in index.json */
+	char *digest;        /* the manifest's */
+	char *media_type;
+	char *platform;
+	char *config_digest;
+	struct fb_oci_config *config; /* NULL: none */
+	struct fb_oci_desc *layers;   /* digest, size, mediaType; or a path */
+	size_t nlayers;
+	char *store;
+};
+void fb_image_free(struct fb_image *img);
+void fb_image_add_layer(struct fb_image *img, const struct fb_oci_desc *l);
+
+/* Who reads .image decides what it must hold (the messages name the
+ * member, FB_EXIT_USAGE): fb-mkrootfs needs .layers, each with a .digest
+ * or a .path; fb-tag put only that .layers, when there, are objects. */
+enum fb_image_use { FB_IMAGE_FOR_ROOTFS, FB_IMAGE_FOR_PUT };
+/* 0 with *present false when the document has no .image (or null). */
+int fb_image_from_doc(const struct fb_doc *d, enum fb_image_use use, struct fb_image *img, bool *present,
+		      struct fb_err *err) FB_MUST_CHECK;
+/* .image = img */
+void fb_image_doc_set(struct fb_doc *d, const struct fb_image *img);
+/* .images = {ref: image, ...} (fb-fetch's plan mode) */
+void fb_images_doc_set(struct fb_doc *d, char *const *refs, const struct fb_image *imgs, size_t n);
 
 struct fb_image_opts {
 	const char *platform;          /* from a list; NULL: the host's */
 	struct fb_registry_opts reg;
 };
 
-int fb_image_fetch(const struct fb_image_opts *o, const char *ref, struct fb_store *s, jv *out, struct fb_err *err);
+int fb_image_fetch(const struct fb_image_opts *o, const char *ref, struct fb_store *s, struct fb_image *out,
+		   struct fb_err *err) FB_MUST_CHECK;
+
+/* docker import: layer files into the store with the config and manifest
+ * a FROM line needs (for the host's platform); *out is the .image. */
+int fb_image_import(struct fb_store *s, char *const *layers, size_t n, struct fb_image *out, struct fb_err *err)
+	FB_MUST_CHECK;
 
 #endif

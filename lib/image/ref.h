@@ -5,6 +5,8 @@
 #ifndef FB_REF_H
 #define FB_REF_H
 
+#include "err.h"
+
 struct fb_err;
 
 enum fb_transport { FB_REF_REGISTRY, FB_REF_DOCKER_ARCHIVE, FB_REF_OCI, FB_REF_OCI_ARCHIVE };
@@ -20,7 +22,7 @@ struct fb_ref {
 	char *store_name; /* its name in the store's index.json */
 };
 
-int fb_ref_parse(const char *s, struct fb_ref *out, struct fb_err *err);
+int fb_ref_parse(const char *s, struct fb_ref *out, struct fb_err *err) FB_MUST_CHECK;
 void fb_ref_free(struct fb_ref *r);
 /* The API host: docker.io's is registry-1.docker.io. */
 const char *fb_ref_api_host(const struct fb_ref *r);

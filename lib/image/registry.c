@@ -11,7 +11,7 @@
 
 #include "digest.h"
 #include "err.h"
-#include "json.h"
+#include "http.h"
 #include "log.h"
 #include "oci.h"
 #include "progress.h"
@@ -65,21 +65,10 @@ static char *docker_config_auth(const char *path, const char *host, struct fb_er
 		fb_buf_free(&b);
 		return NULL; /* no config: anonymous */
 	}
-	jv cfg;
 	char *auth = NULL;
-	if (fb_json_parse(fb_buf_str(&b), b.len, &cfg, err) == 0) {
-		jv auths = jv_object_get(cfg, jv_string("auths"));
-		const char *keys[] = { host, !strcmp(host, "docker.io") ? "https://index.docker.io/v1/" : NULL };
-		for (size_t i = 0; i < 2 && !auth && keys[i]; i++) {
-			jv a = jv_object_get(jv_copy(auths), jv_string(keys[i]));
-			if (jv_get_kind(a) == JV_KIND_OBJECT)
-				fb_json_get_str_opt(a, "auth", &auth, &e2);
-			jv_free(a);
-		}
-		jv_free(auths);
-	} else {
+	const char *keys[] = { host, !strcmp(host, "docker.io") ? "https://index.docker.io/v1/" : NULL };
+	if (fb_registry_config_auth(fb_buf_str(&b), b.len, keys, 2, &auth, err) < 0)
 		fb_log(FB_LOG_WARN, "%s: %s (ignored)", path, err->msg);
-	}
 	fb_buf_free(&b);
 	return auth;
 }
@@ -136,19 +125,7 @@ static char *header(const struct resp *r, const char *name)
 
 static void setup_easy(struct fb_registry *r, CURL *c)
 {
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "firebuild/" FB_VERSION);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	/* big reads: a layer arrives in far fewer writes */
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
-	if (r->o && r->o->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, r->o->ca_file);
+	fb_http_defaults(c, r->o ? r->o->ca_file : NULL);
 }
 
 static struct curl_slist *auth_headers(struct fb_registry *r, struct curl_slist *h)
@@ -236,29 +213,24 @@ static int fetch_token(struct fb_registry *r, struct fb_err *err)
 		ret = fb_err_set(err, rs.code == 401 || rs.code == 403 ? FB_EXIT_FAILED : FB_EXIT_FAILED, "auth",
 				 "%s: token request refused (HTTP %ld)%s", r->host, rs.code,
 				 r->basic ? ": check the credentials" : ": the registry wants credentials (--creds or ~/.docker/config.json)");
-	jv t = jv_invalid();
-	if (ret == 0 && fb_json_parse(fb_buf_str(&rs.body), rs.body.len, &t, err) < 0) {
+	char *tok = NULL;
+	int64_t expires = 0;
+	if (ret == 0 && fb_registry_token_decode(fb_buf_str(&rs.body), rs.body.len, &tok, &expires, err) < 0) {
 		fb_err_prefix(err, "%s: token response", r->host);
 		ret = -1;
 	}
 	if (ret == 0) {
-		char *tok = NULL;
-		long long expires = 0;
-		fb_json_get_str_opt(t, "token", &tok, err);
-		if (!tok)
-			fb_json_get_str_opt(t, "access_token", &tok, err);
-		fb_json_get_int_opt(t, "expires_in", &expires, err);
 		if (!tok) {
 			ret = fb_err_set(err, FB_EXIT_FAILED, "auth", "%s: the token response has no token", r->host);
 		} else {
 			free(r->token);
 			r->token = tok;
+			tok = NULL;
 			/* renew a little early; 60 s is the spec's default lifetime */
 			r->token_expiry = time(NULL) + (expires > 0 ? expires : 60) - 5;
 		}
 	}
-	if (jv_is_valid(t))
-		jv_free(t);
+	free(tok);
 	fb_buf_free(&rs.body);
 	fb_buf_free(&rs.headers);
 	free(url);
@@ -327,11 +299,7 @@ static int get(struct fb_registry *r, const char *path, const char *accept, stru
 int fb_registry_open(const struct fb_ref *ref, const struct fb_registry_opts *o, struct fb_registry **out,
 		     struct fb_err *err)
 {
-	static bool inited;
-	if (!inited) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		inited = true;
-	}
+	fb_http_init();
 	struct fb_registry *r = fb_xcalloc(1, sizeof(*r));
 	r->o = o;
 	r->host = fb_xstrdup(fb_ref_api_host(ref));

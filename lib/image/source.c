@@ -1,6 +1,5 @@
 #include "source.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
@@ -10,7 +9,8 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
+#include "file.h"
+#include "http.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -61,14 +61,13 @@ int fb_source_parse_git(const char *src, char **url, char **path, char **ref)
 	return 1;
 }
 
-int fb_dockerignore_read(const char *path, jv *patterns, struct fb_err *err)
+int fb_dockerignore_read(const char *path, struct fb_strv *patterns, struct fb_err *err)
 {
 	struct fb_buf b = FB_BUF_INIT;
 	if (fb_read_file(path, &b, err) < 0) {
 		fb_buf_free(&b);
 		return -1;
 	}
-	jv list = jv_array();
 	char *save = NULL;
 	for (char *line = strtok_r(b.data ? b.data : (char[]){ 0 }, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(line);
@@ -87,54 +86,21 @@ int fb_dockerignore_read(const char *path, jv *patterns, struct fb_err *err)
 			p++;
 		if (!*p)
 			continue;
-		list = jv_array_append(list, jv_string_fmt("%s%s", neg ? "!" : "", p));
+		fb_strv_push_owned(patterns, fb_xasprintf("%s%s", neg ? "!" : "", p));
 	}
 	fb_buf_free(&b);
-	*patterns = list;
 	return 0;
 }
 
 /* ---- http ---- */
 
-static size_t to_buf(char *p, size_t sz, size_t n, void *ud)
+static int fetch_http(const char *url, const char *dir, struct fb_source *src, struct fb_err *err)
 {
-	struct fb_buf *b = ud;
-	if (b->len + sz * n > (16u << 20))
-		return 0; /* a Dockerfile is not that big */
-	fb_buf_add(b, p, sz * n);
-	return sz * n;
-}
-
-static int fetch_http(const char *url, const char *dir, jv *src, struct fb_err *err)
-{
-	CURL *c = curl_easy_init();
 	struct fb_buf body = FB_BUF_INIT;
-	long code = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "firebuild/" FB_VERSION);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* HEAD first: a clear answer for a missing file before any download */
-	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	int ret = 0;
-	if (cc == CURLE_OK && code < 400) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_buf);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-		cc = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	}
-	if (cc != CURLE_OK)
-		ret = fb_err_set(err, FB_EXIT_FAILED, "network", "%s: %s", url, curl_easy_strerror(cc));
-	else if (code == 404)
-		ret = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "%s: not found (HTTP 404)", url);
-	else if (code >= 400)
-		ret = fb_err_set(err, FB_EXIT_FAILED, "http", "%s: HTTP %ld", url, code);
-	curl_easy_cleanup(c);
+	/* HEAD first: a clear answer for a missing file before any download;
+	 * a Dockerfile is not that big */
+	struct fb_http_get g = { .url = url, .head_first = true, .buf = &body, .max = 16u << 20 };
+	int ret = fb_http_get(&g, err);
 	if (ret == 0) {
 		char *df = fb_xasprintf("%s/Dockerfile", dir);
 		ret = fb_write_file_atomic(df, body.data ? body.data : "", body.len, 0644, err);
@@ -143,11 +109,10 @@ static int fetch_http(const char *url, const char *dir, jv *src, struct fb_err *
 			const char *q = strchr(url, '?');
 			size_t ul = q ? (size_t)(q - url) : strlen(url);
 			const char *slash = memrchr(url, '/', ul);
-			char *base = fb_xstrndup(url, (size_t)(slash - url) + 1);
-			*src = jv_object_set(*src, jv_string("dockerfile"), jv_string(df));
-			*src = jv_object_set(*src, jv_string("context_url"), jv_string(base));
-			*src = jv_object_set(*src, jv_string("url"), jv_string(url));
-			free(base);
+			src->dockerfile = df;
+			df = NULL;
+			src->context_url = fb_xstrndup(url, (size_t)(slash - url) + 1);
+			src->url = fb_xstrdup(url);
 		}
 		free(df);
 	}
@@ -217,7 +182,7 @@ out:
 	return ret;
 }
 
-static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *err)
+static int fetch_git(const char *src, const char *dir, struct fb_source *out, struct fb_err *err)
 {
 	char *url, *path, *ref, commit[41];
 	fb_source_parse_git(src, &url, &path, &ref);
@@ -235,12 +200,14 @@ static int fetch_git(const char *src, const char *dir, jv *out, struct fb_err *e
 	}
 	char *ctx = fb_xstrdup(real);
 	*strrchr(ctx, '/') = '\0';
-	*out = jv_object_set(*out, jv_string("dockerfile"), jv_string(real));
-	*out = jv_object_set(*out, jv_string("context"), jv_string(ctx));
-	*out = jv_object_set(*out, jv_string("url"), jv_string(url));
-	*out = jv_object_set(*out, jv_string("ref"), ref ? jv_string(ref) : jv_null());
-	*out = jv_object_set(*out, jv_string("commit"), jv_string(commit));
-	free(ctx);
+	out->dockerfile = fb_xstrdup(real);
+	out->context = ctx;
+	out->url = url;
+	url = NULL;
+	out->has_ref = true;
+	out->ref = ref;
+	ref = NULL;
+	out->commit = fb_xstrdup(commit);
 	free(df);
 	ret = 0;
 out:
@@ -288,35 +255,32 @@ int fb_git_url_parse(const char *src, char **url, char **ref, char **subdir)
 	return 1;
 }
 
-static void add_dockerignore(jv *s, struct fb_err *err)
+static void add_dockerignore(struct fb_source *s)
 {
 	/* <Dockerfile>.dockerignore beats <context>/.dockerignore */
-	char *df = NULL, *ctx = NULL;
-	fb_json_get_str_opt(*s, "dockerfile", &df, err);
-	fb_json_get_str_opt(*s, "context", &ctx, err);
-	char *cands[2] = { df ? fb_xasprintf("%s.dockerignore", df) : NULL,
-			   ctx ? fb_xasprintf("%s/.dockerignore", ctx) : NULL };
+	char *cands[2] = { s->dockerfile ? fb_xasprintf("%s.dockerignore", s->dockerfile) : NULL,
+			   s->context ? fb_xasprintf("%s/.dockerignore", s->context) : NULL };
 	for (size_t i = 0; i < 2; i++) {
-		jv pats;
+		struct fb_strv pats = FB_STRV_INIT;
 		struct fb_err e2 = { 0 };
 		if (cands[i] && access(cands[i], R_OK) == 0 && fb_dockerignore_read(cands[i], &pats, &e2) == 0) {
-			*s = jv_object_set(*s, jv_string("dockerignore"), pats);
-			*s = jv_object_set(*s, jv_string("dockerignore_file"), jv_string(cands[i]));
+			s->has_dockerignore = true;
+			s->dockerignore = pats;
+			s->dockerignore_file = cands[i];
+			cands[i] = NULL;
 			break;
 		}
+		fb_strv_free(&pats);
 	}
 	free(cands[0]);
 	free(cands[1]);
-	free(df);
-	free(ctx);
 }
 
-int fb_source_fetch(const struct fb_source_opts *o, jv *out, struct fb_err *err)
+int fb_source_fetch(const struct fb_source_opts *o, struct fb_source *out, struct fb_err *err)
 {
-	jv s = jv_object();
+	struct fb_source s = { 0 };
 	const char *src = o->dockerfile;
 	int ret = 0;
-	char *tmp = NULL;
 	bool remote = !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
 	char *url = NULL, *path = NULL, *ref = NULL;
 	bool git = fb_source_parse_git(src, &url, &path, &ref);
@@ -325,18 +289,18 @@ int fb_source_fetch(const struct fb_source_opts *o, jv *out, struct fb_err *err)
 		char *base = fb_xasprintf("%s/sources", o->run_cache);
 		if (fb_mkdir_p(base, 0700, err) < 0) {
 			free(base);
-			jv_free(s);
 			return -1;
 		}
-		tmp = fb_xasprintf("%s/src-XXXXXX", base);
+		s.temporary = fb_xasprintf("%s/src-XXXXXX", base);
 		free(base);
-		if (!mkdtemp(tmp)) {
+		if (!mkdtemp(s.temporary)) {
 			ret = fb_err_errno(err, errno, "create a directory under %s/sources", o->run_cache);
+			free(s.temporary);
+			s.temporary = NULL;
 			goto out;
 		}
-		s = jv_object_set(s, jv_string("kind"), jv_string(git ? "git" : "http"));
-		s = jv_object_set(s, jv_string("temporary"), jv_string(tmp));
-		ret = git ? fetch_git(src, tmp, &s, err) : fetch_http(src, tmp, &s, err);
+		s.kind = fb_xstrdup(git ? "git" : "http");
+		ret = git ? fetch_git(src, s.temporary, &s, err) : fetch_http(src, s.temporary, &s, err);
 	} else {
 		char real[PATH_MAX];
 		struct stat st;
@@ -351,35 +315,37 @@ int fb_source_fetch(const struct fb_source_opts *o, jv *out, struct fb_err *err)
 			ret = realpath(src, real) ? 0 : fb_err_errno(err, errno, "--dockerfile %s", src);
 		}
 		if (ret == 0) {
-			s = jv_object_set(s, jv_string("kind"), jv_string("local"));
-			s = jv_object_set(s, jv_string("dockerfile"), jv_string(real));
+			s.kind = fb_xstrdup("local");
+			s.dockerfile = fb_xstrdup(real);
 			char *ctx = fb_xstrdup(real);
 			*strrchr(ctx, '/') = '\0';
-			s = jv_object_set(s, jv_string("context"), jv_string(*ctx ? ctx : "/"));
+			s.context = fb_xstrdup(*ctx ? ctx : "/");
 			free(ctx);
 		}
 	}
 	if (ret == 0 && o->context) {
 		char real[PATH_MAX];
-		if (!realpath(o->context, real))
+		if (!realpath(o->context, real)) {
 			ret = fb_err_errno(err, errno, "--context %s", o->context);
-		else
-			s = jv_object_set(s, jv_string("context"), jv_string(real));
+		} else {
+			free(s.context);
+			s.context = fb_xstrdup(real);
+		}
 	}
 	if (ret == 0)
-		add_dockerignore(&s, err);
+		add_dockerignore(&s);
 out:
 	if (ret < 0) {
-		jv_free(s);
-		if (tmp) {
-			char *cmd[] = { "rm", "-rf", tmp, NULL };
+		if (s.temporary) {
+			char *cmd[] = { "rm", "-rf", s.temporary, NULL };
 			int code;
 			struct fb_err e2 = { 0 };
-			fb_proc_run(cmd, NULL, 0, NULL, NULL, &code, &e2);
+			/* failing already: what rm could not remove stays in the run cache */
+			FB_IGNORE(fb_proc_run(cmd, NULL, 0, NULL, NULL, &code, &e2));
 		}
+		fb_source_free(&s);
 	} else {
 		*out = s;
 	}
-	free(tmp);
 	return ret;
 }

@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "err.h"
-#include "json.h"
+#include "oci.h"
 #include "util.h"
 
 const char *fb_store_default(void)
@@ -101,9 +104,160 @@ void fb_store_unlock(struct fb_store *s)
 	flock(s->lockfd, LOCK_UN);
 }
 
+/* ---- the layout ---- */
+
+char *fb_store_blob_path_at(const char *root, const char *digest)
+{
+	return fb_xasprintf("%s/blobs/sha256/%s", root, fb_digest_hex(digest));
+}
+
 char *fb_store_blob_path(const struct fb_store *s, const char *digest)
 {
-	return fb_xasprintf("%s/blobs/sha256/%s", s->root, fb_digest_hex(digest));
+	return fb_store_blob_path_at(s->root, digest);
+}
+
+char *fb_store_tag_dir(const char *root, const char *name, const char *version)
+{
+	return fb_xasprintf("%s/rootfs/%s/%s", root, name, version);
+}
+
+char *fb_store_tag_file(const char *root, const char *name, const char *version, const char *file)
+{
+	return fb_xasprintf("%s/rootfs/%s/%s/%s", root, name, version, file);
+}
+
+/* where a tag's name directories are, and where fb-mkrootfs writes */
+static char *tag_parent(const char *root, const char *name)
+{
+	return fb_xasprintf("%s/rootfs/%s", root, name);
+}
+
+static char *store_dir(const char *root, const char *what)
+{
+	return fb_xasprintf("%s/%s", root, what);
+}
+
+char *fb_store_cache_entry_path(const struct fb_store *s, const char *key)
+{
+	return fb_xasprintf("%s/cache/%s.json", s->root, fb_digest_hex(key));
+}
+
+char *fb_store_cache_mount_dir(const struct fb_store *s, const char *id_digest)
+{
+	return fb_xasprintf("%s/cache-mounts/%.16s", s->root, fb_digest_hex(id_digest));
+}
+
+int fb_store_mktemp(const char *root, const char *prefix, char **out, struct fb_err *err)
+{
+	char *t = store_dir(root, "tmp");
+	int r = fb_mkdir_p(t, 0755, err);
+	char *p = fb_xasprintf("%s/%s-XXXXXX", t, prefix);
+	free(t);
+	if (r == 0 && !mkdtemp(p))
+		r = fb_err_errno(err, errno, "create a directory under %s/tmp", root);
+	if (r < 0) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+static bool valid_path_component(const char *s, size_t n)
+{
+	if (!n || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (alnum)
+			continue;
+		if ((c == '.' || c == '_' || c == '-') && i > 0 && i + 1 < n && s[i + 1] != '.' && s[i - 1] != '.')
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static bool valid_host(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == ':'))
+			return false;
+	}
+	return strstr(s, "..") == NULL || (size_t)(strstr(s, "..") - s) >= n;
+}
+
+/* "name"/"version" as a tag may have them; the message part when not. */
+static const char *tag_problem(const char *name, const char *v)
+{
+	size_t vl = strlen(v);
+	bool ok = vl <= 128 && ((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= '0' && v[0] <= '9') || v[0] == '_');
+	for (size_t i = 0; ok && i < vl; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+		     v[i] == '.' || v[i] == '-';
+	if (!ok)
+		return "the version must be [A-Za-z0-9_][A-Za-z0-9._-]{0,127}";
+	const char *p = name;
+	const char *first = strchr(p, '/');
+	if (first) {
+		size_t hl = (size_t)(first - p);
+		bool host = memchr(p, '.', hl) || memchr(p, ':', hl) || (hl == 9 && !strncmp(p, "localhost", 9));
+		if (host) {
+			if (!valid_host(p, hl))
+				return "bad registry host";
+			p = first + 1;
+		}
+	}
+	for (;;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (!valid_path_component(p, n))
+			return "names are lower-case letters and digits, separated by . _ - or /";
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return NULL;
+}
+
+int fb_store_tag_parse(const char *s, char **name, char **version, struct fb_err *err)
+{
+	const char *slash = strrchr(s, '/');
+	const char *colon = strrchr(slash ? slash : s, ':');
+	if (!colon || colon == s || !colon[1])
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid_name", "invalid tag \"%s\": expected NAME:VERSION", s);
+	char *n = fb_xstrndup(s, (size_t)(colon - s));
+	const char *why = tag_problem(n, colon + 1);
+	if (why) {
+		free(n);
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid_name", "invalid tag \"%s\": %s", s, why);
+	}
+	*name = n;
+	*version = fb_xstrdup(colon + 1);
+	return 0;
+}
+
+int fb_store_tag_split(const char *ref, char **name, char **version)
+{
+	if (strchr(ref, '@'))
+		return -1;
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+	if (colon && slash && colon < slash)
+		colon = NULL;
+	char *n = colon ? fb_xstrndup(ref, (size_t)(colon - ref)) : fb_xstrdup(ref);
+	const char *v = colon ? colon + 1 : "latest";
+	if (!*n || !*v || tag_problem(n, v)) {
+		free(n);
+		return -1;
+	}
+	*name = n;
+	*version = fb_xstrdup(v);
+	return 0;
 }
 
 bool fb_store_has_blob(const struct fb_store *s, const char *digest)
@@ -361,19 +515,29 @@ int fb_store_put_mem(struct fb_store *s, const void *p, size_t n, char digest[72
 	return 0;
 }
 
-int fb_store_read_blob(const struct fb_store *s, const char *digest, jv *out, struct fb_err *err)
+int fb_store_read_blob(const struct fb_store *s, const char *digest, struct fb_buf *out, struct fb_err *err)
 {
 	if (!fb_digest_valid(digest))
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid_digest", "unsupported digest %s", digest);
 	char *p = fb_store_blob_path(s, digest);
-	struct fb_buf b = FB_BUF_INIT;
-	int r = fb_read_file(p, &b, err);
+	int r = fb_read_file(p, out, err);
 	free(p);
-	if (r == 0) {
-		r = fb_json_parse(fb_buf_str(&b), b.len, out, err);
-		if (r < 0)
-			fb_err_prefix(err, "blob %s", digest);
-	}
+	return r;
+}
+
+int fb_store_read_image(const struct fb_store *s, const char *manifest_digest, struct fb_oci_manifest *m,
+			struct fb_oci_config *cfg, struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	int r = fb_store_read_blob(s, manifest_digest, &b, err);
+	if (r == 0 && (r = fb_oci_manifest_decode(fb_buf_str(&b), b.len, m, err)) < 0)
+		fb_err_prefix(err, "blob %s", manifest_digest);
+	fb_buf_reset(&b);
+	if (r == 0 && (r = fb_store_read_blob(s, m->config.digest, &b, err)) == 0 &&
+	    (r = fb_oci_config_decode(fb_buf_str(&b), b.len, cfg, err)) < 0)
+		fb_err_prefix(err, "blob %s", m->config.digest);
+	if (r < 0 && m->config.digest)
+		fb_oci_manifest_free(m);
 	fb_buf_free(&b);
 	return r;
 }
@@ -383,47 +547,251 @@ int fb_store_index_set(struct fb_store *s, const char *ref, const char *media_ty
 {
 	if (fb_store_lock(s, err) < 0)
 		return -1;
-	char *path = fb_xasprintf("%s/index.json", s->root);
+	char *path = store_dir(s->root, "index.json");
 	struct fb_buf b = FB_BUF_INIT;
-	jv idx = jv_invalid();
+	struct fb_oci_index idx;
 	int r = fb_read_file(path, &b, err);
 	if (r == 0)
-		r = fb_json_parse(fb_buf_str(&b), b.len, &idx, err);
+		r = fb_oci_index_decode(fb_buf_str(&b), b.len, &idx, err);
 	if (r == 0) {
-		static const char ann[] = "org.opencontainers.image.ref.name";
-		jv ms = jv_object_get(jv_copy(idx), jv_string("manifests"));
-		jv keep = jv_array();
-		if (jv_get_kind(ms) == JV_KIND_ARRAY) {
-			jv_array_foreach(ms, i, m)
-			{
-				jv name = jv_getpath(jv_copy(m), jv_parse("[\"annotations\",\"org.opencontainers.image.ref.name\"]"));
-				bool same = jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), ref);
-				jv_free(name);
-				if (same)
-					jv_free(m);
-				else
-					keep = jv_array_append(keep, m);
-				(void)i;
-			}
+		/* one entry per name: the one there goes */
+		size_t k = 0;
+		for (size_t i = 0; i < idx.n; i++) {
+			if (idx.manifests[i].ref_name && !strcmp(idx.manifests[i].ref_name, ref))
+				fb_oci_desc_free(&idx.manifests[i]);
+			else
+				idx.manifests[k++] = idx.manifests[i];
 		}
-		jv_free(ms);
-		jv d = jv_object();
-		d = jv_object_set(d, jv_string("mediaType"), jv_string(media_type));
-		d = jv_object_set(d, jv_string("digest"), jv_string(digest));
-		d = jv_object_set(d, jv_string("size"), jv_number((double)size));
-		d = jv_object_set(d, jv_string("annotations"), jv_object_set(jv_object(), jv_string(ann), jv_string(ref)));
-		keep = jv_array_append(keep, d);
-		idx = jv_object_set(idx, jv_string("manifests"), keep);
-		char *text = fb_json_dump(idx, false);
-		idx = jv_invalid();
+		idx.n = k;
+		fb_oci_index_add(&idx, media_type, digest, size, ref);
+		char *text = fb_oci_index_encode(&idx);
 		r = fb_write_file_atomic(path, text, strlen(text), 0644, err);
 		free(text);
+		fb_oci_index_free(&idx);
 	}
-	if (jv_is_valid(idx))
-		jv_free(idx);
 	fb_buf_free(&b);
 	free(path);
 	fb_store_unlock(s);
+	return r;
+}
+
+/* ---- tags ---- */
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(p);
+}
+
+int fb_store_rm_rf(const char *path)
+{
+	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, struct fb_handover *h,
+		     struct fb_tag_meta *meta, char **dir, struct fb_err *err)
+{
+	char *final = fb_store_tag_dir(s->root, name, version), *parent = tag_parent(s->root, name);
+	char *stage = fb_xasprintf("%s/.%s.new-XXXXXX", parent, version);
+	int ret = -1;
+	if (fb_mkdir_p(parent, 0755, err) < 0)
+		goto out;
+	if (!mkdtemp(stage)) {
+		fb_err_errno(err, errno, "create %s", stage);
+		goto out;
+	}
+	char *dst = fb_xasprintf("%s/%s", stage, FB_TAG_ROOTFS);
+	int mr = fb_handover_move(h, dst, err);
+	free(dst);
+	if (mr < 0)
+		goto out_stage;
+	/* the directory fb-mkrootfs made for it, if that is where it was */
+	char *made = fb_xasprintf("%s/tmp/rootfs-", s->root);
+	if (!strncmp(h->dir, made, strlen(made)) && !strchr(h->dir + strlen(made), '/'))
+		rmdir(h->dir);
+	free(made);
+
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	free(meta->name);
+	free(meta->version);
+	free(meta->created);
+	meta->name = fb_xstrdup(name);
+	meta->version = fb_xstrdup(version);
+	meta->created = fb_xstrdup(created);
+	char *mp = fb_xasprintf("%s/%s", stage, FB_TAG_META);
+	int wr = fb_tag_meta_save(mp, meta, err);
+	free(mp);
+	if (wr < 0)
+		goto out_stage;
+	/* The swap: readers see the old tag or the new one, never half. */
+	if (fb_store_lock(s, err) < 0)
+		goto out_stage;
+	if (renameat2(AT_FDCWD, stage, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST && renameat2(AT_FDCWD, stage, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
+			fb_store_rm_rf(stage); /* the old version, now at the stage path */
+		} else {
+			fb_err_errno(err, errno, "put %s:%s", name, version);
+			fb_store_unlock(s);
+			goto out_stage;
+		}
+	}
+	fb_store_unlock(s);
+	*dir = final;
+	final = NULL;
+	ret = 0;
+	goto out;
+out_stage:
+	fb_store_rm_rf(stage);
+out:
+	free(stage);
+	free(final);
+	free(parent);
+	return ret;
+}
+
+int fb_store_tag_meta_path(const struct fb_store *s, const char *name, const char *version, char **path,
+			   struct fb_err *err)
+{
+	char *p = fb_store_tag_file(s->root, name, version, FB_TAG_META);
+	if (access(p, F_OK) < 0) {
+		int e = errno;
+		free(p);
+		if (e == ENOENT || e == ENOTDIR)
+			return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "no such image %s:%s in %s", name, version, s->root);
+		return fb_err_errno(err, e, "%s:%s", name, version);
+	}
+	*path = p;
+	return 0;
+}
+
+int fb_store_tag_get(const struct fb_store *s, const char *name, const char *version, struct fb_tag_meta *m,
+		     struct fb_err *err)
+{
+	char *p;
+	if (fb_store_tag_meta_path(s, name, version, &p, err) < 0)
+		return -1;
+	int r = fb_tag_meta_load(p, m, err);
+	free(p);
+	return r;
+}
+
+int fb_store_tag_rm(struct fb_store *s, const char *name, const char *version, struct fb_err *err)
+{
+	char *mp;
+	if (fb_store_tag_meta_path(s, name, version, &mp, err) < 0)
+		return -1;
+	free(mp);
+	char *d = fb_store_tag_dir(s->root, name, version);
+	char *tomb = fb_xasprintf("%s/rootfs/%s/.%s.rm-XXXXXX", s->root, name, version);
+	int r = 0;
+	if (fb_store_lock(s, err) < 0) {
+		r = -1;
+	} else {
+		/* rename first: the tag vanishes at once, the bytes after */
+		if (!mkdtemp(tomb) || rmdir(tomb) < 0 || rename(d, tomb) < 0)
+			r = fb_err_errno(err, errno, "remove %s:%s", name, version);
+		fb_store_unlock(s);
+		if (r == 0)
+			fb_store_rm_rf(tomb);
+	}
+	/* empty name directories go too */
+	char *parent = tag_parent(s->root, name);
+	char *root = store_dir(s->root, "rootfs");
+	while (r == 0 && strcmp(parent, root) && rmdir(parent) == 0) {
+		char *sl = strrchr(parent, '/');
+		*sl = '\0';
+	}
+	free(parent);
+	free(root);
+	free(d);
+	free(tomb);
+	return r;
+}
+
+/* Every tag: rootfs/<name...>/<version>/image.json, names may hold '/'. */
+struct tag_walk {
+	struct fb_tag_meta *list;
+	size_t n;
+};
+static struct tag_walk *g_tags;
+
+static int list_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)f;
+	if (flag != FTW_F || !fb_str_has_suffix(p, "/" FB_TAG_META))
+		return 0;
+	struct fb_tag_meta m;
+	struct fb_err e = { 0 };
+	if (fb_tag_meta_load(p, &m, &e) == 0) {
+		g_tags->list = fb_xrealloc(g_tags->list, (g_tags->n + 1) * sizeof(*g_tags->list));
+		g_tags->list[g_tags->n++] = m;
+	}
+	return 0;
+}
+
+/* null first, then by bytes (jq's order) */
+static int cmp_opt(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_tag(const void *x, const void *y)
+{
+	const struct fb_tag_meta *a = x, *b = y;
+	int c = cmp_opt(a->name, b->name);
+	return c ? c : cmp_opt(a->version, b->version);
+}
+
+int fb_store_tag_list(const struct fb_store *s, struct fb_tag_meta **out, size_t *n, struct fb_err *err)
+{
+	(void)err;
+	char *base = store_dir(s->root, "rootfs");
+	struct tag_walk w = { NULL, 0 };
+	g_tags = &w;
+	nftw(base, list_cb, 32, FTW_PHYS);
+	g_tags = NULL;
+	free(base);
+	if (w.n)
+		qsort(w.list, w.n, sizeof(*w.list), cmp_tag);
+	*out = w.list;
+	*n = w.n;
+	return 0;
+}
+
+/* ---- the build cache ---- */
+
+int fb_store_cache_get(const struct fb_store *s, const char *key, struct fb_cache_entry *e)
+{
+	char *p = fb_store_cache_entry_path(s, key);
+	int r = fb_cache_entry_load(p, e);
+	if (r == 1)
+		utimensat(AT_FDCWD, p, NULL, 0); /* used: gc keeps what was used lately */
+	free(p);
+	return r;
+}
+
+int fb_store_cache_put(const struct fb_store *s, const struct fb_cache_entry *e, struct fb_err *err)
+{
+	char *dir = store_dir(s->root, "cache");
+	int r = fb_mkdir_p(dir, 0755, err);
+	free(dir);
+	if (r < 0)
+		return -1;
+	char *p = fb_store_cache_entry_path(s, e->key);
+	r = fb_cache_entry_save(p, e, err);
+	free(p);
 	return r;
 }
 

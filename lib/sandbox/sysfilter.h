@@ -11,16 +11,18 @@
 #ifndef FB_SYSFILTER_H
 #define FB_SYSFILTER_H
 
+#include "err.h"
+
 #include <stddef.h>
 
 struct fb_err;
 struct sock_filter;
 
 /* The program, malloc'ed; -1 on an architecture we have no table for. */
-int fb_sysfilter_build(struct sock_filter **prog, size_t *len, struct fb_err *err);
+int fb_sysfilter_build(struct sock_filter **prog, size_t *len, struct fb_err *err) FB_MUST_CHECK;
 /* Build and load it into this process (needs CAP_SYS_ADMIN or no_new_privs;
  * children inherit it). */
-int fb_sysfilter_install(struct fb_err *err);
+int fb_sysfilter_install(struct fb_err *err) FB_MUST_CHECK;
 
 /* The i386 ABI's numbers (sysfilter_i386.c: its header and ours clash). */
 extern const int fb_sysfilter_i386_deny[];

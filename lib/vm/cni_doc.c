@@ -1,13 +1,12 @@
-/* CNI documents (cni_doc.h). */
-#include "cni_doc.h"
+/* CNI documents (cni.h). */
+#include "cni.h"
 
 #include <string.h>
 
-#include "cni.h"
 #include "err.h"
 #include "json.h"
+#include "net_doc.h"
 #include "util.h"
-#include "vm_codec.h"
 
 static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
 static const struct fb_jshape str = { .kinds = FB_J_STRING };

@@ -1,15 +1,15 @@
-/* The config drive, host side (drive_doc.h). */
-#include "drive_doc.h"
+/* The config drive, host side (drive.h). */
+#include "drive.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "drive_doc.h"
 #include "err.h"
 #include "file.h"
 #include "json.h"
 #include "net_doc.h"
 #include "util.h"
-#include "vm_codec.h"
 
 static const struct fb_jshape str = { .kinds = FB_J_STRING };
 static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };

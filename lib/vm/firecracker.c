@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "firecracker_doc.h"
+#include "firecracker.h"
 #include "log.h"
 #include "trace.h"
 #include "util.h"
@@ -80,7 +80,7 @@ int fb_fc_configure(const struct fb_fc_config *c, struct fb_err *err)
 	calls[n].path = "/machine-config";
 	calls[n++].body = fb_fc_machine_body(c->cpu, c->mem, c->smt, c->cpu_template);
 	calls[n].path = "/boot-source";
-	calls[n++].body = fb_fc_boot_body(c->kernel, c->boot_args);
+	calls[n++].body = fb_fc_boot_body(c->kernel, NULL, c->boot_args);
 	calls[n].path = "/drives/rootfs";
 	calls[n++].body = fb_fc_drive_body("rootfs", c->rootfs, true, false);
 	calls[n].path = "/drives/config";

@@ -1,5 +1,5 @@
-/* Firecracker's API bodies (firecracker_doc.h). */
-#include "firecracker_doc.h"
+/* Firecracker's API bodies (firecracker.h). */
+#include "firecracker.h"
 
 #include "err.h"
 #include "json.h"
@@ -35,9 +35,17 @@ char *fb_fc_machine_body(int vcpus, int mem_mib, bool smt, const char *cpu_templ
 	return dump(mc);
 }
 
-char *fb_fc_boot_body(const char *kernel, const char *boot_args)
+char *fb_fc_boot_body(const char *kernel, const char *initrd, const char *boot_args)
 {
-	return dump(obj2("kernel_image_path", jv_string(kernel), "boot_args", jv_string(boot_args)));
+	jv b = jv_object_set(jv_object(), jv_string("kernel_image_path"), jv_string(kernel));
+	if (initrd)
+		b = jv_object_set(b, jv_string("initrd_path"), jv_string(initrd));
+	return dump(jv_object_set(b, jv_string("boot_args"), jv_string(boot_args)));
+}
+
+char *fb_fc_vsock_body(int guest_cid, const char *uds_path)
+{
+	return dump(obj2("guest_cid", jv_number(guest_cid), "uds_path", jv_string(uds_path)));
 }
 
 char *fb_fc_drive_body(const char *id, const char *path, bool root, bool read_only)

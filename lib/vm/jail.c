@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "state_doc.h"
+#include "state.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -153,8 +153,9 @@ static int cpuset_v1(const struct fb_jail_opts *o, struct fb_jail *j, const char
 {
 	struct fb_buf all_c = FB_BUF_INIT, all_m = FB_BUF_INIT;
 	struct fb_err e = { 0 };
-	fb_read_file(CG "/cpuset/cpuset.cpus", &all_c, &e);
-	fb_read_file(CG "/cpuset/cpuset.mems", &all_m, &e);
+	/* unreadable: empty, and the writes of the VM's own set below fail and say so */
+	FB_IGNORE(fb_read_file(CG "/cpuset/cpuset.cpus", &all_c, &e));
+	FB_IGNORE(fb_read_file(CG "/cpuset/cpuset.mems", &all_m, &e));
 	int r = fb_mkdir_p(CG "/cpuset/firebuild", 0755, err);
 	if (r == 0) {
 		write_str(CG "/cpuset/firebuild/cpuset.cpus", fb_buf_str(&all_c));
@@ -415,6 +416,14 @@ static int child(void *arg)
 			die(c, ro[i]);
 		free(t);
 	}
+	for (int i = 0; i < j->nbinds; i++) {
+		char *t = fb_xasprintf("%s%s", j->root, j->binds[i].dst);
+		unsigned long rdonly = j->binds[i].ro ? MS_RDONLY : 0;
+		if (mount(j->binds[i].src, t, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, t, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | rdonly, NULL) < 0)
+			die(c, j->binds[i].dst);
+		free(t);
+	}
 	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		die(c, "pivot_root into the jail");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -435,9 +444,17 @@ static int child(void *arg)
 			close(fd);
 	if (clearenv() != 0 || setgroups(0, NULL) < 0 || setgid(j->gid) < 0 || setuid(j->uid) < 0)
 		die(c, "drop privileges");
+	if (j->uid == 0 && j->keep_caps) {
+		/* root keeps only these: exec gives it the bounding set */
+		for (int cap = 0; cap < 64; cap++)
+			if (!(j->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+				break;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die(c, "no_new_privs");
+	}
 	/* the VMM goes with its supervisor: a VMM nobody supervises is one no
 	 * run directory shows (set after the ids change, which clears it) */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+	if (prctl(PR_SET_PDEATHSIG, j->death_signal ? j->death_signal : SIGKILL, 0, 0, 0) < 0)
 		die(c, "PR_SET_PDEATHSIG");
 	execve(c->argv[0], c->argv, (char *[]){ NULL });
 	die(c, c->argv[0]);
@@ -471,6 +488,18 @@ pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool k
 	return pid;
 }
 
+void fb_jail_add_bind(struct fb_jail *j, const char *src, const char *dst, bool ro)
+{
+	j->binds = fb_xrealloc(j->binds, (size_t)(j->nbinds + 1) * sizeof(*j->binds));
+	j->binds[j->nbinds++] = (struct fb_jail_bind){ fb_xstrdup(src), fb_xstrdup(dst), ro };
+	char *t = fb_xasprintf("%s%s", j->root, dst);
+	struct fb_err e = { 0 };
+	/* a mount point that cannot be made fails the bind in the jail's child,
+	 * which says so */
+	FB_IGNORE(fb_mkdir_p(t, 0755, &e));
+	free(t);
+}
+
 void fb_jail_remove(struct fb_jail *j)
 {
 	if (j->dir)
@@ -484,5 +513,10 @@ void fb_jail_free(struct fb_jail *j)
 	free(j->dir);
 	for (int i = 0; i < j->ncgroups; i++)
 		free(j->cgroups[i]);
+	for (int i = 0; i < j->nbinds; i++) {
+		free(j->binds[i].src);
+		free(j->binds[i].dst);
+	}
+	free(j->binds);
 	memset(j, 0, sizeof(*j));
 }

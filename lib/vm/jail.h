@@ -15,7 +15,7 @@
 #include <sys/types.h>
 
 #include "err.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 struct fb_err;
 
@@ -26,6 +26,20 @@ struct fb_jail {
 	int ncgroups;
 	uid_t uid;
 	gid_t gid;
+	/* Set by the caller after fb_jail_prepare (fb-runtime): host
+	 * directories bound at paths inside the root (made there when
+	 * missing), nodev and nosuid; */
+	struct fb_jail_bind {
+		char *src, *dst;
+		bool ro;
+	} *binds;
+	int nbinds;
+	/* with uid 0: the capabilities the VMM keeps (a bit per CAP_*; the
+	 * rest leave the bounding set), for a 9p share that must own and
+	 * read every file of the container; */
+	unsigned long long keep_caps;
+	/* sent to the VMM when the process that spawned it dies (0: none). */
+	int death_signal;
 };
 
 struct fb_jail_opts {
@@ -55,6 +69,8 @@ char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool wr
  * credentials. stdout_fd (or -1) becomes its stdout; stdin is /dev/null
  * unless keep_stdin. The host pid, or -1 with the reason. */
 pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool keep_stdin, struct fb_err *err);
+/* Add a bind (before fb_jail_spawn). */
+void fb_jail_add_bind(struct fb_jail *j, const char *src, const char *dst, bool ro);
 /* Remove the jail directory and the cgroup (after the VMM ended). */
 void fb_jail_remove(struct fb_jail *j);
 /* rmdir the cgroup directories (absolute paths under /sys/fs/cgroup;

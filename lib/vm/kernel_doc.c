@@ -1,5 +1,5 @@
-/* firebuild kernel's documents (kernel_doc.h). */
-#include "kernel_doc.h"
+/* firebuild kernel's documents (kernel.h). */
+#include "kernel.h"
 
 #include "doc_codec.h"
 #include "json.h"

@@ -1,9 +1,10 @@
-/* The MMDS document (mmds_doc.h). */
-#include "mmds_doc.h"
+/* The MMDS document (mmds.h). */
+#include "mmds.h"
 
+#include "drive_doc.h"
 #include "json.h"
+#include "net_doc.h"
 #include "util.h"
-#include "vm_codec.h"
 
 char *fb_mmds_vm_json(const char *id, const char *image, const char *hostname, const struct fb_network *net,
 		      const struct fb_drive_ssh *ssh)

@@ -1,6 +1,6 @@
-/* The network document (net_doc.h), and the jv helpers lib/vm's codecs
- * share (vm_codec.h). */
-#include "net_doc.h"
+/* The network document (net.h), and the jv helpers lib/vm's codecs share
+ * (net_doc.h). */
+#include "net.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include "doc_codec.h"
 #include "err.h"
 #include "json.h"
+#include "net_doc.h"
 #include "util.h"
-#include "vm_codec.h"
 
 /* ---- helpers for checked documents ---- */
 

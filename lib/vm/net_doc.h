@@ -1,61 +1,34 @@
-/* The network document: fb-net's .network (docs/tools/fb-net.md), what
- * a VM spec's .vm.network holds, what the config drive, the MMDS and a
- * VM's state record. Decoded once into struct fb_network, encoded once;
- * lib/vm/cni.c makes it from a CNI result. */
+/* For lib/vm's codecs only (NAME_doc.c): the network document as a jv
+ * member of others (a VM spec, a state, the config drive, the MMDS), and
+ * the helpers they share to read a checked jv. scripts/check-layers
+ * refuses a *_doc.h anywhere but in a codec. */
 #ifndef FB_NET_DOC_H
 #define FB_NET_DOC_H
 
+#include <jv.h>
 #include <stdbool.h>
-#include <stddef.h>
 
-#include "doc.h"
-#include "err.h"
-#include "util.h"
+#include "json.h"
+#include "net.h"
 
-struct fb_net_addr {
-	char *address; /* "10.88.0.2/24", "fd00::2/64" */
-	char *gateway; /* NULL: none */
-};
+#define FB_OPT(k, s) { .key = (k), .shape = (s) }
+#define FB_REQ(k, s) { .key = (k), .shape = (s), .required = true }
+#define FB_END { .key = NULL }
 
-struct fb_net_iface {
-	char *name, *mac;     /* NULL: not known */
-	char *ip;             /* the first IPv4 address (else the first); NULL: none */
-	char *gateway;        /* its gateway (NULL: none) */
-	int mtu;              /* 0: not known */
-	struct fb_net_addr *ips;
-	size_t nips;
-};
+/* The network at path (".vm.network"): checked, then decoded. A state
+ * records the network it was given, read as found (netns not required). */
+int fb_network_from_jv(jv v, const char *path, bool need_netns, struct fb_network *out, struct fb_err *err) FB_MUST_CHECK;
+jv fb_network_to_jv(const struct fb_network *n);
+/* The network in the original firebuild's inspect shape
+ * (firecracker-go-sdk's NetworkInterfaces). */
+jv fb_network_interfaces_jv(const struct fb_network *n);
 
-struct fb_network {
-	char *name;  /* the CNI network */
-	char *netns; /* the VM's network namespace (a path) */
-	char *tap;   /* the tap the VMM opens; NULL: none */
-	struct fb_net_iface *ifs;
-	size_t nifs;
-	struct fb_strv dns;   /* name servers */
-	struct fb_strv ports; /* --port specs published */
-};
-
-void fb_network_free(struct fb_network *n);
-static inline void fb_network_freep(struct fb_network **n)
-{
-	if (*n) {
-		fb_network_free(*n);
-		free(*n);
-	}
-	*n = NULL;
-}
-#define FB_AUTONET __attribute__((cleanup(fb_network_freep)))
-
-/* A copy of n. */
-struct fb_network *fb_network_dup(const struct fb_network *n);
-
-/* .network of a pipeline document: 0 with *out (NULL when there is none),
- * or an error naming the member (.network.interfaces[0].mtu: ...). */
-int fb_network_decode(const struct fb_doc *d, struct fb_network **out, struct fb_err *err) FB_MUST_CHECK;
-/* .network set (replaced) to n. */
-void fb_network_encode(struct fb_doc *d, const struct fb_network *n);
-/* fb-net check's and del's mark: key ("checked", "deleted") set to true. */
-void fb_net_doc_mark(struct fb_doc *d, const char *key);
+/* A string member, or NULL; an integer, a boolean (dflt when absent); the
+ * strings of an array. Copies, of checked kinds: these cannot fail once a
+ * shape said so. */
+char *fb_jv_dup_str(jv obj, const char *key);
+long long fb_jv_int(jv obj, const char *key, long long dflt);
+bool fb_jv_bool(jv obj, const char *key, bool dflt);
+void fb_jv_strv_into(jv obj, const char *key, struct fb_strv *out);
 
 #endif

@@ -1,5 +1,5 @@
-/* A VM's state and the documents made of it (state_doc.h). */
-#include "state_doc.h"
+/* A VM's state and the documents made of it (state.h). */
+#include "state.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include "doc_codec.h"
 #include "err.h"
 #include "json.h"
+#include "net_doc.h"
 #include "util.h"
-#include "vm_codec.h"
 
 static const struct fb_jshape any = { .kinds = FB_J_ANY };
 static const struct fb_jshape str = { .kinds = FB_J_STRING };

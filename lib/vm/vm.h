@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "err.h"
-#include "state_doc.h"
+#include "state.h"
 #include "store.h"
 
 /* A VM id or --name: 1-20 characters of [a-zA-Z0-9]. */

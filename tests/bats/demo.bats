@@ -51,7 +51,7 @@ EOF
 	[ "$(grep -c '^after --libs' "$t/log")" -eq 1 ]
 	# a package missing still stops the build, naming pkg-config
 	rm -f "$t/installed"
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH="$t/bin:$PATH" make -C "$FB_ROOT" --no-print-directory BUILD="$t/build2" "$t/build2/lib/util.o"
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH="$t/bin:$PATH" make -C "$FB_ROOT" --no-print-directory BUILD="$t/build2" "$t/build2/lib/core/util.o"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"pkg-config --cflags libarchive ext2fs libgit2 failed: packages are missing"* ]]
 }

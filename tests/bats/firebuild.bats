@@ -27,6 +27,49 @@ load helpers
 	[ "$output" = "firebuild: error: unknown flag '--frobnicate' (see firebuild --help)" ]
 }
 
+@test "stdout is checked at exit: output that cannot be written is exit 1 and the reason" {
+	local d c
+	d=$(mktemp -d)
+	for c in "ls" "--help" "--version" "run --help" "profile-ls --profile-conf-dir=$d" "kernel ls" "image ls" \
+		"completion bash" "purge" "--log-level=info ls"; do
+		# shellcheck disable=SC2086
+		run bash -c "FB_STORE='$d/store' FB_RUN_CACHE='$d/run' firebuild $c >/dev/full"
+		if [ "$status" -ne 1 ] || [[ "$output" != *"No space left on device"* ]]; then
+			echo "firebuild $c >/dev/full: exit $status: $output"
+			return 1
+		fi
+		# and without the full disk, the same command is fine
+		# shellcheck disable=SC2086
+		run bash -c "FB_STORE='$d/store' FB_RUN_CACHE='$d/run' firebuild $c >/dev/null"
+		[ "$status" -eq 0 ] || { echo "firebuild $c: exit $status: $output"; return 1; }
+	done
+	rm -rf "$d"
+}
+
+@test "kernel: every way out frees what it was told (under a sanitizer build: no leak)" {
+	local d
+	d=$(mktemp -d)
+	# each usage error after the flags were read (they once returned
+	# without freeing them)
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --storage-provider-property-string=a=b frob
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x add --id=k
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x add --id=a/b /bin/true
+	[ "$status" -eq 2 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k "$d/missing"
+	[ "$status" -eq 3 ]
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k /etc/passwd
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"not an ELF vmlinux"* ]]
+	# an ELF file goes in, and is the default
+	run --separate-stderr firebuild kernel --cni-bin-dir=/x --store="$d/s" add --id=k /bin/true
+	[ "$status" -eq 0 ]
+	run --separate-stderr firebuild kernel --store="$d/s" ls
+	[ "$(jq -c '.kernels | map({id, default})' <<<"$output")" = '[{"id":"k","default":true}]' ]
+	rm -rf "$d"
+}
+
 @test "firebuild parse runs fb-parse with the same flags" {
 	run bash -c 'printf "ARG V=1\nFROM a:\$V\n" | firebuild parse --build-arg V=2 | jq -r ".plan.stages[0].base"'
 	[ "$status" -eq 0 ]
@@ -94,6 +137,29 @@ load helpers
 	[ "$status" -eq 2 ]
 	run --separate-stderr firebuild profile-inspect --profile=missing --profile-conf-dir="$d"
 	[ "$status" -eq 3 ]
+	rm -rf "$d"
+}
+
+@test "profiles: a key that is not a setting, or a value of another kind, is refused by name" {
+	local d
+	d=$(mktemp -d)
+	# a misspelt key would otherwise fall back to the default, silently
+	echo '{"run_cahce":"/x"}' >"$d/typo.json"
+	run --separate-stderr firebuild ls --profile=typo --profile-conf-dir="$d"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"profile $d/typo.json: unknown key \"run_cahce\""* ]]
+	echo '{"jailer_uid":"root"}' >"$d/uid.json"
+	run --separate-stderr firebuild profile-inspect --profile=uid --profile-conf-dir="$d"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *".jailer_uid: --jailer-uid root: expected a number"* ]]
+	echo '{"tracing_enable":"yes"}' >"$d/t.json"
+	run --separate-stderr firebuild ls --profile=t --profile-conf-dir="$d"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *".tracing_enable: expected a boolean, got string"* ]]
+	echo '{"storage_provider":"s3"}' >"$d/s3.json"
+	run --separate-stderr firebuild ls --profile=s3 --profile-conf-dir="$d"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *".storage_provider: --storage-provider s3: expected directory"* ]]
 	rm -rf "$d"
 }
 
@@ -167,6 +233,7 @@ load helpers
 	[ "$status" -eq 0 ]
 	[ -x "$d/usr/bin/firebuild" ]
 	[ -x "$d/usr/libexec/firebuild/fb-jail" ] && [ -x "$d/usr/libexec/firebuild/fb-net" ] && [ -f "$d/usr/libexec/firebuild/fb-init" ]
+	[ -x "$d/usr/libexec/firebuild/fb-runtime" ]
 	run bash -c "printf 'FROM scratch\n' | '$d/usr/bin/firebuild' parse"
 	[ "$status" -eq 0 ]
 	run env CNI_COMMAND=VERSION "$d/opt/cni/bin/tc-redirect-tap"

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cni.h"
-#include "cni_doc.h"
 #include "err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

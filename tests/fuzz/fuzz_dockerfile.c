@@ -1,6 +1,6 @@
 /* Fuzz target: Dockerfile text through the parser, the BuildKit dump, the
  * plan builder (which runs the shell lexer on every expandable word) and
- * the JSON writer. Built with clang -fsanitize=fuzzer for `make fuzz`;
+ * the plan's codec (written, and read back as fb-mkrootfs reads it). Built with clang -fsanitize=fuzzer for `make fuzz`;
  * with FB_FUZZ_REPLAY it gets a main that replays files or directories,
  * so gcc's ASan runs the committed corpus in `make test`. */
 #include <dirent.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "doc.h"
 #include "dockerfile.h"
 #include "err.h"
-#include "json.h"
 #include "plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,9 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fb_buf_free(&dump);
 	struct fb_plan_opts o = { 0 };
 	fb_vars_set(&o.build_args, "A", "1");
-	jv plan;
-	if (fb_plan_build(&df, &o, &plan, &err) == 0)
-		free(fb_json_dump(plan, true));
+	struct fb_plan plan;
+	if (fb_plan_build(&df, &o, &plan, &err) == 0) {
+		struct fb_doc *doc = fb_doc_new();
+		fb_plan_doc_set(doc, &plan);
+		free(fb_doc_dump(doc, true));
+		struct fb_plan back;
+		bool present;
+		struct fb_err e2 = { 0 };
+		if (fb_plan_from_doc(doc, true, &back, &present, &e2) == 0)
+			fb_plan_free(&back);
+		fb_doc_free(doc);
+		fb_plan_free(&plan);
+	}
 	fb_vars_free(&o.build_args);
 	fb_df_free(&df);
 	return 0;

@@ -61,8 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fb_rootfs *r;
 	struct fb_err err = { 0 };
 	if (fb_rootfs_create(&o, &r, &err) == 0) {
-		if (fb_rootfs_apply_layer(r, layer, "fuzz", &err) == 0)
-			fb_rootfs_finish(r, NULL, &err);
+		/* a failure (a full image) is reported, with a message */
+		if (fb_rootfs_apply_layer(r, layer, "fuzz", &err) == 0 && fb_rootfs_finish(r, NULL, &err) < 0 && !err.msg[0])
+			abort();
 		fb_rootfs_free(r);
 	}
 	unlink(img);

@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "cni.h"
-#include "cni_doc.h"
 #include "doc.h"
 #include "err.h"
-#include "net_doc.h"
-#include "vm_doc.h"
+#include "net.h"
+#include "spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

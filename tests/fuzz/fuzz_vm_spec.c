@@ -10,10 +10,10 @@
 
 #include "doc.h"
 #include "err.h"
-#include "net_doc.h"
-#include "state_doc.h"
+#include "net.h"
+#include "state.h"
 #include "vm.h"
-#include "vm_doc.h"
+#include "spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

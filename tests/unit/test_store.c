@@ -1,6 +1,8 @@
 /* lib/store: two writers of one blob at once (the locked partial), a
  * resumed partial, what fb_handover_open lets be moved into the store,
- * and lib/rootfs's check that a file is an ext4 image. */
+ * lib/rootfs's check that a file is an ext4 image; the layout (the only
+ * module that knows it), tag names, tags put, read, listed and removed,
+ * index.json, the build cache, and gc. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,8 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "doc.h"
+#include "oci.h"
 #include "err.h"
 #include "rootfs.h"
 #include "store.h"
@@ -222,6 +226,300 @@ static int what_may_be_handed_over(void)
 	return 0;
 }
 
+/* A store of its own under base. */
+static int open_store_at(struct fb_store *s, const char *name)
+{
+	if (make_base() < 0)
+		return -1;
+	char *root = fb_xasprintf("%s/%s", base, name);
+	struct fb_err err = { 0 };
+	int r = fb_store_open(root, s, &err);
+	free(root);
+	return r;
+}
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+static int the_layout(void)
+{
+	struct fb_store s;
+	TAP_CHECK(open_store_at(&s, "layout") == 0);
+	static const char *const dirs[] = { "blobs/sha256", "rootfs", "kernels", "cache", "tmp", "oci-layout", "index.json" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(dirs); i++) {
+		char *p = fb_xasprintf("%s/%s", s.root, dirs[i]);
+		int a = access(p, F_OK);
+		free(p);
+		TAP_CHECK(a == 0);
+	}
+	const struct {
+		char *got;
+		const char *want;
+	} paths[] = {
+		{ fb_store_blob_path(&s, D1), "/blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111" },
+		{ fb_store_blob_path_at("/x", D1), NULL },
+		{ fb_store_tag_dir(s.root, "acme/app", "1"), "/rootfs/acme/app/1" },
+		{ fb_store_tag_file(s.root, "acme/app", "1", FB_TAG_ROOTFS), "/rootfs/acme/app/1/rootfs.ext4" },
+		{ fb_store_tag_file(s.root, "acme/app", "1", FB_TAG_META), "/rootfs/acme/app/1/image.json" },
+		{ fb_store_cache_entry_path(&s, D1), "/cache/1111111111111111111111111111111111111111111111111111111111111111.json" },
+		{ fb_store_cache_mount_dir(&s, D1), "/cache-mounts/1111111111111111" },
+	};
+	int bad = 0;
+	for (size_t i = 0; i < FB_ARRAY_LEN(paths); i++) {
+		char *want = paths[i].want ? fb_xasprintf("%s%s", s.root, paths[i].want)
+					   : fb_xstrdup("/x/blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111");
+		if (strcmp(paths[i].got, want))
+			bad = tap_fail("'%s' != '%s'", paths[i].got, want);
+		free(want);
+		free(paths[i].got);
+	}
+	char *t;
+	struct fb_err err = { 0 };
+	TAP_CHECK(fb_store_mktemp(s.root, "rootfs", &t, &err) == 0);
+	char *prefix = fb_xasprintf("%s/tmp/rootfs-", s.root);
+	TAP_CHECK(!strncmp(t, prefix, strlen(prefix)) && strlen(t) == strlen(prefix) + 6);
+	struct stat st;
+	TAP_CHECK(stat(t, &st) == 0 && S_ISDIR(st.st_mode));
+	rmdir(t);
+	free(t);
+	free(prefix);
+	fb_store_close(&s);
+	return bad;
+}
+
+static const struct {
+	const char *in, *name, *version, *why;
+} tag_names[] = {
+	{ "acme/app:1.2", "acme/app", "1.2", NULL },
+	{ "registry.local:5000/team/app:latest", "registry.local:5000/team/app", "latest", NULL },
+	{ "localhost/x:V_1", "localhost/x", "V_1", NULL },
+	{ "acme/app", NULL, NULL, "expected NAME:VERSION" },
+	{ "Acme/app:1", NULL, NULL, "names are lower-case letters and digits, separated by . _ - or /" },
+	{ "../etc:1", NULL, NULL, "bad registry host" }, /* a first part with a dot is a host */
+	{ "a//b:1", NULL, NULL, "names are lower-case letters and digits, separated by . _ - or /" },
+	{ "a/b:.x", NULL, NULL, "the version must be [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+	{ "bad..host/a:1", NULL, NULL, "bad registry host" },
+};
+
+/* FROM and --from: NAME[:VERSION], latest by default, a tag or nothing */
+static const struct {
+	const char *ref, *name, *version;
+} tag_refs[] = {
+	{ "acme/app", "acme/app", "latest" },
+	{ "acme/app:2", "acme/app", "2" },
+	{ "localhost:5000/app", "localhost:5000/app", "latest" },
+	{ "localhost:5000/app:3", "localhost:5000/app", "3" },
+	{ "acme/app@" D1, NULL, NULL },
+	{ "../../etc", NULL, NULL },
+	{ "Upper/app", NULL, NULL },
+};
+
+static int tag_names_checked(void)
+{
+	for (size_t i = 0; i < FB_ARRAY_LEN(tag_names); i++) {
+		char *n = NULL, *v = NULL;
+		struct fb_err err = { 0 };
+		int r = fb_store_tag_parse(tag_names[i].in, &n, &v, &err);
+		if (tag_names[i].name) {
+			if (r < 0 || strcmp(n, tag_names[i].name) || strcmp(v, tag_names[i].version))
+				return tap_fail("%s: %s", tag_names[i].in, r < 0 ? err.msg : n);
+		} else {
+			char *want = fb_xasprintf("invalid tag \"%s\": %s", tag_names[i].in, tag_names[i].why);
+			bool ok = r < 0 && err.code == FB_EXIT_USAGE && !strcmp(err.msg, want);
+			if (!ok)
+				tap_fail("%s: '%s', want '%s'", tag_names[i].in, err.msg, want);
+			free(want);
+			if (!ok)
+				return 1;
+		}
+		free(n);
+		free(v);
+	}
+	for (size_t i = 0; i < FB_ARRAY_LEN(tag_refs); i++) {
+		char *n = NULL, *v = NULL;
+		int r = fb_store_tag_split(tag_refs[i].ref, &n, &v);
+		bool ok = tag_refs[i].name ? r == 0 && !strcmp(n, tag_refs[i].name) && !strcmp(v, tag_refs[i].version) : r < 0;
+		free(n);
+		free(v);
+		if (!ok)
+			return tap_fail("%s", tag_refs[i].ref);
+	}
+	return 0;
+}
+
+/* an ext4 under the store's tmp/, as fb-mkrootfs leaves it */
+static int made_rootfs(const struct fb_store *s, char **path)
+{
+	char *dir;
+	struct fb_err err = { 0 };
+	if (fb_store_mktemp(s->root, "rootfs", &dir, &err) < 0)
+		return -1;
+	*path = fb_xasprintf("%s/rootfs.ext4", dir);
+	free(dir);
+	return make_ext4(*path);
+}
+
+static int put(struct fb_store *s, const char *name, const char *version, const char *digest, char **dir)
+{
+	char *p;
+	if (made_rootfs(s, &p) < 0)
+		return -1;
+	struct fb_handover h;
+	struct fb_err err = { 0 };
+	struct fb_tag_meta m = { .size = 1, .content_size = -1, .from_image = digest != NULL };
+	if (digest) {
+		m.digest = fb_xstrdup(digest);
+		fb_strv_push(&m.blobs, digest);
+	}
+	int r = fb_handover_open(s, p, NULL, NULL, 0, &h, &err);
+	if (r == 0)
+		r = fb_store_tag_put(s, name, version, &h, &m, dir, &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	fb_handover_close(&h);
+	/* fb-mkrootfs's directory went with the file */
+	char *d = fb_xstrdup(p);
+	*strrchr(d, '/') = '\0';
+	if (r == 0 && access(d, F_OK) == 0)
+		r = -1;
+	free(d);
+	free(p);
+	fb_tag_meta_free(&m);
+	return r;
+}
+
+static int tags(void)
+{
+	struct fb_store s;
+	TAP_CHECK(open_store_at(&s, "tags") == 0);
+	char *dir = NULL;
+	TAP_CHECK(put(&s, "acme/b", "1", NULL, &dir) == 0);
+	free(dir);
+	TAP_CHECK(put(&s, "acme/a", "2", D1, &dir) == 0);
+	free(dir);
+	TAP_CHECK(put(&s, "acme/a", "10", NULL, &dir) == 0);
+	char *want = fb_store_tag_dir(s.root, "acme/a", "10");
+	TAP_STREQ(dir, want);
+	free(want);
+	free(dir);
+	/* put again: replaced, in one rename */
+	TAP_CHECK(put(&s, "acme/a", "2", D1, &dir) == 0);
+	free(dir);
+	struct fb_tag_meta m;
+	struct fb_err err = { 0 };
+	TAP_CHECK(fb_store_tag_get(&s, "acme/a", "2", &m, &err) == 0);
+	TAP_STREQ(m.name, "acme/a");
+	TAP_STREQ(m.digest, D1);
+	TAP_CHECK(m.from_image && m.blobs.n == 1 && m.size == 1 && m.created);
+	fb_tag_meta_free(&m);
+	/* listed by name, then version (as bytes) */
+	struct fb_tag_meta *list;
+	size_t n;
+	TAP_CHECK(fb_store_tag_list(&s, &list, &n, &err) == 0 && n == 3);
+	TAP_STREQ(list[0].version, "10");
+	TAP_STREQ(list[1].version, "2");
+	TAP_STREQ(list[2].name, "acme/b");
+	for (size_t i = 0; i < n; i++)
+		fb_tag_meta_free(&list[i]);
+	free(list);
+	/* removed: the tag, then its empty name directories */
+	TAP_CHECK(fb_store_tag_rm(&s, "acme/b", "1", &err) == 0);
+	char *gone = fb_xasprintf("%s/rootfs/acme/b", s.root);
+	TAP_CHECK(access(gone, F_OK) < 0);
+	free(gone);
+	TAP_CHECK(fb_store_tag_get(&s, "acme/b", "1", &m, &err) < 0 && err.code == FB_EXIT_NOTFOUND);
+	TAP_CHECK(fb_store_tag_rm(&s, "acme/b", "1", &err) < 0 && err.code == FB_EXIT_NOTFOUND);
+	fb_store_close(&s);
+	return 0;
+}
+
+static int index_and_cache(void)
+{
+	struct fb_store s;
+	TAP_CHECK(open_store_at(&s, "index") == 0);
+	struct fb_err err = { 0 };
+	/* one entry per name: set twice, one left */
+	TAP_CHECK(fb_store_index_set(&s, "docker.io/library/a:1", FB_MT_OCI_MANIFEST, D1, 10, &err) == 0);
+	TAP_CHECK(fb_store_index_set(&s, "docker.io/library/b:1", FB_MT_OCI_MANIFEST, D1, 10, &err) == 0);
+	TAP_CHECK(fb_store_index_set(&s, "docker.io/library/a:1", FB_MT_OCI_MANIFEST, D1, 11, &err) == 0);
+	char *ip = fb_xasprintf("%s/index.json", s.root);
+	struct fb_buf b = FB_BUF_INIT;
+	TAP_CHECK(fb_read_file(ip, &b, &err) == 0);
+	struct fb_oci_index x;
+	TAP_CHECK(fb_oci_index_decode(b.data, b.len, &x, &err) == 0);
+	TAP_CHECK(x.n == 2 && x.manifests[1].size == 11);
+	TAP_STREQ(x.manifests[1].ref_name, "docker.io/library/a:1");
+	fb_oci_index_free(&x);
+	fb_buf_free(&b);
+	free(ip);
+	/* the build cache: a step with a layer, one without, and a miss */
+	struct fb_cache_entry e = { .key = D1, .step = "RUN", .layer = D1, .size = 5 }, got;
+	TAP_CHECK(fb_store_cache_put(&s, &e, &err) == 0);
+	TAP_CHECK(fb_store_cache_get(&s, D1, &got) == 1);
+	TAP_STREQ(got.layer, D1);
+	TAP_CHECK(got.size == 5 && !got.layer_other);
+	fb_cache_entry_free(&got);
+	e.key = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+	e.layer = NULL;
+	TAP_CHECK(fb_store_cache_put(&s, &e, &err) == 0);
+	TAP_CHECK(fb_store_cache_get(&s, e.key, &got) == 1 && !got.layer && !got.layer_other);
+	fb_cache_entry_free(&got);
+	TAP_CHECK(fb_store_cache_get(&s, "sha256:3333333333333333333333333333333333333333333333333333333333333333", &got) == 0);
+	/* an entry of another kind: read as found, never an abort */
+	char *p = fb_store_cache_entry_path(&s, "sha256:4444444444444444444444444444444444444444444444444444444444444444");
+	TAP_CHECK(fb_write_file_atomic(p, "{\"layer\":5}", 11, 0644, &err) == 0);
+	TAP_CHECK(fb_store_cache_get(&s, "sha256:4444444444444444444444444444444444444444444444444444444444444444", &got) == 1);
+	TAP_CHECK(got.layer_other);
+	fb_cache_entry_free(&got);
+	TAP_CHECK(fb_write_file_atomic(p, "[1]", 3, 0644, &err) == 0);
+	TAP_CHECK(fb_store_cache_get(&s, "sha256:4444444444444444444444444444444444444444444444444444444444444444", &got) == 0);
+	free(p);
+	fb_store_close(&s);
+	return 0;
+}
+
+static int put_blob(struct fb_store *s, const char *text, char d[72])
+{
+	struct fb_err err = { 0 };
+	return fb_store_put_mem(s, text, strlen(text), d, &err);
+}
+
+static int gc(void)
+{
+	struct fb_store s;
+	TAP_CHECK(open_store_at(&s, "gc") == 0);
+	char layer[72], cfg[72], man[72], stray[72], cached[72], other[72];
+	TAP_CHECK(put_blob(&s, "layer bytes", layer) == 0);
+	TAP_CHECK(put_blob(&s, "{\"os\":\"linux\"}", cfg) == 0);
+	TAP_CHECK(put_blob(&s, "stray", stray) == 0);
+	TAP_CHECK(put_blob(&s, "a cached step's layer", cached) == 0);
+	char *m = fb_xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":1},\"layers\":[{\"digest\":\"%s\",\"size\":1}]}",
+			       cfg, layer);
+	TAP_CHECK(put_blob(&s, m, man) == 0);
+	free(m);
+	TAP_CHECK(put_blob(&s, "{\"schemaVersion\":2,\"layers\":[]}", other) == 0);
+	struct fb_err err = { 0 };
+	/* a tag names the manifest (its image.json's blobs), index.json has it
+	 * and an image nothing names */
+	TAP_CHECK(fb_store_index_set(&s, "kept:1", FB_MT_OCI_MANIFEST, man, 1, &err) == 0);
+	TAP_CHECK(fb_store_index_set(&s, "dropped:1", FB_MT_OCI_MANIFEST, other, 1, &err) == 0);
+	char *dir;
+	TAP_CHECK(put(&s, "acme/kept", "1", man, &dir) == 0);
+	free(dir);
+	struct fb_cache_entry e = { .key = cached, .step = "RUN", .layer = cached, .size = 1 };
+	TAP_CHECK(fb_store_cache_put(&s, &e, &err) == 0);
+	struct fb_gc_stats st;
+	TAP_CHECK(fb_store_gc(&s, 1000000000000LL, &st, &err) == 0);
+	TAP_CHECK(st.images_dropped == 1 && st.cache_entries_removed == 0);
+	TAP_CHECK(st.blobs_removed == 2 && st.blobs_kept == 4); /* stray and the dropped image */
+	TAP_CHECK(fb_store_has_blob(&s, man) && fb_store_has_blob(&s, cfg) && fb_store_has_blob(&s, layer));
+	TAP_CHECK(fb_store_has_blob(&s, cached) && !fb_store_has_blob(&s, stray) && !fb_store_has_blob(&s, other));
+	/* max age 0: every cache entry goes, then its layer */
+	TAP_CHECK(fb_store_gc(&s, 0, &st, &err) == 0);
+	TAP_CHECK(st.cache_entries_removed == 1 && st.blobs_removed == 1 && !fb_store_has_blob(&s, cached));
+	fb_store_close(&s);
+	return 0;
+}
+
 static int cleanup(void)
 {
 	TAP_CHECK(fb_tree_remove(base) == 0);
@@ -233,6 +531,11 @@ static const struct tap_case cases[] = {
 	{ "a kept partial resumes", a_kept_partial_resumes },
 	{ "ext4 images are recognized: magic, block size, length", ext4_images_are_recognized },
 	{ "what may be handed over to the store", what_may_be_handed_over },
+	{ "the layout: blobs, tags, the cache, tmp/", the_layout },
+	{ "tag names: fb-tag's NAME:VERSION, FROM's NAME[:VERSION]", tag_names_checked },
+	{ "tags: put (replacing), read, listed in order, removed", tags },
+	{ "index.json: one entry per name; build cache entries as found", index_and_cache },
+	{ "gc: what tags and the cache name stays, the rest goes", gc },
 	{ "clean up", cleanup },
 };
 

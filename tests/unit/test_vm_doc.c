@@ -9,18 +9,17 @@
 #include <unistd.h>
 
 #include "cni.h"
-#include "cni_doc.h"
 #include "doc.h"
-#include "drive_doc.h"
+#include "drive.h"
 #include "err.h"
 #include "file.h"
-#include "firecracker_doc.h"
-#include "mmds_doc.h"
-#include "net_doc.h"
-#include "state_doc.h"
+#include "firecracker.h"
+#include "mmds.h"
+#include "net.h"
+#include "state.h"
 #include "tree.h"
 #include "util.h"
-#include "vm_doc.h"
+#include "spec.h"
 #include "tap.h"
 
 static struct fb_doc *parse(const char *t)

@@ -8,7 +8,10 @@
  *               environment file
  *   net.c       lo and the interfaces of the network document
  *   ssh.c       --ssh-user's keys, per-VM host keys, the image's server
- *   user.c      USER, the program in PATH, STOPSIGNAL */
+ *   user.c      USER, the program in PATH, STOPSIGNAL
+ *   oci.c       the OCI mode: PID 1 of an fb-runtime VM (docs/tools/fb-runtime.md)
+ *   proc.c      the OCI mode's processes, each a stream of the fb.io port
+ * (tools/fb-io.h: the fb.io port, shared with fb-runtime). */
 #ifndef FB_INIT_H
 #define FB_INIT_H
 #define _GNU_SOURCE
@@ -103,4 +106,43 @@ void resolve_user(const char *spec, struct user *u);
 void exec_in_path(char **argv, char **env);
 int sig_by_name(const char *s);
 
+/* oci.c: the OCI mode (never returns), and its fb.io frames */
+void oci_main(void) __attribute__((noreturn));
+void write_all(int fd, const void *p, size_t n);
+void send_frame(uint32_t stream, uint32_t kind, const void *data, size_t len);
+void send_u32(uint32_t stream, uint32_t kind, uint32_t v);
+/* ERROR (logged on the console too), then EXIT with code */
+void send_error(uint32_t stream, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+double jnum(const struct jval *o, const char *key, double def);
+bool jbool(const struct jval *o, const char *key);
+
+/* proc.c: a stream's process */
+struct proc {
+	uint32_t stream;
+	pid_t pid;
+	int in, out, err; /* pipes (ours: write end of in, read ends of out and err); -1 when closed */
+	int master;       /* the pty's master with a terminal, else -1 */
+	char *pend;       /* stdin not yet written */
+	size_t npend;
+	bool in_eof;
+	bool used;
+	/* until it is launched: the process, and the ends it gets */
+	const struct jval *pr;
+	int cin, cout, cerr;
+	char slave[128];
+};
+#define MAX_PROCS 64
+extern struct proc g_procs[MAX_PROCS];
+struct proc *proc_of_stream(uint32_t stream);
+/* stdio made, not run yet (NULL: ERROR and EXIT sent) */
+struct proc *proc_prepare(uint32_t stream, const struct jval *pr);
+/* run it; false (ERROR and EXIT sent, the slot freed) when it could not */
+bool proc_launch(struct proc *p);
+bool spawn_proc(uint32_t stream, const struct jval *pr);
+void proc_free(struct proc *p);
+/* its output to the host: one read, or (to_end) all that is there */
+void drain(struct proc *p, int *fd, uint32_t kind, bool to_end);
+/* it exited: the rest of its output, EXIT, the slot freed */
+void proc_end(struct proc *p, int status);
+void stdin_flush(struct proc *p);
 #endif

@@ -11,6 +11,7 @@
  * syncs and powers off. It never returns; a failure before the workload
  * starts is reported the same way (exit 125/126/127 and a message). */
 #include "fb-init.h"
+#include "fb-io.h"
 
 int main(int argc, char **argv)
 {
@@ -20,6 +21,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fb-init: runs as PID 1 in a VM (docs/config-drive.md)\n");
 		return 2;
 	}
+	/* fb-runtime's VMs: /init of an initramfs holding the OCI config */
+	if (access(FB_OCI_CONFIG, F_OK) == 0)
+		oci_main();
 	umask(022);
 	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT to us: a
 	 * stop request, not an immediate reboot */

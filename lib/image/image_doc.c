@@ -1,0 +1,179 @@
+/* The codec of .image (image.h): fb-fetch, the builder and fb-mkrootfs
+ * --import write it; fb-mkrootfs and fb-tag put read it. */
+#include "image.h"
+
+#include <string.h>
+
+#include "doc.h"
+#include "doc_codec.h"
+#include "err.h"
+#include "json.h"
+#include "oci.h"
+#include "oci_doc.h"
+#include "util.h"
+
+void fb_image_free(struct fb_image *img)
+{
+	free(img->ref);
+	free(img->name);
+	free(img->digest);
+	free(img->media_type);
+	free(img->platform);
+	free(img->config_digest);
+	if (img->config) {
+		fb_oci_config_free(img->config);
+		free(img->config);
+	}
+	for (size_t i = 0; i < img->nlayers; i++)
+		fb_oci_desc_free(&img->layers[i]);
+	free(img->layers);
+	free(img->store);
+	memset(img, 0, sizeof(*img));
+}
+
+void fb_image_add_layer(struct fb_image *img, const struct fb_oci_desc *l)
+{
+	img->layers = fb_xrealloc(img->layers, (img->nlayers + 1) * sizeof(*img->layers));
+	struct fb_oci_desc *d = &img->layers[img->nlayers++];
+	memset(d, 0, sizeof(*d));
+	fb_oci_desc_copy(d, l);
+	fb_doc_free(d->raw);
+	d->raw = NULL;
+}
+
+/* ---- decoding: what each reader relies on ---- */
+
+static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
+static const struct fb_jshape obj_opt = { .kinds = FB_J_OBJECT | FB_J_NULL };
+
+static int layer_check(jv v, const char *path, struct fb_err *err)
+{
+	jv d = fb_json_member(v, "digest"), p = fb_json_member(v, "path");
+	bool ok = jv_get_kind(d) == JV_KIND_STRING || jv_get_kind(p) == JV_KIND_STRING;
+	jv_free(d);
+	jv_free(p);
+	if (!ok)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: expected .digest or .path (a string)", path);
+	return 0;
+}
+
+static const struct fb_jfield layer_fields[] = {
+	{ "digest", &str_opt, false },
+	{ "path", &str_opt, false },
+	{ NULL, NULL, false },
+};
+static const struct fb_jshape layer = { .kinds = FB_J_OBJECT, .fields = layer_fields, .check = layer_check };
+static const struct fb_jshape layers = { .kinds = FB_J_ARRAY, .items = &layer };
+static const struct fb_jfield rootfs_image_fields[] = {
+	{ "store", &str_opt, false },
+	{ "layers", &layers, true },
+	{ "config", &obj_opt, false },
+	{ NULL, NULL, false },
+};
+static const struct fb_jshape rootfs_image = { .kinds = FB_J_OBJECT | FB_J_NULL, .fields = rootfs_image_fields };
+
+static const struct fb_jfield put_layer_fields[] = {
+	{ "digest", &str_opt, false },
+	{ NULL, NULL, false },
+};
+static const struct fb_jshape put_layer = { .kinds = FB_J_OBJECT, .fields = put_layer_fields };
+static const struct fb_jshape put_layers = { .kinds = FB_J_ARRAY | FB_J_NULL, .items = &put_layer };
+static const struct fb_jfield put_image_fields[] = {
+	{ "layers", &put_layers, false },
+	{ NULL, NULL, false },
+};
+static const struct fb_jshape put_image = { .kinds = FB_J_OBJECT | FB_J_NULL, .fields = put_image_fields };
+
+static void decode(jv v, struct fb_image *img)
+{
+	img->ref = fb_jv_get_str(v, "ref");
+	img->name = fb_jv_get_str(v, "name");
+	img->digest = fb_jv_get_str(v, "digest");
+	img->media_type = fb_jv_get_str(v, "media_type");
+	img->platform = fb_jv_get_str(v, "platform");
+	img->config_digest = fb_jv_get_str(v, "config_digest");
+	img->store = fb_jv_get_str(v, "store");
+	jv c = fb_json_member(v, "config");
+	if (jv_get_kind(c) == JV_KIND_OBJECT) {
+		img->config = fb_xmalloc(sizeof(*img->config));
+		fb_oci_config_from_jv(c, img->config);
+	} else {
+		jv_free(c);
+	}
+	jv ls = fb_json_member(v, "layers");
+	if (jv_get_kind(ls) == JV_KIND_ARRAY) {
+		img->layers = fb_xcalloc((size_t)jv_array_length(jv_copy(ls)) + 1, sizeof(*img->layers));
+		jv_array_foreach(ls, i, l)
+		{
+			if (jv_get_kind(l) == JV_KIND_OBJECT) {
+				struct fb_oci_desc *d = &img->layers[img->nlayers++];
+				d->digest = fb_jv_get_str(l, "digest");
+				d->path = fb_jv_get_str(l, "path");
+				d->media_type = fb_jv_get_str(l, "mediaType");
+				int64_t n;
+				d->size = fb_jv_get_int(l, "size", &n) ? n : -1;
+			}
+			jv_free(l);
+			(void)i;
+		}
+	}
+	jv_free(ls);
+}
+
+int fb_image_from_doc(const struct fb_doc *d, enum fb_image_use use, struct fb_image *img, bool *present,
+		      struct fb_err *err)
+{
+	memset(img, 0, sizeof(*img));
+	jv v = fb_doc_get(d, "image");
+	if (fb_json_check(v, use == FB_IMAGE_FOR_PUT ? &put_image : &rootfs_image, ".image", err) < 0) {
+		jv_free(v);
+		return -1;
+	}
+	*present = jv_get_kind(v) == JV_KIND_OBJECT;
+	if (*present)
+		decode(v, img);
+	jv_free(v);
+	return 0;
+}
+
+/* ---- encoding ---- */
+
+static jv layer_jv(const struct fb_oci_desc *l)
+{
+	jv o = jv_object();
+	o = fb_jv_put_str(o, "digest", l->digest);
+	o = fb_jv_put_int(o, "size", l->size);
+	o = fb_jv_put_str(o, "mediaType", l->media_type);
+	return fb_jv_put_str(o, "path", l->path);
+}
+
+static jv image_jv(const struct fb_image *img)
+{
+	jv o = jv_object();
+	o = fb_jv_put_str(o, "ref", img->ref);
+	o = fb_jv_put_str(o, "name", img->name);
+	o = fb_jv_put_str(o, "digest", img->digest);
+	o = fb_jv_put_str(o, "media_type", img->media_type);
+	o = fb_jv_put_str(o, "platform", img->platform);
+	o = fb_jv_put_str(o, "config_digest", img->config_digest);
+	if (img->config)
+		o = jv_object_set(o, jv_string("config"), fb_oci_config_jv(img->config));
+	jv ls = jv_array();
+	for (size_t i = 0; i < img->nlayers; i++)
+		ls = jv_array_append(ls, layer_jv(&img->layers[i]));
+	o = jv_object_set(o, jv_string("layers"), ls);
+	return fb_jv_put_str(o, "store", img->store);
+}
+
+void fb_image_doc_set(struct fb_doc *d, const struct fb_image *img)
+{
+	fb_doc_set(d, "image", image_jv(img));
+}
+
+void fb_images_doc_set(struct fb_doc *d, char *const *refs, const struct fb_image *imgs, size_t n)
+{
+	jv o = jv_object();
+	for (size_t i = 0; i < n; i++)
+		o = jv_object_set(o, jv_string(refs[i]), image_jv(&imgs[i]));
+	fb_doc_set(d, "images", o);
+}
