@@ -76,7 +76,12 @@ $(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-settings.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c
+FB_FETCH_SRCS := tools/fb-fetch.c tools/fb-fetch-push.c
+$(BUILD)/bin/fb-fetch: $(FB_FETCH_SRCS) tools/fb-fetch.h $(BUILD)/libfb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_FETCH_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
+
+FIREBUILD_SRCS := tools/firebuild.c tools/firebuild-settings.c tools/firebuild-build.c tools/firebuild-run.c tools/firebuild-vm.c tools/firebuild-push.c
 $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

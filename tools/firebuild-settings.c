@@ -208,9 +208,15 @@ static const struct fb_setting table[S__COUNT] = {
 	[S_PLATFORM] = { .flag = "platform", .arg = "OS/ARCH", .group = G_OWN, .cmds = BUILD,
 			 .help = "platform to pick from a manifest list" },
 	[S_INSECURE] = { .flag = "insecure-registry", .kind = FB_SETTING_LIST, .arg = "HOST", .group = G_OWN,
-			 .cmds = BUILD, .help = "plain http to HOST (repeatable)" },
-	[S_CREDS] = { .flag = "creds", .arg = "USER:PASSWORD", .group = G_OWN, .cmds = CMD(C_ROOTFS),
-		      .help = "registry credentials" },
+			 .cmds = BUILD | CMD(C_PUSH), .help = "plain http to HOST (repeatable)" },
+	[S_CREDS] = { .flag = "creds", .arg = "USER:PASSWORD", .group = G_OWN, .cmds = CMD(C_ROOTFS) | CMD(C_PUSH),
+		      .help = "registry credentials (else ~/.docker/config.json)" },
+
+	/* ---- push ---- */
+	[S_PUSH_FORMAT] = { .flag = "format", .arg = "oci|docker", .oneof = ONEOF("oci", "docker"), .group = G_OWN,
+			    .cmds = CMD(C_PUSH), .help = "the manifest: OCI (default) or Docker schema 2" },
+	[S_CHUNK_SIZE] = { .flag = "chunk-size", .arg = "SIZE", .group = G_OWN, .cmds = CMD(C_PUSH),
+			   .help = "blobs larger than SIZE go up in chunks (default 32M)" },
 
 	/* ---- run, exec ---- */
 	[S_FROM] = { .flag = "from", .arg = "NAME:VERSION", .group = G_OWN, .cmds = CMD(C_RUN) | CMD(C_EXEC),

@@ -57,6 +57,7 @@ static const struct command_entry commands[] = {
 	{ "kernel", C_KERNEL, cmd_kernel, "guest kernels in the store: add, ls" },
 	{ "image", C_IMAGE, cmd_image, "the store's root file systems: ls, inspect, rm, gc" },
 	{ "import", C_IMPORT, cmd_import, "a root file system tarball to a tagged image (docker import)" },
+	{ "push", C_PUSH, cmd_push, "push a tagged image to a registry (fb-tag get | fb-fetch push)" },
 	{ "exec", C_EXEC, cmd_exec, "run a command in a copy of a tagged image's tree (fb-exec)" },
 	{ "profile-create", C_PROFILE_CREATE, cmd_profile_create, "create or --overwrite a profile" },
 	{ "profile-ls", C_PROFILE_LS, cmd_profile_ls, "list the profiles" },

@@ -27,6 +27,7 @@ enum command {
 	C_KERNEL,
 	C_IMAGE,
 	C_IMPORT,
+	C_PUSH,
 	C_EXEC,
 	C_PROFILE_CREATE,
 	C_PROFILE_LS,
@@ -38,7 +39,7 @@ enum command {
  * (fb-parse's own) and completion */
 #define C_COMMON                                                                                                     \
 	(CMD(C_ROOTFS) | CMD(C_BASEOS) | CMD(C_RUN) | CMD(C_LS) | CMD(C_INSPECT) | CMD(C_KILL) | CMD(C_PURGE) |        \
-	 CMD(C_LOGS) | CMD(C_KERNEL) | CMD(C_IMAGE) | CMD(C_IMPORT) | CMD(C_EXEC) | CMD(C_PROFILE_CREATE) |           \
+	 CMD(C_LOGS) | CMD(C_KERNEL) | CMD(C_IMAGE) | CMD(C_IMPORT) | CMD(C_PUSH) | CMD(C_EXEC) | CMD(C_PROFILE_CREATE) |           \
 	 CMD(C_PROFILE_LS) | CMD(C_PROFILE_INSPECT))
 
 /* The settings, by their index in the table (firebuild-settings.c). */
@@ -86,6 +87,9 @@ enum setting {
 	S_PLATFORM,
 	S_INSECURE,
 	S_CREDS,
+	/* push */
+	S_PUSH_FORMAT,
+	S_CHUNK_SIZE,
 	/* run, exec */
 	S_FROM,
 	S_NAME,
@@ -198,6 +202,9 @@ int fail(struct fb_err *e);
 int cmd_rootfs(int argc, char **argv);
 int cmd_baseos(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+
+/* firebuild-push.c */
+int cmd_push(int argc, char **argv);
 
 /* firebuild-run.c */
 int cmd_run(int argc, char **argv);

@@ -26,6 +26,7 @@ struct fb_registry {
 	time_t token_expiry;
 	char *realm, *service;
 	bool bearer;
+	struct fb_strv scopes; /* more token scopes (push: a mount's source) */
 	const struct fb_registry_opts *o;
 	CURL *c;
 };
@@ -194,12 +195,18 @@ static char *url_escape(const char *s)
 static int fetch_token(struct fb_registry *r, struct fb_err *err)
 {
 	char *svc = r->service ? url_escape(r->service) : NULL;
-	char *scope_raw = fb_xasprintf("repository:%s:pull", r->repository);
+	char *scope_raw = fb_xasprintf("repository:%s:%s", r->repository, r->o && r->o->actions ? r->o->actions : "pull");
 	char *scope = url_escape(scope_raw);
 	char *url = fb_xasprintf("%s%sservice=%s&scope=%s", r->realm, strchr(r->realm, '?') ? "&" : "?", svc ? svc : "", scope);
 	free(svc);
 	free(scope_raw);
 	free(scope);
+	for (size_t i = 0; i < r->scopes.n; i++) {
+		char *more = url_escape(r->scopes.v[i]), *u2 = fb_xasprintf("%s&scope=%s", url, more);
+		free(more);
+		free(url);
+		url = u2;
+	}
 	struct curl_slist *h = NULL;
 	if (r->basic) {
 		char line[4096];
@@ -350,6 +357,7 @@ void fb_registry_free(struct fb_registry *r)
 	free(r->token);
 	free(r->realm);
 	free(r->service);
+	fb_strv_free(&r->scopes);
 	free(r);
 }
 
@@ -604,4 +612,171 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 	free(xs);
 	curl_multi_cleanup(m);
 	return ret;
+}
+
+/* ---- requests for push (lib/image/push.c) ---- */
+
+const char *fb_registry_host(const struct fb_registry *r)
+{
+	return r->host;
+}
+
+const char *fb_registry_repository(const struct fb_registry *r)
+{
+	return r->repository;
+}
+
+bool fb_registry_bearer(const struct fb_registry *r)
+{
+	return r->bearer;
+}
+
+int fb_registry_add_scope(struct fb_registry *r, const char *scope, struct fb_err *err)
+{
+	for (size_t i = 0; i < r->scopes.n; i++)
+		if (!strcmp(r->scopes.v[i], scope))
+			return 0;
+	fb_strv_push(&r->scopes, scope);
+	if (!r->bearer || !r->realm)
+		return 0;
+	if (fetch_token(r, err) == 0)
+		return 0;
+	/* the issuer would not have it: back to the token we had */
+	free(r->scopes.v[--r->scopes.n]);
+	r->scopes.v[r->scopes.n] = NULL;
+	struct fb_err e2 = { 0 };
+	if (fetch_token(r, &e2) < 0)
+		*err = e2;
+	return -1;
+}
+
+/* "scheme://host" of the base, so a Location is resolved against it and
+ * credentials go to the registry's own origin only. */
+static size_t origin_len(const struct fb_registry *r)
+{
+	const char *p = strstr(r->base, "://");
+	return p ? (size_t)(strchr(p + 3, '/') - r->base) : 0;
+}
+
+char *fb_registry_url(const struct fb_registry *r, const char *location)
+{
+	if (!strncmp(location, "http://", 7) || !strncmp(location, "https://", 8))
+		return fb_xstrdup(location);
+	if (location[0] == '/')
+		return fb_xasprintf("%.*s%s", (int)origin_len(r), r->base, location);
+	return fb_xasprintf("%s%s/%s", r->base, r->repository, location);
+}
+
+struct reqbody {
+	const struct fb_registry_req *q;
+	size_t at; /* in data */
+	bool failed;
+};
+
+static size_t on_read(char *p, size_t sz, size_t n, void *ud)
+{
+	struct reqbody *b = ud;
+	size_t want = sz * n;
+	if (b->q->body) {
+		ssize_t got = b->q->body->read(b->q->body->ctx, p, want);
+		if (got < 0) {
+			b->failed = true;
+			return CURL_READFUNC_ABORT;
+		}
+		return (size_t)got;
+	}
+	size_t left = b->q->data_len - b->at;
+	if (want > left)
+		want = left;
+	memcpy(p, (const char *)b->q->data + b->at, want);
+	b->at += want;
+	return want;
+}
+
+static int perform_req(struct fb_registry *r, const struct fb_registry_req *q, const char *url, struct fb_registry_resp *out,
+		       struct fb_err *err)
+{
+	CURL *c = r->c;
+	curl_easy_reset(c);
+	setup_easy(r, c);
+	fb_buf_reset(&out->body);
+	fb_buf_reset(&out->headers);
+	struct resp tmp = { 0, out->body, out->headers };
+	struct curl_slist *h = NULL;
+	size_t ol = origin_len(r);
+	/* credentials for the registry itself, not a place it sends us to */
+	if (ol && !strncmp(url, r->base, ol) && (url[ol] == '/' || !url[ol]))
+		h = auth_headers(r, h);
+	for (size_t i = 0; q->headers && q->headers[i]; i++)
+		h = curl_slist_append(h, q->headers[i]);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &tmp);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &tmp);
+	bool head = !strcmp(q->method, "HEAD"), get_ = !strcmp(q->method, "GET");
+	struct reqbody rb = { q, 0, false };
+	if (head) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!get_) {
+		/* an upload follows no redirect: its body would go elsewhere */
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		if (strcmp(q->method, "DELETE")) {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(q->body ? q->body->len : q->data_len));
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, &rb);
+		}
+	}
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	out->body = tmp.body;
+	out->headers = tmp.headers;
+	if (rb.failed && q->body && q->body->err)
+		return fb_err_set(err, q->body->err->code ? q->body->err->code : FB_EXIT_FAILED, q->body->err->kind[0] ? q->body->err->kind : "io",
+				  "%s", q->body->err->msg);
+	if (cc != CURLE_OK)
+		return fb_err_set(err, FB_EXIT_FAILED, "network", "%s %s: %s", q->method, url, curl_easy_strerror(cc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->code);
+	return 0;
+}
+
+int fb_registry_request(struct fb_registry *r, const struct fb_registry_req *q, struct fb_registry_resp *out,
+			struct fb_err *err)
+{
+	char *url = q->url ? fb_xstrdup(q->url) : fb_xasprintf("%s%s/%s", r->base, r->repository, q->path);
+	int ret = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (r->bearer && r->token && time(NULL) >= r->token_expiry && fetch_token(r, err) < 0) {
+			ret = -1;
+			break;
+		}
+		if (attempt && q->body && q->body->rewind && q->body->rewind(q->body->ctx) < 0) {
+			ret = fb_err_set(err, FB_EXIT_FAILED, "io", "%s %s: cannot send the body again", q->method, url);
+			break;
+		}
+		ret = perform_req(r, q, url, out, err);
+		if (ret < 0 || out->code != 401 || attempt == 1)
+			break;
+		struct resp tmp = { out->code, out->body, out->headers };
+		if ((ret = authenticate(r, &tmp, err)) < 0)
+			break;
+	}
+	free(url);
+	return ret;
+}
+
+char *fb_registry_resp_header(const struct fb_registry_resp *rs, const char *name)
+{
+	struct resp tmp = { rs->code, FB_BUF_INIT, rs->headers };
+	return header(&tmp, name);
+}
+
+void fb_registry_resp_free(struct fb_registry_resp *rs)
+{
+	fb_buf_free(&rs->body);
+	fb_buf_free(&rs->headers);
 }

@@ -377,8 +377,8 @@ PY
 			{ echo "$*: $output"; return 1; }
 		[ "$stderr" = "${1##*/}: error: $want (see --help)" ] || { echo "$*: $stderr"; return 1; }
 	}
-	usage_is "expected a subcommand: image or source" fb-fetch
-	usage_is "unknown subcommand 'images' (fb-fetch image or fb-fetch source)" fb-fetch images
+	usage_is "expected a subcommand: image, source or push" fb-fetch
+	usage_is "unknown subcommand 'images' (fb-fetch image, source or push)" fb-fetch images
 	usage_is "unknown option '--bogus'" fb-fetch image --bogus
 	usage_is "option '--ref' needs a value" fb-fetch image --ref
 	usage_is "--parallel 0: expected 1 to 64" fb-fetch image --parallel 0

@@ -47,6 +47,18 @@ not_objects() {
 	done
 }
 
+@test "fb-fetch push: documents that do not name an image of the store" {
+	local d kind
+	for d in 'null' '[]' '42' '"x"' 'true'; do
+		kind=$(jq -r type <<<"$d")
+		[ "$kind" = array ] && kind="an array" || kind="a $kind"
+		MSG="the document is $kind, not an object" hostile "$d" fb-fetch push --ref 127.0.0.1:1/a:1
+	done
+	MSG=".image: expected an object, got number" hostile '{"image":5}' fb-fetch push --ref 127.0.0.1:1/a:1
+	MSG=".image.digest: expected a string, got array" hostile '{"image":{"digest":[]}}' fb-fetch push --ref 127.0.0.1:1/a:1
+	MSG=".image.digest: not a sha256 digest" hostile '{"image":{"digest":"sha256:/etc/passwd"}}' fb-fetch push --ref 127.0.0.1:1/a:1
+}
+
 @test "fb-fetch image: documents that are not a plan" {
 	not_objects fb-fetch image
 	MSG=".plan: missing (expected an object)" hostile '{}' fb-fetch image

@@ -23,7 +23,8 @@ wait_http() { # wait_http URL: until it answers (any status)
 	return 1
 }
 
-# start_registry DIR [open|basic|token]: sets REG (host:port) and REGDIR
+# start_registry DIR [open|basic|token]: sets REG (host:port) and REGDIR;
+# with REG_ACCESS_LOG=1 each request is a line of DIR/log
 start_registry() {
 	REGDIR=$1
 	local mode=${2:-open} port
@@ -35,7 +36,7 @@ version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: $([ "${REG_ACCESS_LOG:-0}" = 1 ] && echo false || echo true)
 storage:
   filesystem:
     rootdirectory: $REGDIR/data

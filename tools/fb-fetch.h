@@ -1,0 +1,8 @@
+/* fb-fetch's subcommands that live in files of their own. */
+#ifndef FB_FETCH_H
+#define FB_FETCH_H
+
+/* fb-fetch push (tools/fb-fetch-push.c): argv[0] is "push". */
+int fb_fetch_push_main(int argc, char **argv);
+
+#endif
