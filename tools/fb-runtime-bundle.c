@@ -286,8 +286,15 @@ static int pick_kernel(const struct rt_settings *s, jv ann, char **out, struct f
 					  "(firebuild kernel add)",
 					  store);
 	}
-	if (access(k, R_OK) < 0) {
+	struct stat st;
+	if (access(k, R_OK) < 0 || stat(k, &st) < 0) {
 		int r = fb_err_errno(err, errno, "guest kernel %s", k);
+		free(k);
+		return r;
+	}
+	/* a FIFO would hang the copy into the jail, a device fill the disk */
+	if (!S_ISREG(st.st_mode)) {
+		int r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "guest kernel %s: not a regular file", k);
 		free(k);
 		return r;
 	}
@@ -528,7 +535,10 @@ int rt_bundle_mountpoints(struct rt_bundle *b, struct fb_err *err)
 					r = -1;
 				} else {
 					close(fd);
-					fd = fb_tree_open(root, dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+					/* only when missing: what is there (a FIFO, a device
+					 * node of the image) is never opened on the host */
+					fd = fb_tree_open(root, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+							  0644);
 					if (fd >= 0)
 						close(fd);
 				}

@@ -103,9 +103,9 @@ static int parse(struct rt_ctx *c, int argc, char **argv, struct exec_opts *o)
 		return rt_fail(c, "\"exec\" requires a container id");
 	o->first_arg = i;
 	c->id = argv[i];
-	c->dir = fb_xasprintf("%s/%s", c->root, c->id);
-	if (strchr(c->id, '/') || !strcmp(c->id, ".") || !strcmp(c->id, ".."))
+	if (!rt_valid_id(c->id))
 		return rt_fail(c, "invalid container id format: %s", c->id);
+	c->dir = fb_xasprintf("%s/%s", c->root, c->id);
 	rt_maybe_runc(c);
 	if (!o->process && i + 1 >= argc)
 		return rt_fail(c, "exec: no command (--process FILE, or the command after the id)");

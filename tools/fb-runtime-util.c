@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -51,6 +52,16 @@ int rt_fail(struct rt_ctx *c, const char *fmt, ...)
 	}
 	fprintf(stderr, "fb-runtime: error: %s\n", msg);
 	return 1;
+}
+
+bool rt_valid_id(const char *id)
+{
+	/* runc's characters; a leading dot is refused: <root>/.runc is runc's
+	 * state, and no container's directory is hidden from list */
+	bool ok = id[0] && id[0] != '.' && strlen(id) <= 1024;
+	for (const char *p = id; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_+-.", *p);
+	return ok;
 }
 
 /* ---- state ---- */
@@ -115,6 +126,20 @@ int rt_sup_connect(const char *dir)
 	}
 	free(p);
 	return fd;
+}
+
+int rt_sup_request(const char *dir, const char *line, char *answer, size_t size, int timeout_s)
+{
+	int fd = rt_sup_connect(dir);
+	if (fd < 0)
+		return -1;
+	/* a supervisor that is stuck (or stopped) does not hold the caller */
+	struct timeval tv = { timeout_s, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int r = rt_send_line(fd, line, NULL, 0) < 0 || rt_read_line(fd, answer, size) < 0 ? -1 : 0;
+	close(fd);
+	return r;
 }
 
 int rt_send_line(int fd, const char *line, const int *fds, int nfds)

@@ -167,10 +167,7 @@ static int one_id(struct rt_ctx *c, const char *cmd, int argc, char **argv, int 
 	if (argc - i - 1 > max_extra)
 		return rt_fail(c, "\"%s\": unexpected argument %s", cmd, argv[i + 1 + max_extra]);
 	const char *id = argv[i];
-	bool ok = *id && strcmp(id, ".") && strcmp(id, "..") && strlen(id) <= 1024;
-	for (const char *p = id; *p && ok; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_+-.", *p);
-	if (!ok)
+	if (!rt_valid_id(id))
 		return rt_fail(c, "invalid container id format: %s", id);
 	c->id = id;
 	c->dir = fb_xasprintf("%s/%s", c->root, id);
@@ -462,17 +459,13 @@ static int cmd_kill(struct rt_ctx *c, int argc, char **argv, int i)
 		return rt_fail(c, "container not running");
 	char req[64], line[256];
 	snprintf(req, sizeof(req), "kill %d%s", sig, all ? " all" : "");
-	int fd = rt_sup_connect(c->dir);
-	if (fd < 0 || rt_send_line(fd, req, NULL, 0) < 0 || rt_read_line(fd, line, sizeof(line)) < 0) {
+	if (rt_sup_request(c->dir, req, line, sizeof(line), RT_SUP_TIMEOUT) < 0) {
 		/* no answer: the supervisor is the container's process, the
 		 * signal goes to it (it forwards what it gets) */
-		if (fd >= 0)
-			close(fd);
 		if (kill((pid_t)pid, sig) < 0)
 			return rt_fail(c, "container not running");
 		return 0;
 	}
-	close(fd);
 	return strcmp(line, "ok") ? rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line) : 0;
 }
 
@@ -492,11 +485,8 @@ static int cmd_pause(struct rt_ctx *c, int argc, char **argv, int i, bool pause)
 	if (!ok)
 		return rt_fail(c, "container not %s", pause ? "running" : "paused");
 	char line[256];
-	int fd = rt_sup_connect(c->dir);
-	if (fd < 0 || rt_send_line(fd, cmd, NULL, 0) < 0 || rt_read_line(fd, line, sizeof(line)) < 0)
+	if (rt_sup_request(c->dir, cmd, line, sizeof(line), RT_SUP_TIMEOUT) < 0)
 		snprintf(line, sizeof(line), "error container not running");
-	if (fd >= 0)
-		close(fd);
 	return strcmp(line, "ok") ? rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line) : 0;
 }
 
@@ -570,12 +560,9 @@ static int cmd_delete(struct rt_ctx *c, int argc, char **argv, int i)
 	}
 	if (strcmp(s, "stopped")) {
 		/* created, or running with --force: the VM goes at once */
-		int fd = rt_sup_connect(c->dir);
 		char line[256];
-		if (fd < 0 || rt_send_line(fd, "kill 9", NULL, 0) < 0 || rt_read_line(fd, line, sizeof(line)) < 0)
+		if (rt_sup_request(c->dir, "kill 9", line, sizeof(line), RT_SUP_TIMEOUT) < 0 && sup_alive(st))
 			kill((pid_t)num(st, "pid"), SIGKILL);
-		if (fd >= 0)
-			close(fd);
 		for (int k = 0; k < 1000 && sup_alive(st); k++)
 			usleep(10000);
 		if (sup_alive(st))
@@ -774,6 +761,8 @@ int main(int argc, char **argv)
 	/* the run directory: an absolute path, as runc makes it */
 	char rootabs[PATH_MAX];
 	if (c.root[0] != '/') {
+		if (strlen(c.root) + 2 >= sizeof(rootabs))
+			return rt_fail(&c, "--root %.64s...: %s", c.root, strerror(ENAMETOOLONG));
 		if (!getcwd(rootabs, sizeof(rootabs) - strlen(c.root) - 2))
 			return rt_fail(&c, "--root %s: %s", c.root, strerror(errno));
 		strcat(rootabs, "/");

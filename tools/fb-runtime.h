@@ -114,9 +114,17 @@ int rt_state_save(const char *dir, jv st, struct fb_err *err);
 /* pid's start time (field 22 of /proc/PID/stat), 0 when it is gone or a zombie */
 unsigned long long rt_proc_start(pid_t pid);
 
+/* A container id as runc takes it ([A-Za-z0-9_+.-], not "." or ".."), and
+ * not starting with a dot (<root>/.runc is runc's). */
+bool rt_valid_id(const char *id);
+
 /* ---- talking to the supervisor ---- */
 /* Connect to <dir>/sup.sock; -1 when nobody answers. */
 int rt_sup_connect(const char *dir);
+/* One request, one answer line, each waited for timeout_s at most; -1
+ * when nobody answers in time. */
+#define RT_SUP_TIMEOUT 10
+int rt_sup_request(const char *dir, const char *line, char *answer, size_t size, int timeout_s);
 /* Send a line (and fds, may be NULL/0). */
 int rt_send_line(int fd, const char *line, const int *fds, int nfds);
 /* Read one line (up to size-1 bytes, newline removed); -1 at the end. */
