@@ -40,7 +40,8 @@ rootfs_copy() {
 	printf '192.0.2.7 h\n' >"$D/hosts"
 	mkbundle b1 '["/bin/sh","-c","cat /etc/resolv.conf /etc/hosts"]' \
 		".root.path = \"$D/rf1\" | .mounts += [{destination: \"/etc/resolv.conf\", type: \"bind\", source: \"$D/resolv\", options: [\"bind\",\"ro\"]}, {destination: \"/etc/hosts\", type: \"bind\", source: \"$D/hosts\", options: [\"bind\",\"ro\"]}]"
-	# (bounded: the open of the FIFO used to wait for a reader forever)
+	# (bounded: the open of the FIFO, by the host or fb-init in the guest,
+	# used to wait for a reader forever)
 	run_split timeout 120 "$FB_BIN/fb-runtime" --root "$RT_ROOT" run --bundle "$D/b1" fifo1
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"nameserver 192.0.2.53"* ]]

@@ -336,7 +336,9 @@ static void do_files(const struct jval *fs)
 		if (fd >= 0)
 			close(fd);
 		free(data);
-		/* the mount point: its directory, and an empty file when missing */
+		/* the mount point: its directory, and an empty file when missing
+		 * (what the image has there, a FIFO or a device, is never opened:
+		 * the open would wait for a peer, or act on the device) */
 		char dir[4096];
 		snprintf(dir, sizeof(dir), "%s", dst);
 		char *slash = strrchr(dir, '/');
@@ -344,7 +346,7 @@ static void do_files(const struct jval *fs)
 			*slash = '\0';
 			mkdir_p(dir, 0755);
 		}
-		int mp = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int mp = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 		if (mp >= 0)
 			close(mp);
 		unsigned long ro = jbool(f, "readonly") ? MS_RDONLY : 0;
