@@ -34,9 +34,11 @@ int rt_settings_load(struct fb_rt_settings *s, struct fb_err *err)
 	}
 	if (fb_rt_settings_load(path, s, err) < 0)
 		return -1;
-	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64 || s->boot_timeout < 1)
+	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64 || s->boot_timeout < 1) {
+		fb_rt_settings_free(s);
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: mem (MiB) is 32 or more, cpu 1 to 64, boot_timeout 1 or more",
 				  path);
+	}
 	return 0;
 }
 
