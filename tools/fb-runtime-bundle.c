@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -23,21 +22,9 @@
 
 #define FILE_BIND_MAX (1 << 20) /* a bound file bigger than this is not copied in */
 
-static int get_num(jv o, const char *key, long long *out)
+int rt_settings_load(struct fb_rt_settings *s, struct fb_err *err)
 {
-	jv v = rt_get(jv_copy(o), key);
-	int r = -1;
-	if (jv_get_kind(v) == JV_KIND_NUMBER) {
-		*out = (long long)jv_number_value(v);
-		r = 0;
-	}
-	jv_free(v);
-	return r;
-}
-
-int rt_settings_load(struct rt_settings *s, struct fb_err *err)
-{
-	*s = (struct rt_settings){ .mem = 128, .cpu = 1, .boot_timeout = 120, .jailer_uid = 65534, .jailer_gid = -1 };
+	*s = (struct fb_rt_settings){ .mem = 128, .cpu = 1, .boot_timeout = 120, .jailer_uid = 65534, .jailer_gid = -1 };
 	const char *p = getenv("FB_RUNTIME_CONFIG");
 	const char *path = p && *p ? p : "/etc/firebuild/runtime.json";
 	if (access(path, F_OK) != 0) {
@@ -45,45 +32,22 @@ int rt_settings_load(struct rt_settings *s, struct fb_err *err)
 			return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "FB_RUNTIME_CONFIG %s: no such file", p);
 		return 0;
 	}
-	FB_AUTOJV jv doc = jv_invalid();
-	if (fb_json_load(path, &doc, err) < 0)
+	if (fb_rt_settings_load(path, s, err) < 0)
 		return -1;
-	if (jv_get_kind(doc) != JV_KIND_OBJECT)
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a JSON object", path);
-	if (fb_json_get_str_opt(doc, "kernel", &s->kernel, err) < 0 || fb_json_get_str_opt(doc, "vmm", &s->vmm, err) < 0 ||
-	    fb_json_get_str_opt(doc, "store", &s->store, err) < 0 ||
-	    fb_json_get_str_opt(doc, "chroot_base", &s->chroot_base, err) < 0 ||
-	    fb_json_get_str_opt(doc, "kernel_args", &s->kernel_args, err) < 0 ||
-	    fb_json_get_str_opt(doc, "runc", &s->runc, err) < 0 || fb_json_get_str_opt(doc, "accel", &s->accel, err) < 0 ||
-	    fb_json_get_str_opt(doc, "firecracker", &s->firecracker, err) < 0 ||
-	    fb_json_get_int_opt(doc, "jailer_uid", &s->jailer_uid, err) < 0 ||
-	    fb_json_get_int_opt(doc, "jailer_gid", &s->jailer_gid, err) < 0 ||
-	    fb_json_get_int_opt(doc, "mem", &s->mem, err) < 0 || fb_json_get_int_opt(doc, "cpu", &s->cpu, err) < 0 ||
-	    fb_json_get_int_opt(doc, "boot_timeout", &s->boot_timeout, err) < 0) {
-		fb_err_prefix(err, "%s", path);
-		return -1;
-	}
-	if (s->accel && strcmp(s->accel, "kvm") && strcmp(s->accel, "tcg"))
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: accel is kvm or tcg, not %s", path, s->accel);
-	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64 || s->boot_timeout < 1)
+	if (s->mem < 32 || s->cpu < 1 || s->cpu > 64 || s->boot_timeout < 1) {
+		fb_rt_settings_free(s);
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: mem (MiB) is 32 or more, cpu 1 to 64, boot_timeout 1 or more",
 				  path);
+	}
 	return 0;
 }
 
-void rt_settings_free(struct rt_settings *s)
+void rt_settings_free(struct fb_rt_settings *s)
 {
-	free(s->kernel);
-	free(s->vmm);
-	free(s->store);
-	free(s->chroot_base);
-	free(s->kernel_args);
-	free(s->runc);
-	free(s->accel);
-	free(s->firecracker);
+	fb_rt_settings_free(s);
 }
 
-unsigned long rt_mount_flags(jv options, char **data)
+unsigned long rt_mount_flags(const struct fb_strv *options, char **data)
 {
 	static const struct {
 		const char *name;
@@ -105,46 +69,31 @@ unsigned long rt_mount_flags(jv options, char **data)
 	};
 	unsigned long flags = 0;
 	struct fb_buf d = FB_BUF_INIT;
-	if (jv_get_kind(options) == JV_KIND_ARRAY) {
-		jv_array_foreach(options, i, o)
-		{
-			if (jv_get_kind(o) == JV_KIND_STRING) {
-				const char *w = jv_string_value(o);
-				bool known = false;
-				for (size_t k = 0; k < FB_ARRAY_LEN(t) && !known; k++)
-					if (!strcmp(w, t[k].name)) {
-						flags = (flags | t[k].set) & ~t[k].clear;
-						known = true;
-					}
-				if (!known) {
-					if (d.len)
-						fb_buf_addc(&d, ',');
-					fb_buf_adds(&d, w);
-				}
+	for (size_t i = 0; i < options->n; i++) {
+		const char *w = options->v[i];
+		bool known = false;
+		for (size_t k = 0; k < FB_ARRAY_LEN(t) && !known; k++)
+			if (!strcmp(w, t[k].name)) {
+				flags = (flags | t[k].set) & ~t[k].clear;
+				known = true;
 			}
-			jv_free(o);
-			(void)i;
+		if (!known) {
+			if (d.len)
+				fb_buf_addc(&d, ',');
+			fb_buf_adds(&d, w);
 		}
 	}
-	jv_free(options);
 	*data = d.len ? fb_buf_steal(&d) : NULL;
 	fb_buf_free(&d);
 	return flags;
 }
 
-static bool has_word(jv options, const char *w)
+static bool has_word(const struct fb_strv *options, const char *w)
 {
-	bool r = false;
-	if (jv_get_kind(options) == JV_KIND_ARRAY)
-		jv_array_foreach(options, i, o)
-		{
-			if (jv_get_kind(o) == JV_KIND_STRING && !strcmp(jv_string_value(o), w))
-				r = true;
-			jv_free(o);
-			(void)i;
-		}
-	jv_free(options);
-	return r;
+	for (size_t i = 0; i < options->n; i++)
+		if (!strcmp(options->v[i], w))
+			return true;
+	return false;
 }
 
 static char *b64enc(const unsigned char *p, size_t n)
@@ -172,102 +121,78 @@ static char *b64enc(const unsigned char *p, size_t n)
 
 static const char kOpts9p[] = "trans=virtio,version=9p2000.L,msize=262144,cache=mmap,access=client,posixacl";
 
+static struct fb_rt_guest_mount *add_mount(struct fb_rt_guest *g, const char *dst, const char *type, const char *src,
+					    unsigned long flags, const char *data)
+{
+	g->mounts = fb_xrealloc(g->mounts, (g->nmounts + 1) * sizeof(*g->mounts));
+	struct fb_rt_guest_mount *m = &g->mounts[g->nmounts++];
+	*m = (struct fb_rt_guest_mount){ fb_xstrdup(dst), fb_xstrdup(type), fb_xstrdup(src), flags, data ? fb_xstrdup(data) : NULL };
+	return m;
+}
+
 /* The bundle's mounts, for the guest: the kernel's file systems mounted
  * there, bound files copied in, bound directories shared over 9p. */
-static int convert_mounts(struct rt_bundle *b, jv mounts, jv *gm, jv *gf, struct fb_err *err)
+static int convert_mounts(struct rt_bundle *b, const struct fb_rt_spec *spec, struct fb_rt_guest *g, struct fb_err *err)
 {
-	*gm = jv_array();
-	*gf = jv_array();
-	if (jv_get_kind(mounts) != JV_KIND_ARRAY) {
-		jv_free(mounts);
-		return 0;
-	}
-	int r = 0;
-	jv_array_foreach(mounts, i, m)
-	{
-		char *dst = NULL, *type = NULL, *src = NULL;
-		if (r == 0 && (jv_get_kind(m) != JV_KIND_OBJECT || fb_json_get_str(m, "destination", &dst, err) < 0 ||
-			       fb_json_get_str_opt(m, "type", &type, err) < 0 || fb_json_get_str_opt(m, "source", &src, err) < 0)) {
-			fb_err_prefix(err, "config.json mounts[%d]", i);
-			r = -1;
-		}
-		if (r == 0 && dst[0] != '/') {
-			r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json mounts[%d]: destination %s is not absolute", i, dst);
-		}
-		jv opts = rt_get(jv_copy(m), "options");
-		bool bind = (type && !strcmp(type, "bind")) || has_word(jv_copy(opts), "bind") || has_word(jv_copy(opts), "rbind");
-		if (r == 0 && bind && src) {
+	for (size_t i = 0; i < spec->nmounts; i++) {
+		const struct fb_rt_mount *m = &spec->mounts[i];
+		const char *dst = m->destination, *type = m->type, *src = m->source;
+		if (dst[0] != '/')
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json mounts[%zu]: destination %s is not absolute", i,
+					  dst);
+		bool bind = (type && !strcmp(type, "bind")) || has_word(&m->options, "bind") || has_word(&m->options, "rbind");
+		if (bind && src) {
 			struct stat st;
 			char *data = NULL;
-			unsigned long fl = rt_mount_flags(jv_copy(opts), &data);
+			unsigned long fl = rt_mount_flags(&m->options, &data);
 			free(data);
 			bool ro = fl & MS_RDONLY;
 			if (!strcmp(dst, "/dev/shm") || !strcmp(dst, "/dev/mqueue") || fb_str_has_prefix(dst, "/sys") ||
 			    fb_str_has_prefix(dst, "/proc") || fb_str_has_prefix(src, "/sys/fs/cgroup")) {
 				/* the guest's own (tmpfs /dev/shm and the kernel's file systems) */
 				if (!strcmp(dst, "/dev/shm"))
-					*gm = jv_array_append(*gm, JV_OBJECT(jv_string("destination"), jv_string(dst), jv_string("type"),
-									  jv_string("tmpfs"), jv_string("source"), jv_string("shm"),
-									  jv_string("flags"), jv_number(MS_NOSUID | MS_NODEV | MS_NOEXEC),
-									  jv_string("data"), jv_string("mode=1777")));
+					add_mount(g, dst, "tmpfs", "shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
 			} else if (stat(src, &st) < 0) {
-				r = fb_err_errno(err, errno, "config.json mounts[%d]: source %s", i, src);
+				return fb_err_errno(err, errno, "config.json mounts[%zu]: source %s", i, src);
 			} else if (S_ISDIR(st.st_mode)) {
 				char *tag = fb_xasprintf("fbv%d", b->nshares);
 				b->shares = fb_xrealloc(b->shares, (size_t)(b->nshares + 1) * sizeof(*b->shares));
 				b->shares[b->nshares++] = (struct rt_share){ fb_xstrdup(src), tag, ro };
-				*gm = jv_array_append(*gm, JV_OBJECT(jv_string("destination"), jv_string(dst), jv_string("type"),
-								  jv_string("9p"), jv_string("source"), jv_string(tag), jv_string("flags"),
-								  jv_number((double)((fl & ~(unsigned long)MS_RDONLY) | (ro ? MS_RDONLY : 0))),
-								  jv_string("data"), jv_string(kOpts9p)));
+				add_mount(g, dst, "9p", tag, (fl & ~(unsigned long)MS_RDONLY) | (ro ? MS_RDONLY : 0), kOpts9p);
 			} else if (S_ISREG(st.st_mode) && st.st_size <= FILE_BIND_MAX) {
-				struct fb_buf fb = FB_BUF_INIT;
-				if (fb_read_file(src, &fb, err) < 0) {
-					r = -1;
-				} else {
-					char *enc = b64enc((const unsigned char *)fb.data, fb.len);
-					*gf = jv_array_append(*gf, JV_OBJECT(jv_string("destination"), jv_string(dst), jv_string("data"),
-									  jv_string(enc), jv_string("mode"), jv_number(st.st_mode & 07777),
-									  jv_string("readonly"), jv_bool(ro)));
-					free(enc);
-				}
-				fb_buf_free(&fb);
+				struct fb_buf fb FB_AUTOBUF = FB_BUF_INIT;
+				if (fb_read_file(src, &fb, err) < 0)
+					return -1;
+				g->files = fb_xrealloc(g->files, (g->nfiles + 1) * sizeof(*g->files));
+				g->files[g->nfiles++] = (struct fb_rt_guest_file){ fb_xstrdup(dst), b64enc((const unsigned char *)fb.data, fb.len),
+										   st.st_mode & 07777, ro };
 			} else if (S_ISREG(st.st_mode)) {
-				r = fb_err_set(err, FB_EXIT_USAGE, "invalid",
-					       "config.json mounts[%d]: %s is a file of %lld bytes: bound files up to %d bytes are copied into "
-					       "the VM; share its directory instead",
-					       i, src, (long long)st.st_size, FILE_BIND_MAX);
+				return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+						  "config.json mounts[%zu]: %s is a file of %lld bytes: bound files up to %d bytes are copied into "
+						  "the VM; share its directory instead",
+						  i, src, (long long)st.st_size, FILE_BIND_MAX);
 			}
 			/* device nodes: the VM has its own devices */
-		} else if (r == 0 && type) {
+		} else if (type) {
 			char *data = NULL;
-			unsigned long fl = rt_mount_flags(jv_copy(opts), &data);
+			unsigned long fl = rt_mount_flags(&m->options, &data);
 			const char *t = type;
 			if (!strcmp(type, "cgroup"))
 				t = "cgroup2", free(data), data = NULL;
 			/* /dev is the guest's devtmpfs, /proc its proc: fb-init mounts both */
 			if (strcmp(dst, "/dev") && strcmp(dst, "/proc"))
-				*gm = jv_array_append(*gm, JV_OBJECT(jv_string("destination"), jv_string(dst), jv_string("type"), jv_string(t),
-								  jv_string("source"), jv_string(src ? src : t), jv_string("flags"),
-								  jv_number((double)fl), jv_string("data"), data ? jv_string(data) : jv_null()));
+				add_mount(g, dst, t, src ? src : t, fl, data);
 			free(data);
 		}
-		jv_free(opts);
-		free(dst);
-		free(type);
-		free(src);
-		jv_free(m);
 	}
-	jv_free(mounts);
-	return r;
+	return 0;
 }
 
 /* The kernel: the annotation, the settings, else the store's default. */
-static int pick_kernel(const struct rt_settings *s, jv ann, char **out, struct fb_err *err)
+static int pick_kernel(const struct fb_rt_settings *s, const struct fb_rt_map *ann, char **out, struct fb_err *err)
 {
-	char *k = NULL;
-	if (fb_json_get_str_opt(ann, "org.firebuild.kernel", &k, err) < 0)
-		return -1;
+	const char *ak = fb_rt_map_get(ann, "org.firebuild.kernel");
+	char *k = ak ? fb_xstrdup(ak) : NULL;
 	if (!k && s->kernel)
 		k = fb_xstrdup(s->kernel);
 	if (!k) {
@@ -302,198 +227,85 @@ static int pick_kernel(const struct rt_settings *s, jv ann, char **out, struct f
 	return 0;
 }
 
-int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundle *b, struct fb_err *err)
+int rt_bundle_load(const char *dir, const struct fb_rt_settings *s, struct rt_bundle *b, struct fb_err *err)
 {
-	*b = (struct rt_bundle){ .annotations = jv_object(), .guest = jv_invalid() };
+	*b = (struct rt_bundle){ 0 };
 	char abs[PATH_MAX];
 	if (!realpath(dir, abs))
 		return fb_err_errno(err, errno, "bundle %s", dir);
 	b->dir = fb_xstrdup(abs);
-	char *cfgp = fb_xasprintf("%s/config.json", abs);
-	FB_AUTOJV jv cfg = jv_invalid();
-	int r = fb_json_load(cfgp, &cfg, err);
-	free(cfgp);
-	if (r < 0)
+	FB_AUTOFREE char *cfgp = fb_xasprintf("%s/config.json", abs);
+	struct fb_rt_spec spec FB_AUTORTSPEC = { 0 };
+	if (fb_rt_spec_load(cfgp, &spec, err) < 0)
 		return -1;
-	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s/config.json: not a JSON object", abs);
-	if (fb_json_get_str(cfg, "ociVersion", &b->oci_version, err) < 0) {
-		fb_err_prefix(err, "config.json");
-		return -1;
-	}
-	jv ann = rt_get(jv_copy(cfg), "annotations");
-	if (jv_get_kind(ann) == JV_KIND_OBJECT) {
-		jv_free(b->annotations);
-		b->annotations = ann;
-	} else {
-		jv_free(ann);
-	}
+	b->oci_version = fb_xstrdup(spec.oci_version);
+	fb_rt_map_copy(&b->annotations, &spec.annotations);
 	/* root: the engine's prepared directory */
-	jv root = rt_get(jv_copy(cfg), "root");
-	char *rp = NULL;
-	if (jv_get_kind(root) != JV_KIND_OBJECT || fb_json_get_str(root, "path", &rp, err) < 0 ||
-	    fb_json_get_bool_opt(root, "readonly", &b->rootfs_ro, err) < 0) {
-		jv_free(root);
-		free(rp);
-		if (!err->msg[0])
-			fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json: no root");
-		fb_err_prefix(err, "config.json root");
-		return -1;
-	}
-	jv_free(root);
-	char *rfull = rp[0] == '/' ? fb_xstrdup(rp) : fb_xasprintf("%s/%s", abs, rp);
-	free(rp);
+	b->rootfs_ro = spec.root_readonly;
+	char *rfull = spec.root_path[0] == '/' ? fb_xstrdup(spec.root_path) : fb_xasprintf("%s/%s", abs, spec.root_path);
 	struct stat st;
 	if (stat(rfull, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		int e = errno;
-		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json root.path %s: %s", rfull,
-			       S_ISDIR(st.st_mode) || e ? strerror(e ? e : ENOTDIR) : strerror(ENOTDIR));
+		int r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json root.path %s: %s", rfull,
+				   S_ISDIR(st.st_mode) || e ? strerror(e ? e : ENOTDIR) : strerror(ENOTDIR));
 		free(rfull);
 		return r;
 	}
 	b->rootfs = rfull;
-	/* the process */
-	jv proc = rt_get(jv_copy(cfg), "process");
-	if (jv_get_kind(proc) != JV_KIND_OBJECT) {
-		jv_free(proc);
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json: no process");
-	}
-	jv args = rt_get(jv_copy(proc), "args");
-	bool ok = jv_get_kind(args) == JV_KIND_ARRAY && jv_array_length(jv_copy(args)) > 0;
-	jv_free(args);
-	if (!ok) {
-		jv_free(proc);
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "config.json process: args must not be empty");
-	}
-	if (fb_json_get_bool_opt(proc, "terminal", &b->terminal, err) < 0) {
-		jv_free(proc);
-		return -1;
-	}
-	/* linux: namespaces, resources, sysctl */
-	jv lnx = rt_get(jv_copy(cfg), "linux");
-	jv nss = rt_get(jv_copy(lnx), "namespaces");
-	if (jv_get_kind(nss) == JV_KIND_ARRAY)
-		jv_array_foreach(nss, i, ns)
-		{
-			jv t = rt_get(jv_copy(ns), "type"), p = rt_get(jv_copy(ns), "path");
-			if (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "network")) {
-				if (jv_get_kind(p) == JV_KIND_STRING && jv_string_value(p)[0]) {
-					free(b->netns);
-					b->netns = fb_xstrdup(jv_string_value(p));
-				} else {
-					b->netns_new = true;
-				}
-			}
-			jv_free(t);
-			jv_free(p);
-			jv_free(ns);
-			(void)i;
-		}
-	jv_free(nss);
-	if (fb_json_get_str_opt(lnx, "cgroupsPath", &b->cgroups_path, err) < 0) {
-		jv_free(lnx);
-		jv_free(proc);
-		return -1;
-	}
+	b->terminal = spec.process.terminal;
+	/* linux: namespaces, resources */
+	b->netns = spec.netns ? fb_xstrdup(spec.netns) : NULL;
+	b->netns_new = spec.netns_new;
+	b->cgroups_path = spec.cgroups_path ? fb_xstrdup(spec.cgroups_path) : NULL;
 	b->cpu = s->cpu;
 	b->mem = s->mem;
-	jv res = rt_get(jv_copy(lnx), "resources");
-	jv cpu = rt_get(jv_copy(res), "cpu"), mem = rt_get(jv_copy(res), "memory");
-	long long quota = 0, period = 0, limit = 0;
-	if (jv_get_kind(cpu) == JV_KIND_OBJECT && get_num(cpu, "quota", &quota) == 0 && get_num(cpu, "period", &period) == 0 &&
-	    quota > 0 && period > 0)
-		b->cpu = (quota + period - 1) / period;
+	if (spec.cpu_quota > 0 && spec.cpu_period > 0)
+		b->cpu = (spec.cpu_quota + spec.cpu_period - 1) / spec.cpu_period;
 	if (b->cpu > 64)
 		b->cpu = 64;
-	if (jv_get_kind(mem) == JV_KIND_OBJECT && get_num(mem, "limit", &limit) == 0 && limit > 0) {
-		b->mem = (limit + (1 << 20) - 1) >> 20;
+	if (spec.memory_limit > 0) {
+		b->mem = (spec.memory_limit + (1 << 20) - 1) >> 20;
 		if (b->mem < 64)
 			b->mem = 64; /* less does not boot a kernel and a workload */
 	}
-	jv_free(cpu);
-	jv_free(mem);
-	jv_free(res);
-	jv sysctl = rt_get(jv_copy(lnx), "sysctl");
-	jv_free(lnx);
 	/* the machine: annotations, else the settings */
-	if (pick_kernel(s, b->annotations, &b->kernel, err) < 0 ||
-	    fb_json_get_str_opt(b->annotations, "org.firebuild.vmm", &b->vmm, err) < 0 ||
-	    fb_json_get_str_opt(b->annotations, "org.firebuild.kernel-args", &b->kernel_args, err) < 0) {
-		jv_free(sysctl);
-		jv_free(proc);
+	if (pick_kernel(s, &b->annotations, &b->kernel, err) < 0)
 		return -1;
-	}
-	if (!b->vmm)
-		b->vmm = fb_xstrdup(s->vmm ? s->vmm : "qemu");
-	char *rmode = NULL;
-	if (fb_json_get_str_opt(b->annotations, "org.firebuild.root", &rmode, err) < 0) {
-		jv_free(sysctl);
-		jv_free(proc);
-		return -1;
-	}
-	if (rmode && strcmp(rmode, "9p") && strcmp(rmode, "ext4")) {
-		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "annotation org.firebuild.root=%s: 9p (shared) or ext4 (a copy)", rmode);
-		free(rmode);
-		jv_free(sysctl);
-		jv_free(proc);
-		return r;
-	}
+	const char *vmm = fb_rt_map_get(&b->annotations, "org.firebuild.vmm");
+	b->vmm = fb_xstrdup(vmm ? vmm : s->vmm ? s->vmm : "qemu");
+	const char *ka = fb_rt_map_get(&b->annotations, "org.firebuild.kernel-args");
+	b->kernel_args = ka ? fb_xstrdup(ka) : s->kernel_args ? fb_xstrdup(s->kernel_args) : NULL;
+	const char *rmode = fb_rt_map_get(&b->annotations, "org.firebuild.root");
+	if (rmode && strcmp(rmode, "9p") && strcmp(rmode, "ext4"))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "annotation org.firebuild.root=%s: 9p (shared) or ext4 (a copy)", rmode);
 	bool fc = !strcmp(b->vmm, "firecracker");
-	if (fc && rmode && !strcmp(rmode, "9p")) {
-		free(rmode);
-		jv_free(sysctl);
-		jv_free(proc);
+	if (fc && rmode && !strcmp(rmode, "9p"))
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
 				  "annotation org.firebuild.root=9p: Firecracker has block devices only (its root is an ext4 copy)");
-	}
 	/* Firecracker: block devices only, so a copy */
 	b->root_ext4 = fc || (rmode && !strcmp(rmode, "ext4"));
-	free(rmode);
-	if (!b->kernel_args && s->kernel_args)
-		b->kernel_args = fb_xstrdup(s->kernel_args);
-	if (strcmp(b->vmm, "qemu") && strcmp(b->vmm, "firecracker")) {
-		jv_free(sysctl);
-		jv_free(proc);
+	if (strcmp(b->vmm, "qemu") && strcmp(b->vmm, "firecracker"))
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "annotation org.firebuild.vmm=%s: qemu or firecracker", b->vmm);
-	}
 	/* what fb-init reads */
-	jv gm, gf;
-	if (convert_mounts(b, rt_get(jv_copy(cfg), "mounts"), &gm, &gf, err) < 0) {
-		jv_free(gm);
-		jv_free(gf);
-		jv_free(sysctl);
-		jv_free(proc);
+	struct fb_rt_guest *g = &b->guest;
+	if (convert_mounts(b, &spec, g, err) < 0)
 		return -1;
-	}
-	if (fc && b->nshares) {
-		jv_free(gm);
-		jv_free(gf);
-		jv_free(sysctl);
-		jv_free(proc);
+	if (fc && b->nshares)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
 				  "config.json mounts: %s is a directory to share, and Firecracker has no shared directories "
 				  "(org.firebuild.vmm=qemu shares it over virtio-9p)",
 				  b->shares[0].src);
-	}
-	jv g = jv_object();
 	/* Firecracker has no virtio-serial: the fb.io stream is a vsock */
 	if (fc)
-		g = jv_object_set(g, jv_string("io"), JV_OBJECT(jv_string("vsock_port"), jv_number(RT_VSOCK_PORT)));
-	if (b->root_ext4)
-		g = jv_object_set(g, jv_string("root"),
-				  JV_OBJECT(jv_string("source"), jv_string("/dev/vda"), jv_string("type"), jv_string("ext4"),
-					    jv_string("readonly"), jv_bool(b->rootfs_ro)));
-	else
-		g = jv_object_set(g, jv_string("root"),
-				  JV_OBJECT(jv_string("source"), jv_string("fbroot"), jv_string("type"), jv_string("9p"),
-					    jv_string("options"), jv_string(kOpts9p), jv_string("readonly"), jv_bool(b->rootfs_ro)));
-	g = jv_object_set(g, jv_string("mounts"), gm);
-	g = jv_object_set(g, jv_string("files"), gf);
-	g = jv_object_set(g, jv_string("sysctl"), jv_get_kind(sysctl) == JV_KIND_OBJECT ? sysctl : (jv_free(sysctl), jv_object()));
-	jv hn = rt_get(jv_copy(cfg), "hostname");
-	g = jv_object_set(g, jv_string("hostname"), jv_get_kind(hn) == JV_KIND_STRING ? hn : (jv_free(hn), jv_null()));
-	g = jv_object_set(g, jv_string("process"), proc);
-	b->guest = g;
+		g->vsock_port = RT_VSOCK_PORT;
+	g->root_source = fb_xstrdup(b->root_ext4 ? "/dev/vda" : "fbroot");
+	g->root_type = fb_xstrdup(b->root_ext4 ? "ext4" : "9p");
+	g->root_options = b->root_ext4 ? NULL : fb_xstrdup(kOpts9p);
+	g->root_readonly = b->rootfs_ro;
+	fb_rt_map_copy(&g->sysctl, &spec.sysctl);
+	g->hostname = spec.hostname ? fb_xstrdup(spec.hostname) : NULL;
+	g->process = spec.process;
+	spec.process = (struct fb_rt_process){ 0 };
 	return 0;
 }
 
@@ -510,45 +322,36 @@ int rt_bundle_mountpoints(struct rt_bundle *b, struct fb_err *err)
 		if (fd >= 0)
 			close(fd);
 	}
-	jv ms = rt_get(jv_copy(b->guest), "mounts");
-	jv fs = rt_get(jv_copy(b->guest), "files");
-	for (int pass = 0; pass < 2; pass++) {
-		jv l = pass ? fs : ms;
-		jv_array_foreach(l, i, m)
-		{
-			jv d = rt_get(m, "destination");
-			const char *dst = jv_get_kind(d) == JV_KIND_STRING ? jv_string_value(d) : NULL;
-			if (r == 0 && dst && !pass) {
-				int fd = fb_tree_mkdirs(root, dst, 0755, 0, 0, NULL, err);
-				r = fd < 0 ? -1 : 0;
-				if (fd >= 0)
-					close(fd);
-			} else if (r == 0 && dst) {
-				/* a bound file: its directory, and an empty file to mount on */
-				char *parent = fb_xstrdup(dst);
-				char *slash = strrchr(parent, '/');
-				if (slash)
-					*slash = '\0';
-				int fd = fb_tree_mkdirs(root, parent, 0755, 0, 0, NULL, err);
-				free(parent);
-				if (fd < 0) {
-					r = -1;
-				} else {
-					close(fd);
-					/* only when missing: what is there (a FIFO, a device
-					 * node of the image) is never opened on the host */
-					fd = fb_tree_open(root, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-							  0644);
-					if (fd >= 0)
-						close(fd);
-				}
-			}
-			if (r < 0)
-				fb_err_prefix(err, "mount point %s in %s", dst ? dst : "?", b->rootfs);
-			jv_free(d);
-			(void)i;
+	const struct fb_rt_guest *g = &b->guest;
+	for (size_t i = 0; r == 0 && i < g->nmounts; i++) {
+		const char *dst = g->mounts[i].destination;
+		int fd = fb_tree_mkdirs(root, dst, 0755, 0, 0, NULL, err);
+		r = fd < 0 ? -1 : 0;
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			fb_err_prefix(err, "mount point %s in %s", dst, b->rootfs);
+	}
+	for (size_t i = 0; r == 0 && i < g->nfiles; i++) {
+		/* a bound file: its directory, and an empty file to mount on */
+		const char *dst = g->files[i].destination;
+		char *parent = fb_xstrdup(dst);
+		char *slash = strrchr(parent, '/');
+		if (slash)
+			*slash = '\0';
+		int fd = fb_tree_mkdirs(root, parent, 0755, 0, 0, NULL, err);
+		free(parent);
+		if (fd < 0) {
+			r = -1;
+			fb_err_prefix(err, "mount point %s in %s", dst, b->rootfs);
+		} else {
+			close(fd);
+			/* only when missing: what is there (a FIFO, a device node of
+			 * the image) is never opened on the host */
+			fd = fb_tree_open(root, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+			if (fd >= 0)
+				close(fd);
 		}
-		jv_free(l);
 	}
 	close(root);
 	return r;
@@ -564,9 +367,8 @@ void rt_bundle_free(struct rt_bundle *b)
 	free(b->kernel_args);
 	free(b->netns);
 	free(b->cgroups_path);
-	jv_free(b->annotations);
-	if (jv_is_valid(b->guest))
-		jv_free(b->guest);
+	fb_rt_map_free(&b->annotations);
+	fb_rt_guest_free(&b->guest);
 	for (int i = 0; i < b->nshares; i++) {
 		free(b->shares[i].src);
 		free(b->shares[i].tag);
@@ -592,15 +394,14 @@ static void cpio_entry(struct fb_buf *o, const char *name, unsigned mode, unsign
 		fb_buf_addc(o, '\0');
 }
 
-int rt_write_initrd(const char *path, const char *init, jv guest, struct fb_err *err)
+int rt_write_initrd(const char *path, const char *init, const struct fb_rt_guest *guest, struct fb_err *err)
 {
 	struct fb_buf bin = FB_BUF_INIT;
 	if (fb_read_file(init, &bin, err) < 0) {
 		fb_buf_free(&bin);
-		jv_free(guest);
 		return -1;
 	}
-	char *cfg = fb_json_dump(guest, false);
+	char *cfg = fb_rt_guest_encode(guest);
 	struct fb_buf o = FB_BUF_INIT;
 	unsigned ino = 1;
 	static const char *const dirs[] = { "dev", "proc", "sys", "newroot" };

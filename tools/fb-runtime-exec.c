@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
 #include "store.h"
 #include "util.h"
 
@@ -115,74 +114,54 @@ static int parse(struct rt_ctx *c, int argc, char **argv, struct exec_opts *o)
 /* The process to run, as one JSON line. */
 static char *process_json(struct rt_ctx *c, struct exec_opts *o, int argc, char **argv, bool *tty, struct fb_err *err)
 {
-	jv p = jv_invalid();
+	struct fb_rt_process p FB_AUTORTPROC = { 0 };
 	if (o->process) {
-		if (fb_json_load(o->process, &p, err) < 0)
+		if (fb_rt_process_load(o->process, &p, err) < 0)
 			return NULL;
 	} else {
 		/* the container's own process, with this command */
-		jv st, cfg = jv_invalid();
+		struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 		if (rt_state_load(c->dir, &st, err) < 0)
 			return NULL;
-		jv b = rt_get(st, "bundle");
-		char *cp = jv_get_kind(b) == JV_KIND_STRING ? fb_xasprintf("%s/config.json", jv_string_value(b)) : NULL;
-		jv_free(b);
-		if (!cp || fb_json_load(cp, &cfg, err) < 0) {
-			free(cp);
-			if (!err->msg[0])
-				fb_err_set(err, FB_EXIT_FAILED, "state", "the container's bundle is gone");
+		if (!st.bundle) {
+			fb_err_set(err, FB_EXIT_FAILED, "state", "the container's bundle is gone");
 			return NULL;
 		}
-		free(cp);
-		p = rt_get(cfg, "process");
-		if (jv_get_kind(p) != JV_KIND_OBJECT) {
-			jv_free(p);
-			p = jv_object();
-		}
-		jv args = jv_array();
+		FB_AUTOFREE char *cp = fb_xasprintf("%s/config.json", st.bundle);
+		struct fb_rt_spec spec FB_AUTORTSPEC = { 0 };
+		if (fb_rt_spec_load(cp, &spec, err) < 0)
+			return NULL;
+		p = spec.process;
+		spec.process = (struct fb_rt_process){ 0 };
+		fb_strv_free(&p.args);
 		for (int i = o->first_arg + 1; i < argc; i++)
-			args = jv_array_append(args, jv_string(argv[i]));
-		p = jv_object_set(p, jv_string("args"), args);
-		p = jv_object_set(p, jv_string("terminal"), jv_bool(o->tty));
+			fb_strv_push(&p.args, argv[i]);
+		p.terminal = o->tty;
 	}
-	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		jv_free(p);
-		fb_err_set(err, FB_EXIT_USAGE, "invalid", "--process %s: not a JSON object", o->process ? o->process : "");
-		return NULL;
+	if (o->cwd) {
+		free(p.cwd);
+		p.cwd = fb_xstrdup(o->cwd);
 	}
-	if (o->cwd)
-		p = jv_object_set(p, jv_string("cwd"), jv_string(o->cwd));
 	if (o->tty_set)
-		p = jv_object_set(p, jv_string("terminal"), jv_bool(o->tty));
-	if (o->env.n) {
-		jv env = rt_get(jv_copy(p), "env");
-		if (jv_get_kind(env) != JV_KIND_ARRAY) {
-			jv_free(env);
-			env = jv_array();
-		}
-		for (size_t i = 0; i < o->env.n; i++)
-			env = jv_array_append(env, jv_string(o->env.v[i]));
-		p = jv_object_set(p, jv_string("env"), env);
-	}
+		p.terminal = o->tty;
+	for (size_t i = 0; i < o->env.n; i++)
+		fb_strv_push(&p.env, o->env.v[i]);
 	if (o->user) {
-		/* runc's --user UID[:GID] */
+		/* runc's --user UID[:GID]: the user is that, no more */
 		char *colon = strchr(o->user, ':');
-		jv u = jv_object_set(jv_object(), jv_string("uid"), jv_number(strtol(o->user, NULL, 10)));
-		u = jv_object_set(u, jv_string("gid"), jv_number(colon ? strtol(colon + 1, NULL, 10) : 0));
-		p = jv_object_set(p, jv_string("user"), u);
+		p.uid = (uint32_t)strtol(o->user, NULL, 10);
+		p.gid = colon ? (uint32_t)strtol(colon + 1, NULL, 10) : 0;
+		free(p.additional_gids);
+		p.additional_gids = NULL;
+		p.nadditional_gids = 0;
+		p.has_umask = false;
 	}
-	jv t = rt_get(jv_copy(p), "terminal");
-	*tty = jv_get_kind(t) == JV_KIND_TRUE;
-	jv_free(t);
-	jv args = rt_get(jv_copy(p), "args");
-	bool ok = jv_get_kind(args) == JV_KIND_ARRAY && jv_array_length(jv_copy(args)) > 0;
-	jv_free(args);
-	if (!ok) {
-		jv_free(p);
+	*tty = p.terminal;
+	if (!p.args.n) {
 		fb_err_set(err, FB_EXIT_USAGE, "invalid", "exec: args must not be empty");
 		return NULL;
 	}
-	return fb_json_dump(p, false);
+	return fb_rt_process_encode(&p);
 }
 
 /* Hold the process: signals on, its status back. Never returns. */
@@ -259,12 +238,11 @@ int rt_cmd_exec(struct rt_ctx *c, int argc, char **argv)
 		return 1;
 	}
 	struct fb_err err = { 0 };
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (rt_state_load(c->dir, &st, &err) < 0) {
 		fb_strv_free(&o.env);
 		return rt_fail(c, "container does not exist");
 	}
-	jv_free(st);
 	bool tty = false;
 	char *pj = process_json(c, &o, argc, argv, &tty, &err);
 	fb_strv_free(&o.env);

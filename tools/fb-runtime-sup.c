@@ -35,7 +35,6 @@
 #include "digest.h"
 #include "err.h"
 #include "jail.h"
-#include "json.h"
 #include "log.h"
 #include "store.h"
 #include "tcredirect.h"
@@ -50,20 +49,11 @@
 
 void sup_save(struct sup *s)
 {
-	s->state = jv_object_set(s->state, jv_string("status"), jv_string(status_names[s->status]));
+	free(s->state.status);
+	s->state.status = fb_xstrdup(status_names[s->status]);
 	struct fb_err e = { 0 };
-	if (rt_state_save(s->c->dir, jv_copy(s->state), &e) < 0)
+	if (rt_state_save(s->c->dir, &s->state, &e) < 0)
 		fb_log_failure(&e);
-}
-
-void sup_set(struct sup *s, const char *key, jv v)
-{
-	jv fb = rt_get(jv_copy(s->state), "fb");
-	if (jv_get_kind(fb) != JV_KIND_OBJECT) {
-		jv_free(fb);
-		fb = jv_object();
-	}
-	s->state = jv_object_set(s->state, jv_string("fb"), jv_object_set(fb, jv_string(key), v));
 }
 
 static void tell_ready(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -201,8 +191,9 @@ static void __attribute__((noreturn)) finish(struct sup *s)
 		fb_jail_free(&s->jail);
 	}
 	rt_net_teardown(s->taps, s->ntaps);
-	sup_set(s, "exit_code", jv_number(code));
-	sup_set(s, "finished", jv_number((double)time(NULL)));
+	s->state.has_exit_code = true;
+	s->state.exit_code = code;
+	s->state.finished = (long long)time(NULL);
 	s->status = S_STOPPED;
 	sup_save(s);
 	char *sock = fb_xasprintf("%s/sup.sock", s->c->dir);
@@ -259,7 +250,7 @@ static void guest_frame(struct sup *s, const struct fb_io_hdr *h, const char *da
 		t->started = true;
 		if (h->stream == 0) {
 			s->status = S_RUNNING;
-			sup_set(s, "guest_pid", jv_number(v));
+			s->state.guest_pid = v;
 			sup_save(s);
 			reply(s->start_conn, "ok");
 			if (s->start_conn >= 0)
@@ -623,7 +614,7 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 	}
 	close(rp[0]);
 	static struct sup s;
-	static struct rt_settings set;
+	static struct fb_rt_settings set;
 	s = (struct sup){ .c = c, .b = b, .set = &set, .io = -1, .con = -1, .con_log = -1, .listen = -1, .sfd = -1,
 			  .ready_fd = rp[1], .slave = -1, .start_conn = -1, .vmm = -1 };
 	for (int i = 0; i < MAX_STREAMS; i++)
@@ -671,12 +662,11 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 		tell_ready(&s, "error %s", e.msg);
 		_exit(1);
 	}
-	s.state = jv_object();
-	s.state = jv_object_set(s.state, jv_string("ociVersion"), jv_string(b->oci_version));
-	s.state = jv_object_set(s.state, jv_string("id"), jv_string(c->id));
-	s.state = jv_object_set(s.state, jv_string("pid"), jv_number(getpid()));
-	s.state = jv_object_set(s.state, jv_string("bundle"), jv_string(b->dir));
-	s.state = jv_object_set(s.state, jv_string("rootfs"), jv_string(b->rootfs));
+	s.state.oci_version = fb_xstrdup(b->oci_version);
+	s.state.id = fb_xstrdup(c->id);
+	s.state.pid = getpid();
+	s.state.bundle = fb_xstrdup(b->dir);
+	s.state.rootfs = fb_xstrdup(b->rootfs);
 	char created[64];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -684,10 +674,10 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 	gmtime_r(&now.tv_sec, &tm);
 	size_t cl = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(created + cl, sizeof(created) - cl, ".%09ldZ", now.tv_nsec);
-	s.state = jv_object_set(s.state, jv_string("created"), jv_string(created));
-	s.state = jv_object_set(s.state, jv_string("owner"), jv_string(""));
-	s.state = jv_object_set(s.state, jv_string("annotations"), jv_copy(b->annotations));
-	sup_set(&s, "supervisor_start", jv_number((double)rt_proc_start(getpid())));
+	s.state.created = fb_xstrdup(created);
+	s.state.owner = fb_xstrdup("");
+	fb_rt_map_copy(&s.state.annotations, &b->annotations);
+	s.state.supervisor_start = (long long)rt_proc_start(getpid());
 	sup_save(&s);
 	char *sockp = fb_xasprintf("%s/sup.sock", c->dir);
 	s.listen = sup_listen_on(sockp, &e);

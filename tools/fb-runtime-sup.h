@@ -2,7 +2,6 @@
  * the loop) and fb-runtime-vm.c (the jail, the network, QEMU). */
 #ifndef FB_RUNTIME_SUP_H
 #define FB_RUNTIME_SUP_H
-#include <jv.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,8 +42,8 @@ struct client {
 struct sup {
 	struct rt_ctx *c;
 	struct rt_bundle *b;
-	const struct rt_settings *set;
-	jv state;
+	const struct fb_rt_settings *set;
+	struct fb_rt_state state;
 	struct fb_jail jail;
 	bool jailed;
 	pid_t vmm;
@@ -63,9 +62,8 @@ struct sup {
 	time_t ready_by;
 };
 
-/* state.json: written with the status; .fb's key set */
+/* state.json: written with the status */
 void sup_save(struct sup *s);
-void sup_set(struct sup *s, const char *key, jv v);
 /* sup.sock */
 int sup_listen_on(const char *path, struct fb_err *err);
 /* The jail, the engine's network, the initramfs, QEMU, the io port. */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
+#include "json.h" /* fb_buf_add_json_str: --log-format json */
 #include "util.h"
 
 #include "fb-runtime.h"
@@ -89,24 +89,16 @@ unsigned long long rt_proc_start(pid_t pid)
 	return strtoull(s, NULL, 10);
 }
 
-int rt_state_load(const char *dir, jv *out, struct fb_err *err)
+int rt_state_load(const char *dir, struct fb_rt_state *out, struct fb_err *err)
 {
-	char *p = fb_xasprintf("%s/state.json", dir);
-	int r = fb_json_load(p, out, err);
-	free(p);
-	if (r == 0 && jv_get_kind(*out) != JV_KIND_OBJECT) {
-		jv_free(*out);
-		return fb_err_set(err, FB_EXIT_FAILED, "invalid", "%s/state.json: not an object", dir);
-	}
-	return r;
+	FB_AUTOFREE char *p = fb_xasprintf("%s/state.json", dir);
+	return fb_rt_state_load(p, out, err);
 }
 
-int rt_state_save(const char *dir, jv st, struct fb_err *err)
+int rt_state_save(const char *dir, const struct fb_rt_state *st, struct fb_err *err)
 {
-	char *p = fb_xasprintf("%s/state.json", dir);
-	int r = fb_json_save(p, st, 0600, err);
-	free(p);
-	return r;
+	FB_AUTOFREE char *p = fb_xasprintf("%s/state.json", dir);
+	return fb_rt_state_save(p, st, err);
 }
 
 /* ---- talking to the supervisor ---- */

@@ -24,7 +24,6 @@
 #include "err.h"
 #include "jail.h"
 #include "firecracker.h"
-#include "json.h"
 #include "rootfs.h"
 #include "tcredirect.h"
 #include "tree.h"
@@ -205,7 +204,7 @@ static int build_ext4(const char *tree, const char *img, struct fb_err *err)
 }
 
 /* The binary Firecracker runs as: the settings', else firecracker in PATH. */
-static char *find_firecracker(const struct rt_settings *set, struct fb_err *err)
+static char *find_firecracker(const struct fb_rt_settings *set, struct fb_err *err)
 {
 	const char *b = set->firecracker ? set->firecracker : "firecracker";
 	if (strchr(b, '/')) {
@@ -296,6 +295,7 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	struct rt_bundle *b = s->b;
 	bool fc = !strcmp(b->vmm, "firecracker");
 	char *fcbin = NULL;
+	struct fb_rt_guest_net net = { 0 }; /* the guest's, from the engine's namespace */
 	if (fc && !(fcbin = find_firecracker(s->set, err)))
 		return -1;
 	/* root (with only what 9p passthrough needs) when it serves a share;
@@ -323,12 +323,10 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	s->jailed = true;
 	s->jail.keep_caps = shares ? KEEP_CAPS : 0;
 	s->jail.death_signal = SIGKILL;
-	sup_set(s, "jail_dir", jv_string(s->jail.dir));
-	jv cgs = jv_array();
+	s->state.jail_dir = fb_xstrdup(s->jail.dir);
 	for (int i = 0; i < s->jail.ncgroups; i++)
-		cgs = jv_array_append(cgs, jv_string(s->jail.cgroups[i]));
-	sup_set(s, "cgroups", cgs);
-	sup_set(s, "vmm", jv_string(b->vmm));
+		fb_strv_push(&s->state.cgroups, s->jail.cgroups[i]);
+	s->state.vmm = fb_xstrdup(b->vmm);
 	sup_save(s);
 	if ((r = rt_bundle_mountpoints(b, err)) < 0)
 		goto out;
@@ -360,20 +358,18 @@ int sup_setup(struct sup *s, struct fb_err *err)
 			goto out;
 	}
 	/* the network: the engine's namespace (ours from now on), a new one, or none */
-	jv net = jv_invalid();
 	if (b->netns) {
 		if (fb_netns_enter(b->netns) < 0) {
 			r = fb_err_errno(err, errno, "network namespace %s", b->netns);
 			goto out;
 		}
-		sup_set(s, "netns", jv_string(b->netns));
+		s->state.netns = fb_xstrdup(b->netns);
 		if ((r = rt_net_setup(uid, &s->taps, &s->ntaps, &net, err)) < 0)
 			goto out;
-		jv tl = jv_array();
+		s->state.taps = fb_xcalloc((size_t)s->ntaps + 1, sizeof(*s->state.taps));
 		for (int i = 0; i < s->ntaps; i++)
-			tl = jv_array_append(tl, JV_OBJECT(jv_string("ifname"), jv_string(s->taps[i].ifname), jv_string("tap"),
-							   jv_string(s->taps[i].tap)));
-		sup_set(s, "taps", tl);
+			s->state.taps[s->state.ntaps++] =
+				(struct fb_rt_tap_rec){ fb_xstrdup(s->taps[i].ifname), fb_xstrdup(s->taps[i].tap) };
 		sup_save(s);
 	} else if (b->netns_new && unshare(CLONE_NEWNET) < 0) {
 		r = fb_err_errno(err, errno, "a network namespace");
@@ -381,16 +377,12 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	}
 	/* the initramfs: fb-init and the container's config */
 	char init[PATH_MAX + 64];
-	if ((r = fb_tool_path("fb-init", init, sizeof(init), err)) < 0) {
-		if (jv_is_valid(net))
-			jv_free(net);
+	if ((r = fb_tool_path("fb-init", init, sizeof(init), err)) < 0)
 		goto out;
-	}
-	jv g = jv_copy(b->guest);
-	if (jv_is_valid(net))
-		g = jv_object_set(g, jv_string("network"), net);
+	b->guest.network = b->netns ? &net : NULL;
 	char *initrd = fb_xasprintf("%s/initrd", c->dir);
-	r = rt_write_initrd(initrd, init, g, err);
+	r = rt_write_initrd(initrd, init, &b->guest, err);
+	b->guest.network = NULL;
 	char *k_in = r == 0 ? fb_jail_link(&s->jail, b->kernel, "vmlinux", false, err) : NULL;
 	/* the jail user reads it (the VMM is given the config anyway) */
 	char *i_in = k_in ? fb_jail_link(&s->jail, initrd, "initrd", true, err) : NULL;
@@ -442,8 +434,8 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	}
 	s->con = cp[0];
 	fcntl(s->con, F_SETFL, O_NONBLOCK);
-	sup_set(s, "vmm_pid", jv_number(s->vmm));
-	sup_set(s, "vmm_start", jv_number((double)rt_proc_start(s->vmm)));
+	s->state.vmm_pid = s->vmm;
+	s->state.vmm_start = (long long)rt_proc_start(s->vmm);
 	sup_save(s);
 	if (!fc) {
 		/* QEMU's io port: a socket it listens on once it is up */
@@ -472,6 +464,7 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	}
 	close(vl);
 out:
+	fb_rt_guest_net_free(&net);
 	free(iosock);
 	free(api);
 	free(fcbin);

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
 #include "log.h"
 #include "store.h"
 #include "tcredirect.h"
@@ -71,44 +70,20 @@ static const char usage[] =
 	"memory limit -> guest memory; defaults from $FB_RUNTIME_CONFIG or\n"
 	"/etc/firebuild/runtime.json ({kernel, store, chroot_base, mem, cpu, kernel_args}).\n";
 
-static long long fb_num(jv st, const char *key)
+static bool sup_alive(const struct fb_rt_state *st)
 {
-	jv fb = rt_get(jv_copy(st), "fb");
-	jv v = rt_get(fb, key);
-	long long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
-	jv_free(v);
-	return r;
-}
-
-static long long num(jv st, const char *key)
-{
-	jv v = rt_get(jv_copy(st), key);
-	long long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
-	jv_free(v);
-	return r;
-}
-
-static bool sup_alive(jv st)
-{
-	long long pid = num(st, "pid"), start = fb_num(st, "supervisor_start");
-	return pid > 0 && start > 0 && rt_proc_start((pid_t)pid) == (unsigned long long)start;
+	return st->pid > 0 && st->supervisor_start > 0 && rt_proc_start((pid_t)st->pid) == (unsigned long long)st->supervisor_start;
 }
 
 /* The status as it is now: a supervisor gone means stopped. */
-static char *live_status(jv st)
+static char *live_status(const struct fb_rt_state *st)
 {
-	jv s = rt_get(jv_copy(st), "status");
-	char *r = fb_xstrdup(jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "stopped");
-	jv_free(s);
-	if (strcmp(r, "stopped") && !sup_alive(st)) {
-		free(r);
-		r = fb_xstrdup("stopped");
-	}
-	return r;
+	const char *s = st->status ? st->status : "stopped";
+	return fb_xstrdup(strcmp(s, "stopped") && !sup_alive(st) ? "stopped" : s);
 }
 
 /* The container's state, or an error "container does not exist". */
-static int load(struct rt_ctx *c, jv *st)
+static int load(struct rt_ctx *c, struct fb_rt_state *st)
 {
 	struct fb_err e = { 0 };
 	if (rt_state_load(c->dir, st, &e) < 0)
@@ -180,7 +155,7 @@ static int one_id(struct rt_ctx *c, const char *cmd, int argc, char **argv, int 
 static void __attribute__((noreturn)) to_runc(struct rt_ctx *c)
 {
 	struct fb_err err = { 0 };
-	struct rt_settings set;
+	struct fb_rt_settings set;
 	const char *runc = "runc";
 	if (rt_settings_load(&set, &err) == 0 && set.runc)
 		runc = set.runc;
@@ -213,30 +188,18 @@ void rt_maybe_runc(struct rt_ctx *c)
 		to_runc(c);
 }
 
-/* Does the bundle ask for runc (a pod's sandbox, or the annotation)? */
+/* Does the bundle ask for runc (a pod's sandbox, or the annotation)? A
+ * bundle that cannot be read is not: create says what is wrong with it. */
 static bool bundle_for_runc(const char *bundle)
 {
-	char *p = fb_xasprintf("%s/config.json", bundle);
-	jv cfg;
+	FB_AUTOFREE char *p = fb_xasprintf("%s/config.json", bundle);
+	struct fb_rt_spec spec FB_AUTORTSPEC = { 0 };
 	struct fb_err e = { 0 };
-	bool r = false;
-	if (fb_json_load(p, &cfg, &e) == 0 && jv_get_kind(cfg) != JV_KIND_OBJECT) {
-		jv_free(cfg);
-	} else if (e.msg[0] == '\0') {
-		jv ann = rt_get(cfg, "annotations");
-		if (jv_get_kind(ann) != JV_KIND_OBJECT) {
-			jv_free(ann);
-			ann = jv_object();
-		}
-		jv t = rt_get(jv_copy(ann), "io.kubernetes.cri.container-type");
-		jv o = rt_get(ann, "org.firebuild.runtime");
-		r = (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "sandbox")) ||
-		    (jv_get_kind(o) == JV_KIND_STRING && !strcmp(jv_string_value(o), "runc"));
-		jv_free(t);
-		jv_free(o);
-	}
-	free(p);
-	return r;
+	if (fb_rt_spec_load(p, &spec, &e) < 0)
+		return false;
+	const char *t = fb_rt_map_get(&spec.annotations, "io.kubernetes.cri.container-type");
+	const char *o = fb_rt_map_get(&spec.annotations, "org.firebuild.runtime");
+	return (t && !strcmp(t, "sandbox")) || (o && !strcmp(o, "runc"));
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct fb_err *err)
@@ -248,7 +211,7 @@ static int write_pid_file(const char *path, pid_t pid, struct fb_err *err)
 
 /* ---- the commands ---- */
 
-static void remove_leftovers(struct rt_ctx *c, jv st);
+static void remove_leftovers(struct rt_ctx *c, const struct fb_rt_state *st);
 
 /* create (and run): the supervisor boots the VM; "created" once fb-init is ready. */
 static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_run)
@@ -280,7 +243,7 @@ static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_r
 	if (taken)
 		return rt_fail(c, "container with given ID already exists");
 	struct fb_err err = { 0 };
-	struct rt_settings set;
+	struct fb_rt_settings set;
 	struct rt_bundle b;
 	if (rt_settings_load(&set, &err) < 0)
 		return rt_fail(c, "%s", err.msg);
@@ -341,11 +304,9 @@ static int cmd_create(struct rt_ctx *c, int argc, char **argv, int i, bool and_r
 	while (waitpid(sup, &st, 0) < 0 && errno == EINTR)
 		;
 	/* run deletes what it ran, as runc's does (--keep: it stays, stopped) */
-	jv last;
-	if (!keep && rt_state_load(c->dir, &last, &err) == 0) {
-		remove_leftovers(c, last);
-		jv_free(last);
-	}
+	struct fb_rt_state last FB_AUTORTSTATE = { 0 };
+	if (!keep && rt_state_load(c->dir, &last, &err) == 0)
+		remove_leftovers(c, &last);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -353,11 +314,10 @@ static int cmd_start(struct rt_ctx *c, int argc, char **argv, int i)
 {
 	if (parse_flags(c, "start", argc, argv, &i, NULL) || one_id(c, "start", argc, argv, i, 0))
 		return 1;
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (load(c, &st))
 		return 1;
-	char *s = live_status(st);
-	jv_free(st);
+	char *s = live_status(&st);
 	int r = 0;
 	if (!strcmp(s, "running"))
 		r = rt_fail(c, "cannot start an already running container");
@@ -375,30 +335,9 @@ static int cmd_start(struct rt_ctx *c, int argc, char **argv, int i)
 	return strcmp(line, "ok") ? rt_fail(c, "%s", fb_str_has_prefix(line, "error ") ? line + 6 : line) : 0;
 }
 
-static jv public_state(jv st)
+/* JSON text on stdout (consumed). */
+static int print_json(char *t)
 {
-	static const char *const keys[] = { "ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner", "annotations" };
-	char *s = live_status(st);
-	jv out = jv_object();
-	for (size_t i = 0; i < FB_ARRAY_LEN(keys); i++) {
-		jv v = rt_get(jv_copy(st), keys[i]);
-		out = jv_object_set(out, jv_string(keys[i]), jv_is_valid(v) ? v : (jv_free(v), jv_null()));
-	}
-	out = jv_object_set(out, jv_string("status"), jv_string(s));
-	if (!strcmp(s, "stopped"))
-		out = jv_object_set(out, jv_string("pid"), jv_number(0));
-	jv ann = rt_get(jv_copy(out), "annotations");
-	if (jv_get_kind(ann) != JV_KIND_OBJECT)
-		out = jv_object_set(out, jv_string("annotations"), jv_object());
-	jv_free(ann);
-	free(s);
-	jv_free(st);
-	return out;
-}
-
-static int print_json(jv doc)
-{
-	char *t = fb_json_dump(doc, true);
 	printf("%s\n", t);
 	free(t);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
@@ -408,10 +347,11 @@ static int cmd_state(struct rt_ctx *c, int argc, char **argv, int i)
 {
 	if (parse_flags(c, "state", argc, argv, &i, NULL) || one_id(c, "state", argc, argv, i, 0))
 		return 1;
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (load(c, &st))
 		return 1;
-	return print_json(public_state(st));
+	FB_AUTOFREE char *s = live_status(&st);
+	return print_json(fb_rt_state_public(&st, s));
 }
 
 static int parse_signal(const char *s)
@@ -447,14 +387,13 @@ static int cmd_kill(struct rt_ctx *c, int argc, char **argv, int i)
 	int sig = i + 1 < argc ? parse_signal(argv[i + 1]) : SIGTERM;
 	if (sig < 0)
 		return rt_fail(c, "unknown signal \"%s\"", argv[i + 1]);
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (load(c, &st))
 		return 1;
-	char *s = live_status(st);
+	char *s = live_status(&st);
 	bool stopped = !strcmp(s, "stopped");
 	free(s);
-	long long pid = num(st, "pid");
-	jv_free(st);
+	long long pid = st.pid;
 	if (stopped)
 		return rt_fail(c, "container not running");
 	char req[64], line[256];
@@ -475,11 +414,10 @@ static int cmd_pause(struct rt_ctx *c, int argc, char **argv, int i, bool pause)
 	const char *cmd = pause ? "pause" : "resume";
 	if (parse_flags(c, cmd, argc, argv, &i, NULL) || one_id(c, cmd, argc, argv, i, 0))
 		return 1;
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (load(c, &st))
 		return 1;
-	char *s = live_status(st);
-	jv_free(st);
+	char *s = live_status(&st);
 	bool ok = !strcmp(s, pause ? "running" : "paused");
 	free(s);
 	if (!ok)
@@ -491,50 +429,28 @@ static int cmd_pause(struct rt_ctx *c, int argc, char **argv, int i, bool pause)
 }
 
 /* What a container left on the host: VMM, jail, cgroups, taps, its directory. */
-static void remove_leftovers(struct rt_ctx *c, jv st)
+static void remove_leftovers(struct rt_ctx *c, const struct fb_rt_state *st)
 {
-	long long vmm = fb_num(st, "vmm_pid"), vstart = fb_num(st, "vmm_start");
-	if (vmm > 0 && vstart > 0 && rt_proc_start((pid_t)vmm) == (unsigned long long)vstart)
-		kill((pid_t)vmm, SIGKILL);
-	jv fb = rt_get(jv_copy(st), "fb");
-	jv jd = rt_get(jv_copy(fb), "jail_dir");
-	if (jv_get_kind(jd) == JV_KIND_STRING &&
-	    (strstr(jv_string_value(jd), "/qemu-system-x86_64/") || strstr(jv_string_value(jd), "/firecracker/")))
-		fb_tree_remove(jv_string_value(jd));
-	jv_free(jd);
-	jv cgs = rt_get(jv_copy(fb), "cgroups");
-	if (jv_get_kind(cgs) == JV_KIND_ARRAY)
-		jv_array_foreach(cgs, k, cg)
-		{
-			if (jv_get_kind(cg) == JV_KIND_STRING && fb_str_has_prefix(jv_string_value(cg), "/sys/fs/cgroup/"))
-				rmdir(jv_string_value(cg));
-			jv_free(cg);
-			(void)k;
-		}
-	jv_free(cgs);
-	jv ns = rt_get(jv_copy(fb), "netns"), taps = rt_get(jv_copy(fb), "taps");
-	if (jv_get_kind(ns) == JV_KIND_STRING && jv_get_kind(taps) == JV_KIND_ARRAY && jv_array_length(jv_copy(taps)) > 0) {
+	if (st->vmm_pid > 0 && st->vmm_start > 0 && rt_proc_start((pid_t)st->vmm_pid) == (unsigned long long)st->vmm_start)
+		kill((pid_t)st->vmm_pid, SIGKILL);
+	const char *jd = st->jail_dir;
+	if (jd && (strstr(jd, "/qemu-system-x86_64/") || strstr(jd, "/firecracker/")))
+		fb_tree_remove(jd);
+	for (size_t k = 0; k < st->cgroups.n; k++)
+		if (fb_str_has_prefix(st->cgroups.v[k], "/sys/fs/cgroup/"))
+			rmdir(st->cgroups.v[k]);
+	if (st->netns && st->ntaps > 0) {
 		/* in a child: this process stays in the host's namespace */
 		pid_t p = fork();
 		if (p == 0) {
-			if (fb_netns_enter(jv_string_value(ns)) == 0)
-				jv_array_foreach(taps, k, t)
-				{
-					jv ifn = rt_get(jv_copy(t), "ifname"), tap = rt_get(t, "tap");
-					if (jv_get_kind(ifn) == JV_KIND_STRING && jv_get_kind(tap) == JV_KIND_STRING)
-						fb_tc_redirect_del(jv_string_value(ifn), jv_string_value(tap));
-					jv_free(ifn);
-					jv_free(tap);
-					(void)k;
-				}
+			if (fb_netns_enter(st->netns) == 0)
+				for (size_t k = 0; k < st->ntaps; k++)
+					fb_tc_redirect_del(st->taps[k].ifname, st->taps[k].tap);
 			_exit(0);
 		}
 		if (p > 0)
 			waitpid(p, NULL, 0);
 	}
-	jv_free(ns);
-	jv_free(taps);
-	jv_free(fb);
 	fb_tree_remove(c->dir);
 }
 
@@ -544,38 +460,36 @@ static int cmd_delete(struct rt_ctx *c, int argc, char **argv, int i)
 	struct flag fl[] = { { "force", "f", false, NULL, &force }, { NULL, NULL, false, NULL, NULL } };
 	if (parse_flags(c, "delete", argc, argv, &i, fl) || one_id(c, "delete", argc, argv, i, 0))
 		return 1;
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	struct fb_err e = { 0 };
 	if (rt_state_load(c->dir, &st, &e) < 0) {
 		/* a create that died early may have left the directory alone */
 		fb_tree_remove(c->dir);
 		return force ? 0 : rt_fail(c, "container does not exist");
 	}
-	char *s = live_status(st);
+	char *s = live_status(&st);
 	if (!strcmp(s, "running") && !force) {
 		int r = rt_fail(c, "cannot delete container %s that is not stopped: %s", c->id, s);
 		free(s);
-		jv_free(st);
 		return r;
 	}
 	if (strcmp(s, "stopped")) {
 		/* created, or running with --force: the VM goes at once */
 		char line[256];
-		if (rt_sup_request(c->dir, "kill 9", line, sizeof(line), RT_SUP_TIMEOUT) < 0 && sup_alive(st))
-			kill((pid_t)num(st, "pid"), SIGKILL);
-		for (int k = 0; k < 1000 && sup_alive(st); k++)
+		if (rt_sup_request(c->dir, "kill 9", line, sizeof(line), RT_SUP_TIMEOUT) < 0 && sup_alive(&st))
+			kill((pid_t)st.pid, SIGKILL);
+		for (int k = 0; k < 1000 && sup_alive(&st); k++)
 			usleep(10000);
-		if (sup_alive(st))
-			kill((pid_t)num(st, "pid"), SIGKILL);
-		jv last;
+		if (sup_alive(&st))
+			kill((pid_t)st.pid, SIGKILL);
+		struct fb_rt_state last;
 		if (rt_state_load(c->dir, &last, &e) == 0) {
-			jv_free(st);
+			fb_rt_state_free(&st);
 			st = last;
 		}
 	}
 	free(s);
-	remove_leftovers(c, st);
-	jv_free(st);
+	remove_leftovers(c, &st);
 	return 0;
 }
 
@@ -597,11 +511,7 @@ static int cmd_features(struct rt_ctx *c, int argc, char **argv, int i)
 		"\"annotations\":{\"org.firebuild.runtime\":\"fb-runtime\",\"org.firebuild.vmm\":\"qemu\","
 		"\"org.firebuild.isolation\":\"microvm\"}}";
 	struct fb_err e = { 0 };
-	jv d;
-	if (fb_json_parse(doc, strlen(doc), &d, &e) < 0)
-		return rt_fail(c, "%s", e.msg);
-	jv caps = jv_array();
-	static const char *const cn[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+	static char *const cn[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
 					  "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
 					  "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
 					  "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
@@ -610,36 +520,55 @@ static int cmd_features(struct rt_ctx *c, int argc, char **argv, int i)
 					  "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
 					  "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
 					  "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE" };
-	for (size_t k = 0; k < FB_ARRAY_LEN(cn); k++)
-		caps = jv_array_append(caps, jv_string(cn[k]));
-	jv lnx = rt_get(jv_copy(d), "linux");
-	d = jv_object_set(d, jv_string("linux"), jv_object_set(lnx, jv_string("capabilities"), caps));
+	char *d = fb_rt_features_json(doc, cn, FB_ARRAY_LEN(cn), &e);
+	if (!d)
+		return rt_fail(c, "%s", e.msg);
 	return print_json(d);
 }
 
-/* Every container under the root, its state as of now. */
-static jv all_states(struct rt_ctx *c)
+/* Every container under the root, its state and status as of now. */
+struct states {
+	struct fb_rt_state *v;
+	struct fb_rt_state **p;
+	char **status;
+	size_t n;
+};
+
+static void all_states(struct rt_ctx *c, struct states *out)
 {
-	jv out = jv_array();
+	*out = (struct states){ 0 };
 	DIR *d = opendir(c->root);
 	struct dirent *e;
-	struct fb_strv names = FB_STRV_INIT;
+	struct fb_strv names FB_AUTOSTRV = FB_STRV_INIT;
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.')
 			fb_strv_push(&names, e->d_name);
 	if (d)
 		closedir(d);
 	fb_strv_sort(&names);
+	out->v = fb_xcalloc(names.n + 1, sizeof(*out->v));
+	out->p = fb_xcalloc(names.n + 1, sizeof(*out->p));
+	out->status = fb_xcalloc(names.n + 1, sizeof(*out->status));
 	for (size_t k = 0; k < names.n; k++) {
-		char *dir = fb_xasprintf("%s/%s", c->root, names.v[k]);
-		jv st;
+		FB_AUTOFREE char *dir = fb_xasprintf("%s/%s", c->root, names.v[k]);
 		struct fb_err er = { 0 };
-		if (rt_state_load(dir, &st, &er) == 0)
-			out = jv_array_append(out, public_state(st));
-		free(dir);
+		if (rt_state_load(dir, &out->v[out->n], &er) == 0) {
+			out->p[out->n] = &out->v[out->n];
+			out->status[out->n] = live_status(&out->v[out->n]);
+			out->n++;
+		}
 	}
-	fb_strv_free(&names);
-	return out;
+}
+
+static void states_free(struct states *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		fb_rt_state_free(&s->v[i]);
+		free(s->status[i]);
+	}
+	free(s->v);
+	free(s->p);
+	free(s->status);
 }
 
 static int cmd_list(struct rt_ctx *c, int argc, char **argv, int i)
@@ -649,35 +578,27 @@ static int cmd_list(struct rt_ctx *c, int argc, char **argv, int i)
 	struct flag fl[] = { { "format", "f", true, &format, NULL }, { "quiet", "q", false, NULL, &quiet }, { NULL, NULL, false, NULL, NULL } };
 	if (parse_flags(c, "list", argc, argv, &i, fl))
 		return 1;
-	jv l = all_states(c);
-	if (!strcmp(format, "json"))
-		return print_json(l);
-	if (strcmp(format, "table")) {
-		jv_free(l);
+	if (strcmp(format, "json") && strcmp(format, "table"))
 		return rt_fail(c, "invalid format option");
+	struct states l;
+	all_states(c, &l);
+	if (!strcmp(format, "json")) {
+		int r = print_json(fb_rt_state_list((const struct fb_rt_state *const *)l.p, l.status, l.n));
+		states_free(&l);
+		return r;
 	}
 	if (!quiet)
 		printf("%-12s %-10s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
-	jv_array_foreach(l, k, s)
-	{
-		jv id = rt_get(jv_copy(s), "id"), stt = rt_get(jv_copy(s), "status");
-		jv b = rt_get(jv_copy(s), "bundle"), cr = rt_get(jv_copy(s), "created");
-		const char *ids = jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "";
+	for (size_t k = 0; k < l.n; k++) {
+		const struct fb_rt_state *s = &l.v[k];
+		const char *ids = s->id ? s->id : "";
 		if (quiet)
 			printf("%s\n", ids);
 		else
-			printf("%-12s %-10lld %-10s %-40s %-30s %s\n", ids, num(s, "pid"),
-			       jv_get_kind(stt) == JV_KIND_STRING ? jv_string_value(stt) : "",
-			       jv_get_kind(b) == JV_KIND_STRING ? jv_string_value(b) : "",
-			       jv_get_kind(cr) == JV_KIND_STRING ? jv_string_value(cr) : "", "root");
-		jv_free(id);
-		jv_free(stt);
-		jv_free(b);
-		jv_free(cr);
-		jv_free(s);
-		(void)k;
+			printf("%-12s %-10lld %-10s %-40s %-30s %s\n", ids, strcmp(l.status[k], "stopped") ? s->pid : 0, l.status[k],
+			       s->bundle ? s->bundle : "", s->created ? s->created : "", "root");
 	}
-	jv_free(l);
+	states_free(&l);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -687,28 +608,26 @@ static int cmd_ps(struct rt_ctx *c, int argc, char **argv, int i)
 	struct flag fl[] = { { "format", "f", true, &format, NULL }, { NULL, NULL, false, NULL, NULL } };
 	if (parse_flags(c, "ps", argc, argv, &i, fl) || one_id(c, "ps", argc, argv, i, 64))
 		return 1;
-	jv st;
+	struct fb_rt_state st FB_AUTORTSTATE = { 0 };
 	if (load(c, &st))
 		return 1;
-	char *s = live_status(st);
+	char *s = live_status(&st);
 	bool stopped = !strcmp(s, "stopped");
 	free(s);
 	/* the host's processes of the container: the supervisor and its VMM */
-	jv pids = jv_array();
+	long long pids[2];
+	size_t n = 0;
 	if (!stopped) {
-		pids = jv_array_append(pids, jv_number((double)num(st, "pid")));
-		long long vmm = fb_num(st, "vmm_pid");
-		if (vmm > 0 && rt_proc_start((pid_t)vmm) == (unsigned long long)fb_num(st, "vmm_start"))
-			pids = jv_array_append(pids, jv_number((double)vmm));
+		pids[n++] = st.pid;
+		if (st.vmm_pid > 0 && rt_proc_start((pid_t)st.vmm_pid) == (unsigned long long)st.vmm_start)
+			pids[n++] = st.vmm_pid;
 	}
-	jv_free(st);
 	if (!strcmp(format, "json"))
-		return print_json(pids);
+		return print_json(fb_rt_pids_json(pids, n));
 	printf("%-8s %s\n", "PID", "CMD");
-	jv_array_foreach(pids, k, p)
-	{
+	for (size_t k = 0; k < n; k++) {
 		char path[64], cmdl[256] = "";
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)jv_number_value(p));
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pids[k]);
 		FILE *f = fopen(path, "re");
 		if (f) {
 			if (!fgets(cmdl, sizeof(cmdl), f))
@@ -716,11 +635,8 @@ static int cmd_ps(struct rt_ctx *c, int argc, char **argv, int i)
 			fclose(f);
 		}
 		cmdl[strcspn(cmdl, "\n")] = '\0';
-		printf("%-8d %s\n", (int)jv_number_value(p), cmdl);
-		jv_free(p);
-		(void)k;
+		printf("%-8d %s\n", (int)pids[k], cmdl);
 	}
-	jv_free(pids);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

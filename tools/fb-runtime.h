@@ -4,10 +4,10 @@
  * (fb-runtime.c, fb-runtime-exec.c). docs/tools/fb-runtime.md. */
 #ifndef FB_RUNTIME_H
 #define FB_RUNTIME_H
-#include <jv.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "ocispec.h"
 #include "util.h"
 
 struct fb_err;
@@ -15,29 +15,12 @@ struct fb_err;
 #define RT_SOCK_MAX 107
 #define RT_VSOCK_PORT 1024 /* fb.io over Firecracker's vsock: the guest connects to the host here */
 
-/* A member of what may not be an object (a hostile bundle): invalid then.
- * Consumes o. */
-static inline jv rt_get(jv o, const char *key)
-{
-	if (jv_get_kind(o) != JV_KIND_OBJECT) {
-		jv_free(o);
-		return jv_invalid();
-	}
-	return jv_object_get(o, jv_string(key));
-}
-
 /* A host directory the guest mounts over virtio-9p. */
 struct rt_share {
 	char *src, *tag;
 	bool ro;
 };
 
-/* The runtime's own settings: $FB_RUNTIME_CONFIG, else
- * /etc/firebuild/runtime.json (all optional; docs/tools/fb-runtime.md). */
-struct rt_settings {
-	char *kernel, *vmm, *store, *chroot_base, *kernel_args, *runc, *accel, *firecracker;
-	long long mem, cpu, boot_timeout, jailer_uid, jailer_gid;
-};
 
 /* What create makes of a bundle. */
 struct rt_bundle {
@@ -52,25 +35,27 @@ struct rt_bundle {
 	char *netns;        /* the engine's network namespace, or NULL */
 	bool netns_new;     /* a new one (no path), or the host's when !netns && !netns_new */
 	char *cgroups_path;
-	jv annotations;     /* object */
-	jv guest;           /* fb-oci.json: root, mounts, files, sysctl, hostname, process (network added later) */
+	struct fb_rt_map annotations;
+	struct fb_rt_guest guest; /* fb-oci.json: root, mounts, files, sysctl, hostname, process (network added later) */
 	struct rt_share *shares;
 	int nshares;
 };
 
-int rt_settings_load(struct rt_settings *s, struct fb_err *err);
-void rt_settings_free(struct rt_settings *s);
-int rt_bundle_load(const char *dir, const struct rt_settings *s, struct rt_bundle *b, struct fb_err *err);
+/* The runtime's own settings: $FB_RUNTIME_CONFIG, else
+ * /etc/firebuild/runtime.json (all optional; docs/tools/fb-runtime.md). */
+int rt_settings_load(struct fb_rt_settings *s, struct fb_err *err) FB_MUST_CHECK;
+void rt_settings_free(struct fb_rt_settings *s);
+int rt_bundle_load(const char *dir, const struct fb_rt_settings *s, struct rt_bundle *b, struct fb_err *err) FB_MUST_CHECK;
 void rt_bundle_free(struct rt_bundle *b);
 /* The mount points in the rootfs, made on the host (inside it, never
  * through a link out of it), as runc makes them: a read-only root is
  * shared read-only. */
-int rt_bundle_mountpoints(struct rt_bundle *b, struct fb_err *err);
+int rt_bundle_mountpoints(struct rt_bundle *b, struct fb_err *err) FB_MUST_CHECK;
 /* An initramfs (newc cpio): fb-init as /init, the guest config as
  * /fb-oci.json, /dev/console. */
-int rt_write_initrd(const char *path, const char *init, jv guest, struct fb_err *err);
+int rt_write_initrd(const char *path, const char *init, const struct fb_rt_guest *guest, struct fb_err *err) FB_MUST_CHECK;
 /* mount(8) option words -> MS_* flags and the data string. */
-unsigned long rt_mount_flags(jv options, char **data);
+unsigned long rt_mount_flags(const struct fb_strv *options, char **data);
 
 /* ---- the engine's network namespace (fb-runtime-net.c) ---- */
 struct rt_tap {
@@ -78,8 +63,8 @@ struct rt_tap {
 };
 /* In the current network namespace: every interface but lo gets a tap
  * redirected to it (fbtapN, owned by uid); *net gets the guest's network
- * ({interfaces, routes}). */
-int rt_net_setup(long uid, struct rt_tap **taps, int *ntaps, jv *net, struct fb_err *err);
+ * (interfaces, routes). */
+int rt_net_setup(long uid, struct rt_tap **taps, int *ntaps, struct fb_rt_guest_net *net, struct fb_err *err) FB_MUST_CHECK;
 void rt_net_teardown(struct rt_tap *taps, int ntaps);
 void rt_taps_free(struct rt_tap *taps, int ntaps);
 
@@ -108,9 +93,9 @@ pid_t rt_supervisor_fork(struct rt_ctx *c, struct rt_bundle *b, const char *cons
 			 struct fb_err *err);
 
 /* ---- state (fb-runtime.c) ---- */
-/* <dir>/state.json, and whether its supervisor still runs. */
-int rt_state_load(const char *dir, jv *out, struct fb_err *err);
-int rt_state_save(const char *dir, jv st, struct fb_err *err);
+/* <dir>/state.json. */
+int rt_state_load(const char *dir, struct fb_rt_state *out, struct fb_err *err) FB_MUST_CHECK;
+int rt_state_save(const char *dir, const struct fb_rt_state *st, struct fb_err *err) FB_MUST_CHECK;
 /* pid's start time (field 22 of /proc/PID/stat), 0 when it is gone or a zombie */
 unsigned long long rt_proc_start(pid_t pid);
 

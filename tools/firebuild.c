@@ -15,11 +15,11 @@
 #include "err.h"
 #include "ext4img.h"
 #include "file.h"
-#include "json.h"
 #include "log.h"
 #include "proc.h"
 #include "profile.h"
 #include "settings.h"
+#include "spec.h"
 #include "store.h"
 #include "tool.h"
 #include "store.h"
@@ -323,8 +323,8 @@ static int cmd_exec(int argc, char **argv)
 	char tg[PATH_MAX + 64], ex[PATH_MAX + 64];
 	struct fb_buf doc = FB_BUF_INIT;
 	int code = 0;
-	jv img = jv_invalid();
-	char *root = NULL, *tree = NULL;
+	struct fb_vm_image img = { 0 };
+	char *tree = NULL;
 	if (tool_path("fb-tag", tg, sizeof(tg), &err) < 0 || tool_path("fb-exec", ex, sizeof(ex), &err) < 0) {
 		fail(&err);
 		goto done;
@@ -337,17 +337,16 @@ static int cmd_exec(int argc, char **argv)
 		rc = code ? code : fail(&err);
 		goto done;
 	}
-	jv image = jv_invalid();
-	int gr = fb_json_parse(fb_buf_str(&doc), doc.len, &img, &err);
-	if (gr == 0) {
-		image = fb_json_member(img, "image");
-		gr = fb_json_get_str(image, "rootfs", &root, &err);
-		jv_free(image);
-	}
+	struct fb_doc *got = NULL;
+	int gr = fb_doc_parse(fb_buf_str(&doc), doc.len, &got, &err);
+	if (gr == 0)
+		gr = fb_vm_image_decode(got, &img, &err);
+	fb_doc_free(got);
 	if (gr < 0) {
 		fail(&err);
 		goto done;
 	}
+	const char *root = img.rootfs;
 	/* the tree: the image's ext4 read with libext2fs into the run cache */
 	char *rcflag = co_setting(&co, S_RUN_CACHE);
 	char *execs = fb_xasprintf("%s/exec", fb_run_cache(rcflag)), *tmpl = fb_xasprintf("%s/tree-XXXXXX", execs);
@@ -368,21 +367,13 @@ static int cmd_exec(int argc, char **argv)
 	fb_strv_push(&a, ex);
 	fb_strv_push_owned(&a, fb_xasprintf("--root=%s", tree));
 	/* the image's own settings first; flags given here beat them */
-	jv cfg = jv_getpath(jv_copy(img), jv_parse("[\"image\",\"config\",\"config\"]"));
-	char *cuser = NULL, *cwd = NULL;
-	struct fb_strv cenv = FB_STRV_INIT;
-	if (jv_get_kind(cfg) == JV_KIND_OBJECT) {
-		fb_json_get_str_opt(cfg, "User", &cuser, &err);
-		fb_json_get_str_opt(cfg, "WorkingDir", &cwd, &err);
-		fb_json_get_strv_opt(cfg, "Env", &cenv, &err);
-	}
-	jv_free(cfg);
+	const char *cuser = img.user, *cwd = img.workdir;
 	if (user || (cuser && *cuser))
 		fb_strv_push_owned(&a, fb_xasprintf("--user=%s", user ? user : cuser));
 	if (workdir || (cwd && *cwd))
 		fb_strv_push_owned(&a, fb_xasprintf("--workdir=%s", workdir ? workdir : cwd));
-	for (size_t i = 0; i < cenv.n; i++)
-		fb_strv_push_owned(&a, fb_xasprintf("--env=%s", cenv.v[i]));
+	for (size_t i = 0; i < img.env.n; i++)
+		fb_strv_push_owned(&a, fb_xasprintf("--env=%s", img.env.v[i]));
 	for (size_t i = 0; i < env->n; i++)
 		fb_strv_push_owned(&a, fb_xasprintf("--env=%s", env->v[i]));
 	if (network)
@@ -392,9 +383,6 @@ static int cmd_exec(int argc, char **argv)
 	fb_strv_push(&a, "--");
 	for (int i = 0; i < co.o.nargs; i++)
 		fb_strv_push(&a, co.o.args[i]);
-	free(cuser);
-	free(cwd);
-	fb_strv_free(&cenv);
 	/* run it here (not exec): the tree is removed afterwards */
 	struct fb_spawn_opts so = { .death_signal = SIGTERM };
 	struct fb_proc p;
@@ -410,9 +398,7 @@ done:
 	if (tree && fb_tree_remove(tree) < 0)
 		fb_warn("unable to remove %s", tree);
 	free(tree);
-	free(root);
-	if (jv_is_valid(img))
-		jv_free(img);
+	fb_vm_image_free(&img);
 	fb_buf_free(&doc);
 	free(store);
 out:
@@ -429,25 +415,20 @@ static int image_table(char **argv)
 		return fail(&err);
 	if (code)
 		return code;
-	FB_AUTOJV jv doc = jv_invalid();
-	if (fb_json_parse(fb_buf_str(&out), out.len, &doc, &err) < 0)
+	struct fb_doc *doc FB_AUTODOC = NULL;
+	struct fb_tag_meta *list = NULL;
+	size_t n = 0;
+	if (fb_doc_parse(fb_buf_str(&out), out.len, &doc, &err) < 0 || fb_tag_list_from_doc(doc, &list, &n, &err) < 0)
 		return fail(&err);
-	FB_AUTOJV jv list = fb_json_member(doc, "images");
 	printf("%-40s %-16s %-20s %10s  %s\n", "NAME", "VERSION", "CREATED", "SIZE", "SOURCE");
-	int n = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : 0;
-	for (int i = 0; i < n; i++) {
-		FB_AUTOJV jv row = jv_array_get(jv_copy(list), i);
-		FB_AUTOFREE char *name = NULL, *ver = NULL, *created = NULL, *src = NULL;
-		long long size = 0;
-		if (fb_json_get_str_opt(row, "name", &name, &err) < 0 || fb_json_get_str_opt(row, "version", &ver, &err) < 0 ||
-		    fb_json_get_str_opt(row, "created", &created, &err) < 0 ||
-		    fb_json_get_str_opt(row, "source", &src, &err) < 0 || fb_json_get_int_opt(row, "size", &size, &err) < 0) {
-			fb_json_err_in(&err, ".images[%d]", i);
-			return fail(&err);
-		}
-		printf("%-40s %-16s %-20s %8lldMB  %s\n", name ? name : "", ver ? ver : "", created ? created : "", size >> 20,
-		       src ? src : "");
+	for (size_t i = 0; i < n; i++) {
+		const struct fb_tag_meta *m = &list[i];
+		printf("%-40s %-16s %-20s %8lldMB  %s\n", m->name ? m->name : "", m->version ? m->version : "",
+		       m->created ? m->created : "", (long long)(m->size > 0 ? m->size : 0) >> 20, m->source ? m->source : "");
 	}
+	for (size_t i = 0; i < n; i++)
+		fb_tag_meta_free(&list[i]);
+	free(list);
 	return 0;
 }
 

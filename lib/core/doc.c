@@ -9,6 +9,7 @@
 #include "doc_codec.h"
 #include "err.h"
 #include "json.h"
+#include "log.h"
 #include "tool.h"
 #include "util.h"
 
@@ -144,14 +145,22 @@ int fb_doc_finish(struct fb_doc *d)
 {
 	jv v = d->v;
 	free(d);
-	return fb_tool_finish(v);
+	struct fb_err err = { 0 };
+	if (fb_json_write_stdout(v, &err) < 0 || fb_tool_close_stdout(&err) < 0) {
+		fb_log_failure(&err);
+		return FB_EXIT_FAILED;
+	}
+	return 0;
 }
 
 int fb_doc_pass_error(struct fb_doc *d)
 {
 	jv v = d->v;
 	free(d);
-	return fb_tool_pass_error(v);
+	struct fb_err werr = { 0 };
+	if (fb_json_write_stdout(v, &werr) == 0)
+		FB_IGNORE(fb_tool_close_stdout(&werr)); /* exit 1 either way */
+	return FB_EXIT_FAILED;
 }
 
 jv fb_doc_get(const struct fb_doc *d, const char *key)

@@ -617,6 +617,11 @@ int fb_json_write_stdout(jv doc, struct fb_err *err)
 	return 0;
 }
 
+int fb_json_write_error(const char *tool, const struct fb_err *e, struct fb_err *err)
+{
+	return fb_json_write_stdout(fb_json_error_object(tool, e), err);
+}
+
 int fb_stdout_close(struct fb_err *err)
 {
 	int bad = fflush(stdout) != 0 || ferror(stdout);

@@ -126,6 +126,8 @@ int fb_jv_parse_object(const char *text, size_t len, jv *out, struct fb_err *err
 
 /* {"error":{"tool","kind","message","where":{file,line}}} */
 jv fb_json_error_object(const char *tool, const struct fb_err *e);
+/* ... written to stdout as fb_json_write_stdout writes (a tool's failure). */
+int fb_json_write_error(const char *tool, const struct fb_err *e, struct fb_err *err);
 
 /* Serialise; pretty when asked. Consumes doc. */
 char *fb_json_dump(jv doc, bool pretty);

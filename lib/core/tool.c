@@ -60,9 +60,8 @@ int fb_tool_usage_error(const char *fmt, ...)
 	fprintf(stderr, "%s: error: %s (see --help)\n", fb_log_tool(), e.msg);
 	if (g_human)
 		return FB_EXIT_USAGE;
-	jv obj = fb_json_error_object(fb_log_tool(), &e);
 	struct fb_err werr = { 0 };
-	if (fb_json_write_stdout(obj, &werr) == 0)
+	if (fb_json_write_error(fb_log_tool(), &e, &werr) == 0)
 		fflush(stdout);
 	return FB_EXIT_USAGE;
 }
@@ -98,29 +97,10 @@ int fb_tool_fail(struct fb_err *e)
 	if (!e->code)
 		e->code = FB_EXIT_FAILED;
 	fb_log_failure(e);
-	jv obj = fb_json_error_object(fb_log_tool(), e);
 	struct fb_err werr = { 0 };
-	if (fb_json_write_stdout(obj, &werr) == 0)
+	if (fb_json_write_error(fb_log_tool(), e, &werr) == 0)
 		FB_IGNORE(fb_tool_close_stdout(&werr)); /* failing already: that is the exit status */
 	return e->code;
-}
-
-int fb_tool_pass_error(jv doc)
-{
-	struct fb_err werr = { 0 };
-	if (fb_json_write_stdout(doc, &werr) == 0)
-		FB_IGNORE(fb_tool_close_stdout(&werr)); /* exit 1 either way */
-	return FB_EXIT_FAILED;
-}
-
-int fb_tool_finish(jv doc)
-{
-	struct fb_err err = { 0 };
-	if (fb_json_write_stdout(doc, &err) < 0 || fb_tool_close_stdout(&err) < 0) {
-		fb_log_failure(&err);
-		return FB_EXIT_FAILED;
-	}
-	return 0;
 }
 
 int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err)

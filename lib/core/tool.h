@@ -4,7 +4,7 @@
 #define FB_TOOL_H
 
 #include <getopt.h>
-#include <jv.h>
+#include <stddef.h>
 
 #include "err.h"
 
@@ -49,15 +49,9 @@ int fb_tool_bad_option(char *const *argv);
  * Returns the exit code. */
 int fb_tool_fail(struct fb_err *e) FB_MUST_CHECK;
 
-/* An error object read on stdin goes on unchanged; exit 1. Consumes doc. */
-int fb_tool_pass_error(jv doc);
-
 /* Flush and close stdout, once (later calls do nothing): 0, or -1 when
  * what was written did not all get out. Every program's last word. */
 int fb_tool_close_stdout(struct fb_err *err) FB_MUST_CHECK;
-
-/* Write the result and close stdout; returns the exit code. Consumes doc. */
-int fb_tool_finish(jv doc);
 
 /* Another fb-* tool: next to this program, or in ../libexec/firebuild. */
 int fb_tool_path(const char *tool, char *out, size_t len, struct fb_err *err) FB_MUST_CHECK;

@@ -483,50 +483,19 @@ void fb_trace_print_timings(const char *spool)
 	size_t n = 0, cap = 0;
 	char *save = NULL;
 	for (char *l = strtok_r(b.data ? b.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		jv s = jv_parse(l);
-		if (jv_get_kind(s) != JV_KIND_OBJECT) {
-			jv_free(s);
+		struct fb_trace_rec rec;
+		if (fb_trace_rec_parse(l, strlen(l), &rec) < 0)
 			continue;
-		}
 		if (n == cap)
 			v = fb_xrealloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
 		struct tspan *t = &v[n++];
 		memset(t, 0, sizeof(*t));
-		char *id = NULL, *par = NULL, *name = NULL, *st = NULL, *en = NULL;
-		fb_json_get_str_opt(s, "spanId", &id, &err);
-		fb_json_get_str_opt(s, "parentSpanId", &par, &err);
-		fb_json_get_str_opt(s, "name", &name, &err);
-		fb_json_get_str_opt(s, "startTimeUnixNano", &st, &err);
-		fb_json_get_str_opt(s, "endTimeUnixNano", &en, &err);
-		snprintf(t->id, sizeof(t->id), "%s", id ? id : "");
-		snprintf(t->parent, sizeof(t->parent), "%s", par ? par : "");
-		t->name = name ? name : fb_xstrdup("?");
-		t->start = st ? strtod(st, NULL) / 1e9 : 0;
-		t->secs = st && en ? (strtod(en, NULL) - strtod(st, NULL)) / 1e9 : 0;
-		/* what a step did: cached/executed, or an error */
-		jv attrs = jv_object_get(jv_copy(s), jv_string("attributes"));
-		jv_array_foreach(attrs, i, a)
-		{
-			jv k = jv_object_get(jv_copy(a), jv_string("key"));
-			if (jv_get_kind(k) == JV_KIND_STRING && !strcmp(jv_string_value(k), "status") && !t->note) {
-				jv sv = jv_getpath(jv_copy(a), jv_parse("[\"value\",\"stringValue\"]"));
-				if (jv_get_kind(sv) == JV_KIND_STRING)
-					t->note = fb_xstrdup(jv_string_value(sv));
-				jv_free(sv);
-			}
-			jv_free(k);
-			jv_free(a);
-			(void)i;
-		}
-		jv_free(attrs);
-		jv m = jv_getpath(jv_copy(s), jv_parse("[\"status\",\"message\"]"));
-		if (jv_get_kind(m) == JV_KIND_STRING) {
-			free(t->note);
-			t->note = fb_xasprintf("error: %s", jv_string_value(m));
-		}
-		jv_free(m);
-		free(id), free(par), free(st), free(en);
-		jv_free(s);
+		memcpy(t->id, rec.id, sizeof(t->id));
+		memcpy(t->parent, rec.parent, sizeof(t->parent));
+		t->name = rec.name;
+		t->note = rec.note;
+		t->start = rec.start;
+		t->secs = rec.secs;
 	}
 	fb_buf_free(&b);
 	/* the roots: spans whose parent is not in the spool */

@@ -16,7 +16,10 @@
 #define FB_TRACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "err.h"
 
 struct fb_span;
 
@@ -53,5 +56,17 @@ void fb_trace_forked(void);
 
 /* Print a summary of a spool (where the time went) to stderr. */
 void fb_trace_print_timings(const char *spool);
+
+/* A spooled span as --timings reads it (trace_doc.c decodes a line, an
+ * OTLP span object, read as found): its ids, name, start and length in
+ * seconds, and what it did (the "status" attribute, or "error: MESSAGE"
+ * from its status). */
+struct fb_trace_rec {
+	char id[17], parent[17];
+	char *name, *note; /* name "?" when it has none; note NULL: none */
+	double start, secs;
+};
+/* 0, or -1 when the line is not a JSON object. */
+int fb_trace_rec_parse(const char *line, size_t len, struct fb_trace_rec *out) FB_MUST_CHECK;
 
 #endif

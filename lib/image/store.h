@@ -180,6 +180,9 @@ int fb_tag_image_from_doc(const struct fb_doc *d, struct fb_tag_meta *m, char **
 			  struct fb_err *err) FB_MUST_CHECK;
 /* .images [{name, version, created, size, source, digest}] of ls */
 void fb_tag_list_doc_set(struct fb_doc *d, const struct fb_tag_meta *list, size_t n);
+/* ... and its decoder (firebuild image ls's table; FB_EXIT_USAGE naming
+ * the member); each row freed with fb_tag_meta_free, then the array */
+int fb_tag_list_from_doc(const struct fb_doc *d, struct fb_tag_meta **out, size_t *n, struct fb_err *err) FB_MUST_CHECK;
 /* .removed "NAME:VERSION" of rm */
 void fb_tag_removed_doc_set(struct fb_doc *d, const char *name, const char *version);
 

@@ -241,3 +241,38 @@ void fb_gc_doc_set(struct fb_doc *d, const struct fb_gc_stats *st)
 	r = jv_object_set(r, jv_string("cache_entries_removed"), jv_number((double)st->cache_entries_removed));
 	fb_doc_set(d, "gc", r);
 }
+
+/* ls's .images as firebuild image ls reads it back */
+static const struct fb_jfield tag_row_fields[] = {
+	{ "name", &str_opt, false },	{ "version", &str_opt, false }, { "created", &str_opt, false },
+	{ "size", &int_opt, false },	{ "source", &str_opt, false },	{ "digest", &str_opt, false },
+	{ NULL, NULL, false },
+};
+static const struct fb_jshape tag_row = { .kinds = FB_J_OBJECT, .fields = tag_row_fields };
+static const struct fb_jshape tag_rows = { .kinds = FB_J_ARRAY | FB_J_NULL, .items = &tag_row };
+static const struct fb_jfield tag_list_fields[] = { { "images", &tag_rows, false }, { NULL, NULL, false } };
+static const struct fb_jshape tag_list = { .kinds = FB_J_OBJECT, .fields = tag_list_fields };
+
+int fb_tag_list_from_doc(const struct fb_doc *d, struct fb_tag_meta **out, size_t *n, struct fb_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	jv doc = fb_doc_jv(d);
+	if (fb_json_check(doc, &tag_list, "", err) < 0) {
+		jv_free(doc);
+		return -1;
+	}
+	jv rows = fb_json_member(doc, "images");
+	jv_free(doc);
+	if (jv_get_kind(rows) == JV_KIND_ARRAY) {
+		*out = fb_xcalloc((size_t)jv_array_length(jv_copy(rows)) + 1, sizeof(**out));
+		jv_array_foreach(rows, i, row)
+		{
+			meta_decode(row, &(*out)[(*n)++]);
+			jv_free(row);
+			(void)i;
+		}
+	}
+	jv_free(rows);
+	return 0;
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The repository's own shape: lib/ layered as docs/architecture.md says,
-# checked by `make check`.
+# and jv only in the codecs, checked by `make check`.
 
 load helpers
 
@@ -8,6 +8,7 @@ setup() {
 	T=$(mktemp -d)
 	mkdir -p "$T/scripts"
 	cp -r "$FB_ROOT/lib" "$T/lib"
+	cp -r "$FB_ROOT/tools" "$T/tools"
 	cp "$FB_ROOT/scripts/check-layers" "$T/scripts/"
 }
 
@@ -19,6 +20,7 @@ teardown() {
 	run make -s -C "$FB_ROOT" check
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"point down the layers"* ]]
+	[[ "$output" == *"jv only in the codecs"* ]]
 }
 
 @test "check-layers names an include that points up or sideways, and a module outside the layering" {
@@ -46,4 +48,34 @@ teardown() {
 	run "$T/scripts/check-layers"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"lib/vm/vm.c:"*"doc_codec.h is for codecs only"* ]]
+}
+
+@test "check-layers names a jv use outside the codecs, in lib/ and tools/, and not one in a comment or a string" {
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 0 ]
+	# a comment and a string may say jv
+	printf '/* jv_free(x) */\nstatic const char *const s = "jv_null()";\n' >>"$T/lib/core/log.c"
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 0 ]
+	# a call in a tool
+	printf 'static void f(void) { jv_free(jv_null()); }\n' >>"$T/tools/fb-tag.c"
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 1 ]
+	local n
+	n=$(wc -l <"$T/tools/fb-tag.c")
+	[[ "$output" == *"tools/fb-tag.c:$n: jv_free: jv belongs in the codecs"* ]]
+	cp "$FB_ROOT/tools/fb-tag.c" "$T/tools/fb-tag.c"
+	# the type, and libjq's header, in a module that is no codec
+	printf '#include <jv.h>\n' >>"$T/lib/vm/vm.c"
+	printf 'int fb_x(jv v);\n' >>"$T/lib/image/ref.h"
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"lib/vm/vm.c:$(wc -l <"$T/lib/vm/vm.c"): jv: jv belongs in the codecs"* ]]
+	[[ "$output" == *"lib/image/ref.h:$(wc -l <"$T/lib/image/ref.h"): jv: jv belongs in the codecs"* ]]
+	cp "$FB_ROOT/lib/vm/vm.c" "$T/lib/vm/vm.c"
+	cp "$FB_ROOT/lib/image/ref.h" "$T/lib/image/ref.h"
+	# a codec may: NAME_doc.c
+	printf 'static void f(void) { jv_free(jv_null()); }\n' >>"$T/lib/vm/spec_doc.c"
+	run "$T/scripts/check-layers"
+	[ "$status" -eq 0 ]
 }

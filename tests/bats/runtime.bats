@@ -342,6 +342,34 @@ teardown() {
 	no_leftovers
 }
 
+@test "config.json and exec --process are checked where they enter: the member of another kind is named, nothing is made" {
+	mkbundle b1 '["/bin/true"]' '.process.user.uid = -1'
+	run_split fbrt create --bundle "$D/b1" m1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$D/b1/config.json: .process.user.uid: expected an integer from 0 to 4294967295, got -1"* ]]
+	mkbundle b2 '["/bin/true"]' '.mounts[0].options = "ro"'
+	run_split fbrt create --bundle "$D/b2" m2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"config.json: .mounts[0].options: expected an array or null, got string"* ]]
+	[ -z "$(ls -A "$RT_ROOT" 2>/dev/null)" ]
+	mkbundle b3 '["/bin/sh","-c","while :; do sleep 0.1; done"]'
+	fbrt create --bundle "$D/b3" m3 </dev/null >/dev/null 2>&1
+	fbrt start m3
+	jq -n '{args: ["/bin/true"], rlimits: [{type: "RLIMIT_NOFILE", hard: "x", soft: 1}]}' >"$D/proc.json"
+	run_split fbrt exec --process "$D/proc.json" m3
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$D/proc.json: .rlimits[0].hard: expected a number, got string"* ]]
+	echo '[]' >"$D/proc.json"
+	run_split fbrt exec --process "$D/proc.json" m3
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$D/proc.json: "*"expected an object, got array"* ]]
+	# the container is as it was
+	run_split fbrt exec m3 /bin/sh -c 'echo still'
+	[ "$output" = still ]
+	fbrt delete --force m3
+	no_leftovers
+}
+
 @test "delete --force of a running container leaves no process, jail, cgroup or state" {
 	mkbundle b1 '["/bin/sh","-c","while :; do sleep 0.1; done"]'
 	fbrt create --bundle "$D/b1" --pid-file "$D/pid" f1 </dev/null >/dev/null 2>&1

@@ -520,6 +520,44 @@ static int gc(void)
 	return 0;
 }
 
+/* fb-tag ls's .images, encoded and decoded again (firebuild image ls) */
+static int tag_list_doc(void)
+{
+	struct fb_tag_meta rows[2] = { { .name = "a/b", .version = "1", .created = "2026-01-01T00:00:00Z", .size = 3 << 20,
+					 .source = "dockerfile" },
+				       { .name = "c", .version = "2", .size = -1 } };
+	struct fb_doc *d = fb_doc_new();
+	fb_tag_list_doc_set(d, rows, 2);
+	struct fb_tag_meta *back = NULL;
+	size_t n = 0;
+	struct fb_err err = { 0 };
+	TAP_CHECK(fb_tag_list_from_doc(d, &back, &n, &err) == 0 && n == 2);
+	fb_doc_free(d);
+	TAP_STREQ(back[0].name, "a/b");
+	TAP_STREQ(back[0].source, "dockerfile");
+	TAP_CHECK(back[0].size == 3 << 20 && back[1].size == -1 && back[1].created == NULL);
+	for (size_t i = 0; i < n; i++)
+		fb_tag_meta_free(&back[i]);
+	free(back);
+	static const char *const bad[] = { "{\"images\":{}}", "{\"images\":[{\"name\":1}]}", "{\"images\":[{\"size\":-4}]}",
+					   "{\"images\":[5]}" };
+	static const char *const msg[] = { ".images: expected an array or null, got object", ".images[0].name: expected a string or null",
+					   ".images[0].size: expected an integer", ".images[0]: expected an object" };
+	for (size_t i = 0; i < 4; i++) {
+		TAP_CHECK(fb_doc_parse(bad[i], strlen(bad[i]), &d, &err) == 0);
+		err = (struct fb_err){ 0 };
+		TAP_CHECK(fb_tag_list_from_doc(d, &back, &n, &err) == -1);
+		fb_doc_free(d);
+		if (!strstr(err.msg, msg[i]))
+			return tap_fail("%s: %s", bad[i], err.msg);
+	}
+	TAP_CHECK(fb_doc_parse("{}", 2, &d, &err) == 0);
+	TAP_CHECK(fb_tag_list_from_doc(d, &back, &n, &err) == 0 && n == 0);
+	fb_doc_free(d);
+	free(back);
+	return 0;
+}
+
 static int cleanup(void)
 {
 	TAP_CHECK(fb_tree_remove(base) == 0);
@@ -536,6 +574,7 @@ static const struct tap_case cases[] = {
 	{ "tags: put (replacing), read, listed in order, removed", tags },
 	{ "index.json: one entry per name; build cache entries as found", index_and_cache },
 	{ "gc: what tags and the cache name stays, the rest goes", gc },
+	{ "fb-tag ls's listing decoded again, hostile ones refused", tag_list_doc },
 	{ "clean up", cleanup },
 };
 

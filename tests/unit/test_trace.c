@@ -140,9 +140,46 @@ static int spans_and_parents(void)
 	return 0;
 }
 
+/* trace_doc: a spool line as --timings reads it, hostile ones too */
+static int spool_lines(void)
+{
+	struct fb_trace_rec r;
+	static const char ok[] = "{\"spanId\":\"00f067aa0ba902b7\",\"parentSpanId\":\"a3ce929d0e0e4736\",\"name\":\"build\","
+				 "\"startTimeUnixNano\":\"1000000000\",\"endTimeUnixNano\":\"3500000000\",\"attributes\":["
+				 "{\"key\":\"x\",\"value\":{\"stringValue\":\"no\"}},{\"key\":\"status\",\"value\":{\"stringValue\":\"cached\"}}]}";
+	TAP_CHECK(fb_trace_rec_parse(ok, strlen(ok), &r) == 0);
+	TAP_STREQ(r.id, "00f067aa0ba902b7");
+	TAP_STREQ(r.parent, "a3ce929d0e0e4736");
+	TAP_STREQ(r.name, "build");
+	TAP_STREQ(r.note, "cached");
+	TAP_CHECK(r.start == 1.0 && r.secs == 2.5);
+	free(r.name);
+	free(r.note);
+	static const char failed[] = "{\"name\":\"step\",\"status\":{\"code\":2,\"message\":\"exit 1\"},"
+				     "\"attributes\":[{\"key\":\"status\",\"value\":{\"stringValue\":\"executed\"}}]}";
+	TAP_CHECK(fb_trace_rec_parse(failed, strlen(failed), &r) == 0);
+	TAP_STREQ(r.note, "error: exit 1");
+	TAP_CHECK(r.id[0] == 0 && r.start == 0 && r.secs == 0);
+	free(r.name);
+	free(r.note);
+	/* members of other kinds are as good as absent; an id is cut to 16 */
+	static const char odd[] = "{\"spanId\":\"0123456789abcdef0123\",\"name\":5,\"attributes\":{\"key\":\"status\"},"
+				  "\"status\":[1]}";
+	TAP_CHECK(fb_trace_rec_parse(odd, strlen(odd), &r) == 0);
+	TAP_STREQ(r.id, "0123456789abcdef");
+	TAP_STREQ(r.name, "?");
+	TAP_CHECK(r.note == NULL);
+	free(r.name);
+	static const char *const not_spans[] = { "[]", "\"x\"", "{", "", "{} {}" };
+	for (size_t i = 0; i < sizeof(not_spans) / sizeof(not_spans[0]); i++)
+		TAP_CHECK(fb_trace_rec_parse(not_spans[i], strlen(not_spans[i]), &r) == -1);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "off unless configured: every call is a no-op", off_by_default },
 	{ "spans spooled with parents, TRACEPARENT, escapes, errors, threads", spans_and_parents },
+	{ "a spool line as --timings reads it (trace_doc), hostile ones too", spool_lines },
 };
 
 TAP_MAIN(cases)
