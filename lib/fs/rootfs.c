@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "err.h"
 #include "layerentry.h"
 #include "proc.h"
@@ -178,7 +180,7 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 			return rfs_ext2_err(err, e, "free xattrs of inode %u", ino);
 	}
 	memset(&inode, 0, sizeof(inode));
-	inode.i_dtime = (uint32_t)time(NULL);
+	inode.i_dtime = (uint32_t)r->fs->now;
 	e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
 		return rfs_ext2_err(err, e, "clear inode %u", ino);
@@ -312,10 +314,23 @@ int rfs_init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large 
 			return rfs_ext2_err(err, e, "extents of inode %u", n->ino);
 		ext2fs_extent_free(h);
 	}
-	errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)in);
+	errcode_t e = rfs_write_new_inode(r, n->ino, in);
 	if (e)
 		return rfs_ext2_err(err, e, "write inode %u", n->ino);
 	return 0;
+}
+
+/* ext2fs_write_new_inode would put the clock into a time that is 0 (an
+ * image's files may well be dated 1970) and into crtime: the whole
+ * on-disk inode is written here as it is, the rest of it zeros. */
+errcode_t rfs_write_new_inode(struct fb_rootfs *r, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	int isize = EXT2_INODE_SIZE(r->fs->super);
+	if ((size_t)isize <= sizeof(*in))
+		return ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)in, isize);
+	FB_AUTOFREE char *full = fb_xcalloc(1, (size_t)isize);
+	memcpy(full, in, sizeof(*in));
+	return ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)full, isize);
 }
 
 /* Small files get consecutive blocks: their writes are merged into one
@@ -622,6 +637,74 @@ int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct 
 	return 0;
 }
 
+/* ---- the image's identity ---- */
+
+/* The features of every image we write (mke2fs -O none,...): 5.x kernels
+ * mount it (no orphan_file, no metadata_csum_seed). */
+#define EXT4_FEATURES \
+	"none,has_journal,ext_attr,resize_inode,dir_index,filetype,extent,64bit,flex_bg,sparse_super,large_file," \
+	"huge_file,dir_nlink,extra_isize,metadata_csum"
+
+static void uuid_str(const unsigned char u[16], char out[40])
+{
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* 16 bytes of sha256(what + '\0' + seed), as a version 4, RFC 4122 UUID */
+static void derive16(const char *what, const char *seed, unsigned char out[16])
+{
+	struct fb_sha256 h;
+	char hex[72];
+	fb_sha256_init(&h);
+	fb_sha256_update(&h, what, strlen(what) + 1);
+	fb_sha256_update(&h, seed, strlen(seed));
+	fb_sha256_final(&h, hex);
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		sscanf(hex + 7 + 2 * i, "%2x", &v);
+		out[i] = (unsigned char)v;
+	}
+	out[6] = (unsigned char)((out[6] & 0x0f) | 0x40);
+	out[8] = (unsigned char)((out[8] & 0x3f) | 0x80);
+}
+
+/* RFC 3339 (an OCI config's `created`) in seconds; -1 when it is not */
+static int64_t rfc3339_seconds(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || !n)
+		return -1;
+	const char *p = s + n;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	int64_t off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om, m = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
+			return -1;
+		off = (*p == '-' ? -1 : 1) * (int64_t)(oh * 60 + om) * 60;
+		p += 1 + m;
+	} else {
+		return -1;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	return (int64_t)timegm(&tm) - off;
+}
+
+void fb_ext4_ident_derive(const char *seed, const char *created, struct fb_ext4_ident *id)
+{
+	derive16("firebuild ext4 uuid", seed ? seed : "", id->uuid);
+	derive16("firebuild ext4 hash seed", seed ? seed : "", id->hash_seed);
+	int64_t t = rfc3339_seconds(created);
+	id->time = t < 1 ? 1 : t > (int64_t)UINT32_MAX ? (int64_t)UINT32_MAX : t;
+}
+
 int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err)
 {
 	static bool tables;
@@ -629,6 +712,11 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 		initialize_ext2_error_table(); /* messages, not "Unknown code ext2 73" */
 		tables = true;
 	}
+	struct fb_ext4_ident id;
+	if (o->ident)
+		id = *o->ident;
+	else
+		fb_ext4_ident_derive("", NULL, &id);
 	uint64_t size = o->size < (64ULL << 20) ? (64ULL << 20) : o->size;
 	uint64_t inodes = o->inodes ? o->inodes : size / 4096;
 	if (inodes < 1024)
@@ -653,12 +741,18 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 			return -1;
 		goto opened;
 	}
-	char ninodes[32], label[40];
+	char ninodes[32], label[40], uuid[40], seed[40], fake_time[64], eopts[160];
 	snprintf(ninodes, sizeof(ninodes), "%" PRIu64, inodes);
 	snprintf(label, sizeof(label), "%.16s", o->label ? o->label : "rootfs");
-	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-I", "256", "-N", ninodes,
-			 "-O", "^orphan_file", "-L", label, "-E",
-			 "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", (char *)o->path, NULL };
+	uuid_str(id.uuid, uuid);
+	uuid_str(id.hash_seed, seed);
+	snprintf(fake_time, sizeof(fake_time), "E2FSPROGS_FAKE_TIME=%" PRId64, id.time);
+	snprintf(eopts, sizeof(eopts), "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0,hash_seed=%s", seed);
+	/* every feature named, the built-in profile (no host mke2fs.conf),
+	 * the UUID, the hash seed and the time given: the same bytes anywhere */
+	char *argv[] = { "env", "MKE2FS_CONFIG=/nonexistent/mke2fs.conf", fake_time, "mke2fs", "-q", "-F", "-t", "ext4",
+			 "-b", "4096", "-m", "0", "-I", "256", "-N", ninodes, "-O", EXT4_FEATURES, "-L", label, "-U", uuid,
+			 "-E", eopts, (char *)o->path, NULL };
 	struct fb_buf eout = FB_BUF_INIT;
 	int code = 0;
 	if (fb_proc_run(argv, NULL, 0, NULL, &eout, &code, err) < 0 || code != 0) {
@@ -680,6 +774,12 @@ opened:;
 		fb_rootfs_free(r);
 		return -1;
 	}
+	/* what libext2fs dates (the superblock's write time, inodes it
+	 * makes) is the image's time; the directory hash is the signed one on
+	 * every host (mke2fs picks by the host's char) */
+	r->fs->now = (time_t)id.time;
+	r->fs->super->s_flags = (r->fs->super->s_flags & ~EXT2_FLAGS_UNSIGNED_HASH) | EXT2_FLAGS_SIGNED_HASH;
+	ext2fs_mark_super_dirty(r->fs);
 	r->max_ino = r->fs->super->s_inodes_count;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
 	r->buf = fb_xcalloc(1, BUFSZ);
@@ -687,6 +787,7 @@ opened:;
 	r->root = rfs_node_new(r, NULL, "");
 	r->root->ino = EXT2_ROOT_INO;
 	r->root->mode = S_IFDIR | 0755;
+	r->root->mtime = id.time;
 	/* mke2fs made lost+found; keep it, as every ext4 has one */
 	ext2_ino_t lf;
 	if (ext2fs_lookup(r->fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &lf) == 0) {
