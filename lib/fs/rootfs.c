@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -883,10 +884,18 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 		tables = true;
 	}
 	struct fb_ext4_ident id;
-	if (o->ident)
+	if (o->ident) {
 		id = *o->ident;
-	else
+	} else {
+		/* no identity asked for: a disk of its own, as mke2fs makes them */
 		fb_ext4_ident_derive("", NULL, &id);
+		if (getrandom(id.uuid, sizeof(id.uuid), 0) != (ssize_t)sizeof(id.uuid) ||
+		    getrandom(id.hash_seed, sizeof(id.hash_seed), 0) != (ssize_t)sizeof(id.hash_seed))
+			return fb_err_errno(err, errno, "getrandom");
+		id.uuid[6] = (unsigned char)((id.uuid[6] & 0x0f) | 0x40);
+		id.uuid[8] = (unsigned char)((id.uuid[8] & 0x3f) | 0x80);
+		id.time = (int64_t)time(NULL);
+	}
 	uint64_t size = o->size < (64ULL << 20) ? (64ULL << 20) : o->size;
 	uint64_t inodes = o->inodes ? o->inodes : size / 4096;
 	if (inodes < 1024)

@@ -40,7 +40,7 @@ struct fb_rootfs_opts {
 	uint64_t inodes;       /* 0: one per 4 KiB */
 	const char *label;     /* volume label, may be NULL */
 	const char *template_image; /* copy this empty ext4 instead of running mke2fs (its UUID kept) */
-	const struct fb_ext4_ident *ident; /* NULL: derived from an empty seed */
+	const struct fb_ext4_ident *ident; /* NULL: a random UUID and seed, the clock's time */
 };
 
 struct fb_rootfs_stats {
