@@ -51,6 +51,8 @@ teardown_file() {
 
 setup() {
 	S=$(mktemp -d)
+	export FB_RUN_CACHE=$S/run
+	mkdir -p "$FB_RUN_CACHE"
 }
 
 teardown() {
@@ -137,6 +139,30 @@ sb_u32() { # sb_u32 IMAGE OFFSET: a superblock field
 	[ "$(dumpe2fs -h "$a" 2>/dev/null | grep UUID)" != "$(dumpe2fs -h "$c" 2>/dev/null | grep UUID)" ]
 	[ "$(debugfs -R 'cat /usr/bin/tool2' "$c" 2>/dev/null)" = tool-v2 ]
 	[ "$put_sum" = "$(sha256sum <"$c" | cut -c1-64)" ]
+}
+
+@test "built in one store, pushed, converted in two other stores: the build's own ext4, byte for byte" {
+	[ "$(id -u)" -eq 0 ] || skip "builds need root"
+	mkdir -p "$S/ctx"
+	echo "from the context" >"$S/ctx/hello.txt"
+	printf 'FROM %s/test/repro:1\nCOPY hello.txt /many/hello.txt\n' "$REG" >"$S/ctx/Dockerfile"
+	FB_STORE=$S/a run_split firebuild rootfs --dockerfile="$S/ctx/Dockerfile" --tag=acme/app:1
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	local built sum
+	built=$(jq -r .rootfs.path <<<"$output")
+	sum=$(sha256sum <"$built" | cut -c1-64)
+	FB_STORE=$S/a run_split firebuild push acme/app:1 "$REG/acme/app"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	sleep 1
+	run_split convert "$S/b" 077 America/Anchorage acme/app:1 other/app:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .tag.rootfs_sha256 <<<"$output")" = "$sum" ]
+	run_split convert "$S/c" 022 UTC acme/app:1 third/app:1
+	[ "$status" -eq 0 ]
+	[ "$(sha256sum <"$(jq -r .rootfs.path <<<"$output")" | cut -c1-64)" = "$sum" ]
+	run e2fsck -fn "$built"
+	[ "$status" -eq 0 ]
+	[ "$(debugfs -R 'cat /many/hello.txt' "$built" 2>/dev/null)" = "from the context" ]
 }
 
 @test "fb-mkrootfs --layer: the same layer files give the same bytes (identity from their digests); another layer, another UUID" {
