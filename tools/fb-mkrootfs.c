@@ -2,6 +2,7 @@
  * system, written directly with libext2fs (lib/rootfs). Reads the pipeline
  * document (.image from fb-fetch) or --layer files; adds .rootfs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -264,6 +265,45 @@ static int layer_files(const struct fb_image *img, const char *store, struct fb_
 	return 0;
 }
 
+/* Bare layers (no image, no config digest): the ext4's identity comes
+ * from the layers' own digests, read here, so that the same files give the
+ * same image anywhere. */
+static int layers_seed(const struct fb_strv *paths, const char *from_tree, char **seed, struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	char *buf = fb_xmalloc(1 << 20);
+	int ret = -1;
+	for (size_t i = 0; i < paths->n; i++) {
+		int fd = open(paths->v[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fb_err_errno(err, errno, "layer %s", paths->v[i]);
+			goto out;
+		}
+		struct fb_sha256 h;
+		fb_sha256_init(&h);
+		ssize_t n;
+		while ((n = read(fd, buf, 1 << 20)) > 0)
+			fb_sha256_update(&h, buf, (size_t)n);
+		int en = errno;
+		close(fd);
+		char d[72];
+		fb_sha256_final(&h, d);
+		if (n < 0) {
+			fb_err_errno(err, en, "layer %s", paths->v[i]);
+			goto out;
+		}
+		fb_buf_addf(&b, "%s\n", d);
+	}
+	if (from_tree)
+		fb_buf_adds(&b, "from-tree\n");
+	*seed = fb_xstrdup(fb_buf_str(&b));
+	ret = 0;
+out:
+	free(buf);
+	fb_buf_free(&b);
+	return ret;
+}
+
 /* --tree: a directory instead of an image */
 static int write_tree(const struct options *o, const struct fb_strv *paths, const struct fb_strv *names,
 		      const struct input *in, struct fb_doc *doc, struct fb_err *err)
@@ -282,7 +322,7 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 {
 	struct fb_strv paths = FB_STRV_INIT, names = FB_STRV_INIT;
 	int ret = -1;
-	char *store = NULL, *out = NULL, *tmpdir = NULL;
+	char *store = NULL, *out = NULL, *tmpdir = NULL, *seed = NULL;
 
 	if (o->layer_files.n || o->from_tree) {
 		for (size_t i = 0; i < o->layer_files.n; i++) {
@@ -324,9 +364,16 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 	char init[4200];
 	struct fb_err pe = { 0 };
 	bool have_init = !o->no_init && fb_tool_path("fb-init", init, sizeof(init), &pe) == 0;
+	/* the same image, the same bytes: its config digest and time */
+	if (in->has_image && in->image.config_digest) {
+		seed = fb_xstrdup(in->image.config_digest);
+	} else if (layers_seed(&paths, o->from_tree, &seed, err) < 0) {
+		goto out;
+	}
 	struct fb_mkext4_opts mo = { .output = out, .disk_size = o->disk_size, .layers = paths.v, .names = names.v,
 				     .nlayers = paths.n, .from_tree = o->from_tree, .add_files = o->add_files.v,
-				     .nadd = o->add_files.n, .init = have_init ? init : NULL };
+				     .nadd = o->add_files.n, .init = have_init ? init : NULL, .seed = seed,
+				     .created = in->has_image && in->image.config ? in->image.config->created : NULL };
 	struct fb_rootfs_doc rd = { .has_stats = true, .has_init = true, .content_size = -1 };
 	if (fb_mkext4(&mo, &rd.stats, &rd.init, err) < 0)
 		goto out;
@@ -366,6 +413,7 @@ out:
 	free(store);
 	free(out);
 	free(tmpdir);
+	free(seed);
 	return ret;
 }
 

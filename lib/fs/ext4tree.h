@@ -81,5 +81,6 @@ int rfs_write_file_data(struct fb_rootfs *r, struct node *n, struct ext2_inode_l
 			   const void *mem, uint64_t size, const char *entry, struct fb_err *err) FB_MUST_CHECK;
 int rfs_write_xattrs(struct fb_rootfs *r, ext2_ino_t ino, struct xattr *xs, size_t n, struct fb_err *err) FB_MUST_CHECK;
 void rfs_xattrs_free(struct node *n);
+errcode_t rfs_write_new_inode(struct fb_rootfs *r, ext2_ino_t ino, struct ext2_inode_large *in);
 
 #endif

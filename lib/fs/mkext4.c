@@ -114,7 +114,9 @@ static int inodes_needed(const struct fb_mkext4_opts *o, uint64_t *inodes, struc
 static int write_ext4(const struct fb_mkext4_opts *o, const char *out, uint64_t size, uint64_t inodes,
 		      struct fb_rootfs_stats *st, bool *init_added, struct fb_err *err)
 {
-	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes };
+	struct fb_ext4_ident id;
+	fb_ext4_ident_derive(o->seed, o->created, &id);
+	struct fb_rootfs_opts ro = { .path = out, .size = size, .inodes = inodes, .ident = &id };
 	struct fb_rootfs *r;
 	if (fb_rootfs_create(&ro, &r, err) < 0)
 		return -1;

@@ -22,6 +22,9 @@ struct fb_mkext4_opts {
 	char *const *add_files;      /* SRC:DEST[:MODE], after the layers */
 	size_t nadd;
 	const char *init;            /* fb-init to add as /sbin/fb-init, or NULL */
+	/* the image's identity (rootfs.h's fb_ext4_ident): its config digest
+	 * and `created`; the same image gives the same bytes */
+	const char *seed, *created;
 };
 
 /* Write the image; *init_added says whether /sbin/fb-init went in (an

@@ -3,17 +3,21 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
+#include <endian.h>
 #include <errno.h>
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "err.h"
 #include "layerentry.h"
 #include "proc.h"
@@ -178,7 +182,7 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 			return rfs_ext2_err(err, e, "free xattrs of inode %u", ino);
 	}
 	memset(&inode, 0, sizeof(inode));
-	inode.i_dtime = (uint32_t)time(NULL);
+	inode.i_dtime = (uint32_t)r->fs->now;
 	e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
 		return rfs_ext2_err(err, e, "clear inode %u", ino);
@@ -312,10 +316,23 @@ int rfs_init_inode(struct fb_rootfs *r, struct node *n, struct ext2_inode_large 
 			return rfs_ext2_err(err, e, "extents of inode %u", n->ino);
 		ext2fs_extent_free(h);
 	}
-	errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)in);
+	errcode_t e = rfs_write_new_inode(r, n->ino, in);
 	if (e)
 		return rfs_ext2_err(err, e, "write inode %u", n->ino);
 	return 0;
+}
+
+/* ext2fs_write_new_inode would put the clock into a time that is 0 (an
+ * image's files may well be dated 1970) and into crtime: the whole
+ * on-disk inode is written here as it is, the rest of it zeros. */
+errcode_t rfs_write_new_inode(struct fb_rootfs *r, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	int isize = EXT2_INODE_SIZE(r->fs->super);
+	if ((size_t)isize <= sizeof(*in))
+		return ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)in, isize);
+	FB_AUTOFREE char *full = fb_xcalloc(1, (size_t)isize);
+	memcpy(full, in, sizeof(*in));
+	return ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)full, isize);
 }
 
 /* Small files get consecutive blocks: their writes are merged into one
@@ -479,6 +496,191 @@ static int ftype_of(mode_t m)
 	return EXT2_FT_UNKNOWN;
 }
 
+/* One directory entry as it is written. */
+struct dout {
+	const char *name;
+	unsigned len;
+	ext2_ino_t ino;
+	int ft;
+	uint32_t hash, minor;
+};
+
+/* Entries from *i on into one block (blk zeroed; NULL: only count), as
+ * many as fit in avail keeping slack bytes free (one at least); the last
+ * takes the rest of the block, an empty block gets one empty entry. */
+static void pack_block(ext2_filsys fs, char *blk, unsigned avail, unsigned slack, const struct dout *v, size_t n,
+		       size_t *i)
+{
+	unsigned off = 0, lastoff = 0;
+	bool any = false;
+	for (; *i < n; (*i)++) {
+		unsigned rl = (8 + v[*i].len + 3) & ~3u;
+		if (off + rl > avail || (any && off + rl + slack > avail))
+			break;
+		if (blk) {
+			struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + off);
+			de->inode = v[*i].ino;
+			ext2fs_dirent_set_name_len(de, (int)v[*i].len);
+			ext2fs_dirent_set_file_type(de, v[*i].ft);
+			memcpy(de->name, v[*i].name, v[*i].len);
+			ext2fs_set_rec_len(fs, rl, de);
+		}
+		lastoff = off;
+		off += rl;
+		any = true;
+	}
+	if (!blk)
+		return;
+	struct ext2_dir_entry *last = (struct ext2_dir_entry *)(blk + lastoff);
+	if (!any)
+		last->inode = 0;
+	ext2fs_set_rec_len(fs, avail - lastoff, last);
+	if (ext2fs_has_feature_metadata_csum(fs->super))
+		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(blk, fs->blocksize));
+}
+
+static int cmp_hash(const void *x, const void *y)
+{
+	const struct dout *a = x, *b = y;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	if (a->minor != b->minor)
+		return a->minor < b->minor ? -1 : 1;
+	int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+	return c ? c : a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* A directory of more than one block gets an htree index (dir_index),
+ * as the kernel gives one to a directory that outgrows its first block
+ * and e2fsck -D to every such directory: block 0 holds "." and "..",
+ * then the dx root; the names, sorted by their hash (the file system's
+ * seed and hash version), fill leaf blocks leaving a fifth free (e2fsck's
+ * slack), each leaf keyed by its first hash (| 1 when a run of one hash
+ * goes on from the leaf before); above 507 leaves, one level of index
+ * nodes. */
+struct htree {
+	size_t nleaves, nnodes;
+	size_t *start;   /* the first entry of each leaf (into v + 2) */
+	uint32_t *key;   /* each leaf's hash key */
+	unsigned root_limit, node_limit, slack;
+};
+
+/* 0: indexed, *h filled; 1: it stays linear */
+static int htree_plan(ext2_filsys fs, struct dout *v, size_t n, unsigned avail, struct htree *h)
+{
+	int hv = fs->super->s_def_hash_version;
+	if (fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH)
+		hv += 3;
+	for (size_t k = 0; k < n; k++)
+		if (ext2fs_dirhash2(hv, v[k].name, (int)v[k].len, NULL, 0, fs->super->s_hash_seed, &v[k].hash, &v[k].minor))
+			return 1;
+	qsort(v, n, sizeof(*v), cmp_hash);
+	unsigned tail = ext2fs_has_feature_metadata_csum(fs->super) ? sizeof(struct ext2_dx_tail) : 0;
+	h->root_limit = (fs->blocksize - 32 - tail) / sizeof(struct ext2_dx_entry);
+	h->node_limit = (fs->blocksize - 8 - tail) / sizeof(struct ext2_dx_entry);
+	h->slack = avail / 5;
+	h->nleaves = 0;
+	for (size_t i = 0; i < n; h->nleaves++)
+		pack_block(fs, NULL, avail, h->slack, v, n, &i);
+	h->nnodes = h->nleaves <= h->root_limit ? 0 : (h->nleaves + h->node_limit - 1) / h->node_limit;
+	if (h->nnodes > h->root_limit)
+		return 1; /* past two levels (largedir): linear, as it was */
+	h->start = fb_xcalloc(h->nleaves, sizeof(*h->start));
+	h->key = fb_xcalloc(h->nleaves, sizeof(*h->key));
+	size_t i = 0;
+	for (size_t j = 0; j < h->nleaves; j++) {
+		h->start[j] = i;
+		h->key[j] = v[i].hash;
+		if (i && v[i].hash == v[i - 1].hash)
+			h->key[j] |= 1;
+		pack_block(fs, NULL, avail, h->slack, v, n, &i);
+	}
+	return 0;
+}
+
+/* The dx entries of a root or node block: count, limit, then (key, block)
+ * of each child; the first child's key is the count/limit itself. */
+static void dx_entries(char *at, unsigned limit, size_t count, const uint32_t *keys, const uint32_t *blocks)
+{
+	struct ext2_dx_countlimit *cl = (struct ext2_dx_countlimit *)at;
+	struct ext2_dx_entry *e = (struct ext2_dx_entry *)at;
+	cl->limit = htole16((uint16_t)limit);
+	cl->count = htole16((uint16_t)count);
+	e[0].block = htole32(blocks[0]);
+	for (size_t k = 1; k < count; k++) {
+		e[k].hash = htole32(keys[k]);
+		e[k].block = htole32(blocks[k]);
+	}
+}
+
+static int write_block(struct fb_rootfs *r, struct node *d, struct ext2_inode_large *in, uint64_t lblk, struct fb_err *err)
+{
+	blk64_t pblk;
+	errcode_t e;
+	if ((e = ext2fs_bmap2(r->fs, d->ino, (struct ext2_inode *)in, NULL, 0, lblk, NULL, &pblk)) ||
+	    (e = ext2fs_write_dir_block4(r->fs, pblk, r->buf, 0, d->ino)))
+		return rfs_ext2_err(err, e, "write directory block");
+	return 0;
+}
+
+static int write_htree(struct fb_rootfs *r, struct node *d, struct ext2_inode_large *in, const struct dout *v, size_t n,
+		       unsigned avail, const struct htree *h, struct fb_err *err)
+{
+	ext2_filsys fs = r->fs;
+	unsigned bs = fs->blocksize;
+	char *blk = r->buf;
+	size_t nchild = h->nnodes ? h->nnodes : h->nleaves;
+	FB_AUTOFREE uint32_t *keys = fb_xcalloc(nchild > h->node_limit ? nchild : h->node_limit, sizeof(*keys));
+	FB_AUTOFREE uint32_t *blocks = fb_xcalloc(nchild > h->node_limit ? nchild : h->node_limit, sizeof(*blocks));
+	/* block 0: ".", ".." over the rest, the root info, the root's entries */
+	memset(blk, 0, bs);
+	struct ext2_dir_entry *dot = (struct ext2_dir_entry *)blk, *dotdot = (struct ext2_dir_entry *)(blk + 12);
+	dot->inode = d->ino;
+	ext2fs_dirent_set_name_len(dot, 1);
+	ext2fs_dirent_set_file_type(dot, EXT2_FT_DIR);
+	dot->name[0] = '.';
+	ext2fs_set_rec_len(fs, 12, dot);
+	dotdot->inode = d->parent ? d->parent->ino : d->ino;
+	ext2fs_dirent_set_name_len(dotdot, 2);
+	ext2fs_dirent_set_file_type(dotdot, EXT2_FT_DIR);
+	dotdot->name[0] = dotdot->name[1] = '.';
+	ext2fs_set_rec_len(fs, bs - 12, dotdot);
+	struct ext2_dx_root_info *info = (struct ext2_dx_root_info *)(blk + 24);
+	info->hash_version = fs->super->s_def_hash_version;
+	info->info_length = sizeof(*info);
+	info->indirect_levels = h->nnodes ? 1 : 0;
+	for (size_t k = 0; k < nchild; k++) {
+		size_t leaf = h->nnodes ? k * h->node_limit : k;
+		keys[k] = h->key[leaf];
+		blocks[k] = (uint32_t)(1 + k);
+	}
+	dx_entries(blk + 32, h->root_limit, nchild, keys, blocks);
+	if (write_block(r, d, in, 0, err) < 0)
+		return -1;
+	/* the index nodes: leaves in order, node_limit to a node */
+	for (size_t m = 0; m < h->nnodes; m++) {
+		memset(blk, 0, bs);
+		struct ext2_dir_entry *fake = (struct ext2_dir_entry *)blk;
+		ext2fs_set_rec_len(fs, bs, fake);
+		size_t first = m * h->node_limit, cnt = h->nleaves - first < h->node_limit ? h->nleaves - first : h->node_limit;
+		for (size_t k = 0; k < cnt; k++) {
+			keys[k] = h->key[first + k];
+			blocks[k] = (uint32_t)(1 + h->nnodes + first + k);
+		}
+		dx_entries(blk + 8, h->node_limit, cnt, keys, blocks);
+		if (write_block(r, d, in, 1 + m, err) < 0)
+			return -1;
+	}
+	for (size_t j = 0; j < h->nleaves; j++) {
+		memset(blk, 0, bs);
+		size_t i = h->start[j];
+		pack_block(fs, blk, avail, h->slack, v, n, &i);
+		if (write_block(r, d, in, 1 + h->nnodes + j, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
 {
 	ext2_filsys fs = r->fs;
@@ -486,96 +688,80 @@ static int write_dir(struct fb_rootfs *r, struct node *d, struct fb_err *err)
 	bool csum = ext2fs_has_feature_metadata_csum(fs->super);
 	unsigned avail = bs - (csum ? sizeof(struct ext2_dir_entry_tail) : 0);
 	errcode_t e;
-	/* Count the blocks: ".", "..", then the children, first fit in order. */
-	size_t nents = d->nkids + 2;
-	uint64_t nblocks = 1;
-	unsigned used = 0;
-	for (size_t i = 0; i < nents; i++) {
-		size_t nl = i == 0 ? 1 : i == 1 ? 2 : strlen(d->kids[i - 2]->name);
-		unsigned rl = (unsigned)((8 + nl + 3) & ~3u);
-		if (used + rl > avail) {
-			nblocks++;
-			used = 0;
-		}
-		used += rl;
-	}
-	struct ext2_inode_large in;
 	if (d->keep)
 		return 0;
+	/* ".", "..", then the children in order */
+	size_t nents = d->nkids + 2;
+	FB_AUTOFREE struct dout *v = fb_xcalloc(nents, sizeof(*v));
+	v[0] = (struct dout){ ".", 1, d->ino, EXT2_FT_DIR, 0, 0 };
+	v[1] = (struct dout){ "..", 2, d->parent ? d->parent->ino : d->ino, EXT2_FT_DIR, 0, 0 };
+	for (size_t k = 0; k < d->nkids; k++) {
+		const struct node *c = d->kids[k];
+		v[k + 2] = (struct dout){ c->name, (unsigned)strlen(c->name), c->ino, ftype_of(c->mode), 0, 0 };
+	}
+	uint64_t nblocks = 0;
+	for (size_t i = 0; i < nents; nblocks++)
+		pack_block(fs, NULL, avail, 0, v, nents, &i);
+	struct htree h = { 0 };
+	bool indexed = nblocks > 1 && ext2fs_has_feature_dir_index(fs->super) &&
+		       htree_plan(fs, v + 2, d->nkids, avail, &h) == 0;
+	if (indexed)
+		nblocks = 1 + h.nnodes + h.nleaves;
+	else if (nblocks > 1 && ext2fs_has_feature_dir_index(fs->super))
+		for (size_t k = 0; k < d->nkids; k++) /* back in the tree's order */
+			v[k + 2] = (struct dout){ d->kids[k]->name, (unsigned)strlen(d->kids[k]->name), d->kids[k]->ino,
+						  ftype_of(d->kids[k]->mode), 0, 0 };
+	int ret = -1;
+	struct ext2_inode_large in;
 	if (d->ino == EXT2_ROOT_INO) {
 		/* mke2fs wrote a root directory: drop its blocks, start again */
 		if ((e = ext2fs_read_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
-		    (e = ext2fs_punch(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL)))
-			return rfs_ext2_err(err, e, "reset the root directory");
+		    (e = ext2fs_punch(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL))) {
+			rfs_ext2_err(err, e, "reset the root directory");
+			goto out;
+		}
 	}
 	memset(&in, 0, sizeof(in));
 	rfs_fill_inode(&in, d);
+	if (indexed)
+		in.i_flags |= EXT2_INDEX_FL;
 	unsigned subdirs = 0;
 	for (size_t i = 0; i < d->nkids; i++)
 		subdirs += S_ISDIR(d->kids[i]->mode);
 	in.i_links_count = (uint16_t)(2 + subdirs > 65000 ? 1 : 2 + subdirs); /* dir_nlink: 1 means many */
 	if (ext2fs_has_feature_extents(fs->super)) {
-		ext2_extent_handle_t h;
-		if ((e = ext2fs_extent_open2(fs, d->ino, (struct ext2_inode *)&in, &h)))
-			return rfs_ext2_err(err, e, "directory extents");
-		ext2fs_extent_free(h);
+		ext2_extent_handle_t eh;
+		if ((e = ext2fs_extent_open2(fs, d->ino, (struct ext2_inode *)&in, &eh))) {
+			rfs_ext2_err(err, e, "directory extents");
+			goto out;
+		}
+		ext2fs_extent_free(eh);
 	}
 	if ((e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))) ||
 	    (e = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT, d->ino, (struct ext2_inode *)&in, ~0ULL, 0, nblocks)) ||
 	    (e = ext2fs_inode_size_set(fs, (struct ext2_inode *)&in, nblocks * bs)) ||
-	    (e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in))))
-		return rfs_ext2_err(err, e, "write directory inode %u", d->ino);
-
-	char *blk = r->buf;
-	uint64_t lblk = 0;
-	size_t i = 0;
-	while (lblk < nblocks) {
-		memset(blk, 0, bs);
-		unsigned off = 0;
-		struct ext2_dir_entry *last = NULL;
-		while (i < nents) {
-			const char *nm;
-			ext2_ino_t ino;
-			int ft;
-			if (i == 0)
-				nm = ".", ino = d->ino, ft = EXT2_FT_DIR;
-			else if (i == 1)
-				nm = "..", ino = d->parent ? d->parent->ino : d->ino, ft = EXT2_FT_DIR;
-			else
-				nm = d->kids[i - 2]->name, ino = d->kids[i - 2]->ino, ft = ftype_of(d->kids[i - 2]->mode);
-			size_t nl = strlen(nm);
-			unsigned rl = (unsigned)((8 + nl + 3) & ~3u);
-			if (off + rl > avail)
-				break;
-			struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + off);
-			de->inode = ino;
-			ext2fs_dirent_set_name_len(de, (int)nl);
-			ext2fs_dirent_set_file_type(de, ft);
-			memcpy(de->name, nm, nl);
-			ext2fs_set_rec_len(fs, rl, de);
-			last = de;
-			off += rl;
-			i++;
-		}
-		if (last) {
-			/* the last entry takes the rest of the block */
-			unsigned lastoff = (unsigned)((char *)last - blk);
-			ext2fs_set_rec_len(fs, avail - lastoff, last);
-		} else {
-			struct ext2_dir_entry *de = (struct ext2_dir_entry *)blk;
-			de->inode = 0;
-			ext2fs_set_rec_len(fs, avail, de);
-		}
-		if (csum)
-			ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(blk, bs));
-		blk64_t pblk;
-		if ((e = ext2fs_bmap2(fs, d->ino, (struct ext2_inode *)&in, NULL, 0, lblk, NULL, &pblk)) ||
-		    (e = ext2fs_write_dir_block4(fs, pblk, blk, 0, d->ino)))
-			return rfs_ext2_err(err, e, "write directory block");
-		lblk++;
+	    (e = ext2fs_write_inode_full(fs, d->ino, (struct ext2_inode *)&in, sizeof(in)))) {
+		rfs_ext2_err(err, e, "write directory inode %u", d->ino);
+		goto out;
 	}
-	memset(blk, 0, bs);
-	return rfs_write_xattrs(r, d->ino, d->xattrs, d->nxattrs, err);
+	if (indexed) {
+		if (write_htree(r, d, &in, v + 2, d->nkids, avail, &h, err) < 0)
+			goto out;
+	} else {
+		size_t i = 0;
+		for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+			memset(r->buf, 0, bs);
+			pack_block(fs, r->buf, avail, 0, v, nents, &i);
+			if (write_block(r, d, &in, lblk, err) < 0)
+				goto out;
+		}
+	}
+	ret = rfs_write_xattrs(r, d->ino, d->xattrs, d->nxattrs, err);
+out:
+	memset(r->buf, 0, bs);
+	free(h.start);
+	free(h.key);
+	return ret;
 }
 
 static int write_dirs(struct fb_rootfs *r, struct node *d, struct fb_err *err)
@@ -622,12 +808,93 @@ int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct 
 	return 0;
 }
 
+/* ---- the image's identity ---- */
+
+/* The features of every image we write (mke2fs -O none,...): 5.x kernels
+ * mount it (no orphan_file, no metadata_csum_seed). */
+#define EXT4_FEATURES \
+	"none,has_journal,ext_attr,resize_inode,dir_index,filetype,extent,64bit,flex_bg,sparse_super,large_file," \
+	"huge_file,dir_nlink,extra_isize,metadata_csum"
+
+static void uuid_str(const unsigned char u[16], char out[40])
+{
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* 16 bytes of sha256(what + '\0' + seed), as a version 4, RFC 4122 UUID */
+static void derive16(const char *what, const char *seed, unsigned char out[16])
+{
+	struct fb_sha256 h;
+	char hex[72];
+	fb_sha256_init(&h);
+	fb_sha256_update(&h, what, strlen(what) + 1);
+	fb_sha256_update(&h, seed, strlen(seed));
+	fb_sha256_final(&h, hex);
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		sscanf(hex + 7 + 2 * i, "%2x", &v);
+		out[i] = (unsigned char)v;
+	}
+	out[6] = (unsigned char)((out[6] & 0x0f) | 0x40);
+	out[8] = (unsigned char)((out[8] & 0x3f) | 0x80);
+}
+
+/* RFC 3339 (an OCI config's `created`) in seconds; -1 when it is not */
+static int64_t rfc3339_seconds(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || !n)
+		return -1;
+	const char *p = s + n;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	int64_t off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om, m = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
+			return -1;
+		off = (*p == '-' ? -1 : 1) * (int64_t)(oh * 60 + om) * 60;
+		p += 1 + m;
+	} else {
+		return -1;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	return (int64_t)timegm(&tm) - off;
+}
+
+void fb_ext4_ident_derive(const char *seed, const char *created, struct fb_ext4_ident *id)
+{
+	derive16("firebuild ext4 uuid", seed ? seed : "", id->uuid);
+	derive16("firebuild ext4 hash seed", seed ? seed : "", id->hash_seed);
+	int64_t t = rfc3339_seconds(created);
+	id->time = t < 1 ? 1 : t > (int64_t)UINT32_MAX ? (int64_t)UINT32_MAX : t;
+}
+
 int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, struct fb_err *err)
 {
 	static bool tables;
 	if (!tables) {
 		initialize_ext2_error_table(); /* messages, not "Unknown code ext2 73" */
 		tables = true;
+	}
+	struct fb_ext4_ident id;
+	if (o->ident) {
+		id = *o->ident;
+	} else {
+		/* no identity asked for: a disk of its own, as mke2fs makes them */
+		fb_ext4_ident_derive("", NULL, &id);
+		if (getrandom(id.uuid, sizeof(id.uuid), 0) != (ssize_t)sizeof(id.uuid) ||
+		    getrandom(id.hash_seed, sizeof(id.hash_seed), 0) != (ssize_t)sizeof(id.hash_seed))
+			return fb_err_errno(err, errno, "getrandom");
+		id.uuid[6] = (unsigned char)((id.uuid[6] & 0x0f) | 0x40);
+		id.uuid[8] = (unsigned char)((id.uuid[8] & 0x3f) | 0x80);
+		id.time = (int64_t)time(NULL);
 	}
 	uint64_t size = o->size < (64ULL << 20) ? (64ULL << 20) : o->size;
 	uint64_t inodes = o->inodes ? o->inodes : size / 4096;
@@ -653,12 +920,18 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 			return -1;
 		goto opened;
 	}
-	char ninodes[32], label[40];
+	char ninodes[32], label[40], uuid[40], seed[40], fake_time[64], eopts[160];
 	snprintf(ninodes, sizeof(ninodes), "%" PRIu64, inodes);
 	snprintf(label, sizeof(label), "%.16s", o->label ? o->label : "rootfs");
-	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-I", "256", "-N", ninodes,
-			 "-O", "^orphan_file", "-L", label, "-E",
-			 "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", (char *)o->path, NULL };
+	uuid_str(id.uuid, uuid);
+	uuid_str(id.hash_seed, seed);
+	snprintf(fake_time, sizeof(fake_time), "E2FSPROGS_FAKE_TIME=%" PRId64, id.time);
+	snprintf(eopts, sizeof(eopts), "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0,hash_seed=%s", seed);
+	/* every feature named, the built-in profile (no host mke2fs.conf),
+	 * the UUID, the hash seed and the time given: the same bytes anywhere */
+	char *argv[] = { "env", "MKE2FS_CONFIG=/nonexistent/mke2fs.conf", fake_time, "mke2fs", "-q", "-F", "-t", "ext4",
+			 "-b", "4096", "-m", "0", "-I", "256", "-N", ninodes, "-O", EXT4_FEATURES, "-L", label, "-U", uuid,
+			 "-E", eopts, (char *)o->path, NULL };
 	struct fb_buf eout = FB_BUF_INIT;
 	int code = 0;
 	if (fb_proc_run(argv, NULL, 0, NULL, &eout, &code, err) < 0 || code != 0) {
@@ -680,6 +953,12 @@ opened:;
 		fb_rootfs_free(r);
 		return -1;
 	}
+	/* what libext2fs dates (the superblock's write time, inodes it
+	 * makes) is the image's time; the directory hash is the signed one on
+	 * every host (mke2fs picks by the host's char) */
+	r->fs->now = (time_t)id.time;
+	r->fs->super->s_flags = (r->fs->super->s_flags & ~EXT2_FLAGS_UNSIGNED_HASH) | EXT2_FLAGS_SIGNED_HASH;
+	ext2fs_mark_super_dirty(r->fs);
 	r->max_ino = r->fs->super->s_inodes_count;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
 	r->buf = fb_xcalloc(1, BUFSZ);
@@ -687,6 +966,7 @@ opened:;
 	r->root = rfs_node_new(r, NULL, "");
 	r->root->ino = EXT2_ROOT_INO;
 	r->root->mode = S_IFDIR | 0755;
+	r->root->mtime = id.time;
 	/* mke2fs made lost+found; keep it, as every ext4 has one */
 	ext2_ino_t lf;
 	if (ext2fs_lookup(r->fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &lf) == 0) {

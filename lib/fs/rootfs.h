@@ -19,12 +19,28 @@
 struct fb_err;
 struct fb_rootfs;
 
+/* What makes an image the same bytes on every host and in every run: the
+ * file system's UUID and directory hash seed, and the time of everything
+ * the writer dates itself (the superblock's mkfs, write and check times,
+ * lost+found, the journal, directories the layers do not name, files
+ * added, freed inodes); nothing comes from the clock, the caller or the
+ * host's mke2fs.conf. */
+struct fb_ext4_ident {
+	unsigned char uuid[16], hash_seed[16];
+	int64_t time; /* seconds since the epoch, 1 to 2^32-1 */
+};
+/* Both derived from seed (an image's config digest), the time from the
+ * image's `created` (RFC 3339; 1 when absent, unparsable or before 1970:
+ * libext2fs reads 0 as "now"). */
+void fb_ext4_ident_derive(const char *seed, const char *created, struct fb_ext4_ident *id);
+
 struct fb_rootfs_opts {
 	const char *path;      /* the ext4 image to create (replaced) */
 	uint64_t size;         /* bytes; the image is sparse */
 	uint64_t inodes;       /* 0: one per 4 KiB */
 	const char *label;     /* volume label, may be NULL */
-	const char *template_image; /* copy this empty ext4 instead of running mke2fs */
+	const char *template_image; /* copy this empty ext4 instead of running mke2fs (its UUID kept) */
+	const struct fb_ext4_ident *ident; /* NULL: a random UUID and seed, the clock's time */
 };
 
 struct fb_rootfs_stats {

@@ -86,6 +86,7 @@ static struct node *lookup_dir(struct fb_rootfs *r, struct node *dir, const stru
 			}
 			k = rfs_node_new(r, dir, comp->v[i]);
 			k->mode = S_IFDIR | 0755;
+			k->mtime = r->fs->now;
 			if (rfs_new_ino(r, dir, k->mode, &k->ino, err) < 0)
 				return NULL;
 			r->st.dirs++;
@@ -310,7 +311,7 @@ static int apply_entry(struct fb_rootfs *r, struct archive *a, struct archive_en
 			}
 			r->st.devices++;
 		}
-		errcode_t e = ext2fs_write_new_inode(r->fs, n->ino, (struct ext2_inode *)&in);
+		errcode_t e = rfs_write_new_inode(r, n->ino, &in);
 		if (e) {
 			rfs_ext2_err(err, e, "%s: write inode", entry);
 			goto out;
@@ -432,7 +433,7 @@ int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, 
 	n->mode = S_IFREG | (mode & 07777);
 	n->uid = uid;
 	n->gid = gid;
-	n->mtime = time(NULL);
+	n->mtime = r->fs->now; /* the image's time, not the clock's */
 	struct ext2_inode_large in;
 	if (rfs_new_ino(r, dir, n->mode, &n->ino, err) < 0 || rfs_init_inode(r, n, &in, true, err) < 0 ||
 	    rfs_write_file_data(r, n, &in, NULL, data, len, path, err) < 0)

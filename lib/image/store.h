@@ -127,13 +127,15 @@ struct fb_tag_meta {
 	bool from_image;             /* made from an image (source, digest, platform) */
 	char *source, *digest, *platform;
 	struct fb_strv blobs;
+	char *rootfs_sha256;         /* rootfs.ext4's, 64 hex digits (put computes it) */
 };
 void fb_tag_meta_free(struct fb_tag_meta *m);
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err) FB_MUST_CHECK;
 int fb_tag_meta_save(const char *path, const struct fb_tag_meta *m, struct fb_err *err) FB_MUST_CHECK;
 
 /* Put the file h holds (fb_handover_open) under NAME:VERSION with its
- * image.json (meta's name, version and created are set here); an existing
+ * image.json (meta's name, version, created and rootfs_sha256 are set
+ * here); an existing
  * tag is replaced in one rename. The directory fb-mkrootfs made for the
  * file under tmp/ goes with it. *dir gets the tag's directory. */
 int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, struct fb_handover *h,

@@ -26,6 +26,7 @@ void fb_tag_meta_free(struct fb_tag_meta *m)
 	free(m->digest);
 	free(m->platform);
 	fb_strv_free(&m->blobs);
+	free(m->rootfs_sha256);
 	memset(m, 0, sizeof(*m));
 	m->size = m->content_size = -1;
 }
@@ -62,6 +63,7 @@ static void meta_decode(jv v, struct fb_tag_meta *m)
 	m->digest = fb_jv_get_str(v, "digest");
 	m->platform = fb_jv_get_str(v, "platform");
 	fb_jv_get_strv(v, "blobs", &m->blobs);
+	m->rootfs_sha256 = fb_jv_get_str(v, "rootfs_sha256");
 }
 
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err)
@@ -101,6 +103,7 @@ int fb_tag_meta_save(const char *path, const struct fb_tag_meta *m, struct fb_er
 		o = jv_object_set(o, jv_string("digest"), jv_null());
 	}
 	o = jv_object_set(o, jv_string("blobs"), fb_jv_strv(m->blobs.v, m->blobs.n));
+	o = jv_object_set(o, jv_string("rootfs_sha256"), str_or_null(m->rootfs_sha256));
 	char *text = fb_json_dump(o, true);
 	int r = fb_write_file_atomic(path, text, strlen(text), 0644, err);
 	free(text);
@@ -158,6 +161,7 @@ void fb_tag_doc_set(struct fb_doc *d, const struct fb_tag_meta *m, const char *d
 	t = jv_object_set(t, jv_string("version"), str_or_null(m->version));
 	t = jv_object_set(t, jv_string("path"), jv_string(dir));
 	t = jv_object_set(t, jv_string("created"), str_or_null(m->created));
+	t = jv_object_set(t, jv_string("rootfs_sha256"), str_or_null(m->rootfs_sha256));
 	fb_doc_set(d, "tag", t);
 }
 
@@ -174,6 +178,7 @@ void fb_tag_image_doc_set(struct fb_doc *d, const struct fb_tag_meta *m, const c
 	i = jv_object_set(i, jv_string("source"), str_or_null(m->source));
 	i = jv_object_set(i, jv_string("platform"), str_or_null(m->platform));
 	i = jv_object_set(i, jv_string("store"), jv_string(store));
+	i = jv_object_set(i, jv_string("rootfs_sha256"), str_or_null(m->rootfs_sha256));
 	fb_doc_set(d, "image", i);
 }
 
@@ -185,7 +190,7 @@ static const struct fb_jfield tag_image_fields[] = {
 	{ "name", &str_opt, false },	{ "version", &str_opt, false }, { "rootfs", &str, true },
 	{ "config", &obj_opt, false },	{ "digest", &str_opt, false },	{ "created", &str_opt, false },
 	{ "size", &int_opt, false },	{ "source", &str_opt, false },	{ "platform", &str_opt, false },
-	{ "store", &str_opt, false },	{ NULL, NULL, false },
+	{ "store", &str_opt, false },	{ "rootfs_sha256", &str_opt, false }, { NULL, NULL, false },
 };
 static const struct fb_jshape tag_image = { .kinds = FB_J_OBJECT, .fields = tag_image_fields };
 

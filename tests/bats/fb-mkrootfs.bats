@@ -389,3 +389,38 @@ SPEC
 	[ "$status" -eq 3 ]
 	[ ! -e "$T/x.ext4" ]
 }
+
+@test "large directories get an htree index (dir_index): e2fsck-clean, one and two levels, small ones stay linear" {
+	# 20,000 names in one directory (a root of leaves), 8,000 long names in
+	# another (past 507 leaves: index nodes under the root), 10 in a third
+	python3 -c '
+for i in range(20000): print("f big/file-%06d.txt" % i)
+for i in range(8000): print("f long/%s-%05d data=%d" % ("n" * 200, i, i))
+for i in range(10): print("f small/f%d" % i)' | layer dirs.tar
+	run_split fb-mkrootfs --layer "$T/dirs.tar" --output "$T/r.ext4"
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	# e2fsck's pass 2 checks each index: checksums, hash order, every
+	# leaf's names inside its key range, the levels
+	fsck_clean "$T/r.ext4"
+	local big long
+	big=$(dfs "$T/r.ext4" 'htree /big')
+	[[ "$big" == *"Indirect levels: 0"* ]]
+	[[ "$big" == *"Entry #100: Hash"* ]]
+	[[ "$(dfs "$T/r.ext4" 'stat /big')" == *"Flags: 0x81000"* ]] # EXTENTS | INDEX
+	long=$(dfs "$T/r.ext4" 'htree /long')
+	[[ "$long" == *"Indirect levels: 1"* ]]
+	[[ "$(dfs "$T/r.ext4" 'stat /small')" == *"Flags: 0x80000"* ]]
+	[[ "$(debugfs -R 'htree /small' "$T/r.ext4" 2>&1)" == *"Not a hash-indexed directory"* ]]
+	# every name is there once, and the data behind the names is right
+	[ "$(dfs "$T/r.ext4" 'ls /big' | grep -o 'file-[0-9]*\.txt' | sort -u | wc -l)" -eq 20000 ]
+	[ "$(dfs "$T/r.ext4" "cat /long/$(printf 'n%.0s' $(seq 200))-07777")" = 7777 ]
+	# the kernel finds names through the index (root: a read-only loop mount)
+	if [ "$(id -u)" -eq 0 ] && mkdir "$T/mnt" && mount -o loop,ro "$T/r.ext4" "$T/mnt" 2>/dev/null; then
+		local found
+		found=$(cd "$T/mnt/big" && python3 -c '
+import os
+print(sum(os.path.exists("file-%06d.txt" % i) for i in range(20000)), os.path.exists("file-020000.txt"))')
+		umount "$T/mnt"
+		[ "$found" = "20000 False" ]
+	fi
+}

@@ -218,13 +218,16 @@ static int rootfs_and_tree(void)
 	return 0;
 }
 
+/* a file's sha256 as sha256sum prints it (image.json's rootfs_sha256) */
+#define H1 "2222222222222222222222222222222222222222222222222222222222222222"
+
 static int tag_documents(void)
 {
 	char dir[] = "/tmp/test_codecs.XXXXXX";
 	TAP_CHECK(mkdtemp(dir));
 	char *p = fb_xasprintf("%s/image.json", dir);
 	struct fb_tag_meta m = { .name = "acme/a", .version = "1", .created = "2026-01-01T00:00:00Z", .size = 10,
-				 .content_size = -1, .from_image = true, .digest = D1 };
+				 .content_size = -1, .from_image = true, .digest = D1, .rootfs_sha256 = H1 };
 	fb_strv_push(&m.blobs, D1);
 	struct fb_err err = { 0 };
 	TAP_CHECK(fb_tag_meta_save(p, &m, &err) == 0);
@@ -233,6 +236,7 @@ static int tag_documents(void)
 	TAP_CHECK(fb_tag_meta_load(p, &back, &err) == 0);
 	TAP_CHECK(back.from_image && back.size == 10 && back.content_size == -1 && back.blobs.n == 1 && !back.source);
 	TAP_STREQ(back.digest, D1);
+	TAP_STREQ(back.rootfs_sha256, H1);
 	TAP_CHECK(back.config && !back.config->has_config); /* {} */
 	/* get's .image, read back by the tools after fb-tag get */
 	struct fb_doc *d = fb_doc_new();
@@ -240,13 +244,14 @@ static int tag_documents(void)
 	char *t = member(d, "image");
 	TAP_STREQ(t, "{\"image\":{\"name\":\"acme/a\",\"version\":\"1\",\"rootfs\":\"/s/rootfs/acme/a/1/rootfs.ext4\",\"config\":{},"
 		     "\"digest\":\"" D1 "\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":10,\"source\":null,\"platform\":null,"
-		     "\"store\":\"/s\"}}");
+		     "\"store\":\"/s\",\"rootfs_sha256\":\"" H1 "\"}}");
 	free(t);
 	struct fb_tag_meta again;
 	char *rootfs, *store;
 	TAP_CHECK(fb_tag_image_from_doc(d, &again, &rootfs, &store, &err) == 0);
 	TAP_STREQ(rootfs, "/s/rootfs/acme/a/1/rootfs.ext4");
 	TAP_STREQ(again.version, "1");
+	TAP_STREQ(again.rootfs_sha256, H1);
 	free(rootfs);
 	free(store);
 	fb_tag_meta_free(&again);
@@ -261,7 +266,7 @@ static int tag_documents(void)
 	t = fb_doc_dump(d, false);
 	TAP_STREQ(t, "{\"images\":[{\"name\":\"acme/a\",\"version\":\"1\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":10,"
 		     "\"source\":null,\"digest\":\"" D1 "\"}],\"removed\":\"acme/a:1\",\"tag\":{\"name\":\"acme/a\",\"version\":\"1\","
-		     "\"path\":\"/s/rootfs/acme/a/1\",\"created\":\"2026-01-01T00:00:00Z\"},\"gc\":{\"images_dropped\":1,"
+		     "\"path\":\"/s/rootfs/acme/a/1\",\"created\":\"2026-01-01T00:00:00Z\",\"rootfs_sha256\":\"" H1 "\"},\"gc\":{\"images_dropped\":1,"
 		     "\"blobs_removed\":2,\"blobs_kept\":3,\"bytes_freed\":4,\"tmp_removed\":5,\"cache_entries_removed\":6}}");
 	free(t);
 	fb_doc_free(d);
