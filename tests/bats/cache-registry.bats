@@ -288,3 +288,15 @@ PY
 	[ "$status" -eq 2 ]
 	grep -q "only type=registry" <<<"$stderr"
 }
+
+@test "a stage the image only reads from runs when its result is needed: its failing RUN still fails the build, with its line" {
+	printf 'FROM scratch AS base\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nFROM base AS bad\nRUN echo no; exit 3\nFROM base\nRUN echo final > /f\nCOPY --from=bad /x /x\n' >"$S/ctx/Dockerfile"
+	build A --log-format=text
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Dockerfile:5 RUN: NOT RUN (nothing needs its result yet)"* ]]
+	[[ "$stderr" == *"error: $S/ctx/Dockerfile:5: RUN echo no; exit 3: exit code 3"* ]]
+	[ "$(jq -r .error.where.line <<<"$output")" = 5 ]
+	# nothing tagged
+	run fb-tag --store "$S/A" get t:1
+	[ "$status" -eq 3 ]
+}
