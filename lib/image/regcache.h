@@ -34,8 +34,10 @@
 #define FB_MT_CACHE_CONFIG "application/vnd.firebuild.cache.config.v1+json"
 #define FB_MT_CACHE_ARTIFACT "application/vnd.firebuild.cache.v1"
 
-/* The largest cache config taken from a registry. */
+/* The largest cache config taken from a registry, and the most entries
+ * (and layers) one may list: far more than any Dockerfile has steps. */
 #define FB_REGCACHE_CONFIG_MAX (16u << 20)
+#define FB_REGCACHE_ENTRIES_MAX 10000
 
 enum fb_regcache_mode { FB_REGCACHE_MIN, FB_REGCACHE_MAX };
 

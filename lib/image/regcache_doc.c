@@ -70,6 +70,8 @@ int fb_regcache_decode(const char *text, size_t len, struct fb_regcache *c, stru
 	if (jv_get_kind(entries) != JV_KIND_ARRAY)
 		return fb_json_wrong_kind(err, ".entries", FB_J_ARRAY, entries);
 	int n = jv_array_length(jv_copy(entries));
+	if (n > FB_REGCACHE_ENTRIES_MAX)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", ".entries: %d of them, more than %d", n, FB_REGCACHE_ENTRIES_MAX);
 	for (int i = 0; i < n; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), ".entries[%d]", i);
@@ -139,6 +141,9 @@ int fb_regcache_manifest_check(const char *text, size_t len, struct fb_push_mani
 	else if (!m->config.media_type || strcmp(m->config.media_type, FB_MT_CACHE_CONFIG))
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".config.mediaType: %s, not %s: not a firebuild build cache",
 			       m->config.media_type ? m->config.media_type : "missing", FB_MT_CACHE_CONFIG);
+	else if (m->nlayers > FB_REGCACHE_ENTRIES_MAX)
+		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".layers: %zu of them, more than %d", m->nlayers,
+			       FB_REGCACHE_ENTRIES_MAX);
 	else if (m->config.size > FB_REGCACHE_CONFIG_MAX)
 		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".config.size: %ju bytes, more than a cache config may be",
 			       (uintmax_t)m->config.size);

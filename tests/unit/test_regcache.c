@@ -69,17 +69,26 @@ static int config_refused(void)
 		{ "{\"entries\":[{\"key\":\"" D1 "\",\"layer\":null,\"step\":{}}]}",
 		  ".entries[0].step: expected a string, got object" },
 		{ "{\"entries\":", NULL },
+		{ NULL, ".entries: 10001 of them, more than 10000" },
 	};
+	/* more entries than any build has steps: refused before any is looked at */
+	struct fb_buf many = FB_BUF_INIT;
+	fb_buf_addf(&many, "{\"entries\":[");
+	for (int i = 0; i <= FB_REGCACHE_ENTRIES_MAX; i++)
+		fb_buf_addf(&many, "%s{\"key\":\"" D1 "\",\"layer\":null}", i ? "," : "");
+	fb_buf_addf(&many, "]}");
 	for (size_t i = 0; i < FB_ARRAY_LEN(bad); i++) {
 		struct fb_err err = { 0 };
 		struct fb_regcache c;
-		if (fb_regcache_decode(bad[i][0], strlen(bad[i][0]), &c, &err) != -1)
+		const char *text = bad[i][0] ? bad[i][0] : fb_buf_str(&many);
+		if (fb_regcache_decode(text, strlen(text), &c, &err) != -1)
 			return tap_fail("case %zu decoded", i);
 		TAP_CHECK(err.code == FB_EXIT_USAGE);
 		if (bad[i][1])
 			TAP_STREQ(err.msg, bad[i][1]);
 		TAP_CHECK(c.n == 0 && c.v == NULL);
 	}
+	fb_buf_free(&many);
 	return 0;
 }
 
