@@ -13,7 +13,7 @@
  * checked (type, shape), each layer is downloaded and verified against its
  * digest and size (and must be a plain tar, as the builder's layers are)
  * before its entry is written. An entry that fails is skipped (its step
- * runs); the store's own entries are never replaced.
+ * runs); an entry of the store's own (with its layer) is never replaced.
  *
  * What a cache cannot prove is that a key's layer is what the step would
  * make: importing a ref trusts whoever can push to it, as FROM trusts its
