@@ -48,7 +48,11 @@ static const char usage[] =
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 1 failed (network, digest mismatch, auth), 2 invalid\n"
-	"reference or input, 3 not found.\n";
+	"reference or input, 3 not found.\n"
+	"\n"
+	"The other subcommands (each with --help): fb-fetch source (a Dockerfile and\n"
+	"its context), push (an image to a registry), cache-import and cache-export\n"
+	"(the build cache through a registry).\n";
 
 enum {
 	OPT_REF = FB_OPT_FIRST_TOOL_OPT,
