@@ -289,6 +289,41 @@ PY
 	grep -q "only type=registry" <<<"$stderr"
 }
 
+@test "entries whose layer is compressed, or whose size is not the manifest's: skipped with a warning, their steps run" {
+	build A
+	[ "$status" -eq 0 ]
+	local kcopy lcopy krun lrun gz szc szg
+	kcopy=$(jq -r '.build.steps[] | select(.stage == 0 and (.instruction | startswith("COPY"))) | .key' "$S/A.json")
+	lcopy=$(jq -r '.build.steps[] | select(.stage == 0 and (.instruction | startswith("COPY"))) | .layer' "$S/A.json")
+	krun=$(jq -r '.build.steps[] | select(.stage == 2 and (.instruction | startswith("RUN"))) | .key' "$S/A.json")
+	lrun=$(jq -r '.build.steps[] | select(.stage == 2 and (.instruction | startswith("RUN"))) | .layer' "$S/A.json")
+	# the RUN's layer gzipped: a valid blob of another digest, listed as a plain tar
+	gzip -c "$S/A/blobs/sha256/${lrun#sha256:}" >"$S/run.tar.gz"
+	gz=$(push_blob t8/bad "$S/run.tar.gz")
+	szg=$(stat -c %s "$S/run.tar.gz")
+	cp "$S/A/blobs/sha256/${lcopy#sha256:}" "$S/copy.tar"
+	[ "$(push_blob t8/bad "$S/copy.tar")" = "$lcopy" ]
+	szc=$(stat -c %s "$S/copy.tar")
+	jq -nc --arg kc "$kcopy" --arg lc "$lcopy" --argjson sc "$((szc + 1))" --arg kr "$krun" --arg lr "$gz" --argjson sr "$szg" \
+		'{mode: "min", entries: [{key: $kc, layer: $lc, size: $sc}, {key: $kr, layer: $lr, size: $sr}]}' >"$S/cfg.json"
+	local cd
+	cd=$(push_blob t8/bad "$S/cfg.json")
+	jq -nc --arg cd "$cd" --argjson cs "$(stat -c %s "$S/cfg.json")" --arg lc "$lcopy" --argjson sc "$szc" --arg lr "$gz" --argjson sr "$szg" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+		  config: {mediaType: "application/vnd.firebuild.cache.config.v1+json", digest: $cd, size: $cs},
+		  layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $lc, size: $sc},
+		           {mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $lr, size: $sr}]}' >"$S/manifest.json"
+	curl -sf -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @"$S/manifest.json" "http://$REG/v2/t8/bad/manifests/1"
+	build B --cache-from="$REG/t8/bad:1" --log-format=text
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.cache_import[0] | [.entries, .imported, .skipped]' "$S/B.json")" = "[2,0,2]" ]
+	[[ "$stderr" == *"its layer is not in the cache's manifest"*"$lcopy"* ]]
+	[[ "$stderr" == *"$gz"*"not an uncompressed tar"* ]]
+	[ "$(statuses B)" = "0:executed 0:executed 1:executed 2:executed 2:executed 2:executed" ]
+	[ ! -e "$S/B/cache/${krun#sha256:}.json" ] || [ "$(jq -r .layer "$S/B/cache/${krun#sha256:}.json")" != "$gz" ]
+}
+
 @test "a stage the image only reads from runs when its result is needed: its failing RUN still fails the build, with its line" {
 	printf 'FROM scratch AS base\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nFROM base AS bad\nRUN echo no; exit 3\nFROM base\nRUN echo final > /f\nCOPY --from=bad /x /x\n' >"$S/ctx/Dockerfile"
 	build A --log-format=text
