@@ -76,7 +76,7 @@ $(BUILD)/bin/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_RUNTIME_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-FB_FETCH_SRCS := tools/fb-fetch.c tools/fb-fetch-push.c
+FB_FETCH_SRCS := tools/fb-fetch.c tools/fb-fetch-push.c tools/fb-fetch-cache.c
 $(BUILD)/bin/fb-fetch: $(FB_FETCH_SRCS) tools/fb-fetch.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_FETCH_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)

@@ -48,7 +48,11 @@ static const char usage[] =
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 1 failed (network, digest mismatch, auth), 2 invalid\n"
-	"reference or input, 3 not found.\n";
+	"reference or input, 3 not found.\n"
+	"\n"
+	"The other subcommands (each with --help): fb-fetch source (a Dockerfile and\n"
+	"its context), push (an image to a registry), cache-import and cache-export\n"
+	"(the build cache through a registry).\n";
 
 enum {
 	OPT_REF = FB_OPT_FIRST_TOOL_OPT,
@@ -176,16 +180,18 @@ int main(int argc, char **argv)
 		return main_source(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "push"))
 		return fb_fetch_push_main(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "cache-import") || !strcmp(argv[1], "cache-export")))
+		return fb_fetch_cache_main(argc - 1, argv + 1);
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "--version"))) {
 			int e = 0;
 			fb_tool_common_opt(!strcmp(argv[1], "--help") ? FB_OPT_HELP : FB_OPT_VERSION, NULL, usage, &e);
 			return e;
 		}
-		return fb_tool_usage_error("expected a subcommand: image, source or push");
+		return fb_tool_usage_error("expected a subcommand: image, source, push, cache-import or cache-export");
 	}
 	if (strcmp(argv[1], "image"))
-		return fb_tool_usage_error("unknown subcommand '%s' (fb-fetch image, source or push)", argv[1]);
+		return fb_tool_usage_error("unknown subcommand '%s' (fb-fetch image, source, push, cache-import or cache-export)", argv[1]);
 	argc--, argv++;
 	struct options o = { 0 };
 	int c, exit_now = -1;

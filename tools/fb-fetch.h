@@ -4,5 +4,8 @@
 
 /* fb-fetch push (tools/fb-fetch-push.c): argv[0] is "push". */
 int fb_fetch_push_main(int argc, char **argv);
+/* fb-fetch cache-import and cache-export (tools/fb-fetch-cache.c):
+ * argv[0] is the subcommand. */
+int fb_fetch_cache_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "regcache.h"
 #include "tool.h"
 #include "trace.h"
 #include "util.h"
@@ -24,17 +25,72 @@ static const char rootfs_usage[] =
 	"Usage: firebuild rootfs (--dockerfile=SRC | --docker-image=REF) --tag=NAME:VERSION [FLAGS]\n"
 	"Build a Dockerfile, or pull an image, into a tagged ext4 root file system:\n"
 	"  fb-fetch source --dockerfile SRC | fb-parse | fb-mkrootfs | fb-tag put NAME:VERSION\n"
-	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n";
+	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
+	"With --cache-from, fb-fetch cache-import goes before fb-mkrootfs; with\n"
+	"--cache-to, fb-fetch cache-export after fb-tag put.\n";
 
 struct build_req {
 	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *pre_build, *post_build;
+	const char *cache_to;
 	char *run_cache;
-	const struct fb_strv *build_args, *insecure, *secrets;
+	const struct fb_strv *build_args, *insecure, *secrets, *cache_from;
 	bool no_cache;
 	char *store;
 };
 
-/* The pipeline for a Dockerfile or an image, ending in fb-tag put. */
+/* What every registry client of the pipeline is given. */
+static void registry_flags(const struct build_req *r, struct fb_strv *a)
+{
+	if (r->creds)
+		fb_strv_push_owned(a, fb_xasprintf("--creds=%s", r->creds));
+	for (size_t i = 0; i < r->insecure->n; i++)
+		fb_strv_push_owned(a, fb_xasprintf("--insecure-registry=%s", r->insecure->v[i]));
+}
+
+/* fb-fetch cache-import --ref ... (--cache-from), before fb-mkrootfs. */
+static int cache_import_argv(const struct build_req *r, const char *fetch, struct fb_strv *a, struct fb_err *err)
+{
+	fb_strv_push(a, fetch);
+	fb_strv_push(a, "cache-import");
+	fb_strv_push_owned(a, fb_xasprintf("--store=%s", r->store));
+	for (size_t i = 0; i < r->cache_from->n; i++) {
+		struct fb_regcache_spec sp;
+		if (fb_regcache_spec_parse(r->cache_from->v[i], false, &sp, err) < 0) {
+			fb_err_prefix(err, "--cache-from");
+			return -1;
+		}
+		fb_strv_push_owned(a, fb_xasprintf("--ref=%s", sp.ref));
+		fb_regcache_spec_free(&sp);
+	}
+	registry_flags(r, a);
+	return 0;
+}
+
+/* fb-fetch cache-export --ref REF --mode M (--cache-to), after fb-tag put:
+ * the tag is in place whatever the export does. */
+static int cache_export_argv(const struct build_req *r, const char *fetch, struct fb_strv *a, struct fb_err *err)
+{
+	struct fb_regcache_spec sp;
+	if (fb_regcache_spec_parse(r->cache_to, true, &sp, err) < 0) {
+		fb_err_prefix(err, "--cache-to");
+		return -1;
+	}
+	fb_strv_push(a, fetch);
+	fb_strv_push(a, "cache-export");
+	fb_strv_push_owned(a, fb_xasprintf("--store=%s", r->store));
+	fb_strv_push_owned(a, fb_xasprintf("--ref=%s", sp.ref));
+	fb_strv_push(a, sp.mode == FB_REGCACHE_MAX ? "--mode=max" : "--mode=min");
+	if (sp.ignore_error)
+		fb_strv_push(a, "--ignore-error");
+	if (r->run_cache)
+		fb_strv_push_owned(a, fb_xasprintf("--run-cache=%s", r->run_cache));
+	registry_flags(r, a);
+	fb_regcache_spec_free(&sp);
+	return 0;
+}
+
+/* The pipeline for a Dockerfile or an image, ending in fb-tag put (and
+ * the cache's export). */
 static int run_build(struct build_req *r)
 {
 	struct fb_err err = { 0 };
@@ -42,8 +98,9 @@ static int run_build(struct build_req *r)
 	if (tool_path("fb-fetch", fetch, sizeof(fetch), &err) < 0 || tool_path("fb-parse", parse, sizeof(parse), &err) < 0 ||
 	    tool_path("fb-mkrootfs", mk, sizeof(mk), &err) < 0 || tool_path("fb-tag", tg, sizeof(tg), &err) < 0)
 		return fail(&err);
-	struct fb_strv a[4] = { FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT };
+	struct fb_strv a[6] = { FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT };
 	size_t n = 0;
+	int rc = 0;
 	if (r->dockerfile) {
 		fb_strv_push(&a[n], fetch);
 		fb_strv_push(&a[n], "source");
@@ -61,6 +118,8 @@ static int run_build(struct build_req *r)
 		if (r->platform)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--platform=%s", r->platform));
 		n++;
+		if (r->cache_from->n && cache_import_argv(r, fetch, &a[n++], &err) < 0)
+			rc = -1;
 	} else {
 		fb_strv_push(&a[n], fetch);
 		fb_strv_push(&a[n], "image");
@@ -68,10 +127,7 @@ static int run_build(struct build_req *r)
 		fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
 		if (r->platform)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--platform=%s", r->platform));
-		if (r->creds)
-			fb_strv_push_owned(&a[n], fb_xasprintf("--creds=%s", r->creds));
-		for (size_t i = 0; i < r->insecure->n; i++)
-			fb_strv_push_owned(&a[n], fb_xasprintf("--insecure-registry=%s", r->insecure->v[i]));
+		registry_flags(r, &a[n]);
 		n++;
 	}
 	fb_strv_push(&a[n], mk);
@@ -98,9 +154,12 @@ static int run_build(struct build_req *r)
 	fb_strv_push(&a[n], "put");
 	fb_strv_push(&a[n], r->tag);
 	n++;
-	char *const *const argvs[] = { a[0].v, a[1].v, a[2].v, a[3].v };
-	int code = 0, rc = fb_pipeline(argvs, n, &code, &err) < 0 ? fail(&err) : code;
-	for (size_t i = 0; i < 4; i++)
+	if (r->cache_to && cache_export_argv(r, fetch, &a[n++], &err) < 0)
+		rc = -1;
+	char *const *const argvs[] = { a[0].v, a[1].v, a[2].v, a[3].v, a[4].v, a[5].v };
+	int code = 0;
+	rc = rc < 0 ? fail(&err) : fb_pipeline(argvs, n, &code, &err) < 0 ? fail(&err) : code;
+	for (size_t i = 0; i < FB_ARRAY_LEN(a); i++)
 		fb_strv_free(&a[i]);
 	return rc;
 }
@@ -125,6 +184,8 @@ static void build_req_from(struct build_req *r, const struct common *co)
 	r->build_args = co_list(co, S_BUILD_ARG);
 	r->insecure = co_list(co, S_INSECURE);
 	r->secrets = co_list(co, S_SECRET);
+	r->cache_to = co_flag(co, S_CACHE_TO);
+	r->cache_from = co_list(co, S_CACHE_FROM);
 }
 
 /* After the flags: the store, the run cache and tracing (flags, else the
@@ -171,6 +232,9 @@ int cmd_rootfs(int argc, char **argv)
 	}
 	if ((!r.image && !r.dockerfile) || (r.image && r.dockerfile) || !r.tag)
 		return fb_tool_usage_error("rootfs needs --tag and one of --dockerfile or --docker-image");
+	if (r.image && (r.cache_to || r.cache_from->n))
+		return fb_tool_usage_error("--cache-to and --cache-from go with --dockerfile (an image has no build steps "
+					   "to cache)");
 	if (r.image && (r.pre_build || r.post_build))
 		return fb_tool_usage_error("--pre-build-command and --post-build-command go with --dockerfile (an image has "
 					   "no build steps to run them around)");

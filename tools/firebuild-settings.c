@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "regcache.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
@@ -73,6 +74,28 @@ static int check_env(const char *spelling, const char *v, struct fb_err *err)
 	if (v[0] == '=')
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--%s %s: a variable needs a name", spelling, v);
 	return 0;
+}
+
+/* --cache-to / --cache-from: buildx's spellings (lib/image/regcache.h) */
+static int check_cache(const char *spelling, const char *v, bool export, struct fb_err *err)
+{
+	struct fb_regcache_spec sp;
+	if (fb_regcache_spec_parse(v, export, &sp, err) < 0) {
+		fb_err_prefix(err, "--%s", spelling);
+		return -1;
+	}
+	fb_regcache_spec_free(&sp);
+	return 0;
+}
+
+static int check_cache_to(const char *spelling, const char *v, struct fb_err *err)
+{
+	return check_cache(spelling, v, true, err);
+}
+
+static int check_cache_from(const char *spelling, const char *v, struct fb_err *err)
+{
+	return check_cache(spelling, v, false, err);
 }
 
 static int check_cgroup(const char *spelling, const char *v, struct fb_err *err)
@@ -211,6 +234,14 @@ static const struct fb_setting table[S__COUNT] = {
 			 .cmds = BUILD | CMD(C_PUSH), .help = "plain http to HOST (repeatable)" },
 	[S_CREDS] = { .flag = "creds", .arg = "USER:PASSWORD", .group = G_OWN, .cmds = CMD(C_ROOTFS) | CMD(C_PUSH),
 		      .help = "registry credentials (else ~/.docker/config.json)" },
+	[S_CACHE_TO] = { .flag = "cache-to", .arg = "REF[,mode=min|max]", .check = check_cache_to, .group = G_OWN,
+			 .cmds = BUILD,
+			 .help = "push the build cache to a registry (type=registry,ref=REF,mode=max as buildx writes "
+				 "it; mode=min: the final image's steps, max: every stage's; ignore-error=true)" },
+	[S_CACHE_FROM] = { .flag = "cache-from", .kind = FB_SETTING_LIST, .arg = "REF", .check = check_cache_from,
+			   .group = G_OWN, .cmds = BUILD,
+			   .help = "use a build cache from a registry (repeatable; also type=registry,ref=REF); one "
+				   "that cannot be used is a warning" },
 
 	/* ---- push ---- */
 	[S_PUSH_FORMAT] = { .flag = "format", .arg = "oci|docker", .oneof = ONEOF("oci", "docker"), .group = G_OWN,

@@ -87,6 +87,8 @@ enum setting {
 	S_PLATFORM,
 	S_INSECURE,
 	S_CREDS,
+	S_CACHE_TO,
+	S_CACHE_FROM,
 	/* push */
 	S_PUSH_FORMAT,
 	S_CHUNK_SIZE,

@@ -80,6 +80,32 @@ static int work_dir(const char *work, char **dir, int *lock, struct fb_err *err)
 	return 0;
 }
 
+int build_realize(struct builder *b, struct state *s, struct fb_err *err)
+{
+	size_t idx = (size_t)s->index;
+	if (s->index < 0 || idx >= b->nstages || s != &b->stages[idx])
+		return fb_err_set(err, FB_EXIT_FAILED, "internal", "%s: pending, but not a stage", s->label ? s->label : "?");
+	/* its steps again, for real: what the lazy pass recorded goes */
+	struct fb_build_steps *l = b->steps;
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].stage == idx) {
+			free(l->v[i].instruction);
+			free(l->v[i].layer);
+		} else {
+			l->v[k++] = l->v[i];
+		}
+	}
+	l->n = k;
+	bool lazy = b->lazy;
+	b->lazy = false;
+	state_free(s);
+	state_init(s);
+	int r = build_stage(b, idx, &b->plan->stages[idx], err);
+	b->lazy = lazy;
+	return r;
+}
+
 int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct fb_image *image,
 	     struct fb_build_steps *steps, struct fb_err *err)
 {
@@ -95,10 +121,25 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	b.stages = fb_xcalloc(b.nstages + 1, sizeof(*b.stages));
 	for (size_t i = 0; i < b.nstages; i++)
 		state_init(&b.stages[i]);
+	/* the target and the stages it is FROM make the image; the others are
+	 * only read from (COPY --from, RUN --mount from=): built lazily */
+	bool *in_image = fb_xcalloc(b.nstages + 1, sizeof(*in_image));
+	for (size_t i = ti, n = 0; i < b.nstages && n <= b.nstages; n++) {
+		in_image[i] = true;
+		const struct fb_plan_stage *st = &plan->stages[i];
+		if (st->base_type != FB_BASE_STAGE || st->base_stage < 0 || (size_t)st->base_stage >= i)
+			break;
+		i = (size_t)st->base_stage;
+	}
 	int r = 0;
-	for (size_t i = 0; r == 0 && i <= ti && i < b.nstages; i++)
-		if (plan->stages[i].needed || i == ti)
+	for (size_t i = 0; r == 0 && i <= ti && i < b.nstages; i++) {
+		if (plan->stages[i].needed || i == ti) {
+			b.lazy = !in_image[i];
 			r = build_stage(&b, i, &plan->stages[i], err);
+		}
+	}
+	b.lazy = false;
+	free(in_image);
 	if (r == 0 && ti < b.nstages)
 		r = finish(&b, &b.stages[ti], image, err);
 	for (size_t i = 0; i < b.nstages; i++)

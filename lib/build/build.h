@@ -43,7 +43,8 @@ struct fb_build_step {
 	size_t stage;
 	int line;
 	char *instruction;  /* as written */
-	const char *status; /* cached, executed, metadata */
+	const char *status; /* cached, executed, metadata, skipped (a stage
+	                     * nothing needed the result of: not run) */
 	double seconds;
 	char key[72];
 	char *layer;        /* the layer it made or reused, or NULL */

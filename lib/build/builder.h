@@ -27,6 +27,12 @@ struct state {
 	size_t applied;  /* layers applied to the tree */
 	struct fb_vars args;
 	bool done;
+	/* Built lazily (a stage the final image only reads from): a step
+	 * that missed the cache did not run, the keys went on. Its result is
+	 * made (build_realize) only when a step that misses needs it, as
+	 * BuildKit evaluates a stage only when its result is needed. */
+	bool pending;
+	int index; /* the stage's, -1 for an image */
 };
 
 struct builder {
@@ -41,6 +47,7 @@ struct builder {
 	size_t nimages;
 	struct fb_build_steps *steps;
 	int trees;
+	bool lazy; /* the stage being built runs nothing: pending on a miss */
 };
 
 struct step {
@@ -67,7 +74,11 @@ int build_source_state(struct builder *b, const struct fb_plan_from *from, struc
 void build_key(const char *parent, const struct fb_plan_ins *ins, const char *extra, char out[72]);
 /* 1 and the layer (NULL: the step changed nothing) on a hit */
 int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer);
+/* The state's tree, with its layers applied (a pending stage is built
+ * for real first). */
 int build_ensure_tree(struct builder *b, struct state *s, struct fb_err *err) FB_MUST_CHECK;
+/* Build a pending stage for real (build.c). */
+int build_realize(struct builder *b, struct state *s, struct fb_err *err) FB_MUST_CHECK;
 typedef int (*build_change_fn)(struct step *st, void *ctx, struct fb_err *err);
 /* Run fn on the stage's tree and keep what it changed as a layer. */
 int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *ctx, struct fb_err *err) FB_MUST_CHECK;

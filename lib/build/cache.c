@@ -23,6 +23,7 @@ void state_init(struct state *s)
 {
 	memset(s, 0, sizeof(*s));
 	fb_oci_config_init(&s->config);
+	s->index = -1;
 }
 
 void state_free(struct state *s)
@@ -109,6 +110,8 @@ static void desc_drop(struct fb_oci_desc *d)
 
 int build_ensure_tree(struct builder *b, struct state *s, struct fb_err *err)
 {
+	if (s->pending && build_realize(b, s, err) < 0)
+		return -1;
 	if (!s->tree) {
 		s->tree = fb_xasprintf("%s/tree-%d", b->work, b->trees++);
 		if (mkdir(s->tree, 0755) < 0)
@@ -191,6 +194,14 @@ int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *
 		memcpy(st->s->key, st->key, sizeof(st->key));
 		build_record(st, "cached", build_now() - t0, layer ? layer->digest : NULL);
 		desc_drop(layer);
+		return 0;
+	}
+	if (b->lazy) {
+		/* nothing needs this stage's result yet: the keys go on */
+		fb_log(FB_LOG_INFO, "#%zu %s:%d %s: NOT RUN (nothing needs its result yet)", st->stage, b->file, st->line, st->cmd);
+		st->s->pending = true;
+		memcpy(st->s->key, st->key, sizeof(st->key));
+		build_record(st, "skipped", 0, NULL);
 		return 0;
 	}
 	if (build_ensure_tree(b, st->s, err) < 0)

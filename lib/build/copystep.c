@@ -245,7 +245,7 @@ int build_step_copy(struct step *st, bool add, struct fb_err *err)
 				fb_oci_desc_free(hit);
 				free(hit);
 			}
-		} else if (build_ensure_tree(b, src, err) < 0) {
+		} else if (!b->lazy && build_ensure_tree(b, src, err) < 0) {
 			r = -1;
 		}
 		cc.co.src_root = src->tree;

@@ -302,11 +302,11 @@ int build_step_run(struct step *st, struct fb_err *err)
 			free(hit);
 		}
 		struct fb_buf ignored = FB_BUF_INIT;
-		if (!cached)
+		if (!cached && !st->b->lazy)
 			r = run_mounts(st, &rc, &ignored, true, err);
 		fb_buf_free(&ignored);
 	}
-	if (r == 0 && rc.script && build_ensure_tree(st->b, s, err) == 0) {
+	if (r == 0 && rc.script && !st->b->lazy && build_ensure_tree(st->b, s, err) == 0) {
 		char *p = fb_xasprintf("%s/%s", s->tree, rc.script);
 		struct fb_err e2 = { 0 };
 		if (fb_write_file_atomic(p, rc.script_body, strlen(rc.script_body), 0755, &e2) < 0)

@@ -230,6 +230,7 @@ static int triggers(struct builder *b, struct state *s, size_t stage, struct fb_
 int build_stage(struct builder *b, size_t idx, const struct fb_plan_stage *stage, struct fb_err *err)
 {
 	struct state *s = &b->stages[idx];
+	s->index = (int)idx;
 	s->label = stage->name ? fb_xasprintf("stage %zu (%s)", idx, stage->name) : fb_xasprintf("stage %zu", idx);
 	const char *base = stage->base, *platform = stage->platform;
 	int r = 0;
@@ -249,6 +250,11 @@ int build_stage(struct builder *b, size_t idx, const struct fb_plan_stage *stage
 			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: its base, stage %d, is not built (the plan marks it not needed)",
 					  s->label, stage->base_stage);
 		}
+		/* its layers are this stage's: a pending base is made now, unless
+		 * this stage is lazy too */
+		if (p->pending && !b->lazy && build_realize(b, p, err) < 0)
+			return -1;
+		s->pending = p->pending;
 		fb_oci_config_free(&s->config);
 		fb_oci_config_copy(&s->config, &p->config);
 		for (size_t i = 0; i < p->nlayers; i++)

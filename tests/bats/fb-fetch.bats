@@ -377,8 +377,10 @@ PY
 			{ echo "$*: $output"; return 1; }
 		[ "$stderr" = "${1##*/}: error: $want (see --help)" ] || { echo "$*: $stderr"; return 1; }
 	}
-	usage_is "expected a subcommand: image, source or push" fb-fetch
-	usage_is "unknown subcommand 'images' (fb-fetch image, source or push)" fb-fetch images
+	usage_is "expected a subcommand: image, source, push, cache-import or cache-export" fb-fetch
+	usage_is "unknown subcommand 'images' (fb-fetch image, source, push, cache-import or cache-export)" fb-fetch images
+	usage_is "cache-import needs --ref" fb-fetch cache-import
+	usage_is "--mode all: expected min or max" fb-fetch cache-export --ref a/b --mode all
 	usage_is "unknown option '--bogus'" fb-fetch image --bogus
 	usage_is "option '--ref' needs a value" fb-fetch image --ref
 	usage_is "--parallel 0: expected 1 to 64" fb-fetch image --parallel 0

@@ -54,6 +54,24 @@ not_objects() {
 	MSG=".image.digest: not a sha256 digest" hostile '{"image":{"digest":"sha256:/etc/passwd"}}' fb-fetch push --ref 127.0.0.1:1/a:1
 }
 
+@test "fb-fetch cache-import and cache-export: documents that are not a build" {
+	not_objects fb-fetch cache-import --ref 127.0.0.1:1/a:1
+	not_objects fb-fetch cache-export --ref 127.0.0.1:1/a:1
+	MSG=".plan: missing (expected an object)" hostile '{}' fb-fetch cache-export --ref 127.0.0.1:1/a:1
+	local plan
+	plan=$(printf 'FROM scratch\nWORKDIR /x\n' | fb-parse)
+	MSG=".build: missing: the document built nothing (give fb-mkrootfs's document of a Dockerfile build)" \
+		hostile "$plan" fb-fetch cache-export --ref 127.0.0.1:1/a:1
+	MSG=".build.steps: expected an array, got string" \
+		hostile "$(jq -c '.build = {steps: "x"}' <<<"$plan")" fb-fetch cache-export --ref 127.0.0.1:1/a:1
+	MSG=".build.steps[0].key: not a sha256 digest" \
+		hostile "$(jq -c '.build = {steps: [{stage: 0, status: "executed", key: "sha256:../../x", layer: null}]}' <<<"$plan")" \
+		fb-fetch cache-export --ref 127.0.0.1:1/a:1
+	MSG=".build.steps[0].layer: expected a string or null, got number" \
+		hostile "$(jq -c '.build = {steps: [{stage: 0, status: "cached", key: ("sha256:" + ("a" * 64)), layer: 5}]}' <<<"$plan")" \
+		fb-fetch cache-export --ref 127.0.0.1:1/a:1
+}
+
 @test "fb-fetch image: documents that are not a plan" {
 	not_objects fb-fetch image
 	MSG=".plan: missing (expected an object)" hostile '{}' fb-fetch image
