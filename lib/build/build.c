@@ -14,7 +14,9 @@
 
 #include "err.h"
 #include "file.h"
+#include "hashcache.h"
 #include "image.h"
+#include "log.h"
 #include "oci.h"
 #include "store.h"
 #include "tree.h"
@@ -90,6 +92,12 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	int lock;
 	if (work_dir(o->work, &b.work, &lock, err) < 0)
 		return -1;
+	char real[4096];
+	if (o->context && realpath(o->context, real)) {
+		char *hp = fb_store_context_hashes_path(o->store, real);
+		b.hashes = fb_hashcache_open(hp);
+		free(hp);
+	}
 	size_t ti = plan->target >= 0 ? (size_t)plan->target : 0;
 	b.nstages = plan->nstages;
 	b.stages = fb_xcalloc(b.nstages + 1, sizeof(*b.stages));
@@ -107,6 +115,16 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 		state_free(&b.images[i]);
 	free(b.stages);
 	free(b.images);
+	if (b.hashes) {
+		/* what was learnt is kept, whatever became of the build */
+		struct fb_err he = { 0 };
+		unsigned long hits, misses;
+		fb_hashcache_counts(b.hashes, &hits, &misses);
+		fb_log(FB_LOG_DEBUG, "context files: %lu digests remembered, %lu read", hits, misses);
+		if (fb_hashcache_save(b.hashes, &he) < 0)
+			fb_log(FB_LOG_WARN, "the context's file digests cannot be kept: %s", he.msg);
+		fb_hashcache_free(b.hashes);
+	}
 	fb_tree_remove(b.work);
 	close(lock);
 	free(b.work);

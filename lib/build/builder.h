@@ -13,6 +13,8 @@
 #include "shlex.h"
 #include "util.h"
 
+struct fb_hashcache;
+
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* A stage, or an image something copies from: its layers, its config, its
@@ -41,6 +43,7 @@ struct builder {
 	size_t nimages;
 	struct fb_build_steps *steps;
 	int trees;
+	struct fb_hashcache *hashes; /* the context's files' digests (NULL: no local context) */
 };
 
 struct step {

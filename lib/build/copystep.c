@@ -227,6 +227,8 @@ int build_step_copy(struct step *st, bool add, struct fb_err *err)
 		fb_sha256_init(&h);
 		struct fb_copy_opts ho = cc.co;
 		ho.chown = false;
+		if (!http_dir && cc.co.src_root == b->o->context)
+			ho.hashes = b->hashes;
 		if (fb_copy_hash(&ho, cc.paths.v, cc.paths.n, &h, err) < 0) {
 			fb_sha256_free(&h);
 			r = -1;

@@ -174,7 +174,7 @@ static int bind_mount(struct step *st, struct run_ctx *rc, const struct fb_plan_
 	} else {
 		/* the context's bytes are part of the key */
 		struct fb_copy_opts co = { .src_root = b->o->context, .ignore = b->o->ignore, .nignore = b->o->nignore,
-					   .what = "RUN --mount" };
+					   .what = "RUN --mount", .hashes = b->hashes };
 		struct fb_sha256 h;
 		fb_sha256_init(&h);
 		char *srcs[] = { (char *)rel };

@@ -3,6 +3,7 @@
  *   <root>/oci-layout, index.json, blobs/sha256/<hex>
  *   <root>/rootfs/<name>/<version>/{rootfs.ext4,image.json}
  *   <root>/kernels/<id>   <root>/cache/<key hex>.json
+ *   <root>/cache/files/<context>
  *   <root>/cache-mounts/<id>   <root>/tmp/
  * This module is the only one that knows the layout: everything else asks
  * it for paths (or for the operation). A blob becomes visible only once its
@@ -67,6 +68,9 @@ int fb_store_tag_split(const char *ref, char **name, char **version);
  * RUN --mount=type=cache (id: a digest of what names it). */
 char *fb_store_cache_entry_path(const struct fb_store *s, const char *key);
 char *fb_store_cache_mount_dir(const struct fb_store *s, const char *id_digest);
+/* The content hash cache of a build context (lib/fs/hashcache), by its
+ * real path: <root>/cache/files/<16 hex of the path's digest>. */
+char *fb_store_context_hashes_path(const struct fb_store *s, const char *context);
 
 /* A new private directory <root>/tmp/<prefix>-XXXXXX (root need not be
  * opened); *out gets its path. */
