@@ -66,7 +66,7 @@ $(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
 $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
+FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-prepare.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
 $(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
@@ -86,11 +86,13 @@ $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FIREBUILD_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
-# fb-init runs as PID 1 in images with no libc: static, with musl
-FB_INIT_SRCS := tools/fb-init.c tools/fb-init-oci.c tools/fb-init-proc.c
-$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init.h tools/fb-io.h
+# fb-init runs as PID 1 in images with no libc: static, with musl, from
+# its own files only (tools/fb-init/, and tools/fb-io.h, the fb.io port
+# it shares with fb-runtime; no lib/)
+FB_INIT_SRCS := $(wildcard tools/fb-init/*.c)
+$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h tools/fb-io.h
 	@mkdir -p $(dir $@)
-	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $(FB_INIT_SRCS)
+	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -Itools -o $@ $(FB_INIT_SRCS)
 
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)

@@ -18,7 +18,7 @@
 #include "err.h"
 #include "firecracker.h"
 #include "jail.h"
-#include "json.h"
+#include "mmds.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -41,7 +41,7 @@ static void scan_console(const char *line, int *code, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%.500s", p + 16);
 }
 
-int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
+int supervise_fc(struct vm *v, const struct fb_vm_spec *m, const char *binary, struct fb_err *err)
 {
 	stop_on_signals();
 	/* jailed: the socket and the files are in the jail's /run */
@@ -49,10 +49,7 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 	const char *sub = v->jail ? "/run" : "";
 	char *sock = fb_xasprintf("%s%s/fc.sock", where, sub), *logp = fb_xasprintf("%s%s/firecracker.log", where, sub);
 	char *metp = fb_xasprintf("%s%s/firecracker.metrics", where, sub);
-	struct machine m;
 	int ret = 0;
-	if (read_machine(spec, &m, err) < 0)
-		ret = -1;
 	struct fb_err fe = { 0 };
 	if (ret == 0 && (fb_write_file_atomic(logp, "", 0, 0600, &fe) < 0 || fb_write_file_atomic(metp, "", 0, 0600, &fe) < 0))
 		ret = fb_err_set(err, fe.code, fe.kind, "%s", fe.msg);
@@ -85,25 +82,20 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 	}
 	for (int i = 0; ret == 0 && i < 100 && access(sock, F_OK) != 0; i++)
 		usleep(50000);
-	jv net = jv_object_get(jv_copy(spec), jv_string("network"));
-	bool has_net = jv_get_kind(net) == JV_KIND_OBJECT;
-	jv tap = has_net ? jv_object_get(jv_copy(net), jv_string("tap")) : jv_null();
-	jv mac = has_net ? jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]")) : jv_null();
 	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
-				  m.kargs ? m.kargs : "");
-	char *tmpl = NULL;
-	fb_json_get_str_opt(spec, "cpu_template", &tmpl, err);
-	jv smt = jv_object_get(jv_copy(spec), jv_string("smt")), logc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
-	jv mmds = jv_object_get(jv_copy(spec), jv_string("mmds"));
+				  m->kernel_args ? m->kernel_args : "");
+	const struct fb_network *net = m->network;
+	/* the metadata: the spec's object as it is, or the VM's own */
+	char *mmds = m->mmds == FB_MMDS_GIVEN ? fb_xstrdup(m->mmds_json)
+		     : m->mmds == FB_MMDS_VM ? fb_mmds_vm_json(m->id, m->image, m->config ? m->config->hostname : NULL, net,
+							       m->config ? m->config->ssh : NULL)
+					     : NULL;
 	struct fb_fc_config fc = { .sock = sock, .log_path = v->jail ? "/run/firecracker.log" : logp,
-				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)m.cpu, .mem = (int)m.mem,
-				   .kernel = m.kernel, .boot_args = args, .rootfs = m.rootfs, .config_drive = m.drive,
-				   .tap = jv_get_kind(tap) == JV_KIND_STRING ? jv_string_value(tap) : NULL,
-				   .mac = jv_get_kind(mac) == JV_KIND_STRING ? jv_string_value(mac) : NULL,
-				   .cpu_template = tmpl, .smt = jv_get_kind(smt) == JV_KIND_TRUE,
-				   .log_calls = jv_get_kind(logc) == JV_KIND_TRUE,
-				   .mmds = jv_get_kind(mmds) == JV_KIND_OBJECT ? mmds : jv_invalid() };
-	if (ret == 0 && jv_get_kind(mmds) == JV_KIND_OBJECT && !fc.tap)
+				   .metrics_path = v->jail ? "/run/firecracker.metrics" : metp, .cpu = (int)m->cpu, .mem = (int)m->mem,
+				   .kernel = m->kernel, .boot_args = args, .rootfs = m->rootfs, .config_drive = m->config_drive,
+				   .tap = net ? net->tap : NULL, .mac = net && net->nifs ? net->ifs[0].mac : NULL,
+				   .cpu_template = m->cpu_template, .smt = m->smt, .log_calls = m->log_api_calls, .mmds_json = mmds };
+	if (ret == 0 && mmds && !fc.tap)
 		fb_debug("MMDS not published: the VM has no network interface to serve it on");
 	if (ret == 0 && fb_fc_configure(&fc, err) < 0)
 		ret = -1;
@@ -111,13 +103,7 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 		fb_span_error(start, err->msg);
 	fb_span_end(start); /* configured and InstanceStart answered */
 	first = ret == 0 ? fb_span_begin_under(run, "first guest line") : NULL;
-	free(tmpl);
-	jv_free(smt);
-	jv_free(logc);
-	jv_free(mmds);
-	jv_free(net);
-	jv_free(tap);
-	jv_free(mac);
+	free(mmds);
 	free(args);
 	if (ret < 0) {
 		if (p.pid > 0) {
@@ -126,11 +112,11 @@ int supervise_fc(struct vm *v, jv spec, const char *binary, struct fb_err *err)
 		}
 		goto out;
 	}
-	v->state = jv_object_set(v->state, jv_string("backend"), jv_string("firecracker"));
-	v->state = jv_object_set(v->state, jv_string("api_socket"), jv_string(sock));
-	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
-	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
+	set_str(&v->state.backend, "firecracker");
+	set_str(&v->state.api_socket, sock);
+	v->state.pid = p.pid;
+	v->state.supervisor_pid = getpid();
+	set_str(&v->state.status, "running");
 	save_state(v);
 	int out_fd = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
 	int code = -1, status = 0;
@@ -193,6 +179,5 @@ out:
 	free(sock);
 	free(logp);
 	free(metp);
-	machine_free(&m);
 	return ret;
 }

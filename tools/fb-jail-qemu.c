@@ -19,7 +19,6 @@
 #include "err.h"
 #include "firecracker.h"
 #include "jail.h"
-#include "json.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -53,7 +52,7 @@ static int read_ctl(struct vm *v, int *ctl, char *line, size_t *ll, int *code, c
 		else if (!strncmp(line, "error ", 6))
 			snprintf(msg, msglen, "%.500s", line + 6);
 		else if (!strncmp(line, "started ", 8))
-			v->state = jv_object_set(v->state, jv_string("workload_started"), jv_true());
+			v->state.workload_started = true;
 		size_t rest = *ll - (size_t)(nl + 1 - line);
 		memmove(line, nl + 1, rest + 1);
 		*ll = rest;
@@ -147,7 +146,7 @@ int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err)
 	int con = -1;
 	struct kvm_trial trial = { .fd = -1 };
 again:
-	v->state = jv_object_set(v->state, jv_string("accel"), jv_string(kvm ? "kvm" : "tcg"));
+	set_str(&v->state.accel, kvm ? "kvm" : "tcg");
 	fb_span_end(run);
 	run = fb_span_begin("vm");
 	fb_span_set(run, "vm.id", v->id);
@@ -200,9 +199,9 @@ again:
 	}
 	con = cp[0];
 	fcntl(con, F_SETFL, O_NONBLOCK);
-	v->state = jv_object_set(v->state, jv_string("pid"), jv_number(p.pid));
-	v->state = jv_object_set(v->state, jv_string("supervisor_pid"), jv_number(getpid()));
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("running"));
+	v->state.pid = p.pid;
+	v->state.supervisor_pid = getpid();
+	set_str(&v->state.status, "running");
 	/* with KVM on trial, the state is told once the guest runs (a KVM that
 	 * cannot run it is replaced by TCG, with another pid) */
 	bool saved = !kvm;
@@ -254,8 +253,7 @@ again:
 				kill(p.pid, SIGKILL);
 		}
 		if (!saved || boot) {
-			jv ws0 = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
-			if (jv_get_kind(ws0) == JV_KIND_TRUE) {
+			if (v->state.workload_started) {
 				kvm_trial_flush(&trial);
 				if (!saved)
 					save_state(v);
@@ -263,7 +261,6 @@ again:
 				fb_span_end(boot); /* fb-init started the workload */
 				boot = NULL;
 			}
-			jv_free(ws0);
 		}
 	}
 	if (boot)
@@ -285,9 +282,7 @@ again:
 		if (ctl >= 0)
 			close(ctl);
 	}
-	jv ws = jv_object_get(jv_copy(v->state), jv_string("workload_started"));
-	bool started = jv_get_kind(ws) == JV_KIND_TRUE;
-	jv_free(ws);
+	bool started = v->state.workload_started;
 	while (trial.fd >= 0 && !trial.failed)
 		kvm_trial_read(&trial);
 	if (trial.fd >= 0)
@@ -340,104 +335,83 @@ static void push(struct fb_strv *q, const char *s)
 }
 
 /* The QEMU command line; kvm gets the KVM variant when it is worth a try. */
-int qemu_argv(struct vm *v, jv spec, struct fb_strv *tcg, struct fb_strv *kvm, struct fb_err *err)
+int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, struct fb_strv *kvm, struct fb_err *err)
 {
-	struct machine m;
-	int r = 0;
-	if (read_machine(spec, &m, err) < 0)
-		r = -1;
-	if (r == 0 && (m.cpu < 1 || m.cpu > 64 || m.mem < 32))
-		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
 	/* Firecracker's machine settings: one line each on why QEMU has none */
-	jv tm = jv_object_get(jv_copy(spec), jv_string("cpu_template")), smt = jv_object_get(jv_copy(spec), jv_string("smt"));
-	jv lc = jv_object_get(jv_copy(spec), jv_string("log_api_calls"));
-	if (jv_get_kind(tm) == JV_KIND_STRING)
+	if (m->cpu_template)
 		fb_warn("--cpu-template %s: ignored: CPU templates are Firecracker's; QEMU runs its default CPU model",
-			jv_string_value(tm));
-	if (jv_get_kind(smt) == JV_KIND_TRUE)
+			m->cpu_template);
+	if (m->smt)
 		fb_warn("--ht-enabled: ignored: QEMU's microvm gets one thread a vCPU here");
-	if (jv_get_kind(lc) == JV_KIND_TRUE)
+	if (m->log_api_calls)
 		fb_warn("--log-firecracker-http-calls: ignored: QEMU has no Firecracker API (--vmm=firecracker)");
-	jv_free(tm);
-	jv_free(smt);
-	jv_free(lc);
-	if (r == 0) {
-		push(tcg, v->jail ? "/usr/bin/qemu-system-x86_64" : "qemu-system-x86_64");
-		if (v->jail) {
-			/* seccomp in QEMU too, inside the jail */
-			push(tcg, "-sandbox");
-			push(tcg, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-		}
-		push(tcg, "-M");
-		push(tcg, "microvm,acpi=off,x-option-roms=off");
-		push(tcg, "-m");
-		fb_strv_push_owned(tcg, fb_xasprintf("%lld", m.mem));
-		push(tcg, "-smp");
-		fb_strv_push_owned(tcg, fb_xasprintf("%lld", m.cpu));
-		push(tcg, "-no-user-config");
-		push(tcg, "-nodefaults");
-		push(tcg, "-display");
-		push(tcg, "none");
-		push(tcg, "-no-reboot");
-		push(tcg, "-kernel");
-		push(tcg, m.kernel);
-		push(tcg, "-append");
-		fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
-						     m.kargs ? m.kargs : ""));
-		push(tcg, "-chardev");
-		push(tcg, "stdio,id=con,signal=off");
-		push(tcg, "-serial");
-		push(tcg, "chardev:con");
-		push(tcg, "-drive");
-		fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", m.rootfs));
-		push(tcg, "-device");
-		push(tcg, "virtio-blk-device,drive=root");
-		push(tcg, "-drive");
-		fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", m.drive));
-		push(tcg, "-device");
-		push(tcg, "virtio-blk-device,drive=cfg");
-		push(tcg, "-device");
-		push(tcg, "virtio-serial-device");
-		push(tcg, "-chardev");
-		fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock_arg ? v->sock_arg : v->sock));
-		push(tcg, "-device");
-		push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
-		jv net = jv_object_get(jv_copy(spec), jv_string("network"));
-		if (jv_get_kind(net) == JV_KIND_OBJECT) {
-			jv tap = jv_object_get(jv_copy(net), jv_string("tap"));
-			jv mac = jv_getpath(jv_copy(net), jv_parse("[\"interfaces\",0,\"mac\"]"));
-			if (jv_get_kind(tap) == JV_KIND_STRING && jv_get_kind(mac) == JV_KIND_STRING) {
-				push(tcg, "-netdev");
-				fb_strv_push_owned(tcg, fb_xasprintf("tap,id=n0,ifname=%s,script=no,downscript=no", jv_string_value(tap)));
-				push(tcg, "-device");
-				fb_strv_push_owned(tcg, fb_xasprintf("virtio-net-device,netdev=n0,mac=%s", jv_string_value(mac)));
-			} else {
-				r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm.network: no tap (tc-redirect-tap in the chain) or no MAC");
-			}
-			jv_free(tap);
-			jv_free(mac);
-		}
-		jv_free(net);
-		/* FB_ACCEL=tcg or kvm overrides the choice */
-		const char *accel = getenv("FB_ACCEL");
-		bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
-			       (access(v->kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
-		if (try_kvm) {
-			for (size_t i = 0; i < tcg->n; i++)
-				push(kvm, tcg->v[i]);
-			push(kvm, "-accel");
-			push(kvm, "kvm");
-			push(kvm, "-cpu");
-			push(kvm, "host");
-		}
-		push(tcg, "-accel");
-		push(tcg, "tcg");
-		v->state = jv_object_set(v->state, jv_string("kernel"), jv_string(m.kernel));
-		v->state = jv_object_set(v->state, jv_string("rootfs"), jv_string(m.rootfs));
-		v->state = jv_object_set(v->state, jv_string("config_drive"), jv_string(m.drive));
-		v->state = jv_object_set(v->state, jv_string("cpu"), jv_number((double)m.cpu));
-		v->state = jv_object_set(v->state, jv_string("mem"), jv_number((double)m.mem));
+	push(tcg, v->jail ? "/usr/bin/qemu-system-x86_64" : "qemu-system-x86_64");
+	if (v->jail) {
+		/* seccomp in QEMU too, inside the jail */
+		push(tcg, "-sandbox");
+		push(tcg, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	}
-	machine_free(&m);
-	return r;
+	push(tcg, "-M");
+	push(tcg, "microvm,acpi=off,x-option-roms=off");
+	push(tcg, "-m");
+	fb_strv_push_owned(tcg, fb_xasprintf("%lld", m->mem));
+	push(tcg, "-smp");
+	fb_strv_push_owned(tcg, fb_xasprintf("%lld", m->cpu));
+	push(tcg, "-no-user-config");
+	push(tcg, "-nodefaults");
+	push(tcg, "-display");
+	push(tcg, "none");
+	push(tcg, "-no-reboot");
+	push(tcg, "-kernel");
+	push(tcg, m->kernel);
+	push(tcg, "-append");
+	fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
+					     m->kernel_args ? m->kernel_args : ""));
+	push(tcg, "-chardev");
+	push(tcg, "stdio,id=con,signal=off");
+	push(tcg, "-serial");
+	push(tcg, "chardev:con");
+	push(tcg, "-drive");
+	fb_strv_push_owned(tcg, fb_xasprintf("id=root,file=%s,format=raw,if=none,cache=unsafe", m->rootfs));
+	push(tcg, "-device");
+	push(tcg, "virtio-blk-device,drive=root");
+	push(tcg, "-drive");
+	fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", m->config_drive));
+	push(tcg, "-device");
+	push(tcg, "virtio-blk-device,drive=cfg");
+	push(tcg, "-device");
+	push(tcg, "virtio-serial-device");
+	push(tcg, "-chardev");
+	fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock_arg ? v->sock_arg : v->sock));
+	push(tcg, "-device");
+	push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
+	if (m->network) {
+		const char *mac = m->network->nifs ? m->network->ifs[0].mac : NULL;
+		if (!m->network->tap || !mac)
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm.network: no tap (tc-redirect-tap in the chain) or no MAC");
+		push(tcg, "-netdev");
+		fb_strv_push_owned(tcg, fb_xasprintf("tap,id=n0,ifname=%s,script=no,downscript=no", m->network->tap));
+		push(tcg, "-device");
+		fb_strv_push_owned(tcg, fb_xasprintf("virtio-net-device,netdev=n0,mac=%s", mac));
+	}
+	/* FB_ACCEL=tcg or kvm overrides the choice */
+	const char *accel = getenv("FB_ACCEL");
+	bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
+		       (access(v->kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
+	if (try_kvm) {
+		for (size_t i = 0; i < tcg->n; i++)
+			push(kvm, tcg->v[i]);
+		push(kvm, "-accel");
+		push(kvm, "kvm");
+		push(kvm, "-cpu");
+		push(kvm, "host");
+	}
+	push(tcg, "-accel");
+	push(tcg, "tcg");
+	set_str(&v->state.kernel, m->kernel);
+	set_str(&v->state.rootfs, m->rootfs);
+	set_str(&v->state.config_drive, m->config_drive);
+	v->state.cpu = m->cpu;
+	v->state.mem = m->mem;
+	return 0;
 }

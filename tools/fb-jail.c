@@ -1,16 +1,19 @@
-/* fb-jail: start a VM and supervise it, or stop one. The QEMU backend
- * (-M microvm; KVM when it really runs a guest here, TCG otherwise) with
- * the config drive and the control port of docs/config-drive.md. The
- * supervisor (this process in the foreground, a daemon with daemonize)
- * keeps state.json in the VM's run directory, turns SIGTERM/SIGINT into
- * "stop" on the control port (fb-init sends the STOPSIGNAL, then SIGKILL),
- * kills the VMM when the grace period is over, and records the workload's
- * exit code.
+/* fb-jail: make a VM ready, start it and supervise it, or stop one. The
+ * QEMU backend (-M microvm; KVM when it really runs a guest here, TCG
+ * otherwise) with the config drive and the control port of
+ * docs/config-drive.md. The supervisor (this process in the foreground, a
+ * daemon with daemonize) keeps state.json in the VM's run directory, turns
+ * SIGTERM/SIGINT into "stop" on the control port (fb-init sends the
+ * STOPSIGNAL, then SIGKILL), kills the VMM when the grace period is over,
+ * and records the workload's exit code.
  *
+ *   fb-tag get IMAGE | fb-jail prepare --kernel K [FLAGS] [-- CMD...]
+ *       | fb-net add --network NET | fb-jail start
  *   fb-jail start [--spec FILE]      # {"vm": {...}} (stdin by default)
  *   fb-jail stop --run-dir DIR [--timeout SECONDS]
  *
- * The backends are in fb-jail-qemu.c and fb-jail-fc.c; the jail is lib/jail.c. */
+ * prepare is fb-jail-prepare.c; the backends are fb-jail-qemu.c and
+ * fb-jail-fc.c; the jail is lib/vm/jail.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,10 +34,9 @@
 #include "err.h"
 #include "firecracker.h"
 #include "jail.h"
-#include "json.h"
+#include "doc.h"
 #include "log.h"
 #include "proc.h"
-#include "shape.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
@@ -46,13 +48,25 @@
 
 
 static const char usage[] =
-	"Usage: fb-jail start [--spec FILE]\n"
+	"Usage: fb-jail prepare --kernel=VMLINUX [FLAGS] [-- CMD ARGS...]\n"
+	"       fb-jail start [--spec FILE]\n"
 	"       fb-jail stop --run-dir DIR [--timeout SECONDS]\n"
-	"Start a VM from a spec ({\"vm\": {id, run_dir, run_cache, kernel, rootfs,\n"
-	"config_drive, cpu, mem, kernel_args, daemonize, stop_timeout, image,\n"
-	"remove_after}}) under QEMU -M microvm and supervise it: in the foreground\n"
+	"prepare reads fb-tag get's image document and adds the VM spec (.vm): it\n"
+	"takes the VM's name, copies the image into the run directory with fb-init\n"
+	"in it, and sets the machine, the jail and the config drive's content.\n"
+	"  --name ID (1-20 of [a-zA-Z0-9]; default: random), --run-cache DIR,\n"
+	"  --cpu N, --mem MiB, --kernel-args ARGS, --hostname NAME, --env K=V|K,\n"
+	"  --env-file F, --ssh-user U --identity-file KEY.pub, --daemonize,\n"
+	"  --shutdown-timeout S, --vmm qemu|firecracker, --binary-firecracker PATH,\n"
+	"  --cpu-template T, --ht-enabled, --log-firecracker-http-calls, --no-mmds,\n"
+	"  --no-jail | --chroot-base DIR --jailer-uid N --jailer-gid N\n"
+	"  --cgroup FILE=VALUE --jailer-numa-node N\n"
+	"start reads a spec ({\"vm\": {id, run_dir, run_cache, kernel, rootfs,\n"
+	"config_drive, ...}}, and .network from fb-net add) and starts the VM under\n"
+	"QEMU -M microvm or Firecracker, jailed, and supervises it: in the foreground\n"
 	"the console is stdout and the exit status is the workload's; daemonized,\n"
-	"the VM's state is printed and the supervisor goes on in the background.\n"
+	"the document with the VM's state as .vm is printed and the supervisor goes\n"
+	"on in the background.\n"
 	"stop asks the VM's supervisor to stop it cleanly, kills it after the\n"
 	"timeout, and removes its run directory.\n"
 	"  --log-format FORMAT, --help, --version\n";
@@ -64,6 +78,7 @@ static const struct option longopts[] = {
 	{ "spec", required_argument, NULL, OPT_SPEC },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	PREPARE_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -83,30 +98,18 @@ void stop_on_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int read_machine(jv spec, struct machine *m, struct fb_err *err)
+void set_str(char **member, const char *value)
 {
-	*m = (struct machine){ .cpu = 1, .mem = 128 };
-	if (fb_json_get_str(spec, "kernel", &m->kernel, err) < 0 || fb_json_get_str(spec, "rootfs", &m->rootfs, err) < 0 ||
-	    fb_json_get_str(spec, "config_drive", &m->drive, err) < 0 ||
-	    fb_json_get_str_opt(spec, "kernel_args", &m->kargs, err) < 0 || fb_json_get_int_opt(spec, "cpu", &m->cpu, err) < 0 ||
-	    fb_json_get_int_opt(spec, "mem", &m->mem, err) < 0)
-		return -1;
-	return 0;
-}
-
-void machine_free(struct machine *m)
-{
-	free(m->kernel);
-	free(m->rootfs);
-	free(m->drive);
-	free(m->kargs);
+	free(*member);
+	*member = value ? fb_xstrdup(value) : NULL;
 }
 
 void save_state(struct vm *v)
 {
 	struct fb_err e = { 0 };
-	fb_json_save(v->state_path, jv_copy(v->state), 0600, &e);
-	if (fb_vm_num(v->state, "pid") <= 0)
+	if (fb_vm_state_save(v->state_path, &v->state, &e) < 0)
+		fb_log_failure(&e);
+	if (v->state.pid <= 0)
 		return;
 	if (v->ready_fd >= 0) {
 		if (write(v->ready_fd, "R", 1) != 1) {
@@ -128,20 +131,8 @@ void save_state(struct vm *v)
 static int take_lock(struct vm *v, struct fb_err *err)
 {
 	char *path = fb_xasprintf("%s/lock", v->dir);
-	const char *env = getenv(FB_VM_LOCK_ENV);
 	int r = 0;
-	if (env) {
-		char *end;
-		long fd = strtol(env, &end, 10);
-		struct stat a, b;
-		/* only the lock of this run directory */
-		if (!*end && fd > 2 && fd < 65536 && fstat((int)fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino) {
-			v->lock_fd = (int)fd;
-			fcntl(v->lock_fd, F_SETFD, FD_CLOEXEC);
-		}
-		unsetenv(FB_VM_LOCK_ENV);
-	}
+	v->lock_fd = fb_vm_inherited_lock(v->dir);
 	if (v->lock_fd < 0) {
 		if (fb_mkdir_p(v->dir, 0700, err) < 0) {
 			free(path);
@@ -165,7 +156,7 @@ static int take_lock(struct vm *v, struct fb_err *err)
 /* The end of a VM in its state: the workload's code, or 125 and why. */
 int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, const char *vmm)
 {
-	v->state = jv_object_set(v->state, jv_string("status"), jv_string("exited"));
+	set_str(&v->state.status, "exited");
 	if (code < 0) {
 		char how[64];
 		fb_status_describe(status, how, sizeof(how));
@@ -173,68 +164,22 @@ int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, c
 		snprintf(msg + ml, msglen - ml, "%sthe VM ended without a report from fb-init (%s %s)", ml ? "; " : "", vmm, how);
 		code = 125;
 	}
-	v->state = jv_object_set(v->state, jv_string("exit_code"), jv_number(code));
+	v->state.has_exit_code = true;
+	v->state.exit_code = code;
 	if (msg[0]) {
-		v->state = jv_object_set(v->state, jv_string("error"), jv_string(msg));
+		set_str(&v->state.error, msg);
 		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
 	}
 	save_state(v);
 	return code;
 }
 
-/* .network in the original firebuild's inspect shape (firecracker-go-sdk's
- * NetworkInterfaces), so `jq .NetworkInterfaces[0].StaticConfiguration
- * .IPConfiguration.IP` works as its README says. */
-static jv seed_interfaces(jv net)
-{
-	jv out = jv_array();
-	/* the spec is checked (fb_shape_vm_spec); a member may be absent */
-	jv ifs = fb_json_member(net, "interfaces"), tap = fb_json_member(net, "tap");
-	jv dns = fb_json_member(net, "dns"), name = fb_json_member(net, "name");
-	jv_free(net);
-	if (jv_get_kind(ifs) == JV_KIND_ARRAY)
-		jv_array_foreach(ifs, i, it)
-		{
-			jv ip = fb_json_member(it, "ip");
-			char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : fb_xstrdup("");
-			char *slash = strchr(addr, '/');
-			int prefix = slash ? atoi(slash + 1) : 32;
-			if (slash)
-				*slash = '\0';
-			unsigned m = prefix <= 0 ? 0 : 0xffffffffu << (32 - (prefix > 32 ? 32 : prefix));
-			jv ipc = jv_object_set(jv_object(), jv_string("IP"), jv_string(addr));
-			ipc = jv_object_set(ipc, jv_string("IPAddr"),
-					    jv_object_set(jv_object_set(jv_object(), jv_string("IP"), jv_string(addr)), jv_string("Mask"),
-							  jv_string_fmt("%u.%u.%u.%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)));
-			ipc = jv_object_set(ipc, jv_string("Gateway"), fb_json_member(it, "gateway"));
-			ipc = jv_object_set(ipc, jv_string("Nameservers"), jv_copy(dns));
-			ipc = jv_object_set(ipc, jv_string("IfName"), fb_json_member(it, "name"));
-			jv sc = jv_object_set(jv_object(), jv_string("MacAddress"), fb_json_member(it, "mac"));
-			sc = jv_object_set(sc, jv_string("HostDevName"), jv_copy(tap));
-			sc = jv_object_set(sc, jv_string("IPConfiguration"), ipc);
-			jv cni = jv_object_set(jv_object(), jv_string("NetworkName"), jv_copy(name));
-			cni = jv_object_set(cni, jv_string("IfName"), fb_json_member(it, "name"));
-			jv e = jv_object_set(jv_object(), jv_string("StaticConfiguration"), sc);
-			out = jv_array_append(out, jv_object_set(e, jv_string("CNIConfiguration"), cni));
-			free(addr);
-			jv_free(ip);
-			jv_free(it);
-			(void)i;
-		}
-	jv_free(ifs);
-	jv_free(tap);
-	jv_free(dns);
-	jv_free(name);
-	return out;
-}
-
 /* qemu, or firecracker: asked for, or where /dev/kvm works and the binary
- * is there. NULL: qemu; else the firecracker binary to run. */
-static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
+ * is there. *fc: NULL for qemu, else the firecracker binary to run. */
+static int pick_vmm(struct vm *v, const struct fb_vm_spec *spec, char **fc, struct fb_err *err)
 {
-	char *vmm = NULL, *bin = NULL;
-	fb_json_get_str_opt(spec, "vmm", &vmm, err);
-	fb_json_get_str_opt(spec, "firecracker_binary", &bin, err);
+	int ret = 0;
+	const char *vmm = spec->vmm, *bin = spec->firecracker_binary;
 	char *found = NULL;
 	const char *b = bin ? bin : "firecracker";
 	if (strchr(b, '/')) {
@@ -255,11 +200,11 @@ static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
 	char *r = NULL;
 	if (vmm && !strcmp(vmm, "firecracker")) {
 		if (!found)
-			fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm=firecracker: no firecracker binary (%s)", b);
+			ret = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm=firecracker: no firecracker binary (%s)", b);
 		r = found;
 		found = NULL;
 	} else if (vmm && strcmp(vmm, "qemu") && strcmp(vmm, "auto")) {
-		fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm %s: expected qemu or firecracker", vmm);
+		ret = fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm %s: expected qemu or firecracker", vmm);
 	} else if (!vmm || !strcmp(vmm, "auto")) {
 		if (found && access("/dev/kvm", R_OK | W_OK) == 0 && access(v->kvm_broken, F_OK) != 0) {
 			r = found;
@@ -267,100 +212,74 @@ static char *pick_vmm(struct vm *v, jv spec, struct fb_err *err)
 		}
 	}
 	free(found);
-	free(vmm);
-	free(bin);
-	return r;
+	*fc = r;
+	return ret;
 }
 
 
-/* The QEMU backend jailed: spec.jail = {base, uid, gid, cgroup}. The
- * files go in, the spec's paths become the jail's. */
-static int jail_setup(struct vm *v, struct fb_jail *j, jv *spec, jv js, const char *vmm, const char *sockname,
+/* The VMM jailed: spec.jail = {base, uid, gid, cgroup}. The files go in,
+ * the spec's paths become the jail's. */
+static int jail_setup(struct vm *v, struct fb_jail *j, struct fb_vm_spec *spec, const char *vmm, const char *sockname,
 		      struct fb_err *err)
 {
-	char *base = NULL;
-	long long uid = 0, gid = 0, cpu = 1, mem = 128;
-	if (fb_json_get_str(js, "base", &base, err) < 0 || fb_json_get_int_opt(js, "uid", &uid, err) < 0 ||
-	    fb_json_get_int_opt(js, "gid", &gid, err) < 0 || fb_json_get_int_opt(*spec, "cpu", &cpu, err) < 0 ||
-	    fb_json_get_int_opt(*spec, "mem", &mem, err) < 0) {
-		free(base);
-		return -1;
-	}
+	const struct fb_vm_jail_spec *js = spec->jail;
 	/* the socket path limit first: nothing is made when it does not fit */
-	char *sock = fb_xasprintf("%s/%s/%s/root/run/%s", base, vmm, v->id, sockname);
+	char *sock = fb_xasprintf("%s/%s/%s/root/run/%s", js->base, vmm, v->id, sockname);
 	if (strlen(sock) > SOCK_MAX) {
 		int r = fb_err_set(err, FB_EXIT_USAGE, "socket_path",
 				   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter --chroot-base",
 				   sock, strlen(sock), SOCK_MAX);
 		free(sock);
-		free(base);
 		return r;
 	}
-	jv cg = jv_object_get(jv_copy(js), jv_string("cgroup"));
-	long long numa = -1;
-	fb_json_get_int_opt(js, "numa_node", &numa, err);
 	char *record = fb_xasprintf("%s/jail.json", v->dir);
-	struct fb_jail_opts o = { .base = base, .vmm = vmm, .id = v->id, .uid = (uid_t)uid, .gid = (gid_t)gid,
-				  .cpu = (int)cpu, .mem = (int)mem, .cgroup_settings = cg, .numa_node = (int)numa, .record = record };
+	struct fb_jail_opts o = { .base = js->base, .vmm = vmm, .id = v->id, .uid = (uid_t)js->uid, .gid = (gid_t)js->gid,
+				  .cpu = (int)spec->cpu, .mem = (int)spec->mem, .cgroup = js->cgroup, .ncgroup = js->ncgroup,
+				  .numa_node = (int)js->numa_node, .record = record };
 	int r = fb_jail_prepare(&o, j, err);
 	free(record);
-	jv_free(cg);
-	free(base);
-	static const char *const files[][2] = { { "kernel", "vmlinux" }, { "rootfs", "rootfs.ext4" }, { "config_drive", "config.drive" } };
+	char **files[] = { &spec->kernel, &spec->rootfs, &spec->config_drive };
+	static const char *const names[] = { "vmlinux", "rootfs.ext4", "config.drive" };
 	for (size_t i = 0; r == 0 && i < FB_ARRAY_LEN(files); i++) {
-		char *src = NULL;
-		if (fb_json_get_str(*spec, files[i][0], &src, err) < 0) {
-			r = -1;
-			break;
-		}
 		/* the VM's own files become the jail user's; the store's kernel stays as it is */
-		char *inside = fb_jail_link(j, src, files[i][1], i > 0, err);
-		free(src);
+		char *inside = fb_jail_link(j, *files[i], names[i], i > 0, err);
 		if (!inside) {
 			r = -1;
 			break;
 		}
-		*spec = jv_object_set(*spec, jv_string(files[i][0]), jv_string(inside));
-		free(inside);
+		free(*files[i]);
+		*files[i] = inside;
 	}
 	if (r == 0) {
 		free(v->sock);
 		v->sock = sock;
 		sock = NULL;
 		v->sock_arg = fb_xasprintf("/run/%s", sockname);
-		v->state = jv_object_set(v->state, jv_string("jail"), jv_string(j->root));
-		v->state = jv_object_set(v->state, jv_string("jail_dir"), jv_string(j->dir));
-		jv cgs = jv_array();
+		set_str(&v->state.jail, j->root);
+		set_str(&v->state.jail_dir, j->dir);
+		fb_strv_free(&v->state.cgroups);
 		for (int i = 0; i < j->ncgroups; i++)
-			cgs = jv_array_append(cgs, jv_string(j->cgroups[i]));
-		v->state = jv_object_set(v->state, jv_string("cgroups"), cgs);
-		v->state = jv_object_set(v->state, jv_string("jail_uid"), jv_number((double)uid));
-		v->state = jv_object_set(v->state, jv_string("jail_gid"), jv_number((double)gid));
+			fb_strv_push(&v->state.cgroups, j->cgroups[i]);
+		v->state.jail_ids = true;
+		v->state.jail_uid = js->uid;
+		v->state.jail_gid = js->gid;
 	}
 	free(sock);
 	return r;
 }
 
 /* The original's "VMM running as a daemon" line, with its fields. */
-static void daemon_line(jv st)
+static void daemon_line(const struct fb_vm_state *st)
 {
 	char pid[32] = "", net[64] = "", ip[64] = "";
-	snprintf(pid, sizeof(pid), "%ld", fb_vm_num(st, "pid"));
-	jv addr = jv_getpath(jv_copy(st), jv_parse("[\"network\",\"interfaces\",0,\"ip\"]"));
-	if (jv_get_kind(addr) == JV_KIND_STRING) {
-		snprintf(net, sizeof(net), "%s", jv_string_value(addr));
+	snprintf(pid, sizeof(pid), "%lld", st->pid);
+	if (st->network && st->network->nifs && st->network->ifs[0].ip) {
+		snprintf(net, sizeof(net), "%s", st->network->ifs[0].ip);
 		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(net, "/"), net);
 	}
-	jv_free(addr);
-	jv id = jv_object_get(jv_copy(st), jv_string("id")), dir = jv_object_get(jv_copy(st), jv_string("run_cache"));
-	jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir"));
-	fb_log_fields(FB_LOG_INFO, "VMM running as a daemon", "vmm-id", jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "",
-		      "pid", pid, "cache-dir", jv_get_kind(dir) == JV_KIND_STRING ? jv_string_value(dir) : "", "jailer-dir",
-		      jv_get_kind(jd) == JV_KIND_STRING ? jv_string_value(jd) : "", "ip-address", ip, "ip-net", net,
-		      (const char *)NULL);
-	jv_free(id);
-	jv_free(dir);
-	jv_free(jd);
+	fb_log_fields(FB_LOG_INFO, "VMM running as a daemon", "vmm-id", st->id ? st->id : "", "pid", pid, "cache-dir",
+		      st->run_cache ? st->run_cache : "", "jailer-dir", st->jail_dir ? st->jail_dir : "", "ip-address", ip,
+		      "ip-net", net, (const char *)NULL);
 }
 
 /* Back in the host's network namespace (after the VM's): the tear-down,
@@ -375,52 +294,190 @@ static void back_to_host(int *fd)
 	*fd = -1;
 }
 
+/* The VM's network: QEMU opens the tap in the VM's namespace, which this
+ * process enters (*host_ns: where to return). */
+static int enter_network(struct vm *v, const struct fb_vm_spec *spec, int *host_ns, struct fb_err *err)
+{
+	if (!spec->network)
+		return 0;
+	const char *ns = spec->network->netns;
+	int nfd = open(ns, O_RDONLY | O_CLOEXEC);
+	*host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) {
+		fb_err_errno(err, errno, "network namespace %s", ns);
+		if (nfd >= 0)
+			close(nfd);
+		return -1;
+	}
+	close(nfd);
+	/* the state records it */
+	v->state.network = fb_network_dup(spec->network);
+	return 0;
+}
+
+/* Daemonized: the supervisor goes on in a process of its own and says "R"
+ * once the VMM runs, or "E" and why not; this process waits for its word
+ * (a pipe, not a time) and prints the document with the state as .vm. */
+static int start_daemon(struct vm *v, const struct fb_vm_spec *spec, struct fb_doc *doc, const char *fc, char **kvm,
+			char **tcg, int *host_ns, bool *owned, struct fb_err *err)
+{
+	int rp[2];
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		fb_err_errno(err, errno, "pipe");
+		return fb_tool_fail(err);
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(rp[0]);
+		v->ready_fd = rp[1];
+		setsid();
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		int logfd = open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		dup2(logfd >= 0 ? logfd : nul, 2);
+		if (fork() != 0)
+			_exit(0); /* not a session leader: it can never get a terminal */
+		fb_trace_forked();
+		struct fb_err e = { 0 };
+		/* its end is in the state; a start that never ran says why */
+		int code = fc ? supervise_fc(v, spec, fc, &e) : supervise_qemu(v, kvm, tcg, &e);
+		if (v->ready_fd >= 0) {
+			/* it never ran: the starting process undoes the start */
+			char *why = fb_xasprintf("E%s", code < 0 ? e.msg : "the VMM ended before it was running");
+			if (write(v->ready_fd, why, strlen(why)) < 0) {
+				/* nobody to tell */
+			}
+			free(why);
+		}
+		back_to_host(host_ns);
+		if (v->jail)
+			fb_jail_remove(v->jail);
+		fb_trace_finish();
+		_exit(0);
+	}
+	int fork_errno = errno;
+	close(rp[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	back_to_host(host_ns);
+	/* the supervisor's word: "R" once the running state is written */
+	char why[600] = "";
+	size_t got = 0;
+	for (ssize_t n; got < sizeof(why) - 1 && (n = read(rp[0], why + got, sizeof(why) - 1 - got)) != 0;) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+		if (why[0] == 'R')
+			break;
+	}
+	why[got] = '\0';
+	close(rp[0]);
+	if (why[0] == 'R')
+		*owned = false; /* it ran: from now on kill and purge undo it */
+	struct fb_vm_state st;
+	struct fb_err le = { 0 };
+	if (pid > 0 && why[0] == 'R' && fb_vm_state_load(v->state_path, &st, &le) == 0) {
+		daemon_line(&st);
+		fb_vm_state_encode(doc, "vm", &st, NULL);
+		fb_vm_state_free(&st);
+		return 0;
+	}
+	if (why[0] == 'R')
+		fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM was stopped as it started", v->id);
+	else
+		fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start: %s", v->id,
+			   why[0] == 'E' ? why + 1 : pid < 0 ? strerror(fork_errno) : "its supervisor ended");
+	return fb_tool_fail(err);
+}
+
+/* Jailed, the VMM binary goes in too (Firecracker is one static file). */
+static int jail_vm(struct vm *v, struct fb_jail *jail, struct fb_vm_spec *spec, char **fc, struct fb_err *err)
+{
+	struct fb_span *js = fb_span_begin("jail");
+	int jr = jail_setup(v, jail, spec, *fc ? "firecracker" : "qemu-system-x86_64", *fc ? "fc.sock" : "ctl.sock", err);
+	if (jr == 0 && *fc) {
+		char *inside = fb_jail_link(jail, *fc, "firecracker", false, err);
+		if (!inside) {
+			jr = -1;
+		} else {
+			free(*fc);
+			*fc = inside;
+		}
+	}
+	if (jr < 0)
+		fb_span_error(js, err->msg);
+	fb_span_end(js);
+	if (jr < 0) {
+		fb_jail_remove(jail);
+		fb_jail_free(jail);
+		return -1;
+	}
+	v->jail = jail;
+	return 0;
+}
+
+/* The spec from --spec or stdin: 0 with *doc and *spec, 1 when the
+ * document was an earlier tool's error object (passed on: *rc), -1. */
+static int read_spec(const char *spec_path, struct fb_doc **doc, struct fb_vm_spec *spec, int *rc, struct fb_err *err)
+{
+	if (spec_path ? fb_vm_doc_load(spec_path, doc, err) < 0 : fb_vm_doc_read(0, false, doc, err) < 0) {
+		/* where it failed, never what the file holds */
+		if (spec_path && strcmp(err->kind, "invalid"))
+			fb_err_prefix(err, "--spec");
+		return -1;
+	}
+	if (fb_doc_is_error(*doc)) {
+		*rc = fb_doc_pass_error(*doc);
+		*doc = NULL;
+		return 1;
+	}
+	if (fb_vm_spec_decode(*doc, spec, err) < 0)
+		return -1;
+	if (!fb_vm_valid_name(spec->id))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm id %s: 1 to 20 characters of [a-zA-Z0-9]", spec->id);
+	if (spec->cpu < 1 || spec->cpu > 64 || spec->mem < 32)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm: cpu 1-64 and mem (MiB) 32 or more");
+	/* the console's input, in the foreground: the terminal when the spec
+	 * came down a pipe (a pipeline's stdin is not the user's) */
+	if (!spec_path && !spec->daemonize && !isatty(0)) {
+		int t = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (t < 0)
+			t = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (t >= 0) {
+			dup2(t, 0);
+			close(t);
+		}
+	}
+	return 0;
+}
+
 static int cmd_start(const char *spec_path, struct fb_err *err)
 {
 	int host_ns = -1; /* the network namespace to return to once the VMM is started */
-	jv doc;
-	if (spec_path ? fb_json_load(spec_path, &doc, err) < 0 : fb_json_read_fd(0, &doc, err) < 0) {
-		/* where it failed, never what the file holds */
-		if (spec_path)
-			fb_err_prefix(err, "--spec");
-		return fb_tool_fail(err);
+	struct fb_doc *doc = NULL;
+	struct fb_vm_spec spec = { 0 };
+	int rc = 0;
+	int rr = read_spec(spec_path, &doc, &spec, &rc, err);
+	if (rr != 0) {
+		fb_vm_spec_free(&spec);
+		fb_doc_free(doc);
+		return rr > 0 ? rc : fb_tool_fail(err);
 	}
-	if (fb_json_is_error_doc(doc))
-		return fb_tool_pass_error(doc);
-	if (fb_shape_vm_spec(doc, err) < 0) {
-		jv_free(doc);
-		return fb_tool_fail(err);
-	}
-	jv spec = jv_object_get(doc, jv_string("vm"));
-	struct vm v = { .state = jv_object(), .lock_fd = -1, .ready_fd = -1 };
+	struct vm v = { .lock_fd = -1, .ready_fd = -1, .daemon = spec.daemonize, .stop_timeout = (int)spec.stop_timeout };
 	bool owned = false; /* the run directory is ours to undo */
-	char *run_cache = NULL, *image = NULL;
-	bool remove_after = false;
-	long long timeout = 10;
-	int rc;
-	if (jv_get_kind(spec) != JV_KIND_OBJECT) {
-		jv_free(spec);
-		fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .vm object");
-		return fb_tool_fail(err);
-	}
-	if (fb_json_get_str(spec, "id", &v.id, err) < 0 || fb_json_get_str(spec, "run_dir", &v.dir, err) < 0 ||
-	    fb_json_get_str(spec, "run_cache", &run_cache, err) < 0 || fb_json_get_str_opt(spec, "image", &image, err) < 0 ||
-	    fb_json_get_bool_opt(spec, "daemonize", &v.daemon, err) < 0 ||
-	    fb_json_get_bool_opt(spec, "remove_after", &remove_after, err) < 0 ||
-	    fb_json_get_int_opt(spec, "stop_timeout", &timeout, err) < 0) {
-		rc = fb_tool_fail(err);
-		goto out;
-	}
-	if (!fb_vm_valid_name(v.id)) {
-		fb_err_set(err, FB_EXIT_USAGE, "invalid", "vm id %s: 1 to 20 characters of [a-zA-Z0-9]", v.id);
-		rc = fb_tool_fail(err);
-		goto out;
-	}
-	v.stop_timeout = (int)timeout;
+	v.id = fb_xstrdup(spec.id);
+	v.dir = fb_xstrdup(spec.run_dir);
 	v.state_path = fb_xasprintf("%s/state.json", v.dir);
 	v.sock = fb_xasprintf("%s/ctl.sock", v.dir);
 	v.console = fb_xasprintf("%s/console.log", v.dir);
-	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", run_cache);
+	v.kvm_broken = fb_xasprintf("%s/kvm-unusable", spec.run_cache);
+	struct fb_jail jail = { 0 };
+	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
+	char *fc = NULL;
 	if (strlen(v.sock) > SOCK_MAX) {
 		fb_err_set(err, FB_EXIT_USAGE, "socket_path",
 			   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter run cache", v.sock,
@@ -434,11 +491,11 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	}
 	{
 		/* a VM that runs from this directory is not replaced */
-		jv old;
+		struct fb_vm_state old;
 		struct fb_err oe = { 0 };
-		if (fb_json_load(v.state_path, &old, &oe) == 0) {
-			bool running = !strcmp(fb_vm_status(old), "running");
-			jv_free(old);
+		if (fb_vm_state_load(v.state_path, &old, &oe) == 0) {
+			bool running = !strcmp(fb_vm_status(&old), "running");
+			fb_vm_state_free(&old);
 			if (running) {
 				fb_err_set(err, FB_EXIT_CONFLICT, "busy", "%s: the VM of this run directory is running", v.dir);
 				rc = fb_tool_fail(err);
@@ -447,176 +504,57 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		}
 	}
 	owned = true;
-	struct fb_jail jail = { 0 };
-	char *fc = pick_vmm(&v, spec, err);
-	if (err->msg[0]) {
+	/* the network: the spec's own (a spec by hand), else fb-net add's */
+	if (pick_vmm(&v, &spec, &fc, err) < 0 || (!spec.network && fb_network_decode(doc, &spec.network, err) < 0)) {
 		rc = fb_tool_fail(err);
 		goto out;
 	}
-	jv jspec = jv_object_get(jv_copy(spec), jv_string("jail"));
-	if (jv_get_kind(jspec) == JV_KIND_OBJECT) {
-		struct fb_span *js = fb_span_begin("jail");
-		int jr = jail_setup(&v, &jail, &spec, jspec, fc ? "firecracker" : "qemu-system-x86_64", fc ? "fc.sock" : "ctl.sock", err);
-		if (jr == 0 && fc) {
-			/* the VMM binary goes in too (Firecracker is one static file) */
-			char *inside = fb_jail_link(&jail, fc, "firecracker", false, err);
-			if (!inside) {
-				jr = -1;
-			} else {
-				free(fc);
-				fc = inside;
-			}
-		}
-		if (jr < 0)
-			fb_span_error(js, err->msg);
-		fb_span_end(js);
-		if (jr < 0) {
-			free(fc);
-			jv_free(jspec);
-			fb_jail_remove(&jail);
-			fb_jail_free(&jail);
-			rc = fb_tool_fail(err);
-			goto out;
-		}
-		v.jail = &jail;
-	}
-	jv_free(jspec);
-	struct fb_strv tcg = FB_STRV_INIT, kvm = FB_STRV_INIT;
-	if (!fc && qemu_argv(&v, spec, &tcg, &kvm, err) < 0) {
-		free(fc);
+	/* the config drive prepare described, with the network fb-net made */
+	if (spec.config && fb_drive_write(spec.config_drive, spec.config, spec.network, err) < 0) {
 		rc = fb_tool_fail(err);
 		goto out;
 	}
-	v.state = jv_object_set(v.state, jv_string("id"), jv_string(v.id));
-	v.state = jv_object_set(v.state, jv_string("image"), image ? jv_string(image) : jv_null());
-	v.state = jv_object_set(v.state, jv_string("backend"), jv_string("qemu"));
-	v.state = jv_object_set(v.state, jv_string("run_cache"), jv_string(v.dir));
-	v.state = jv_object_set(v.state, jv_string("jail"), v.jail ? jv_string(v.jail->root) : jv_null());
-	v.state = jv_object_set(v.state, jv_string("console_log"), v.daemon ? jv_string(v.console) : jv_null());
-	v.state = jv_object_set(v.state, jv_string("started"), jv_number((double)time(NULL)));
-	v.state = jv_object_set(v.state, jv_string("daemonized"), jv_bool(v.daemon));
+	if (spec.jail && jail_vm(&v, &jail, &spec, &fc, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	if (!fc && qemu_argv(&v, &spec, &tcg, &kvm, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
+	}
+	set_str(&v.state.id, v.id);
+	set_str(&v.state.image, spec.image);
+	set_str(&v.state.backend, "qemu");
+	set_str(&v.state.run_cache, v.dir);
+	set_str(&v.state.jail, v.jail ? v.jail->root : NULL);
+	set_str(&v.state.console_log, v.daemon ? v.console : NULL);
+	v.state.started = (long long)time(NULL);
+	v.state.daemonized = v.daemon;
 	char **k = kvm.n ? kvm.v : NULL;
-	jv net = jv_object_get(jv_copy(spec), jv_string("network"));
-	if (jv_get_kind(net) == JV_KIND_OBJECT) {
-		/* QEMU opens the tap in the VM's namespace */
-		jv ns = jv_object_get(jv_copy(net), jv_string("netns"));
-		int nfd = jv_get_kind(ns) == JV_KIND_STRING ? open(jv_string_value(ns), O_RDONLY | O_CLOEXEC) : -1;
-		host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) {
-			fb_err_errno(err, errno, "network namespace %s", jv_get_kind(ns) == JV_KIND_STRING ? jv_string_value(ns) : "?");
-			if (nfd >= 0)
-				close(nfd);
-			jv_free(ns);
-			jv_free(net);
-			fb_strv_free(&tcg);
-			fb_strv_free(&kvm);
-			free(fc);
-			rc = fb_tool_fail(err);
-			goto out;
-		}
-		close(nfd);
-		jv_free(ns);
-		v.state = jv_object_set(v.state, jv_string("network"), jv_copy(net));
-		v.state = jv_object_set(v.state, jv_string("NetworkInterfaces"), seed_interfaces(net));
-	} else {
-		jv_free(net);
+	if (enter_network(&v, &spec, &host_ns, err) < 0) {
+		rc = fb_tool_fail(err);
+		goto out;
 	}
 	if (!v.daemon) {
-		rc = fc ? supervise_fc(&v, spec, fc, err) : supervise_qemu(&v, k, tcg.v, err);
+		rc = fc ? supervise_fc(&v, &spec, fc, err) : supervise_qemu(&v, k, tcg.v, err);
 		back_to_host(&host_ns);
 		if (rc < 0)
 			rc = fb_tool_fail(err);
-		if (remove_after) {
+		if (spec.remove_after) {
 			/* a foreground VM leaves nothing: network, directory */
 			struct fb_err te = { 0 };
 			if (fb_vm_teardown(v.dir, v.id, &te) < 0)
 				fb_log_failure(&te);
 		}
-	} else {
-		/* the supervisor says "R" once the VMM runs, or "E" and why not */
-		int rp[2];
-		if (pipe2(rp, O_CLOEXEC) < 0) {
-			fb_err_errno(err, errno, "pipe");
-			rc = fb_tool_fail(err);
-			goto started;
-		}
-		fflush(NULL);
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(rp[0]);
-			v.ready_fd = rp[1];
-			setsid();
-			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-			dup2(nul, 0);
-			dup2(nul, 1);
-			int logfd = open(v.console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-			dup2(logfd >= 0 ? logfd : nul, 2);
-			if (fork() != 0)
-				_exit(0); /* not a session leader: it can never get a terminal */
-			fb_trace_forked();
-			struct fb_err e = { 0 };
-			if (fc)
-				supervise_fc(&v, spec, fc, &e);
-			else
-				supervise_qemu(&v, k, tcg.v, &e);
-			if (v.ready_fd >= 0) {
-				/* it never ran: the starting process undoes the start */
-				char *why = fb_xasprintf("E%s", e.msg[0] ? e.msg : "the VMM ended before it was running");
-				if (write(v.ready_fd, why, strlen(why)) < 0) {
-					/* nobody to tell */
-				}
-				free(why);
-			}
-			back_to_host(&host_ns);
-			if (v.jail)
-				fb_jail_remove(v.jail);
-			fb_trace_finish();
-			_exit(0);
-		}
-		int fork_errno = errno;
-		close(rp[1]);
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		back_to_host(&host_ns);
-		/* the supervisor's word: "R" once the running state is written */
-		char why[600] = "";
-		size_t got = 0;
-		for (ssize_t n; got < sizeof(why) - 1 && (n = read(rp[0], why + got, sizeof(why) - 1 - got)) != 0;) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				break;
-			got += (size_t)n;
-			if (why[0] == 'R')
-				break;
-		}
-		why[got] = '\0';
-		close(rp[0]);
-		jv st = jv_invalid();
-		struct fb_err le = { 0 };
-		if (why[0] == 'R')
-			owned = false; /* it ran: from now on kill and purge undo it */
-		if (pid > 0 && why[0] == 'R' && fb_json_load(v.state_path, &st, &le) == 0) {
-			daemon_line(st);
-			rc = fb_tool_finish(jv_object_set(jv_object(), jv_string("vm"), st));
-		} else if (why[0] == 'R') {
-			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM was stopped as it started", v.id);
-			rc = fb_tool_fail(err);
-		} else {
-			fb_err_set(err, FB_EXIT_FAILED, "start", "%s: the VM did not start: %s", v.id,
-				   why[0] == 'E' ? why + 1 : pid < 0 ? strerror(fork_errno) : "its supervisor ended");
-			rc = fb_tool_fail(err);
-		}
-	}
-started:
-	fb_strv_free(&tcg);
-	fb_strv_free(&kvm);
-	free(fc);
-	if (v.jail && (!v.daemon || rc != 0)) {
-		fb_jail_remove(v.jail);
-		fb_jail_free(v.jail);
+	} else if ((rc = start_daemon(&v, &spec, doc, fc, k, tcg.v, &host_ns, &owned, err)) == 0) {
+		rc = fb_doc_finish(doc);
+		doc = NULL;
 	}
 out:
+	if (v.jail && (!v.daemon || rc != 0))
+		fb_jail_remove(v.jail); /* a daemon's supervisor removes it at its end */
+	if (v.jail)
+		fb_jail_free(v.jail);
 	back_to_host(&host_ns);
 	/* a VM that never started leaves nothing behind: its jail, its
 	 * network (fb-net del from the cached result), its run directory, in
@@ -628,8 +566,12 @@ out:
 	}
 	if (v.lock_fd >= 0)
 		close(v.lock_fd);
-	jv_free(spec);
-	jv_free(v.state);
+	fb_strv_free(&tcg);
+	fb_strv_free(&kvm);
+	free(fc);
+	fb_doc_free(doc);
+	fb_vm_spec_free(&spec);
+	fb_vm_state_free(&v.state);
 	free(v.id);
 	free(v.dir);
 	free(v.state_path);
@@ -637,8 +579,6 @@ out:
 	free(v.console);
 	free(v.kvm_broken);
 	free(v.sock_arg);
-	free(run_cache);
-	free(image);
 	return rc;
 }
 
@@ -659,6 +599,8 @@ int main(int argc, char **argv)
 	fb_tool_init("fb-jail");
 	const char *spec = NULL, *dir = NULL;
 	long timeout = 15;
+	struct prepare_req pr = PREPARE_REQ_INIT;
+	bool start_opts = false, stop_opts = false, prep_opts = false;
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
@@ -667,8 +609,14 @@ int main(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case OPT_SPEC: spec = optarg; break;
-		case OPT_RUN_DIR: dir = optarg; break;
+		case OPT_SPEC:
+			spec = optarg;
+			start_opts = true;
+			break;
+		case OPT_RUN_DIR:
+			dir = optarg;
+			stop_opts = true;
+			break;
 		case OPT_TIMEOUT: {
 			char *end;
 			timeout = strtol(optarg, &end, 10);
@@ -676,39 +624,62 @@ int main(int argc, char **argv)
 				end++;
 			if (*end || timeout < 0)
 				return fb_tool_usage_error("--timeout %s: expected seconds", optarg);
+			stop_opts = true;
 			break;
 		}
-		default: return fb_tool_bad_option(argv);
+		default:
+			if (c < P_NAME || c >= P_LAST)
+				return fb_tool_bad_option(argv);
+			int pr_rc = prepare_opt(c, optarg, &pr);
+			if (pr_rc) {
+				prepare_req_free(&pr);
+				return pr_rc;
+			}
+			prep_opts = true;
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
+		prepare_req_free(&pr);
 		return fb_tool_usage_error("expected a command: start or stop");
+	}
 	const char *cmd = argv[optind++];
-	if (optind < argc)
-		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	bool is_prepare = !strcmp(cmd, "prepare"), is_start = !strcmp(cmd, "start"), is_stop = !strcmp(cmd, "stop");
+	int rc = -1;
+	if (!is_prepare && !is_start && !is_stop)
+		rc = fb_tool_usage_error("unknown command '%s'", cmd);
+	else if ((prep_opts && !is_prepare) || (start_opts && !is_start) || (stop_opts && !is_stop))
+		rc = fb_tool_usage_error("%s takes none of the options of %s", cmd,
+					 prep_opts && !is_prepare ? "prepare" : start_opts && !is_start ? "start" : "stop");
+	else if (!is_prepare && optind < argc)
+		rc = fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
+	if (rc >= 0) {
+		prepare_req_free(&pr);
+		return rc;
+	}
 	struct fb_err err = { 0 };
-	if (!strcmp(cmd, "start")) {
-		int rc = cmd_start(spec, &err);
+	if (is_prepare) {
+		/* what follows is the command that replaces the image's CMD */
+		if (optind < argc) {
+			pr.cmd = argv + optind;
+			pr.ncmd = (size_t)(argc - optind);
+		}
+		rc = cmd_prepare(&pr);
+		prepare_req_free(&pr);
+		return rc;
+	}
+	if (is_start) {
+		rc = cmd_start(spec, &err);
 		print_timings();
 		return rc;
 	}
-	if (strcmp(cmd, "stop"))
-		return fb_tool_usage_error("unknown command '%s'", cmd);
 	if (!dir)
 		return fb_tool_usage_error("stop needs --run-dir");
-	jv final;
+	struct fb_vm_state final;
 	if (fb_vm_stop(dir, timeout, &final, &err) < 0)
 		return fb_tool_fail(&err);
-	jv ex = fb_json_member(final, "exit_code");
-	jv id = fb_json_member(final, "id");
-	jv_free(final);
-	if (fb_vm_teardown(dir, jv_get_kind(id) == JV_KIND_STRING ? jv_string_value(id) : "x", &err) < 0) {
-		jv_free(ex);
-		jv_free(id);
-		return fb_tool_fail(&err);
-	}
-	jv out = jv_object_set(jv_object(), jv_string("id"), jv_get_kind(id) == JV_KIND_STRING ? id : (jv_free(id), jv_null()));
-	out = jv_object_set(out, jv_string("killed"), jv_true());
-	out = jv_object_set(out, jv_string("exit_code"), jv_get_kind(ex) == JV_KIND_NUMBER ? ex : (jv_free(ex), jv_null()));
-	return fb_tool_finish(out);
+	rc = fb_vm_teardown(dir, final.id ? final.id : "x", &err) < 0
+		     ? fb_tool_fail(&err)
+		     : fb_doc_finish(fb_vm_stopped_doc(final.id, final.has_exit_code, final.exit_code));
+	fb_vm_state_free(&final);
+	return rc;
 }

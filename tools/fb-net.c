@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@
 
 #include "cni.h"
 #include "err.h"
-#include "json.h"
+#include "doc.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -41,6 +42,7 @@
 #include "trace.h"
 #include "util.h"
 #include "vm.h"
+#include "spec.h"
 
 #define NETNS_DIR "/var/run/netns"
 #define IFNAME "eth0"
@@ -101,7 +103,7 @@ struct net {
 };
 
 /* The conflist named NET (a .conf single plugin becomes a list of one). */
-static int find_conflist(struct net *n, jv *out, struct fb_err *err)
+static int find_conflist(struct net *n, struct fb_cni_conflist *out, struct fb_err *err)
 {
 	for (size_t d = 0; d < n->conf_dirs.n; d++) {
 		DIR *dir = opendir(n->conf_dirs.v[d]);
@@ -117,25 +119,18 @@ static int find_conflist(struct net *n, jv *out, struct fb_err *err)
 		fb_strv_sort(&names);
 		for (size_t i = 0; i < names.n; i++) {
 			char *p = fb_xasprintf("%s/%s", n->conf_dirs.v[d], names.v[i]);
-			jv c;
+			struct fb_buf text = FB_BUF_INIT;
 			struct fb_err e2 = { 0 };
-			if (fb_json_load(p, &c, &e2) == 0) {
-				/* files that are not configurations are not this network */
-				char *name = fb_cni_conf_name(c);
-				if (name && !strcmp(name, n->network)) {
-					int r = fb_cni_conflist(c, out, err);
-					if (r < 0)
-						fb_err_prefix(err, "%s", p);
-					free(name);
-					jv_free(c);
-					free(p);
-					fb_strv_free(&names);
-					return r;
-				}
-				free(name);
-				jv_free(c);
-			}
+			/* files that are not configurations are not this network */
+			int r = fb_read_file(p, &text, &e2) < 0 ? 0 : fb_cni_conf_decode(fb_buf_str(&text), text.len, n->network, out, err);
+			if (r < 0)
+				fb_err_prefix(err, "%s", p);
+			fb_buf_free(&text);
 			free(p);
+			if (r != 0) {
+				fb_strv_free(&names);
+				return r < 0 ? -1 : 0;
+			}
 		}
 		fb_strv_free(&names);
 	}
@@ -159,37 +154,24 @@ static char *find_plugin(struct net *n, const char *type)
 	return NULL;
 }
 
-/* One plugin call; the result document (ADD) on success. */
-static int call_plugin(struct net *n, const char *command, jv plugin, jv list, jv prev, jv *result, struct fb_err *err)
+/* One plugin call (plugin i of the list); its result (ADD) on success. */
+static int call_plugin(struct net *n, const char *command, const struct fb_cni_conflist *l, size_t i,
+		       const struct fb_cni_result *prev, struct fb_cni_result **result, struct fb_err *err)
 {
-	/* the conflist is checked (lib/cni): a plugin has a type */
-	jv type = fb_json_member(plugin, "type");
-	if (jv_get_kind(type) != JV_KIND_STRING) {
-		jv_free(type);
-		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: a plugin without a type", n->network);
-	}
-	char *path = find_plugin(n, jv_string_value(type));
+	/* the conflist is checked (lib/cni_doc): a plugin has a type */
+	const char *type = l->plugins[i].type;
+	char *path = find_plugin(n, type);
 	if (!path) {
 		struct fb_buf dirs = FB_BUF_INIT;
 		for (size_t d = 0; d < n->bin_dirs.n; d++)
 			fb_buf_addf(&dirs, "%s%s", d ? ", " : "", n->bin_dirs.v[d]);
-		int r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_plugin", "network %s: the CNI plugin %s is not in %s", n->network,
-				   jv_string_value(type), fb_buf_str(&dirs));
+		int r = fb_err_set(err, FB_EXIT_NOTFOUND, "no_plugin", "network %s: the CNI plugin %s is not in %s", n->network, type,
+				   fb_buf_str(&dirs));
 		fb_buf_free(&dirs);
-		jv_free(type);
 		return r;
 	}
 	/* the plugin's config: its object, the list's name and version, prevResult */
-	jv conf = jv_copy(plugin);
-	conf = jv_object_set(conf, jv_string("name"), fb_json_member(list, "name"));
-	jv ver = fb_json_member(list, "cniVersion");
-	if (jv_get_kind(ver) == JV_KIND_STRING)
-		conf = jv_object_set(conf, jv_string("cniVersion"), ver);
-	else
-		jv_free(ver);
-	if (jv_is_valid(prev) && jv_get_kind(prev) == JV_KIND_OBJECT)
-		conf = jv_object_set(conf, jv_string("prevResult"), jv_copy(prev));
-	char *text = fb_json_dump(conf, false);
+	char *text = fb_cni_plugin_conf(l, i, prev);
 	struct fb_strv env = FB_STRV_INIT;
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_COMMAND=%s", command));
 	fb_strv_push_owned(&env, fb_xasprintf("CNI_CONTAINERID=fb-%s", n->id));
@@ -216,7 +198,7 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	fb_strv_push_owned(&env, fb_buf_steal(&cargs));
 	fb_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	char *argv[] = { path, NULL };
-	char *sname = fb_xasprintf("cni %s %s", command, jv_string_value(type));
+	char *sname = fb_xasprintf("cni %s %s", command, type);
 	struct fb_span *span = fb_span_begin(sname);
 	free(sname);
 	fb_span_set(span, "cni.network", n->network);
@@ -240,30 +222,18 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 		int status = 0;
 		if (fb_proc_wait(p.pid, &status, err) < 0)
 			status = 1 << 8; /* not waited for: as if it failed */
-		jv doc = jv_invalid();
-		struct fb_err pe = { 0 };
-		bool parsed = out.len && fb_json_parse(fb_buf_str(&out), out.len, &doc, &pe) == 0;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			jv msg = parsed ? fb_json_member(doc, "msg") : jv_invalid();
-			jv det = parsed ? fb_json_member(doc, "details") : jv_invalid();
-			ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "network %s: %s %s: %s%s%s", n->network, jv_string_value(type),
-					 command, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : fb_buf_str(&out),
-					 jv_get_kind(det) == JV_KIND_STRING ? ": " : "",
-					 jv_get_kind(det) == JV_KIND_STRING ? jv_string_value(det) : "");
-			jv_free(msg);
-			jv_free(det);
-			if (parsed)
-				jv_free(doc);
-		} else if (result && parsed && fb_cni_result_check(doc, err) < 0) {
+			char *msg = NULL, *det = NULL;
+			fb_cni_error_decode(fb_buf_str(&out), out.len, &msg, &det);
+			ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "network %s: %s %s: %s%s%s", n->network, type, command,
+					 msg ? msg : fb_buf_str(&out), det ? ": " : "", det ? det : "");
+			free(msg);
+			free(det);
+		} else if (result && fb_cni_result_decode(fb_buf_str(&out), out.len, result, err) < 0) {
 			/* a plugin's answer is input too */
-			fb_err_prefix(err, "network %s: %s %s: its result", n->network, jv_string_value(type), command);
+			fb_err_prefix(err, "network %s: %s %s: its result", n->network, type, command);
 			err->code = FB_EXIT_FAILED;
 			ret = -1;
-			jv_free(doc);
-		} else if (result) {
-			*result = parsed ? doc : jv_null();
-		} else if (parsed) {
-			jv_free(doc);
 		}
 		fb_buf_free(&out);
 	}
@@ -273,7 +243,6 @@ static int call_plugin(struct net *n, const char *command, jv plugin, jv list, j
 	fb_strv_free(&env);
 	free(text);
 	free(path);
-	jv_free(type);
 	return ret;
 }
 
@@ -558,18 +527,14 @@ static int ports_add(struct net *n, char *vm_ip, struct fb_err *err)
 	return r;
 }
 
-static jv cache_doc(struct net *n, jv list, jv result)
+/* What DEL needs: the list, the plugin directories, the namespace, the
+ * result so far (NULL: none yet). */
+static int save_cache(struct net *n, const char *path, const struct fb_cni_conflist *l, const struct fb_cni_result *r,
+		      struct fb_err *err)
 {
-	jv bins = jv_array();
-	for (size_t i = 0; i < n->bin_dirs.n; i++)
-		bins = jv_array_append(bins, jv_string(n->bin_dirs.v[i]));
-	jv c = jv_object_set(jv_object(), jv_string("conflist"), list);
-	c = jv_object_set(c, jv_string("bin_dirs"), bins);
-	c = jv_object_set(c, jv_string("netns"), jv_string(n->netns));
-	c = jv_object_set(c, jv_string("netns_owned"), jv_bool(!n->netns_given));
-	if (n->cache_dir)
-		c = jv_object_set(c, jv_string("cni_cache_dir"), jv_string(n->cache_dir));
-	return jv_object_set(c, jv_string("result"), result);
+	struct fb_cni_cache c = { .list = *l, .bin_dirs = n->bin_dirs, .netns = n->netns, .netns_owned = !n->netns_given,
+				  .cni_cache_dir = (char *)n->cache_dir, .result = (struct fb_cni_result *)r };
+	return fb_cni_cache_save(path, &c, err);
 }
 
 /* libcni's cached result (<dir>/results/<net>-<container>-<ifname>), so
@@ -579,61 +544,45 @@ static char *libcni_cache_path(const char *dir, const char *net, const char *id)
 	return fb_xasprintf("%s/results/%s-fb-%s-%s", dir, net, id, IFNAME);
 }
 
-static void libcni_cache_write(struct net *n, jv result)
+static void libcni_cache_write(struct net *n, const struct fb_cni_result *result)
 {
 	if (!n->cache_dir)
 		return;
 	struct fb_err e = { 0 };
 	char *dir = fb_xasprintf("%s/results", n->cache_dir), *p = libcni_cache_path(n->cache_dir, n->network, n->id);
-	jv d = jv_object_set(jv_object(), jv_string("kind"), jv_string("cniCacheV1"));
-	d = jv_object_set(d, jv_string("containerId"), jv_string_fmt("fb-%s", n->id));
-	d = jv_object_set(d, jv_string("ifName"), jv_string(IFNAME));
-	d = jv_object_set(d, jv_string("networkName"), jv_string(n->network));
-	d = jv_object_set(d, jv_string("result"), jv_copy(result));
-	if (fb_mkdir_p(dir, 0700, &e) < 0 || fb_json_save(p, d, 0600, &e) < 0)
+	char *container = fb_xasprintf("fb-%s", n->id);
+	if (fb_mkdir_p(dir, 0700, &e) < 0 || fb_cni_libcni_save(p, container, IFNAME, n->network, result, &e) < 0)
 		fb_warn("--cni-cache-dir %s: %s", n->cache_dir, e.msg);
+	free(container);
 	free(dir);
 	free(p);
 }
 
 /* The plugin directories add used, unless given again. */
-static void cached_bins(struct net *n, jv c)
+static void cached_bins(struct net *n, const struct fb_cni_cache *c)
 {
-	jv bins = jv_object_get(jv_copy(c), jv_string("bin_dirs"));
-	if (!n->bin_given && jv_get_kind(bins) == JV_KIND_ARRAY && jv_array_length(jv_copy(bins)) > 0) {
-		fb_strv_free(&n->bin_dirs);
-		jv_array_foreach(bins, i, b)
-		{
-			if (jv_get_kind(b) == JV_KIND_STRING)
-				fb_strv_push(&n->bin_dirs, jv_string_value(b));
-			jv_free(b);
-			(void)i;
-		}
-	}
-	jv_free(bins);
+	if (n->bin_given || !c->bin_dirs.n)
+		return;
+	fb_strv_free(&n->bin_dirs);
+	for (size_t i = 0; i < c->bin_dirs.n; i++)
+		fb_strv_push(&n->bin_dirs, c->bin_dirs.v[i]);
 }
 
 /* DEL for every plugin of the list, in reverse; every one is called even
  * when one fails (the first failure is the error). */
-static int del_chain(struct net *n, jv list, jv result, struct fb_err *err)
+static int del_chain(struct net *n, const struct fb_cni_conflist *l, const struct fb_cni_result *result, struct fb_err *err)
 {
 	int ret = 0;
-	jv plugins = fb_json_member(list, "plugins");
-	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
-	/* in reverse; every one is called even when one fails */
-	for (int i = np - 1; i >= 0; i--) {
+	for (size_t i = l->n; i-- > 0;) {
 		struct fb_err pe = { 0 };
-		jv pl = jv_array_get(jv_copy(plugins), i);
-		if (call_plugin(n, "DEL", pl, list, result, NULL, &pe) < 0) {
+		if (call_plugin(n, "DEL", l, i, result, NULL, &pe) < 0) {
 			fb_log(FB_LOG_WARN, "%s", pe.msg);
 			if (!ret) {
 				*err = pe;
 				ret = -1;
 			}
 		}
-		jv_free(pl);
 	}
-	jv_free(plugins);
 	return ret;
 }
 
@@ -641,58 +590,44 @@ static int net_del(struct net *n, struct fb_err *err)
 {
 	ports_del(n->id);
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
-	jv c;
+	struct fb_cni_cache c;
 	struct fb_err ce = { 0 };
 	int ret = 0;
 	bool owned = !n->netns_given;
-	int lr = fb_json_load(cache, &c, &ce);
-	if (lr == 0 && fb_cni_cache_check(c, &ce) < 0)
-		jv_free(c);
-	if (ce.msg[0] && access(cache, F_OK) == 0) {
+	int lr = fb_cni_cache_load(cache, &c, &ce);
+	if (lr < 0 && access(cache, F_OK) == 0) {
 		/* not what add wrote: there is nothing to run the plugins' DEL with */
-		ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "%s: %s: the plugins' DEL did not run (the file is kept)", cache, ce.msg);
-		lr = -1;
+		ret = fb_err_set(err, FB_EXIT_FAILED, "cni", "%s: the plugins' DEL did not run (the file is kept)", ce.msg);
 	}
 	if (lr == 0) {
-		cached_bins(n, c);
-		jv ns = fb_json_member(c, "netns"), ow = fb_json_member(c, "netns_owned");
-		if (jv_get_kind(ns) == JV_KIND_STRING) {
+		cached_bins(n, &c);
+		if (c.netns) {
 			free(n->netns);
-			n->netns = fb_xstrdup(jv_string_value(ns));
+			n->netns = fb_xstrdup(c.netns);
 		}
-		if (jv_get_kind(ow) == JV_KIND_FALSE)
+		if (!c.netns_owned)
 			owned = false;
-		jv_free(ns);
-		jv_free(ow);
-		jv cd = fb_json_member(c, "cni_cache_dir");
-		jv list = fb_json_member(c, "conflist"), result = fb_json_member(c, "result");
-		jv nm = fb_json_member(list, "name");
-		char *netname = jv_get_kind(nm) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(nm)) : fb_xstrdup("?");
-		jv_free(nm);
-		n->network = netname;
-		ret = del_chain(n, list, result, err);
-		jv_free(list);
-		jv_free(result);
-		jv_free(c);
-		if (jv_get_kind(cd) == JV_KIND_STRING) {
-			char *lp = libcni_cache_path(jv_string_value(cd), netname, n->id);
+		const char *net = n->network;
+		n->network = c.list.name;
+		ret = del_chain(n, &c.list, c.result, err);
+		if (c.cni_cache_dir) {
+			char *lp = libcni_cache_path(c.cni_cache_dir, c.list.name, n->id);
 			unlink(lp);
 			free(lp);
 		}
-		jv_free(cd);
-		free(netname);
-		n->network = NULL;
+		n->network = net;
+		fb_cni_cache_free(&c);
 	} else if (n->network) {
 		/* no cache (a start that died before it was written, or it was
 		 * removed): the network's DEL anyway, with no prevResult; CNI DEL
 		 * is idempotent, and the IPAM plugin releases what the container
 		 * id holds */
-		jv list;
-		if (find_conflist(n, &list, err) < 0) {
+		struct fb_cni_conflist l;
+		if (find_conflist(n, &l, err) < 0) {
 			ret = -1;
 		} else {
-			ret = del_chain(n, list, jv_null(), err);
-			jv_free(list);
+			ret = del_chain(n, &l, NULL, err);
+			fb_cni_conflist_free(&l);
 			if (n->cache_dir) {
 				char *lp = libcni_cache_path(n->cache_dir, n->network, n->id);
 				unlink(lp);
@@ -708,67 +643,61 @@ static int net_del(struct net *n, struct fb_err *err)
 	return ret;
 }
 
-static int net_add(struct net *n, jv *out, struct fb_err *err)
+static int net_add(struct net *n, struct fb_network *out, struct fb_err *err)
 {
 	if (!n->network)
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "add needs --network");
-	jv list;
+	struct fb_cni_conflist list;
 	if (find_conflist(n, &list, err) < 0)
 		return -1;
 	if (n->netns_given && access(n->netns, F_OK) != 0) {
-		jv_free(list);
+		fb_cni_conflist_free(&list);
 		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--netns %s: no such network namespace", n->netns);
 	}
 	if (!n->netns_given && access(n->netns, F_OK) == 0) {
-		jv_free(list);
+		fb_cni_conflist_free(&list);
 		return fb_err_set(err, FB_EXIT_USAGE, "exists", "%s exists: VM %s has a network already (fb-net del first)", n->netns,
 				  n->id);
 	}
 	/* what DEL needs is saved before anything is made: a start killed at
 	 * any point leaves the cache that undoes it (firebuild purge) */
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
-	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || fb_json_save(cache, cache_doc(n, jv_copy(list), jv_null()), 0600, err) < 0) {
+	if (fb_mkdir_p(n->run_dir, 0700, err) < 0 || save_cache(n, cache, &list, NULL, err) < 0) {
 		free(cache);
-		jv_free(list);
+		fb_cni_conflist_free(&list);
 		return -1;
 	}
 	if (!n->netns_given && netns_create(n->netns, err) < 0) {
 		unlink(cache);
 		free(cache);
-		jv_free(list);
+		fb_cni_conflist_free(&list);
 		return -1;
 	}
-	jv plugins = jv_object_get(jv_copy(list), jv_string("plugins"));
-	jv result = jv_null();
+	struct fb_cni_result *result = NULL;
 	int ret = 0;
-	int np = jv_get_kind(plugins) == JV_KIND_ARRAY ? jv_array_length(jv_copy(plugins)) : 0;
-	if (!np)
-		ret = fb_err_set(err, FB_EXIT_USAGE, "invalid", "network %s: no plugins", n->network);
 	struct fb_err se = { 0 };
-	for (int i = 0; ret == 0 && i < np; i++) {
-		jv pl = jv_array_get(jv_copy(plugins), i), r;
-		if (call_plugin(n, "ADD", pl, list, result, &r, err) < 0) {
+	for (size_t i = 0; ret == 0 && i < list.n; i++) {
+		struct fb_cni_result *r = NULL;
+		if (call_plugin(n, "ADD", &list, i, result, &r, err) < 0) {
 			ret = -1;
 		} else {
-			jv_free(result);
+			fb_cni_result_freep(&result);
 			result = r;
-			fb_json_save(cache, cache_doc(n, jv_copy(list), jv_copy(result)), 0600, &se);
+			if (save_cache(n, cache, &list, result, &se) < 0)
+				fb_debug("%s", se.msg);
 		}
-		jv_free(pl);
 	}
 	free(cache);
 	if (ret < 0) {
 		/* undo: what was added goes, the namespace too */
 		struct fb_err de = { 0 };
-		const char *net = n->network;
-		net_del(n, &de);
-		n->network = net;
+		if (net_del(n, &de) < 0)
+			fb_log(FB_LOG_WARN, "%s", de.msg);
 	} else {
 		libcni_cache_write(n, result);
-		*out = fb_cni_summarize(result, n->network, n->netns, IFNAME, mtu_of, n);
-		jv ip = jv_getpath(jv_copy(*out), jv_parse("[\"interfaces\",0,\"ip\"]"));
-		char *addr = jv_get_kind(ip) == JV_KIND_STRING ? fb_xstrdup(jv_string_value(ip)) : NULL;
-		jv_free(ip);
+		static const struct fb_cni_result none = { 0 };
+		fb_cni_summarize(result ? result : &none, n->network, n->netns, IFNAME, mtu_of, n, out);
+		char *addr = out->nifs && out->ifs[0].ip ? fb_xstrdup(out->ifs[0].ip) : NULL;
 		if (addr)
 			addr[strcspn(addr, "/")] = '\0';
 		if (n->ports.n && !addr)
@@ -778,66 +707,49 @@ static int net_add(struct net *n, jv *out, struct fb_err *err)
 		free(addr);
 		if (ret < 0) {
 			struct fb_err de = { 0 };
-			const char *net = n->network;
-			net_del(n, &de);
-			n->network = net;
-			jv_free(*out);
-		} else if (n->ports.n) {
-			jv pl = jv_array();
+			if (net_del(n, &de) < 0)
+				fb_log(FB_LOG_WARN, "%s", de.msg);
+			fb_network_free(out);
+		} else {
 			for (size_t i = 0; i < n->ports.n; i++)
-				pl = jv_array_append(pl, jv_string(n->ports.v[i]));
-			*out = jv_object_set(*out, jv_string("ports"), pl);
+				fb_strv_push(&out->ports, n->ports.v[i]);
 		}
 	}
-	jv_free(result);
-	jv_free(plugins);
-	jv_free(list);
+	fb_cni_result_freep(&result);
+	fb_cni_conflist_free(&list);
 	return ret;
 }
 
 static int net_check(struct net *n, struct fb_err *err)
 {
 	char *cache = fb_xasprintf("%s/cni.json", n->run_dir);
-	jv c;
+	struct fb_cni_cache c;
 	struct fb_err ce = { 0 };
-	int r = fb_json_load(cache, &c, &ce);
-	if (r == 0 && fb_cni_cache_check(c, &ce) < 0) {
-		jv_free(c);
-		fb_err_prefix(&ce, "%s", cache);
-		r = -1;
-	}
+	int r = fb_cni_cache_load(cache, &c, &ce);
 	bool there = access(cache, F_OK) == 0;
 	free(cache);
 	if (r < 0 && there)
 		return fb_err_set(err, FB_EXIT_FAILED, "cni", "VM %s: %s", n->id, ce.msg);
 	if (r < 0)
 		return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "VM %s has no network (no cni.json in %s)", n->id, n->run_dir);
-	cached_bins(n, c);
-	jv list = fb_json_member(c, "conflist"), result = fb_json_member(c, "result");
-	jv_free(c);
-	jv plugins = fb_json_member(list, "plugins");
-	jv nm = fb_json_member(list, "name");
-	char *netname = fb_xstrdup(jv_get_kind(nm) == JV_KIND_STRING ? jv_string_value(nm) : "?");
-	jv_free(nm);
-	n->network = netname;
+	cached_bins(n, &c);
+	const char *net = n->network;
+	n->network = c.list.name;
 	if (access(n->netns, F_OK) != 0)
 		r = fb_err_set(err, FB_EXIT_FAILED, "cni", "VM %s: its network namespace %s is gone", n->id, n->netns);
-	for (int i = 0; r == 0 && i < jv_array_length(jv_copy(plugins)); i++) {
-		jv pl = jv_array_get(jv_copy(plugins), i);
-		r = call_plugin(n, "CHECK", pl, list, result, NULL, err);
-		jv_free(pl);
-	}
-	jv_free(plugins);
-	jv_free(list);
-	jv_free(result);
-	free(netname);
-	n->network = NULL;
+	for (size_t i = 0; r == 0 && i < c.list.n; i++)
+		r = call_plugin(n, "CHECK", &c.list, i, c.result, NULL, err);
+	n->network = net;
+	fb_cni_cache_free(&c);
 	return r;
 }
 
 int main(int argc, char **argv)
 {
 	fb_tool_init("fb-net");
+	/* a plugin may end without reading its config (DEL of one that has
+	 * nothing to undo): its answer says how it went, not our write */
+	signal(SIGPIPE, SIG_IGN);
 	struct net n = { .tap_uid = -1, .tap_gid = -1 };
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -875,13 +787,44 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind++];
 	if (optind < argc)
 		return fb_tool_usage_error("unexpected argument '%s'", argv[optind]);
-	if (!n.id || !fb_vm_valid_name(n.id))
+	if (n.id && !fb_vm_valid_name(n.id))
 		return fb_tool_usage_error("--id: 1 to 20 characters of [a-zA-Z0-9] (the VM's id)");
 	if (n.ip) {
 		/* an address, not a flag or a list: CNI_ARGS is ';'-separated */
 		for (const char *p = n.ip; *p; p++)
 			if (!strchr("0123456789abcdefABCDEF.:", *p))
 				return fb_tool_usage_error("--ip-address %s: not an IP address", n.ip);
+	}
+	struct fb_err err = { 0 };
+	FB_AUTODOC struct fb_doc *doc = NULL;
+	/* in a pipeline (fb-tag get | fb-jail prepare | fb-net add | fb-jail
+	 * start) the document read gets .network; an error object from the
+	 * tool before goes on */
+	if (isatty(0))
+		doc = fb_doc_new();
+	else if (fb_vm_doc_read(0, true, &doc, &err) < 0)
+		return fb_tool_fail(&err);
+	if (fb_doc_is_error(doc)) {
+		struct fb_doc *e = doc;
+		doc = NULL;
+		return fb_doc_pass_error(e);
+	}
+	/* the VM a prepare step made: its id, run directory and jail user,
+	 * unless the flags say otherwise */
+	struct fb_vm_spec vm = { 0 };
+	if (fb_doc_has(doc, "vm") && fb_vm_spec_decode(doc, &vm, &err) < 0)
+		return fb_tool_fail(&err);
+	if (!n.id)
+		n.id = vm.id;
+	if (!n.run_dir)
+		n.run_dir = vm.run_dir;
+	if (n.tap_uid < 0 && vm.jail) {
+		n.tap_uid = (long)vm.jail->uid;
+		n.tap_gid = (long)vm.jail->gid;
+	}
+	if (!n.id || !fb_vm_valid_name(n.id)) {
+		fb_vm_spec_free(&vm);
+		return fb_tool_usage_error("--id: 1 to 20 characters of [a-zA-Z0-9] (the VM's id)");
 	}
 	if (!n.conf_dirs.n) {
 		fb_strv_push(&n.conf_dirs, "/etc/cni/conf.d");
@@ -896,40 +839,25 @@ int main(int argc, char **argv)
 		n.run_dir = rd;
 	if (!n.netns)
 		n.netns = fb_xasprintf("%s/fb-%s", NETNS_DIR, n.id);
-	struct fb_err err = { 0 };
-	int rc;
-	jv out = jv_invalid(), in = jv_invalid();
-	/* in a pipeline (fb-tag get | fb-net add | fb-jail start) the document
-	 * read gets .network; an error object from the tool before goes on */
-	if (!isatty(0) && fb_json_read_fd_opt(0, &in, &err) < 0) {
-		rc = fb_tool_fail(&err);
-	} else if (jv_is_valid(in) && fb_json_is_error_doc(in)) {
-		rc = fb_tool_pass_error(in);
-		in = jv_invalid();
-	} else if (jv_is_valid(in) && fb_cni_net_input_check(in, &err) < 0) {
+	int r, rc;
+	if (!strcmp(cmd, "add")) {
+		struct fb_network out = { 0 };
+		if ((r = net_add(&n, &out, &err)) == 0)
+			fb_network_encode(doc, &out);
+		fb_network_free(&out);
+	} else if (!strcmp(cmd, "check")) {
+		if ((r = net_check(&n, &err)) == 0)
+			fb_net_doc_mark(doc, "checked");
+	} else if ((r = net_del(&n, &err)) == 0) {
+		fb_net_doc_mark(doc, "deleted");
+	}
+	if (r < 0) {
 		rc = fb_tool_fail(&err);
 	} else {
-		jv doc = jv_is_valid(in) ? in : jv_object();
-		in = jv_invalid();
-		int r;
-		if (!strcmp(cmd, "add")) {
-			if ((r = net_add(&n, &out, &err)) == 0)
-				doc = jv_object_set(doc, jv_string("network"), out);
-		} else if (!strcmp(cmd, "check")) {
-			if ((r = net_check(&n, &err)) == 0)
-				doc = jv_object_set(doc, jv_string("checked"), jv_true());
-		} else if ((r = net_del(&n, &err)) == 0) {
-			doc = jv_object_set(doc, jv_string("deleted"), jv_true());
-		}
-		if (r < 0) {
-			jv_free(doc);
-			rc = fb_tool_fail(&err);
-		} else {
-			rc = fb_tool_finish(doc);
-		}
+		rc = fb_doc_finish(doc);
+		doc = NULL;
 	}
-	if (jv_is_valid(in))
-		jv_free(in);
+	fb_vm_spec_free(&vm);
 	fb_strv_free(&n.conf_dirs);
 	fb_strv_free(&n.bin_dirs);
 	fb_strv_free(&n.ports);

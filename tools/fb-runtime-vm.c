@@ -236,35 +236,29 @@ static int configure_fc(struct sup *s, const char *api, struct fb_err *err)
 	/* Firecracker's usual command line, then ours (fb-init from the initramfs) */
 	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules quiet rdinit=/init %s",
 				  b->kernel_args ? b->kernel_args : "");
-	int r = fb_fc_put(api, "/machine-config",
-			  JV_OBJECT(jv_string("vcpu_count"), jv_number((double)b->cpu), jv_string("mem_size_mib"),
-				    jv_number((double)b->mem)),
-			  false, err);
-	if (r == 0)
-		r = fb_fc_put(api, "/boot-source",
-			      JV_OBJECT(jv_string("kernel_image_path"), jv_string("/vmlinux"), jv_string("initrd_path"),
-					jv_string("/initrd"), jv_string("boot_args"), jv_string(args)),
-			      false, err);
+	struct call {
+		char *path, *body; /* lib/vm/firecracker_doc's bodies */
+	} *calls = fb_xcalloc((size_t)s->ntaps + 5, sizeof(*calls));
+	int n = 0;
+	calls[n++] = (struct call){ fb_xstrdup("/machine-config"), fb_fc_machine_body((int)b->cpu, (int)b->mem, false, NULL) };
+	calls[n++] = (struct call){ fb_xstrdup("/boot-source"), fb_fc_boot_body("/vmlinux", "/initrd", args) };
 	free(args);
-	if (r == 0)
-		r = fb_fc_put(api, "/drives/rootfs",
-			      JV_OBJECT(jv_string("drive_id"), jv_string("rootfs"), jv_string("path_on_host"), jv_string("/rootfs.ext4"),
-					jv_string("is_root_device"), jv_false(), jv_string("is_read_only"), jv_bool(b->rootfs_ro)),
-			      false, err);
-	for (int i = 0; r == 0 && i < s->ntaps; i++) {
-		char *path = fb_xasprintf("/network-interfaces/eth%d", i), *id = fb_xasprintf("eth%d", i);
-		r = fb_fc_put(api, path,
-			      JV_OBJECT(jv_string("iface_id"), jv_string(id), jv_string("host_dev_name"), jv_string(s->taps[i].tap),
-					jv_string("guest_mac"), jv_string(s->taps[i].mac)),
-			      false, err);
-		free(path);
+	calls[n++] = (struct call){ fb_xstrdup("/drives/rootfs"), fb_fc_drive_body("rootfs", "/rootfs.ext4", false, b->rootfs_ro) };
+	for (int i = 0; i < s->ntaps; i++) {
+		char *id = fb_xasprintf("eth%d", i);
+		calls[n++] = (struct call){ fb_xasprintf("/network-interfaces/%s", id), fb_fc_iface_body(id, s->taps[i].tap, s->taps[i].mac) };
 		free(id);
 	}
-	if (r == 0)
-		r = fb_fc_put(api, "/vsock", JV_OBJECT(jv_string("guest_cid"), jv_number(3), jv_string("uds_path"), jv_string("/run/v.sock")),
-			      false, err);
-	if (r == 0)
-		r = fb_fc_put(api, "/actions", JV_OBJECT(jv_string("action_type"), jv_string("InstanceStart")), false, err);
+	calls[n++] = (struct call){ fb_xstrdup("/vsock"), fb_fc_vsock_body(3, "/run/v.sock") };
+	calls[n++] = (struct call){ fb_xstrdup("/actions"), fb_fc_action_body("InstanceStart") };
+	int r = 0;
+	for (int i = 0; i < n; i++) {
+		if (r == 0)
+			r = fb_fc_put(api, calls[i].path, calls[i].body, false, err);
+		free(calls[i].path);
+		free(calls[i].body);
+	}
+	free(calls);
 	if (r < 0)
 		fb_err_prefix(err, "Firecracker");
 	return r;
@@ -311,8 +305,7 @@ int sup_setup(struct sup *s, struct fb_err *err)
 	char *jid = jail_id(c);
 	const char *base = s->set->chroot_base ? s->set->chroot_base : "/srv/jailer";
 	struct fb_jail_opts o = { .base = base, .vmm = fc ? "firecracker" : "qemu-system-x86_64", .id = jid, .uid = (uid_t)uid,
-				  .gid = (gid_t)gid, .cpu = (int)b->cpu, .mem = (int)b->mem, .cgroup_settings = jv_invalid(),
-				  .numa_node = -1 };
+				  .gid = (gid_t)gid, .cpu = (int)b->cpu, .mem = (int)b->mem, .numa_node = -1 };
 	/* the sockets' paths first: nothing is made when one does not fit */
 	char *root = fb_xasprintf("%s/%s/%s/root", base, o.vmm, jid);
 	char *iosock = fb_xasprintf("%s/run/%s", root, fc ? "v.sock_1024" : "io.sock");

@@ -1,165 +1,38 @@
-/* firebuild run: a tagged image booted as a microVM (Firecracker, or QEMU's
- * microvm machine: KVM when there is one, TCG otherwise), fb-init as PID 1,
- * a config drive, and a supervisor (fb-jail: this process in the
- * foreground, a daemon with --daemonize) that talks to fb-init over a
- * virtio-serial control port: "stop" down, "started PID", "exit CODE" and
- * "error MESSAGE" up. firebuild-vm.c has the commands for the VMs that
- * run, and the kernels.
+/* firebuild run: a tagged image booted as a microVM. The command is the
+ * pipeline of docs/tools/firebuild.md ("run as a pipeline"):
  *
- *   <run-cache>/runs/<id>/  state.json rootfs.ext4 config.drive ctl.sock
- *                           console.log */
-#include <dirent.h>
+ *   fb-tag get IMAGE | fb-jail prepare ... | fb-net add ... | fb-jail start
+ *
+ * (fb-net only with --cni-network-name). This file turns the flags (and
+ * the profile's settings) into those argv; the tools do the rest. The VM's
+ * name is taken here first (lib/vm's fb_vm_claim: the run directory made
+ * with its lock held) and the lock held for the whole pipeline: fb-jail
+ * prepare, and only it, inherits it (FB_VM_LOCK_FD) to know the name is
+ * its caller's. The document of the steps before start goes to
+ * <run-dir>/vm.json, and this process becomes fb-jail start (--spec): the
+ * VM's supervisor in the foreground, with this terminal as its console,
+ * its signals and the workload's exit status, and the lock, which it lets
+ * go once the VMM runs. A step that fails undoes its part and passes the
+ * error on; what came before it is undone here: nothing of it stays. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
+#include "file.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
-#include "tree.h"
 #include "util.h"
 #include "vm.h"
 
 #include "firebuild.h"
-
-#define SOCK_MAX 107 /* sun_path, less the NUL */
-
-/* ---- the config drive ---- */
-
-/* K=V lines of an env file (Docker's format: comments, blank lines, K
- * alone takes the value from our environment). */
-static int read_env_file(const char *path, struct fb_strv *out, struct fb_err *err)
-{
-	struct fb_buf b = FB_BUF_INIT;
-	if (fb_read_file(path, &b, err) < 0) {
-		fb_err_prefix(err, "--env-file");
-		fb_buf_free(&b);
-		return -1;
-	}
-	char *save = NULL;
-	int lineno = 0;
-	for (char *l = strtok_r(b.data ? b.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		size_t n = strlen(l);
-		if (n && l[n - 1] == '\r')
-			l[--n] = '\0';
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (!*l || *l == '#')
-			continue;
-		if (*l == '=') {
-			fb_buf_free(&b);
-			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "--env-file %s:%d: a variable needs a name", path, lineno);
-		}
-		if (strchr(l, '=')) {
-			fb_strv_push(out, l);
-		} else {
-			const char *v = getenv(l);
-			if (v)
-				fb_strv_push_owned(out, fb_xasprintf("%s=%s", l, v));
-		}
-	}
-	fb_buf_free(&b);
-	return 0;
-}
-
-/* Later values of a name replace earlier ones, in place. */
-static void env_merge(jv *env, const char *kv)
-{
-	size_t n = strcspn(kv, "=");
-	jv out = jv_array();
-	bool done = false;
-	jv_array_foreach(*env, i, e)
-	{
-		if (jv_get_kind(e) == JV_KIND_STRING && !strncmp(jv_string_value(e), kv, n) && jv_string_value(e)[n] == '=') {
-			jv_free(e);
-			if (!done)
-				out = jv_array_append(out, jv_string(kv));
-			done = true;
-		} else {
-			out = jv_array_append(out, e);
-		}
-		(void)i;
-	}
-	jv_free(*env);
-	if (!done)
-		out = jv_array_append(out, jv_string(kv));
-	*env = out;
-}
-
-static int write_config_drive(const char *path, jv cfg, struct fb_err *err)
-{
-	char *t = fb_json_dump(cfg, false);
-	size_t n = strlen(t), padded = (n + 1 + 4095) / 4096 * 4096;
-	char *buf = fb_xcalloc(1, padded);
-	memcpy(buf, t, n);
-	free(t);
-	/* secrets may be in it: only root reads it on the host */
-	int r = fb_write_file_atomic(path, buf, padded, 0600, err);
-	free(buf);
-	return r;
-}
-
-/* Where /sbin really is in the image: usr-merged systems make it a link
- * (usr/sbin), which debugfs does not follow when it writes. */
-static char *sbin_dir(const char *rootfs, struct fb_err *err)
-{
-	char *argv[] = { "debugfs", "-R", "stat /sbin", (char *)rootfs, NULL };
-	struct fb_buf out = FB_BUF_INIT, eo = FB_BUF_INIT;
-	int code = 0;
-	char *dir = fb_xstrdup("/sbin");
-	if (fb_proc_run(argv, NULL, 0, &out, &eo, &code, err) == 0 && strstr(fb_buf_str(&out), "Type: symlink")) {
-		const char *d = strstr(fb_buf_str(&out), "Fast link dest: \"");
-		if (d) {
-			d += 17;
-			size_t n = strcspn(d, "\"");
-			free(dir);
-			dir = d[0] == '/' ? fb_xstrndup(d, n) : fb_xasprintf("/%.*s", (int)n, d);
-		}
-	}
-	fb_buf_free(&out);
-	fb_buf_free(&eo);
-	return dir;
-}
-
-/* fb-init into the VM's copy (images built before it existed get it too). */
-static int inject_init(const char *rootfs, struct fb_err *err)
-{
-	char init[PATH_MAX + 64];
-	if (tool_path("fb-init", init, sizeof(init), err) < 0)
-		return -1;
-	char *dir = sbin_dir(rootfs, err);
-	char cmds[PATH_MAX * 2 + 600];
-	snprintf(cmds, sizeof(cmds),
-		 "mkdir %s\nrm %s/fb-init\nwrite %s %s/fb-init\nset_inode_field %s/fb-init mode 0100755\n"
-		 "set_inode_field %s/fb-init uid 0\nset_inode_field %s/fb-init gid 0\n",
-		 dir, dir, init, dir, dir, dir, dir);
-	char *argv[] = { "debugfs", "-w", "-f", "-", (char *)rootfs, NULL };
-	struct fb_buf out = FB_BUF_INIT, eo = FB_BUF_INIT;
-	int code = 0;
-	int r = fb_proc_run(argv, cmds, strlen(cmds), &out, &eo, &code, err);
-	if (r == 0 && code != 0)
-		r = fb_err_set(err, FB_EXIT_FAILED, "debugfs", "debugfs could not add fb-init to %s: %s", rootfs, fb_buf_str(&eo));
-	fb_buf_free(&out);
-	fb_buf_free(&eo);
-	free(dir);
-	return r;
-}
 
 static const char run_usage[] =
 	"Usage: firebuild run --from=NAME:VERSION [FLAGS] [-- CMD ARGS...]\n"
@@ -167,468 +40,252 @@ static const char run_usage[] =
 	"ENTRYPOINT+CMD (a command after -- replaces CMD): Firecracker where\n"
 	"/dev/kvm works and its binary is there, else QEMU's microvm (KVM when it\n"
 	"runs guests, TCG otherwise). The VMM runs jailed. In the foreground the\n"
-	"console is this terminal and the exit status is the workload's.\n";
+	"console is this terminal and the exit status is the workload's.\n"
+	"The pipeline: fb-tag get | fb-jail prepare | fb-net add | fb-jail start.\n";
 
-/* A Docker-style name for the hostname: adjective-surname. */
-static char *random_hostname(void)
+/* The command line (its flags, table-checked), then the settings they and
+ * the profile give. */
+struct run_req {
+	struct common co;
+	/* the flag's, else the profile's */
+	char *store, *rcflag, *cni_conf, *fc_bin, *chroot_base, *netns, *numa, *juid, *jgid, *cache_dir, *vmm, *kernel;
+	const struct fb_strv *cni_bins;
+	char id[21];
+	char *runs, *dir, *spec; /* <run-cache>/runs/<id>, its vm.json */
+	int lock;                /* the name's lock, held across the pipeline */
+};
+
+static void run_req_free(struct run_req *r)
 {
-	static const char *const adj[] = { "admiring", "bold",    "brave",    "busy",     "calm",    "clever",  "cool",
-					   "eager",    "elated",  "epic",     "festive",  "focused", "gallant", "gifted",
-					   "happy",    "jolly",   "keen",     "kind",     "lucid",   "modest",  "nifty",
-					   "quirky",   "relaxed", "serene",   "sharp",    "stoic",   "sweet",   "tender",
-					   "trusting", "upbeat",  "vibrant",  "wizardly", "zealous", "zen" };
-	static const char *const name[] = { "albattani", "babbage", "bardeen",   "bell",     "curie",    "darwin",
-					    "dijkstra",  "einstein", "euclid",   "fermat",   "feynman",  "galileo",
-					    "goldberg",  "hopper",  "hypatia",   "kepler",   "knuth",    "lamarr",
-					    "lovelace",  "mayer",   "meitner",   "newton",   "noether",  "pasteur",
-					    "ritchie",   "shannon", "thompson",  "torvalds", "turing",   "wozniak" };
-	unsigned char r[2] = { 0 };
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, r, 2) != 2)
-		r[0] = (unsigned char)getpid(), r[1] = (unsigned char)time(NULL);
-	if (fd >= 0)
-		close(fd);
-	return fb_xasprintf("%s-%s", adj[r[0] % FB_ARRAY_LEN(adj)], name[r[1] % FB_ARRAY_LEN(name)]);
+	char *owned[] = { r->store, r->rcflag, r->cni_conf, r->fc_bin, r->chroot_base, r->netns, r->numa,
+			  r->juid,  r->jgid,   r->cache_dir, r->vmm,  r->kernel, r->runs, r->dir, r->spec };
+	for (size_t i = 0; i < FB_ARRAY_LEN(owned); i++)
+		free(owned[i]);
+	if (r->lock >= 0)
+		close(r->lock);
+	common_free(&r->co);
+}
+
+/* What the flags say together, before anything is asked of the store
+ * (each flag's value is the table's to check). */
+static int run_check(const struct run_req *r)
+{
+	const struct common *co = &r->co;
+	const char *name = co_flag(co, S_NAME);
+	if (!co_flag(co, S_FROM))
+		return fb_tool_usage_error("run needs --from=NAME:VERSION");
+	if (name && !fb_vm_valid_name(name))
+		return fb_tool_usage_error("--name %s: 1 to 20 characters of [a-zA-Z0-9]", name);
+	if (co_flag(co, S_PARTUUID))
+		fb_warn("--root-drive-partuuid %s: ignored: firebuild's root drives are whole-disk ext4 file systems with no "
+			"partition table to point at",
+			co_flag(co, S_PARTUUID));
+	if (co_flag(co, S_BIN_JAILER))
+		fb_warn("--binary-jailer %s: ignored: firebuild jails the VMM itself (fb-jail: chroot, namespaces, cgroups, "
+			"dropped ids)",
+			co_flag(co, S_BIN_JAILER));
+	return 0;
+}
+
+/* The store, tracing and every setting: the flag, else the named profile's;
+ * the kernel; the flags that only go together. */
+static int run_settings(struct run_req *r, struct fb_err *err)
+{
+	struct common *co = &r->co;
+	if (resolve_common(co, "run", &r->store, err) < 0)
+		return -1;
+	r->rcflag = co_setting(co, S_RUN_CACHE);
+	r->cni_conf = co_setting(co, S_CNI_CONF);
+	r->fc_bin = co_setting(co, S_BIN_FC);
+	r->chroot_base = co_setting(co, S_CHROOT_BASE);
+	r->netns = co_setting(co, S_NETNS);
+	r->numa = co_setting(co, S_NUMA);
+	r->juid = co_setting(co, S_JAILER_UID);
+	r->jgid = co_setting(co, S_JAILER_GID);
+	r->cache_dir = co_setting(co, S_CNI_CACHE);
+	r->vmm = co_setting(co, S_VMM);
+	r->cni_bins = co_setting_list(co, S_CNI_BIN);
+	if (co_bool(co, S_NO_JAIL) && (r->juid || co_list(co, S_CGROUP)->n))
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--no-jail goes with no --jailer-uid or --cgroup");
+	if ((co_flag(co, S_IP) || co_list(co, S_PORT)->n || r->netns) && !co_flag(co, S_CNI_NET))
+		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--ip-address, --port and --netns need --cni-network-name");
+	char *vmlinux = co_setting(co, S_VMLINUX), *kdir = co_storage_prop(co, PROP_KERNEL_ROOT);
+	int kr = kernel_path(r->store, kdir, vmlinux, &r->kernel, err);
+	free(vmlinux);
+	free(kdir);
+	return kr;
+}
+
+#define FLAG(a, fmt, ...) fb_strv_push_owned((a), fb_xasprintf(fmt, __VA_ARGS__))
+
+/* fb-jail prepare's argv: the machine, the config drive's inputs, the jail. */
+static void prepare_argv(const struct run_req *r, struct fb_strv *a)
+{
+	const struct common *co = &r->co;
+	FLAG(a, "--name=%s", r->id);
+	FLAG(a, "--run-cache=%s", fb_run_cache(r->rcflag));
+	FLAG(a, "--kernel=%s", r->kernel);
+	FLAG(a, "--cpu=%lld", co_int(co, S_CPU));
+	FLAG(a, "--mem=%lld", co_int(co, S_MEM));
+	FLAG(a, "--shutdown-timeout=%lld", co_int(co, S_GRACEFUL));
+	const char *opt[][2] = { { "--kernel-args", co_flag(co, S_KARGS) },   { "--hostname", co_flag(co, S_HOSTNAME) },
+				 { "--ssh-user", co_flag(co, S_SSH_USER) },   { "--vmm", r->vmm },
+				 { "--binary-firecracker", r->fc_bin }, { "--cpu-template", co_flag(co, S_CPU_TEMPLATE) } };
+	for (size_t i = 0; i < FB_ARRAY_LEN(opt); i++)
+		if (opt[i][1])
+			FLAG(a, "%s=%s", opt[i][0], opt[i][1]);
+	const struct fb_strv *lists[] = { co_list(co, S_ENV_FILE), co_list(co, S_ENV), co_list(co, S_IDENTITY) };
+	static const char *const names[] = { "--env-file", "--env", "--identity-file" };
+	for (size_t k = 0; k < FB_ARRAY_LEN(lists); k++)
+		for (size_t i = 0; i < lists[k]->n; i++)
+			FLAG(a, "%s=%s", names[k], lists[k]->v[i]);
+	static const enum setting on[] = { S_DAEMONIZE, S_HT, S_LOG_FC_HTTP, S_NO_MMDS, S_NO_JAIL };
+	static const char *const flags[] = { "--daemonize", "--ht-enabled", "--log-firecracker-http-calls", "--no-mmds",
+					     "--no-jail" };
+	for (size_t i = 0; i < FB_ARRAY_LEN(flags); i++)
+		if (co_bool(co, on[i]))
+			fb_strv_push(a, flags[i]);
+	if (!co_bool(co, S_NO_JAIL)) {
+		const char *jail[][2] = { { "--chroot-base", r->chroot_base },
+					  { "--jailer-uid", r->juid },
+					  { "--jailer-gid", r->jgid },
+					  { "--jailer-numa-node", r->numa } };
+		for (size_t i = 0; i < FB_ARRAY_LEN(jail); i++)
+			if (jail[i][1])
+				FLAG(a, "%s=%s", jail[i][0], jail[i][1]);
+		for (size_t i = 0; i < co_list(co, S_CGROUP)->n; i++)
+			FLAG(a, "--cgroup=%s", co_list(co, S_CGROUP)->v[i]);
+	}
+	if (co->o.nargs) {
+		fb_strv_push(a, "--");
+		for (int i = 0; i < co->o.nargs; i++)
+			fb_strv_push(a, co->o.args[i]);
+	}
+}
+
+/* fb-net add's argv: the VM's id, run directory and jail user come with
+ * the document (.vm). */
+static void net_argv(const struct run_req *r, struct fb_strv *a)
+{
+	const struct common *co = &r->co;
+	FLAG(a, "--network=%s", co_flag(co, S_CNI_NET));
+	const char *opt[][2] = { { "--ip-address", co_flag(co, S_IP) },
+				 { "--cni-conf-dir", r->cni_conf },
+				 { "--netns", r->netns },
+				 { "--cni-cache-dir", r->cache_dir } };
+	for (size_t i = 0; i < FB_ARRAY_LEN(opt); i++)
+		if (opt[i][1])
+			FLAG(a, "%s=%s", opt[i][0], opt[i][1]);
+	for (size_t i = 0; r->cni_bins && i < r->cni_bins->n; i++)
+		FLAG(a, "--cni-bin-dir=%s", r->cni_bins->v[i]);
+	for (size_t i = 0; i < co_list(co, S_PORT)->n; i++)
+		FLAG(a, "--port=%s", co_list(co, S_PORT)->v[i]);
+}
+
+/* The steps up to fb-jail start (two, three with a network), and start's. */
+static int run_argvs(const struct run_req *r, struct fb_strv a[3], size_t *n, struct fb_strv *start, struct fb_err *err)
+{
+	char tag[PATH_MAX + 64], jail[PATH_MAX + 64], net[PATH_MAX + 64];
+	if (tool_path("fb-tag", tag, sizeof(tag), err) < 0 || tool_path("fb-jail", jail, sizeof(jail), err) < 0 ||
+	    (co_flag(&r->co, S_CNI_NET) && tool_path("fb-net", net, sizeof(net), err) < 0))
+		return -1;
+	/* NAME alone is NAME:latest */
+	const char *from = co_flag(&r->co, S_FROM), *slash = strrchr(from, '/'), *colon = strchr(slash ? slash : from, ':');
+	*n = 0;
+	fb_strv_push(&a[*n], tag);
+	FLAG(&a[*n], "--store=%s", r->store);
+	fb_strv_push(&a[*n], "get");
+	FLAG(&a[(*n)++], "%s%s", from, colon ? "" : ":latest");
+	fb_strv_push(&a[*n], jail);
+	fb_strv_push(&a[*n], "prepare");
+	prepare_argv(r, &a[(*n)++]);
+	if (co_flag(&r->co, S_CNI_NET)) {
+		fb_strv_push(&a[*n], net);
+		fb_strv_push(&a[*n], "add");
+		net_argv(r, &a[(*n)++]);
+	}
+	fb_strv_push(start, jail);
+	fb_strv_push(start, "start");
+	FLAG(start, "--spec=%s", r->spec);
+	return 0;
+}
+
+/* One VM a name: taken before anything else is made (a name in use is
+ * another VM's, not ours to remove), its lock held by this process. */
+static int run_claim(struct run_req *r, struct fb_err *err)
+{
+	if (co_flag(&r->co, S_NAME))
+		snprintf(r->id, sizeof(r->id), "%s", co_flag(&r->co, S_NAME));
+	else
+		fb_vm_new_id(r->id);
+	const char *rcd = fb_run_cache(r->rcflag);
+	r->runs = fb_xasprintf("%s/runs", rcd);
+	r->dir = fb_xasprintf("%s/%s", r->runs, r->id);
+	r->spec = fb_xasprintf("%s/vm.json", r->dir);
+	if (fb_mkdir_p(rcd, 0755, err) < 0 || fb_vm_claim(r->runs, r->id, &r->lock, err) < 0)
+		return -1;
+	/* only the fb-jail steps take it over: no CNI plugin or other child
+	 * inherits it (one that outlived its start would hold the name for
+	 * ever, and purge would think a start is under way) */
+	char fd[16];
+	snprintf(fd, sizeof(fd), "%d", r->lock);
+	setenv(FB_VM_LOCK_ENV, fd, 1);
+	return 0;
+}
+
+/* The steps before start, their document in <run-dir>/vm.json; their
+ * exit status (the first that failed). */
+static int run_steps(struct run_req *r, struct fb_strv a[3], size_t n, struct fb_err *err)
+{
+	int out = open(r->spec, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return fail((fb_err_errno(err, errno, "%s", r->spec), err));
+	struct fb_pipeline_opts po = { .keep_fd = r->lock, .keep_fd_stages = 1u << 1, .out_fd = out };
+	char *const *const argvs[] = { a[0].v, a[1].v, a[2].v };
+	int code = 0;
+	int rc = fb_pipeline_opts(argvs, n, &po, &code, err) < 0 ? fail(err) : code;
+	close(out);
+	return rc;
+}
+
+/* This process becomes fb-jail start, the name's lock with it; returns
+ * only when it could not. */
+static int run_start(struct run_req *r, struct fb_strv *start, struct fb_err *err)
+{
+	fcntl(r->lock, F_SETFD, 0);
+	if (co_bool(&r->co, S_TIMINGS))
+		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
+	fb_trace_finish();
+	fflush(NULL);
+	execv(start->v[0], start->v);
+	unsetenv("FB_TIMINGS");
+	fcntl(r->lock, F_SETFD, FD_CLOEXEC);
+	return fail((fb_err_errno(err, errno, "unable to run %s", start->v[0]), err));
 }
 
 int cmd_run(int argc, char **argv)
 {
-	struct common co = COMMON_INIT(C_RUN, run_usage);
+	struct run_req r = { .co = COMMON_INIT(C_RUN, run_usage), .lock = -1 };
 	int rc = FB_EXIT_USAGE;
-	if (!parse_flags(&co, argc, argv, FB_OPTS_IN_ORDER, &rc)) {
-		common_free(&co);
+	if (!parse_flags(&r.co, argc, argv, FB_OPTS_IN_ORDER, &rc) || (rc = run_check(&r)) != 0) {
+		run_req_free(&r);
 		return rc;
 	}
-	const char *cni_net = co_flag(&co, S_CNI_NET), *ip = co_flag(&co, S_IP), *cpu_template = co_flag(&co, S_CPU_TEMPLATE),
-		   *partuuid = co_flag(&co, S_PARTUUID);
-	const struct fb_strv *ports = co_list(&co, S_PORT), *identities = co_list(&co, S_IDENTITY);
-	struct fb_strv cni_bins = FB_STRV_INIT;
-	const char *ssh_user = co_flag(&co, S_SSH_USER), *vmm = co_flag(&co, S_VMM);
-	char *cni_conf = NULL, *fc_bin = NULL, *chroot_base = NULL, *rcflag = NULL, *netns = NULL, *numa = NULL;
-	long juid = -1, jgid = -1;
-	bool no_jail = co_bool(&co, S_NO_JAIL), ht = co_bool(&co, S_HT), no_mmds = co_bool(&co, S_NO_MMDS),
-	     log_http = co_bool(&co, S_LOG_FC_HTTP);
-	const struct fb_strv *cgroups = co_list(&co, S_CGROUP), *env_files = co_list(&co, S_ENV_FILE);
-	const char *from = co_flag(&co, S_FROM), *name = co_flag(&co, S_NAME), *hostname = co_flag(&co, S_HOSTNAME),
-		   *kargs = co_flag(&co, S_KARGS) ? co_flag(&co, S_KARGS) : "";
-	char *pvmm = NULL, *cache_dir = NULL, *vmlinux = NULL;
-	long cpu = (long)co_int(&co, S_CPU), mem = (long)co_int(&co, S_MEM), timeout = (long)co_int(&co, S_GRACEFUL);
-	bool daemon = co_bool(&co, S_DAEMONIZE);
-	/* --env K alone: our value of K, if we have one */
-	struct fb_strv envs = FB_STRV_INIT;
-	for (size_t i = 0; i < co_list(&co, S_ENV)->n; i++) {
-		const char *e = co_list(&co, S_ENV)->v[i];
-		if (strchr(e, '='))
-			fb_strv_push(&envs, e);
-		else if (getenv(e))
-			fb_strv_push_owned(&envs, fb_xasprintf("%s=%s", e, getenv(e)));
-	}
-	rc = FB_EXIT_USAGE;
-	if (!from) {
-		rc = fb_tool_usage_error("run needs --from=NAME:VERSION");
-		goto out;
-	}
-	if (name && !fb_vm_valid_name(name)) {
-		rc = fb_tool_usage_error("--name %s: 1 to 20 characters of [a-zA-Z0-9]", name);
-		goto out;
-	}
-	if (partuuid)
-		fb_warn("--root-drive-partuuid %s: ignored: firebuild's root drives are whole-disk ext4 file systems with no "
-			"partition table to point at",
-			partuuid);
-	if (co_flag(&co, S_BIN_JAILER))
-		fb_warn("--binary-jailer %s: ignored: firebuild jails the VMM itself (fb-jail: chroot, namespaces, cgroups, "
-			"dropped ids)",
-			co_flag(&co, S_BIN_JAILER));
 	struct fb_err err = { 0 };
-	char *store = NULL, *kernel = NULL, *kdir = NULL, *s_uid = NULL, *s_gid = NULL;
-	jv meta = jv_invalid();
-	struct {
-		char *dir, *id, *state_path, *sock, *console;
-		int lock; /* the name's lock, held until fb-jail has the VMM running */
-	} v = { .lock = -1 };
-	if (resolve_common(&co, "run", &store, &err) < 0) {
+	struct fb_strv a[3] = { FB_STRV_INIT, FB_STRV_INIT, FB_STRV_INIT }, start = FB_STRV_INIT;
+	size_t n = 0;
+	if (run_settings(&r, &err) < 0 || run_claim(&r, &err) < 0 || run_argvs(&r, a, &n, &start, &err) < 0)
 		rc = fail(&err);
-		goto out;
-	}
-	/* every setting: the flag, else the named profile's */
-	rcflag = co_setting(&co, S_RUN_CACHE);
-	cni_conf = co_setting(&co, S_CNI_CONF);
-	fc_bin = co_setting(&co, S_BIN_FC);
-	chroot_base = co_setting(&co, S_CHROOT_BASE);
-	netns = co_setting(&co, S_NETNS);
-	numa = co_setting(&co, S_NUMA);
-	s_uid = co_setting(&co, S_JAILER_UID);
-	s_gid = co_setting(&co, S_JAILER_GID);
-	vmlinux = co_setting(&co, S_VMLINUX);
-	kdir = co_storage_prop(&co, PROP_KERNEL_ROOT);
-	cache_dir = co_setting(&co, S_CNI_CACHE);
-	const struct fb_strv *bins = co_setting_list(&co, S_CNI_BIN);
-	for (size_t i = 0; bins && i < bins->n; i++)
-		fb_strv_push(&cni_bins, bins->v[i]);
-	if (s_uid)
-		juid = strtol(s_uid, NULL, 10);
-	if (s_gid)
-		jgid = strtol(s_gid, NULL, 10);
-	if (!vmm) {
-		pvmm = co_setting(&co, S_VMM);
-		vmm = pvmm;
-	}
-	/* the image */
-	const char *colon = strrchr(from, ':');
-	char *img = colon ? fb_xasprintf("%s/rootfs/%.*s/%s", store, (int)(colon - from), from, colon + 1)
-			  : fb_xasprintf("%s/rootfs/%s/latest", store, from);
-	char *imgjson = fb_xasprintf("%s/image.json", img), *imgext4 = fb_xasprintf("%s/rootfs.ext4", img);
-	if (access(imgext4, R_OK) < 0 || fb_json_load(imgjson, &meta, &err) < 0) {
-		err = (struct fb_err){ 0 };
-		fb_err_set(&err, FB_EXIT_NOTFOUND, "not_found", "--from %s: no such image in %s (firebuild image ls)", from, store);
-		rc = fail(&err);
-		goto done;
-	}
-	if (kernel_path(store, kdir, vmlinux, &kernel, &err) < 0) {
-		rc = fail(&err);
-		goto done;
-	}
-	/* the VM's directory */
-	char idbuf[21];
-	if (!name) {
-		unsigned char rnd[6];
-		int rf = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		if (rf < 0 || read(rf, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
-			for (size_t i = 0; i < sizeof(rnd); i++)
-				rnd[i] = (unsigned char)(rand() ^ getpid());
-		}
-		if (rf >= 0)
-			close(rf);
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(idbuf + 2 * i, 3, "%02x", rnd[i]);
-		name = idbuf;
-	}
-	const char *rcd = fb_run_cache(rcflag);
-	char *runs = fb_xasprintf("%s/runs", rcd);
-	v.id = fb_xstrdup(name);
-	v.dir = fb_xasprintf("%s/%s", runs, name);
-	v.state_path = fb_xasprintf("%s/state.json", v.dir);
-	v.sock = fb_xasprintf("%s/ctl.sock", v.dir);
-	v.console = fb_xasprintf("%s/console.log", v.dir);
-	free(runs);
-	if (strlen(v.sock) > SOCK_MAX) {
-		fb_err_set(&err, FB_EXIT_USAGE, "socket_path",
-			   "the control socket %s is %zu bytes, over the Unix socket limit of %d: use a shorter --run-cache", v.sock,
-			   strlen(v.sock), SOCK_MAX);
-		rc = fail(&err);
-		goto done;
-	}
-	/* one VM a name: the name is taken before anything else is made, and
-	 * a name in use is another VM's, not ours to remove */
-	char *runsd = fb_xasprintf("%s/runs", rcd);
-	int cr = fb_mkdir_p(rcd, 0755, &err) < 0 ? -1 : fb_vm_claim(runsd, name, &v.lock, &err);
-	free(runsd);
-	if (cr < 0) {
-		free(v.dir);
-		v.dir = NULL;
-		rc = fail(&err);
-		goto done;
-	}
-	/* the config fb-init reads */
-	jv icfg = jv_getpath(jv_copy(meta), jv_parse("[\"config\",\"config\"]"));
-	if (jv_get_kind(icfg) != JV_KIND_OBJECT) {
-		jv_free(icfg);
-		icfg = jv_object();
-	}
-	jv env = jv_object_get(jv_copy(icfg), jv_string("Env"));
-	if (jv_get_kind(env) != JV_KIND_ARRAY) {
-		jv_free(env);
-		env = jv_array();
-	}
-	for (size_t i = 0; i < env_files->n; i++) {
-		struct fb_strv kv = FB_STRV_INIT;
-		if (read_env_file(env_files->v[i], &kv, &err) < 0) {
-			fb_strv_free(&kv);
-			jv_free(env);
-			jv_free(icfg);
-			rc = fail(&err);
-			goto done;
-		}
-		for (size_t k = 0; k < kv.n; k++)
-			env_merge(&env, kv.v[k]);
-		fb_strv_free(&kv);
-	}
-	for (size_t i = 0; i < envs.n; i++)
-		env_merge(&env, envs.v[i]);
-	if (no_jail && (juid >= 0 || cgroups->n)) {
-		jv_free(env);
-		jv_free(icfg);
-		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--no-jail goes with no --jailer-uid or --cgroup");
-		rc = fail(&err);
-		goto done;
-	}
-	bool jailed = !no_jail;
-	/* not root unless asked: nobody's ids by default */
-	long jail_uid = jailed ? (juid >= 0 ? juid : 65534) : -1;
-	long jail_gid = jailed ? (jgid >= 0 ? jgid : juid >= 0 ? juid : 65534) : -1;
-
-	/* the network: fb-net add, its result into the config drive and the spec */
-	jv network = jv_invalid();
-	if ((ip || ports->n || netns) && !cni_net) {
-		jv_free(env);
-		jv_free(icfg);
-		fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ip-address, --port and --netns need --cni-network-name");
-		rc = fail(&err);
-		goto done;
-	}
-	if (cni_net) {
-		char netp[PATH_MAX + 64];
-		struct fb_strv na = FB_STRV_INIT;
-		if (tool_path("fb-net", netp, sizeof(netp), &err) == 0) {
-			fb_strv_push(&na, netp);
-			fb_strv_push(&na, "add");
-			fb_strv_push_owned(&na, fb_xasprintf("--id=%s", name));
-			fb_strv_push_owned(&na, fb_xasprintf("--network=%s", cni_net));
-			fb_strv_push_owned(&na, fb_xasprintf("--run-dir=%s", v.dir));
-			if (ip)
-				fb_strv_push_owned(&na, fb_xasprintf("--ip-address=%s", ip));
-			if (cni_conf)
-				fb_strv_push_owned(&na, fb_xasprintf("--cni-conf-dir=%s", cni_conf));
-			if (netns)
-				fb_strv_push_owned(&na, fb_xasprintf("--netns=%s", netns));
-			if (cache_dir)
-				fb_strv_push_owned(&na, fb_xasprintf("--cni-cache-dir=%s", cache_dir));
-			for (size_t i = 0; i < cni_bins.n; i++)
-				fb_strv_push_owned(&na, fb_xasprintf("--cni-bin-dir=%s", cni_bins.v[i]));
-			for (size_t i = 0; i < ports->n; i++)
-				fb_strv_push_owned(&na, fb_xasprintf("--port=%s", ports->v[i]));
-			if (jail_uid >= 0)
-				fb_strv_push_owned(&na, fb_xasprintf("--tap-owner=%ld:%ld", jail_uid, jail_gid));
-			struct fb_buf out = FB_BUF_INIT;
-			int code = 0;
-			jv nd;
-			if (fb_proc_run(na.v, NULL, 0, &out, NULL, &code, &err) == 0 && code == 0 &&
-			    fb_json_parse(fb_buf_str(&out), out.len, &nd, &err) == 0) {
-				network = fb_json_member(nd, "network");
-				jv_free(nd);
-			} else if (code) {
-				fb_err_set(&err, code, "cni", "--cni-network-name %s: fb-net add failed (see above)", cni_net);
-			}
-			fb_buf_free(&out);
-		}
-		fb_strv_free(&na);
-		if (jv_get_kind(network) != JV_KIND_OBJECT) {
-			if (jv_is_valid(network))
-				jv_free(network);
-			jv_free(env);
-			jv_free(icfg);
-			rc = err.code ? err.code : FB_EXIT_FAILED;
-			if (!err.msg[0])
-				fb_err_set(&err, FB_EXIT_FAILED, "cni", "fb-net add gave no network");
-			fb_log_failure(&err);
-			goto done;
-		}
-	}
-	jv cfg = jv_object_set(jv_object(), jv_string("version"), jv_number(1));
-	if (ssh_user || identities->n) {
-		/* the public keys' lines, for the user's authorized_keys */
-		jv keys = jv_array();
-		for (size_t i = 0; i < identities->n && !err.msg[0]; i++) {
-			struct fb_buf kb = FB_BUF_INIT;
-			if (fb_read_file(identities->v[i], &kb, &err) < 0) {
-				fb_err_prefix(&err, "--identity-file");
-			} else {
-				char *save = NULL;
-				for (char *l = strtok_r(kb.data ? kb.data : (char[]){ 0 }, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-					if (*l && *l != '#' && strstr(l, "PRIVATE KEY") == NULL)
-						keys = jv_array_append(keys, jv_string(l));
-					else if (strstr(l, "PRIVATE KEY"))
-						fb_err_set(&err, FB_EXIT_USAGE, "usage", "--identity-file %s: a private key; give the .pub",
-							   identities->v[i]);
-			}
-			fb_buf_free(&kb);
-		}
-		if (!err.msg[0] && (!ssh_user || !jv_array_length(jv_copy(keys))))
-			fb_err_set(&err, FB_EXIT_USAGE, "usage", "--ssh-user and --identity-file (a public key) go together");
-		if (err.msg[0]) {
-			jv_free(keys);
-			jv_free(cfg);
-			jv_free(env);
-			jv_free(icfg);
-			if (jv_is_valid(network))
-				jv_free(network);
-			rc = fail(&err);
-			goto done;
-		}
-		cfg = jv_object_set(cfg, jv_string("ssh"),
-				    jv_object_set(jv_object_set(jv_object(), jv_string("user"), jv_string(ssh_user)), jv_string("keys"), keys));
-	}
-	if (jv_is_valid(network)) {
-		cfg = jv_object_set(cfg, jv_string("network"), jv_copy(network));
-		cfg = jv_object_set(cfg, jv_string("dns"), fb_json_member(network, "dns"));
-	}
-	cfg = jv_object_set(cfg, jv_string("id"), jv_string(name));
-	char *rhost = hostname && *hostname ? NULL : random_hostname();
-	cfg = jv_object_set(cfg, jv_string("hostname"), jv_string(rhost ? rhost : hostname));
-	free(rhost);
-	cfg = jv_object_set(cfg, jv_string("env"), env);
-	jv ep = jv_object_get(jv_copy(icfg), jv_string("Entrypoint"));
-	cfg = jv_object_set(cfg, jv_string("entrypoint"), jv_get_kind(ep) == JV_KIND_ARRAY ? ep : (jv_free(ep), jv_array()));
-	jv cmd = jv_array();
-	if (co.o.nargs) {
-		for (int i = 0; i < co.o.nargs; i++)
-			cmd = jv_array_append(cmd, jv_string(co.o.args[i]));
-	} else {
-		jv_free(cmd);
-		cmd = jv_object_get(jv_copy(icfg), jv_string("Cmd"));
-		if (jv_get_kind(cmd) != JV_KIND_ARRAY) {
-			jv_free(cmd);
-			cmd = jv_array();
-		}
-	}
-	cfg = jv_object_set(cfg, jv_string("cmd"), cmd);
-	static const char *const keys[][2] = { { "User", "user" }, { "WorkingDir", "workdir" }, { "StopSignal", "stop_signal" } };
-	for (size_t i = 0; i < FB_ARRAY_LEN(keys); i++) {
-		jv x = jv_object_get(jv_copy(icfg), jv_string(keys[i][0]));
-		if (jv_get_kind(x) == JV_KIND_STRING)
-			cfg = jv_object_set(cfg, jv_string(keys[i][1]), x);
-		else
-			jv_free(x);
-	}
-	cfg = jv_object_set(cfg, jv_string("stop_timeout"), jv_number((double)timeout));
-	jv_free(icfg);
-	char *drive = fb_xasprintf("%s/config.drive", v.dir), *rootfs = fb_xasprintf("%s/rootfs.ext4", v.dir);
-	jv cfg_copy = jv_copy(cfg);
-	/* the VM's disks are root's alone (the jail's user's, jailed: fb-jail) */
-	if (write_config_drive(drive, cfg, &err) < 0 || fb_copy_sparse(imgext4, rootfs, &err) < 0 ||
-	    (chmod(rootfs, 0600) < 0 && fb_err_errno(&err, errno, "%s", rootfs) < 0) || inject_init(rootfs, &err) < 0) {
-		rc = fail(&err);
-		jv_free(cfg_copy);
-		free(drive);
-		free(rootfs);
-		goto done;
-	}
-	/* fb-jail starts it and supervises (this process becomes fb-jail) */
-	char jail[PATH_MAX + 64];
-	if (tool_path("fb-jail", jail, sizeof(jail), &err) < 0) {
-		rc = fail(&err);
-		jv_free(cfg_copy);
-		free(drive);
-		free(rootfs);
-		goto done;
-	}
-	jv spec = jv_object_set(jv_object(), jv_string("id"), jv_string(name));
-	spec = jv_object_set(spec, jv_string("run_dir"), jv_string(v.dir));
-	spec = jv_object_set(spec, jv_string("run_cache"), jv_string(rcd));
-	spec = jv_object_set(spec, jv_string("image"), jv_string(from));
-	spec = jv_object_set(spec, jv_string("kernel"), jv_string(kernel));
-	spec = jv_object_set(spec, jv_string("rootfs"), jv_string(rootfs));
-	spec = jv_object_set(spec, jv_string("config_drive"), jv_string(drive));
-	spec = jv_object_set(spec, jv_string("cpu"), jv_number((double)cpu));
-	spec = jv_object_set(spec, jv_string("mem"), jv_number((double)mem));
-	spec = jv_object_set(spec, jv_string("kernel_args"), jv_string(kargs));
-	spec = jv_object_set(spec, jv_string("daemonize"), jv_bool(daemon));
-	spec = jv_object_set(spec, jv_string("stop_timeout"), jv_number((double)timeout));
-	spec = jv_object_set(spec, jv_string("remove_after"), jv_bool(!daemon));
-	if (jv_is_valid(network))
-		spec = jv_object_set(spec, jv_string("network"), network);
-	/* the backend: the flag, else the profile's, else where it works */
-	if (vmm)
-		spec = jv_object_set(spec, jv_string("vmm"), jv_string(vmm));
-	if (fc_bin)
-		spec = jv_object_set(spec, jv_string("firecracker_binary"), jv_string(fc_bin));
-	/* Firecracker's machine settings (fb-jail says why QEMU ignores them) */
-	if (cpu_template)
-		spec = jv_object_set(spec, jv_string("cpu_template"), jv_string(cpu_template));
-	if (ht)
-		spec = jv_object_set(spec, jv_string("smt"), jv_true());
-	if (log_http)
-		spec = jv_object_set(spec, jv_string("log_api_calls"), jv_true());
-	if (!no_mmds) {
-		/* what guest software may read from MMDS: no environment (secrets) */
-		jv md = jv_object_set(jv_object(), jv_string("id"), jv_string(name));
-		md = jv_object_set(md, jv_string("image"), jv_string(from));
-		md = jv_object_set(md, jv_string("hostname"), jv_object_get(jv_copy(cfg_copy), jv_string("hostname")));
-		jv net2 = jv_object_get(jv_copy(cfg_copy), jv_string("network"));
-		md = jv_object_set(md, jv_string("network"), jv_is_valid(net2) ? net2 : jv_null());
-		jv ssh = jv_object_get(jv_copy(cfg_copy), jv_string("ssh"));
-		md = jv_object_set(md, jv_string("ssh"), jv_is_valid(ssh) ? ssh : jv_null());
-		spec = jv_object_set(spec, jv_string("mmds"), jv_object_set(jv_object(), jv_string("firebuild"), md));
-	}
-	jv_free(cfg_copy);
-	if (jailed) {
-		jv j = jv_object_set(jv_object(), jv_string("base"), jv_string(chroot_base ? chroot_base : "/srv/jailer"));
-		j = jv_object_set(j, jv_string("uid"), jv_number((double)jail_uid));
-		j = jv_object_set(j, jv_string("gid"), jv_number((double)jail_gid));
-		jv cg = jv_object();
-		for (size_t i = 0; i < cgroups->n; i++) {
-			char *eq = strchr(cgroups->v[i], '=');
-			cg = jv_object_set(cg, jv_string_sized(cgroups->v[i], (int)(eq - cgroups->v[i])), jv_string(eq + 1));
-		}
-		if (numa)
-			j = jv_object_set(j, jv_string("numa_node"), jv_number((double)strtol(numa, NULL, 10)));
-		spec = jv_object_set(spec, jv_string("jail"), jv_object_set(j, jv_string("cgroup"), cg));
-	}
-
-	char *specp = fb_xasprintf("%s/vm.json", v.dir);
-	free(drive);
-	free(rootfs);
-	if (fb_json_save(specp, jv_object_set(jv_object(), jv_string("vm"), spec), 0600, &err) < 0) {
-		free(specp);
-		rc = fail(&err);
-		goto done;
-	}
-	char *jargv[] = { jail, "start", "--spec", specp, NULL };
-	/* the name's lock goes on with fb-jail, and only with it: no CNI plugin
-	 * or other child inherits it (one that outlived its start would hold
-	 * the name for ever, and purge would think a start is under way) */
-	char lockfd[16];
-	snprintf(lockfd, sizeof(lockfd), "%d", v.lock);
-	setenv(FB_VM_LOCK_ENV, lockfd, 1);
-	fcntl(v.lock, F_SETFD, 0);
-	if (co_bool(&co, S_TIMINGS))
-		setenv("FB_TIMINGS", "1", 1); /* fb-jail prints them at the end */
-	fb_trace_finish();
-	fflush(NULL);
-	execv(jail, jargv);
+	else if ((rc = run_steps(&r, a, n, &err)) == 0)
+		rc = run_start(&r, &start, &err);
 	unsetenv(FB_VM_LOCK_ENV);
-	fb_err_errno(&err, errno, "unable to run %s", jail);
-	free(specp);
-	rc = fail(&err);
-done:
-	if (rc != 0 && v.dir)
-	{
-		/* it never started: nothing of it stays, its network neither */
-		struct fb_err te = { 0 };
-		fb_vm_teardown(v.dir, v.id ? v.id : "x", &te);
-	}
-	if (v.lock >= 0)
-		close(v.lock);
-	free(v.dir);
-	free(v.id);
-	free(v.state_path);
-	free(v.sock);
-	free(v.console);
-
-	free(img);
-	free(imgjson);
-	free(imgext4);
-	free(kernel);
-	free(vmlinux);
-	free(kdir);
-	free(s_uid);
-	free(s_gid);
-	free(store);
-	if (jv_is_valid(meta))
-		jv_free(meta);
-out:
-	free(rcflag);
-	free(cni_conf);
-	free(fc_bin);
-	free(chroot_base);
-	free(netns);
-	free(numa);
-	free(pvmm);
-	free(cache_dir);
-	fb_strv_free(&cni_bins);
-	fb_strv_free(&envs);
-	common_free(&co);
+	/* a step that failed undid its own part; what came before it goes */
+	struct fb_err ae = { 0 };
+	if (r.lock >= 0 && fb_vm_abandon(r.dir, r.id, r.lock, &ae) < 0)
+		fb_log_failure(&ae);
+	for (size_t i = 0; i < FB_ARRAY_LEN(a); i++)
+		fb_strv_free(&a[i]);
+	fb_strv_free(&start);
+	run_req_free(&r);
 	return rc;
 }
-

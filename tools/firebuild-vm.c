@@ -19,18 +19,29 @@
 
 #include "build.h"
 #include "err.h"
-#include "json.h"
+#include "doc.h"
+#include "kernel.h"
 #include "log.h"
 #include "proc.h"
-#include "shape.h"
+#include "state.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
 #include "tree.h"
 #include "util.h"
 #include "vm.h"
+#include "spec.h"
 
 #include "firebuild.h"
+
+/* d on stdout: 0, or 1 when stdout could not take it. Consumes d. */
+static int print_doc(struct fb_doc *d)
+{
+	struct fb_err err = { 0 };
+	int rc = fb_vm_doc_write(d, &err) < 0 ? fail(&err) : 0;
+	fb_doc_free(d);
+	return rc;
+}
 
 /* ---- kernels in the store ---- */
 
@@ -112,9 +123,7 @@ static int kernel_add(const char *store, const char *id, const char *src, bool m
 	if (fb_mkdir_p(dir, 0755, &err) < 0 || fb_copy_sparse(src, dst, &err) < 0 ||
 	    ((make_default || access(defp, F_OK) < 0) && fb_write_file_atomic(defp, id, strlen(id), 0644, &err) < 0))
 		return fail(&err);
-	jv d = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
-	d = jv_object_set(d, jv_string("path"), jv_string(dst));
-	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("kernel"), d), &err) < 0 ? fail(&err) : 0;
+	return print_doc(fb_kernel_added_doc(id, dst));
 }
 
 /* kernel ls: what <store>/kernels holds, the default marked. */
@@ -122,24 +131,30 @@ static int kernel_ls(const char *store)
 {
 	FB_AUTOFREE char *kd = fb_xasprintf("%s/kernels", store);
 	FB_AUTOFREE char *def = default_kernel(store);
-	jv list = jv_array();
+	struct fb_vm_kernel *ks = NULL;
+	size_t n = 0;
 	DIR *d = opendir(kd);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		FB_AUTOFREE char *p = fb_xasprintf("%s/%s/vmlinux", kd, de->d_name);
+		char *p = fb_xasprintf("%s/%s/vmlinux", kd, de->d_name);
 		struct stat st;
-		if (de->d_name[0] == '.' || stat(p, &st) < 0)
+		if (de->d_name[0] == '.' || stat(p, &st) < 0) {
+			free(p);
 			continue;
-		jv k = jv_object_set(jv_object(), jv_string("id"), jv_string(de->d_name));
-		k = jv_object_set(k, jv_string("path"), jv_string(p));
-		k = jv_object_set(k, jv_string("size"), jv_number((double)st.st_size));
-		k = jv_object_set(k, jv_string("default"), jv_bool(def && !strcmp(def, de->d_name)));
-		list = jv_array_append(list, k);
+		}
+		ks = fb_xrealloc(ks, (n + 1) * sizeof(*ks));
+		ks[n++] = (struct fb_vm_kernel){ fb_xstrdup(de->d_name), p, (long long)st.st_size,
+						 def && !strcmp(def, de->d_name) };
 	}
 	if (d)
 		closedir(d);
-	struct fb_err err = { 0 };
-	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("kernels"), list), &err) < 0 ? fail(&err) : 0;
+	int rc = print_doc(fb_kernel_list_doc(ks, n));
+	for (size_t i = 0; i < n; i++) {
+		free(ks[i].id);
+		free(ks[i].path);
+	}
+	free(ks);
+	return rc;
 }
 
 int cmd_kernel(int argc, char **argv)
@@ -192,7 +207,7 @@ static int parse_vm_flags(int argc, char **argv, enum command cmd, const char *c
 	return 0;
 }
 
-static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct fb_err *err)
+static int load_vm(const char *rcd, const char *id, char **dir, struct fb_vm_state *st, struct fb_err *err)
 {
 	if (!id)
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--vmm-id is required");
@@ -202,7 +217,8 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 	char *p = fb_xasprintf("%s/state.json", *dir);
 	int r = 0;
 	struct fb_err e = { 0 };
-	if (fb_json_load(p, st, &e) < 0) {
+	int lr = fb_vm_state_load(p, st, &e);
+	if (lr < 0 && strcmp(e.kind, "invalid")) {
 		/* a start holds its run directory's lock until the VMM runs */
 		int lfd = -1;
 		bool starting = fb_vm_trylock(*dir, &lfd) == 0;
@@ -210,9 +226,8 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 			close(lfd);
 		r = fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "--vmm-id %s: no such VM %s", id,
 			       starting ? "yet (it is starting)" : "(firebuild ls)");
-	} else if (fb_shape_vm_state(*st, &e) < 0) {
+	} else if (lr < 0) {
 		/* a state.json is read as found: its members' kinds are checked */
-		jv_free(*st);
 		r = fb_err_set(err, FB_EXIT_FAILED, "state", "VM %s: %s: %s", id, p, e.msg);
 	}
 	free(p);
@@ -222,7 +237,7 @@ static int load_vm(const char *rcd, const char *id, char **dir, jv *st, struct f
 /* The flags of inspect, logs and kill, and the VM they name: 0, or -1
  * with *rc the exit status. */
 static int open_vm(int argc, char **argv, enum command cmd, const char *command, const char *usage, long *timeout,
-		   const char **id, char **dir, jv *st, int *rc)
+		   const char **id, char **dir, struct fb_vm_state *st, int *rc)
 {
 	char *rcd = NULL;
 	if (parse_vm_flags(argc, argv, cmd, command, usage, id, &rcd, timeout, rc) < 0)
@@ -239,11 +254,6 @@ static int open_vm(int argc, char **argv, enum command cmd, const char *command,
 	return 0;
 }
 
-static jv with_status(jv st)
-{
-	return jv_object_set(st, jv_string("state"), jv_string(fb_vm_status(st)));
-}
-
 static const char ls_usage[] = "Usage: firebuild ls\nThe VMs: a table on a terminal, JSON otherwise.\n";
 
 int cmd_ls(int argc, char **argv)
@@ -258,53 +268,52 @@ int cmd_ls(int argc, char **argv)
 	free(rcd);
 	DIR *d = opendir(runs);
 	struct dirent *e;
-	jv list = jv_array();
+	struct fb_vm_state **list = NULL;
+	struct fb_strv status = FB_STRV_INIT;
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char *p = fb_xasprintf("%s/%s/state.json", runs, e->d_name);
-		jv st;
+		struct fb_vm_state *st = fb_xcalloc(1, sizeof(*st));
 		struct fb_err er = { 0 };
-		if (fb_json_load(p, &st, &er) == 0 && fb_shape_vm_state(st, &er) < 0) {
-			fb_log(FB_LOG_WARN, "%s: %s", p, er.msg);
-			jv_free(st);
-		} else if (!er.msg[0]) {
-			list = jv_array_append(list, with_status(st));
+		if (access(p, F_OK) == 0 && fb_vm_state_load(p, st, &er) == 0) {
+			list = fb_xrealloc(list, (status.n + 1) * sizeof(*list));
+			list[status.n] = st;
+			fb_strv_push(&status, fb_vm_status(st));
+		} else {
+			/* a state of another shape is named; no state (a start under
+			 * way), or no JSON, is no VM to list */
+			if (!strcmp(er.kind, "invalid"))
+				fb_log(FB_LOG_WARN, "%s: %s", p, er.msg);
+			free(st);
 		}
 		free(p);
 	}
 	if (d)
 		closedir(d);
 	free(runs);
-	struct fb_err err = { 0 };
 	if (isatty(1)) {
 		printf("%-20s %-30s %-11s %-8s %-8s %7s %s\n", "ID", "IMAGE", "BACKEND", "STATE", "IP", "PID", "EXIT");
-		jv_array_foreach(list, i, st)
-		{
-			static const char *const keys[] = { "id", "image", "backend", "state" };
-			char *f[4] = { 0 }, exs[16] = "-", ip[64] = "-";
-			struct fb_err fe = { 0 };
-			for (size_t k = 0; k < FB_ARRAY_LEN(keys); k++)
-				fb_json_get_str_opt(st, keys[k], &f[k], &fe);
-			jv ex = jv_object_get(jv_copy(st), jv_string("exit_code"));
-			if (jv_get_kind(ex) == JV_KIND_NUMBER)
-				snprintf(exs, sizeof(exs), "%d", (int)jv_number_value(ex));
-			jv_free(ex);
-			jv a = jv_getpath(jv_copy(st), jv_parse("[\"network\",\"interfaces\",0,\"ip\"]"));
-			if (jv_get_kind(a) == JV_KIND_STRING)
-				snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(jv_string_value(a), "/"), jv_string_value(a));
-			jv_free(a);
-			printf("%-20s %-30s %-11s %-8s %-8s %7ld %s\n", f[0] ? f[0] : "-", f[1] ? f[1] : "-", f[2] ? f[2] : "qemu",
-			       f[3] ? f[3] : "-", ip, fb_vm_num(st, "pid"), exs);
-			for (size_t k = 0; k < FB_ARRAY_LEN(f); k++)
-				free(f[k]);
-			jv_free(st);
-			(void)i;
+		for (size_t i = 0; i < status.n; i++) {
+			const struct fb_vm_state *st = list[i];
+			char exs[16] = "-", ip[64] = "-";
+			if (st->has_exit_code)
+				snprintf(exs, sizeof(exs), "%d", (int)st->exit_code);
+			if (st->network && st->network->nifs && st->network->ifs[0].ip)
+				snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(st->network->ifs[0].ip, "/"), st->network->ifs[0].ip);
+			printf("%-20s %-30s %-11s %-8s %-8s %7lld %s\n", st->id ? st->id : "-", st->image ? st->image : "-",
+			       st->backend ? st->backend : "qemu", status.v[i], ip, st->pid, exs);
 		}
-		jv_free(list);
-		return 0;
+	} else {
+		rc = print_doc(fb_vm_state_list_doc((const struct fb_vm_state *const *)list, status.v, status.n));
 	}
-	return fb_json_write_stdout(jv_object_set(jv_object(), jv_string("vms"), list), &err) < 0 ? fail(&err) : 0;
+	for (size_t i = 0; i < status.n; i++) {
+		fb_vm_state_free(list[i]);
+		free(list[i]);
+	}
+	free(list);
+	fb_strv_free(&status);
+	return rc;
 }
 
 static const char inspect_usage[] = "Usage: firebuild inspect --vmm-id=ID\nThe VM's state as a JSON object, as the original printed it: its\n.NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address.\n";
@@ -315,14 +324,15 @@ int cmd_inspect(int argc, char **argv)
 	long to = 0;
 	int rc = 0;
 	char *dir = NULL;
-	jv st;
+	struct fb_vm_state st;
 	if (open_vm(argc, argv, C_INSPECT, "inspect", inspect_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
 	free(dir);
-	struct fb_err err = { 0 };
 	/* the state itself, as the original printed it: its
 	 * .NetworkInterfaces[0].StaticConfiguration.IPConfiguration.IP is the address */
-	return fb_json_write_stdout(with_status(st), &err) < 0 ? fail(&err) : 0;
+	rc = print_doc(fb_vm_state_doc(&st, fb_vm_status(&st)));
+	fb_vm_state_free(&st);
+	return rc;
 }
 
 static const char logs_usage[] = "Usage: firebuild logs --vmm-id=ID\nA daemonized VM's console.\n";
@@ -333,10 +343,10 @@ int cmd_logs(int argc, char **argv)
 	long to = 0;
 	int rc = 0;
 	char *dir = NULL;
-	jv st;
+	struct fb_vm_state st;
 	if (open_vm(argc, argv, C_LOGS, "logs", logs_usage, &to, &id, &dir, &st, &rc) < 0)
 		return rc;
-	jv_free(st);
+	fb_vm_state_free(&st);
 	struct fb_err err = { 0 };
 	char *p = fb_xasprintf("%s/console.log", dir);
 	struct fb_buf b = FB_BUF_INIT;
@@ -360,12 +370,12 @@ int cmd_kill(int argc, char **argv)
 	long timeout = 15;
 	int rc = 0;
 	char *dir = NULL;
-	jv st;
+	struct fb_vm_state st;
 	if (open_vm(argc, argv, C_KILL, "kill", kill_usage, &timeout, &id, &dir, &st, &rc) < 0)
 		return rc;
-	jv_free(st);
+	fb_vm_state_free(&st);
 	struct fb_err err = { 0 };
-	jv final;
+	struct fb_vm_state final = { 0 };
 	struct fb_span *sp = fb_span_begin("vm stop");
 	fb_span_set(sp, "vm.id", id);
 	int sr = fb_vm_stop(dir, timeout, &final, &err);
@@ -380,19 +390,10 @@ int cmd_kill(int argc, char **argv)
 		fb_span_end(sp);
 	}
 	free(dir);
-	if (sr < 0)
-		return fail(&err);
 	/* what it reported before it went */
-	jv out = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
-	jv ex = fb_json_member(final, "exit_code");
-	jv_free(final);
-	if (jv_get_kind(ex) != JV_KIND_NUMBER) {
-		jv_free(ex);
-		ex = jv_null();
-	}
-	out = jv_object_set(out, jv_string("killed"), jv_true());
-	out = jv_object_set(out, jv_string("exit_code"), ex);
-	return fb_json_write_stdout(out, &err) < 0 ? fail(&err) : 0;
+	rc = sr < 0 ? fail(&err) : print_doc(fb_vm_stopped_doc(id, final.has_exit_code, final.exit_code));
+	fb_vm_state_free(&final);
+	return rc;
 }
 
 static const char purge_usage[] =
@@ -417,14 +418,10 @@ int cmd_purge(int argc, char **argv)
 	if (fb_build_sweep(builds, &swept, &swerr) < 0)
 		fb_log(FB_LOG_WARN, "%s", swerr.msg);
 	free(builds);
-	jv jbuilds = jv_array();
-	for (size_t i = 0; i < swept.n; i++)
-		jbuilds = jv_array_append(jbuilds, jv_string(swept.v[i]));
-	fb_strv_free(&swept);
 	free(rcd);
 	DIR *d = opendir(runs);
 	struct dirent *e;
-	jv purged = jv_array();
+	struct fb_strv purged = FB_STRV_INIT;
 	while (d && (e = readdir(d))) {
 		if (!strncmp(e->d_name, ".claim-", 7)) {
 			/* a name being taken, or one a start killed then left */
@@ -448,17 +445,23 @@ int cmd_purge(int argc, char **argv)
 			free(p);
 			continue;
 		}
-		jv st;
+		struct fb_vm_state st;
 		struct fb_err er = { 0 };
 		bool gone;
-		if (fb_json_load(p, &st, &er) == 0) {
-			long sup = fb_vm_num(st, "supervisor_pid");
-			bool running = !strcmp(fb_vm_status(st), "running");
+		int lr = access(p, F_OK) == 0 ? fb_vm_state_load(p, &st, &er) : -1;
+		if (lr < 0 && !strcmp(er.kind, "invalid")) {
+			/* a state of another shape is read as found: it names nothing */
+			st = (struct fb_vm_state){ 0 };
+			lr = 0;
+		}
+		if (lr == 0) {
+			long sup = st.supervisor_pid;
+			bool running = !strcmp(fb_vm_status(&st), "running");
 			/* a supervisor whose VMM just died is writing its last state */
 			for (int i = 0; !running && i < 30 && fb_vm_alive(sup, "fb-jail"); i++)
 				usleep(100000);
 			gone = !running && !fb_vm_alive(sup, "fb-jail");
-			jv_free(st);
+			fb_vm_state_free(&st);
 		} else if (locked == 1) {
 			/* no state, and no start holds it: a start that died half-way */
 			gone = true;
@@ -472,11 +475,13 @@ int cmd_purge(int argc, char **argv)
 		struct fb_span *sp = gone ? fb_span_begin("vm teardown") : NULL;
 		fb_span_set(sp, "vm.id", e->d_name);
 		int tr = gone ? fb_vm_teardown(dir, e->d_name, &te) : -1;
-		if (gone && tr < 0)
+		if (gone && tr < 0) {
 			fb_span_error(sp, te.msg);
+			fb_log(FB_LOG_WARN, "%s", te.msg);
+		}
 		fb_span_end(sp);
 		if (gone && tr == 0)
-			purged = jv_array_append(purged, jv_string(e->d_name));
+			fb_strv_push(&purged, e->d_name);
 		if (lfd >= 0)
 			close(lfd);
 		free(dir);
@@ -485,8 +490,9 @@ int cmd_purge(int argc, char **argv)
 	if (d)
 		closedir(d);
 	free(runs);
-	struct fb_err err = { 0 };
-	jv out = jv_object_set(jv_object_set(jv_object(), jv_string("purged"), purged), jv_string("builds"), jbuilds);
-	return fb_json_write_stdout(out, &err) < 0 ? fail(&err) : 0;
+	rc = print_doc(fb_vm_purged_doc(purged.v, purged.n, swept.v, swept.n));
+	fb_strv_free(&purged);
+	fb_strv_free(&swept);
+	return rc;
 }
 

@@ -13,6 +13,8 @@
 
 #include "doc.h"
 #include "err.h"
+#include "ext4img.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -20,7 +22,9 @@
 #include "settings.h"
 #include "store.h"
 #include "tool.h"
+#include "store.h"
 #include "trace.h"
+#include "tree.h"
 #include "util.h"
 
 #include "firebuild.h"
@@ -287,8 +291,8 @@ int resolve_common(struct common *co, const char *command, char **store, struct 
 static const char exec_usage[] =
 	"Usage: firebuild exec --from=NAME:VERSION [--user U] [--workdir W] [--env K=V]...\n"
 	"                      [--network none|host] [--timeout S] -- CMD [ARGS...]\n"
-	"Look into a built image: its ext4 is unpacked (debugfs rdump) into a\n"
-	"temporary tree, CMD runs there under fb-exec (the image's Env, User and\n"
+	"Look into a built image: its ext4 is copied out (libext2fs) into a\n"
+	"temporary tree in the run cache, CMD runs there under fb-exec (the image's Env, User and\n"
 	"WorkingDir apply unless given), and the tree is removed. Changes are thrown\n"
 	"away. The copy keeps owners, modes and times; hard links become copies and\n"
 	"setuid bits are not kept. Exit status: CMD's (see fb-exec).\n";
@@ -342,21 +346,19 @@ static int cmd_exec(int argc, char **argv)
 		fail(&err);
 		goto done;
 	}
-	char tmpl[] = "/tmp/fb-exec-tree-XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		fb_err_errno(&err, errno, "mkdtemp");
+	/* the tree: the image's ext4 read with libext2fs into the run cache */
+	char *rcflag = co_setting(&co, S_RUN_CACHE);
+	char *execs = fb_xasprintf("%s/exec", fb_run_cache(rcflag)), *tmpl = fb_xasprintf("%s/tree-XXXXXX", execs);
+	free(rcflag);
+	int mr = fb_mkdir_p(execs, 0700, &err) < 0 ? -1 : mkdtemp(tmpl) ? 0 : fb_err_errno(&err, errno, "%s", tmpl);
+	free(execs);
+	if (mr < 0) {
+		free(tmpl);
 		fail(&err);
 		goto done;
 	}
-	tree = fb_xstrdup(tmpl);
-	char *req = fb_xasprintf("rdump / %s", tree);
-	char *dargv[] = { "debugfs", "-R", req, root, NULL };
-	struct fb_buf derr = FB_BUF_INIT;
-	r = fb_proc_run(dargv, NULL, 0, NULL, &derr, &code, &err);
-	free(req);
-	fb_buf_free(&derr);
-	if (r < 0 || code) {
-		fb_err_set(&err, FB_EXIT_FAILED, "ext4", "unpack %s failed", root);
+	tree = tmpl;
+	if (fb_ext4_extract(root, tree, &err) < 0) {
 		fail(&err);
 		goto done;
 	}
@@ -403,13 +405,8 @@ static int cmd_exec(int argc, char **argv)
 	}
 	fb_strv_free(&a);
 done:
-	if (tree) {
-		char *rmargv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
-		int rcode = 0;
-		struct fb_err e2 = { 0 };
-		if (fb_proc_run(rmargv, NULL, 0, NULL, NULL, &rcode, &e2) < 0 || rcode)
-			fb_warn("unable to remove %s", tree);
-	}
+	if (tree && fb_tree_remove(tree) < 0)
+		fb_warn("unable to remove %s", tree);
 	free(tree);
 	free(root);
 	if (jv_is_valid(img))

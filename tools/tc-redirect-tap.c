@@ -20,7 +20,6 @@
 
 #include "cni.h"
 #include "err.h"
-#include "json.h"
 #include "proc.h"
 #include "tcredirect.h"
 #include "util.h"
@@ -29,12 +28,7 @@
  * or an environment that is not what the spec asks for, 1 otherwise). */
 static int cni_error(const char *version, int code, int status, const char *msg, const char *details)
 {
-	jv e = jv_object_set(jv_object(), jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
-	e = jv_object_set(e, jv_string("code"), jv_number(code));
-	e = jv_object_set(e, jv_string("msg"), jv_string(msg));
-	if (details)
-		e = jv_object_set(e, jv_string("details"), jv_string(details));
-	char *t = fb_json_dump(e, false);
+	char *t = fb_cni_error_json(version, code, msg, details);
 	printf("%s\n", t);
 	free(t);
 	return status;
@@ -44,27 +38,35 @@ int main(void)
 {
 	const char *command = getenv("CNI_COMMAND"), *netns = getenv("CNI_NETNS"), *ifname = getenv("CNI_IFNAME");
 	if (command && !strcmp(command, "VERSION")) {
-		printf("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\"]}\n");
+		char *t = fb_cni_version_json();
+		printf("%s\n", t);
+		free(t);
 		return 0;
 	}
 	struct fb_err err = { 0 };
-	jv conf;
-	if (fb_json_read_fd(0, &conf, &err) < 0)
+	struct fb_buf in = FB_BUF_INIT;
+	if (fb_read_fd_max(0, &in, 256u << 20, &err) /* what a tool reads */ < 0) {
+		fb_buf_free(&in);
 		return cni_error(NULL, 6, 2, "tc-redirect-tap: invalid network config on stdin", err.msg);
-	if (!command || !ifname || (!netns && strcmp(command, "DEL"))) {
-		jv_free(conf);
-		return cni_error(NULL, 4, 2, "tc-redirect-tap: CNI_COMMAND, CNI_NETNS and CNI_IFNAME are required", NULL);
 	}
 	struct fb_tap_conf tc;
-	int dr = fb_cni_tap_conf(conf, command, ifname, &tc, &err);
-	jv_free(conf);
+	int dr = fb_cni_tap_conf_decode(fb_buf_str(&in), in.len, command, ifname, &tc, &err);
+	fb_buf_free(&in);
+	/* the config must be JSON first; then the environment; then the rest */
+	if (dr < 0 && !strcmp(err.kind, "json"))
+		return cni_error(NULL, 6, 2, "tc-redirect-tap: invalid network config on stdin", err.msg);
+	if (!command || !ifname || (!netns && strcmp(command, "DEL"))) {
+		if (dr == 0)
+			fb_cni_tap_conf_free(&tc);
+		return cni_error(NULL, 4, 2, "tc-redirect-tap: CNI_COMMAND, CNI_NETNS and CNI_IFNAME are required", NULL);
+	}
 	if (dr < 0) {
 		/* the message names the member: .prevResult.interfaces[0].mac: ... */
 		int code = !strcmp(err.kind, "cni_env") ? 4 : !strcmp(err.kind, "cni_config") ? 7 : 6;
 		return cni_error(NULL, code, 2, code == 6 ? "tc-redirect-tap: invalid network config on stdin" : err.msg,
 				 code == 6 ? err.msg : NULL);
 	}
-	const char *version = tc.version, *tap = tc.tap, *mac = tc.mac;
+	const char *version = tc.version, *tap = tc.tap;
 	if (!strcmp(command, "DEL")) {
 		/* idempotent: a namespace or tap already gone is fine */
 		if (netns && *netns && fb_netns_enter(netns) == 0)
@@ -119,18 +121,7 @@ int main(void)
 		return r;
 	}
 	/* the result: the previous one, plus the tap with the veth's MAC */
-	jv tapif = jv_object_set(jv_object(), jv_string("name"), jv_string(tap));
-	tapif = jv_object_set(tapif, jv_string("mac"), jv_string(mac));
-	tapif = jv_object_set(tapif, jv_string("sandbox"), jv_string(netns));
-	jv prev = tc.prev, ifl = fb_json_member(prev, "interfaces");
-	tc.prev = jv_invalid();
-	if (jv_get_kind(ifl) != JV_KIND_ARRAY) {
-		jv_free(ifl);
-		ifl = jv_array();
-	}
-	prev = jv_object_set(prev, jv_string("interfaces"), jv_array_append(ifl, tapif));
-	prev = jv_object_set(prev, jv_string("cniVersion"), jv_string(version ? version : "1.0.0"));
-	char *t = fb_json_dump(prev, false);
+	char *t = fb_cni_tap_result(&tc, netns);
 	printf("%s\n", t);
 	free(t);
 	fb_cni_tap_conf_free(&tc);

@@ -213,6 +213,15 @@ int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf
 
 int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err)
 {
+	return fb_pipeline_opts(argvs, n, NULL, exit_code, err);
+}
+
+int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipeline_opts *o, int *exit_code,
+		     struct fb_err *err)
+{
+	static const struct fb_pipeline_opts none = { .keep_fd = -1, .out_fd = -1 };
+	if (!o)
+		o = &none;
 	pid_t *pids = fb_xcalloc(n ? n : 1, sizeof(*pids));
 	int prev = -1, ret = 0;
 	size_t started = 0;
@@ -236,6 +245,10 @@ int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_
 				dup2(prev, 0);
 			if (p[1] >= 0)
 				dup2(p[1], 1);
+			else if (o->out_fd >= 0)
+				dup2(o->out_fd, 1);
+			if (o->keep_fd >= 0 && i < 32 && (o->keep_fd_stages & (1u << i)))
+				fcntl(o->keep_fd, F_SETFD, 0);
 			execvp(argvs[i][0], argvs[i]);
 			fprintf(stderr, "%s: error: unable to run %s: %s\n", "firebuild", argvs[i][0], strerror(errno));
 			_exit(127);

@@ -51,4 +51,17 @@ int fb_proc_run(char *const argv[], const char *in, size_t in_len, struct fb_buf
  * pipe), or 0 when all succeeded. */
 int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_err *err) FB_MUST_CHECK;
 
+/* fb_pipeline, with more: keep_fd (>= 0) stays open across exec in the
+ * stages whose bit is set in keep_fd_stages (bit i: stage i), and only
+ * there (a lock handed to the stage that takes it over; no other stage,
+ * nor what it runs, holds it); out_fd (>= 0) is the last stage's stdout
+ * instead of ours. */
+struct fb_pipeline_opts {
+	int keep_fd;
+	unsigned keep_fd_stages;
+	int out_fd;
+};
+int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipeline_opts *o, int *exit_code,
+		     struct fb_err *err);
+
 #endif

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "json.h"
+#include "state.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -265,13 +265,11 @@ static int node(const char *root, const char *rel, const char *host, uid_t uid, 
 }
 
 /* Every cgroup directory cgroup_make may make for id (v2's, v1's three). */
-static jv cg_candidates(const char *id)
+static void cg_candidates(const char *id, struct fb_strv *out)
 {
 	static const char *const where[] = { CG "/firebuild", CG "/cpu/firebuild", CG "/memory/firebuild", CG "/cpuset/firebuild" };
-	jv a = jv_array();
 	for (size_t i = 0; i < FB_ARRAY_LEN(where); i++)
-		a = jv_array_append(a, jv_string_fmt("%s/%s", where[i], id));
-	return a;
+		fb_strv_push_owned(out, fb_xasprintf("%s/%s", where[i], id));
 }
 
 int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
@@ -298,8 +296,11 @@ int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_e
 		return -1;
 	}
 	if (o->record) {
-		jv rec = jv_object_set(jv_object(), jv_string("jail_dir"), jv_string(j->dir));
-		if (fb_json_save(o->record, jv_object_set(rec, jv_string("cgroups"), cg_candidates(o->id)), 0600, err) < 0)
+		struct fb_strv cgs = FB_STRV_INIT;
+		cg_candidates(o->id, &cgs);
+		int rr = fb_vm_jail_record_save(o->record, j->dir, cgs.v, cgs.n, err);
+		fb_strv_free(&cgs);
+		if (rr < 0)
 			return -1;
 	}
 	/* the root is the jail user's alone: it traverses it (it is the VMM's /),
@@ -336,26 +337,18 @@ int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_e
 	}
 	if (cgroup_make(o, j, err) < 0)
 		return -1;
-	if (jv_is_valid(o->cgroup_settings) && jv_get_kind(o->cgroup_settings) == JV_KIND_OBJECT) {
-		int cr = 0;
-		jv_object_foreach(jv_copy(o->cgroup_settings), k, v)
-		{
-			/* a v1 file goes to the controller it names */
-			const char *key = jv_string_value(k);
-			const char *dir = j->cgroups[0];
-			for (int i = 0; i < j->ncgroups; i++) {
-				const char *ctl = strstr(j->cgroups[i], CG "/") ? j->cgroups[i] + strlen(CG "/") : "";
-				if (!strncmp(key, ctl, strcspn(ctl, "/")) && key[strcspn(ctl, "/")] == '.')
-					dir = j->cgroups[i];
-			}
-			if (cr == 0 && (strchr(key, '/') || jv_get_kind(v) != JV_KIND_STRING))
-				cr = fb_err_set(err, FB_EXIT_USAGE, "usage", "--cgroup %s: expected FILE=VALUE", key);
-			else if (cr == 0)
-				cr = cg_set(j, dir, key, jv_string_value(v), err);
-			jv_free(k);
-			jv_free(v);
+	for (size_t s = 0; s < o->ncgroup; s++) {
+		/* a v1 file goes to the controller it names */
+		const char *key = o->cgroup[s].file;
+		const char *dir = j->cgroups[0];
+		for (int i = 0; i < j->ncgroups; i++) {
+			const char *ctl = strstr(j->cgroups[i], CG "/") ? j->cgroups[i] + strlen(CG "/") : "";
+			if (!strncmp(key, ctl, strcspn(ctl, "/")) && key[strcspn(ctl, "/")] == '.')
+				dir = j->cgroups[i];
 		}
-		if (cr < 0)
+		if (strchr(key, '/') || !o->cgroup[s].value)
+			return fb_err_set(err, FB_EXIT_USAGE, "usage", "--cgroup %s: expected FILE=VALUE", key);
+		if (cg_set(j, dir, key, o->cgroup[s].value, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -10,9 +10,12 @@
  * closed, the environment cleared, the uid/gid dropped, exec. */
 #ifndef FB_JAIL_H
 #define FB_JAIL_H
-#include <jv.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+#include "err.h"
+#include "spec.h"
 
 struct fb_err;
 
@@ -44,7 +47,8 @@ struct fb_jail_opts {
 	uid_t uid;
 	gid_t gid;
 	int cpu, mem;       /* cpu.max quota in CPUs, memory MiB (plus overhead) */
-	jv cgroup_settings; /* {"file": "value"} written after the limits, or invalid */
+	const struct fb_vm_setting *cgroup; /* written after the limits, in order */
+	size_t ncgroup;
 	int numa_node;      /* >= 0: cpuset on that node's CPUs and memory */
 	const char *record; /* or NULL: a file that gets the jail's directory and
 			     * every cgroup it may make ({"jail_dir", "cgroups"})
@@ -55,7 +59,7 @@ struct fb_jail_opts {
 /* The directory (<base>/<vmm>/<id> 0700 root's, its root/ 0700 the jail
  * user's: no one else reaches the VM's files), the devices, the cgroup.
  * A jail directory that exists is another VM's: FB_EXIT_CONFLICT. */
-int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err);
+int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err) FB_MUST_CHECK;
 /* A file into the jail's root as /name (link, reflink or copy), owned by
  * the jail's user when writable. Returns the path inside the jail. */
 char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool writable, struct fb_err *err);
@@ -76,6 +80,6 @@ void fb_jail_cgroups_remove(char *const *dirs, int n);
  * (ip netns exec mounts /sys again, without the cgroup file systems): this
  * process moves to a mount namespace of its own (a slave of the one it was
  * in) and mounts there the hierarchies /proc/self/cgroup lists. */
-int fb_jail_cgroup_reach(struct fb_err *err);
+int fb_jail_cgroup_reach(struct fb_err *err) FB_MUST_CHECK;
 void fb_jail_free(struct fb_jail *j);
 #endif

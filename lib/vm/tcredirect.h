@@ -9,15 +9,15 @@
 #define FB_TCREDIRECT_H
 #include <sys/types.h>
 
-struct fb_err;
+#include "err.h"
 
 /* Make tap (owned by uid:gid when uid >= 0, with ifname's MTU, up) and the
  * redirects both ways. On failure nothing of it is left. */
-int fb_tc_redirect_add(const char *ifname, const char *tap, long uid, long gid, struct fb_err *err);
+int fb_tc_redirect_add(const char *ifname, const char *tap, long uid, long gid, struct fb_err *err) FB_MUST_CHECK;
 /* Remove the tap and ifname's ingress qdisc; what is already gone is fine. */
 void fb_tc_redirect_del(const char *ifname, const char *tap);
 /* Both there (CNI CHECK). */
-int fb_tc_redirect_check(const char *ifname, const char *tap, struct fb_err *err);
+int fb_tc_redirect_check(const char *ifname, const char *tap, struct fb_err *err) FB_MUST_CHECK;
 /* Enter the network namespace at path (setns); -1 with errno. */
 int fb_netns_enter(const char *path);
 #endif

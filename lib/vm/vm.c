@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "jail.h"
-#include "json.h"
 #include "proc.h"
 #include "tool.h"
 #include "store.h"
@@ -50,45 +50,52 @@ bool fb_vm_alive(long pid, const char *what)
 	return strstr(buf, what) != NULL;
 }
 
-long fb_vm_num(jv o, const char *k)
+void fb_vm_new_id(char out[21])
 {
-	/* a state.json is read as found: any kind, any number */
-	jv v = fb_json_member(o, k);
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-	long r = d >= -9007199254740992.0 && d <= 9007199254740992.0 ? (long)d : 0;
-	jv_free(v);
-	return r;
+	unsigned char rnd[6];
+	int rf = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (rf < 0 || read(rf, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)((unsigned long)ts.tv_nsec >> (i * 5) ^ (unsigned long)getpid() >> i);
+	}
+	if (rf >= 0)
+		close(rf);
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* What the VMM's command line holds. */
-static const char *vmm_name(jv st)
+static const char *vmm_name(const struct fb_vm_state *st)
 {
-	jv b = fb_json_member(st, "backend");
-	bool fc = jv_get_kind(b) == JV_KIND_STRING && !strcmp(jv_string_value(b), "firecracker");
-	jv_free(b);
-	return fc ? "firecracker" : "qemu-system";
+	return st->backend && !strcmp(st->backend, "firecracker") ? "firecracker" : "qemu-system";
 }
 
-const char *fb_vm_status(jv st)
+const char *fb_vm_status(const struct fb_vm_state *st)
 {
-	jv s = fb_json_member(st, "status");
-	bool exited = jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "exited");
-	jv_free(s);
-	if (fb_vm_alive(fb_vm_num(st, "pid"), vmm_name(st)))
+	if (fb_vm_alive(st->pid, vmm_name(st)))
 		return "running";
-	return exited ? "exited" : "dead";
+	return st->status && !strcmp(st->status, "exited") ? "exited" : "dead";
 }
 
-int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
+int fb_vm_stop(const char *dir, long timeout, struct fb_vm_state *final, struct fb_err *err)
 {
 	char *p = fb_xasprintf("%s/state.json", dir);
-	jv st;
-	if (fb_json_load(p, &st, err) < 0) {
-		free(p);
-		return -1;
+	struct fb_vm_state st;
+	struct fb_err le = { 0 };
+	if (fb_vm_state_load(p, &st, &le) < 0) {
+		/* a state of another shape is read as found: nothing it names is
+		 * signalled; one that is not there (or no JSON) is an error */
+		if (strcmp(le.kind, "invalid")) {
+			*err = le;
+			free(p);
+			return -1;
+		}
+		st = (struct fb_vm_state){ 0 };
 	}
-	long sup = fb_vm_num(st, "supervisor_pid"), pid = fb_vm_num(st, "pid");
-	const char *vmm = vmm_name(st);
+	long sup = st.supervisor_pid, pid = st.pid;
+	const char *vmm = vmm_name(&st);
 	if (fb_vm_alive(pid, vmm)) {
 		/* the supervisor turns SIGTERM into "stop" on the control port */
 		kill((pid_t)(fb_vm_alive(sup, "fb-jail") ? sup : pid), fb_vm_alive(sup, "fb-jail") ? SIGTERM : SIGKILL);
@@ -103,10 +110,9 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 		kill((pid_t)sup, SIGKILL);
 	for (int i = 0; i < 50 && fb_vm_alive(pid, vmm); i++)
 		usleep(100000);
-	struct fb_err e = { 0 };
-	jv last;
-	if (fb_json_load(p, &last, &e) == 0) {
-		jv_free(st);
+	struct fb_vm_state last;
+	if (fb_vm_state_load(p, &last, &le) == 0) {
+		fb_vm_state_free(&st);
 		st = last;
 	}
 	free(p);
@@ -114,40 +120,29 @@ int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err)
 	return 0;
 }
 
-/* What a state (or jail.json) says the VM's jail held. */
-/* A record's jail and cgroups, removed; what it names is checked first (a
- * record is input like any other): the jail is a directory named for the
- * VM, its cgroups are firebuild's. */
+/* A record's jail and cgroups (state.json, or jail.json), removed; what it
+ * names is checked first (a record is input like any other): the jail is
+ * a directory named for the VM, its cgroups are firebuild's. */
 static void remove_jail(const char *path, const char *id)
 {
-	jv st;
+	struct fb_vm_state st;
 	struct fb_err se = { 0 };
-	if (fb_json_load(path, &st, &se) < 0)
+	if (fb_vm_state_load(path, &st, &se) < 0)
 		return;
-	if (jv_get_kind(st) != JV_KIND_OBJECT) {
-		jv_free(st);
-		return;
-	}
-	jv jd = jv_object_get(jv_copy(st), jv_string("jail_dir")), cgs = jv_object_get(st, jv_string("cgroups"));
-	if (jv_get_kind(jd) == JV_KIND_STRING) {
-		const char *j = jv_string_value(jd), *slash = strrchr(j, '/');
+	if (st.jail_dir) {
+		const char *j = st.jail_dir, *slash = strrchr(j, '/');
 		if (j[0] == '/' && slash && slash != j && !strcmp(slash + 1, id) && !strstr(j, "/../"))
 			fb_tree_remove(j);
 	}
 	struct fb_strv dirs = FB_STRV_INIT;
-	if (jv_get_kind(cgs) == JV_KIND_ARRAY)
-		jv_array_foreach(cgs, i, c)
-		{
-			if (jv_get_kind(c) == JV_KIND_STRING && !strncmp(jv_string_value(c), "/sys/fs/cgroup/", 15) &&
-			    strstr(jv_string_value(c), "/firebuild/") && !strstr(jv_string_value(c), "/.."))
-				fb_strv_push(&dirs, jv_string_value(c));
-			jv_free(c);
-			(void)i;
-		}
+	for (size_t i = 0; i < st.cgroups.n; i++) {
+		const char *c = st.cgroups.v[i];
+		if (!strncmp(c, "/sys/fs/cgroup/", 15) && strstr(c, "/firebuild/") && !strstr(c, "/.."))
+			fb_strv_push(&dirs, c);
+	}
 	fb_jail_cgroups_remove(dirs.v, (int)dirs.n);
 	fb_strv_free(&dirs);
-	jv_free(jd);
-	jv_free(cgs);
+	fb_vm_state_free(&st);
 }
 
 int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
@@ -213,12 +208,12 @@ static int name_taken(const char *dir, const char *id, struct fb_err *err)
 	if (l == 1)
 		close(fd);
 	char *p = fb_xasprintf("%s/state.json", dir);
-	jv st;
+	struct fb_vm_state st;
 	struct fb_err e = { 0 };
 	const char *what;
-	if (fb_json_load(p, &st, &e) == 0) {
-		what = fb_vm_status(st);
-		jv_free(st);
+	if (fb_vm_state_load(p, &st, &e) == 0) {
+		what = fb_vm_status(&st);
+		fb_vm_state_free(&st);
 	} else {
 		what = l == 0 ? "starting" : NULL;
 	}
@@ -267,5 +262,40 @@ int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *e
 	free(dir);
 	free(tmp);
 	free(lock);
+	return r;
+}
+
+int fb_vm_abandon(const char *dir, const char *id, int lock_fd, struct fb_err *err)
+{
+	char *st = fb_xasprintf("%s/state.json", dir), *lock = fb_xasprintf("%s/lock", dir);
+	struct stat a, b;
+	/* only the directory of the name the caller took: one of the same name
+	 * made since (this start undone by another step) is another VM's */
+	bool mine = fstat(lock_fd, &a) == 0 && lstat(lock, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	bool ran = access(st, F_OK) == 0;
+	free(st);
+	free(lock);
+	if (!mine || ran)
+		return 0;
+	return fb_vm_teardown(dir, id, err);
+}
+
+int fb_vm_inherited_lock(const char *dir)
+{
+	const char *env = getenv(FB_VM_LOCK_ENV);
+	if (!env)
+		return -1;
+	char *path = fb_xasprintf("%s/lock", dir), *end;
+	long fd = strtol(env, &end, 10);
+	struct stat a, b;
+	int r = -1;
+	/* only the lock of this run directory */
+	if (!*end && fd > 2 && fd < 65536 && fstat((int)fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino) {
+		r = (int)fd;
+		fcntl(r, F_SETFD, FD_CLOEXEC);
+	}
+	unsetenv(FB_VM_LOCK_ENV);
+	free(path);
 	return r;
 }

@@ -4,32 +4,36 @@
  * ls/inspect/kill/purge read and stop through this. */
 #ifndef FB_VM_H
 #define FB_VM_H
-#include <jv.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "json.h"
+#include "err.h"
+#include "state.h"
 #include "store.h"
-
-struct fb_err;
 
 /* A VM id or --name: 1-20 characters of [a-zA-Z0-9]. */
 bool fb_vm_valid_name(const char *s);
+/* A new VM id: 12 hex digits, from /dev/urandom. */
+void fb_vm_new_id(char out[21]);
 /* pid is alive and its command line holds what (a recycled pid is not). */
 bool fb_vm_alive(long pid, const char *what);
 /* "running" (the VMM is there), "exited" (it reported an end), "dead". */
-const char *fb_vm_status(jv state);
-/* A number member, 0 when missing. */
-long fb_vm_num(jv o, const char *key);
+const char *fb_vm_status(const struct fb_vm_state *s);
 /* Stop the VM of dir: its supervisor is asked (the workload gets its
  * STOPSIGNAL through fb-init), the VMM killed when timeout seconds pass;
- * *final gets the last state. */
-int fb_vm_stop(const char *dir, long timeout, jv *final, struct fb_err *err);
+ * *final gets the last state (an empty one when the state is of another
+ * shape: what it names is not signalled). */
+int fb_vm_stop(const char *dir, long timeout, struct fb_vm_state *final, struct fb_err *err) FB_MUST_CHECK;
 /* What a stopped VM held, in the reverse of the order a start makes it:
  * its jail and cgroups (from state.json, or jail.json for a start that
  * never got as far as a state), its CNI network (fb-net del, from the
  * cached result) and its run directory. */
-int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err);
+int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err) FB_MUST_CHECK;
+/* A start that ended before its state was written (no state.json in dir):
+ * what it made goes, as fb_vm_teardown does, when dir is still the one
+ * whose name lock_fd holds (fb_vm_claim); a VM that ran is left to kill
+ * and purge. */
+int fb_vm_abandon(const char *dir, const char *id, int lock_fd, struct fb_err *err) FB_MUST_CHECK;
 
 /* The run directory's lock (<dir>/lock, flock): held by whoever is
  * starting the VM (firebuild run, then fb-jail, then its supervisor until
@@ -42,7 +46,10 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err);
  * the name is never visible unlocked. *lock_fd: the held lock (not
  * close-on-exec: children that outlive a killed start keep it). A name in
  * use is FB_EXIT_CONFLICT, with what holds it; nothing is made then. */
-int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *err);
+int fb_vm_claim(const char *runs, const char *id, int *lock_fd, struct fb_err *err) FB_MUST_CHECK;
+/* The held lock FB_VM_LOCK_ENV names, when it is dir's lock: its
+ * descriptor (close-on-exec again), else -1. The variable is removed. */
+int fb_vm_inherited_lock(const char *dir);
 /* Try the lock of dir without waiting: 1 and *fd when taken, 0 when
  * someone holds it, -1 when dir has no lock file (a run directory of an
  * older version, or made by hand). */

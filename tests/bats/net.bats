@@ -391,3 +391,29 @@ JSON
 	[[ "$output" != *"fb-init: warning"* ]]
 	[ ! -e /var/run/netns/fb-n6 ]
 }
+
+@test "fb-net: a plugin that reads none of its config (ADD, DEL) is answered by its exit, not a SIGPIPE" {
+	mkdir -p "$D/noread"
+	# a config larger than a pipe holds: the write meets a reader that is gone
+	local big
+	big=$(head -c 200000 /dev/zero | tr '\0' x)
+	printf '{"cniVersion":"1.0.0","name":"noread","plugins":[{"type":"fbnoread","pad":"%s"}]}\n' "$big" >"$D/conf/noread.conflist"
+	cat >"$D/noread/fbnoread" <<'SH'
+#!/bin/sh
+# answers without reading stdin
+[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0"}'
+exit 0
+SH
+	chmod 755 "$D/noread/fbnoread"
+	in_netns "
+		fb-net add --id nt9 --network noread --run-dir $D/runs/nt9 $NETFLAGS --cni-bin-dir=$D/noread </dev/null > /dev/null
+		echo add=\$?
+		fb-net del --id nt9 --run-dir $D/runs/nt9 $NETFLAGS --cni-bin-dir=$D/noread </dev/null > /dev/null
+		echo del=\$?
+	"
+	echo "$output"
+	echo "$stderr"
+	[[ "$output" == *"add=0"*"del=0"* ]]
+	[ ! -e /var/run/netns/fb-nt9 ]
+	[ ! -e "$D/runs/nt9/cni.json" ]
+}

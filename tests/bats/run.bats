@@ -336,3 +336,16 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	[[ "$stderr" != *"KVM"* ]]
 }
+
+@test "exec: the image's tree comes out of its ext4 with libext2fs (no debugfs on PATH) into the run cache, and goes whatever the end" {
+	local rc="$D/execrc"
+	run --separate-stderr env PATH=/nonexistent "$FB_BIN/firebuild" exec --run-cache="$rc" --from=fb/busybox:1 \
+		-- /bin/sh -c 'echo in-the-tree; test -x /sbin/fb-init && echo init-there; exit 7'
+	echo "$stderr"
+	[ "$status" -eq 7 ]
+	[[ "$output" == *in-the-tree*init-there* ]]
+	[ -d "$rc/exec" ] && [ -z "$(ls -A "$rc/exec")" ]
+	run -127 --separate-stderr env PATH=/nonexistent "$FB_BIN/firebuild" exec --run-cache="$rc" --from=fb/busybox:1 -- /no/such
+	[ "$status" -eq 127 ]
+	[ -z "$(ls -A "$rc/exec")" ]
+}

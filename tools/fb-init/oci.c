@@ -102,7 +102,7 @@ void send_error(uint32_t stream, int code, const char *fmt, ...)
 	send_u32(stream, FB_IO_EXIT, (uint32_t)code);
 }
 
-static void __attribute__((noreturn)) power_off(void)
+static void __attribute__((noreturn)) oci_power_off(void)
 {
 	sync();
 	reboot(RB_AUTOBOOT); /* the VMM exits on reset (-no-reboot) */
@@ -121,7 +121,7 @@ static void __attribute__((noreturn)) die(int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	send_error(0, code, "%s", msg);
-	power_off();
+	oci_power_off();
 }
 
 /* ---- the system ---- */
@@ -461,7 +461,7 @@ static void handle_frame(const struct fb_io_hdr *h, const char *data, bool *star
 		if (h->stream == 0 && !*started) {
 			*started = true;
 			if (!p || !proc_launch(p))
-				power_off();
+				oci_power_off();
 		}
 		break;
 	case FB_IO_SIGNAL: {
@@ -559,7 +559,7 @@ void oci_main(void)
 	/* the container's process, made ready; what runc says at create when
 	 * its program is not there */
 	if (!proc_prepare(0, jget(&cfg, "process")))
-		power_off();
+		oci_power_off();
 	int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 	send_frame(0, FB_IO_READY, NULL, 0);
 
@@ -655,7 +655,7 @@ void oci_main(void)
 					say("fb-init: the container's process exited with %d", code);
 					kill(-1, SIGKILL);
 					proc_end(p, st);
-					power_off();
+					oci_power_off();
 				}
 				proc_end(p, st);
 			}

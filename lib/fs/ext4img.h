@@ -1,0 +1,32 @@
+/* An ext4 image that exists, opened with libext2fs (no mount, no
+ * debugfs): one file put in (how fb-init enters a VM's copy of its image),
+ * or the whole tree copied out to a directory (firebuild exec). Paths are
+ * resolved inside the image: a symbolic link on the way (usr-merged /sbin
+ * -> usr/sbin) is followed within the file system and can lead nowhere
+ * else. */
+#ifndef FB_EXT4IMG_H
+#define FB_EXT4IMG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct fb_err;
+
+/* Write a regular file at path (absolute, in the image) with data, mode,
+ * uid and gid, replacing what has that name (a file or a link; a
+ * directory there is an error). The directories on the way are followed
+ * (links included); a missing last directory is made (0755, root's). */
+int fb_ext4_put_file(const char *image, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		     gid_t gid, struct fb_err *err) FB_MUST_CHECK;
+
+/* Copy the image's tree into dest (an empty directory): directories,
+ * regular files (holes stay holes), symbolic links, with owners, modes
+ * and times; as `debugfs rdump` did: hard links become copies, setuid and
+ * setgid bits of files are not kept, devices, fifos and sockets are left
+ * out. Nothing is followed on the host side: each entry is made new under
+ * its directory's descriptor. */
+int fb_ext4_extract(const char *image, const char *dest, struct fb_err *err) FB_MUST_CHECK;
+
+#endif

@@ -1,0 +1,36 @@
+/* The config drive, host side (docs/config-drive.md): what fb-init reads
+ * at boot from the VM's second disk, one JSON object padded with NULs to
+ * 4 KiB. fb-jail prepare fills it from the image and the flags (and keeps
+ * it in the VM spec as .vm.config); fb-jail start writes it with the
+ * network once fb-net has made it. */
+#ifndef FB_DRIVE_H
+#define FB_DRIVE_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "util.h"
+
+struct fb_network;
+
+struct fb_drive_ssh {
+	char *user;
+	struct fb_strv keys; /* authorized_keys lines */
+};
+
+struct fb_drive_config {
+	char *id, *hostname;
+	struct fb_strv env, entrypoint, cmd;
+	char *user, *workdir, *stop_signal; /* NULL: the image's default */
+	long long stop_timeout;             /* seconds */
+	struct fb_drive_ssh *ssh;           /* NULL: no SSH */
+};
+
+void fb_drive_config_free(struct fb_drive_config *c);
+
+/* The drive at path (0600: it may hold secrets), with net's interfaces
+ * and name servers when net is not NULL; written atomically. */
+int fb_drive_write(const char *path, const struct fb_drive_config *c, const struct fb_network *net,
+		   struct fb_err *err) FB_MUST_CHECK;
+
+#endif

@@ -1,0 +1,126 @@
+/* The config drive, host side (drive.h). */
+#include "drive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "drive_doc.h"
+#include "err.h"
+#include "file.h"
+#include "json.h"
+#include "net_doc.h"
+#include "util.h"
+
+static const struct fb_jshape str = { .kinds = FB_J_STRING };
+static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
+static const struct fb_jshape strv = { .kinds = FB_J_ARRAY, .items = &str };
+static const struct fb_jshape strv_opt = { .kinds = FB_J_ARRAY | FB_J_NULL, .items = &str };
+static const struct fb_jshape seconds_opt = { .kinds = FB_J_INT | FB_J_NULL, .min = 0, .max = 2147483647.0 };
+static const struct fb_jfield ssh_fields[] = {
+	FB_REQ("user", &str),
+	FB_REQ("keys", &strv),
+	FB_END,
+};
+static const struct fb_jshape ssh_opt = { .kinds = FB_J_OBJECT | FB_J_NULL, .fields = ssh_fields };
+static const struct fb_jfield config_fields[] = {
+	FB_REQ("id", &str),
+	FB_REQ("hostname", &str),
+	FB_OPT("env", &strv_opt),
+	FB_OPT("entrypoint", &strv_opt),
+	FB_OPT("cmd", &strv_opt),
+	FB_OPT("user", &str_opt),
+	FB_OPT("workdir", &str_opt),
+	FB_OPT("stop_signal", &str_opt),
+	FB_OPT("stop_timeout", &seconds_opt),
+	FB_OPT("ssh", &ssh_opt),
+	FB_END,
+};
+static const struct fb_jshape config = { .kinds = FB_J_OBJECT, .fields = config_fields };
+
+void fb_drive_config_free(struct fb_drive_config *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->hostname);
+	fb_strv_free(&c->env);
+	fb_strv_free(&c->entrypoint);
+	fb_strv_free(&c->cmd);
+	free(c->user);
+	free(c->workdir);
+	free(c->stop_signal);
+	if (c->ssh) {
+		free(c->ssh->user);
+		fb_strv_free(&c->ssh->keys);
+		free(c->ssh);
+	}
+	*c = (struct fb_drive_config){ 0 };
+}
+
+int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct fb_err *err)
+{
+	*out = (struct fb_drive_config){ .stop_timeout = 10 };
+	if (fb_json_check(v, &config, path, err) < 0)
+		return -1;
+	out->id = fb_jv_dup_str(v, "id");
+	out->hostname = fb_jv_dup_str(v, "hostname");
+	fb_jv_strv_into(v, "env", &out->env);
+	fb_jv_strv_into(v, "entrypoint", &out->entrypoint);
+	fb_jv_strv_into(v, "cmd", &out->cmd);
+	out->user = fb_jv_dup_str(v, "user");
+	out->workdir = fb_jv_dup_str(v, "workdir");
+	out->stop_signal = fb_jv_dup_str(v, "stop_signal");
+	out->stop_timeout = fb_jv_int(v, "stop_timeout", 10);
+	jv ssh = fb_json_member(v, "ssh");
+	if (jv_get_kind(ssh) == JV_KIND_OBJECT) {
+		out->ssh = fb_xcalloc(1, sizeof(*out->ssh));
+		out->ssh->user = fb_jv_dup_str(ssh, "user");
+		fb_jv_strv_into(ssh, "keys", &out->ssh->keys);
+	}
+	jv_free(ssh);
+	return 0;
+}
+
+jv fb_drive_ssh_to_jv(const struct fb_drive_ssh *s)
+{
+	if (!s)
+		return jv_null();
+	return jv_object_set(jv_object_set(jv_object(), jv_string("user"), fb_jv_str(s->user)), jv_string("keys"),
+			     fb_jv_strv(s->keys.v, s->keys.n));
+}
+
+jv fb_drive_to_jv(const struct fb_drive_config *c, const struct fb_network *net, bool version)
+{
+	jv o = version ? jv_object_set(jv_object(), jv_string("version"), jv_number(1)) : jv_object();
+	if (c->ssh)
+		o = jv_object_set(o, jv_string("ssh"), fb_drive_ssh_to_jv(c->ssh));
+	if (net) {
+		o = jv_object_set(o, jv_string("network"), fb_network_to_jv(net));
+		o = jv_object_set(o, jv_string("dns"), fb_jv_strv(net->dns.v, net->dns.n));
+	}
+	o = jv_object_set(o, jv_string("id"), fb_jv_str(c->id));
+	o = jv_object_set(o, jv_string("hostname"), fb_jv_str(c->hostname));
+	o = jv_object_set(o, jv_string("env"), fb_jv_strv(c->env.v, c->env.n));
+	o = jv_object_set(o, jv_string("entrypoint"), fb_jv_strv(c->entrypoint.v, c->entrypoint.n));
+	o = jv_object_set(o, jv_string("cmd"), fb_jv_strv(c->cmd.v, c->cmd.n));
+	if (c->user)
+		o = jv_object_set(o, jv_string("user"), jv_string(c->user));
+	if (c->workdir)
+		o = jv_object_set(o, jv_string("workdir"), jv_string(c->workdir));
+	if (c->stop_signal)
+		o = jv_object_set(o, jv_string("stop_signal"), jv_string(c->stop_signal));
+	return jv_object_set(o, jv_string("stop_timeout"), jv_number((double)c->stop_timeout));
+}
+
+int fb_drive_write(const char *path, const struct fb_drive_config *c, const struct fb_network *net, struct fb_err *err)
+{
+	char *t = fb_json_dump(fb_drive_to_jv(c, net, true), false);
+	size_t n = strlen(t), padded = (n + 1 + 4095) / 4096 * 4096;
+	char *buf = fb_xcalloc(1, padded);
+	memcpy(buf, t, n);
+	free(t);
+	/* secrets may be in it: only root reads it on the host */
+	int r = fb_write_file_atomic(path, buf, padded, 0600, err);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,137 @@
+/* fb-init: mounts, files, the control port, the config drive, the
+ * environment file. */
+#include "fb-init.h"
+
+void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, flags, data) < 0 && errno != EBUSY)
+		say("fb-init: warning: mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+void write_file(const char *path, const char *data, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		say("fb-init: warning: %s: %s", path, strerror(errno));
+		return;
+	}
+	size_t n = strlen(data);
+	if (write(fd, data, n) != (ssize_t)n)
+		say("fb-init: warning: %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static bool port_named(const char *port)
+{
+	char p[300], name[64] = "";
+	snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", port);
+	int nf = open(p, O_RDONLY | O_CLOEXEC);
+	if (nf < 0)
+		return false;
+	ssize_t n = read(nf, name, sizeof(name) - 1);
+	close(nf);
+	if (n > 0 && name[n - 1] == '\n')
+		n--;
+	name[n > 0 ? n : 0] = '\0';
+	return !strcmp(name, CTL_NAME);
+}
+
+/* The virtio-serial port the host named fb.ctl (the first port of the
+ * first device, as firebuild makes it, is tried before a scan). */
+int open_ctl(void)
+{
+	if (port_named("vport0p1"))
+		return open("/dev/vport0p1", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	DIR *d = opendir("/sys/class/virtio-ports");
+	struct dirent *e;
+	int fd = -1;
+	while (d && fd < 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[300], name[64] = "";
+		snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
+		int nf = open(p, O_RDONLY | O_CLOEXEC);
+		if (nf < 0)
+			continue;
+		ssize_t n = read(nf, name, sizeof(name) - 1);
+		close(nf);
+		if (n > 0 && name[n - 1] == '\n')
+			n--;
+		name[n > 0 ? n : 0] = '\0';
+		if (!strcmp(name, CTL_NAME)) {
+			snprintf(p, sizeof(p), "/dev/%s", e->d_name);
+			fd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		}
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+char *read_config(void)
+{
+	int fd = open(CONFIG_DEV, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(125, "config drive %s: %s", CONFIG_DEV, strerror(errno));
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	while (buf && (n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			if (cap >= (64u << 20))
+				break;
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+		}
+	}
+	close(fd);
+	if (!buf)
+		fail(125, "out of memory");
+	buf[len] = '\0';
+	return buf; /* the NUL padding ends the text */
+}
+
+/* Shell-quote for run-env.sh: 'it'\''s'. */
+static void sh_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+void write_env(char **env)
+{
+	mkdir("/etc", 0755);
+	mkdir("/etc/profile.d", 0755);
+	FILE *f = fopen("/etc/profile.d/run-env.sh", "we");
+	if (!f) {
+		say("fb-init: warning: /etc/profile.d/run-env.sh: %s", strerror(errno));
+		return;
+	}
+	fputs("# written by fb-init: the image's ENV, then --env-file files, then --env\n", f);
+	for (size_t i = 0; env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		if (!eq || eq == env[i])
+			continue;
+		fprintf(f, "export %.*s=", (int)(eq - env[i]), env[i]);
+		sh_quote(f, eq + 1);
+		fputc('\n', f);
+	}
+	fclose(f);
+}
+
+const char *env_get(char **env, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; env[i]; i++)
+		if (!strncmp(env[i], name, n) && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}

@@ -1,0 +1,135 @@
+/* fb-init: USER as Docker reads it, the program in PATH, STOPSIGNAL. */
+#include "fb-init.h"
+
+/* USER as Docker reads it: name or uid, optional :group, from the image's
+ * own /etc/passwd and /etc/group. */
+void resolve_user(const char *spec, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	strcpy(u->home, "/");
+	strcpy(u->name, "root");
+	if (!spec || !*spec)
+		spec = "0";
+	char us[128], *gs = NULL;
+	snprintf(us, sizeof(us), "%s", spec);
+	if ((gs = strchr(us, ':')))
+		*gs++ = '\0';
+	char *end;
+	unsigned long num = strtoul(us, &end, 10);
+	bool numeric = *us && !*end;
+	bool found = false;
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[1024];
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *fld[7] = { 0 }, *p = line;
+		for (int i = 0; i < 7 && p; i++) {
+			fld[i] = p;
+			p = strchr(p, ':');
+			if (p)
+				*p++ = '\0';
+		}
+		if (!fld[3])
+			continue;
+		if ((numeric && strtoul(fld[2], NULL, 10) == num) || (!numeric && !strcmp(fld[0], us))) {
+			u->uid = (uid_t)strtoul(fld[2], NULL, 10);
+			u->gid = (gid_t)strtoul(fld[3], NULL, 10);
+			snprintf(u->name, sizeof(u->name), "%s", fld[0]);
+			if (fld[5] && *fld[5])
+				snprintf(u->home, sizeof(u->home), "%s", fld[5]);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!found) {
+		if (!numeric)
+			fail(125, "unable to find user %s: no matching entries in passwd file", us);
+		/* no entry: the root group, as runc (Docker: "run with the root group") */
+		u->uid = (uid_t)num;
+		u->gid = 0;
+		u->name[0] = '\0';
+	}
+	if (gs && *gs) {
+		num = strtoul(gs, &end, 10);
+		if (*gs && !*end) {
+			u->gid = (gid_t)num;
+		} else {
+			bool g = false;
+			f = fopen("/etc/group", "re");
+			while (f && !g && fgets(line, sizeof(line), f)) {
+				char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+				if (c1 && c2 && (size_t)(c1 - line) == strlen(gs) && !strncmp(line, gs, strlen(gs))) {
+					u->gid = (gid_t)strtoul(c2 + 1, NULL, 10);
+					g = true;
+				}
+			}
+			if (f)
+				fclose(f);
+			if (!g)
+				fail(125, "unable to find group %s: no matching entries in group file", gs);
+		}
+	}
+	/* supplementary groups: the user's name in /etc/group's member lists,
+	 * unless a group was given (runc's GetExecUser) */
+	u->groups[u->ngroups++] = u->gid;
+	f = u->name[0] && !(gs && *gs) ? fopen("/etc/group", "re") : NULL;
+	while (f && fgets(line, sizeof(line), f) && u->ngroups < 64) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+		if (!c3)
+			continue;
+		for (char *m = strtok(c3 + 1, ","); m; m = strtok(NULL, ","))
+			if (!strcmp(m, u->name)) {
+				u->groups[u->ngroups++] = (gid_t)strtoul(c2 + 1, NULL, 10);
+				break;
+			}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* execvp with the workload's PATH, not ours. */
+void exec_in_path(char **argv, char **env)
+{
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, env);
+		return;
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int saved = ENOENT;
+	for (const char *p = path;; p++) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char full[4096];
+		snprintf(full, sizeof(full), "%.*s%s%s", (int)n, p, n ? "/" : "", argv[0]);
+		execve(full, argv, env);
+		if (errno != ENOENT)
+			saved = errno;
+		if (!e)
+			break;
+		p = e;
+	}
+	errno = saved;
+}
+
+int sig_by_name(const char *s)
+{
+	static const struct {
+		const char *n;
+		int s;
+	} t[] = { { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
+		  { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "WINCH", SIGWINCH },
+		  { "PWR", SIGPWR } };
+	if (!s || !*s)
+		return SIGTERM;
+	if (isdigit((unsigned char)*s))
+		return atoi(s);
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcasecmp(s, t[i].n))
+			return t[i].s;
+	return SIGTERM;
+}
