@@ -76,6 +76,8 @@ static int run_build(struct build_req *r)
 	}
 	fb_strv_push(&a[n], mk);
 	fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
+	/* an unchanged image keeps the tag's ext4 */
+	fb_strv_push_owned(&a[n], fb_xasprintf("--tag=%s", r->tag));
 	if (r->disk)
 		fb_strv_push_owned(&a[n], fb_xasprintf("--disk-size=%s", r->disk));
 	if (r->dockerfile) {

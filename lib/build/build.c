@@ -93,7 +93,7 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	if (work_dir(o->work, &b.work, &lock, err) < 0)
 		return -1;
 	char real[4096];
-	if (o->context && realpath(o->context, real)) {
+	if (o->context && !o->context_temporary && realpath(o->context, real)) {
 		char *hp = fb_store_context_hashes_path(o->store, real);
 		b.hashes = fb_hashcache_open(hp);
 		free(hp);
@@ -118,9 +118,10 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	if (b.hashes) {
 		/* what was learnt is kept, whatever became of the build */
 		struct fb_err he = { 0 };
-		unsigned long hits, misses;
-		fb_hashcache_counts(b.hashes, &hits, &misses);
-		fb_log(FB_LOG_DEBUG, "context files: %lu digests remembered, %lu read", hits, misses);
+		steps->has_context_files = true;
+		fb_hashcache_counts(b.hashes, &steps->context_remembered, &steps->context_read);
+		fb_log(FB_LOG_DEBUG, "context files: %lu digests remembered, %lu read", steps->context_remembered,
+		       steps->context_read);
 		if (fb_hashcache_save(b.hashes, &he) < 0)
 			fb_log(FB_LOG_WARN, "the context's file digests cannot be kept: %s", he.msg);
 		fb_hashcache_free(b.hashes);

@@ -343,14 +343,17 @@ static int file_digest(struct walker *w, const char *srel, const struct stat *st
 	}
 	fb_sha256_update(&fh, "\0xattrs", 8);
 	xattrs_to(w, rfd, -1, &fh);
-	/* the file as it is now: a write while it was read shows here */
+	/* the file as it is now: a write, a chmod or an xattr set while it
+	 * was read shows here, and then what was read is not remembered */
 	struct stat now;
-	bool same = fstat(rfd, &now) == 0 && now.st_ino == st->st_ino && now.st_size == st->st_size &&
-		    now.st_mtim.tv_sec == st->st_mtim.tv_sec && now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+	bool same = fstat(rfd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+		    now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		    now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && now.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+		    now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
 	close(rfd);
 	fb_sha256_final(&fh, out);
 	if (w->o->hashes && same)
-		fb_hashcache_put(w->o->hashes, &now, out);
+		(void)fb_hashcache_put(w->o->hashes, st, out);
 	return 0;
 }
 

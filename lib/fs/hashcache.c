@@ -1,18 +1,29 @@
-/* The content hash cache (hashcache.h). The file holds one line a file:
- *   DEV INO SIZE MTIME_S MTIME_NS CTIME_S CTIME_NS HEX64
- * read into an open-addressing table on (dev, ino). */
+/* The content hash cache (hashcache.h). The file:
+ *   firebuild-hashcache 1
+ *   DEV INO SIZE MTIME_S MTIME_NS CTIME_S CTIME_NS HEX64     (a line a file)
+ *   sum HEX64                       (sha256 of every byte before this line)
+ * read into an open-addressing table on (dev, ino). A file whose first or
+ * last line is not that, or whose sum does not match, is ignored whole (a
+ * torn or damaged file must not give a wrong digest); a line that does not
+ * parse is ignored on its own. */
 #include "hashcache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "digest.h"
 #include "err.h"
 #include "file.h"
 #include "util.h"
+
+#define MAGIC "firebuild-hashcache 1\n"
+/* more than a context can sensibly hold: a larger file is not read */
+#define MAX_FILE (256u << 20)
 
 struct hent {
 	uint64_t dev, ino, size;
@@ -76,28 +87,63 @@ static bool hex64(const char *s)
 	for (int i = 0; i < 64; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
+	return s[64] == '\0';
+}
+
+/* A decimal number of at most 20 digits ending in a space: no sign, no
+ * blank, no leading zero, nothing past UINT64_MAX. */
+static bool number(const char **p, uint64_t *v)
+{
+	const char *s = *p;
+	size_t n = 0;
+	uint64_t x = 0;
+	while (s[n] >= '0' && s[n] <= '9') {
+		unsigned d = (unsigned)(s[n] - '0');
+		if (n > 19 || x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+		n++;
+	}
+	if (!n || s[n] != ' ' || (n > 1 && s[0] == '0'))
+		return false;
+	*v = x;
+	*p = s + n + 1;
 	return true;
 }
 
 /* One line, or false: numbers in range, a 64-digit lower-case hex. */
-static bool parse_line(char *l, struct hent *e)
+static bool parse_line(const char *l, struct hent *e)
 {
 	uint64_t v[7];
-	char *p = l;
-	for (int i = 0; i < 7; i++) {
-		char *end;
-		errno = 0;
-		v[i] = strtoull(p, &end, 10);
-		if (errno || end == p || *end != ' ')
+	const char *p = l;
+	for (int i = 0; i < 7; i++)
+		if (!number(&p, &v[i]))
 			return false;
-		p = end + 1;
-	}
-	if (strlen(p) != 64 || !hex64(p) || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX ||
-	    v[5] > INT64_MAX)
+	if (!hex64(p) || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
 		return false;
-	*e = (struct hent){ v[0], v[1], v[2], (int64_t)v[3], (int64_t)v[4], (int64_t)v[5], (int64_t)v[6], "", false, true };
+	*e = (struct hent){ .dev = v[0], .ino = v[1], .size = v[2], .ms = (int64_t)v[3], .mns = (int64_t)v[4],
+			    .cs = (int64_t)v[5], .cns = (int64_t)v[6], .live = true };
 	memcpy(e->hex, p, 65);
 	return true;
+}
+
+/* The body between the magic and the sum line, when the whole is intact. */
+static char *intact_body(struct fb_buf *b)
+{
+	size_t m = strlen(MAGIC);
+	if (b->len < m + 70 || memcmp(b->data, MAGIC, m) || b->data[b->len - 1] != '\n' ||
+	    memchr(b->data, '\0', b->len))
+		return NULL;
+	b->data[b->len - 1] = '\0';
+	char *last = strrchr(b->data, '\n') + 1; /* the magic ends in one */
+	if (strncmp(last, "sum ", 4) || !hex64(last + 4))
+		return NULL;
+	char d[72];
+	fb_sha256_mem(b->data, (size_t)(last - b->data), d);
+	if (strcmp(fb_digest_hex(d), last + 4))
+		return NULL;
+	last[0] = '\0';
+	return b->data + m;
 }
 
 struct fb_hashcache *fb_hashcache_open(const char *path)
@@ -106,14 +152,15 @@ struct fb_hashcache *fb_hashcache_open(const char *path)
 	hc->path = fb_xstrdup(path);
 	struct fb_buf b = FB_BUF_INIT;
 	struct fb_err ignore = { 0 };
-	if (fb_read_file(path, &b, &ignore) == 0 && b.len) {
+	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *body = fd >= 0 && fb_read_fd_max(fd, &b, MAX_FILE, &ignore) == 0 ? intact_body(&b) : NULL;
+	if (body) {
 		char *save = NULL;
-		for (char *l = strtok_r(b.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (char *l = strtok_r(body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			struct hent e;
 			if (!parse_line(l, &e))
 				continue;
-			struct hent *d = lookup(hc, e.dev, e.ino, true);
-			*d = e;
+			*lookup(hc, e.dev, e.ino, true) = e;
 		}
 	}
 	fb_buf_free(&b);
@@ -134,14 +181,16 @@ bool fb_hashcache_get(struct fb_hashcache *hc, const struct stat *st, char diges
 	return true;
 }
 
-void fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char *digest)
+bool fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char *digest)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	/* changed within the last second (or in the future): the next write
-	 * could keep these very times, so nothing is remembered */
-	if (!fb_digest_valid(digest) || st->st_ctim.tv_sec >= now.tv_sec - 1 || st->st_mtim.tv_sec >= now.tv_sec - 1)
-		return;
+	/* changed within the last second (or in the future): a write in the
+	 * same clock tick as the hash could leave these very times (a file
+	 * system may keep whole seconds), so nothing is remembered */
+	if (!fb_digest_valid(digest) || strncmp(digest, "sha256:", 7) || st->st_ctim.tv_sec >= now.tv_sec - 1 ||
+	    st->st_mtim.tv_sec >= now.tv_sec - 1 || st->st_size < 0)
+		return false;
 	struct hent *e = lookup(hc, (uint64_t)st->st_dev, (uint64_t)st->st_ino, true);
 	e->size = (uint64_t)st->st_size;
 	e->ms = st->st_mtim.tv_sec;
@@ -151,6 +200,7 @@ void fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char
 	memcpy(e->hex, fb_digest_hex(digest), 65);
 	e->used = true;
 	hc->dirty = true;
+	return true;
 }
 
 void fb_hashcache_counts(const struct fb_hashcache *hc, unsigned long *hits, unsigned long *misses)
@@ -161,8 +211,12 @@ void fb_hashcache_counts(const struct fb_hashcache *hc, unsigned long *hits, uns
 
 int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 {
-	if (!hc->dirty)
+	if (!hc->dirty) {
+		/* used: fb-tag gc keeps what builds use lately */
+		if (hc->hits)
+			utimensat(AT_FDCWD, hc->path, NULL, AT_SYMLINK_NOFOLLOW);
 		return 0;
+	}
 	size_t used = 0;
 	for (size_t i = 0; i < hc->cap; i++)
 		used += hc->tab[i].live && hc->tab[i].used;
@@ -170,6 +224,7 @@ int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 	 * they outnumber what this build used */
 	bool keep_unused = hc->n - used <= used + 10000;
 	struct fb_buf b = FB_BUF_INIT;
+	fb_buf_add(&b, MAGIC, strlen(MAGIC));
 	for (size_t i = 0; i < hc->cap; i++) {
 		const struct hent *e = &hc->tab[i];
 		if (e->live && (e->used || keep_unused))
@@ -177,16 +232,19 @@ int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 				    (unsigned long long)e->ino, (unsigned long long)e->size, (long long)e->ms, (long long)e->mns,
 				    (long long)e->cs, (long long)e->cns, e->hex);
 	}
+	char d[72];
+	fb_sha256_mem(b.data, b.len, d);
+	fb_buf_addf(&b, "sum %s\n", fb_digest_hex(d));
 	int r = 0;
 	char *dir = fb_xstrdup(hc->path);
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
-		r = fb_mkdir_p(dir, 0755, err);
+		r = fb_mkdir_p(dir, 0700, err);
 	}
 	free(dir);
 	if (r == 0)
-		r = fb_write_file_atomic(hc->path, b.data ? b.data : "", b.len, 0644, err);
+		r = fb_write_file_atomic(hc->path, b.data, b.len, 0600, err);
 	fb_buf_free(&b);
 	if (r == 0)
 		hc->dirty = false;

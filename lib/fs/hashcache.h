@@ -5,8 +5,9 @@
  * a rename over it changes its ctime (or its inode), and the entry no
  * longer matches. A file changed in the last second is not remembered: a
  * write in the same clock tick as the hash could keep the times it had.
- * The table lives in one file (the store's, per context; a line a file);
- * a damaged file or line is ignored, never trusted beyond its own line. */
+ * The table lives in one file (the store's, per context; a line a file,
+ * and a sha256 of it all at the end): a damaged or torn file is ignored
+ * whole, a line that does not parse on its own. */
 #ifndef FB_HASHCACHE_H
 #define FB_HASHCACHE_H
 
@@ -21,8 +22,8 @@ struct fb_hashcache;
 struct fb_hashcache *fb_hashcache_open(const char *path);
 /* The digest ("sha256:<hex>") remembered for the file st describes. */
 bool fb_hashcache_get(struct fb_hashcache *hc, const struct stat *st, char digest[72]);
-/* Remember it (unless the file changed too lately to be sure). */
-void fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char *digest);
+/* Remember it, unless the file changed too lately to be sure (false). */
+bool fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char *digest);
 /* Hits and misses so far (for logs and tests). */
 void fb_hashcache_counts(const struct fb_hashcache *hc, unsigned long *hits, unsigned long *misses);
 /* Write the table back when it changed (atomically); entries not used

@@ -131,6 +131,7 @@ struct fb_tag_meta {
 	bool from_image;             /* made from an image (source, digest, platform) */
 	char *source, *digest, *platform;
 	struct fb_strv blobs;
+	char *rootfs_key; /* what the ext4 was made from (fb-mkrootfs's .rootfs.key); NULL: not said */
 };
 void fb_tag_meta_free(struct fb_tag_meta *m);
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err) FB_MUST_CHECK;

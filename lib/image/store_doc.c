@@ -25,6 +25,7 @@ void fb_tag_meta_free(struct fb_tag_meta *m)
 	free(m->source);
 	free(m->digest);
 	free(m->platform);
+	free(m->rootfs_key);
 	fb_strv_free(&m->blobs);
 	memset(m, 0, sizeof(*m));
 	m->size = m->content_size = -1;
@@ -62,6 +63,7 @@ static void meta_decode(jv v, struct fb_tag_meta *m)
 	m->digest = fb_jv_get_str(v, "digest");
 	m->platform = fb_jv_get_str(v, "platform");
 	fb_jv_get_strv(v, "blobs", &m->blobs);
+	m->rootfs_key = fb_jv_get_str(v, "rootfs_key");
 }
 
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err)
@@ -101,6 +103,8 @@ int fb_tag_meta_save(const char *path, const struct fb_tag_meta *m, struct fb_er
 		o = jv_object_set(o, jv_string("digest"), jv_null());
 	}
 	o = jv_object_set(o, jv_string("blobs"), fb_jv_strv(m->blobs.v, m->blobs.n));
+	if (m->rootfs_key)
+		o = jv_object_set(o, jv_string("rootfs_key"), jv_string(m->rootfs_key));
 	char *text = fb_json_dump(o, true);
 	int r = fb_write_file_atomic(path, text, strlen(text), 0644, err);
 	free(text);

@@ -311,6 +311,117 @@ EOF
 	checked t/cache:5
 }
 
+@test "context digests remembered: an unchanged rebuild reads no context file (strace); a file changed in place, its mtime put back, is seen" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	mkdir -p "$C/data"
+	for i in $(seq 1 40); do echo "file $i" >"$C/data/f$i"; done
+	printf 'FROM scratch\nCOPY data/ /data/\n' >"$C/Dockerfile"
+	touch -d '2020-01-02 03:04:05' "$C"/data/*
+	# a file whose inode changed in the last second is never remembered
+	# (a write in the same clock tick could leave its times as they were)
+	sleep 2
+	build --tag=t/hc:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":0,"read":40}' ]
+	run --separate-stderr strace -f -y -qq -o "$BATS_TEST_TMPDIR/trace" \
+		-e trace=read,pread64,readv,preadv,preadv2,sendfile,copy_file_range,splice,mmap \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/hc:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":40,"read":0}' ]
+	[ "$(steps)" = cached ]
+	# the Dockerfile is read (fb-fetch, fb-parse), no file under data/ is
+	grep -q "<$C/Dockerfile>" "$BATS_TEST_TMPDIR/trace"
+	run grep -c "<$C/data/" "$BATS_TEST_TMPDIR/trace"
+	[ "$output" = 0 ]
+	# one byte changed in place, same size, the mtime set back: only the
+	# ctime tells, and the file is read again
+	printf 'FILE 7\n' | dd of="$C/data/f7" conv=notrunc status=none
+	touch -d '2020-01-02 03:04:05' "$C/data/f7"
+	build --tag=t/hc:2
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":39,"read":1}' ]
+	[ "$(steps)" = executed ]
+	[ "$(cat_in t/hc:2 /data/f7)" = "FILE 7" ]
+	# replaced by another inode with the same size and times (cp -p, mv)
+	printf 'fIlE 9\n' >"$BATS_TEST_TMPDIR/f9"
+	touch -d '2020-01-02 03:04:05' "$BATS_TEST_TMPDIR/f9"
+	mv "$BATS_TEST_TMPDIR/f9" "$C/data/f9"
+	build --tag=t/hc:3
+	[ "$status" -eq 0 ]
+	[ "$(steps)" = executed ]
+	[ "$(cat_in t/hc:3 /data/f9)" = "fIlE 9" ]
+	# a damaged cache file is ignored: every file is read again, the
+	# result is the same
+	local f
+	f="$FB_STORE/cache/files/$(printf %s "$(realpath "$C")" | sha256sum | cut -c1-16)"
+	[ -f "$f" ]
+	sed -i '2s/^\([0-9]*\) /\1x /' "$f"
+	build --tag=t/hc:4
+	[ "$status" -eq 0 ]
+	[ "$(jq .build.context_files.read <<<"$output")" = 40 ]
+	[ "$(steps)" = cached ]
+	# gc with no age limit drops it
+	run fb-tag gc --cache-max-age 0
+	[ "$status" -eq 0 ]
+	[ ! -e "$f" ]
+	checked t/hc:3
+}
+
+@test "an unchanged rebuild keeps the tag's ext4 (same inode, same mtime); a changed one writes a new one; fb-tag put checks what is kept" {
+	echo one >"$C/f"
+	printf 'FROM scratch\nCOPY f /f\n' >"$C/Dockerfile"
+	build --tag=t/keep:1
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	local e="$FB_STORE/rootfs/t/keep/1/rootfs.ext4" m="$FB_STORE/rootfs/t/keep/1/image.json" before meta
+	before=$(stat -c '%i %Y.%y' "$e" "$m")
+	meta=$(cat "$m")
+	[ "$(jq -r .rootfs_key "$m")" = "$(jq -r .rootfs.key <<<"$output")" ]
+	build --tag=t/keep:1
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = true ]
+	[ "$(jq -r .rootfs.path <<<"$output")" = "$(realpath "$e")" ]
+	[ "$(jq -r .tag.version <<<"$output")" = 1 ]
+	[ "$(stat -c '%i %Y.%y' "$e" "$m")" = "$before" ]
+	[ "$(cat "$m")" = "$meta" ]
+	# nothing left behind in the store's tmp/
+	[ -z "$(ls -A "$FB_STORE/tmp")" ]
+	# another size is another ext4
+	build --tag=t/keep:1 --disk-size=96M
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	[ "$(stat -c %i "$e")" != "${before%% *}" ]
+	before=$(stat -c '%i %Y.%y' "$e")
+	# a changed context file: a new image, a new ext4 with it
+	echo two >"$C/f"
+	build --tag=t/keep:1 --disk-size=96M
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	[ "$(stat -c '%i %Y.%y' "$e")" != "$before" ]
+	[ "$(cat_in t/keep:1 /f)" = two ]
+	checked t/keep:1
+	# a document that says kept must name the tag's own ext4, with the
+	# tag's key and image
+	local doc="$output"
+	jq '.rootfs.kept = true' <<<"$doc" >"$BATS_TEST_TMPDIR/d1"
+	run fb-tag put t/keep:2 <"$BATS_TEST_TMPDIR/d1"
+	[ "$status" -eq 3 ]
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .tag.version <<<"$output")" = 1 ]
+	jq '.rootfs.kept = true | .rootfs.path = "/etc/passwd"' <<<"$doc" >"$BATS_TEST_TMPDIR/d2"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d2"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is not the ext4 of t/keep:1"* ]]
+	jq '.rootfs.kept = true | .rootfs.key = "sha256:'"$(printf '0%.0s' $(seq 64))"'"' <<<"$doc" >"$BATS_TEST_TMPDIR/d3"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d3"
+	[ "$status" -eq 4 ]
+	jq '.rootfs.kept = 1' <<<"$doc" >"$BATS_TEST_TMPDIR/d4"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d4"
+	[ "$status" -eq 2 ]
+	[ "$(cat_in t/keep:1 /f)" = two ]
+}
+
 @test "gc keeps the cache's layers, and the cache still hits after gc" {
 	echo v >"$C/f"
 	printf 'FROM fb/busybox:1\nCOPY f /f\nRUN cat /f > /g\n' >"$C/Dockerfile"
