@@ -46,6 +46,11 @@ struct walker {
 	size_t nlinks, linkcap; /* open addressing on (dev, ino); a pnpm tree has a link per file */
 	struct pending *pend;
 	size_t npend;
+	/* the next entry's parent directory, open, and its name (set by
+	 * copy_dir_contents; NULL: none): one fstatat instead of an open, an
+	 * fstat and a close per entry */
+	int pdfd;
+	const char *pname;
 };
 
 static bool has_glob(const char *s)
@@ -574,13 +579,14 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
 	struct fb_strv names = FB_STRV_INIT;
 	sorted_names(dfd, &names);
-	close(dfd);
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
 		char *s = *srel ? fb_xasprintf("%s/%s", srel, names.v[i]) : fb_xstrdup(names.v[i]);
 		char *b = below && *below ? fb_xasprintf("%s/%s", below, names.v[i]) : fb_xstrdup(names.v[i]);
 		char *d = *drel ? fb_xasprintf("%s/%s", drel, names.v[i]) : fb_xstrdup(names.v[i]);
 		if (!skipped(w, s, b)) {
+			w->pdfd = dfd;
+			w->pname = names.v[i];
 			ret = copy_entry(w, s, d, false, err);
 		} else if (walked_anyway(w, s, b)) {
 			/* an excluded directory: what a '!' pattern brings back
@@ -598,6 +604,7 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 		free(s);
 		free(b);
 	}
+	close(dfd);
 	fb_strv_free(&names);
 	return ret;
 }
@@ -632,15 +639,25 @@ static int copy_top_dir(struct walker *w, const struct stat *st, const char *sre
 
 static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err)
 {
-	int fd = fb_tree_open(w->srcfd, srel, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return fb_err_errno(err, e, "%s: /%s", w->o->what, srel);
+	int fd;
+	if (w->pname && !top) {
+		/* one name in a directory opened beneath the root, not followed */
+		const char *name = w->pname;
+		w->pname = NULL;
+		if (fstatat(w->pdfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return fb_err_errno(err, errno, "%s: /%s", w->o->what, srel);
+	} else {
+		w->pname = NULL;
+		fd = fb_tree_open(w->srcfd, srel, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return fb_err_errno(err, e, "%s: /%s", w->o->what, srel);
+		}
+		close(fd);
 	}
-	close(fd);
 	if (make_pending(w, err) < 0)
 		return -1;
 	int ret = 0;
