@@ -28,6 +28,7 @@ static const char rootfs_usage[] =
 
 struct build_req {
 	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *pre_build, *post_build;
+	const char *epoch; /* SOURCE_DATE_EPOCH (the flag, else the environment), or NULL */
 	char *run_cache;
 	const struct fb_strv *build_args, *insecure, *secrets;
 	bool no_cache;
@@ -54,6 +55,10 @@ static int run_build(struct build_req *r)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--run-cache=%s", r->run_cache));
 		n++;
 		fb_strv_push(&a[n], parse);
+		/* BuildKit's way: the epoch is the build arg SOURCE_DATE_EPOCH
+		 * (an explicit --build-arg of it, later, wins) */
+		if (r->epoch)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--build-arg=SOURCE_DATE_EPOCH=%s", r->epoch));
 		for (size_t i = 0; i < r->build_args->n; i++)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--build-arg=%s", r->build_args->v[i]));
 		if (r->target)
@@ -127,6 +132,7 @@ static void build_req_from(struct build_req *r, const struct common *co)
 	r->build_args = co_list(co, S_BUILD_ARG);
 	r->insecure = co_list(co, S_INSECURE);
 	r->secrets = co_list(co, S_SECRET);
+	r->epoch = co_flag(co, S_SOURCE_DATE_EPOCH);
 }
 
 /* After the flags: the store, the run cache and tracing (flags, else the

@@ -22,10 +22,17 @@
 #include "tree.h"
 #include "util.h"
 
-/* The result into the store: config and manifest blobs, then .image. */
+/* The result into the store: config and manifest blobs, then .image. The
+ * image was created at the epoch, else when its latest step ran (an
+ * unchanged rebuild gives the same image). */
 static int finish(struct builder *b, struct state *s, struct fb_image *image, struct fb_err *err)
 {
 	char cd[72], md[72];
+	const char *created = b->epoch >= 0 ? b->epoch_text : s->created;
+	if (created) {
+		free(s->config.created);
+		s->config.created = fb_xstrdup(created);
+	}
 	char *ctext = fb_oci_config_encode(&s->config);
 	size_t clen = strlen(ctext);
 	int r = fb_store_put_mem(b->o->store, ctext, clen, cd, err);
@@ -82,6 +89,25 @@ static int work_dir(const char *work, char **dir, int *lock, struct fb_err *err)
 	return 0;
 }
 
+/* The build arg SOURCE_DATE_EPOCH (BuildKit's): seconds since 1970, up
+ * to the year 9999; -1 when not given (or empty). */
+static int epoch_of(const struct fb_plan *plan, int64_t *epoch, struct fb_err *err)
+{
+	const char *v = fb_vars_get(&plan->build_args, "SOURCE_DATE_EPOCH");
+	*epoch = -1;
+	if (!v || !*v)
+		return 0;
+	int64_t n = 0;
+	const char *p = v;
+	for (; *p >= '0' && *p <= '9' && n <= 253402300799LL; p++)
+		n = n * 10 + (*p - '0');
+	if (*p || n > 253402300799LL || (v[0] == '0' && v[1]))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				  "build arg SOURCE_DATE_EPOCH=%s: expected seconds since 1970 (0 to 253402300799)", v);
+	*epoch = n;
+	return 0;
+}
+
 int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct fb_image *image,
 	     struct fb_build_steps *steps, struct fb_err *err)
 {
@@ -89,6 +115,10 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	struct builder b = { .o = o, .plan = plan, .steps = steps };
 	b.file = plan->file ? plan->file : "Dockerfile";
 	b.escape = plan->escape == '`' ? '`' : '\\';
+	if (epoch_of(plan, &b.epoch, err) < 0)
+		return -1;
+	if (b.epoch >= 0)
+		build_time_text(b.epoch, b.epoch_text);
 	int lock;
 	if (work_dir(o->work, &b.work, &lock, err) < 0)
 		return -1;

@@ -296,7 +296,7 @@ int build_step_run(struct step *st, struct fb_err *err)
 		rc.nmounts = 0;
 		build_key(s->key, st->ins, fb_buf_str(&extra), st->key);
 		struct fb_oci_desc *hit;
-		bool cached = build_cache_get(st->b, st->key, &hit);
+		bool cached = build_cache_get(st->b, st->key, &hit, NULL);
 		if (hit) {
 			fb_oci_desc_free(hit);
 			free(hit);

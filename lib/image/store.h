@@ -156,12 +156,13 @@ int fb_store_tag_list(const struct fb_store *s, struct fb_tag_meta **out, size_t
 /* ---- the build cache ---- */
 
 /* <root>/cache/<key>.json: {key, step, layer (a digest, or null for a
- * step that changed nothing), size}. */
+ * step that changed nothing), size, created}. */
 struct fb_cache_entry {
 	char *key, *step;
 	char *layer;      /* NULL: the step made no layer */
 	bool layer_other; /* the member is of another kind (a miss) */
 	int64_t size;
+	char *created;    /* when the step ran (RFC 3339), NULL: not said */
 };
 void fb_cache_entry_free(struct fb_cache_entry *e);
 /* The codec: 1 and the entry, 0 when there is none or it is no object. */

@@ -118,6 +118,7 @@ void fb_cache_entry_free(struct fb_cache_entry *e)
 	free(e->key);
 	free(e->step);
 	free(e->layer);
+	free(e->created);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -139,6 +140,7 @@ int fb_cache_entry_load(const char *path, struct fb_cache_entry *e)
 	e->layer_other = jv_get_kind(l) != JV_KIND_NULL && !e->layer;
 	jv_free(l);
 	e->size = get_int(v, "size");
+	e->created = fb_jv_get_str(v, "created");
 	jv_free(v);
 	return 1;
 }
@@ -150,6 +152,8 @@ int fb_cache_entry_save(const char *path, const struct fb_cache_entry *e, struct
 	o = jv_object_set(o, jv_string("layer"), str_or_null(e->layer));
 	if (e->layer)
 		o = jv_object_set(o, jv_string("size"), int_or_null(e->size));
+	if (e->created)
+		o = jv_object_set(o, jv_string("created"), jv_string(e->created));
 	return fb_json_save(path, o, 0644, err);
 }
 

@@ -422,6 +422,77 @@ EOF
 	[ "$(cat_in t/keep:1 /f)" = two ]
 }
 
+@test "SOURCE_DATE_EPOCH: two stores, one image digest (RUN writes files, COPY of files with other mtimes); RUN sees the build arg; without it, another created" {
+	local c2="$D/sde-ctx2" i d
+	for d in "$C" "$c2"; do
+		mkdir -p "$d"
+		cp /bin/busybox "$d/busybox"
+		echo A >"$d/a.txt"
+		echo B >"$d/b.txt"
+		cat >"$d/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ARG SOURCE_DATE_EPOCH
+COPY a.txt b.txt /files/
+RUN mkdir -p /out/d && echo "epoch=$SOURCE_DATE_EPOCH" > /out/epoch && cat /files/* > /out/d/ab && ln -s d/ab /out/l
+CMD ["/bin/sh"]
+EOF
+	done
+	# the same bytes, other times (all after the epoch: clamped to it)
+	touch -d '2024-05-06 07:08:09' "$C/a.txt"
+	touch -d '2031-01-01' "$c2/b.txt" "$c2/busybox"
+	local s1="$D/sde-store1" s2="$D/sde-store2"
+	run --separate-stderr env SOURCE_DATE_EPOCH=1700000000 FB_STORE="$s1" FB_RUN_CACHE="$D/sde-run1" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+	[ "$status" -eq 0 ]
+	local one="$output"
+	run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$s2" FB_RUN_CACHE="$D/sde-run2" \
+		firebuild rootfs --dockerfile="$c2/Dockerfile" --tag=t/sde:1 --source-date-epoch=1700000000
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .image.digest <<<"$output")" = "$(jq -r .image.digest <<<"$one")" ]
+	# created: the epoch, in the config and every history entry
+	[ "$(jq -r .image.config.created <<<"$one")" = 2023-11-14T22:13:20Z ]
+	[ "$(jq -r '[.image.config.history[].created] | unique | join(" ")' <<<"$one")" = 2023-11-14T22:13:20Z ]
+	# RUN saw it as the build arg its stage declares
+	[ "$(debugfs -R 'cat /out/epoch' "$s1/rootfs/t/sde/1/rootfs.ext4" 2>/dev/null)" = epoch=1700000000 ]
+	# no host path in the config (the context's, the store's)
+	local cfg
+	cfg=$(jq -r .image.config_digest <<<"$one")
+	! grep -q -e "$D" -e "$C" "$s1/blobs/sha256/${cfg#sha256:}"
+	# another epoch: another image, and no step reused from the first
+	run --separate-stderr env FB_STORE="$s1" FB_RUN_CACHE="$D/sde-run1" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:2 --source-date-epoch=1700000001
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .image.digest <<<"$output")" != "$(jq -r .image.digest <<<"$one")" ]
+	[ "$(jq -r .image.config.created <<<"$output")" = 2023-11-14T22:13:21Z ]
+	[ "$(steps | sort -u)" = executed ]
+	# without it: the time the steps ran, so two stores differ...
+	local created=()
+	for i in 3 4; do
+		run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$D/sde-store$i" FB_RUN_CACHE="$D/sde-run$i" \
+			firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+		[ "$status" -eq 0 ]
+		created+=("$(jq -r .image.config.created <<<"$output")")
+		[ "${created[-1]}" != 2023-11-14T22:13:20Z ]
+		[ "$(jq -r .image.digest <<<"$output")" != "$(jq -r .image.digest <<<"$one")" ]
+		sleep 1.1 # created has whole seconds
+	done
+	[ "${created[0]}" != "${created[1]}" ]
+	# ... but an unchanged rebuild keeps its image (the cached steps' times)
+	run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$D/sde-store4" FB_RUN_CACHE="$D/sde-run4" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+	[ "$(jq -r .image.config.created <<<"$output")" = "${created[1]}" ]
+	[ "$(jq .rootfs.kept <<<"$output")" = true ]
+	# a bad epoch: exit 2 naming where it came from
+	run --separate-stderr env SOURCE_DATE_EPOCH=soon FB_STORE="$s1" firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:3
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"SOURCE_DATE_EPOCH=soon in the environment"* ]]
+	run --separate-stderr env FB_STORE="$s1" firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:3 --build-arg=SOURCE_DATE_EPOCH=1e9
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"build arg SOURCE_DATE_EPOCH=1e9"* ]]
+}
+
 @test "gc keeps the cache's layers, and the cache still hits after gc" {
 	echo v >"$C/f"
 	printf 'FROM fb/busybox:1\nCOPY f /f\nRUN cat /f > /g\n' >"$C/Dockerfile"
