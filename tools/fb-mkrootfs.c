@@ -287,35 +287,33 @@ static int write_tree(const struct options *o, const struct fb_strv *paths, cons
 	return 0;
 }
 
-static int hash_file(struct fb_sha256 *h, const char *path, struct fb_err *err)
+/* A file as its inode says it is (a rebuilt or reinstalled binary has
+ * another inode, or other times): "dev ino size mtime ctime". */
+static int file_identity(struct fb_buf *b, const char *what, const char *path, struct fb_err *err)
 {
-	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct stat st;
+	if (stat(path, &st) < 0)
 		return fb_err_errno(err, errno, "%s", path);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fb_sha256_update(h, buf, (size_t)n);
-	return n < 0 ? fb_err_errno(err, errno, "read %s", path) : 0;
+	fb_buf_addf(b, "%s %llu %llu %lld %lld.%09ld %lld.%09ld\n", what, (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	return 0;
 }
 
 /* What an ext4 made now would be made from: the image (its manifest), the
- * writer (this very binary), fb-init's bytes and the size asked for. */
+ * size asked for, the writer (this very binary) and fb-init, those two by
+ * their inodes (this key only ever meets this host's store). */
 static int rootfs_key(const char *manifest, uint64_t disk_size, const char *init, char out[72], struct fb_err *err)
 {
-	struct fb_sha256 h;
-	fb_sha256_init(&h);
-	char line[200];
-	snprintf(line, sizeof(line), "fb-mkrootfs rootfs key 1\nimage %s\ndisk-size %llu\nwriter ", manifest,
-		 (unsigned long long)disk_size);
-	fb_sha256_update(&h, line, strlen(line));
-	if (hash_file(&h, "/proc/self/exe", err) < 0 ||
-	    (fb_sha256_update(&h, "\ninit ", 6), init && hash_file(&h, init, err) < 0)) {
-		fb_sha256_free(&h);
-		return -1;
-	}
-	fb_sha256_final(&h, out);
-	return 0;
+	struct fb_buf b = FB_BUF_INIT;
+	fb_buf_addf(&b, "fb-mkrootfs rootfs key 1\nimage %s\ndisk-size %llu\n", manifest, (unsigned long long)disk_size);
+	int r = file_identity(&b, "writer", "/proc/self/exe", err);
+	if (r == 0 && init)
+		r = file_identity(&b, "init", init, err);
+	if (r == 0)
+		fb_sha256_mem(b.data, b.len, out);
+	fb_buf_free(&b);
+	return r;
 }
 
 /* --tag: the tag's ext4 when the tag holds this very image made the same

@@ -25,12 +25,18 @@
 /* more than a context can sensibly hold: a larger file is not read */
 #define MAX_FILE (256u << 20)
 
+/* 80 bytes: a context of 100k files is a table of 16 MiB at most */
 struct hent {
 	uint64_t dev, ino, size;
-	int64_t ms, mns, cs, cns;
-	char hex[65];
-	bool used, live;
+	int64_t ms, cs;
+	uint32_t mns, cns;
+	unsigned char sum[32]; /* the sha256, raw */
 };
+
+/* ino 0 is no file (Linux never gives it): a free slot; `used` marks
+ * what this build looked at, in the high bit of mns (nanoseconds need 30) */
+#define USED 0x80000000u
+#define NS(x) ((x) & ~USED)
 
 struct fb_hashcache {
 	char *path;
@@ -46,32 +52,40 @@ static size_t slot(const struct fb_hashcache *hc, uint64_t dev, uint64_t ino)
 	return (size_t)(h ^ (h >> 29)) & (hc->cap - 1);
 }
 
+/* a table of at least `want` slots (a power of two), entries rehashed */
+static void grow(struct fb_hashcache *hc, size_t want)
+{
+	struct fb_hashcache big = { .cap = hc->cap ? hc->cap : 1024 };
+	while (big.cap < want)
+		big.cap *= 2;
+	big.tab = fb_xcalloc(big.cap, sizeof(*big.tab));
+	for (size_t i = 0; i < hc->cap; i++) {
+		if (!hc->tab[i].ino)
+			continue;
+		size_t j = slot(&big, hc->tab[i].dev, hc->tab[i].ino);
+		while (big.tab[j].ino)
+			j = (j + 1) & (big.cap - 1);
+		big.tab[j] = hc->tab[i];
+	}
+	free(hc->tab);
+	hc->tab = big.tab;
+	hc->cap = big.cap;
+}
+
 static struct hent *lookup(struct fb_hashcache *hc, uint64_t dev, uint64_t ino, bool add)
 {
-	if (add && (hc->n + 1) * 2 > hc->cap) {
-		struct fb_hashcache big = { .cap = hc->cap ? hc->cap * 2 : 4096 };
-		big.tab = fb_xcalloc(big.cap, sizeof(*big.tab));
-		for (size_t i = 0; i < hc->cap; i++) {
-			if (!hc->tab[i].live)
-				continue;
-			size_t j = slot(&big, hc->tab[i].dev, hc->tab[i].ino);
-			while (big.tab[j].live)
-				j = (j + 1) & (big.cap - 1);
-			big.tab[j] = hc->tab[i];
-		}
-		free(hc->tab);
-		hc->tab = big.tab;
-		hc->cap = big.cap;
-	}
+	if (!ino)
+		return NULL;
+	if (add && (hc->n + 1) * 4 > hc->cap * 3)
+		grow(hc, hc->cap * 2);
 	if (!hc->cap)
 		return NULL;
 	for (size_t i = slot(hc, dev, ino);; i = (i + 1) & (hc->cap - 1)) {
 		struct hent *e = &hc->tab[i];
-		if (!e->live) {
+		if (!e->ino) {
 			if (!add)
 				return NULL;
 			memset(e, 0, sizeof(*e));
-			e->live = true;
 			e->dev = dev;
 			e->ino = ino;
 			hc->n++;
@@ -80,6 +94,11 @@ static struct hent *lookup(struct fb_hashcache *hc, uint64_t dev, uint64_t ino, 
 		if (e->dev == dev && e->ino == ino)
 			return e;
 	}
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
 static bool hex64(const char *s)
@@ -119,11 +138,12 @@ static bool parse_line(const char *l, struct hent *e)
 	for (int i = 0; i < 7; i++)
 		if (!number(&p, &v[i]))
 			return false;
-	if (!hex64(p) || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
+	if (!hex64(p) || !v[1] || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
 		return false;
-	*e = (struct hent){ .dev = v[0], .ino = v[1], .size = v[2], .ms = (int64_t)v[3], .mns = (int64_t)v[4],
-			    .cs = (int64_t)v[5], .cns = (int64_t)v[6], .live = true };
-	memcpy(e->hex, p, 65);
+	*e = (struct hent){ .dev = v[0], .ino = v[1], .size = v[2], .ms = (int64_t)v[3], .mns = (uint32_t)v[4],
+			    .cs = (int64_t)v[5], .cns = (uint32_t)v[6] };
+	for (int i = 0; i < 32; i++)
+		e->sum[i] = (unsigned char)(unhex(p[2 * i]) << 4 | unhex(p[2 * i + 1]));
 	return true;
 }
 
@@ -155,6 +175,11 @@ struct fb_hashcache *fb_hashcache_open(const char *path)
 	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char *body = fd >= 0 && fb_read_fd_max(fd, &b, MAX_FILE, &ignore) == 0 ? intact_body(&b) : NULL;
 	if (body) {
+		/* room for every line at once: no rehash while loading */
+		size_t lines = 0;
+		for (const char *q = body; (q = strchr(q, '\n')); q++)
+			lines++;
+		grow(hc, (lines + 1) * 4 / 3 + 1);
 		char *save = NULL;
 		for (char *l = strtok_r(body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			struct hent e;
@@ -170,14 +195,21 @@ struct fb_hashcache *fb_hashcache_open(const char *path)
 bool fb_hashcache_get(struct fb_hashcache *hc, const struct stat *st, char digest[72])
 {
 	struct hent *e = lookup(hc, (uint64_t)st->st_dev, (uint64_t)st->st_ino, false);
-	if (!e || e->size != (uint64_t)st->st_size || e->ms != st->st_mtim.tv_sec || e->mns != st->st_mtim.tv_nsec ||
-	    e->cs != st->st_ctim.tv_sec || e->cns != st->st_ctim.tv_nsec) {
+	if (!e || e->size != (uint64_t)st->st_size || e->ms != st->st_mtim.tv_sec ||
+	    NS(e->mns) != (uint64_t)st->st_mtim.tv_nsec || e->cs != st->st_ctim.tv_sec ||
+	    e->cns != (uint64_t)st->st_ctim.tv_nsec) {
 		hc->misses++;
 		return false;
 	}
-	e->used = true;
+	e->mns |= USED;
 	hc->hits++;
-	snprintf(digest, 72, "sha256:%s", e->hex);
+	static const char x[] = "0123456789abcdef";
+	memcpy(digest, "sha256:", 7);
+	for (int i = 0; i < 32; i++) {
+		digest[7 + 2 * i] = x[e->sum[i] >> 4];
+		digest[8 + 2 * i] = x[e->sum[i] & 15];
+	}
+	digest[71] = '\0';
 	return true;
 }
 
@@ -189,16 +221,17 @@ bool fb_hashcache_put(struct fb_hashcache *hc, const struct stat *st, const char
 	 * same clock tick as the hash could leave these very times (a file
 	 * system may keep whole seconds), so nothing is remembered */
 	if (!fb_digest_valid(digest) || strncmp(digest, "sha256:", 7) || st->st_ctim.tv_sec >= now.tv_sec - 1 ||
-	    st->st_mtim.tv_sec >= now.tv_sec - 1 || st->st_size < 0)
+	    st->st_mtim.tv_sec >= now.tv_sec - 1 || st->st_size < 0 || !st->st_ino)
 		return false;
 	struct hent *e = lookup(hc, (uint64_t)st->st_dev, (uint64_t)st->st_ino, true);
 	e->size = (uint64_t)st->st_size;
 	e->ms = st->st_mtim.tv_sec;
-	e->mns = st->st_mtim.tv_nsec;
+	e->mns = (uint32_t)st->st_mtim.tv_nsec | USED;
 	e->cs = st->st_ctim.tv_sec;
-	e->cns = st->st_ctim.tv_nsec;
-	memcpy(e->hex, fb_digest_hex(digest), 65);
-	e->used = true;
+	e->cns = (uint32_t)st->st_ctim.tv_nsec;
+	const char *h = fb_digest_hex(digest);
+	for (int i = 0; i < 32; i++)
+		e->sum[i] = (unsigned char)(unhex(h[2 * i]) << 4 | unhex(h[2 * i + 1]));
 	hc->dirty = true;
 	return true;
 }
@@ -219,7 +252,7 @@ int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 	}
 	size_t used = 0;
 	for (size_t i = 0; i < hc->cap; i++)
-		used += hc->tab[i].live && hc->tab[i].used;
+		used += hc->tab[i].ino && (hc->tab[i].mns & USED);
 	/* files gone from the context leave entries behind: they go once
 	 * they outnumber what this build used */
 	bool keep_unused = hc->n - used <= used + 10000;
@@ -227,10 +260,19 @@ int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 	fb_buf_add(&b, MAGIC, strlen(MAGIC));
 	for (size_t i = 0; i < hc->cap; i++) {
 		const struct hent *e = &hc->tab[i];
-		if (e->live && (e->used || keep_unused))
-			fb_buf_addf(&b, "%llu %llu %llu %lld %lld %lld %lld %s\n", (unsigned long long)e->dev,
-				    (unsigned long long)e->ino, (unsigned long long)e->size, (long long)e->ms, (long long)e->mns,
-				    (long long)e->cs, (long long)e->cns, e->hex);
+		if (e->ino && ((e->mns & USED) || keep_unused)) {
+			fb_buf_addf(&b, "%llu %llu %llu %lld %u %lld %u ", (unsigned long long)e->dev,
+				    (unsigned long long)e->ino, (unsigned long long)e->size, (long long)e->ms, NS(e->mns),
+				    (long long)e->cs, e->cns);
+			static const char x[] = "0123456789abcdef";
+			char hex[65];
+			for (int k = 0; k < 32; k++) {
+				hex[2 * k] = x[e->sum[k] >> 4];
+				hex[2 * k + 1] = x[e->sum[k] & 15];
+			}
+			hex[64] = '\n';
+			fb_buf_add(&b, hex, 65);
+		}
 	}
 	char d[72];
 	fb_sha256_mem(b.data, b.len, d);
