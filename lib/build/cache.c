@@ -73,6 +73,18 @@ void build_key(const char *parent, const struct fb_plan_ins *ins, const char *ex
 	free(text);
 }
 
+/* "2026-12-04T17:00:00Z", as build_time_text writes it */
+static bool time_text_ok(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	if (!s || strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	return true;
+}
+
 int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer, char **created)
 {
 	*layer = NULL;
@@ -96,7 +108,7 @@ int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **lay
 		*layer = d;
 		hit = 1;
 	}
-	if (hit && created && e.created && strlen(e.created) == 20) {
+	if (hit && created && time_text_ok(e.created)) {
 		*created = e.created;
 		e.created = NULL;
 	}
