@@ -571,6 +571,19 @@ out:
 
 static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err);
 
+/* "dir/name", or "name" at the top (a walk makes three an entry: no printf) */
+static char *join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = fb_xmalloc(a + b + 2);
+	if (a) {
+		memcpy(p, dir, a);
+		p[a++] = '/';
+	}
+	memcpy(p + a, name, b + 1);
+	return p;
+}
+
 static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
 			     struct fb_err *err)
 {
@@ -581,9 +594,9 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 	sorted_names(dfd, &names);
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
-		char *s = *srel ? fb_xasprintf("%s/%s", srel, names.v[i]) : fb_xstrdup(names.v[i]);
-		char *b = below && *below ? fb_xasprintf("%s/%s", below, names.v[i]) : fb_xstrdup(names.v[i]);
-		char *d = *drel ? fb_xasprintf("%s/%s", drel, names.v[i]) : fb_xstrdup(names.v[i]);
+		char *s = join(srel, names.v[i]);
+		char *b = join(below ? below : "", names.v[i]);
+		char *d = join(drel, names.v[i]);
 		if (!skipped(w, s, b)) {
 			w->pdfd = dfd;
 			w->pname = names.v[i];
