@@ -617,7 +617,9 @@ git_fixture_down() {
 	git_fixture
 	local ok=0
 	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#v1" --tag=g/app:tag
-	[ "$status" -eq 0 ] && [ "$(cat_in g/app:tag /ran.txt)" = tagged ] && ok=$((ok + 1))
+	# a fetched context's file digests are not remembered (it is new each build)
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:tag /ran.txt)" = tagged ] &&
+		[ "$(jq .build.context_files <<<"$output")" = null ] && ok=$((ok + 1))
 	run --separate-stderr firebuild rootfs --dockerfile="git+http://127.0.0.1:$HTTPPORT/cgi-bin/git/app.git:/app/Dockerfile#feature" --tag=g/app:branch
 	[ "$status" -eq 0 ] && [ "$(cat_in g/app:branch /ran.txt)" = branch ] && ok=$((ok + 1))
 	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#$(cat "$D/commit2")" --tag=g/app:commit
