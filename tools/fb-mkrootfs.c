@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,6 +51,9 @@ static const char usage[] =
 	"  --post-build-command CMD  and after its last\n"
 	"  --no-init              do not add /sbin/fb-init (the VM's PID 1, found next\n"
 	"                         to fb-mkrootfs) to the image\n"
+	"  --tag NAME:VERSION     the tag the image goes to (fb-tag put): when that tag\n"
+	"                         holds the same image made the same way, its ext4 is\n"
+	"                         kept (.rootfs.kept) and nothing is written\n"
 	"\n"
 	"A document with .plan (fb-parse) is built first (docs/tools/fb-mkrootfs.md):\n"
 	"  --run-cache DIR        where stage trees are made (default: $FB_RUN_CACHE,\n"
@@ -84,6 +88,7 @@ enum {
 	OPT_NO_INIT,
 	OPT_PRE_BUILD,
 	OPT_POST_BUILD,
+	OPT_TAG,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +109,7 @@ static const struct option longopts[] = {
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
 	{ "pre-build-command", required_argument, NULL, OPT_PRE_BUILD },
 	{ "post-build-command", required_argument, NULL, OPT_POST_BUILD },
+	{ "tag", required_argument, NULL, OPT_TAG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -123,6 +129,7 @@ struct options {
 	struct fb_vars secrets;
 	struct fb_strv insecure;
 	const char *pre_build, *post_build; /* shell commands around the target stage's steps */
+	const char *tag;                    /* NAME:VERSION the result goes to */
 };
 
 /* What the document holds, decoded where it enters. */
@@ -218,6 +225,7 @@ static int build_plan(struct options *o, struct fb_doc *doc, struct input *in, s
 		struct fb_image_opts io = { 0 };
 		io.reg.insecure = o->insecure;
 		struct fb_build_opts bo = { .store = &st, .work = work, .exec_tool = exec_tool, .context = context,
+					    .context_temporary = context && !o->context && in->source.temporary,
 					    .context_url = context_url, .ignore = ignore.v, .nignore = ignore.n,
 					    .no_cache = o->no_cache, .img = &io, .secrets = o->secrets };
 		struct fb_build_steps steps;
@@ -318,6 +326,61 @@ static int write_tree(const struct options *o, const struct fb_strv *paths, cons
 	return 0;
 }
 
+/* A file as its inode says it is (a rebuilt or reinstalled binary has
+ * another inode, or other times): "dev ino size mtime ctime". */
+static int file_identity(struct fb_buf *b, const char *what, const char *path, struct fb_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return fb_err_errno(err, errno, "%s", path);
+	fb_buf_addf(b, "%s %llu %llu %lld %lld.%09ld %lld.%09ld\n", what, (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	return 0;
+}
+
+/* What an ext4 made now would be made from: the image (its manifest), the
+ * size asked for, the writer (this very binary) and fb-init, those two by
+ * their inodes (this key only ever meets this host's store). */
+static int rootfs_key(const char *manifest, uint64_t disk_size, const char *init, char out[72], struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	fb_buf_addf(&b, "fb-mkrootfs rootfs key 1\nimage %s\ndisk-size %llu\n", manifest, (unsigned long long)disk_size);
+	int r = file_identity(&b, "writer", "/proc/self/exe", err);
+	if (r == 0 && init)
+		r = file_identity(&b, "init", init, err);
+	if (r == 0)
+		fb_sha256_mem(b.data, b.len, out);
+	fb_buf_free(&b);
+	return r;
+}
+
+/* --tag: the tag's ext4 when the tag holds this very image made the same
+ * way (1), else 0 and the ext4 is written. fb-tag put checks it again. */
+static int keep_tagged(const struct options *o, const char *store, const struct fb_image *image, const char *key,
+		       struct fb_rootfs_doc *rd)
+{
+	FB_AUTOFREE char *name = NULL, *version = NULL;
+	struct fb_store st = { .root = (char *)store };
+	struct fb_tag_meta meta;
+	struct fb_err e = { 0 };
+	if (fb_store_tag_split(o->tag, &name, &version) < 0 || fb_store_tag_get(&st, name, version, &meta, &e) < 0)
+		return 0;
+	FB_AUTOFREE char *path = fb_store_tag_file(store, name, version, FB_TAG_ROOTFS);
+	struct stat sb;
+	int r = meta.rootfs_key && !strcmp(meta.rootfs_key, key) && meta.digest && !strcmp(meta.digest, image->digest) &&
+		lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == meta.size;
+	if (r) {
+		rd->path = realpath(path, NULL);
+		r = rd->path != NULL;
+		rd->size = meta.size;
+		rd->content_size = meta.content_size;
+		rd->kept = true;
+	}
+	fb_tag_meta_free(&meta);
+	return r;
+}
+
 static int run(struct options *o, struct fb_doc *doc, struct input *in, struct fb_err *err)
 {
 	struct fb_strv paths = FB_STRV_INIT, names = FB_STRV_INIT;
@@ -375,16 +438,35 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 				     .nadd = o->add_files.n, .init = have_init ? init : NULL, .seed = seed,
 				     .created = in->has_image && in->image.config ? in->image.config->created : NULL };
 	struct fb_rootfs_doc rd = { .has_stats = true, .has_init = true, .content_size = -1 };
-	if (fb_mkext4(&mo, &rd.stats, &rd.init, err) < 0)
+	char key[72];
+	/* an image made from nothing else than its layers and fb-init, going
+	 * to a tag of the store: keyed, so an unchanged tag keeps its ext4 */
+	bool keyed = o->tag && !o->output && !o->add_files.n && in->has_image && in->image.digest && store &&
+		     fb_digest_valid(in->image.digest);
+	if (keyed && rootfs_key(in->image.digest, o->disk_size, have_init ? init : NULL, key, err) < 0)
 		goto out;
-	struct stat sst;
-	if (stat(out, &sst) < 0) {
-		fb_err_errno(err, errno, "stat %s", out);
-		goto out;
+	if (keyed)
+		rd.key = key;
+	if (keyed && keep_tagged(o, store, &in->image, key, &rd)) {
+		rmdir(tmpdir);
+		free(tmpdir);
+		tmpdir = NULL;
+		rd.has_stats = false;
+		rd.has_init = false;
+		fb_log_fields(FB_LOG_INFO, "unchanged: the tag's ext4 is kept", "tag", o->tag, (char *)NULL);
+	} else {
+		if (fb_mkext4(&mo, &rd.stats, &rd.init, err) < 0)
+			goto out;
+		struct stat sst;
+		if (stat(out, &sst) < 0) {
+			fb_err_errno(err, errno, "stat %s", out);
+			goto out;
+		}
+		rd.path = realpath(out, NULL);
+		if (!rd.path)
+			rd.path = fb_xstrdup(out);
+		rd.size = (int64_t)sst.st_size;
 	}
-	char real[4096];
-	rd.path = realpath(out, real) ? real : out;
-	rd.size = (int64_t)sst.st_size;
 	struct fb_oci_config bare;
 	if (in->has_image) {
 		rd.config = in->image.config;
@@ -399,6 +481,7 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 		rd.config = &bare;
 	}
 	fb_rootfs_doc_set(doc, &rd);
+	free(rd.path);
 	if (!in->has_image)
 		fb_oci_config_free(&bare);
 	ret = 0;
@@ -460,6 +543,15 @@ int main(int argc, char **argv)
 		case OPT_NO_INIT: o.no_init = true; break;
 		case OPT_PRE_BUILD: o.pre_build = optarg; break;
 		case OPT_POST_BUILD: o.post_build = optarg; break;
+		case OPT_TAG: {
+			FB_AUTOFREE char *tn = NULL, *tv = NULL;
+			if (fb_store_tag_split(optarg, &tn, &tv) < 0) {
+				exit_now = fb_tool_usage_error("--tag %s: expected NAME:VERSION", optarg);
+				goto done;
+			}
+			o.tag = optarg;
+			break;
+		}
 		case OPT_INSECURE: fb_strv_push(&o.insecure, optarg); break;
 		case OPT_SECRET: {
 			/* id=ID,src=FILE (also source=, and a bare id names env-less files) */

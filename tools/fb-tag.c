@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "digest.h"
 #include "doc.h"
 #include "err.h"
 #include "image.h"
@@ -26,7 +27,9 @@ static const char usage[] =
 	"  put NAME:VERSION      move the document's .rootfs (from fb-mkrootfs) into the\n"
 	"                        store under this tag; an existing one is replaced atomically.\n"
 	"                        Only an ext4 image file from the store's tmp/, the run\n"
-	"                        cache or a --move-from DIR is taken\n"
+	"                        cache or a --move-from DIR is taken. A .rootfs that is\n"
+	"                        .kept (fb-mkrootfs --tag found the tag holding the same\n"
+	"                        image) leaves the tag as it is\n"
 	"  get NAME:VERSION      write .image (rootfs path, config, digest, created, size)\n"
 	"  ls                    list the tags\n"
 	"  inspect NAME:VERSION  the tag's image.json\n"
@@ -91,11 +94,46 @@ static void put_free(struct put_input *in)
 	fb_image_free(&in->image);
 }
 
+/* .rootfs.kept: fb-mkrootfs found the tag holding this very image, made
+ * the same way, and wrote nothing; the tag stays as it is (its ext4, its
+ * image.json, its version), once that is checked again here. */
+static int put_kept(struct fb_store *s, const struct tag *t, struct put_input *in, struct fb_doc *doc,
+		    struct fb_err *err)
+{
+	struct fb_tag_meta meta;
+	if (fb_store_tag_get(s, t->name, t->version, &meta, err) < 0) {
+		fb_err_prefix(err, ".rootfs.kept");
+		return -1;
+	}
+	FB_AUTOFREE char *dir = fb_store_tag_dir(s->root, t->name, t->version);
+	FB_AUTOFREE char *own = fb_store_tag_file(s->root, t->name, t->version, FB_TAG_ROOTFS);
+	FB_AUTOFREE char *real_own = realpath(own, NULL);
+	FB_AUTOFREE char *real_path = realpath(in->rootfs.path, NULL);
+	int r = 0;
+	if (!real_own || !real_path || strcmp(real_own, real_path))
+		r = fb_err_set(err, FB_EXIT_USAGE, "invalid", ".rootfs.kept: %s is not the ext4 of %s:%s", in->rootfs.path,
+			       t->name, t->version);
+	else if (!in->rootfs.key || !meta.rootfs_key || strcmp(in->rootfs.key, meta.rootfs_key) || !in->has_image ||
+		 !in->image.digest || !meta.digest || strcmp(in->image.digest, meta.digest))
+		r = fb_err_set(err, FB_EXIT_CONFLICT, "conflict",
+			       ".rootfs.kept: %s:%s no longer holds that image made that way (it was put again since)",
+			       t->name, t->version);
+	if (r == 0) {
+		fb_rootfs_doc_set_path(doc, real_own);
+		fb_tag_doc_set(doc, &meta, dir);
+		fb_log_fields(FB_LOG_INFO, "unchanged", "tag", t->name, "version", t->version, (char *)NULL);
+	}
+	fb_tag_meta_free(&meta);
+	return r;
+}
+
 static int cmd_put(struct fb_store *s, const struct tag *t, const struct fb_strv *move_from, struct put_input *in,
 		   struct fb_doc *doc, struct fb_err *err)
 {
 	if (!in->has_rootfs)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "input document has no .rootfs (run fb-mkrootfs first)");
+	if (in->rootfs.kept)
+		return put_kept(s, t, in, doc, err);
 	const char *path = in->rootfs.path;
 	/* A document names what is moved: only an ext4 image, from where
 	 * images are made (or --move-from), never a host file or directory. */
@@ -107,6 +145,8 @@ static int cmd_put(struct fb_store *s, const struct tag *t, const struct fb_strv
 		return -1;
 	}
 	struct fb_tag_meta meta = { .size = (int64_t)h.st.st_size, .content_size = in->rootfs.content_size };
+	if (in->rootfs.key && fb_digest_valid(in->rootfs.key))
+		meta.rootfs_key = fb_xstrdup(in->rootfs.key);
 	/* the config: fb-mkrootfs's, else the image's */
 	const struct fb_oci_config *cfg = in->rootfs.config ? in->rootfs.config : in->has_image ? in->image.config : NULL;
 	if (cfg) {

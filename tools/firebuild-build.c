@@ -32,6 +32,7 @@ static const char rootfs_usage[] =
 struct build_req {
 	const char *dockerfile, *context, *image, *tag, *disk, *platform, *creds, *target, *pre_build, *post_build;
 	const char *cache_to;
+	const char *epoch; /* SOURCE_DATE_EPOCH (the flag, else the environment), or NULL */
 	char *run_cache;
 	const struct fb_strv *build_args, *insecure, *secrets, *cache_from;
 	bool no_cache;
@@ -111,6 +112,10 @@ static int run_build(struct build_req *r)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--run-cache=%s", r->run_cache));
 		n++;
 		fb_strv_push(&a[n], parse);
+		/* BuildKit's way: the epoch is the build arg SOURCE_DATE_EPOCH
+		 * (an explicit --build-arg of it, later, wins) */
+		if (r->epoch)
+			fb_strv_push_owned(&a[n], fb_xasprintf("--build-arg=SOURCE_DATE_EPOCH=%s", r->epoch));
 		for (size_t i = 0; i < r->build_args->n; i++)
 			fb_strv_push_owned(&a[n], fb_xasprintf("--build-arg=%s", r->build_args->v[i]));
 		if (r->target)
@@ -132,6 +137,8 @@ static int run_build(struct build_req *r)
 	}
 	fb_strv_push(&a[n], mk);
 	fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
+	/* an unchanged image keeps the tag's ext4 */
+	fb_strv_push_owned(&a[n], fb_xasprintf("--tag=%s", r->tag));
 	if (r->disk)
 		fb_strv_push_owned(&a[n], fb_xasprintf("--disk-size=%s", r->disk));
 	if (r->dockerfile) {
@@ -186,6 +193,7 @@ static void build_req_from(struct build_req *r, const struct common *co)
 	r->secrets = co_list(co, S_SECRET);
 	r->cache_to = co_flag(co, S_CACHE_TO);
 	r->cache_from = co_list(co, S_CACHE_FROM);
+	r->epoch = co_flag(co, S_SOURCE_DATE_EPOCH);
 }
 
 /* After the flags: the store, the run cache and tracing (flags, else the

@@ -223,6 +223,11 @@ static const struct fb_setting table[S__COUNT] = {
 				  "like a RUN)" },
 	[S_POST_BUILD] = { .flag = "post-build-command", .arg = "CMD", .group = G_OWN, .cmds = CMD(C_ROOTFS),
 			   .help = "and after its last step" },
+	[S_SOURCE_DATE_EPOCH] = { .flag = "source-date-epoch", .kind = FB_SETTING_INT, .arg = "SECONDS", .min = 0,
+				  .max = 253402300799LL, .group = G_OWN, .cmds = BUILD, .env = "SOURCE_DATE_EPOCH",
+				  .help = "a reproducible build: the image's and its history's created time, and no file in a "
+					  "layer newer than this (seconds since 1970; default: $SOURCE_DATE_EPOCH); also the "
+					  "build arg SOURCE_DATE_EPOCH" },
 	[S_DISK_SIZE] = { .flag = "disk-size", .arg = "SIZE", .group = G_OWN, .cmds = BUILD | CMD(C_IMPORT),
 			  .help = "file system size (default: content + headroom)" },
 	[S_FS_SIZE] = { .flag = "filesystem-size-mbs", .kind = FB_SETTING_INT, .arg = "N", .min = 1, .max = LLONG_MAX,

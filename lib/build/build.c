@@ -14,16 +14,25 @@
 
 #include "err.h"
 #include "file.h"
+#include "hashcache.h"
 #include "image.h"
+#include "log.h"
 #include "oci.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
 
-/* The result into the store: config and manifest blobs, then .image. */
+/* The result into the store: config and manifest blobs, then .image. The
+ * image was created at the epoch, else when its latest step ran (an
+ * unchanged rebuild gives the same image). */
 static int finish(struct builder *b, struct state *s, struct fb_image *image, struct fb_err *err)
 {
 	char cd[72], md[72];
+	const char *created = b->epoch >= 0 ? b->epoch_text : s->created;
+	if (created) {
+		free(s->config.created);
+		s->config.created = fb_xstrdup(created);
+	}
 	char *ctext = fb_oci_config_encode(&s->config);
 	size_t clen = strlen(ctext);
 	int r = fb_store_put_mem(b->o->store, ctext, clen, cd, err);
@@ -106,6 +115,25 @@ int build_realize(struct builder *b, struct state *s, struct fb_err *err)
 	return r;
 }
 
+/* The build arg SOURCE_DATE_EPOCH (BuildKit's): seconds since 1970, up
+ * to the year 9999; -1 when not given (or empty). */
+static int epoch_of(const struct fb_plan *plan, int64_t *epoch, struct fb_err *err)
+{
+	const char *v = fb_vars_get(&plan->build_args, "SOURCE_DATE_EPOCH");
+	*epoch = -1;
+	if (!v || !*v)
+		return 0;
+	int64_t n = 0;
+	const char *p = v;
+	for (; *p >= '0' && *p <= '9' && n <= 253402300799LL; p++)
+		n = n * 10 + (*p - '0');
+	if (*p || n > 253402300799LL || (v[0] == '0' && v[1]))
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+				  "build arg SOURCE_DATE_EPOCH=%s: expected seconds since 1970 (0 to 253402300799)", v);
+	*epoch = n;
+	return 0;
+}
+
 int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct fb_image *image,
 	     struct fb_build_steps *steps, struct fb_err *err)
 {
@@ -113,9 +141,19 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 	struct builder b = { .o = o, .plan = plan, .steps = steps };
 	b.file = plan->file ? plan->file : "Dockerfile";
 	b.escape = plan->escape == '`' ? '`' : '\\';
+	if (epoch_of(plan, &b.epoch, err) < 0)
+		return -1;
+	if (b.epoch >= 0)
+		build_time_text(b.epoch, b.epoch_text);
 	int lock;
 	if (work_dir(o->work, &b.work, &lock, err) < 0)
 		return -1;
+	char real[4096];
+	if (o->context && !o->context_temporary && realpath(o->context, real)) {
+		char *hp = fb_store_context_hashes_path(o->store, real);
+		b.hashes = fb_hashcache_open(hp);
+		free(hp);
+	}
 	size_t ti = plan->target >= 0 ? (size_t)plan->target : 0;
 	b.nstages = plan->nstages;
 	b.stages = fb_xcalloc(b.nstages + 1, sizeof(*b.stages));
@@ -148,6 +186,17 @@ int fb_build(const struct fb_build_opts *o, const struct fb_plan *plan, struct f
 		state_free(&b.images[i]);
 	free(b.stages);
 	free(b.images);
+	if (b.hashes) {
+		/* what was learnt is kept, whatever became of the build */
+		struct fb_err he = { 0 };
+		steps->has_context_files = true;
+		fb_hashcache_counts(b.hashes, &steps->context_remembered, &steps->context_read);
+		fb_log(FB_LOG_DEBUG, "context files: %lu digests remembered, %lu read", steps->context_remembered,
+		       steps->context_read);
+		if (fb_hashcache_save(b.hashes, &he) < 0)
+			fb_log(FB_LOG_WARN, "the context's file digests cannot be kept: %s", he.msg);
+		fb_hashcache_free(b.hashes);
+	}
 	fb_tree_remove(b.work);
 	close(lock);
 	free(b.work);

@@ -30,6 +30,7 @@ struct fb_build_opts {
 	const char *work;            /* stage trees go in a new directory here */
 	const char *exec_tool;       /* the fb-exec binary */
 	const char *context;         /* the build context directory, or NULL */
+	bool context_temporary;      /* fetched for this build: its files' digests are not remembered */
 	const char *context_url;     /* http(s): sources are fetched next to it */
 	char *const *ignore;         /* .dockerignore patterns */
 	size_t nignore;
@@ -52,9 +53,14 @@ struct fb_build_step {
 struct fb_build_steps {
 	struct fb_build_step *v;
 	size_t n;
+	/* the context's regular files hashed for keys: digests remembered
+	 * (lib/fs/hashcache), files read */
+	bool has_context_files;
+	unsigned long context_remembered, context_read;
 };
 void fb_build_steps_free(struct fb_build_steps *s);
-/* .build = {steps: [...]} (build_doc.c) */
+/* .build = {steps: [...], context_files: {remembered, read}} (build_doc.c;
+ * context_files only when the context's digests were looked up) */
 void fb_build_doc_set(struct fb_doc *d, const struct fb_build_steps *s);
 
 /* Build the plan's target; *steps gets what ran, also on failure. */

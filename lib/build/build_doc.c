@@ -34,7 +34,13 @@ void fb_build_doc_set(struct fb_doc *d, const struct fb_build_steps *s)
 		r = jv_object_set(r, jv_string("layer"), fb_jv_str(st->layer));
 		a = jv_array_append(a, r);
 	}
-	fb_doc_set(d, "build", jv_object_set(jv_object(), jv_string("steps"), a));
+	jv b = jv_object_set(jv_object(), jv_string("steps"), a);
+	if (s->has_context_files) {
+		jv c = jv_object_set(jv_object(), jv_string("remembered"), jv_number((double)s->context_remembered));
+		b = jv_object_set(b, jv_string("context_files"),
+				  jv_object_set(c, jv_string("read"), jv_number((double)s->context_read)));
+	}
+	fb_doc_set(d, "build", b);
 }
 
 /* a NUL a Dockerfile wrote (C0 80 inside) goes as \u0000 */

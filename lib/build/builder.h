@@ -13,6 +13,8 @@
 #include "shlex.h"
 #include "util.h"
 
+struct fb_hashcache;
+
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* A stage, or an image something copies from: its layers, its config, its
@@ -33,6 +35,7 @@ struct state {
 	 * BuildKit evaluates a stage only when its result is needed. */
 	bool pending;
 	int index; /* the stage's, -1 for an image */
+	char *created;   /* the time of its latest step (RFC 3339), NULL: none */
 };
 
 struct builder {
@@ -48,6 +51,9 @@ struct builder {
 	struct fb_build_steps *steps;
 	int trees;
 	bool lazy; /* the stage being built runs nothing: pending on a miss */
+	struct fb_hashcache *hashes; /* the context's files' digests (NULL: no local context) */
+	int64_t epoch;               /* the build arg SOURCE_DATE_EPOCH; -1: none */
+	char epoch_text[32];         /* it as RFC 3339 */
 };
 
 struct step {
@@ -72,8 +78,9 @@ int build_source_state(struct builder *b, const struct fb_plan_from *from, struc
 
 /* cache.c: keys, the cache, trees, the steps that change files */
 void build_key(const char *parent, const struct fb_plan_ins *ins, const char *extra, char out[72]);
-/* 1 and the layer (NULL: the step changed nothing) on a hit */
-int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer);
+/* 1 and the layer (NULL: the step changed nothing) on a hit; *created
+ * (when not NULL) gets when the step ran, if the entry says */
+int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer, char **created);
 /* The state's tree, with its layers applied (a pending stage is built
  * for real first). */
 int build_ensure_tree(struct builder *b, struct state *s, struct fb_err *err) FB_MUST_CHECK;
@@ -83,7 +90,11 @@ typedef int (*build_change_fn)(struct step *st, void *ctx, struct fb_err *err);
 /* Run fn on the stage's tree and keep what it changed as a layer. */
 int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *ctx, struct fb_err *err) FB_MUST_CHECK;
 void build_record(struct step *st, const char *status, double secs, const char *layer);
-void build_add_history(struct state *s, const struct fb_plan_ins *ins, bool empty);
+/* A history entry: created is the epoch when there is one, else `when`
+ * (the step's time), else the stage's latest. */
+void build_add_history(struct builder *b, struct state *s, const struct fb_plan_ins *ins, bool empty, const char *when);
+/* t as RFC 3339 in UTC ("2026-12-04T17:00:00Z") */
+void build_time_text(int64_t t, char out[32]);
 double build_now(void);
 const char *build_workdir(const struct state *s);
 

@@ -34,6 +34,7 @@ void state_free(struct state *s)
 		fb_oci_desc_free(&s->layers[i]);
 	free(s->layers);
 	free(s->tree);
+	free(s->created);
 	fb_vars_free(&s->args);
 }
 
@@ -73,9 +74,23 @@ void build_key(const char *parent, const struct fb_plan_ins *ins, const char *ex
 	free(text);
 }
 
-int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer)
+/* "2026-12-04T17:00:00Z", as build_time_text writes it */
+static bool time_text_ok(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	if (!s || strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **layer, char **created)
 {
 	*layer = NULL;
+	if (created)
+		*created = NULL;
 	if (b->o->no_cache)
 		return 0;
 	struct fb_cache_entry e;
@@ -93,6 +108,10 @@ int build_cache_get(struct builder *b, const char *key, struct fb_oci_desc **lay
 		d->size = e.size;
 		*layer = d;
 		hit = 1;
+	}
+	if (hit && created && time_text_ok(e.created)) {
+		*created = e.created;
+		e.created = NULL;
 	}
 	fb_cache_entry_free(&e);
 	return hit;
@@ -154,12 +173,28 @@ void build_record(struct step *st, const char *status, double secs, const char *
 		fb_span_set(st->span, "layer", layer);
 }
 
-void build_add_history(struct state *s, const struct fb_plan_ins *ins, bool empty)
+void build_time_text(int64_t t, char out[32])
 {
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void build_add_history(struct builder *b, struct state *s, const struct fb_plan_ins *ins, bool empty, const char *when)
+{
+	/* the stage's time moves on with its steps (RFC 3339 in UTC sorts as
+	 * text) */
+	if (when && (!s->created || strcmp(when, s->created) > 0)) {
+		free(s->created);
+		s->created = fb_xstrdup(when);
+	}
+	const char *created = b->epoch >= 0 ? b->epoch_text : when ? when : s->created;
 	struct fb_oci_config *c = &s->config;
 	c->history = fb_xrealloc(c->history, (c->nhistory + 1) * sizeof(*c->history));
 	struct fb_oci_history *h = &c->history[c->nhistory++];
 	memset(h, 0, sizeof(*h));
+	h->created = created ? fb_xstrdup(created) : NULL;
 	h->created_by = ins->original ? fb_xstrdup(ins->original) : NULL;
 	h->comment = fb_xstrdup("firebuild");
 	h->empty_layer = empty;
@@ -186,11 +221,12 @@ int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *
 	build_key(st->s->key, st->ins, extra, st->key);
 	double t0 = build_now();
 	struct fb_oci_desc *layer;
-	if (build_cache_get(b, st->key, &layer)) {
+	FB_AUTOFREE char *ran = NULL;
+	if (build_cache_get(b, st->key, &layer, &ran)) {
 		fb_log(FB_LOG_INFO, "#%zu %s:%d %s: CACHED", st->stage, b->file, st->line, st->cmd);
 		if (layer)
 			add_layer(st->s, layer);
-		build_add_history(st->s, st->ins, !layer);
+		build_add_history(b, st->s, st->ins, !layer, ran);
 		memcpy(st->s->key, st->key, sizeof(st->key));
 		build_record(st, "cached", build_now() - t0, layer ? layer->digest : NULL);
 		desc_drop(layer);
@@ -216,7 +252,7 @@ int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *
 	struct fb_oci_desc made = { .size = -1 };
 	bool have = false;
 	if (r == 0 && fb_blob_begin(b->o->store, NULL, "layer", NULL, &w, err) == 0) {
-		if (fb_snap_diff(st->s->tree, snap, &w, &changes, err) < 0) {
+		if (fb_snap_diff(st->s->tree, snap, &w, &changes, b->epoch, err) < 0) {
 			fb_blob_abort(&w, false);
 			r = -1;
 		} else if (!changes) {
@@ -238,15 +274,17 @@ int build_fs_step(struct step *st, const char *extra, build_change_fn fn, void *
 	fb_snap_free(snap);
 	if (r < 0)
 		return -1;
+	char now[32];
+	build_time_text((int64_t)time(NULL), now);
 	struct fb_cache_entry ce = { .key = st->key, .step = (char *)st->cmd, .layer = have ? digest : NULL,
-				     .size = made.size };
+				     .size = made.size, .created = now };
 	if (fb_store_cache_put(b->o->store, &ce, err) < 0)
 		return -1;
 	if (have) {
 		add_layer(st->s, &made);
 		st->s->applied++; /* the tree has it already */
 	}
-	build_add_history(st->s, st->ins, !have);
+	build_add_history(b, st->s, st->ins, !have, now);
 	memcpy(st->s->key, st->key, sizeof(st->key));
 	double secs = build_now() - t0;
 	fb_log(FB_LOG_INFO, "#%zu %s:%d %s: DONE %.2fs", st->stage, b->file, st->line, st->cmd, secs);

@@ -227,6 +227,8 @@ int build_step_copy(struct step *st, bool add, struct fb_err *err)
 		fb_sha256_init(&h);
 		struct fb_copy_opts ho = cc.co;
 		ho.chown = false;
+		if (!http_dir && cc.co.src_root == b->o->context)
+			ho.hashes = b->hashes;
 		if (fb_copy_hash(&ho, cc.paths.v, cc.paths.n, &h, err) < 0) {
 			fb_sha256_free(&h);
 			r = -1;
@@ -240,7 +242,7 @@ int build_step_copy(struct step *st, bool add, struct fb_err *err)
 		/* another stage or image: its tree is needed only on a miss */
 		build_key(st->s->key, st->ins, fb_buf_str(&extra), st->key);
 		struct fb_oci_desc *hit;
-		if (build_cache_get(b, st->key, &hit)) {
+		if (build_cache_get(b, st->key, &hit, NULL)) {
 			if (hit) {
 				fb_oci_desc_free(hit);
 				free(hit);

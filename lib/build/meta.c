@@ -238,7 +238,7 @@ int build_step_meta(struct step *st, struct fb_err *err)
 	build_key(s->key, in, NULL, st->key);
 	memcpy(s->key, st->key, sizeof(st->key));
 	if (in->cmd != FB_CMD_ARG)
-		build_add_history(s, in, true);
+		build_add_history(st->b, s, in, true, NULL);
 	build_record(st, "metadata", 0, NULL);
 	return 0;
 }

@@ -174,7 +174,7 @@ static int bind_mount(struct step *st, struct run_ctx *rc, const struct fb_plan_
 	} else {
 		/* the context's bytes are part of the key */
 		struct fb_copy_opts co = { .src_root = b->o->context, .ignore = b->o->ignore, .nignore = b->o->nignore,
-					   .what = "RUN --mount" };
+					   .what = "RUN --mount", .hashes = b->hashes };
 		struct fb_sha256 h;
 		fb_sha256_init(&h);
 		char *srcs[] = { (char *)rel };
@@ -296,7 +296,7 @@ int build_step_run(struct step *st, struct fb_err *err)
 		rc.nmounts = 0;
 		build_key(s->key, st->ins, fb_buf_str(&extra), st->key);
 		struct fb_oci_desc *hit;
-		bool cached = build_cache_get(st->b, st->key, &hit);
+		bool cached = build_cache_get(st->b, st->key, &hit, NULL);
 		if (hit) {
 			fb_oci_desc_free(hit);
 			free(hit);

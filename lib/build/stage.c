@@ -261,14 +261,24 @@ int build_stage(struct builder *b, size_t idx, const struct fb_plan_stage *stage
 			state_add_layer(s, &p->layers[i]);
 		memcpy(s->key, p->key, sizeof(s->key));
 		fb_vars_copy(&s->args, &p->args);
+		s->created = p->created ? fb_xstrdup(p->created) : NULL;
 	} else {
 		char *label = s->label;
 		s->label = NULL;
 		r = image_state(b, base, platform, s, err);
 		free(s->label);
 		s->label = label;
+		if (r == 0 && s->config.created)
+			s->created = fb_xstrdup(s->config.created);
 		if (r == 0)
 			r = triggers(b, s, idx, err);
+	}
+	/* a layer made with SOURCE_DATE_EPOCH has its times clamped: it is
+	 * another layer than one made without (or with another epoch) */
+	if (r == 0 && b->epoch >= 0 && stage->base_type != FB_BASE_STAGE) {
+		char text[120];
+		snprintf(text, sizeof(text), "%s\nSOURCE_DATE_EPOCH=%lld", s->key, (long long)b->epoch);
+		fb_sha256_mem(text, strlen(text), s->key);
 	}
 	fb_log(FB_LOG_INFO, "#%zu FROM %s", idx, base ? base : "scratch");
 	bool cmd_set = false;

@@ -309,6 +309,21 @@ int fb_opts_parse(struct fb_opts *o, const struct fb_settings *t, unsigned cmd, 
 		}
 	}
 	opterr = saved_opterr;
+	/* what the environment says for what the command line did not */
+	for (size_t i = 0; ret == 0 && !o->help && i < t->n; i++) {
+		const struct fb_setting *s = &t->v[i];
+		const char *ev = s->env && takes(s, cmd) && !o->v[i].n ? getenv(s->env) : NULL;
+		if (!ev || !*ev)
+			continue;
+		if (fb_setting_check(s, s->flag, ev, err) < 0) {
+			fb_err_prefix(err, "%s=%s in the environment", s->env, ev);
+			ret = -1;
+			break;
+		}
+		o->v[i].n = 1;
+		o->v[i].value = ev;
+		o->v[i].spelling = s->env;
+	}
 	if (ret == 0 && !o->help) {
 		o->args = argv + optind;
 		o->nargs = argc - optind;

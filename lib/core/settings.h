@@ -56,6 +56,10 @@ struct fb_setting {
 	int (*check)(const char *spelling, const char *value, struct fb_err *err);
 	/* what giving the flag does at once (logging settings), after check */
 	void (*apply)(const char *value);
+	/* an environment variable that gives the value when the command line
+	 * does not (unset or empty: none); checked as the flag is, the error
+	 * naming the variable (SOURCE_DATE_EPOCH) */
+	const char *env;
 };
 
 struct fb_settings {
@@ -103,7 +107,7 @@ int fb_opts_parse(struct fb_opts *o, const struct fb_settings *t, unsigned cmd, 
 		  struct fb_err *err) FB_MUST_CHECK;
 void fb_opts_free(struct fb_opts *o);
 
-/* Was the setting given on the command line? */
+/* Was the setting given on the command line (or by its env variable)? */
 bool fb_opts_given(const struct fb_opts *o, size_t id);
 /* Its last value, else NULL. */
 const char *fb_opts_str(const struct fb_opts *o, size_t id);

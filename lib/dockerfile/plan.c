@@ -726,10 +726,12 @@ static int build(struct plan *p, const struct fb_df *df, const struct fb_plan_op
 	}
 	free(needed);
 
-	/* Build args nobody declared (the proxy ones need no declaration). */
+	/* Build args nobody declared (the proxy ones need no declaration;
+	 * SOURCE_DATE_EPOCH is the builder's own, as in BuildKit). */
 	for (size_t i = 0; i < o->build_args.keys.n; i++) {
 		const char *k = o->build_args.keys.v[i];
-		if (!plan_set_has(&p->used_build_args, k) && !plan_set_has(&p->meta_declared, k)) {
+		if (!plan_set_has(&p->used_build_args, k) && !plan_set_has(&p->meta_declared, k) &&
+		    strcmp(k, "SOURCE_DATE_EPOCH")) {
 			fb_strv_push(&out->unused_build_args, k);
 			plan_warn(p, "UnusedBuildArg", 0, "build-arg %s was not consumed by any ARG", k);
 		}

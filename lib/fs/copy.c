@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "hashcache.h"
 #include "ignore.h"
 #include "shlex.h"
 #include "tree.h"
@@ -45,6 +46,11 @@ struct walker {
 	size_t nlinks, linkcap; /* open addressing on (dev, ino); a pnpm tree has a link per file */
 	struct pending *pend;
 	size_t npend;
+	/* the next entry's parent directory, open, and its name (set by
+	 * copy_dir_contents; NULL: none): one fstatat instead of an open, an
+	 * fstat and a close per entry */
+	int pdfd;
+	const char *pname;
 };
 
 static bool has_glob(const char *s)
@@ -296,7 +302,7 @@ static int set_meta(const struct walker *w, int pfd, const char *base, const str
  * set after owner and mode as BuildKit's copyXAttrs does (a chown would
  * drop a capability); one the destination cannot take is left out, as
  * BuildKit only logs it. Hashing, they go into the hash. */
-static void copy_xattrs(struct walker *w, int src, int dst)
+static void xattrs_to(struct walker *w, int src, int dst, struct fb_sha256 *h)
 {
 	char *names = w->buf, *val = w->buf + (1 << 16);
 	ssize_t n = flistxattr(src, names, 1 << 16);
@@ -304,13 +310,56 @@ static void copy_xattrs(struct walker *w, int src, int dst)
 		ssize_t v = fgetxattr(src, names + i, val, (1 << 20) - (1 << 16));
 		if (v < 0)
 			continue;
-		if (w->h) {
-			fb_sha256_update(w->h, names + i, strlen(names + i) + 1);
-			fb_sha256_update(w->h, val, (size_t)v);
+		if (h) {
+			fb_sha256_update(h, names + i, strlen(names + i) + 1);
+			fb_sha256_update(h, val, (size_t)v);
 		} else if (fsetxattr(dst, names + i, val, (size_t)v, 0) < 0) {
 			/* left out */
 		}
 	}
+}
+
+static void copy_xattrs(struct walker *w, int src, int dst)
+{
+	xattrs_to(w, src, dst, w->h);
+}
+
+/* A regular file's content digest for the key: its bytes, then its
+ * xattrs; remembered by the hash cache, so an unchanged file is only
+ * looked at (stat), not read. */
+static int file_digest(struct walker *w, const char *srel, const struct stat *st, bool top, char out[72],
+		       struct fb_err *err)
+{
+	if (w->o->hashes && fb_hashcache_get(w->o->hashes, st, out))
+		return 0;
+	int rfd = fb_tree_open(w->srcfd, srel, O_RDONLY | (top ? 0 : O_NOFOLLOW), 0);
+	if (rfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	struct fb_sha256 fh;
+	fb_sha256_init(&fh);
+	ssize_t n;
+	while ((n = read(rfd, w->buf, 1 << 20)) > 0)
+		fb_sha256_update(&fh, w->buf, (size_t)n);
+	if (n < 0) {
+		int e = errno;
+		fb_sha256_free(&fh);
+		close(rfd);
+		return fb_err_errno(err, e, "%s: read /%s", w->o->what, srel);
+	}
+	fb_sha256_update(&fh, "\0xattrs", 8);
+	xattrs_to(w, rfd, -1, &fh);
+	/* the file as it is now: a write, a chmod or an xattr set while it
+	 * was read shows here, and then what was read is not remembered */
+	struct stat now;
+	bool same = fstat(rfd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+		    now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		    now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && now.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+		    now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+	close(rfd);
+	fb_sha256_final(&fh, out);
+	if (w->o->hashes && same)
+		(void)fb_hashcache_put(w->o->hashes, st, out);
+	return 0;
 }
 
 /* The same for a directory, both sides opened by name. */
@@ -522,6 +571,19 @@ out:
 
 static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err);
 
+/* "dir/name", or "name" at the top (a walk makes three an entry: no printf) */
+static char *join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = fb_xmalloc(a + b + 2);
+	if (a) {
+		memcpy(p, dir, a);
+		p[a++] = '/';
+	}
+	memcpy(p + a, name, b + 1);
+	return p;
+}
+
 static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
 			     struct fb_err *err)
 {
@@ -530,13 +592,14 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
 	struct fb_strv names = FB_STRV_INIT;
 	sorted_names(dfd, &names);
-	close(dfd);
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
-		char *s = *srel ? fb_xasprintf("%s/%s", srel, names.v[i]) : fb_xstrdup(names.v[i]);
-		char *b = below && *below ? fb_xasprintf("%s/%s", below, names.v[i]) : fb_xstrdup(names.v[i]);
-		char *d = *drel ? fb_xasprintf("%s/%s", drel, names.v[i]) : fb_xstrdup(names.v[i]);
+		char *s = join(srel, names.v[i]);
+		char *b = join(below ? below : "", names.v[i]);
+		char *d = join(drel, names.v[i]);
 		if (!skipped(w, s, b)) {
+			w->pdfd = dfd;
+			w->pname = names.v[i];
 			ret = copy_entry(w, s, d, false, err);
 		} else if (walked_anyway(w, s, b)) {
 			/* an excluded directory: what a '!' pattern brings back
@@ -554,6 +617,7 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 		free(s);
 		free(b);
 	}
+	close(dfd);
 	fb_strv_free(&names);
 	return ret;
 }
@@ -588,15 +652,25 @@ static int copy_top_dir(struct walker *w, const struct stat *st, const char *sre
 
 static int copy_entry(struct walker *w, const char *srel, const char *drel, bool top, struct fb_err *err)
 {
-	int fd = fb_tree_open(w->srcfd, srel, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return fb_err_errno(err, e, "%s: /%s", w->o->what, srel);
+	int fd;
+	if (w->pname && !top) {
+		/* one name in a directory opened beneath the root, not followed */
+		const char *name = w->pname;
+		w->pname = NULL;
+		if (fstatat(w->pdfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return fb_err_errno(err, errno, "%s: /%s", w->o->what, srel);
+	} else {
+		w->pname = NULL;
+		fd = fb_tree_open(w->srcfd, srel, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return fb_err_errno(err, e, "%s: /%s", w->o->what, srel);
+		}
+		close(fd);
 	}
-	close(fd);
 	if (make_pending(w, err) < 0)
 		return -1;
 	int ret = 0;
@@ -607,23 +681,22 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 			return -1;
 		return close_dir(w, srel, &st, drel, err);
 	}
+	if (S_ISREG(st.st_mode) && w->h) {
+		const char *first = link_source(w, &st, drel);
+		if (first) {
+			hash_str(w, "H %s %s", drel, first);
+			return 0;
+		}
+		char fd72[72];
+		if (file_digest(w, srel, &st, top, fd72, err) < 0)
+			return -1;
+		hash_str(w, "F %s %o %lld %s", drel, file_mode(w, st.st_mode), (long long)st.st_size, fd72);
+		return 0;
+	}
 	if (S_ISREG(st.st_mode)) {
 		int rfd = fb_tree_open(w->srcfd, srel, O_RDONLY | (top ? 0 : O_NOFOLLOW), 0);
 		if (rfd < 0) {
 			ret = fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
-		} else if (w->h) {
-			const char *first = link_source(w, &st, drel);
-			if (first) {
-				hash_str(w, "H %s %s", drel, first);
-			} else {
-				hash_str(w, "F %s %o %lld", drel, file_mode(w, st.st_mode), (long long)st.st_size);
-				ssize_t n;
-				while ((n = read(rfd, w->buf, 1 << 20)) > 0)
-					fb_sha256_update(w->h, w->buf, (size_t)n);
-				if (n < 0)
-					ret = fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
-				copy_xattrs(w, rfd, -1);
-			}
 		} else {
 			ret = write_file(w, rfd, &st, drel, err);
 		}

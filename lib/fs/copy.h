@@ -20,6 +20,7 @@
 #include "err.h"
 
 struct fb_err;
+struct fb_hashcache;
 
 struct fb_copy_opts {
 	const char *src_root;        /* the context, or another stage's tree */
@@ -38,13 +39,15 @@ struct fb_copy_opts {
 	bool parents;                /* --parents: keep the source's directories */
 	bool unpack;                 /* ADD: local tar archives are extracted */
 	const char *what;            /* "COPY" or "ADD", for messages */
+	struct fb_hashcache *hashes; /* hashing: files' digests remembered (NULL: none) */
 };
 
 /* Copy the sources (as written: wildcards allowed) to dest. */
 int fb_copy(const struct fb_copy_opts *o, char *const *srcs, size_t n, const char *dest, struct fb_err *err) FB_MUST_CHECK;
 /* Hash everything fb_copy would read and how it would write it: names,
- * types, modes, sizes, bytes, link targets, hard-link groups (not times,
- * not owners: a context's files are all root's). */
+ * types, modes, sizes, each file's content digest (its bytes and xattrs,
+ * from o->hashes when the file is unchanged), link targets, hard-link
+ * groups (not times, not owners: a context's files are all root's). */
 int fb_copy_hash(const struct fb_copy_opts *o, char *const *srcs, size_t n, struct fb_sha256 *h, struct fb_err *err) FB_MUST_CHECK;
 /* One file made from memory (a heredoc, a download) at dest: dest ending in
  * '/' or naming a directory gets `name` inside it. */

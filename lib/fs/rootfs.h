@@ -84,10 +84,13 @@ struct fb_rootfs_doc {
 	struct fb_rootfs_stats stats; /* data_bytes and counts */
 	bool has_init, init;          /* /sbin/fb-init was added */
 	struct fb_oci_config *config; /* NULL: none */
+	char *key;                    /* what the image was made from (fb-mkrootfs --tag); NULL: not said */
+	bool kept;                    /* path is the tag's own ext4, kept as it was */
 };
 void fb_rootfs_doc_free(struct fb_rootfs_doc *r);
 void fb_rootfs_doc_set(struct fb_doc *d, const struct fb_rootfs_doc *r);
-/* fb-tag put's reading: .rootfs {path (a string), content_size, config};
+/* fb-tag put's reading: .rootfs {path (a string), content_size, config,
+ * key (a string), kept (a boolean)};
  * *present false when there is none. FB_EXIT_USAGE naming the member. */
 int fb_rootfs_from_doc(const struct fb_doc *d, struct fb_rootfs_doc *r, bool *present, struct fb_err *err)
 	FB_MUST_CHECK;

@@ -15,6 +15,7 @@
 void fb_rootfs_doc_free(struct fb_rootfs_doc *r)
 {
 	free(r->path);
+	free(r->key);
 	if (r->config) {
 		fb_oci_config_free(r->config);
 		free(r->config);
@@ -46,12 +47,20 @@ void fb_rootfs_doc_set(struct fb_doc *d, const struct fb_rootfs_doc *r)
 		o = jv_object_set(o, jv_string("init"), jv_bool(r->init));
 	if (r->config)
 		o = jv_object_set(o, jv_string("config"), fb_oci_config_jv(r->config));
+	if (r->key)
+		o = jv_object_set(o, jv_string("key"), jv_string(r->key));
+	if (r->kept)
+		o = jv_object_set(o, jv_string("kept"), jv_true());
 	fb_doc_set(d, "rootfs", o);
 }
 
 static const struct fb_jshape str = { .kinds = FB_J_STRING };
+static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
+static const struct fb_jshape bool_opt = { .kinds = FB_J_BOOL | FB_J_NULL };
 static const struct fb_jfield rootfs_fields[] = {
 	{ "path", &str, true },
+	{ "key", &str_opt, false },
+	{ "kept", &bool_opt, false },
 	{ NULL, NULL, false },
 };
 static const struct fb_jshape rootfs = { .kinds = FB_J_OBJECT, .fields = rootfs_fields };
@@ -69,6 +78,8 @@ int fb_rootfs_from_doc(const struct fb_doc *d, struct fb_rootfs_doc *r, bool *pr
 		return -1;
 	}
 	r->path = fb_jv_get_str(v, "path");
+	r->key = fb_jv_get_str(v, "key");
+	r->kept = fb_jv_get_bool(v, "kept") == 1;
 	int64_t n;
 	if (fb_jv_get_int(v, "size", &n))
 		r->size = n;

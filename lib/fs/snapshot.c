@@ -244,7 +244,7 @@ static int write_whiteout(struct archive *out, const char *rel)
 }
 
 int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_writer *w, uint64_t *changes,
-		 struct fb_err *err)
+		 int64_t clamp, struct fb_err *err)
 {
 	struct diff d = { .snap = s };
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -320,6 +320,9 @@ int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_write
 		archive_entry_unset_atime(e);
 		archive_entry_unset_ctime(e);
 		archive_entry_unset_birthtime(e);
+		if (clamp >= 0 && (archive_entry_mtime(e) > clamp ||
+				   (archive_entry_mtime(e) == clamp && archive_entry_mtime_nsec(e) > 0)))
+			archive_entry_set_mtime(e, (time_t)clamp, 0);
 		struct archive_entry *spare = NULL;
 		archive_entry_linkify(lr, &e, &spare);
 		if (spare)

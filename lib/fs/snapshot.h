@@ -16,8 +16,9 @@ struct fb_snap;
 
 int fb_snap_take(const char *root, struct fb_snap **out, struct fb_err *err) FB_MUST_CHECK;
 /* The changes since the snapshot, as an uncompressed tar into w;
- * *changes gets the number of entries written (0: nothing changed). */
+ * *changes gets the number of entries written (0: nothing changed).
+ * clamp >= 0 (SOURCE_DATE_EPOCH): no entry's mtime is later than it. */
 int fb_snap_diff(const char *root, const struct fb_snap *s, struct fb_blob_writer *w, uint64_t *changes,
-		 struct fb_err *err) FB_MUST_CHECK;
+		 int64_t clamp, struct fb_err *err) FB_MUST_CHECK;
 void fb_snap_free(struct fb_snap *s);
 #endif

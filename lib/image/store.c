@@ -142,6 +142,13 @@ char *fb_store_cache_entry_path(const struct fb_store *s, const char *key)
 	return fb_xasprintf("%s/cache/%s.json", s->root, fb_digest_hex(key));
 }
 
+char *fb_store_context_hashes_path(const struct fb_store *s, const char *context)
+{
+	char d[72];
+	fb_sha256_mem(context, strlen(context), d);
+	return fb_xasprintf("%s/cache/files/%.16s", s->root, fb_digest_hex(d));
+}
+
 char *fb_store_cache_mount_dir(const struct fb_store *s, const char *id_digest)
 {
 	return fb_xasprintf("%s/cache-mounts/%.16s", s->root, fb_digest_hex(id_digest));

@@ -3,6 +3,7 @@
  *   <root>/oci-layout, index.json, blobs/sha256/<hex>
  *   <root>/rootfs/<name>/<version>/{rootfs.ext4,image.json}
  *   <root>/kernels/<id>   <root>/cache/<key hex>.json
+ *   <root>/cache/files/<context>
  *   <root>/cache-mounts/<id>   <root>/tmp/
  * This module is the only one that knows the layout: everything else asks
  * it for paths (or for the operation). A blob becomes visible only once its
@@ -67,6 +68,9 @@ int fb_store_tag_split(const char *ref, char **name, char **version);
  * RUN --mount=type=cache (id: a digest of what names it). */
 char *fb_store_cache_entry_path(const struct fb_store *s, const char *key);
 char *fb_store_cache_mount_dir(const struct fb_store *s, const char *id_digest);
+/* The content hash cache of a build context (lib/fs/hashcache), by its
+ * real path: <root>/cache/files/<16 hex of the path's digest>. */
+char *fb_store_context_hashes_path(const struct fb_store *s, const char *context);
 
 /* A new private directory <root>/tmp/<prefix>-XXXXXX (root need not be
  * opened); *out gets its path. */
@@ -128,6 +132,7 @@ struct fb_tag_meta {
 	char *source, *digest, *platform;
 	struct fb_strv blobs;
 	char *rootfs_sha256;         /* rootfs.ext4's, 64 hex digits (put computes it) */
+	char *rootfs_key; /* what the ext4 was made from (fb-mkrootfs's .rootfs.key); NULL: not said */
 };
 void fb_tag_meta_free(struct fb_tag_meta *m);
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err) FB_MUST_CHECK;
@@ -153,12 +158,13 @@ int fb_store_tag_list(const struct fb_store *s, struct fb_tag_meta **out, size_t
 /* ---- the build cache ---- */
 
 /* <root>/cache/<key>.json: {key, step, layer (a digest, or null for a
- * step that changed nothing), size}. */
+ * step that changed nothing), size, created}. */
 struct fb_cache_entry {
 	char *key, *step;
 	char *layer;      /* NULL: the step made no layer */
 	bool layer_other; /* the member is of another kind (a miss) */
 	int64_t size;
+	char *created;    /* when the step ran (RFC 3339), NULL: not said */
 };
 void fb_cache_entry_free(struct fb_cache_entry *e);
 /* The codec: 1 and the entry, 0 when there is none or it is no object. */

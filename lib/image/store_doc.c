@@ -25,6 +25,7 @@ void fb_tag_meta_free(struct fb_tag_meta *m)
 	free(m->source);
 	free(m->digest);
 	free(m->platform);
+	free(m->rootfs_key);
 	fb_strv_free(&m->blobs);
 	free(m->rootfs_sha256);
 	memset(m, 0, sizeof(*m));
@@ -64,6 +65,7 @@ static void meta_decode(jv v, struct fb_tag_meta *m)
 	m->platform = fb_jv_get_str(v, "platform");
 	fb_jv_get_strv(v, "blobs", &m->blobs);
 	m->rootfs_sha256 = fb_jv_get_str(v, "rootfs_sha256");
+	m->rootfs_key = fb_jv_get_str(v, "rootfs_key");
 }
 
 int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err)
@@ -104,6 +106,8 @@ int fb_tag_meta_save(const char *path, const struct fb_tag_meta *m, struct fb_er
 	}
 	o = jv_object_set(o, jv_string("blobs"), fb_jv_strv(m->blobs.v, m->blobs.n));
 	o = jv_object_set(o, jv_string("rootfs_sha256"), str_or_null(m->rootfs_sha256));
+	if (m->rootfs_key)
+		o = jv_object_set(o, jv_string("rootfs_key"), jv_string(m->rootfs_key));
 	char *text = fb_json_dump(o, true);
 	int r = fb_write_file_atomic(path, text, strlen(text), 0644, err);
 	free(text);
@@ -117,6 +121,7 @@ void fb_cache_entry_free(struct fb_cache_entry *e)
 	free(e->key);
 	free(e->step);
 	free(e->layer);
+	free(e->created);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -138,6 +143,7 @@ int fb_cache_entry_load(const char *path, struct fb_cache_entry *e)
 	e->layer_other = jv_get_kind(l) != JV_KIND_NULL && !e->layer;
 	jv_free(l);
 	e->size = get_int(v, "size");
+	e->created = fb_jv_get_str(v, "created");
 	jv_free(v);
 	return 1;
 }
@@ -149,6 +155,8 @@ int fb_cache_entry_save(const char *path, const struct fb_cache_entry *e, struct
 	o = jv_object_set(o, jv_string("layer"), str_or_null(e->layer));
 	if (e->layer)
 		o = jv_object_set(o, jv_string("size"), int_or_null(e->size));
+	if (e->created)
+		o = jv_object_set(o, jv_string("created"), jv_string(e->created));
 	return fb_json_save(path, o, 0644, err);
 }
 

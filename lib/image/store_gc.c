@@ -117,6 +117,23 @@ static uint64_t trim_cache(const struct fb_store *s, long long max_age)
 	}
 	if (dir)
 		closedir(dir);
+	/* the contexts' file digests (lib/fs/hashcache): a build that uses
+	 * them touches them */
+	char *fd = fb_xasprintf("%s/files", cd);
+	dir = opendir(fd);
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = fb_xasprintf("%s/%s", fd, e->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (max_age == 0 || (long long)(now - st.st_mtime) * 1000000000LL > max_age) && unlink(p) == 0)
+			n++;
+		free(p);
+	}
+	if (dir)
+		closedir(dir);
+	free(fd);
 	free(cd);
 	return n;
 }

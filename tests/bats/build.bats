@@ -311,6 +311,188 @@ EOF
 	checked t/cache:5
 }
 
+@test "context digests remembered: an unchanged rebuild reads no context file (strace); a file changed in place, its mtime put back, is seen" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	mkdir -p "$C/data"
+	for i in $(seq 1 40); do echo "file $i" >"$C/data/f$i"; done
+	printf 'FROM scratch\nCOPY data/ /data/\n' >"$C/Dockerfile"
+	touch -d '2020-01-02 03:04:05' "$C"/data/*
+	# a file whose inode changed in the last second is never remembered
+	# (a write in the same clock tick could leave its times as they were)
+	sleep 2
+	build --tag=t/hc:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":0,"read":40}' ]
+	run --separate-stderr strace -f -y -qq -o "$BATS_TEST_TMPDIR/trace" \
+		-e trace=read,pread64,readv,preadv,preadv2,sendfile,copy_file_range,splice,mmap \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/hc:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":40,"read":0}' ]
+	[ "$(steps)" = cached ]
+	# the Dockerfile is read (fb-fetch, fb-parse), no file under data/ is
+	grep -q "<$C/Dockerfile>" "$BATS_TEST_TMPDIR/trace"
+	run grep -c "<$C/data/" "$BATS_TEST_TMPDIR/trace"
+	[ "$output" = 0 ]
+	# one byte changed in place, same size, the mtime set back: only the
+	# ctime tells, and the file is read again
+	printf 'FILE 7\n' | dd of="$C/data/f7" conv=notrunc status=none
+	touch -d '2020-01-02 03:04:05' "$C/data/f7"
+	build --tag=t/hc:2
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":39,"read":1}' ]
+	[ "$(steps)" = executed ]
+	[ "$(cat_in t/hc:2 /data/f7)" = "FILE 7" ]
+	# replaced by another inode with the same size and times (cp -p, mv)
+	printf 'fIlE 9\n' >"$BATS_TEST_TMPDIR/f9"
+	touch -d '2020-01-02 03:04:05' "$BATS_TEST_TMPDIR/f9"
+	mv "$BATS_TEST_TMPDIR/f9" "$C/data/f9"
+	build --tag=t/hc:3
+	[ "$status" -eq 0 ]
+	[ "$(steps)" = executed ]
+	[ "$(cat_in t/hc:3 /data/f9)" = "fIlE 9" ]
+	# a damaged cache file is ignored: every file is read again, the
+	# result is the same
+	local f
+	f="$FB_STORE/cache/files/$(printf %s "$(realpath "$C")" | sha256sum | cut -c1-16)"
+	[ -f "$f" ]
+	sed -i '2s/^\([0-9]*\) /\1x /' "$f"
+	build --tag=t/hc:4
+	[ "$status" -eq 0 ]
+	[ "$(jq .build.context_files.read <<<"$output")" = 40 ]
+	[ "$(steps)" = cached ]
+	# gc with no age limit drops it
+	run fb-tag gc --cache-max-age 0
+	[ "$status" -eq 0 ]
+	[ ! -e "$f" ]
+	checked t/hc:3
+}
+
+@test "an unchanged rebuild keeps the tag's ext4 (same inode, same mtime); a changed one writes a new one; fb-tag put checks what is kept" {
+	echo one >"$C/f"
+	printf 'FROM scratch\nCOPY f /f\n' >"$C/Dockerfile"
+	build --tag=t/keep:1
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	local e="$FB_STORE/rootfs/t/keep/1/rootfs.ext4" m="$FB_STORE/rootfs/t/keep/1/image.json" before meta
+	before=$(stat -c '%i %Y.%y' "$e" "$m")
+	meta=$(cat "$m")
+	[ "$(jq -r .rootfs_key "$m")" = "$(jq -r .rootfs.key <<<"$output")" ]
+	build --tag=t/keep:1
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = true ]
+	[ "$(jq -r .rootfs.path <<<"$output")" = "$(realpath "$e")" ]
+	[ "$(jq -r .tag.version <<<"$output")" = 1 ]
+	[ "$(stat -c '%i %Y.%y' "$e" "$m")" = "$before" ]
+	[ "$(cat "$m")" = "$meta" ]
+	# nothing left behind in the store's tmp/
+	[ -z "$(ls -A "$FB_STORE/tmp")" ]
+	# another size is another ext4
+	build --tag=t/keep:1 --disk-size=96M
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	[ "$(stat -c %i "$e")" != "${before%% *}" ]
+	before=$(stat -c '%i %Y.%y' "$e")
+	# a changed context file: a new image, a new ext4 with it
+	echo two >"$C/f"
+	build --tag=t/keep:1 --disk-size=96M
+	[ "$status" -eq 0 ]
+	[ "$(jq .rootfs.kept <<<"$output")" = null ]
+	[ "$(stat -c '%i %Y.%y' "$e")" != "$before" ]
+	[ "$(cat_in t/keep:1 /f)" = two ]
+	checked t/keep:1
+	# a document that says kept must name the tag's own ext4, with the
+	# tag's key and image
+	local doc="$output"
+	jq '.rootfs.kept = true' <<<"$doc" >"$BATS_TEST_TMPDIR/d1"
+	run fb-tag put t/keep:2 <"$BATS_TEST_TMPDIR/d1"
+	[ "$status" -eq 3 ]
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .tag.version <<<"$output")" = 1 ]
+	jq '.rootfs.kept = true | .rootfs.path = "/etc/passwd"' <<<"$doc" >"$BATS_TEST_TMPDIR/d2"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d2"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is not the ext4 of t/keep:1"* ]]
+	jq '.rootfs.kept = true | .rootfs.key = "sha256:'"$(printf '0%.0s' $(seq 64))"'"' <<<"$doc" >"$BATS_TEST_TMPDIR/d3"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d3"
+	[ "$status" -eq 4 ]
+	jq '.rootfs.kept = 1' <<<"$doc" >"$BATS_TEST_TMPDIR/d4"
+	run fb-tag put t/keep:1 <"$BATS_TEST_TMPDIR/d4"
+	[ "$status" -eq 2 ]
+	[ "$(cat_in t/keep:1 /f)" = two ]
+}
+
+@test "SOURCE_DATE_EPOCH: two stores, one image digest (RUN writes files, COPY of files with other mtimes); RUN sees the build arg; without it, another created" {
+	local c2="$D/sde-ctx2" i d
+	for d in "$C" "$c2"; do
+		mkdir -p "$d"
+		cp /bin/busybox "$d/busybox"
+		echo A >"$d/a.txt"
+		echo B >"$d/b.txt"
+		cat >"$d/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ARG SOURCE_DATE_EPOCH
+COPY a.txt b.txt /files/
+RUN mkdir -p /out/d && echo "epoch=$SOURCE_DATE_EPOCH" > /out/epoch && cat /files/* > /out/d/ab && ln -s d/ab /out/l
+CMD ["/bin/sh"]
+EOF
+	done
+	# the same bytes, other times (all after the epoch: clamped to it)
+	touch -d '2024-05-06 07:08:09' "$C/a.txt"
+	touch -d '2031-01-01' "$c2/b.txt" "$c2/busybox"
+	local s1="$D/sde-store1" s2="$D/sde-store2"
+	run --separate-stderr env SOURCE_DATE_EPOCH=1700000000 FB_STORE="$s1" FB_RUN_CACHE="$D/sde-run1" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+	[ "$status" -eq 0 ]
+	local one="$output"
+	run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$s2" FB_RUN_CACHE="$D/sde-run2" \
+		firebuild rootfs --dockerfile="$c2/Dockerfile" --tag=t/sde:1 --source-date-epoch=1700000000
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .image.digest <<<"$output")" = "$(jq -r .image.digest <<<"$one")" ]
+	# created: the epoch, in the config and every history entry
+	[ "$(jq -r .image.config.created <<<"$one")" = 2023-11-14T22:13:20Z ]
+	[ "$(jq -r '[.image.config.history[].created] | unique | join(" ")' <<<"$one")" = 2023-11-14T22:13:20Z ]
+	# RUN saw it as the build arg its stage declares
+	[ "$(debugfs -R 'cat /out/epoch' "$s1/rootfs/t/sde/1/rootfs.ext4" 2>/dev/null)" = epoch=1700000000 ]
+	# no host path in the config (the context's, the store's)
+	local cfg
+	cfg=$(jq -r .image.config_digest <<<"$one")
+	! grep -q -e "$D" -e "$C" "$s1/blobs/sha256/${cfg#sha256:}"
+	# another epoch: another image, and no step reused from the first
+	run --separate-stderr env FB_STORE="$s1" FB_RUN_CACHE="$D/sde-run1" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:2 --source-date-epoch=1700000001
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .image.digest <<<"$output")" != "$(jq -r .image.digest <<<"$one")" ]
+	[ "$(jq -r .image.config.created <<<"$output")" = 2023-11-14T22:13:21Z ]
+	[ "$(steps | sort -u)" = executed ]
+	# without it: the time the steps ran, so two stores differ...
+	local created=()
+	for i in 3 4; do
+		run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$D/sde-store$i" FB_RUN_CACHE="$D/sde-run$i" \
+			firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+		[ "$status" -eq 0 ]
+		created+=("$(jq -r .image.config.created <<<"$output")")
+		[ "${created[-1]}" != 2023-11-14T22:13:20Z ]
+		[ "$(jq -r .image.digest <<<"$output")" != "$(jq -r .image.digest <<<"$one")" ]
+		sleep 1.1 # created has whole seconds
+	done
+	[ "${created[0]}" != "${created[1]}" ]
+	# ... but an unchanged rebuild keeps its image (the cached steps' times)
+	run --separate-stderr env -u SOURCE_DATE_EPOCH FB_STORE="$D/sde-store4" FB_RUN_CACHE="$D/sde-run4" \
+		firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:1
+	[ "$(jq -r .image.config.created <<<"$output")" = "${created[1]}" ]
+	[ "$(jq .rootfs.kept <<<"$output")" = true ]
+	# a bad epoch: exit 2 naming where it came from
+	run --separate-stderr env SOURCE_DATE_EPOCH=soon FB_STORE="$s1" firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:3
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"SOURCE_DATE_EPOCH=soon in the environment"* ]]
+	run --separate-stderr env FB_STORE="$s1" firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/sde:3 --build-arg=SOURCE_DATE_EPOCH=1e9
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"build arg SOURCE_DATE_EPOCH=1e9"* ]]
+}
+
 @test "gc keeps the cache's layers, and the cache still hits after gc" {
 	echo v >"$C/f"
 	printf 'FROM fb/busybox:1\nCOPY f /f\nRUN cat /f > /g\n' >"$C/Dockerfile"
@@ -435,7 +617,9 @@ git_fixture_down() {
 	git_fixture
 	local ok=0
 	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#v1" --tag=g/app:tag
-	[ "$status" -eq 0 ] && [ "$(cat_in g/app:tag /ran.txt)" = tagged ] && ok=$((ok + 1))
+	# a fetched context's file digests are not remembered (it is new each build)
+	[ "$status" -eq 0 ] && [ "$(cat_in g/app:tag /ran.txt)" = tagged ] &&
+		[ "$(jq .build.context_files <<<"$output")" = null ] && ok=$((ok + 1))
 	run --separate-stderr firebuild rootfs --dockerfile="git+http://127.0.0.1:$HTTPPORT/cgi-bin/git/app.git:/app/Dockerfile#feature" --tag=g/app:branch
 	[ "$status" -eq 0 ] && [ "$(cat_in g/app:branch /ran.txt)" = branch ] && ok=$((ok + 1))
 	run --separate-stderr firebuild rootfs --dockerfile="git://127.0.0.1:$GITPORT/app.git:/app/Dockerfile#$(cat "$D/commit2")" --tag=g/app:commit

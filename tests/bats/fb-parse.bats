@@ -237,7 +237,8 @@ DF
 }
 
 @test "ARG: predefined platform args, --platform and unused build args" {
-	plan --platform=linux/arm64/v8 --build-arg NOBODY=1 --build-arg HTTP_PROXY=http://127.0.0.1:3128 <<'DF'
+	plan --platform=linux/arm64/v8 --build-arg NOBODY=1 --build-arg HTTP_PROXY=http://127.0.0.1:3128 \
+		--build-arg SOURCE_DATE_EPOCH=1700000000 <<'DF'
 FROM --platform=$BUILDPLATFORM busybox AS b
 ARG TARGETARCH
 ARG TARGETVARIANT
@@ -250,6 +251,11 @@ DF
 	[ "$(jq -c .plan.unused_build_args <<<"$output")" = '["NOBODY"]' ]
 	[ "$(jq -r '.plan.stages[0].instructions[3].args_env.HTTP_PROXY' <<<"$output")" = "http://127.0.0.1:3128" ]
 	[[ "$stderr" == *"NOBODY"* ]]
+	# SOURCE_DATE_EPOCH is the builder's: never unused (and not seen by a
+	# RUN whose stage does not declare it)
+	[[ "$stderr" != *SOURCE_DATE_EPOCH* ]]
+	[ "$(jq -r '.plan.build_args.SOURCE_DATE_EPOCH' <<<"$output")" = 1700000000 ]
+	[ "$(jq -r '.plan.stages[0].instructions[3].args_env.SOURCE_DATE_EPOCH' <<<"$output")" = null ]
 }
 
 @test "variable modifiers expand where BuildKit expands them" {

@@ -121,7 +121,7 @@ static int snapshot_diff(void)
 	struct fb_blob_writer w;
 	TAP_CHECK(fb_blob_begin(&s, NULL, "t", NULL, &w, &err) == 0);
 	uint64_t n = 0;
-	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, &err) == 0);
+	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, -1, &err) == 0);
 	char d[72];
 	TAP_CHECK(fb_blob_commit(&w, d, &err) == 0);
 	char *names = layer_names(&s, d);
@@ -137,7 +137,7 @@ static int snapshot_diff(void)
 	fb_snap_free(snap);
 	TAP_CHECK(fb_snap_take(tree, &snap, &err) == 0);
 	TAP_CHECK(fb_blob_begin(&s, NULL, "t", NULL, &w, &err) == 0);
-	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, &err) == 0);
+	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, -1, &err) == 0);
 	TAP_CHECK(n == 0);
 	fb_blob_abort(&w, false);
 	fb_snap_free(snap);
@@ -530,7 +530,7 @@ static int layer_times(void)
 	struct fb_blob_writer w;
 	TAP_CHECK(fb_blob_begin(&s, NULL, "t", NULL, &w, &err) == 0);
 	uint64_t n = 0;
-	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, &err) == 0);
+	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, -1, &err) == 0);
 	char d[72];
 	TAP_CHECK(fb_blob_commit(&w, d, &err) == 0);
 	char *path = fb_store_blob_path(&s, d);
@@ -613,6 +613,65 @@ static int copy_xattrs_and_parents(void)
 	return 0;
 }
 
+/* SOURCE_DATE_EPOCH: what is newer than the epoch gets it (nanoseconds
+ * dropped), what is older keeps its time; the same tree made twice with
+ * other times gives the same bytes */
+static int clamped_layer(const char *name, time_t newer, char digest[72])
+{
+	char *tree = mkdir_fresh(name);
+	FB_AUTOFREE char *st_root = fb_xasprintf("%s/clampstore", base);
+	mkdir(st_root, 0755);
+	struct fb_err err = { 0 };
+	struct fb_snap *snap;
+	TAP_CHECK(fb_snap_take(tree, &snap, &err) == 0);
+	put(tree, "d/old", "o");
+	put(tree, "d/new", "n");
+	put(tree, "d/edge", "e");
+	set_time(tree, "d/old", 1500000000, 5);
+	set_time(tree, "d/new", newer, 999);
+	set_time(tree, "d/edge", 1600000000, 1);
+	set_time(tree, "d", newer, 0);
+	struct fb_store s;
+	TAP_CHECK(fb_store_open(st_root, &s, &err) == 0);
+	struct fb_blob_writer w;
+	TAP_CHECK(fb_blob_begin(&s, NULL, "t", NULL, &w, &err) == 0);
+	uint64_t n = 0;
+	TAP_CHECK(fb_snap_diff(tree, snap, &w, &n, 1600000000, &err) == 0);
+	TAP_CHECK(fb_blob_commit(&w, digest, &err) == 0);
+	char *path = fb_store_blob_path(&s, digest);
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	struct archive_entry *e;
+	int seen = 0;
+	TAP_CHECK(archive_read_open_filename(a, path, 65536) == ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		time_t t = archive_entry_mtime(e);
+		long ns = archive_entry_mtime_nsec(e);
+		if (!strcmp(p, "d/old"))
+			seen += t == 1500000000 && ns == 5;
+		else if (!strcmp(p, "d/new") || !strcmp(p, "d/edge") || !strcmp(p, "d/"))
+			seen += t == 1600000000 && ns == 0;
+	}
+	archive_read_free(a);
+	free(path);
+	fb_snap_free(snap);
+	fb_store_close(&s);
+	free(tree);
+	if (seen != 4)
+		return tap_fail("%d of 4 entries with the times expected", seen);
+	return 0;
+}
+
+static int layer_clamp(void)
+{
+	char d1[72], d2[72];
+	TAP_CHECK(clamped_layer("clamp1", 1700000000, d1) == 0);
+	TAP_CHECK(clamped_layer("clamp2", 1800000000, d2) == 0);
+	TAP_STREQ(d1, d2);
+	return 0;
+}
+
 static int setup_then(int (*fn)(void))
 {
 	snprintf(base, sizeof(base), "/tmp/fb-test-buildfs-%d", (int)getpid());
@@ -631,6 +690,7 @@ static int t_copy_owners(void) { return setup_then(copy_owners); }
 static int t_links(void) { return setup_then(copy_links_and_exceptions); }
 static int t_layer_times(void) { return setup_then(layer_times); }
 static int t_xattrs(void) { return setup_then(copy_xattrs_and_parents); }
+static int t_clamp(void) { return setup_then(layer_clamp); }
 
 static const struct tap_case cases[] = {
 	{ "snapshot diff: changes, whiteouts for the top of what went, a dir replaced", t_snapshot },
@@ -642,6 +702,7 @@ static const struct tap_case cases[] = {
 	{ "hard links within a source; .dockerignore exceptions in an excluded directory", t_links },
 	{ "layers keep nanosecond mtimes (PAX), no atime or ctime", t_layer_times },
 	{ "xattrs copied and hashed; --parents with and without a /./ pivot", t_xattrs },
+	{ "SOURCE_DATE_EPOCH: layer mtimes clamped to it, the same bytes from other times", t_clamp },
 };
 
 TAP_MAIN(cases)

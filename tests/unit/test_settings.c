@@ -29,6 +29,7 @@ enum {
 	T_OLD,
 	T_OLD_PROP,
 	T_ONLY_B,
+	T_EPOCH,
 	T_COUNT
 };
 
@@ -63,6 +64,8 @@ static const struct fb_setting table[T_COUNT] = {
 	[T_OLD] = { .flag = "old-name", .into = "name", .cmds = 1UL << A, .group = 1 },
 	[T_OLD_PROP] = { .flag = "old-root", .arg = "DIR", .into = "prop", .into_prefix = "root=", .cmds = BOTH, .group = 1 },
 	[T_ONLY_B] = { .flag = "only-b", .cmds = 1UL << B },
+	[T_EPOCH] = { .flag = "epoch", .kind = FB_SETTING_INT, .arg = "S", .min = 0, .max = 99, .cmds = 1UL << B,
+		      .env = "FB_TEST_EPOCH" },
 };
 static const char *const groups[] = { NULL, "Others:" };
 static const struct fb_settings settings = { table, T_COUNT, groups, 2 };
@@ -382,7 +385,50 @@ static int test_profile_roundtrip(void)
 	return 0;
 }
 
+/* a setting's environment variable: the value when no flag gives one,
+ * checked as the flag, its error naming the variable; unset or empty:
+ * none; a command that does not take the setting does not read it */
+static int test_env(void)
+{
+	struct fb_opts o;
+	struct args a;
+	struct fb_err err = { 0 };
+	setenv("FB_TEST_EPOCH", "42", 1);
+	TAP_CHECK(parse(&o, B, "", 0, &a, &err) == 0);
+	TAP_CHECK(fb_opts_given(&o, T_EPOCH) && fb_opts_int(&o, T_EPOCH) == 42);
+	TAP_STREQ(fb_opts_str(&o, T_EPOCH), "42");
+	fb_opts_free(&o);
+	free(a.buf);
+	TAP_CHECK(parse(&o, B, "--epoch=7", 0, &a, &err) == 0);
+	TAP_CHECK(fb_opts_int(&o, T_EPOCH) == 7);
+	fb_opts_free(&o);
+	free(a.buf);
+	TAP_CHECK(parse(&o, A, "", 0, &a, &err) == 0);
+	TAP_CHECK(!fb_opts_given(&o, T_EPOCH));
+	fb_opts_free(&o);
+	free(a.buf);
+	setenv("FB_TEST_EPOCH", "", 1);
+	TAP_CHECK(parse(&o, B, "", 0, &a, &err) == 0);
+	TAP_CHECK(!fb_opts_given(&o, T_EPOCH));
+	fb_opts_free(&o);
+	free(a.buf);
+	setenv("FB_TEST_EPOCH", "100", 1);
+	TAP_CHECK(parse(&o, B, "", 0, &a, &err) < 0);
+	TAP_CHECK(err.code == FB_EXIT_USAGE);
+	TAP_STREQ(err.msg, "FB_TEST_EPOCH=100 in the environment: --epoch 100: expected a number from 0 to 99");
+	fb_opts_free(&o);
+	free(a.buf);
+	/* a flag given: the variable is not even looked at */
+	memset(&err, 0, sizeof(err));
+	TAP_CHECK(parse(&o, B, "--epoch 3", 0, &a, &err) == 0);
+	fb_opts_free(&o);
+	free(a.buf);
+	unsetenv("FB_TEST_EPOCH");
+	return 0;
+}
+
 static const struct tap_case cases[] = {
+	{ "an environment variable gives a value no flag gives", test_env },
 	{ "values of every kind, aliases, operands anywhere", test_values },
 	{ "defaults when not given", test_defaults },
 	{ "another spelling's value goes to its setting, with its checks", test_into },
