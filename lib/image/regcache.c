@@ -24,17 +24,20 @@
 
 void fb_regcache_free(struct fb_regcache *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].step);
+		free(c->v[i].created);
+	}
 	free(c->v);
 	memset(c, 0, sizeof(*c));
 }
 
-void fb_regcache_add(struct fb_regcache *c, const char *key, const char *layer, uint64_t size, const char *step)
+struct fb_regcache_entry *fb_regcache_add(struct fb_regcache *c, const char *key, const char *layer, uint64_t size,
+					  const char *step)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (!strcmp(c->v[i].key, key))
-			return;
+			return NULL;
 	c->v = fb_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
 	struct fb_regcache_entry *e = &c->v[c->n++];
 	memset(e, 0, sizeof(*e));
@@ -42,6 +45,7 @@ void fb_regcache_add(struct fb_regcache *c, const char *key, const char *layer, 
 	snprintf(e->layer, sizeof(e->layer), "%s", layer ? layer : "");
 	e->size = e->layer[0] ? size : 0;
 	e->step = step ? fb_xstrdup(step) : NULL;
+	return e;
 }
 
 /* ---- the flag's value ---- */
@@ -142,7 +146,15 @@ int fb_regcache_push(const struct fb_push_opts *o, struct fb_store *s, const str
 			}
 			size = (uint64_t)st.st_size;
 		}
-		fb_regcache_add(&mine, e->key, e->layer, size, e->step);
+		struct fb_regcache_entry *me = fb_regcache_add(&mine, e->key, e->layer, size, e->step);
+		/* when the step ran, as the store's cache says: a build from
+		 * this cache gets the same created, so the same image */
+		struct fb_cache_entry ce;
+		if (me && fb_store_cache_get(s, e->key, &ce) == 1) {
+			me->created = ce.created;
+			ce.created = NULL;
+			fb_cache_entry_free(&ce);
+		}
 	}
 	char cd[72], md[72];
 	FB_AUTOFREE char *ctext = r == 0 ? fb_regcache_encode(&mine) : NULL;
@@ -273,7 +285,7 @@ static int import_entries(struct fb_registry *r, struct fb_store *s, const struc
 			continue;
 		}
 		struct fb_cache_entry ce = { .key = (char *)e->key, .step = e->step, .layer = e->layer[0] ? (char *)e->layer : NULL,
-					     .size = e->layer[0] ? (int64_t)e->size : -1 };
+					     .size = e->layer[0] ? (int64_t)e->size : -1, .created = e->created };
 		if (fb_store_cache_put(s, &ce, err) < 0)
 			ret = -1;
 		else

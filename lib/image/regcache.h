@@ -46,6 +46,8 @@ struct fb_regcache_entry {
 	char layer[72]; /* "" : the step made no layer */
 	uint64_t size;
 	char *step;     /* the instruction, for people; may be NULL */
+	char *created;  /* when the step ran (RFC 3339, the builder's cache
+			 * entry's): the image's created; may be NULL */
 };
 
 struct fb_regcache {
@@ -54,8 +56,8 @@ struct fb_regcache {
 	size_t n;
 };
 void fb_regcache_free(struct fb_regcache *c);
-/* Add an entry (a key already there is skipped); step is copied. */
-void fb_regcache_add(struct fb_regcache *c, const char *key, const char *layer, uint64_t size, const char *step);
+/* Add an entry (a key already there is skipped: NULL); step is copied. */
+struct fb_regcache_entry *fb_regcache_add(struct fb_regcache *c, const char *key, const char *layer, uint64_t size, const char *step);
 
 /* A --cache-to / --cache-from value as buildx writes it:
  *   REF[,mode=min|max][,ignore-error=true|false]  or

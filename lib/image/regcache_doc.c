@@ -42,13 +42,22 @@ static int entry_decode(jv e, struct fb_regcache *c, struct fb_err *err)
 {
 	char key[72], layer[72];
 	long long size = -1;
-	FB_AUTOFREE char *step = NULL;
+	FB_AUTOFREE char *step = NULL, *created = NULL;
 	if (get_digest(e, "key", false, key, err) < 0 || get_digest(e, "layer", true, layer, err) < 0 ||
-	    fb_json_get_int_opt(e, "size", &size, err) < 0 || fb_json_get_str_opt(e, "step", &step, err) < 0)
+	    fb_json_get_int_opt(e, "size", &size, err) < 0 || fb_json_get_str_opt(e, "step", &step, err) < 0 ||
+	    fb_json_get_str_opt(e, "created", &created, err) < 0)
 		return -1;
 	if (layer[0] && size < 0)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", ".size: missing or negative (the layer's size in bytes)");
-	fb_regcache_add(c, key, layer, layer[0] ? (uint64_t)size : 0, step);
+	/* (the builder takes a cache entry's created only in the shape it
+	 * writes; here only its length is bounded) */
+	if (created && strlen(created) > 64)
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", ".created: longer than a time");
+	struct fb_regcache_entry *ne = fb_regcache_add(c, key, layer, layer[0] ? (uint64_t)size : 0, step);
+	if (ne && created) {
+		ne->created = created;
+		created = NULL;
+	}
 	return 0;
 }
 
@@ -98,6 +107,8 @@ char *fb_regcache_encode(const struct fb_regcache *c)
 		o = jv_object_set(o, jv_string("layer"), e->layer[0] ? jv_string(e->layer) : jv_null());
 		o = jv_object_set(o, jv_string("size"), jv_number((double)e->size));
 		o = jv_object_set(o, jv_string("step"), fb_jv_str(e->step));
+		if (e->created)
+			o = jv_object_set(o, jv_string("created"), jv_string(e->created));
 		a = jv_array_append(a, o);
 	}
 	jv o = jv_object_set(jv_object(), jv_string("mode"), jv_string(mode_name(c->mode)));

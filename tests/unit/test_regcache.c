@@ -18,9 +18,9 @@
 static int config_round_trip(void)
 {
 	struct fb_regcache c = { .mode = FB_REGCACHE_MAX };
-	fb_regcache_add(&c, D1, D2, 3072, "RUN make");
+	fb_regcache_add(&c, D1, D2, 3072, "RUN make")->created = fb_xstrdup("2026-12-04T18:00:00.5Z");
 	fb_regcache_add(&c, D3, NULL, 99, "WORKDIR /x"); /* no layer: no size */
-	fb_regcache_add(&c, D1, D3, 1, "a key again");  /* the first wins */
+	TAP_CHECK(fb_regcache_add(&c, D1, D3, 1, "a key again") == NULL); /* the first wins */
 	TAP_CHECK(c.n == 2);
 	char *text = fb_regcache_encode(&c);
 	struct fb_regcache back;
@@ -31,6 +31,8 @@ static int config_round_trip(void)
 	TAP_STREQ(back.v[0].layer, D2);
 	TAP_CHECK(back.v[0].size == 3072);
 	TAP_STREQ(back.v[0].step, "RUN make");
+	TAP_STREQ(back.v[0].created, "2026-12-04T18:00:00.5Z");
+	TAP_CHECK(back.v[1].created == NULL);
 	TAP_STREQ(back.v[1].layer, "");
 	TAP_CHECK(back.v[1].size == 0);
 	/* the manifest of it: our config type, each layer once, plain tars */
