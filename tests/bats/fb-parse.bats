@@ -594,7 +594,7 @@ DF
 
 @test "valgrind: no leaks or errors on a plan, a dump and a failure" {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
-	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+	local vg=(env "PATH=$FB_PLAIN_BIN:$PATH" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
 	run "${vg[@]}" fb-parse "$FB_ROOT/examples/hello/Dockerfile"
 	[ "$status" -eq 0 ]
 	run "${vg[@]}" fb-parse --format=buildkit-dump "$FB_ROOT/examples/hello/Dockerfile"
