@@ -9,6 +9,11 @@ PATH="$FB_BIN:$PATH"
 # tests run the normal build's tools (valgrind finds them on its PATH)
 FB_PLAIN_BIN="${FB_PLAIN_BIN:-$FB_ROOT/build/bin}"
 
+# Are FB_BIN's tools a sanitizer build?
+fb_san() {
+	ldd "$FB_BIN/fb-parse" 2>/dev/null | grep -q libasan
+}
+
 # Compare two JSON documents after sorting keys: json_eq ACTUAL EXPECTED
 json_eq() {
 	local a b
