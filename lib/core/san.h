@@ -8,6 +8,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
 
 /* The child of a clone() runs on the stack it was given, not on the
  * thread's: said first thing in the child, so that ASan's no-return
@@ -25,6 +26,13 @@ static inline void fb_san_report_to_stderr(void)
 {
 	__sanitizer_set_report_path("stderr");
 }
+
+/* A daemon ends with _exit, which skips LeakSanitizer's check at exit:
+ * the check, now (a leak ends the process with the report). */
+static inline void fb_san_leak_check(void)
+{
+	__lsan_do_leak_check();
+}
 #else
 static inline void fb_san_child_stack(void *bottom, size_t size)
 {
@@ -33,6 +41,10 @@ static inline void fb_san_child_stack(void *bottom, size_t size)
 }
 
 static inline void fb_san_report_to_stderr(void)
+{
+}
+
+static inline void fb_san_leak_check(void)
 {
 }
 #endif
