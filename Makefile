@@ -109,6 +109,38 @@ $(BUILD)/san/lib/%.o: lib/%.c $(LIB_HDRS)
 $(BUILD)/san/libfb.a: $(SAN_OBJS)
 	ar rcs $@ $^
 
+# The tools built so too, into build/san/bin, for `make test`'s bats suites
+# (FB_BIN): each tool finds the others next to itself. fb-init, the static
+# musl guest init, is the same file in both.
+SAN_BIN := $(BUILD)/san/bin
+SAN_TOOL_BINS := $(TOOLS:%=$(SAN_BIN)/%)
+SAN_CC = $(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS)
+SAN_LINK = $(BUILD)/san/libfb.a $(LDFLAGS) $(LIBS)
+
+$(SAN_BIN)/fb-init: $(BUILD)/bin/fb-init
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(SAN_BIN)/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/san/libfb.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -Itools -o $@ $(FB_JAIL_SRCS) $(SAN_LINK)
+
+$(SAN_BIN)/fb-runtime: $(FB_RUNTIME_SRCS) tools/fb-runtime.h tools/fb-runtime-sup.h tools/fb-io.h $(BUILD)/san/libfb.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -Itools -o $@ $(FB_RUNTIME_SRCS) $(SAN_LINK)
+
+$(SAN_BIN)/fb-fetch: $(FB_FETCH_SRCS) tools/fb-fetch.h $(BUILD)/san/libfb.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -Itools -o $@ $(FB_FETCH_SRCS) $(SAN_LINK)
+
+$(SAN_BIN)/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/san/libfb.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -Itools -o $@ $(FIREBUILD_SRCS) $(SAN_LINK)
+
+$(SAN_BIN)/%: tools/%.c $(BUILD)/san/libfb.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -o $@ $< $(SAN_LINK)
+
 $(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(LIB_HDRS) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
@@ -158,13 +190,17 @@ bats: all
 	@./scripts/run-tests bats tests/bats/*.bats
 
 # `make test` sets itself up: packages, build, unit tests under sanitizers,
-# every bats suite, one summary line.
+# every bats suite against the tools built with the sanitizers (build/san/bin;
+# a report fails its suite, leaks included: the reports stay in
+# build/san/logs/SUITE/), one summary line. `make bats` and `make demo` run
+# the normal build.
 test: deps
 	@$(MAKE) --no-print-directory check test-build
-	@FB_SHARED=$(SHARED) ./scripts/run-tests all
+	@FB_SHARED=$(SHARED) FB_BIN=$(abspath $(SAN_BIN)) FB_SAN_LOGS=$(BUILD)/san/logs ./scripts/run-tests all
 
-# everything `make test` runs: the tools, the unit tests, the fuzz replays
-test-build: all $(UNIT_BINS) $(FUZZ_REPLAY)
+# everything `make test` runs: the tools (both builds), the unit tests, the
+# fuzz replays
+test-build: all $(UNIT_BINS) $(FUZZ_REPLAY) $(SAN_TOOL_BINS)
 
 # scripts/fresh-check runs `make demo DEMO_SCRIPT='./scripts/demo --preflight'`
 DEMO_SCRIPT ?= ./scripts/demo

@@ -44,6 +44,7 @@
 #include "exec_doc.h"
 #include "log.h"
 #include "mounts.h"
+#include "san.h"
 #include "sysfilter.h"
 #include "tool.h"
 #include "tree.h"
@@ -103,6 +104,8 @@ struct run {
 	char *hosts;
 	char *copies;     /* their directory */
 	struct fb_strv mount_made; /* mount targets made in the tree, removed after */
+	char *stack;      /* the child's */
+	size_t stack_size;
 };
 
 /* ---- inside: these run in the child, which may only report and exit ---- */
@@ -200,6 +203,7 @@ static int child(void *arg)
 	struct run *r = arg;
 	const struct fb_exec_spec *s = r->spec;
 	struct fb_err err = { 0 };
+	fb_san_child_stack(r->stack, r->stack_size);
 	/* pid 1 of the namespace dies with fb-exec, and every process in it
 	 * with pid 1: nothing outlives a killed build. Should fb-exec be gone
 	 * already, the go pipe reads end-of-file. */
@@ -236,6 +240,7 @@ static int child(void *arg)
 	if (r->copies)
 		rmdir(r->copies);
 	mount_asked(r);
+	fb_san_report_to_stderr();
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die(r, EXIT_OWN, "pivot_root: %s", strerror(errno));
 	/* the old root sits under the new one: let it go */
@@ -407,6 +412,8 @@ static int start_and_wait(struct run *r, struct fb_devices *dev, const sigset_t 
 		flags |= CLONE_NEWNET;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r->stack = stack;
+	r->stack_size = stack_size;
 	pid_t pid = clone(child, stack + stack_size, flags, r);
 	if (pid < 0)
 		return fb_err_errno(err, errno, "clone (new namespaces need root)");

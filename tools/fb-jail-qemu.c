@@ -189,6 +189,7 @@ again:
 		dup2(saved_err, 2);
 		close(saved_err);
 	}
+	fb_buf_free(&trial.held); /* what a KVM try held, on the way to TCG */
 	trial = (struct kvm_trial){ .fd = ep[0], .on_trial = ep[0] >= 0 };
 	if (trial.fd >= 0)
 		fcntl(trial.fd, F_SETFL, O_NONBLOCK);

@@ -37,6 +37,7 @@
 #include "doc.h"
 #include "log.h"
 #include "proc.h"
+#include "san.h"
 #include "store.h"
 #include "tool.h"
 #include "trace.h"
@@ -355,6 +356,7 @@ static int start_daemon(struct vm *v, const struct fb_vm_spec *spec, struct fb_d
 		if (v->jail)
 			fb_jail_remove(v->jail);
 		fb_trace_finish();
+		fb_san_leak_check();
 		_exit(0);
 	}
 	int fork_errno = errno;

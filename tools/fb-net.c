@@ -102,6 +102,15 @@ struct net {
 	const char *cache_dir; /* --cni-cache-dir: libcni's results/ copy */
 };
 
+/* what main's flags filled in, on every way out */
+static void net_freep(struct net *n)
+{
+	fb_strv_free(&n->conf_dirs);
+	fb_strv_free(&n->bin_dirs);
+	fb_strv_free(&n->ports);
+	free(n->netns);
+}
+
 /* The conflist named NET (a .conf single plugin becomes a list of one). */
 static int find_conflist(struct net *n, struct fb_cni_conflist *out, struct fb_err *err)
 {
@@ -750,7 +759,7 @@ int main(int argc, char **argv)
 	/* a plugin may end without reading its config (DEL of one that has
 	 * nothing to undo): its answer says how it went, not our write */
 	signal(SIGPIPE, SIG_IGN);
-	struct net n = { .tap_uid = -1, .tap_gid = -1 };
+	struct net n __attribute__((cleanup(net_freep))) = { .tap_uid = -1, .tap_gid = -1 };
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
@@ -858,10 +867,6 @@ int main(int argc, char **argv)
 		doc = NULL;
 	}
 	fb_vm_spec_free(&vm);
-	fb_strv_free(&n.conf_dirs);
-	fb_strv_free(&n.bin_dirs);
-	fb_strv_free(&n.ports);
-	free(n.netns);
 	free(rd);
 	return rc;
 }

@@ -322,8 +322,10 @@ static void io_read(struct sup *s)
 		guest_frame(s, &h, s->ibuf.data + off + sizeof(h));
 		off += sizeof(h) + h.len;
 	}
-	memmove(s->ibuf.data, s->ibuf.data + off, s->ibuf.len - off);
-	s->ibuf.len -= off;
+	if (off) { /* nothing read yet: no buffer to move in */
+		memmove(s->ibuf.data, s->ibuf.data + off, s->ibuf.len - off);
+		s->ibuf.len -= off;
+	}
 }
 
 /* ---- clients on sup.sock ---- */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "san.h"
 #include "state.h"
 #include "store.h"
 #include "tree.h"
@@ -378,6 +379,8 @@ struct child_args {
 	char *const *argv;
 	int out_fd, keep_stdin;
 	int report; /* write end */
+	char *stack; /* the child's */
+	size_t stack_size;
 };
 
 static void __attribute__((noreturn)) die(struct child_args *c, const char *what)
@@ -394,6 +397,7 @@ static int child(void *arg)
 {
 	struct child_args *c = arg;
 	struct fb_jail *j = c->j;
+	fb_san_child_stack(c->stack, c->stack_size);
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	for (int i = 0; i < j->ncgroups; i++) {
@@ -424,6 +428,7 @@ static int child(void *arg)
 			die(c, j->binds[i].dst);
 		free(t);
 	}
+	fb_san_report_to_stderr();
 	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		die(c, "pivot_root into the jail");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -465,9 +470,9 @@ pid_t fb_jail_spawn(struct fb_jail *j, char *const argv[], int stdout_fd, bool k
 	int rep[2];
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		return fb_err_errno(err, errno, "pipe");
-	struct child_args c = { j, argv, stdout_fd, keep_stdin, rep[1] };
 	size_t ss = 1 << 20;
 	char *stack = fb_xmalloc(ss);
+	struct child_args c = { j, argv, stdout_fd, keep_stdin, rep[1], stack, ss };
 	pid_t pid = clone(child, stack + ss, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, &c);
 	int e = errno;
 	close(rep[1]);

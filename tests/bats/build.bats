@@ -725,7 +725,7 @@ DF
 	fb-parse "$C/Dockerfile" >"$C/plan.json"
 	fb-mkrootfs <"$C/plan.json" >/dev/null 2>&1
 	# (openat2, which trees and COPY need, is a syscall valgrind does not know)
-	run --separate-stderr valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+	run --separate-stderr env "PATH=$FB_PLAIN_BIN:$PATH" valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
 		fb-mkrootfs --output="$C/v.ext4" <"$C/plan.json"
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.build.steps[] | select(.status != "metadata") | .status] | unique' <<<"$output")" = '["cached"]' ]

@@ -215,7 +215,7 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 @test "valgrind: fb-mkrootfs, fb-fetch (OCI layout) and fb-tag leak nothing" {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 	command -v umoci >/dev/null || skip "umoci not installed"
-	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+	local vg=(env "PATH=$FB_PLAIN_BIN:$PATH" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
 	layer l.tar.gz <<<$'d d\nf d/f data=1\nl d/s f\nh d/h d/f\nf d/.wh.nothing'
 	export FB_STORE=$T/store
 	run "${vg[@]}" fb-mkrootfs --layer "$T/l.tar.gz" --output "$T/r.ext4"

@@ -5,6 +5,14 @@ FB_BIN="${FB_BIN:-$FB_ROOT/build/bin}"
 FB_SHARED="${FB_SHARED:-$(cd "$FB_ROOT/.." && pwd)/shared}"
 CORPUS="$FB_SHARED/corpus"
 PATH="$FB_BIN:$PATH"
+# valgrind cannot run a sanitizer build (make test's FB_BIN): the valgrind
+# tests run the normal build's tools (valgrind finds them on its PATH)
+FB_PLAIN_BIN="${FB_PLAIN_BIN:-$FB_ROOT/build/bin}"
+
+# Are FB_BIN's tools a sanitizer build?
+fb_san() {
+	ldd "$FB_BIN/fb-parse" 2>/dev/null | grep -q libasan
+}
 
 # Compare two JSON documents after sorting keys: json_eq ACTUAL EXPECTED
 json_eq() {
