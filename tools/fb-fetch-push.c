@@ -147,16 +147,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->creds = fb_xstrdup(optarg);
 			break;
 		case P_CREDS_FILE: {
-			struct fb_buf b = FB_BUF_INIT;
-			struct fb_err e = { 0 };
-			if (fb_read_file(optarg, &b, &e) < 0) {
-				fb_buf_free(&b);
-				return fb_tool_usage_error("--creds-file: %s", e.msg);
-			}
-			char *s = fb_buf_steal(&b);
-			s[strcspn(s, "\r\n")] = '\0';
-			free(o->creds);
-			o->creds = s;
+			int rc = fb_fetch_creds_file(optarg, &o->creds);
+			if (rc)
+				return rc;
 			break;
 		}
 		default: return fb_tool_bad_option(argv);

@@ -173,6 +173,21 @@ static int main_source(int argc, char **argv)
 	return fb_doc_finish(doc);
 }
 
+int fb_fetch_creds_file(const char *path, char **creds)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	struct fb_err e = { 0 };
+	if (fb_read_file(path, &b, &e) < 0) {
+		fb_buf_free(&b);
+		return fb_tool_usage_error("--creds-file: %s", e.msg);
+	}
+	char *s = fb_buf_steal(&b);
+	s[strcspn(s, "\r\n")] = '\0';
+	free(*creds);
+	*creds = s;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	fb_tool_init("fb-fetch");
@@ -209,20 +224,10 @@ int main(int argc, char **argv)
 			free(o.creds);
 			o.creds = fb_xstrdup(optarg);
 			break;
-		case OPT_CREDS_FILE: {
-			struct fb_buf b = FB_BUF_INIT;
-			struct fb_err e = { 0 };
-			if (fb_read_file(optarg, &b, &e) < 0) {
-				exit_now = fb_tool_usage_error("--creds-file: %s", e.msg);
-				fb_buf_free(&b);
+		case OPT_CREDS_FILE:
+			if ((exit_now = fb_fetch_creds_file(optarg, &o.creds)) != 0)
 				goto done;
-			}
-			char *s = fb_buf_steal(&b);
-			s[strcspn(s, "\r\n")] = '\0';
-			free(o.creds);
-			o.creds = s;
 			break;
-		}
 		case OPT_DOCKER_CONFIG: o.img.reg.docker_config = optarg; break;
 		case OPT_INSECURE: fb_strv_push(&o.img.reg.insecure, optarg); break;
 		case OPT_CA_FILE: o.img.reg.ca_file = optarg; break;

@@ -82,6 +82,8 @@ char **jstrv(const struct jval *o, const char *key, size_t *n);
 void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);
 void write_file(const char *path, const char *data, mode_t mode);
 int open_ctl(void);
+/* The virtio-serial port the host named want, opened (non-blocking), or -1. */
+int open_port(const char *want);
 char *read_config(void);
 void write_env(char **env);
 const char *env_get(char **env, const char *name);

@@ -140,35 +140,6 @@ static void mkdir_p(const char *path, mode_t mode)
 	mkdir(p, mode);
 }
 
-/* The virtio-serial port the host named name, opened, or -1. */
-static int open_port(const char *want)
-{
-	DIR *d = opendir("/sys/class/virtio-ports");
-	struct dirent *e;
-	int fd = -1;
-	while (d && fd < 0 && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char p[300], name[64] = "";
-		snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
-		int nf = open(p, O_RDONLY | O_CLOEXEC);
-		if (nf < 0)
-			continue;
-		ssize_t n = read(nf, name, sizeof(name) - 1);
-		close(nf);
-		if (n > 0 && name[n - 1] == '\n')
-			n--;
-		name[n > 0 ? n : 0] = '\0';
-		if (!strcmp(name, want)) {
-			snprintf(p, sizeof(p), "/dev/%s", e->d_name);
-			fd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-		}
-	}
-	if (d)
-		closedir(d);
-	return fd;
-}
-
 /* struct sockaddr_vm (linux/vm_sockets.h, which musl's headers lack) */
 struct fb_sockaddr_vm {
 	unsigned short svm_family;

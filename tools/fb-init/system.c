@@ -43,6 +43,11 @@ int open_ctl(void)
 {
 	if (port_named("vport0p1"))
 		return open("/dev/vport0p1", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	return open_port(CTL_NAME);
+}
+
+int open_port(const char *want)
+{
 	DIR *d = opendir("/sys/class/virtio-ports");
 	struct dirent *e;
 	int fd = -1;
@@ -59,7 +64,7 @@ int open_ctl(void)
 		if (n > 0 && name[n - 1] == '\n')
 			n--;
 		name[n > 0 ? n : 0] = '\0';
-		if (!strcmp(name, CTL_NAME)) {
+		if (!strcmp(name, want)) {
 			snprintf(p, sizeof(p), "/dev/%s", e->d_name);
 			fd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 		}
