@@ -23,6 +23,11 @@ setup_file() {
 	mkimage "$D/bb.tar" localhost/fbtest/bb:1
 	pm load -i "$D/bb.tar" >/dev/null 2>&1
 	pm network create --subnet 10.89.71.0/24 "$PNET" >/dev/null
+	# pm as a program, for script(1): it runs its command with $SHELL,
+	# which may be dash, and dash drops bash's exported functions
+	printf '#!/bin/bash\n%s\npm "$@"\n' "$(declare -f pm)" >"$D/pm"
+	sed -i "2i WRAP='$WRAP' NS='$NS' D='$D'" "$D/pm"
+	chmod 755 "$D/pm"
 }
 
 teardown_file() {
@@ -58,9 +63,7 @@ U=(--pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 }
 
 @test "podman run -it: the process has a terminal (a pty over the console socket), its status comes back" {
-	export -f pm
-	export WRAP NS D
-	run script -qec "bash -c 'pm run -it --rm --pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none localhost/fbtest/bb:1 /bin/sh -c \"tty; stty size; [ -t 0 ] && echo stdin-is-tty; exit 3\"'" /dev/null
+	run script -qec "$D/pm run -it --rm --pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none localhost/fbtest/bb:1 /bin/sh -c 'tty; stty size; [ -t 0 ] && echo stdin-is-tty; exit 3'" /dev/null
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"/dev/pts/"* ]]
 	[[ "$output" == *"stdin-is-tty"* ]]
@@ -80,9 +83,7 @@ U=(--pull never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 	run pm exec ex1 /bin/cat /proc/1/comm
 	[ "$output" = init ]
 	# a terminal for exec too
-	export -f pm
-	export WRAP NS D
-	run script -qec "bash -c 'pm exec -it ex1 /bin/sh -c \"tty; exit 6\"'" /dev/null
+	run script -qec "$D/pm exec -it ex1 /bin/sh -c 'tty; exit 6'" /dev/null
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"/dev/pts/"* ]]
 	run pm stop -t 20 ex1
