@@ -201,14 +201,21 @@ static int cmd_get(const struct fb_store *s, const struct tag *t, struct fb_doc 
 	return 0;
 }
 
-/* the tag's image.json, as it is */
-static int cmd_inspect(const struct fb_store *s, const struct tag *t, struct fb_doc **doc, struct fb_err *err)
+/* the tag's image.json, with the ext4's sha256 (computed and recorded
+ * the first time it is asked for) */
+static int cmd_inspect(struct fb_store *s, const struct tag *t, struct fb_doc **doc, struct fb_err *err)
 {
+	FB_AUTOFREE char *hex = NULL;
+	bool saved;
+	if (fb_store_tag_sha256(s, t->name, t->version, &hex, &saved, err) < 0)
+		return -1;
 	char *p;
 	if (fb_store_tag_meta_path(s, t->name, t->version, &p, err) < 0)
 		return -1;
 	int r = fb_doc_load(p, doc, err);
 	free(p);
+	if (r == 0 && !saved)
+		fb_tag_sha256_doc_set(*doc, hex);
 	return r;
 }
 

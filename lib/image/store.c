@@ -604,13 +604,12 @@ static void now_rfc3339(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* sha256sum's 64 hex digits of a file; its holes (most of a fresh ext4)
- * are hashed as zeros without being read */
-static int file_sha256(const char *path, char **hex, struct fb_err *err)
+/* sha256sum's 64 hex digits of an open file; its holes (most of a fresh
+ * ext4) are hashed as zeros without being read */
+static int fd_sha256(int fd, const char *path, char **hex, struct fb_err *err)
 {
-	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return fb_err_errno(err, errno, "%s", path);
 	const size_t bufsz = 1u << 20;
 	FB_AUTOFREE char *buf = fb_xmalloc(bufsz);
@@ -642,6 +641,46 @@ static int file_sha256(const char *path, char **hex, struct fb_err *err)
 	return 0;
 }
 
+int fb_store_tag_sha256(struct fb_store *s, const char *name, const char *version, char **hex, bool *saved,
+			struct fb_err *err)
+{
+	*hex = NULL;
+	*saved = false;
+	struct fb_tag_meta m = { 0 };
+	if (fb_store_tag_get(s, name, version, &m, err) < 0)
+		return -1;
+	if (m.rootfs_sha256) {
+		*hex = m.rootfs_sha256;
+		m.rootfs_sha256 = NULL;
+		fb_tag_meta_free(&m);
+		return 0;
+	}
+	FB_AUTOFREE char *img = fb_store_tag_file(s->root, name, version, FB_TAG_ROOTFS);
+	FB_AUTOFREE char *mp = fb_store_tag_file(s->root, name, version, FB_TAG_META);
+	FB_AUTOCLOSE int fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat a, b;
+	int r = fd < 0 || fstat(fd, &a) < 0 ? fb_err_errno(err, errno, "%s", img) : fd_sha256(fd, img, hex, err);
+	fb_tag_meta_free(&m);
+	if (r < 0)
+		return -1;
+	/* remembered in image.json when the tag is still the one hashed (a put
+	 * since replaced the directory) and the store can be written */
+	if (fb_store_lock(s, err) < 0) {
+		fb_err_clear(err);
+		return 0;
+	}
+	if (stat(img, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino && fb_tag_meta_load(mp, &m, err) == 0) {
+		if (!m.rootfs_sha256) {
+			m.rootfs_sha256 = fb_xstrdup(*hex);
+			*saved = fb_tag_meta_save(mp, &m, err) == 0;
+		}
+		fb_tag_meta_free(&m);
+	}
+	fb_store_unlock(s);
+	fb_err_clear(err);
+	return 0;
+}
+
 int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, struct fb_handover *h,
 		     struct fb_tag_meta *meta, char **dir, struct fb_err *err)
 {
@@ -656,11 +695,11 @@ int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, 
 	}
 	char *dst = fb_xasprintf("%s/%s", stage, FB_TAG_ROOTFS);
 	int mr = fb_handover_move(h, dst, err);
-	/* the ext4's sha256: two hosts check they boot the same disk */
+	/* the ext4's sha256 is computed when first asked for
+	 * (fb_store_tag_sha256): a second of hashing a large image that most
+	 * uses never need */
 	free(meta->rootfs_sha256);
 	meta->rootfs_sha256 = NULL;
-	if (mr == 0)
-		mr = file_sha256(dst, &meta->rootfs_sha256, err);
 	free(dst);
 	if (mr < 0)
 		goto out_stage;

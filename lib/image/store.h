@@ -131,7 +131,7 @@ struct fb_tag_meta {
 	bool from_image;             /* made from an image (source, digest, platform) */
 	char *source, *digest, *platform;
 	struct fb_strv blobs;
-	char *rootfs_sha256;         /* rootfs.ext4's, 64 hex digits (put computes it) */
+	char *rootfs_sha256;         /* rootfs.ext4's, 64 hex digits; NULL until fb_store_tag_sha256 */
 	char *rootfs_key; /* what the ext4 was made from (fb-mkrootfs's .rootfs.key); NULL: not said */
 };
 void fb_tag_meta_free(struct fb_tag_meta *m);
@@ -139,8 +139,8 @@ int fb_tag_meta_load(const char *path, struct fb_tag_meta *m, struct fb_err *err
 int fb_tag_meta_save(const char *path, const struct fb_tag_meta *m, struct fb_err *err) FB_MUST_CHECK;
 
 /* Put the file h holds (fb_handover_open) under NAME:VERSION with its
- * image.json (meta's name, version, created and rootfs_sha256 are set
- * here); an existing
+ * image.json (meta's name, version and created are set here, its
+ * rootfs_sha256 cleared); an existing
  * tag is replaced in one rename. The directory fb-mkrootfs made for the
  * file under tmp/ goes with it. *dir gets the tag's directory. */
 int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, struct fb_handover *h,
@@ -148,6 +148,12 @@ int fb_store_tag_put(struct fb_store *s, const char *name, const char *version, 
 /* A tag's image.json: FB_EXIT_NOTFOUND naming the tag when there is none. */
 int fb_store_tag_get(const struct fb_store *s, const char *name, const char *version, struct fb_tag_meta *m,
 		     struct fb_err *err) FB_MUST_CHECK;
+/* The sha256 of the tag's rootfs.ext4 (64 hex digits), as sha256sum
+ * prints it: image.json's when recorded, else computed now and recorded
+ * (*saved) when the tag is still the file hashed and image.json can be
+ * written. */
+int fb_store_tag_sha256(struct fb_store *s, const char *name, const char *version, char **hex, bool *saved,
+			struct fb_err *err) FB_MUST_CHECK;
 /* Its path, checked to be there (the same error). */
 int fb_store_tag_meta_path(const struct fb_store *s, const char *name, const char *version, char **path,
 			   struct fb_err *err) FB_MUST_CHECK;
@@ -187,6 +193,8 @@ void fb_tag_image_doc_set(struct fb_doc *d, const struct fb_tag_meta *m, const c
 int fb_tag_image_from_doc(const struct fb_doc *d, struct fb_tag_meta *m, char **rootfs, char **store,
 			  struct fb_err *err) FB_MUST_CHECK;
 /* .images [{name, version, created, size, source, digest}] of ls */
+/* inspect's image.json document given the sha256 it did not record */
+void fb_tag_sha256_doc_set(struct fb_doc *d, const char *hex);
 void fb_tag_list_doc_set(struct fb_doc *d, const struct fb_tag_meta *list, size_t n);
 /* ... and its decoder (firebuild image ls's table; FB_EXIT_USAGE naming
  * the member); each row freed with fb_tag_meta_free, then the array */

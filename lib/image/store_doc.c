@@ -169,7 +169,8 @@ void fb_tag_doc_set(struct fb_doc *d, const struct fb_tag_meta *m, const char *d
 	t = jv_object_set(t, jv_string("version"), str_or_null(m->version));
 	t = jv_object_set(t, jv_string("path"), jv_string(dir));
 	t = jv_object_set(t, jv_string("created"), str_or_null(m->created));
-	t = jv_object_set(t, jv_string("rootfs_sha256"), str_or_null(m->rootfs_sha256));
+	if (m->rootfs_sha256) /* a kept tag's; a new one's is computed by inspect */
+		t = jv_object_set(t, jv_string("rootfs_sha256"), jv_string(m->rootfs_sha256));
 	fb_doc_set(d, "tag", t);
 }
 
@@ -219,6 +220,11 @@ int fb_tag_image_from_doc(const struct fb_doc *d, struct fb_tag_meta *m, char **
 	*store = fb_jv_get_str(v, "store");
 	jv_free(v);
 	return 0;
+}
+
+void fb_tag_sha256_doc_set(struct fb_doc *d, const char *hex)
+{
+	fb_doc_set(d, "rootfs_sha256", jv_string(hex));
 }
 
 void fb_tag_list_doc_set(struct fb_doc *d, const struct fb_tag_meta *list, size_t n)
