@@ -344,29 +344,41 @@ int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, stru
 	return ret;
 }
 
-/* How far a layer waiting its turn may decompress ahead, in MiB. */
-#define AHEAD_MIB 64
-#define AHEAD_LAYERS 1
+/* Layers open at once: the one applied and those decompressing ahead of
+ * it, as many at a time as there are cores (fb_unpack_gate), each into
+ * its queue and then into an unnamed file next to the image, so that a
+ * core is never idle while a large layer is applied. */
+#define AHEAD_LAYERS 8
+#define AHEAD_MIB 8
 
 int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err)
 {
 	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
 	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
 	struct archive **as = fb_xcalloc(n ? n : 1, sizeof(*as));
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct fb_unpack_gate *gate = fb_unpack_gate_new(cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores);
+	FB_AUTOFREE char *dir = fb_xstrdup(r->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	else
+		strcpy(dir, ".");
 	int ret = 0;
 	size_t started = 0;
 	for (size_t i = 0; i < n; i++)
 		fds[i] = -1;
 	for (size_t i = 0; i < n && ret == 0; i++) {
-		/* keep a few layers decompressing ahead of the one applied */
 		while (started < n && started <= i + AHEAD_LAYERS) {
 			fds[started] = open(paths[started], O_RDONLY | O_CLOEXEC);
 			if (fds[started] < 0) {
 				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
 				break;
 			}
-			if (fb_unpack_open_ahead(fds[started], names[started], started == i ? 24 : AHEAD_MIB, &us[started],
-						 &as[started], err) < 0) {
+			struct fb_unpack_ahead o = { .chunks = started == i ? 24 : AHEAD_MIB,
+						     .spill_dir = started == i ? NULL : dir,
+						     .gate = gate };
+			if (fb_unpack_open_ahead(fds[started], names[started], &o, &us[started], &as[started], err) < 0) {
 				ret = -1;
 				break;
 			}
@@ -384,6 +396,7 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+	fb_unpack_gate_free(gate);
 	free(fds);
 	free(us);
 	free(as);

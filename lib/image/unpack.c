@@ -15,6 +15,15 @@
 
 #define CHUNK (1u << 20)
 #define QUEUE_MAX 128
+/* the most a layer ahead keeps spilled and not yet read */
+#define SPILL_MAX (1ull << 30)
+
+struct fb_unpack_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned running, max;
+	unsigned next, tickets; /* producers start in the order they were opened */
+};
 
 struct chunk {
 	char *data;
@@ -35,6 +44,18 @@ struct fb_unpack {
 	char error[512];
 	char *held; /* the chunk the consumer is reading */
 	struct archive *reader;
+	/* a layer ahead of the one applied: past its queue, the bytes go to
+	 * an unnamed file next to the image (the page cache, not our memory),
+	 * so that it decompresses on a free core however far behind the
+	 * reader is; once spilling, every later chunk is spilled (in order) */
+	struct fb_unpack_gate *gate;
+	unsigned ticket;
+	char *spill_dir;
+	int spill_fd;
+	bool spilling;
+	uint64_t spill_w, spill_r, punched; /* written, read, given back */
+	uint64_t produced;                  /* bytes decompressed */
+	char *sbuf;                         /* the reader's spilled chunk */
 };
 
 static char *get_spare(struct fb_unpack *u)
@@ -43,21 +64,81 @@ static char *get_spare(struct fb_unpack *u)
 	return u->nspare ? u->spare[--u->nspare] : fb_xmalloc(CHUNK);
 }
 
+/* Past a full queue, a layer ahead writes its chunk to its spill file
+ * (made on first use) instead of waiting: true when it did. It waits
+ * only when SPILL_MAX bytes are spilled and unread. No file (no
+ * directory, O_TMPFILE refused): false, the producer waits as before. */
+static bool spill_chunk(struct fb_unpack *u, const char *buf, size_t fill)
+{
+	pthread_mutex_lock(&u->mu);
+	if (!u->spilling && (!u->spill_dir || u->count < u->cap)) {
+		pthread_mutex_unlock(&u->mu);
+		return false;
+	}
+	while (u->spilling && u->spill_w - u->spill_r >= SPILL_MAX && !u->stop)
+		pthread_cond_wait(&u->cv, &u->mu);
+	bool stop = u->stop;
+	pthread_mutex_unlock(&u->mu);
+	if (stop)
+		return true; /* dropped: nobody reads it */
+	if (u->spill_fd < 0) {
+		u->spill_fd = open(u->spill_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (u->spill_fd < 0) {
+			free(u->spill_dir);
+			u->spill_dir = NULL; /* no spilling: the queue waits */
+			return false;
+		}
+	}
+	for (size_t done = 0; done < fill;) {
+		ssize_t n = pwrite(u->spill_fd, buf + done, fill - done, (off_t)(u->spill_w + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pthread_mutex_lock(&u->mu);
+			if (!u->error[0])
+				snprintf(u->error, sizeof(u->error), "decompressing ahead into %s: %s", u->spill_dir,
+					 strerror(n < 0 ? errno : EIO));
+			__atomic_store_n(&u->stop, true, __ATOMIC_RELEASE); /* the reader fails when it gets here */
+			pthread_cond_broadcast(&u->cv);
+			pthread_mutex_unlock(&u->mu);
+			return true;
+		}
+		done += (size_t)n;
+	}
+	pthread_mutex_lock(&u->mu);
+	u->spilling = true;
+	u->spill_w += fill;
+	u->produced += fill;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	return true;
+}
+
 /* Hand a filled chunk to the consumer; waits while the queue is full.
  * Returns a fresh buffer, or NULL when asked to stop. */
 static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill, bool want_next)
 {
+	if (buf && fill && spill_chunk(u, buf, fill)) {
+		if (want_next)
+			return __atomic_load_n(&u->stop, __ATOMIC_ACQUIRE) ? (free(buf), NULL) : buf;
+		pthread_mutex_lock(&u->mu);
+		u->spare[u->nspare++] = buf;
+		pthread_mutex_unlock(&u->mu);
+		return NULL;
+	}
 	pthread_mutex_lock(&u->mu);
 	if (buf && fill) {
 		u->q[(u->head + u->count) % QUEUE_MAX] = (struct chunk){ buf, fill };
 		u->count++;
+		u->produced += fill;
 		pthread_cond_broadcast(&u->cv);
 	} else if (buf) {
 		u->spare[u->nspare++] = buf;
 	}
 	char *next = NULL;
 	if (want_next) {
-		while (u->count == u->cap && !u->stop)
+		/* a layer that may spill does not wait: its next chunk spills */
+		while (u->count == u->cap && !u->stop && !u->spill_dir)
 			pthread_cond_wait(&u->cv, &u->mu);
 		next = u->stop ? NULL : get_spare(u);
 	}
@@ -134,10 +215,40 @@ static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
 	free(in);
 }
 
+/* A producer's turn: its ticket is the next and a core is free (or it
+ * is told to stop). */
+static bool gate_enter(struct fb_unpack *u)
+{
+	struct fb_unpack_gate *g = u->gate;
+	if (!g)
+		return true;
+	pthread_mutex_lock(&g->mu);
+	while ((u->ticket != g->next || g->running >= g->max) && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&g->cv, &g->mu);
+	bool go = !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE);
+	if (go) {
+		g->next++;
+		g->running++;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return go;
+}
+
+static void gate_leave(struct fb_unpack *u)
+{
+	struct fb_unpack_gate *g = u->gate;
+	pthread_mutex_lock(&g->mu);
+	g->running--;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 static void *producer(void *arg)
 {
 	struct fb_unpack *u = arg;
 	char err[512] = "";
+	if (!gate_enter(u))
+		goto stopped;
 	unsigned char magic[2] = { 0 };
 	if (pread(u->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		produce_gzip(u, err, sizeof(err));
@@ -150,36 +261,22 @@ static void *producer(void *arg)
 	if (archive_read_open_fd(a, u->fd, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		snprintf(err, sizeof(err), "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
 	} else {
-		for (;;) {
-			pthread_mutex_lock(&u->mu);
-			while (u->count == u->cap && !u->stop)
-				pthread_cond_wait(&u->cv, &u->mu);
-			bool stop = u->stop;
-			char *buf = stop ? NULL : get_spare(u);
-			pthread_mutex_unlock(&u->mu);
-			if (stop)
-				break;
+		char *buf = push_chunk(u, NULL, 0, true);
+		while (buf) {
 			size_t fill = 0;
 			la_ssize_t n = 0;
 			while (fill < CHUNK && (n = archive_read_data(a, buf + fill, CHUNK - fill)) > 0)
 				fill += (size_t)n;
 			if (n < 0)
 				snprintf(err, sizeof(err), "%s", archive_error_string(a) ? archive_error_string(a) : "read error");
-			pthread_mutex_lock(&u->mu);
-			if (fill) {
-				u->q[(u->head + u->count) % QUEUE_MAX] = (struct chunk){ buf, fill };
-				u->count++;
-			} else {
-				u->spare[u->nspare++] = buf;
-			}
-			pthread_cond_broadcast(&u->cv);
-			pthread_mutex_unlock(&u->mu);
-			if (n <= 0)
-				break;
+			buf = push_chunk(u, buf, fill, n > 0);
 		}
 	}
 	archive_read_free(a);
 done:
+	if (u->gate)
+		gate_leave(u);
+stopped:
 	pthread_mutex_lock(&u->mu);
 	if (err[0])
 		snprintf(u->error, sizeof(u->error), "%s", err);
@@ -198,10 +295,19 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 		u->held = NULL;
 		pthread_cond_broadcast(&u->cv);
 	}
-	while (!u->count && !u->eof)
+	/* the spilled bytes read so far go back to the file system */
+	if (u->spill_r - u->punched >= (64u << 20)) {
+		uint64_t from = u->punched, len = u->spill_r - u->punched;
+		u->punched = u->spill_r;
+		pthread_mutex_unlock(&u->mu);
+		(void)fallocate(u->spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)len);
+		pthread_mutex_lock(&u->mu);
+	}
+	while (!u->count && u->spill_r == u->spill_w && !u->eof)
 		pthread_cond_wait(&u->cv, &u->mu);
 	la_ssize_t r;
 	if (u->count) {
+		/* memory first: nothing is queued once spilling began */
 		struct chunk c = u->q[u->head];
 		u->head = (u->head + 1) % QUEUE_MAX;
 		u->count--;
@@ -209,6 +315,26 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 		*buf = c.data;
 		r = (la_ssize_t)c.len;
 		pthread_cond_broadcast(&u->cv);
+	} else if (u->spill_r < u->spill_w) {
+		uint64_t off = u->spill_r, left = u->spill_w - u->spill_r;
+		size_t want = left < CHUNK ? (size_t)left : CHUNK;
+		pthread_mutex_unlock(&u->mu);
+		if (!u->sbuf)
+			u->sbuf = fb_xmalloc(CHUNK);
+		ssize_t n;
+		do
+			n = pread(u->spill_fd, u->sbuf, want, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		pthread_mutex_lock(&u->mu);
+		if (n <= 0) {
+			archive_set_error(a, EIO, "reading back what was decompressed ahead: %s", n < 0 ? strerror(errno) : "short file");
+			r = -1;
+		} else {
+			u->spill_r += (uint64_t)n;
+			*buf = u->sbuf;
+			r = n;
+			pthread_cond_broadcast(&u->cv);
+		}
 	} else if (u->error[0]) {
 		archive_set_error(a, EIO, "%s", u->error);
 		r = -1;
@@ -221,19 +347,46 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **out, struct archive **ar, struct fb_err *err)
 {
-	return fb_unpack_open_ahead(fd, name, 24, out, ar, err);
+	return fb_unpack_open_ahead(fd, name, &(struct fb_unpack_ahead){ .chunks = 24 }, out, ar, err);
 }
 
-int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **out, struct archive **ar,
-			 struct fb_err *err)
+struct fb_unpack_gate *fb_unpack_gate_new(unsigned max)
+{
+	struct fb_unpack_gate *g = fb_xcalloc(1, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->max = max ? max : 1;
+	return g;
+}
+
+void fb_unpack_gate_free(struct fb_unpack_gate *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g);
+}
+
+int fb_unpack_open_ahead(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **out,
+			 struct archive **ar, struct fb_err *err)
 {
 	struct fb_unpack *u = fb_xcalloc(1, sizeof(*u));
 	u->fd = fd;
-	u->cap = chunks < 2 ? 2 : chunks > QUEUE_MAX ? QUEUE_MAX : chunks;
+	u->spill_fd = -1;
+	u->cap = o->chunks < 2 ? 2 : o->chunks > QUEUE_MAX ? QUEUE_MAX : o->chunks;
+	u->spill_dir = o->spill_dir ? fb_xstrdup(o->spill_dir) : NULL;
+	u->gate = o->gate;
+	if (u->gate) {
+		pthread_mutex_lock(&u->gate->mu);
+		u->ticket = u->gate->tickets++;
+		pthread_mutex_unlock(&u->gate->mu);
+	}
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	if (pthread_create(&u->thread, NULL, producer, u) != 0) {
-		free(u);
+		u->gate = NULL; /* its ticket never comes: the caller frees them all */
+		fb_unpack_free(u);
 		return fb_err_set(err, FB_EXIT_FAILED, "thread", "layer %s: cannot start a thread", name);
 	}
 	u->started = true;
@@ -266,6 +419,15 @@ int fb_unpack_each(struct archive *a, const char *name, fb_entry_fn fn, void *ct
 	}
 }
 
+void fb_unpack_stats(struct fb_unpack *u, uint64_t *produced, uint64_t *spilled, bool *done)
+{
+	pthread_mutex_lock(&u->mu);
+	*produced = u->produced;
+	*spilled = u->spill_w;
+	*done = u->eof;
+	pthread_mutex_unlock(&u->mu);
+}
+
 void fb_unpack_free(struct fb_unpack *u)
 {
 	if (!u)
@@ -274,11 +436,20 @@ void fb_unpack_free(struct fb_unpack *u)
 		archive_read_free(u->reader);
 	if (u->started) {
 		pthread_mutex_lock(&u->mu);
-		u->stop = true;
+		__atomic_store_n(&u->stop, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&u->cv);
 		pthread_mutex_unlock(&u->mu);
+		if (u->gate) { /* waiting its turn */
+			pthread_mutex_lock(&u->gate->mu);
+			pthread_cond_broadcast(&u->gate->cv);
+			pthread_mutex_unlock(&u->gate->mu);
+		}
 		pthread_join(u->thread, NULL);
 	}
+	if (u->spill_fd >= 0)
+		close(u->spill_fd);
+	free(u->spill_dir);
+	free(u->sbuf);
 	for (size_t i = 0; i < u->count; i++)
 		free(u->q[(u->head + i) % QUEUE_MAX].data);
 	for (size_t i = 0; i < u->nspare; i++)

@@ -6,6 +6,7 @@
 #ifndef FB_UNPACK_H
 #define FB_UNPACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct archive;
@@ -17,10 +18,20 @@ struct fb_unpack;
 /* Start decompressing fd (which the producer reads; the caller keeps it
  * open until fb_unpack_free). *a is a tar reader over the result. */
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archive **a, struct fb_err *err) FB_MUST_CHECK;
-/* The same, with the queue holding up to `chunks` MiB ahead of the reader:
- * a layer started early decompresses that far before it is read. */
-int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **u, struct archive **a,
-			 struct fb_err *err) FB_MUST_CHECK;
+/* Layers opened ahead of the one read take turns through a gate: at most
+ * `max` decompress at once, started in the order they were opened (the
+ * one read always has its turn: it was opened before the others). */
+struct fb_unpack_gate;
+struct fb_unpack_gate *fb_unpack_gate_new(unsigned max);
+void fb_unpack_gate_free(struct fb_unpack_gate *g); /* after every fb_unpack_free */
+struct fb_unpack_ahead {
+	unsigned chunks;              /* the queue: up to this many MiB ahead of the reader */
+	const char *spill_dir;        /* past the queue, an unnamed file here (O_TMPFILE) takes the
+	                               * rest, up to 1 GiB unread; NULL: the producer waits */
+	struct fb_unpack_gate *gate;  /* NULL: start at once */
+};
+int fb_unpack_open_ahead(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **u,
+			 struct archive **a, struct fb_err *err) FB_MUST_CHECK;
 /* Call fn for every entry of a layer; WARN headers are not fatal (real
  * layers carry names libarchive warns about). Errors name the layer. */
 struct archive_entry;
@@ -34,6 +45,10 @@ int fb_unpack_count(const char *path, const char *name, uint64_t *entries, struc
 /* The sha256 of a layer's uncompressed bytes (gzip, zstd, xz, bzip2 or
  * plain): its diff id, as an image config's rootfs.diff_ids lists it. */
 int fb_unpack_diff_id(const char *path, char out[72], struct fb_err *err) FB_MUST_CHECK;
+
+/* How far the producer is: bytes decompressed, of which spilled, and
+ * whether it has finished. */
+void fb_unpack_stats(struct fb_unpack *u, uint64_t *produced, uint64_t *spilled, bool *done);
 
 /* Stop the producer (if still running) and free everything, *a included. */
 void fb_unpack_free(struct fb_unpack *u);
