@@ -372,6 +372,9 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 			}
 			started++;
 		}
+		/* read now: it keeps no more ahead than the first layer did */
+		if (ret == 0)
+			fb_unpack_set_ahead(us[i], FB_UNPACK_CHUNKS);
 		if (ret == 0)
 			ret = apply_archive(r, as[i], names[i], err);
 		fb_unpack_free(us[i]);

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -31,16 +33,52 @@ struct fb_unpack {
 	size_t head, count, cap;
 	char *spare[QUEUE_MAX + 2]; /* buffers free for the producer */
 	size_t nspare;
+	size_t nbuf, peak;          /* buffers allocated: now, at most */
 	bool eof, stop;
 	char error[512];
 	char *held; /* the chunk the consumer is reading */
 	struct archive *reader;
 };
 
+/* Chunks are mapped, not malloc'd, so that one freed goes back to the
+ * system at once: glibc keeps freed 1 MiB blocks in its arenas, and the
+ * buffers of a layer done, or above a lowered cap, stayed in the RSS. */
+static char *chunk_new(void)
+{
+	void *p = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		abort(); /* out of memory, as fb_xmalloc does */
+	return p;
+}
+
+static void chunk_free(char *p)
+{
+	if (p)
+		munmap(p, CHUNK);
+}
+
 static char *get_spare(struct fb_unpack *u)
 {
 	/* called locked */
-	return u->nspare ? u->spare[--u->nspare] : fb_xmalloc(CHUNK);
+	if (u->nspare)
+		return u->spare[--u->nspare];
+	if (++u->nbuf > u->peak)
+		u->peak = u->nbuf;
+	return chunk_new();
+}
+
+/* A buffer read or not needed: kept for the producer while the queue and
+ * the spares are under the cap, else freed, so that the buffers never
+ * outnumber cap + 2 (the producer's and the reader's) for long, even when
+ * the cap was lowered (fb_unpack_set_ahead). Called locked. */
+static void put_spare(struct fb_unpack *u, char *buf)
+{
+	if (u->count + u->nspare < u->cap) {
+		u->spare[u->nspare++] = buf;
+		return;
+	}
+	chunk_free(buf);
+	u->nbuf--;
 }
 
 /* Hand a filled chunk to the consumer; waits while the queue is full.
@@ -53,11 +91,11 @@ static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill, bool want_n
 		u->count++;
 		pthread_cond_broadcast(&u->cv);
 	} else if (buf) {
-		u->spare[u->nspare++] = buf;
+		put_spare(u, buf);
 	}
 	char *next = NULL;
 	if (want_next) {
-		while (u->count == u->cap && !u->stop)
+		while (u->count >= u->cap && !u->stop)
 			pthread_cond_wait(&u->cv, &u->mu);
 		next = u->stop ? NULL : get_spare(u);
 	}
@@ -152,7 +190,7 @@ static void *producer(void *arg)
 	} else {
 		for (;;) {
 			pthread_mutex_lock(&u->mu);
-			while (u->count == u->cap && !u->stop)
+			while (u->count >= u->cap && !u->stop)
 				pthread_cond_wait(&u->cv, &u->mu);
 			bool stop = u->stop;
 			char *buf = stop ? NULL : get_spare(u);
@@ -170,7 +208,7 @@ static void *producer(void *arg)
 				u->q[(u->head + u->count) % QUEUE_MAX] = (struct chunk){ buf, fill };
 				u->count++;
 			} else {
-				u->spare[u->nspare++] = buf;
+				put_spare(u, buf);
 			}
 			pthread_cond_broadcast(&u->cv);
 			pthread_mutex_unlock(&u->mu);
@@ -194,7 +232,7 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 	struct fb_unpack *u = client;
 	pthread_mutex_lock(&u->mu);
 	if (u->held) {
-		u->spare[u->nspare++] = u->held;
+		put_spare(u, u->held);
 		u->held = NULL;
 		pthread_cond_broadcast(&u->cv);
 	}
@@ -221,7 +259,25 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **out, struct archive **ar, struct fb_err *err)
 {
-	return fb_unpack_open_ahead(fd, name, 24, out, ar, err);
+	return fb_unpack_open_ahead(fd, name, FB_UNPACK_CHUNKS, out, ar, err);
+}
+
+void fb_unpack_set_ahead(struct fb_unpack *u, unsigned chunks)
+{
+	pthread_mutex_lock(&u->mu);
+	u->cap = chunks < 2 ? 2 : chunks > QUEUE_MAX ? QUEUE_MAX : chunks;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+size_t fb_unpack_buffers(struct fb_unpack *u, size_t *peak)
+{
+	pthread_mutex_lock(&u->mu);
+	size_t n = u->nbuf;
+	if (peak)
+		*peak = u->peak;
+	pthread_mutex_unlock(&u->mu);
+	return n;
 }
 
 int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **out, struct archive **ar,
@@ -280,10 +336,10 @@ void fb_unpack_free(struct fb_unpack *u)
 		pthread_join(u->thread, NULL);
 	}
 	for (size_t i = 0; i < u->count; i++)
-		free(u->q[(u->head + i) % QUEUE_MAX].data);
+		chunk_free(u->q[(u->head + i) % QUEUE_MAX].data);
 	for (size_t i = 0; i < u->nspare; i++)
-		free(u->spare[i]);
-	free(u->held);
+		chunk_free(u->spare[i]);
+	chunk_free(u->held);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);

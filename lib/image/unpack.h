@@ -6,6 +6,7 @@
 #ifndef FB_UNPACK_H
 #define FB_UNPACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct archive;
@@ -14,6 +15,9 @@ struct archive;
 struct fb_err;
 struct fb_unpack;
 
+/* How far a layer being read decompresses ahead of its reader, in MiB. */
+#define FB_UNPACK_CHUNKS 24
+
 /* Start decompressing fd (which the producer reads; the caller keeps it
  * open until fb_unpack_free). *a is a tar reader over the result. */
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archive **a, struct fb_err *err) FB_MUST_CHECK;
@@ -21,6 +25,13 @@ int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archiv
  * a layer started early decompresses that far before it is read. */
 int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **u, struct archive **a,
 			 struct fb_err *err) FB_MUST_CHECK;
+/* A new limit for what is queued ahead (a layer started early becomes the
+ * one read): buffers above it are freed as the reader catches up, so the
+ * memory of every open layer stays within its current limit. */
+void fb_unpack_set_ahead(struct fb_unpack *u, unsigned chunks);
+/* The 1 MiB buffers the layer has now (its queue, spares, the producer's
+ * and the reader's), and the most it had at once (*peak, may be NULL). */
+size_t fb_unpack_buffers(struct fb_unpack *u, size_t *peak);
 /* Call fn for every entry of a layer; WARN headers are not fatal (real
  * layers carry names libarchive warns about). Errors name the layer. */
 struct archive_entry;
