@@ -355,7 +355,6 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 {
 	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
 	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
-	struct archive **as = fb_xcalloc(n ? n : 1, sizeof(*as));
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct fb_unpack_gate *gate = fb_unpack_gate_new(cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores);
 	FB_AUTOFREE char *dir = fb_xstrdup(r->path);
@@ -375,17 +374,24 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
 				break;
 			}
-			struct fb_unpack_ahead o = { .chunks = started == i ? 24 : AHEAD_MIB,
+			struct fb_unpack_ahead o = { .chunks = started == i ? FB_UNPACK_CHUNKS : AHEAD_MIB,
 						     .spill_dir = started == i ? NULL : dir,
 						     .gate = gate };
-			if (fb_unpack_open_ahead(fds[started], names[started], &o, &us[started], &as[started], err) < 0) {
+			if (fb_unpack_start(fds[started], names[started], &o, &us[started], err) < 0) {
 				ret = -1;
 				break;
 			}
 			started++;
 		}
+		/* read now: it keeps no more ahead than the first layer did, and
+		 * no longer spills what it has not spilled yet */
 		if (ret == 0)
-			ret = apply_archive(r, as[i], names[i], err);
+			fb_unpack_set_ahead(us[i], FB_UNPACK_CHUNKS);
+		struct archive *a;
+		if (ret == 0)
+			ret = fb_unpack_reader(us[i], names[i], &a, err);
+		if (ret == 0)
+			ret = apply_archive(r, a, names[i], err);
 		fb_unpack_free(us[i]);
 		us[i] = NULL;
 		close(fds[i]);
@@ -399,7 +405,6 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 	fb_unpack_gate_free(gate);
 	free(fds);
 	free(us);
-	free(as);
 	return ret;
 }
 

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -40,6 +42,7 @@ struct fb_unpack {
 	size_t head, count, cap;
 	char *spare[QUEUE_MAX + 2]; /* buffers free for the producer */
 	size_t nspare;
+	size_t nbuf, peak;          /* buffers allocated: now, at most */
 	bool eof, stop;
 	char error[512];
 	char *held; /* the chunk the consumer is reading */
@@ -52,16 +55,51 @@ struct fb_unpack {
 	unsigned ticket;
 	char *spill_dir;
 	int spill_fd;
-	bool spilling;
+	bool spilling, no_spill; /* no_spill: the layer is the one read now */
 	uint64_t spill_w, spill_r, punched; /* written, read, given back */
 	uint64_t produced;                  /* bytes decompressed */
 	char *sbuf;                         /* the reader's spilled chunk */
 };
 
+/* Chunks are mapped, not malloc'd, so that one freed goes back to the
+ * system at once: glibc keeps freed 1 MiB blocks in its arenas, and the
+ * buffers of a layer done, or above a lowered cap, stayed in the RSS. */
+static char *chunk_new(void)
+{
+	void *p = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		abort(); /* out of memory, as fb_xmalloc does */
+	return p;
+}
+
+static void chunk_free(char *p)
+{
+	if (p)
+		munmap(p, CHUNK);
+}
+
 static char *get_spare(struct fb_unpack *u)
 {
 	/* called locked */
-	return u->nspare ? u->spare[--u->nspare] : fb_xmalloc(CHUNK);
+	if (u->nspare)
+		return u->spare[--u->nspare];
+	if (++u->nbuf > u->peak)
+		u->peak = u->nbuf;
+	return chunk_new();
+}
+
+/* A buffer read or not needed: kept for the producer while the queue and
+ * the spares are under the cap, else freed, so that the buffers never
+ * outnumber cap + 2 (the producer's and the reader's) for long, even when
+ * the cap was lowered (fb_unpack_set_ahead). Called locked. */
+static void put_spare(struct fb_unpack *u, char *buf)
+{
+	if (u->count + u->nspare < u->cap) {
+		u->spare[u->nspare++] = buf;
+		return;
+	}
+	chunk_free(buf);
+	u->nbuf--;
 }
 
 /* Past a full queue, a layer ahead writes its chunk to its spill file
@@ -71,7 +109,7 @@ static char *get_spare(struct fb_unpack *u)
 static bool spill_chunk(struct fb_unpack *u, const char *buf, size_t fill)
 {
 	pthread_mutex_lock(&u->mu);
-	if (!u->spilling && (!u->spill_dir || u->count < u->cap)) {
+	if (!u->spilling && (!u->spill_dir || u->no_spill || u->count < u->cap)) {
 		pthread_mutex_unlock(&u->mu);
 		return false;
 	}
@@ -119,10 +157,10 @@ static bool spill_chunk(struct fb_unpack *u, const char *buf, size_t fill)
 static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill, bool want_next)
 {
 	if (buf && fill && spill_chunk(u, buf, fill)) {
-		if (want_next)
-			return __atomic_load_n(&u->stop, __ATOMIC_ACQUIRE) ? (free(buf), NULL) : buf;
+		if (want_next && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE))
+			return buf; /* the same buffer again: the next chunk spills too */
 		pthread_mutex_lock(&u->mu);
-		u->spare[u->nspare++] = buf;
+		put_spare(u, buf);
 		pthread_mutex_unlock(&u->mu);
 		return NULL;
 	}
@@ -133,12 +171,12 @@ static char *push_chunk(struct fb_unpack *u, char *buf, size_t fill, bool want_n
 		u->produced += fill;
 		pthread_cond_broadcast(&u->cv);
 	} else if (buf) {
-		u->spare[u->nspare++] = buf;
+		put_spare(u, buf);
 	}
 	char *next = NULL;
 	if (want_next) {
 		/* a layer that may spill does not wait: its next chunk spills */
-		while (u->count == u->cap && !u->stop && !u->spill_dir)
+		while (u->count >= u->cap && !u->stop && !u->spilling && (!u->spill_dir || u->no_spill))
 			pthread_cond_wait(&u->cv, &u->mu);
 		next = u->stop ? NULL : get_spare(u);
 	}
@@ -291,7 +329,7 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 	struct fb_unpack *u = client;
 	pthread_mutex_lock(&u->mu);
 	if (u->held) {
-		u->spare[u->nspare++] = u->held;
+		put_spare(u, u->held);
 		u->held = NULL;
 		pthread_cond_broadcast(&u->cv);
 	}
@@ -347,7 +385,34 @@ static la_ssize_t consumer_read(struct archive *a, void *client, const void **bu
 
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **out, struct archive **ar, struct fb_err *err)
 {
-	return fb_unpack_open_ahead(fd, name, &(struct fb_unpack_ahead){ .chunks = 24 }, out, ar, err);
+	struct fb_unpack *u;
+	if (fb_unpack_start(fd, name, &(struct fb_unpack_ahead){ .chunks = FB_UNPACK_CHUNKS }, &u, err) < 0)
+		return -1;
+	if (fb_unpack_reader(u, name, ar, err) < 0) {
+		fb_unpack_free(u);
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
+void fb_unpack_set_ahead(struct fb_unpack *u, unsigned chunks)
+{
+	pthread_mutex_lock(&u->mu);
+	u->cap = chunks < 2 ? 2 : chunks > QUEUE_MAX ? QUEUE_MAX : chunks;
+	u->no_spill = true;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+size_t fb_unpack_buffers(struct fb_unpack *u, size_t *peak)
+{
+	pthread_mutex_lock(&u->mu);
+	size_t n = u->nbuf;
+	if (peak)
+		*peak = u->peak;
+	pthread_mutex_unlock(&u->mu);
+	return n;
 }
 
 struct fb_unpack_gate *fb_unpack_gate_new(unsigned max)
@@ -368,8 +433,8 @@ void fb_unpack_gate_free(struct fb_unpack_gate *g)
 	free(g);
 }
 
-int fb_unpack_open_ahead(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **out,
-			 struct archive **ar, struct fb_err *err)
+int fb_unpack_start(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **out,
+		    struct fb_err *err)
 {
 	struct fb_unpack *u = fb_xcalloc(1, sizeof(*u));
 	u->fd = fd;
@@ -390,18 +455,24 @@ int fb_unpack_open_ahead(int fd, const char *name, const struct fb_unpack_ahead 
 		return fb_err_set(err, FB_EXIT_FAILED, "thread", "layer %s: cannot start a thread", name);
 	}
 	u->started = true;
-	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open(a, u, NULL, consumer_read, NULL) != ARCHIVE_OK) {
-		fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
-		archive_read_free(a);
-		fb_unpack_free(u);
-		return -1;
-	}
-	u->reader = a;
 	*out = u;
-	*ar = a;
+	return 0;
+}
+
+int fb_unpack_reader(struct fb_unpack *u, const char *name, struct archive **ar, struct fb_err *err)
+{
+	if (!u->reader) {
+		struct archive *a = archive_read_new();
+		archive_read_support_format_tar(a);
+		archive_read_support_format_gnutar(a);
+		if (archive_read_open(a, u, NULL, consumer_read, NULL) != ARCHIVE_OK) {
+			fb_err_set(err, FB_EXIT_USAGE, "layer", "layer %s: %s", name, archive_error_string(a));
+			archive_read_free(a);
+			return -1;
+		}
+		u->reader = a;
+	}
+	*ar = u->reader;
 	return 0;
 }
 
@@ -451,10 +522,10 @@ void fb_unpack_free(struct fb_unpack *u)
 	free(u->spill_dir);
 	free(u->sbuf);
 	for (size_t i = 0; i < u->count; i++)
-		free(u->q[(u->head + i) % QUEUE_MAX].data);
+		chunk_free(u->q[(u->head + i) % QUEUE_MAX].data);
 	for (size_t i = 0; i < u->nspare; i++)
-		free(u->spare[i]);
-	free(u->held);
+		chunk_free(u->spare[i]);
+	chunk_free(u->held);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);

@@ -7,6 +7,7 @@
 #define FB_UNPACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct archive;
@@ -14,6 +15,9 @@ struct archive;
 
 struct fb_err;
 struct fb_unpack;
+
+/* How far a layer being read decompresses ahead of its reader, in MiB. */
+#define FB_UNPACK_CHUNKS 24
 
 /* Start decompressing fd (which the producer reads; the caller keeps it
  * open until fb_unpack_free). *a is a tar reader over the result. */
@@ -30,8 +34,20 @@ struct fb_unpack_ahead {
 	                               * rest, up to 1 GiB unread; NULL: the producer waits */
 	struct fb_unpack_gate *gate;  /* NULL: start at once */
 };
-int fb_unpack_open_ahead(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **u,
-			 struct archive **a, struct fb_err *err) FB_MUST_CHECK;
+/* Start decompressing fd, a layer read later: no reader yet (libarchive
+ * reads the first bytes when it opens, and a layer waiting its turn
+ * would make its opener wait). */
+int fb_unpack_start(int fd, const char *name, const struct fb_unpack_ahead *o, struct fb_unpack **u,
+		    struct fb_err *err) FB_MUST_CHECK;
+/* The tar reader over the layer, opened on the first call. */
+int fb_unpack_reader(struct fb_unpack *u, const char *name, struct archive **a, struct fb_err *err) FB_MUST_CHECK;
+/* A new limit for what is queued ahead (a layer started early becomes the
+ * one read): buffers above it are freed as the reader catches up, so the
+ * memory of every open layer stays within its current limit. */
+void fb_unpack_set_ahead(struct fb_unpack *u, unsigned chunks);
+/* The 1 MiB buffers the layer has now (its queue, spares, the producer's
+ * and the reader's), and the most it had at once (*peak, may be NULL). */
+size_t fb_unpack_buffers(struct fb_unpack *u, size_t *peak);
 /* Call fn for every entry of a layer; WARN headers are not fatal (real
  * layers carry names libarchive warns about). Errors name the layer. */
 struct archive_entry;

@@ -102,7 +102,7 @@ static int spills_and_reads_back(void)
 	struct fb_unpack *u;
 	struct archive *a;
 	struct fb_err err = { 0 };
-	TAP_CHECK(fb_unpack_open_ahead(fd, "a", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base }, &u, &a,
+	TAP_CHECK(fb_unpack_start(fd, "a", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base }, &u,
 				       &err) == 0);
 	/* nothing read: all but the queue's 2 MiB must be in the spill file */
 	TAP_CHECK(wait_done(u));
@@ -110,6 +110,7 @@ static int spills_and_reads_back(void)
 	bool done;
 	fb_unpack_stats(u, &p, &s, &done);
 	TAP_CHECK(p > BIG && s >= p - (2u << 20));
+	TAP_CHECK(fb_unpack_reader(u, "a", &a, &err) == 0);
 	int r = check_layer(a, 1, BIG);
 	fb_unpack_free(u);
 	close(fd);
@@ -126,9 +127,8 @@ static int gate_takes_turns(void)
 	struct fb_unpack *ua, *ub;
 	struct archive *aa, *ab;
 	struct fb_err err = { 0 };
-	TAP_CHECK(fb_unpack_open_ahead(fa, "b", &(struct fb_unpack_ahead){ .chunks = 2, .gate = g }, &ua, &aa, &err) == 0);
-	TAP_CHECK(fb_unpack_open_ahead(fb, "c", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base, .gate = g }, &ub,
-				       &ab, &err) == 0);
+	TAP_CHECK(fb_unpack_start(fa, "b", &(struct fb_unpack_ahead){ .chunks = 2, .gate = g }, &ua, &err) == 0);
+	TAP_CHECK(fb_unpack_start(fb, "c", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base, .gate = g }, &ub, &err) == 0);
 	/* the first holds the only turn (its queue is full, nobody reads
 	 * it): the second has not decompressed a byte */
 	uint64_t pa_n = 0, p, s;
@@ -140,12 +140,14 @@ static int gate_takes_turns(void)
 	TAP_CHECK(pa_n >= (2u << 20));
 	fb_unpack_stats(ub, &p, &s, &done);
 	TAP_CHECK(p == 0 && !done);
+	TAP_CHECK(fb_unpack_reader(ua, "b", &aa, &err) == 0);
 	int r = check_layer(aa, 2, BIG);
 	if (r == 0) {
 		/* the turn passed on: the second spills while unread */
 		TAP_CHECK(wait_done(ub));
 		fb_unpack_stats(ub, &p, &s, &done);
 		TAP_CHECK(s > 0);
+		TAP_CHECK(fb_unpack_reader(ub, "c", &ab, &err) == 0);
 		r = check_layer(ab, 3, BIG);
 	}
 	fb_unpack_free(ua);
@@ -165,11 +167,9 @@ static int freed_while_waiting(void)
 	int fa = open(pa, O_RDONLY), fb = open(pb, O_RDONLY);
 	struct fb_unpack_gate *g = fb_unpack_gate_new(1);
 	struct fb_unpack *ua, *ub;
-	struct archive *aa, *ab;
 	struct fb_err err = { 0 };
-	TAP_CHECK(fb_unpack_open_ahead(fa, "d", &(struct fb_unpack_ahead){ .chunks = 2, .gate = g }, &ua, &aa, &err) == 0);
-	TAP_CHECK(fb_unpack_open_ahead(fb, "e", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base, .gate = g }, &ub,
-				       &ab, &err) == 0);
+	TAP_CHECK(fb_unpack_start(fa, "d", &(struct fb_unpack_ahead){ .chunks = 2, .gate = g }, &ua, &err) == 0);
+	TAP_CHECK(fb_unpack_start(fb, "e", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = base, .gate = g }, &ub, &err) == 0);
 	/* the waiting one first, then the one holding the turn */
 	fb_unpack_free(ub);
 	fb_unpack_free(ua);
@@ -190,8 +190,7 @@ static int no_spill_dir_waits(void)
 	struct archive *a;
 	struct fb_err err = { 0 };
 	/* a directory that refuses the unnamed file: the queue waits */
-	TAP_CHECK(fb_unpack_open_ahead(fd, "f", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = "/nonexistent/dir" },
-				       &u, &a, &err) == 0);
+	TAP_CHECK(fb_unpack_start(fd, "f", &(struct fb_unpack_ahead){ .chunks = 2, .spill_dir = "/nonexistent/dir" }, &u, &err) == 0);
 	uint64_t p = 0, s;
 	bool done;
 	for (int i = 0; i < 6000 && p < (2u << 20); i++) {
@@ -201,6 +200,7 @@ static int no_spill_dir_waits(void)
 	usleep(100000);
 	fb_unpack_stats(u, &p, &s, &done);
 	TAP_CHECK(s == 0 && !done && p <= (3u << 20));
+	TAP_CHECK(fb_unpack_reader(u, "f", &a, &err) == 0);
 	int r = check_layer(a, 6, BIG);
 	fb_unpack_free(u);
 	close(fd);
