@@ -59,13 +59,14 @@ struct fb_rootfs {
 	char *pend;             /* small writes of consecutive blocks, merged */
 	size_t pend_len;
 	blk64_t pend_start;
-	int sync_fd;            /* the image, to start its writeback early */
-	uint64_t unsynced;      /* bytes written since */
+	int data_fd;            /* the image, for file data */
+	struct fb_datawriter *dw; /* which writes it on a thread of its own */
+	uint64_t data_bytes;      /* handed to it */
 };
 
 #define BUFSZ (1u << 20)
 #define PENDSZ (8u << 20)
-#define SYNC_EVERY (32u << 20)
+#define DATA_INFLIGHT (48u << 20)
 #define TOMB ((struct node *)1)
 
 void rfs_entry_xattrs(struct archive_entry *ae, struct xattr **out, size_t *n);

@@ -1,5 +1,6 @@
 #include "rootfs.h"
 #include "ext4tree.h"
+#include "datawriter.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,6 +27,7 @@
 #include "util.h"
 
 static int pend_flush(struct fb_rootfs *r, struct fb_err *err);
+static int data_barrier(struct fb_rootfs *r, struct fb_err *err);
 
 /* ---- errors ---- */
 
@@ -165,7 +167,7 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 	}
 	r->nlink[ino] = 0;
 	/* blocks freed here may be reused: nothing of theirs may still wait */
-	if (pend_flush(r, err) < 0)
+	if (data_barrier(r, err) < 0)
 		return -1;
 	struct ext2_inode_large inode;
 	errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
@@ -335,31 +337,29 @@ errcode_t rfs_write_new_inode(struct fb_rootfs *r, ext2_ino_t ino, struct ext2_i
 	return ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)full, isize);
 }
 
-/* Every SYNC_EVERY bytes of data, the kernel is asked to start writing
- * the image's dirty pages out (not to wait for them): the disk works while
- * the layers are still decompressing, and the fsync of ext2fs_close at the
- * end finds little left to do (half a second of 1 GiB on its own). */
-static void data_written(struct fb_rootfs *r, size_t bytes)
-{
-	r->unsynced += bytes;
-	if (r->unsynced < SYNC_EVERY || r->sync_fd < 0)
-		return;
-	r->unsynced = 0;
-	(void)sync_file_range(r->sync_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
-
 /* Small files get consecutive blocks: their writes are merged into one
- * (tens of thousands of 4 KiB writes cost more than the bytes). */
+ * (tens of thousands of 4 KiB writes cost more than the bytes). Merged
+ * runs, and whole staging buffers, go to the data writer's thread
+ * (lib/fs/datawriter). */
 static int pend_flush(struct fb_rootfs *r, struct fb_err *err)
 {
+	(void)err;
 	if (!r->pend_len)
 		return 0;
-	errcode_t e = io_channel_write_blk64(r->fs->io, r->pend_start, (int)(r->pend_len / r->fs->blocksize), r->pend);
-	data_written(r, r->pend_len);
+	fb_dw_submit(r->dw, r->pend, PENDSZ, r->pend_len, (uint64_t)r->pend_start * r->fs->blocksize);
+	r->data_bytes += r->pend_len;
+	r->pend = fb_dw_buf(r->dw, PENDSZ);
 	r->pend_len = 0;
-	if (e)
-		return rfs_ext2_err(err, e, "write data");
 	return 0;
+}
+
+/* Before blocks are freed (they may come back as metadata, which
+ * libext2fs writes itself), and before the end: every data write done. */
+static int data_barrier(struct fb_rootfs *r, struct fb_err *err)
+{
+	if (pend_flush(r, err) < 0)
+		return -1;
+	return fb_dw_drain(r->dw, err);
 }
 
 static int pend_write(struct fb_rootfs *r, blk64_t pblk, size_t nblk, const char *data, struct fb_err *err)
@@ -369,13 +369,14 @@ static int pend_write(struct fb_rootfs *r, blk64_t pblk, size_t nblk, const char
 	if (r->pend_len && (pblk != r->pend_start + r->pend_len / bs || r->pend_len + bytes > PENDSZ) &&
 	    pend_flush(r, err) < 0)
 		return -1;
-	if (bytes >= BUFSZ) {
-		/* big runs go straight out */
+	if (bytes >= BUFSZ && data == r->buf) {
+		/* the whole staging buffer is one run: handed over as it is */
 		if (pend_flush(r, err) < 0)
 			return -1;
-		errcode_t e = io_channel_write_blk64(r->fs->io, pblk, (int)nblk, data);
-		data_written(r, bytes);
-		return e ? rfs_ext2_err(err, e, "write data") : 0;
+		fb_dw_submit(r->dw, r->buf, BUFSZ, bytes, (uint64_t)pblk * bs);
+		r->data_bytes += bytes;
+		r->buf = fb_dw_buf(r->dw, BUFSZ);
+		return 0;
 	}
 	if (!r->pend_len)
 		r->pend_start = pblk;
@@ -810,10 +811,15 @@ static int fix_links(struct fb_rootfs *r, struct fb_err *err)
 
 int fb_rootfs_finish(struct fb_rootfs *r, struct fb_rootfs_stats *stats, struct fb_err *err)
 {
-	if (pend_flush(r, err) < 0 || fix_links(r, err) < 0 || write_dirs(r, r->root, err) < 0)
+	if (data_barrier(r, err) < 0 || fix_links(r, err) < 0 || write_dirs(r, r->root, err) < 0)
 		return -1;
 	r->st.block_size = r->fs->blocksize;
 	r->st.used_blocks = ext2fs_blocks_count(r->fs->super) - ext2fs_free_blocks_count(r->fs->super);
+	/* the superblock's "kilobytes written" counts the data the writer's
+	 * thread wrote past libext2fs, as when it went through it */
+	io_stats ios = NULL;
+	if (r->fs->io->manager->get_stats && r->fs->io->manager->get_stats(r->fs->io, &ios) == 0 && ios)
+		ios->bytes_written += r->data_bytes;
 	errcode_t e = ext2fs_close_free(&r->fs);
 	if (e)
 		return rfs_ext2_err(err, e, "close %s", r->path);
@@ -959,7 +965,7 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
 	fb_buf_free(&eout);
 opened:;
 	struct fb_rootfs *r = fb_xcalloc(1, sizeof(*r));
-	r->sync_fd = -1;
+	r->data_fd = -1;
 	r->path = fb_xstrdup(o->path);
 	errcode_t e = ext2fs_open(o->path, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &r->fs);
 	if (!e)
@@ -973,13 +979,22 @@ opened:;
 	 * makes) is the image's time; the directory hash is the signed one on
 	 * every host (mke2fs picks by the host's char) */
 	r->fs->now = (time_t)id.time;
-	r->sync_fd = open(o->path, O_RDONLY | O_CLOEXEC);
 	r->fs->super->s_flags = (r->fs->super->s_flags & ~EXT2_FLAGS_UNSIGNED_HASH) | EXT2_FLAGS_SIGNED_HASH;
 	ext2fs_mark_super_dirty(r->fs);
 	r->max_ino = r->fs->super->s_inodes_count;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
 	r->buf = fb_xcalloc(1, BUFSZ);
 	r->pend = fb_xmalloc(PENDSZ);
+	r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC);
+	if (r->data_fd < 0) {
+		fb_err_errno(err, errno, "open %s", o->path);
+		fb_rootfs_free(r);
+		return -1;
+	}
+	if (fb_dw_start(r->data_fd, DATA_INFLIGHT, &r->dw, err) < 0) {
+		fb_rootfs_free(r);
+		return -1;
+	}
 	r->root = rfs_node_new(r, NULL, "");
 	r->root->ino = EXT2_ROOT_INO;
 	r->root->mode = S_IFDIR | 0755;
@@ -1002,6 +1017,8 @@ void fb_rootfs_free(struct fb_rootfs *r)
 {
 	if (!r)
 		return;
+	fb_dw_stop(r->dw, NULL);
+	r->dw = NULL;
 	if (r->fs)
 		ext2fs_close_free(&r->fs);
 	if (!r->finished && r->path)
@@ -1013,8 +1030,8 @@ void fb_rootfs_free(struct fb_rootfs *r)
 	free(r->buf);
 	free(r->pend);
 	free(r->path);
-	if (r->sync_fd >= 0)
-		close(r->sync_fd);
+	if (r->data_fd >= 0)
+		close(r->data_fd);
 	free(r);
 }
 

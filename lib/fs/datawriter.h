@@ -1,0 +1,32 @@
+/* File data written by a thread of its own: the ext4 writer hands over
+ * full buffers (the page-cache copy of pwrite is a third of its time) and
+ * goes on parsing the next layer entries; the thread writes them in the
+ * order given, and every SYNC_EVERY bytes asks the kernel to start
+ * writing the file out (sync_file_range), so that the final fsync finds
+ * little left and the writeback's own work is off the parsing thread too.
+ * Writes in flight are bounded by bytes; a drain waits for all of them
+ * (the caller drains before it frees blocks that may be reused by
+ * metadata written another way) and reports the first failure. */
+#ifndef FB_DATAWRITER_H
+#define FB_DATAWRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct fb_datawriter;
+
+/* fd is the caller's; max_inflight bounds the bytes of buffers queued. */
+int fb_dw_start(int fd, size_t max_inflight, struct fb_datawriter **out, struct fb_err *err) FB_MUST_CHECK;
+/* A buffer of cap bytes to fill (one given back, or a new one). */
+char *fb_dw_buf(struct fb_datawriter *w, size_t cap);
+/* Write len bytes of buf (of cap bytes, now the writer's) at off; waits
+ * while the queue is full. */
+void fb_dw_submit(struct fb_datawriter *w, char *buf, size_t cap, size_t len, uint64_t off);
+/* Until everything submitted is written: the first error, if any. */
+int fb_dw_drain(struct fb_datawriter *w, struct fb_err *err) FB_MUST_CHECK;
+/* Drain (when err is given), stop the thread, free everything. */
+int fb_dw_stop(struct fb_datawriter *w, struct fb_err *err);
+
+#endif
