@@ -138,22 +138,25 @@ static bool present(const struct walker *w, const char *rel)
 	return !skipped(w, rel, NULL) || walked_anyway(w, rel, NULL);
 }
 
+/* The names in the directory dfd (opened for reading; read with getdents64
+ * on dfd itself, not a second open for a DIR stream), sorted. */
 static int sorted_names(int dfd, struct fb_strv *names)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	union {
+		struct dirent64 e;
+		char b[16384];
+	} u;
+	ssize_t n;
+	while ((n = getdents64(dfd, u.b, sizeof(u.b))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *e = (const struct dirent64 *)(u.b + off);
+			off += e->d_reclen;
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				fb_strv_push(names, e->d_name);
+		}
 	}
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			fb_strv_push(names, e->d_name);
-	closedir(d);
 	fb_strv_sort(names);
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 /* Wildcards, one path component at a time, inside the source root. */
@@ -251,10 +254,21 @@ static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv 
 static void hash_str(struct walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hash_str(struct walker *w, const char *fmt, ...)
 {
+	/* a line an entry: on the stack, unless a long name needs more */
+	char small[512];
 	va_list ap;
 	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	if ((size_t)n < sizeof(small)) {
+		fb_sha256_update(w->h, small, (size_t)n + 1);
+		return;
+	}
 	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		abort();
@@ -585,13 +599,19 @@ static char *join(const char *dir, const char *name)
 }
 
 static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
-			     struct fb_err *err)
+			     struct fb_err *err);
+
+/* The entries of the source directory dfd (srel; dfd is closed here). */
+static int dir_contents(struct walker *w, int dfd, const char *srel, const char *drel, const char *below,
+			struct fb_err *err)
 {
-	int dfd = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd < 0)
-		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
 	struct fb_strv names = FB_STRV_INIT;
-	sorted_names(dfd, &names);
+	if (sorted_names(dfd, &names) < 0) {
+		int e = errno;
+		close(dfd);
+		fb_strv_free(&names);
+		return fb_err_errno(err, e, "%s: read /%s", w->o->what, srel);
+	}
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
 		char *s = join(srel, names.v[i]);
@@ -620,6 +640,30 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 	close(dfd);
 	fb_strv_free(&names);
 	return ret;
+}
+
+static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
+			     struct fb_err *err)
+{
+	int dfd = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	return dir_contents(w, dfd, srel, drel, below, err);
+}
+
+/* Hashing, a directory below the top of a source, found in the directory
+ * pdfd (beneath the root) as name: opened once from there (one name, not
+ * followed), its line and xattrs hashed as open_dir does, its entries
+ * listed from the same descriptor. */
+static int hash_dir(struct walker *w, int pdfd, const char *name, const struct stat *st, const char *srel,
+		    const char *drel, struct fb_err *err)
+{
+	int dfd = openat(pdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	hash_str(w, "D %s %o", drel, file_mode(w, st->st_mode));
+	copy_xattrs(w, dfd, -1);
+	return dir_contents(w, dfd, srel, drel, NULL, err);
 }
 
 /* The top of a directory's copy: the destination itself. Missing, it is
@@ -654,9 +698,10 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 {
 	struct stat st;
 	int fd;
+	const char *name = NULL;
 	if (w->pname && !top) {
 		/* one name in a directory opened beneath the root, not followed */
-		const char *name = w->pname;
+		name = w->pname;
 		w->pname = NULL;
 		if (fstatat(w->pdfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return fb_err_errno(err, errno, "%s: /%s", w->o->what, srel);
@@ -677,6 +722,8 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 	if (S_ISDIR(st.st_mode)) {
 		if (top)
 			return copy_top_dir(w, &st, srel, drel, err);
+		if (w->h && name)
+			return hash_dir(w, w->pdfd, name, &st, srel, drel, err);
 		if (open_dir(w, srel, &st, drel, err) < 0 || copy_dir_contents(w, srel, drel, NULL, err) < 0)
 			return -1;
 		return close_dir(w, srel, &st, drel, err);

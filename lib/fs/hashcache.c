@@ -130,7 +130,15 @@ static bool number(const char **p, uint64_t *v)
 	return true;
 }
 
-/* One line, or false: numbers in range, a 64-digit lower-case hex. */
+/* A lower-case hex digit's value plus one; 0 for any other byte (a table:
+ * digits and letters come in random order, branches would mispredict). */
+static const unsigned char HEXV[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* One line, or false: numbers in range, a 64-digit lower-case hex (checked
+ * and decoded in one pass: a cache of a big context is many lines). */
 static bool parse_line(const char *l, struct hent *e)
 {
 	uint64_t v[7];
@@ -138,13 +146,22 @@ static bool parse_line(const char *l, struct hent *e)
 	for (int i = 0; i < 7; i++)
 		if (!number(&p, &v[i]))
 			return false;
-	if (!hex64(p) || !v[1] || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
+	if (!v[1] || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
 		return false;
 	*e = (struct hent){ .dev = v[0], .ino = v[1], .size = v[2], .ms = (int64_t)v[3], .mns = (uint32_t)v[4],
 			    .cs = (int64_t)v[5], .cns = (uint32_t)v[6] };
-	for (int i = 0; i < 32; i++)
-		e->sum[i] = (unsigned char)(unhex(p[2 * i]) << 4 | unhex(p[2 * i + 1]));
-	return true;
+	const unsigned char *h = (const unsigned char *)p;
+	/* the line ends in a NUL, which is no digit: nothing past it is read */
+	for (int i = 0; i < 32; i++) {
+		unsigned hi = HEXV[h[2 * i]];
+		if (!hi)
+			return false;
+		unsigned lo = HEXV[h[2 * i + 1]];
+		if (!lo)
+			return false;
+		e->sum[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	return h[64] == '\0';
 }
 
 /* The body between the magic and the sum line, when the whole is intact. */
