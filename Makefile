@@ -36,9 +36,10 @@ endif
 # (deps' too) when they come from the environment.
 pkg = $(shell $(PKG_CONFIG) $1)$(if $(filter 0,$(.SHELLSTATUS)),,$(error $(PKG_CONFIG) $1 failed: packages are missing (make deps, as root)))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags libarchive ext2fs libgit2))$(PKG_CFLAGS)
-# libcurl is not linked: lib/core/curlapi loads it when a tool first
-# speaks HTTP (its 30 libraries were most of every tool's start-up)
-PKG_LIBS = $(eval PKG_LIBS := $(call pkg,--libs libarchive ext2fs com_err libcrypto libisal libgit2))$(PKG_LIBS)
+# libcurl, libarchive and libgit2 are not linked: lib/core/lazylib loads
+# each when a tool first calls it (curlapi, archiveapi, gitapi); with the
+# libraries under them they were most of every tool's start-up
+PKG_LIBS = $(eval PKG_LIBS := $(call pkg,--libs ext2fs com_err libcrypto libisal))$(PKG_LIBS)
 LIBS = -ljq $(PKG_LIBS) -lpthread
 unexport LIBS
 

@@ -1,8 +1,8 @@
-/* libcurl, loaded when first used (dlopen of libcurl.so.4), not at every
- * start: with the TLS, Kerberos, LDAP, SSH... libraries under it, it is 30
- * of a tool's shared libraries and most of its start-up time (symbol
- * lookups), paid by every tool of a build pipeline, most of which never
- * speak HTTP. Include this instead of <curl/curl.h>: the curl_* calls
+/* libcurl, loaded when first used (lazylib.h: dlopen of libcurl.so.4),
+ * not at every start: with the TLS, Kerberos, LDAP, SSH... libraries under
+ * it, it was 30 of a tool's shared libraries and most of its start-up time
+ * (symbol lookups), paid by every tool of a build pipeline, most of which
+ * never speak HTTP. Include this instead of <curl/curl.h>: the curl_* calls
  * below go through it unchanged. Not loadable (no libcurl.so.4), the
  * calls fail as libcurl's own do: curl_global_init CURLE_FAILED_INIT,
  * curl_easy_init / curl_multi_init / curl_slist_append / curl_easy_escape

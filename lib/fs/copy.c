@@ -1,6 +1,5 @@
 #include "copy.h"
 
-#include <archive.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "hashcache.h"
 #include "ignore.h"
@@ -274,6 +274,45 @@ static void hash_str(struct walker *w, const char *fmt, ...)
 		abort();
 	fb_sha256_update(w->h, s, (size_t)n + 1);
 	free(s);
+}
+
+/* hash_str(w, "F %s %o %lld %s", ...) without printf: a line a context
+ * file, thousands in a cached rebuild */
+static void hash_file_line(struct walker *w, const char *drel, mode_t mode, long long size, const char *digest)
+{
+	char line[512], tmp[24];
+	size_t dl = strlen(drel), gl = strlen(digest);
+	if (size < 0 || dl + gl + 64 > sizeof(line)) {
+		hash_str(w, "F %s %o %lld %s", drel, mode, size, digest);
+		return;
+	}
+	char *p = line;
+	*p++ = 'F';
+	*p++ = ' ';
+	memcpy(p, drel, dl);
+	p += dl;
+	*p++ = ' ';
+	int n = 0;
+	unsigned m = mode;
+	do {
+		tmp[n++] = (char)('0' + (m & 7));
+		m >>= 3;
+	} while (m);
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = ' ';
+	unsigned long long v = (unsigned long long)size;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = ' ';
+	memcpy(p, digest, gl);
+	p += gl;
+	*p++ = '\0';
+	fb_sha256_update(w->h, line, (size_t)(p - line));
 }
 
 static mode_t file_mode(const struct walker *w, mode_t m)
@@ -737,7 +776,7 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 		char fd72[72];
 		if (file_digest(w, srel, &st, top, fd72, err) < 0)
 			return -1;
-		hash_str(w, "F %s %o %lld %s", drel, file_mode(w, st.st_mode), (long long)st.st_size, fd72);
+		hash_file_line(w, drel, file_mode(w, st.st_mode), (long long)st.st_size, fd72);
 		return 0;
 	}
 	if (S_ISREG(st.st_mode)) {

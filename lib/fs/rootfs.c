@@ -1,8 +1,7 @@
 #include "rootfs.h"
+#include "archiveapi.h"
 #include "ext4tree.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <endian.h>
 #include <errno.h>

@@ -1,7 +1,5 @@
 #include "unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
@@ -9,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "digest.h"
 #include "err.h"
 #include "util.h"
