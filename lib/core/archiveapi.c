@@ -1,4 +1,4 @@
-/* archive by dlopen, on first use (archiveapi.h). */
+/* libarchive by dlopen, on first use (archiveapi.h, lazylib.h). */
 #define FB_ARCHIVE_IMPL 1
 #include "archiveapi.h"
 

@@ -1,4 +1,4 @@
-/* git by dlopen, on first use (gitapi.h). */
+/* libgit2 by dlopen, on first use (gitapi.h, lazylib.h). */
 #define FB_GIT_IMPL 1
 #include "gitapi.h"
 
