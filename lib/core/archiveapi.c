@@ -74,6 +74,9 @@ static void (*p_archive_entry_set_rdev)(struct archive_entry *, dev_t);
 static int (*p_archive_entry_atime_is_set)(struct archive_entry *);
 static int (*p_archive_entry_ctime_is_set)(struct archive_entry *);
 static int (*p_archive_write_set_format_pax_restricted)(struct archive *);
+static int (*p_archive_write_add_filter_gzip)(struct archive *);
+static int (*p_archive_write_set_bytes_in_last_block)(struct archive *, int bytes_in_last_block);
+static int (*p_archive_write_open_filename)(struct archive *, const char *_file);
 
 static const struct fb_lazysym syms[] = {
 	{ "archive_read_new", &p_archive_read_new },
@@ -145,6 +148,9 @@ static const struct fb_lazysym syms[] = {
 	{ "archive_entry_atime_is_set", &p_archive_entry_atime_is_set },
 	{ "archive_entry_ctime_is_set", &p_archive_entry_ctime_is_set },
 	{ "archive_write_set_format_pax_restricted", &p_archive_write_set_format_pax_restricted },
+	{ "archive_write_add_filter_gzip", &p_archive_write_add_filter_gzip },
+	{ "archive_write_set_bytes_in_last_block", &p_archive_write_set_bytes_in_last_block },
+	{ "archive_write_open_filename", &p_archive_write_open_filename },
 };
 static struct fb_lazylib lib = FB_LAZYLIB_INIT("libarchive.so.13", syms);
 
@@ -527,4 +533,19 @@ int fb_archive_entry_ctime_is_set(struct archive_entry *a0)
 int fb_archive_write_set_format_pax_restricted(struct archive *a0)
 {
 	return fb_archive_load() ? p_archive_write_set_format_pax_restricted(a0) : ARCHIVE_FATAL;
+}
+
+int fb_archive_write_add_filter_gzip(struct archive *a0)
+{
+	return fb_archive_load() ? p_archive_write_add_filter_gzip(a0) : ARCHIVE_FATAL;
+}
+
+int fb_archive_write_set_bytes_in_last_block(struct archive *a0, int a1)
+{
+	return fb_archive_load() ? p_archive_write_set_bytes_in_last_block(a0, a1) : ARCHIVE_FATAL;
+}
+
+int fb_archive_write_open_filename(struct archive *a0, const char *a1)
+{
+	return fb_archive_load() ? p_archive_write_open_filename(a0, a1) : ARCHIVE_FATAL;
 }

@@ -90,6 +90,9 @@ void fb_archive_entry_set_rdev(struct archive_entry *a0, dev_t a1);
 int fb_archive_entry_atime_is_set(struct archive_entry *a0);
 int fb_archive_entry_ctime_is_set(struct archive_entry *a0);
 int fb_archive_write_set_format_pax_restricted(struct archive *a0);
+int fb_archive_write_add_filter_gzip(struct archive *a0);
+int fb_archive_write_set_bytes_in_last_block(struct archive *a0, int a1);
+int fb_archive_write_open_filename(struct archive *a0, const char *a1);
 
 #ifndef FB_ARCHIVE_IMPL
 #define archive_read_new fb_archive_read_new
@@ -161,6 +164,9 @@ int fb_archive_write_set_format_pax_restricted(struct archive *a0);
 #define archive_entry_atime_is_set fb_archive_entry_atime_is_set
 #define archive_entry_ctime_is_set fb_archive_entry_ctime_is_set
 #define archive_write_set_format_pax_restricted fb_archive_write_set_format_pax_restricted
+#define archive_write_add_filter_gzip fb_archive_write_add_filter_gzip
+#define archive_write_set_bytes_in_last_block fb_archive_write_set_bytes_in_last_block
+#define archive_write_open_filename fb_archive_write_open_filename
 #endif
 
 #endif
