@@ -36,9 +36,18 @@ endif
 # (deps' too) when they come from the environment.
 pkg = $(shell $(PKG_CONFIG) $1)$(if $(filter 0,$(.SHELLSTATUS)),,$(error $(PKG_CONFIG) $1 failed: packages are missing (make deps, as root)))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags libarchive ext2fs libgit2))$(PKG_CFLAGS)
-PKG_LIBS = $(eval PKG_LIBS := $(call pkg,--libs libarchive ext2fs com_err libcrypto libcurl libisal libgit2))$(PKG_LIBS)
+# libcurl, libarchive and libgit2 are not linked: lib/core/lazylib loads
+# each when a tool first calls it (curlapi, archiveapi, gitapi); with the
+# libraries under them they were most of every tool's start-up
+PKG_LIBS = $(eval PKG_LIBS := $(call pkg,--libs ext2fs com_err libcrypto libisal))$(PKG_LIBS)
 LIBS = -ljq $(PKG_LIBS) -lpthread
 unexport LIBS
+# unit tests and fuzz targets link those three as well: a test may make
+# its archives with calls the tools never need (lazylib finds the library
+# already there)
+LAZY_LIBS = $(eval LAZY_LIBS := $(call pkg,--libs libcurl libarchive libgit2))$(LAZY_LIBS)
+TEST_LIBS = $(LIBS) $(LAZY_LIBS)
+unexport LAZY_LIBS TEST_LIBS
 
 BUILD := build
 LIB_SRCS := $(wildcard lib/*/*.c)
@@ -143,7 +152,7 @@ $(SAN_BIN)/%: tools/%.c $(BUILD)/san/libfb.a
 
 $(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(LIB_HDRS) tests/unit/tap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(TEST_LIBS)
 
 # Fuzzing: the replay build runs the committed corpus under ASan+UBSan in
 # `make test`; `make fuzz` runs libFuzzer (clang) for FUZZ_TIME seconds a
@@ -154,12 +163,12 @@ FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/san/%_replay)
 FUZZ_TIME ?= 600
 $(BUILD)/san/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(BUILD)/san/libfb.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(BUILD)/san/libfb.a $(LIBS)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -DFB_FUZZ_REPLAY -o $@ $< $(BUILD)/san/libfb.a $(TEST_LIBS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LIBS)
+		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(TEST_LIBS)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)

@@ -1,11 +1,11 @@
 #include "http.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "curlapi.h"
 #include "err.h"
 #include "progress.h"
 #include "util.h"

@@ -1,6 +1,5 @@
 #include "trace.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curlapi.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"

@@ -1,6 +1,5 @@
 #include "copy.h"
 
-#include <archive.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "hashcache.h"
 #include "ignore.h"
@@ -138,22 +138,25 @@ static bool present(const struct walker *w, const char *rel)
 	return !skipped(w, rel, NULL) || walked_anyway(w, rel, NULL);
 }
 
+/* The names in the directory dfd (opened for reading; read with getdents64
+ * on dfd itself, not a second open for a DIR stream), sorted. */
 static int sorted_names(int dfd, struct fb_strv *names)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	union {
+		struct dirent64 e;
+		char b[16384];
+	} u;
+	ssize_t n;
+	while ((n = getdents64(dfd, u.b, sizeof(u.b))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *e = (const struct dirent64 *)(u.b + off);
+			off += e->d_reclen;
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				fb_strv_push(names, e->d_name);
+		}
 	}
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			fb_strv_push(names, e->d_name);
-	closedir(d);
 	fb_strv_sort(names);
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 /* Wildcards, one path component at a time, inside the source root. */
@@ -251,15 +254,65 @@ static int expand(struct walker *w, char *const *srcs, size_t n, struct fb_strv 
 static void hash_str(struct walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hash_str(struct walker *w, const char *fmt, ...)
 {
+	/* a line an entry: on the stack, unless a long name needs more */
+	char small[512];
 	va_list ap;
 	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	if ((size_t)n < sizeof(small)) {
+		fb_sha256_update(w->h, small, (size_t)n + 1);
+		return;
+	}
 	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		abort();
 	fb_sha256_update(w->h, s, (size_t)n + 1);
 	free(s);
+}
+
+/* hash_str(w, "F %s %o %lld %s", ...) without printf: a line a context
+ * file, thousands in a cached rebuild */
+static void hash_file_line(struct walker *w, const char *drel, mode_t mode, long long size, const char *digest)
+{
+	char line[512], tmp[24];
+	size_t dl = strlen(drel), gl = strlen(digest);
+	if (size < 0 || dl + gl + 64 > sizeof(line)) {
+		hash_str(w, "F %s %o %lld %s", drel, mode, size, digest);
+		return;
+	}
+	char *p = line;
+	*p++ = 'F';
+	*p++ = ' ';
+	memcpy(p, drel, dl);
+	p += dl;
+	*p++ = ' ';
+	int n = 0;
+	unsigned m = mode;
+	do {
+		tmp[n++] = (char)('0' + (m & 7));
+		m >>= 3;
+	} while (m);
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = ' ';
+	unsigned long long v = (unsigned long long)size;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = ' ';
+	memcpy(p, digest, gl);
+	p += gl;
+	*p++ = '\0';
+	fb_sha256_update(w->h, line, (size_t)(p - line));
 }
 
 static mode_t file_mode(const struct walker *w, mode_t m)
@@ -585,13 +638,19 @@ static char *join(const char *dir, const char *name)
 }
 
 static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
-			     struct fb_err *err)
+			     struct fb_err *err);
+
+/* The entries of the source directory dfd (srel; dfd is closed here). */
+static int dir_contents(struct walker *w, int dfd, const char *srel, const char *drel, const char *below,
+			struct fb_err *err)
 {
-	int dfd = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd < 0)
-		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
 	struct fb_strv names = FB_STRV_INIT;
-	sorted_names(dfd, &names);
+	if (sorted_names(dfd, &names) < 0) {
+		int e = errno;
+		close(dfd);
+		fb_strv_free(&names);
+		return fb_err_errno(err, e, "%s: read /%s", w->o->what, srel);
+	}
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
 		char *s = join(srel, names.v[i]);
@@ -620,6 +679,30 @@ static int copy_dir_contents(struct walker *w, const char *srel, const char *dre
 	close(dfd);
 	fb_strv_free(&names);
 	return ret;
+}
+
+static int copy_dir_contents(struct walker *w, const char *srel, const char *drel, const char *below,
+			     struct fb_err *err)
+{
+	int dfd = fb_tree_open(w->srcfd, srel, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	return dir_contents(w, dfd, srel, drel, below, err);
+}
+
+/* Hashing, a directory below the top of a source, found in the directory
+ * pdfd (beneath the root) as name: opened once from there (one name, not
+ * followed), its line and xattrs hashed as open_dir does, its entries
+ * listed from the same descriptor. */
+static int hash_dir(struct walker *w, int pdfd, const char *name, const struct stat *st, const char *srel,
+		    const char *drel, struct fb_err *err)
+{
+	int dfd = openat(pdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return fb_err_errno(err, errno, "%s: read /%s", w->o->what, srel);
+	hash_str(w, "D %s %o", drel, file_mode(w, st->st_mode));
+	copy_xattrs(w, dfd, -1);
+	return dir_contents(w, dfd, srel, drel, NULL, err);
 }
 
 /* The top of a directory's copy: the destination itself. Missing, it is
@@ -654,9 +737,10 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 {
 	struct stat st;
 	int fd;
+	const char *name = NULL;
 	if (w->pname && !top) {
 		/* one name in a directory opened beneath the root, not followed */
-		const char *name = w->pname;
+		name = w->pname;
 		w->pname = NULL;
 		if (fstatat(w->pdfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return fb_err_errno(err, errno, "%s: /%s", w->o->what, srel);
@@ -677,6 +761,8 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 	if (S_ISDIR(st.st_mode)) {
 		if (top)
 			return copy_top_dir(w, &st, srel, drel, err);
+		if (w->h && name)
+			return hash_dir(w, w->pdfd, name, &st, srel, drel, err);
 		if (open_dir(w, srel, &st, drel, err) < 0 || copy_dir_contents(w, srel, drel, NULL, err) < 0)
 			return -1;
 		return close_dir(w, srel, &st, drel, err);
@@ -690,7 +776,7 @@ static int copy_entry(struct walker *w, const char *srel, const char *drel, bool
 		char fd72[72];
 		if (file_digest(w, srel, &st, top, fd72, err) < 0)
 			return -1;
-		hash_str(w, "F %s %o %lld %s", drel, file_mode(w, st.st_mode), (long long)st.st_size, fd72);
+		hash_file_line(w, drel, file_mode(w, st.st_mode), (long long)st.st_size, fd72);
 		return 0;
 	}
 	if (S_ISREG(st.st_mode)) {

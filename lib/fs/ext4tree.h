@@ -4,13 +4,12 @@
 #ifndef FB_EXT4TREE_H
 #define FB_EXT4TREE_H
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ext2fs/ext2fs.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "rootfs.h"
 

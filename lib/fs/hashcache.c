@@ -25,7 +25,7 @@
 /* more than a context can sensibly hold: a larger file is not read */
 #define MAX_FILE (256u << 20)
 
-/* 80 bytes: a context of 100k files is a table of 16 MiB at most */
+/* 80 bytes: a context of 100k files is 8 MiB of entries at most */
 struct hent {
 	uint64_t dev, ino, size;
 	int64_t ms, cs;
@@ -33,15 +33,25 @@ struct hent {
 	unsigned char sum[32]; /* the sha256, raw */
 };
 
-/* ino 0 is no file (Linux never gives it): a free slot; `used` marks
- * what this build looked at, in the high bit of mns (nanoseconds need 30) */
+/* `used` marks what this build looked at, in the high bit of mns
+ * (nanoseconds need 30) */
 #define USED 0x80000000u
 #define NS(x) ((x) & ~USED)
 
+/* The entries sit in an array in the file's order, which is the order the
+ * walk that saved them asked for them (a build puts and saves in walk
+ * order): the next build asks in the same order, so the entry after the
+ * last one found is tried first (a cursor: reads in sequence, where a
+ * hash table's are all over a table larger than the caches). The index,
+ * open addressing on (dev, ino) over entry numbers (4 bytes a slot), finds
+ * the others, and the cursor follows. */
 struct fb_hashcache {
 	char *path;
-	struct hent *tab;
-	size_t cap, n;
+	struct hent *ents;
+	size_t n, entcap;
+	uint32_t *idx; /* an entry's number + 1; 0: a free slot */
+	size_t cap;
+	size_t cursor;
 	bool dirty;
 	unsigned long hits, misses;
 };
@@ -52,26 +62,25 @@ static size_t slot(const struct fb_hashcache *hc, uint64_t dev, uint64_t ino)
 	return (size_t)(h ^ (h >> 29)) & (hc->cap - 1);
 }
 
-/* a table of at least `want` slots (a power of two), entries rehashed */
+/* an index of at least `want` slots (a power of two), entries placed again */
 static void grow(struct fb_hashcache *hc, size_t want)
 {
-	struct fb_hashcache big = { .cap = hc->cap ? hc->cap : 1024 };
-	while (big.cap < want)
-		big.cap *= 2;
-	big.tab = fb_xcalloc(big.cap, sizeof(*big.tab));
-	for (size_t i = 0; i < hc->cap; i++) {
-		if (!hc->tab[i].ino)
-			continue;
-		size_t j = slot(&big, hc->tab[i].dev, hc->tab[i].ino);
-		while (big.tab[j].ino)
-			j = (j + 1) & (big.cap - 1);
-		big.tab[j] = hc->tab[i];
+	size_t cap = hc->cap ? hc->cap : 1024;
+	while (cap < want)
+		cap *= 2;
+	free(hc->idx);
+	hc->idx = fb_xcalloc(cap, sizeof(*hc->idx));
+	hc->cap = cap;
+	for (size_t k = 0; k < hc->n; k++) {
+		size_t j = slot(hc, hc->ents[k].dev, hc->ents[k].ino);
+		while (hc->idx[j])
+			j = (j + 1) & (cap - 1);
+		hc->idx[j] = (uint32_t)(k + 1);
 	}
-	free(hc->tab);
-	hc->tab = big.tab;
-	hc->cap = big.cap;
 }
 
+/* The entry for (dev, ino); with add, a new one (zeroed but for the key)
+ * when there is none. A pointer into the array: good until the next add. */
 static struct hent *lookup(struct fb_hashcache *hc, uint64_t dev, uint64_t ino, bool add)
 {
 	if (!ino)
@@ -81,16 +90,22 @@ static struct hent *lookup(struct fb_hashcache *hc, uint64_t dev, uint64_t ino, 
 	if (!hc->cap)
 		return NULL;
 	for (size_t i = slot(hc, dev, ino);; i = (i + 1) & (hc->cap - 1)) {
-		struct hent *e = &hc->tab[i];
-		if (!e->ino) {
-			if (!add)
+		uint32_t v = hc->idx[i];
+		if (!v) {
+			if (!add || hc->n >= UINT32_MAX - 1)
 				return NULL;
+			if (hc->n == hc->entcap) {
+				hc->entcap = hc->entcap ? hc->entcap * 2 : 1024;
+				hc->ents = fb_xrealloc(hc->ents, hc->entcap * sizeof(*hc->ents));
+			}
+			struct hent *e = &hc->ents[hc->n];
 			memset(e, 0, sizeof(*e));
 			e->dev = dev;
 			e->ino = ino;
-			hc->n++;
+			hc->idx[i] = (uint32_t)++hc->n;
 			return e;
 		}
+		struct hent *e = &hc->ents[v - 1];
 		if (e->dev == dev && e->ino == ino)
 			return e;
 	}
@@ -130,7 +145,15 @@ static bool number(const char **p, uint64_t *v)
 	return true;
 }
 
-/* One line, or false: numbers in range, a 64-digit lower-case hex. */
+/* A lower-case hex digit's value plus one; 0 for any other byte (a table:
+ * digits and letters come in random order, branches would mispredict). */
+static const unsigned char HEXV[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* One line, or false: numbers in range, a 64-digit lower-case hex (checked
+ * and decoded in one pass: a cache of a big context is many lines). */
 static bool parse_line(const char *l, struct hent *e)
 {
 	uint64_t v[7];
@@ -138,13 +161,22 @@ static bool parse_line(const char *l, struct hent *e)
 	for (int i = 0; i < 7; i++)
 		if (!number(&p, &v[i]))
 			return false;
-	if (!hex64(p) || !v[1] || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
+	if (!v[1] || v[4] > 999999999 || v[6] > 999999999 || v[3] > INT64_MAX || v[5] > INT64_MAX)
 		return false;
 	*e = (struct hent){ .dev = v[0], .ino = v[1], .size = v[2], .ms = (int64_t)v[3], .mns = (uint32_t)v[4],
 			    .cs = (int64_t)v[5], .cns = (uint32_t)v[6] };
-	for (int i = 0; i < 32; i++)
-		e->sum[i] = (unsigned char)(unhex(p[2 * i]) << 4 | unhex(p[2 * i + 1]));
-	return true;
+	const unsigned char *h = (const unsigned char *)p;
+	/* the line ends in a NUL, which is no digit: nothing past it is read */
+	for (int i = 0; i < 32; i++) {
+		unsigned hi = HEXV[h[2 * i]];
+		if (!hi)
+			return false;
+		unsigned lo = HEXV[h[2 * i + 1]];
+		if (!lo)
+			return false;
+		e->sum[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	return h[64] == '\0';
 }
 
 /* The body between the magic and the sum line, when the whole is intact. */
@@ -175,16 +207,19 @@ struct fb_hashcache *fb_hashcache_open(const char *path)
 	FB_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char *body = fd >= 0 && fb_read_fd_max(fd, &b, MAX_FILE, &ignore) == 0 ? intact_body(&b) : NULL;
 	if (body) {
-		/* room for every line at once: no rehash while loading */
+		/* room for every line at once: no growing while loading */
 		size_t lines = 0;
 		for (const char *q = body; (q = strchr(q, '\n')); q++)
 			lines++;
 		grow(hc, (lines + 1) * 4 / 3 + 1);
+		hc->entcap = lines + 1;
+		hc->ents = fb_xmalloc(hc->entcap * sizeof(*hc->ents));
 		char *save = NULL;
 		for (char *l = strtok_r(body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			struct hent e;
 			if (!parse_line(l, &e))
 				continue;
+			/* a (dev, ino) twice: the last line wins */
 			*lookup(hc, e.dev, e.ino, true) = e;
 		}
 	}
@@ -194,7 +229,14 @@ struct fb_hashcache *fb_hashcache_open(const char *path)
 
 bool fb_hashcache_get(struct fb_hashcache *hc, const struct stat *st, char digest[72])
 {
-	struct hent *e = lookup(hc, (uint64_t)st->st_dev, (uint64_t)st->st_ino, false);
+	uint64_t dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
+	struct hent *e = NULL;
+	if (hc->cursor < hc->n && hc->ents[hc->cursor].ino == ino && hc->ents[hc->cursor].dev == dev && ino)
+		e = &hc->ents[hc->cursor];
+	else
+		e = lookup(hc, dev, ino, false);
+	if (e)
+		hc->cursor = (size_t)(e - hc->ents) + 1;
 	if (!e || e->size != (uint64_t)st->st_size || e->ms != st->st_mtim.tv_sec ||
 	    NS(e->mns) != (uint64_t)st->st_mtim.tv_nsec || e->cs != st->st_ctim.tv_sec ||
 	    e->cns != (uint64_t)st->st_ctim.tv_nsec) {
@@ -251,16 +293,17 @@ int fb_hashcache_save(struct fb_hashcache *hc, struct fb_err *err)
 		return 0;
 	}
 	size_t used = 0;
-	for (size_t i = 0; i < hc->cap; i++)
-		used += hc->tab[i].ino && (hc->tab[i].mns & USED);
+	for (size_t i = 0; i < hc->n; i++)
+		used += (hc->ents[i].mns & USED) != 0;
 	/* files gone from the context leave entries behind: they go once
 	 * they outnumber what this build used */
 	bool keep_unused = hc->n - used <= used + 10000;
 	struct fb_buf b = FB_BUF_INIT;
 	fb_buf_add(&b, MAGIC, strlen(MAGIC));
-	for (size_t i = 0; i < hc->cap; i++) {
-		const struct hent *e = &hc->tab[i];
-		if (e->ino && ((e->mns & USED) || keep_unused)) {
+	/* in the array's order: the order this build's walk asked in */
+	for (size_t i = 0; i < hc->n; i++) {
+		const struct hent *e = &hc->ents[i];
+		if ((e->mns & USED) || keep_unused) {
 			fb_buf_addf(&b, "%llu %llu %llu %lld %u %lld %u ", (unsigned long long)e->dev,
 				    (unsigned long long)e->ino, (unsigned long long)e->size, (long long)e->ms, NS(e->mns),
 				    (long long)e->cs, e->cns);
@@ -298,6 +341,7 @@ void fb_hashcache_free(struct fb_hashcache *hc)
 	if (!hc)
 		return;
 	free(hc->path);
-	free(hc->tab);
+	free(hc->ents);
+	free(hc->idx);
 	free(hc);
 }

@@ -1,12 +1,11 @@
 #include "layerentry.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "archiveapi.h"
 #include "err.h"
 
 static int hostile(struct fb_err *err, const char *layer, const char *entry, const char *fmt, ...)

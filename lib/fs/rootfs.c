@@ -1,9 +1,8 @@
 #include "rootfs.h"
+#include "archiveapi.h"
 #include "ext4tree.h"
 #include "datawriter.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <endian.h>
 #include <errno.h>

@@ -1,11 +1,10 @@
 /* Layers applied to the in-memory tree of the ext4 writer (rootfs.h):
  * paths resolved inside the root only, whiteouts, hard links, every entry
  * checked (lib/layerentry) before it is written. */
+#include "archiveapi.h"
 #include "rootfs.h"
 #include "ext4tree.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>

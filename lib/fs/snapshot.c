@@ -1,7 +1,5 @@
 #include "snapshot.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "store.h"
 #include "tree.h"

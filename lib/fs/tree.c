@@ -1,7 +1,5 @@
 #include "tree.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "layerentry.h"
 #include "unpack.h"

@@ -1,7 +1,5 @@
 #include "image.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "digest.h"
 #include "err.h"
 #include "log.h"

@@ -1,6 +1,5 @@
 #include "registry.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curlapi.h"
 #include "digest.h"
 #include "err.h"
 #include "http.h"

@@ -1,7 +1,6 @@
 #include "source.h"
 
 #include <errno.h>
-#include <git2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "err.h"
 #include "file.h"
+#include "gitapi.h"
 #include "http.h"
 #include "log.h"
 #include "proc.h"
@@ -130,6 +130,8 @@ static int git_fail(struct fb_err *err, int code, const char *what, const char *
 
 int fb_git_checkout(const char *url, const char *ref, const char *dir, char commit[41], struct fb_err *err)
 {
+	if (!fb_git_load())
+		return fb_err_set(err, FB_EXIT_FAILED, "git", "clone %s: libgit2 cannot be loaded: %s", url, fb_git_why());
 	git_libgit2_init();
 	git_repository *repo = NULL;
 	git_object *obj = NULL;

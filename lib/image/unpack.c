@@ -1,7 +1,5 @@
 #include "unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
@@ -11,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "digest.h"
 #include "err.h"
 #include "util.h"

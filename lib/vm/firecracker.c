@@ -1,9 +1,9 @@
 #include "firecracker.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "curlapi.h"
 #include "err.h"
 #include "firecracker.h"
 #include "log.h"

@@ -336,6 +336,16 @@ EOF
 	grep -q "<$C/Dockerfile>" "$BATS_TEST_TMPDIR/trace"
 	run grep -c "<$C/data/" "$BATS_TEST_TMPDIR/trace"
 	[ "$output" = 0 ]
+	# nothing changed, nothing to remember: the cache file is not written
+	# again (a write is a new file renamed over it: a new inode)
+	local hcf
+	hcf="$FB_STORE/cache/files/$(printf %s "$(realpath "$C")" | sha256sum | cut -c1-16)"
+	local ino
+	ino=$(stat -c %i "$hcf")
+	build --tag=t/hc:1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .build.context_files <<<"$output")" = '{"remembered":40,"read":0}' ]
+	[ "$(stat -c %i "$hcf")" = "$ino" ]
 	# one byte changed in place, same size, the mtime set back: only the
 	# ctime tells, and the file is read again
 	printf 'FILE 7\n' | dd of="$C/data/f7" conv=notrunc status=none
@@ -368,6 +378,55 @@ EOF
 	[ "$status" -eq 0 ]
 	[ ! -e "$f" ]
 	checked t/hc:3
+}
+
+@test "a cached COPY of a tree opens each context directory once (strace), and its key is the one it was" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	mkdir -p "$C/src/a/b/c" "$C/src/d"
+	for d in src src/a src/a/b src/a/b/c src/d; do
+		echo "in $d" >"$C/$d/f"
+		ln -s f "$C/$d/l"
+	done
+	setfattr -n user.k -v v1 "$C/src/a/b" 2>/dev/null || true
+	printf 'FROM scratch\nCOPY src/ /src/\n' >"$C/Dockerfile"
+	touch -d '2020-01-02 03:04:05' "$C"/src/*/f "$C"/src/f
+	sleep 2
+	build --tag=t/walk:1
+	[ "$status" -eq 0 ]
+	[ "$(steps)" = executed ]
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		run --separate-stderr strace -f -y -qq -o "$BATS_TEST_TMPDIR/trace" -e trace=open,openat,openat2 \
+			firebuild rootfs --dockerfile="$C/Dockerfile" --tag=t/walk:1
+	[ "$status" -eq 0 ]
+	[ "$(steps)" = cached ]
+	local d n
+	for d in src/a src/a/b src/a/b/c src/d; do
+		n=$(grep -cE "= [0-9]+<$C/$d>\$" "$BATS_TEST_TMPDIR/trace" || true)
+		[ "$n" = 1 ] || { echo "$d opened $n times"; grep -E "<$C/$d>" "$BATS_TEST_TMPDIR/trace"; return 1; }
+	done
+	# a change deep down still changes the key
+	echo changed >"$C/src/a/b/c/f"
+	build --tag=t/walk:2
+	[ "$status" -eq 0 ]
+	[ "$(steps)" = executed ]
+	[ "$(cat_in t/walk:2 /src/a/b/c/f)" = changed ]
+	checked t/walk:2
+}
+
+@test "the pipeline's tools start without libcurl, libarchive, libgit2: each is loaded when first called" {
+	local t
+	for t in firebuild fb-fetch fb-parse fb-mkrootfs fb-tag; do
+		run readelf -d "$FB_BIN/$t"
+		[ "$status" -eq 0 ]
+		grep -q NEEDED <<<"$output"
+		! grep -E 'NEEDED.*(libcurl|libarchive|libgit2)' <<<"$output" || { echo "$t links it"; return 1; }
+	done
+	# (the suites' layers, registries and git servers call all three)
+	# and when one does, libcurl comes: a Dockerfile over http(s) is
+	# fetched (a server that is not there: libcurl's own error)
+	run --separate-stderr fb-fetch source --dockerfile=http://127.0.0.1:9/Dockerfile
+	[ "$status" -ne 0 ]
+	grep -qi 'connect' <<<"$stderr$output"
 }
 
 @test "an unchanged rebuild keeps the tag's ext4 (same inode, same mtime); a changed one writes a new one; fb-tag put checks what is kept" {

@@ -21,9 +21,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "archiveapi.h"
 #include "err.h"
 #include "rootfs.h"
 #include "tree.h"

@@ -1,7 +1,5 @@
 /* lib/snapshot (what a step changed, as a layer) and lib/copy (COPY's
  * rules, containment, owners) on real directories under /tmp. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "copy.h"
 #include "err.h"
 #include "snapshot.h"

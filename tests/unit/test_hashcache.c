@@ -305,6 +305,95 @@ static int many_files(void)
 	return 0;
 }
 
+/* The file lists its entries in the order the build asked for them (the
+ * next build walks the same order and reads the entries in sequence);
+ * any other order still finds each one; an unchanged table is not written
+ * again. */
+static int walk_order(void)
+{
+	FB_AUTOFREE char *p = cache_path("order");
+	struct fb_hashcache *hc = fb_hashcache_open(p);
+	enum { N = 300 };
+	ino_t inos[N];
+	for (int i = 0; i < N; i++) {
+		inos[i] = (ino_t)((i * 7919) % 1009 + 1); /* no order a hash keeps */
+		struct stat st = file_st(7, inos[i], i + 1, 100);
+		TAP_CHECK(fb_hashcache_put(hc, &st, (i & 1) ? D1 : D2));
+	}
+	struct fb_err err = { 0 };
+	TAP_CHECK(fb_hashcache_save(hc, &err) == 0);
+	fb_hashcache_free(hc);
+	struct fb_buf b = FB_BUF_INIT;
+	TAP_CHECK(fb_read_file(p, &b, &err) == 0);
+	int k = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(b.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned long dev, ino;
+		if (sscanf(l, "%lu %lu ", &dev, &ino) != 2)
+			continue;
+		if (k >= N || ino != (unsigned long)inos[k]) {
+			fb_buf_free(&b);
+			return tap_fail("line %d names inode %lu, the put order says %lu", k, ino,
+					k < N ? (unsigned long)inos[k] : 0ul);
+		}
+		k++;
+	}
+	fb_buf_free(&b);
+	TAP_CHECK(k == N);
+	struct stat before;
+	TAP_CHECK(stat(p, &before) == 0);
+	/* asked for in order, backwards, and with gaps: all found */
+	char d[72];
+	for (int pass = 0; pass < 3; pass++) {
+		hc = fb_hashcache_open(p);
+		for (int j = 0; j < N; j++) {
+			int i = pass == 1 ? N - 1 - j : j;
+			if (pass == 2 && i % 3 == 1)
+				continue;
+			struct stat st = file_st(7, inos[i], i + 1, 100);
+			if (!fb_hashcache_get(hc, &st, d) || strcmp(d, (i & 1) ? D1 : D2)) {
+				fb_hashcache_free(hc);
+				return tap_fail("pass %d: inode %lu not found", pass, (unsigned long)inos[i]);
+			}
+		}
+		/* a file the cache has not seen is a miss */
+		struct stat other = file_st(7, 5000, 1, 100);
+		TAP_CHECK(!fb_hashcache_get(hc, &other, d));
+		TAP_CHECK(fb_hashcache_save(hc, &err) == 0);
+		fb_hashcache_free(hc);
+	}
+	/* nothing put: the file is the one written first (its inode) */
+	struct stat after;
+	TAP_CHECK(stat(p, &after) == 0);
+	TAP_CHECK(after.st_ino == before.st_ino);
+	return 0;
+}
+
+/* a (dev, ino) on two lines of a good file: the last one counts */
+static int duplicate_line_last_wins(void)
+{
+	FB_AUTOFREE char *p = cache_path("dup");
+	struct stat dirp = file_st(1, 1, 1, 100);
+	TAP_CHECK(save_one(p, &dirp, D1) == 0); /* makes the directory */
+	struct stat st = file_st(4, 77, 10, 100);
+	struct fb_buf b = FB_BUF_INIT;
+	fb_buf_addf(&b, "firebuild-hashcache 1\n");
+	for (int i = 0; i < 2; i++)
+		fb_buf_addf(&b, "4 77 10 %lld %ld %lld %ld %s\n", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			    (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, (i ? D2 : D1) + 7);
+	char d[72];
+	fb_sha256_mem(b.data, b.len, d);
+	fb_buf_addf(&b, "sum %s\n", fb_digest_hex(d));
+	struct fb_err err = { 0 };
+	TAP_CHECK(fb_write_file_atomic(p, b.data, b.len, 0600, &err) == 0);
+	fb_buf_free(&b);
+	struct fb_hashcache *hc = fb_hashcache_open(p);
+	TAP_CHECK(fb_hashcache_get(hc, &st, d));
+	TAP_STREQ(d, D2);
+	fb_hashcache_free(hc);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "a digest put is got back, also after a save and a reopen", hit_after_put_and_reopen },
 	{ "dev, ino, size, mtime and ctime each make a miss", miss_on_each_field },
@@ -312,6 +401,8 @@ static const struct tap_case cases[] = {
 	{ "a damaged, torn or linked cache file is ignored", damaged_file_ignored },
 	{ "hostile lines are dropped one by one", hostile_lines },
 	{ "20000 files survive a save", many_files },
+	{ "saved in the order asked for; found in any order; not rewritten unchanged", walk_order },
+	{ "a (dev, ino) on two lines: the last counts", duplicate_line_last_wins },
 };
 
 int main(void)

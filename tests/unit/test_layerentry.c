@@ -1,9 +1,8 @@
 /* lib/layerentry: the checks both layer appliers share — names, "..",
  * absolute paths, link targets, hard links, device nodes, whiteouts. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <string.h>
 
+#include "archiveapi.h"
 #include "err.h"
 #include "layerentry.h"
 #include "tap.h"
