@@ -105,6 +105,17 @@ teardown_file() {
 	[[ "$output" != *ttyS1* ]]
 }
 
+@test "run: /dev is the kernel's devtmpfs (the VM's copy has the mount points), once, nosuid; the rest mounted as before" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/cat /proc/mounts
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' /dev ' <<<"$output")" = 1 ]
+	grep -q '^devtmpfs /dev devtmpfs rw,nosuid' <<<"$output"
+	for m in '/proc proc rw,nosuid,nodev,noexec' '/sys sysfs rw,nosuid,nodev,noexec' '/dev/pts devpts rw,nosuid,noexec' \
+		'/dev/shm tmpfs rw,nosuid,nodev' '/run tmpfs rw,nosuid,nodev' '/tmp tmpfs rw,nosuid,nodev'; do
+		grep -q " $m" <<<"$output"
+	done
+}
+
 @test "run: the supervisor learns of QEMU's end from a pidfd, not at its poll's next timeout (bench/boot)" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	# (LeakSanitizer cannot run under ptrace: off under the sanitizer build)

@@ -80,6 +80,7 @@ char **jstrv(const struct jval *o, const char *key, size_t *n);
 
 /* system.c */
 void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);
+bool mounted(const char *dir, const char *parent);
 void write_file(const char *path, const char *data, mode_t mode);
 int open_ctl(void);
 /* The virtio-serial port the host named want, opened (non-blocking), or -1. */
