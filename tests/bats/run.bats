@@ -116,6 +116,12 @@ teardown_file() {
 	done
 }
 
+@test "run: a foreground VM's root disk goes with it, so the config drive tells fb-init to skip the sync at the end" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c 'tr -d "\\000" </dev/vdb; echo'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"discard_root":true'* ]]
+}
+
 @test "run: the supervisor learns of QEMU's end from a pidfd, not at its poll's next timeout (bench/boot)" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	# (LeakSanitizer cannot run under ptrace: off under the sanitizer build)
@@ -154,6 +160,8 @@ teardown_file() {
 	local pid
 	pid=$(jq -r .vm.pid <<<"$output")
 	kill -0 "$pid"
+	# its root disk stays after it: fb-init is not told to skip the sync
+	! grep -aq discard_root "$FB_RUN_CACHE/runs/trap1/config.drive"
 	# a duplicate name is refused while it runs (4: a name in use)
 	run --separate-stderr firebuild run --from=t/trap:1 --name=trap1 --daemonize
 	[ "$status" -eq 4 ]

@@ -47,7 +47,8 @@
 
 /* report.c */
 extern int g_ctl;    /* the control port, or -1 */
-extern bool g_trace; /* fb_init_trace=1 on the kernel command line */
+extern bool g_trace;
+extern bool g_discard_root; /* the config drive's discard_root: no sync at the end */ /* fb_init_trace=1 on the kernel command line */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ctl_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit code to the host (control port and console), sync, power off. */

@@ -56,6 +56,8 @@ int main(int argc, char **argv)
 		fail(125, "config drive %s: not a JSON object", CONFIG_DEV);
 
 	trace("config read");
+	const struct jval *discard = jget(&cfg, "discard_root");
+	g_discard_root = discard && discard->t == J_BOOL && discard->b;
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
