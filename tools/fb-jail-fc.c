@@ -82,7 +82,8 @@ int supervise_fc(struct vm *v, const struct fb_vm_spec *m, const char *binary, s
 	}
 	for (int i = 0; ret == 0 && i < 100 && access(sock, F_OK) != 0; i++)
 		usleep(50000);
-	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init %s",
+	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init "
+				  FB_KARGS_ALL " %s",
 				  m->kernel_args ? m->kernel_args : "");
 	const struct fb_network *net = m->network;
 	/* the metadata: the spec's object as it is, or the VM's own */

@@ -209,6 +209,9 @@ again:
 	if (saved)
 		save_state(v);
 	int ctl = -1, code = -1, status = 0;
+	/* QEMU's end wakes the loop (with console and control port closed,
+	 * nothing else would until the poll's timeout) */
+	int pidfd = fb_proc_pidfd(p.pid);
 	bool stop_sent = false;
 	time_t stop_at = 0;
 	char msg[512] = "", line[1024];
@@ -243,8 +246,9 @@ again:
 			kill(p.pid, SIGKILL);
 			stop_at = time(NULL) + 3600;
 		}
-		struct pollfd pf[3] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 }, { trial.fd, POLLIN, 0 } };
-		if (poll(pf, 3, 100) > 0) {
+		struct pollfd pf[4] = { { con, POLLIN, 0 }, { ctl, POLLIN, 0 }, { trial.fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+		/* until QEMU's control socket answers, it is tried every 10 ms */
+		if (poll(pf, 4, ctl == -1 ? 10 : 100) > 0) {
 			if (con >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
 				copy_console(v, &con, con_out, &first);
 			if (ctl >= 0 && (pf[1].revents & (POLLIN | POLLHUP)))
@@ -264,6 +268,8 @@ again:
 			}
 		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	if (boot)
 		fb_span_error(boot, "the guest ended before its workload started");
 	fb_span_end(start);
@@ -366,7 +372,9 @@ int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, str
 	push(tcg, "-kernel");
 	push(tcg, m->kernel);
 	push(tcg, "-append");
-	fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet %s",
+	size_t append = tcg->n; /* the KVM variant's has no FB_KARGS_TCG */
+	fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet "
+					     FB_KARGS_ALL " " FB_KARGS_TCG " %s",
 					     m->kernel_args ? m->kernel_args : ""));
 	push(tcg, "-chardev");
 	push(tcg, "stdio,id=con,signal=off");
@@ -400,8 +408,14 @@ int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, str
 	bool try_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && !(accel && !strcmp(accel, "tcg")) &&
 		       (access(v->kvm_broken, F_OK) != 0 || (accel && !strcmp(accel, "kvm")));
 	if (try_kvm) {
-		for (size_t i = 0; i < tcg->n; i++)
-			push(kvm, tcg->v[i]);
+		for (size_t i = 0; i < tcg->n; i++) {
+			if (i == append)
+				fb_strv_push_owned(kvm, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 "
+								     "reboot=t quiet " FB_KARGS_ALL " %s",
+								     m->kernel_args ? m->kernel_args : ""));
+			else
+				push(kvm, tcg->v[i]);
+		}
 		push(kvm, "-accel");
 		push(kvm, "kvm");
 		push(kvm, "-cpu");

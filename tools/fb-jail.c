@@ -511,7 +511,10 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		rc = fb_tool_fail(err);
 		goto out;
 	}
-	/* the config drive prepare described, with the network fb-net made */
+	/* the config drive prepare described, with the network fb-net made;
+	 * a root disk removed after the VM (foreground) need not be synced */
+	if (spec.config)
+		spec.config->discard_root = spec.remove_after;
 	if (spec.config && fb_drive_write(spec.config_drive, spec.config, spec.network, err) < 0) {
 		rc = fb_tool_fail(err);
 		goto out;

@@ -29,6 +29,7 @@
 #include "tree.h"
 #include "tool.h"
 #include "util.h"
+#include "vm.h"
 
 #include "fb-io.h"
 #include "fb-runtime.h"
@@ -95,8 +96,14 @@ static void qemu_argv(struct sup *s, struct fb_strv *a)
 	push(a, "/vmlinux");
 	push(a, "-initrd");
 	push(a, "/initrd");
+	/* the settings' accel (FB_ACCEL overrides): KVM where it runs guests */
+	const char *accel = getenv("FB_ACCEL");
+	if (!accel || !*accel)
+		accel = s->set->accel;
+	bool kvm = accel && !strcmp(accel, "kvm");
 	push(a, "-append");
-	fb_strv_push_owned(a, fb_xasprintf("console=ttyS0 panic=-1 reboot=t quiet rdinit=/init %s", b->kernel_args ? b->kernel_args : ""));
+	fb_strv_push_owned(a, fb_xasprintf("console=ttyS0 panic=-1 reboot=t quiet rdinit=/init " FB_KARGS_ALL "%s %s",
+					   kvm ? "" : " " FB_KARGS_TCG, b->kernel_args ? b->kernel_args : ""));
 	push(a, "-chardev");
 	push(a, "stdio,id=con,signal=off");
 	push(a, "-serial");
@@ -133,11 +140,7 @@ static void qemu_argv(struct sup *s, struct fb_strv *a)
 		push(a, "-device");
 		fb_strv_push_owned(a, fb_xasprintf("virtio-net-device,netdev=n%d,mac=%s", i, s->taps[i].mac));
 	}
-	/* the settings' accel (FB_ACCEL overrides): KVM where it runs guests */
-	const char *accel = getenv("FB_ACCEL");
-	if (!accel || !*accel)
-		accel = s->set->accel;
-	if (accel && !strcmp(accel, "kvm")) {
+	if (kvm) {
 		push(a, "-accel");
 		push(a, "kvm");
 		push(a, "-cpu");
@@ -233,7 +236,7 @@ static int configure_fc(struct sup *s, const char *api, struct fb_err *err)
 {
 	struct rt_bundle *b = s->b;
 	/* Firecracker's usual command line, then ours (fb-init from the initramfs) */
-	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules quiet rdinit=/init %s",
+	char *args = fb_xasprintf("console=ttyS0 noapic reboot=k panic=1 pci=off nomodules quiet rdinit=/init " FB_KARGS_ALL " %s",
 				  b->kernel_args ? b->kernel_args : "");
 	struct call {
 		char *path, *body; /* lib/vm/firecracker_doc's bodies */

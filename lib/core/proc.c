@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,17 @@ int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct f
 	p->out_fd = out[0];
 	p->err_fd = er[0];
 	return 0;
+}
+
+int fb_proc_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	long fd = syscall(SYS_pidfd_open, pid, 0); /* close-on-exec always */
+	return fd >= 0 ? (int)fd : -1;
+#else
+	(void)pid;
+	return -1;
+#endif
 }
 
 int fb_proc_wait(pid_t pid, int *status, struct fb_err *err)

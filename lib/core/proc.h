@@ -31,6 +31,9 @@ struct fb_proc {
 
 int fb_proc_spawn(char *const argv[], const struct fb_spawn_opts *opts, struct fb_proc *p,
 		  struct fb_err *err) FB_MUST_CHECK;
+/* A pidfd for a child (readable once it has ended: a poll set learns of
+ * the end at once), or -1 where the kernel has none (Linux < 5.3). */
+int fb_proc_pidfd(pid_t pid);
 /* Waits (retrying EINTR) and stores the raw status. */
 int fb_proc_wait(pid_t pid, int *status, struct fb_err *err) FB_MUST_CHECK;
 /* exit code, or 128+N for signal N. */

@@ -173,6 +173,34 @@ int fb_ext4_put_file(const char *image, const char *path, const void *data, size
 	return r;
 }
 
+int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err)
+{
+	ext2_filsys fs;
+	if (open_fs(image, true, &fs, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *slash = strrchr(dirs[i], '/');
+		if (dirs[i][0] != '/' || !slash[1]) {
+			r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a directory's absolute path", dirs[i]);
+			break;
+		}
+		ext2_ino_t ino;
+		errcode_t e = ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dirs[i], &ino);
+		if (e != EXT2_ET_FILE_NOT_FOUND) {
+			if (e)
+				r = e2err(err, e, "%s: %s", image, dirs[i]);
+			continue; /* there (a directory, a link, a file): as it is */
+		}
+		ext2_ino_t dir;
+		r = find_dir(fs, image, dirs[i], &dir, err);
+	}
+	errcode_t e = r == 0 ? ext2fs_close_free(&fs) : (ext2fs_free(fs), 0);
+	if (e)
+		return e2err(err, e, "%s: write the file system", image);
+	return r;
+}
+
 /* ---- the tree copied out ---- */
 
 struct ex {

@@ -21,6 +21,12 @@ struct fb_err;
 int fb_ext4_put_file(const char *image, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
 		     gid_t gid, struct fb_err *err) FB_MUST_CHECK;
 
+/* Make each directory of dirs (absolute, in the image; its parent must be
+ * there) that is missing, 0755 and root's; a name that is there, whatever
+ * it is, is left as it is. fb-jail prepare makes fb-init's mount points
+ * so (the kernel mounts devtmpfs on a /dev it finds). */
+int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err) FB_MUST_CHECK;
+
 /* Copy the image's tree into dest (an empty directory): directories,
  * regular files (holes stay holes), symbolic links, with owners, modes
  * and times; as `debugfs rdump` did: hard links become copies, setuid and

@@ -24,6 +24,7 @@ struct fb_drive_config {
 	char *user, *workdir, *stop_signal; /* NULL: the image's default */
 	long long stop_timeout;             /* seconds */
 	struct fb_drive_ssh *ssh;           /* NULL: no SSH */
+	bool discard_root;                  /* the root disk goes when the VM ends: no sync before the end */
 };
 
 void fb_drive_config_free(struct fb_drive_config *c);

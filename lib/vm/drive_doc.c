@@ -16,6 +16,7 @@ static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
 static const struct fb_jshape strv = { .kinds = FB_J_ARRAY, .items = &str };
 static const struct fb_jshape strv_opt = { .kinds = FB_J_ARRAY | FB_J_NULL, .items = &str };
 static const struct fb_jshape seconds_opt = { .kinds = FB_J_INT | FB_J_NULL, .min = 0, .max = 2147483647.0 };
+static const struct fb_jshape bool_opt = { .kinds = FB_J_BOOL | FB_J_NULL };
 static const struct fb_jfield ssh_fields[] = {
 	FB_REQ("user", &str),
 	FB_REQ("keys", &strv),
@@ -33,6 +34,7 @@ static const struct fb_jfield config_fields[] = {
 	FB_OPT("stop_signal", &str_opt),
 	FB_OPT("stop_timeout", &seconds_opt),
 	FB_OPT("ssh", &ssh_opt),
+	FB_OPT("discard_root", &bool_opt),
 	FB_END,
 };
 static const struct fb_jshape config = { .kinds = FB_J_OBJECT, .fields = config_fields };
@@ -71,6 +73,7 @@ int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct
 	out->workdir = fb_jv_dup_str(v, "workdir");
 	out->stop_signal = fb_jv_dup_str(v, "stop_signal");
 	out->stop_timeout = fb_jv_int(v, "stop_timeout", 10);
+	out->discard_root = fb_jv_bool(v, "discard_root", false);
 	jv ssh = fb_json_member(v, "ssh");
 	if (jv_get_kind(ssh) == JV_KIND_OBJECT) {
 		out->ssh = fb_xcalloc(1, sizeof(*out->ssh));
@@ -109,6 +112,8 @@ jv fb_drive_to_jv(const struct fb_drive_config *c, const struct fb_network *net,
 		o = jv_object_set(o, jv_string("workdir"), jv_string(c->workdir));
 	if (c->stop_signal)
 		o = jv_object_set(o, jv_string("stop_signal"), jv_string(c->stop_signal));
+	if (c->discard_root)
+		o = jv_object_set(o, jv_string("discard_root"), jv_true());
 	return jv_object_set(o, jv_string("stop_timeout"), jv_number((double)c->stop_timeout));
 }
 

@@ -11,6 +11,19 @@
 #include "state.h"
 #include "store.h"
 
+/* Kernel command-line words every guest gets, under QEMU and Firecracker
+ * (before the user's --kernel-args, which can override them): no legacy
+ * BSD ptys (pty_init made 256 pairs, 45-70 ms of a TCG boot; the guest's
+ * ptys are /dev/pts) and one 8250 port probed, the console (bench/boot). */
+#define FB_KARGS_ALL "pty.legacy_count=0 8250.nr_uarts=1"
+/* Under TCG only (not KVM, not Firecracker: calibrations there are quick
+ * and their results right): the local APIC timer is not calibrated, 2 x
+ * 100 ms of PIT ticks (the PIT ticks instead, broadcast to other vCPUs);
+ * no IO-APIC timer check; the delay loop preset instead of measured
+ * (TCG measures 750-870 BogoMIPS here; udelay only has to be roughly
+ * right for emulated devices). MACHINE-NOTES: pit=off hangs TCG. */
+#define FB_KARGS_TCG "nolapic_timer no_timer_check lpj=1600000"
+
 /* A VM id or --name: 1-20 characters of [a-zA-Z0-9]. */
 bool fb_vm_valid_name(const char *s);
 /* A new VM id: 12 hex digits, from /dev/urandom. */

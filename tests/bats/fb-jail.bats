@@ -95,6 +95,11 @@ image() { fb-tag get fb/busybox:1; }
 	[ "$(stat -c '%u %a' "$dir/rootfs.ext4")" = "0 600" ]
 	debugfs -R "dump /sbin/fb-init $D/init.out" "$dir/rootfs.ext4" 2>/dev/null
 	cmp "$D/init.out" "$FB_BIN/fb-init"
+	# and fb-init's mount points the image lacked (the kernel mounts
+	# devtmpfs on /dev; fb-init makes no directory at boot)
+	for m in /proc /sys /dev /run /tmp; do
+		debugfs -R "stat $m" "$dir/rootfs.ext4" 2>/dev/null | grep -q 'Type: directory'
+	done
 	[ ! -e "$dir/config.drive" ] && [ ! -e "$dir/state.json" ] && [ ! -e /var/run/netns/fb-pj1 ]
 	# the name is taken (its directory), its lock no longer held
 	flock -n "$dir/lock" true

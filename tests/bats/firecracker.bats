@@ -48,6 +48,10 @@ FC="--no-jail --vmm=firecracker --binary-firecracker=$BATS_TEST_DIRNAME/fake-fir
 	[ "$(jq -rs '.[2].body | "\(.vcpu_count) \(.mem_size_mib)"' "$FAKE_FC_LOG")" = "2 256" ]
 	# the seed's kernel arguments, then ours
 	[[ "$(jq -rs '.[3].body.boot_args' "$FAKE_FC_LOG")" == "console=ttyS0 noapic reboot=k panic=1 pci=off nomodules rw root=/dev/vda init=/sbin/fb-init"* ]]
+	# what every guest gets (no legacy ptys, one 8250 port), not TCG's own
+	[[ "$(jq -rs '.[3].body.boot_args' "$FAKE_FC_LOG")" == *" pty.legacy_count=0 8250.nr_uarts=1"* ]]
+	[[ "$(jq -rs '.[3].body.boot_args' "$FAKE_FC_LOG")" != *"nolapic_timer"* ]]
+	[[ "$(jq -rs '.[3].body.boot_args' "$FAKE_FC_LOG")" != *"lpj="* ]]
 	[ "$(jq -rs '.[4].body.is_root_device' "$FAKE_FC_LOG")" = true ]
 	[ "$(jq -rs '.[5].body.is_read_only' "$FAKE_FC_LOG")" = true ]
 	[ "$(jq -rs '.[6].body.action_type' "$FAKE_FC_LOG")" = InstanceStart ]

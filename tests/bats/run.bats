@@ -89,6 +89,48 @@ teardown_file() {
 	[ "$status" -eq 143 ]
 }
 
+@test "run under TCG: the guest skips TCG's slow calibrations and the devices it does not use (bench/boot)" {
+	FB_ACCEL=tcg run --separate-stderr firebuild run --from=fb/busybox:1 -- \
+		/bin/sh -c 'cat /proc/cmdline; grep "^ *LOC:" /proc/interrupts; cat /proc/tty/drivers; ls /dev'
+	[ "$status" -eq 0 ]
+	for w in nolapic_timer no_timer_check lpj=1600000 pty.legacy_count=0 8250.nr_uarts=1; do
+		[[ "$output" == *" $w "* ]]
+	done
+	# the kernel took them: no local APIC timer ticks, no legacy pty driver
+	# and devices, one serial port
+	[[ "$output" =~ LOC:\ +0\  ]]
+	[[ "$output" != *"/dev/pty "* ]]
+	[[ "$output" != *ptyp0* ]]
+	[[ "$output" == *ttyS0* ]]
+	[[ "$output" != *ttyS1* ]]
+}
+
+@test "run: /dev is the kernel's devtmpfs (the VM's copy has the mount points), once, nosuid; the rest mounted as before" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/cat /proc/mounts
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' /dev ' <<<"$output")" = 1 ]
+	grep -q '^devtmpfs /dev devtmpfs rw,nosuid' <<<"$output"
+	for m in '/proc proc rw,nosuid,nodev,noexec' '/sys sysfs rw,nosuid,nodev,noexec' '/dev/pts devpts rw,nosuid,noexec' \
+		'/dev/shm tmpfs rw,nosuid,nodev' '/run tmpfs rw,nosuid,nodev' '/tmp tmpfs rw,nosuid,nodev'; do
+		grep -q " $m" <<<"$output"
+	done
+}
+
+@test "run: a foreground VM's root disk goes with it, so the config drive tells fb-init to skip the sync at the end" {
+	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c 'tr -d "\\000" </dev/vdb; echo'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"discard_root":true'* ]]
+}
+
+@test "run: the supervisor learns of QEMU's end from a pidfd, not at its poll's next timeout (bench/boot)" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# (LeakSanitizer cannot run under ptrace: off under the sanitizer build)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		run strace -f -qq -e trace=pidfd_open -o "$D/pidfd.trace" firebuild run --from=fb/busybox:1 -- /bin/true
+	[ "$status" -eq 0 ]
+	grep -Eq 'pidfd_open\([0-9]+, 0\) += [0-9]' "$D/pidfd.trace"
+}
+
 @test "run: orphans that exit are reaped (no zombies, seen from inside)" {
 	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/sh -c \
 		'for i in 1 2 3; do (sleep 0.1 &) ; done; sleep 1; echo "zombies=$(ps -o stat | grep -c "^Z")"'
@@ -118,6 +160,8 @@ teardown_file() {
 	local pid
 	pid=$(jq -r .vm.pid <<<"$output")
 	kill -0 "$pid"
+	# its root disk stays after it: fb-init is not told to skip the sync
+	! grep -aq discard_root "$FB_RUN_CACHE/runs/trap1/config.drive"
 	# a duplicate name is refused while it runs (4: a name in use)
 	run --separate-stderr firebuild run --from=t/trap:1 --name=trap1 --daemonize
 	[ "$status" -eq 4 ]

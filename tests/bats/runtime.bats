@@ -32,6 +32,12 @@ teardown() {
 	mkbundle b2 '["/bin/sh","-c","kill -TERM $$"]'
 	run fbrt run --bundle "$D/b2" r2
 	[ "$status" -eq 143 ]
+	# the guest's command line has fb-jail's boot options (TCG's too: the
+	# settings here ask for no KVM; docs/tools/fb-jail.md)
+	mkbundle b3 '["/bin/cat","/proc/cmdline"]'
+	FB_ACCEL=tcg run fbrt run --bundle "$D/b3" r3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" pty.legacy_count=0 8250.nr_uarts=1 nolapic_timer no_timer_check lpj=1600000 "* ]]
 }
 
 @test "create/start/state/kill/delete: the lifecycle; state validates against the runtime-spec's state schema" {

@@ -121,6 +121,35 @@ static int put_refuses(void)
 	return 0;
 }
 
+static int put_dirs_makes_only_the_missing(void)
+{
+	if (!have_tools())
+		return 77;
+	char *img = make_image("dirs", true);
+	TAP_CHECK(img);
+	struct fb_err err = { 0 };
+	/* /etc is there, /data/link is a link (left as it is), /proc and
+	 * /proc/x are made in that order */
+	const char *const dirs[] = { "/proc", "/etc", "/data/link", "/proc/x" };
+	TAP_CHECK(fb_ext4_put_dirs(img, dirs, FB_ARRAY_LEN(dirs), &err) == 0);
+	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'stat /proc/x' %s 2>/dev/null | grep -q 'Type: directory    Mode:  0755'", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'stat /proc' %s 2>/dev/null | grep -q 'User:     0   Group:     0'", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'stat /data/link' %s 2>/dev/null | grep -q 'Type: symlink'", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'cat /etc/greeting' %s 2>/dev/null | grep -qx hello", img) == 0);
+	/* again: nothing to do; a parent that is not there, a relative path */
+	TAP_CHECK(fb_ext4_put_dirs(img, dirs, FB_ARRAY_LEN(dirs), &err) == 0);
+	const char *const orphan[] = { "/no/such" };
+	TAP_CHECK(fb_ext4_put_dirs(img, orphan, 1, &err) == -1);
+	TAP_CHECK(strstr(err.msg, "/no/such"));
+	err = (struct fb_err){ 0 };
+	const char *const rel[] = { "proc" };
+	TAP_CHECK(fb_ext4_put_dirs(img, rel, 1, &err) == -1 && err.code == FB_EXIT_USAGE);
+	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
+	free(img);
+	return 0;
+}
+
 static int extract_is_rdump(void)
 {
 	if (!have_tools())
@@ -167,6 +196,8 @@ static const struct tap_case cases[] = {
 	{ "put: a link on the way is followed inside the image, the old file replaced, the image whole",
 	  put_follows_links_and_replaces },
 	{ "put: a directory, a relative path, a file as a directory, not an ext4 image: refused", put_refuses },
+	{ "put_dirs: the missing directories made (0755, root's), what is there left, the image whole",
+	  put_dirs_makes_only_the_missing },
 	{ "extract: owners, modes, links, holes as rdump gave them; hard links copies; no setuid, no fifo", extract_is_rdump },
 };
 

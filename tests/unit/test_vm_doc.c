@@ -270,6 +270,12 @@ static int drive_and_mmds(void)
 			  "\"interfaces\":[],\"tap\":null,\"dns\":[\"9.9.9.9\"]},\"dns\":[\"9.9.9.9\"],\"id\":\"v1\",\"hostname\":\"h\","
 			  "\"env\":[\"SECRET=x\"],\"entrypoint\":[],\"cmd\":[\"true\"],\"stop_timeout\":5}");
 	fb_buf_free(&b);
+	/* a root disk thrown away after the VM: fb-init is told (no sync) */
+	c.discard_root = true;
+	TAP_CHECK(fb_drive_write(p, &c, NULL, &err) == 0);
+	TAP_CHECK(fb_read_file(p, &b, &err) == 0);
+	TAP_CHECK(strstr(b.data, ",\"discard_root\":true,\"stop_timeout\":5}"));
+	fb_buf_free(&b);
 	/* the MMDS: never the environment */
 	char *m = fb_mmds_vm_json("v1", "a/b:1", "h", NULL, c.ssh);
 	TAP_STREQ(m, "{\"firebuild\":{\"id\":\"v1\",\"image\":\"a/b:1\",\"hostname\":\"h\",\"network\":null,\"ssh\":{\"user\":\"s\","

@@ -47,7 +47,8 @@
 
 /* report.c */
 extern int g_ctl;    /* the control port, or -1 */
-extern bool g_trace; /* fb_init_trace=1 on the kernel command line */
+extern bool g_trace;
+extern bool g_discard_root; /* the config drive's discard_root: no sync at the end */ /* fb_init_trace=1 on the kernel command line */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ctl_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit code to the host (control port and console), sync, power off. */
@@ -80,6 +81,7 @@ char **jstrv(const struct jval *o, const char *key, size_t *n);
 
 /* system.c */
 void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);
+bool mounted(const char *dir, const char *parent);
 void write_file(const char *path, const char *data, mode_t mode);
 int open_ctl(void);
 /* The virtio-serial port the host named want, opened (non-blocking), or -1. */

@@ -33,7 +33,12 @@ int main(int argc, char **argv)
 	trace("start");
 	mnt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	/* the kernel mounted it when the image has a /dev (fb-jail prepare
+	 * makes one): nosuid, as ours would be */
+	if (!mounted("/dev", "/"))
+		mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	else if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID, NULL) < 0)
+		say("fb-init: warning: remount /dev nosuid: %s", strerror(errno));
 	mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666");
 	mnt("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mnt("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
@@ -51,6 +56,8 @@ int main(int argc, char **argv)
 		fail(125, "config drive %s: not a JSON object", CONFIG_DEV);
 
 	trace("config read");
+	const struct jval *discard = jget(&cfg, "discard_root");
+	g_discard_root = discard && discard->t == J_BOOL && discard->b;
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
