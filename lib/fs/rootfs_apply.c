@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "follow.h"
 #include "layerentry.h"
 #include "proc.h"
 #include "unpack.h"
@@ -348,7 +349,8 @@ int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, stru
 #define AHEAD_MIB 64
 #define AHEAD_LAYERS 1
 
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err)
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, struct fb_follow *const *follow,
+			   size_t n, struct fb_err *err)
 {
 	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
 	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
@@ -360,6 +362,15 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		/* keep a few layers decompressing ahead of the one applied */
 		while (started < n && started <= i + AHEAD_LAYERS) {
+			if (follow && follow[started]) {
+				if (fb_unpack_open_follow(follow[started], names[started], started == i ? 24 : AHEAD_MIB,
+							  &us[started], &as[started], err) < 0) {
+					ret = -1;
+					break;
+				}
+				started++;
+				continue;
+			}
 			fds[started] = open(paths[started], O_RDONLY | O_CLOEXEC);
 			if (fds[started] < 0) {
 				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
@@ -376,6 +387,9 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 			ret = apply_archive(r, as[i], names[i], err);
 		fb_unpack_free(us[i]);
 		us[i] = NULL;
+		/* a layer read as it downloaded: the rest of it, and its digest */
+		if (ret == 0 && follow && follow[i])
+			ret = fb_follow_finish(follow[i], err);
 		close(fds[i]);
 		fds[i] = -1;
 	}

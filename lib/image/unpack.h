@@ -21,6 +21,11 @@ int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archiv
  * a layer started early decompresses that far before it is read. */
 int fb_unpack_open_ahead(int fd, const char *name, unsigned chunks, struct fb_unpack **u, struct archive **a,
 			 struct fb_err *err) FB_MUST_CHECK;
+/* The same for a layer still downloading (follow.h): the producer reads it
+ * as it grows; once the layer is applied, fb_follow_finish verifies it. */
+struct fb_follow;
+int fb_unpack_open_follow(struct fb_follow *f, const char *name, unsigned chunks, struct fb_unpack **u,
+			  struct archive **a, struct fb_err *err) FB_MUST_CHECK;
 /* Call fn for every entry of a layer; WARN headers are not fatal (real
  * layers carry names libarchive warns about). Errors name the layer. */
 struct archive_entry;
