@@ -5,6 +5,7 @@
  * builds.) */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -299,6 +300,9 @@ int main(int argc, char **argv)
 		struct fb_image img;
 		bool written = false;
 		if (o.stream) {
+			/* the reader may be gone when an error object follows the
+			 * document: that is a failed write (exit 1), not a signal */
+			signal(SIGPIPE, SIG_IGN);
 			o.img.ready = write_early;
 			o.img.ready_ctx = &written;
 		}

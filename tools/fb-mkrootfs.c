@@ -326,12 +326,18 @@ static int layer_files(const struct fb_image *img, const char *store, struct fb_
 /* Bare layers (no image, no config digest): the ext4's identity comes
  * from the layers' own digests, read here, so that the same files give the
  * same image anywhere. */
-static int layers_seed(const struct fb_strv *paths, const char *from_tree, char **seed, struct fb_err *err)
+static int layers_seed(const struct fb_strv *paths, const struct input *in, const char *from_tree, char **seed,
+		       struct fb_err *err)
 {
 	struct fb_buf b = FB_BUF_INIT;
 	char *buf = fb_xmalloc(1 << 20);
 	int ret = -1;
 	for (size_t i = 0; i < paths->n; i++) {
+		if (in && in->follow && in->follow[i]) {
+			/* still downloading: its bytes will hash to its digest */
+			fb_buf_addf(&b, "%s\n", in->image.layers[i].digest);
+			continue;
+		}
 		int fd = open(paths->v[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			fb_err_errno(err, errno, "layer %s", paths->v[i]);
@@ -481,7 +487,7 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 	/* the same image, the same bytes: its config digest and time */
 	if (in->has_image && in->image.config_digest) {
 		seed = fb_xstrdup(in->image.config_digest);
-	} else if (layers_seed(&paths, o->from_tree, &seed, err) < 0) {
+	} else if (layers_seed(&paths, in, o->from_tree, &seed, err) < 0) {
 		goto out;
 	}
 	struct fb_mkext4_opts mo = { .output = out, .disk_size = o->disk_size, .layers = paths.v, .names = names.v,

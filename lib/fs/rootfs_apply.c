@@ -390,6 +390,14 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 		/* a layer read as it downloaded: the rest of it, and its digest */
 		if (ret == 0 && follow && follow[i])
 			ret = fb_follow_finish(follow[i], err);
+		else if (ret < 0 && follow && follow[i] && strcmp(err->kind, "cancelled")) {
+			/* bytes that do not hash to the digest are the download's
+			 * fault, not the tar's: read on to know which it is */
+			struct fb_err ferr = { 0 };
+			fb_follow_error(follow[i], err);
+			if (fb_follow_finish(follow[i], &ferr) < 0)
+				*err = ferr;
+		}
 		close(fds[i]);
 		fds[i] = -1;
 	}

@@ -215,6 +215,12 @@ const unsigned char *fb_follow_tail(const struct fb_follow *l)
 	return l->tail;
 }
 
+void fb_follow_error(const struct fb_follow *l, struct fb_err *err)
+{
+	if (l->failed)
+		*err = l->err;
+}
+
 void fb_follow_cancel(struct fb_follow *l)
 {
 	atomic_store(&l->cancel, true);

@@ -45,6 +45,9 @@ int fb_follow_head(struct fb_follow *l, void *buf, size_t n, struct fb_err *err)
 ssize_t fb_follow_read(struct fb_follow *l, void *buf, size_t n, struct fb_err *err);
 /* Read what is left (the decompressor may stop before the end) and verify. */
 int fb_follow_finish(struct fb_follow *l, struct fb_err *err) FB_MUST_CHECK;
+/* When the layer failed (a mismatch, the download short), its error
+ * replaces *err (a decompressor's message about the bytes it got). */
+void fb_follow_error(const struct fb_follow *l, struct fb_err *err);
 /* From another thread: a read waiting for bytes gives -1 at once (the
  * reader stops); fb_follow_finish reads on after it. */
 void fb_follow_cancel(struct fb_follow *l);
