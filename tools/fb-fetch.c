@@ -106,6 +106,13 @@ static int write_early(void *ctx, const struct fb_image *img, struct fb_err *err
 	int r = fb_doc_write(doc, err);
 	fb_doc_free(doc);
 	*written = r == 0;
+	size_t n = 0;
+	for (size_t i = 0; img->pending && i < img->nlayers; i++)
+		n += img->pending[i].pending;
+	char pending[32];
+	snprintf(pending, sizeof(pending), "%zu", n);
+	if (r == 0)
+		fb_log_fields(FB_LOG_INFO, "document written, layers still downloading", "pending", pending, (char *)NULL);
 	return r;
 }
 

@@ -136,11 +136,14 @@ nothing_left() {
 	local a b
 	a=$(sha256sum <"$FB_STORE/rootfs/by/hand/1/rootfs.ext4" | cut -c1-64)
 	[ "$(jq -r .rootfs_sha256 "$FB_STORE/rootfs/by/hand/1/image.json")" = "$a" ]
-	run_split env FB_STORE="$S/store2" http_proxy="$PROXY" firebuild rootfs --docker-image="$REG/test/stream:1" --tag=by/cli:1
+	run_split env FB_STORE="$S/store2" http_proxy="$PROXY" firebuild rootfs --log-format=json --docker-image="$REG/test/stream:1" --tag=by/cli:1
 	[ "$status" -eq 0 ]
+	# the dispatcher's fb-fetch streams: its document went out with 3 layers pending
+	grep '"msg":"document written, layers still downloading"' <<<"$stderr" | grep -q '"pending":"3"\|"pending":3'
+
 	b=$(sha256sum <"$S/store2/rootfs/by/cli/1/rootfs.ext4" | cut -c1-64)
 	[ "$a" = "$b" ]
-	# the dispatcher's pipeline is the streamed one
+	# straight from the registry (no proxy) too
 	run_split env FB_STORE="$S/store3" firebuild rootfs --timings --docker-image="$REG/test/stream:1" --tag=by/cli:1
 	[ "$status" -eq 0 ]
 	[ "$(sha256sum <"$S/store3/rootfs/by/cli/1/rootfs.ext4" | cut -c1-64)" = "$a" ]
