@@ -300,6 +300,12 @@ static int reopen(struct fb_follow *l, struct fb_err *err)
 	} else if (l->pos == 0 && at != l->final && !l->hashing) {
 		fb_sha256_init(&l->h);
 		l->hashing = true;
+	} else if (l->pos > 0 && at != l->final && !l->hashing) {
+		/* the blob went (gc) and a partial file took its place: what
+		 * was read unhashed cannot be checked against it */
+		close(fd);
+		l->fd = -1;
+		return fb_err_set(err, FB_EXIT_FAILED, "download", "layer %s: its blob went away while it was read", l->digest);
 	}
 	if (l->ino >= 0) {
 		if (l->wd >= 0)
