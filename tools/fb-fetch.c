@@ -5,6 +5,7 @@
  * builds.) */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,11 @@ static const char usage[] =
 	"                              and 127.0.0.0/8 always are)\n"
 	"  --ca-file FILE              trust this CA bundle too\n"
 	"  --parallel N                layers downloaded at once (default 4)\n"
+	"  --stream                    from a registry: write the document as soon as the\n"
+	"                              manifest and config are in, the layers still to\n"
+	"                              download marked \"pending\"; download them (the\n"
+	"                              first first) with stdout kept open; a failure after\n"
+	"                              it is an error object written after the document\n"
 	"  --log-format FORMAT         json or text logs on stderr\n"
 	"  --help, --version\n"
 	"\n"
@@ -64,6 +70,7 @@ enum {
 	OPT_INSECURE,
 	OPT_CA_FILE,
 	OPT_PARALLEL,
+	OPT_STREAM,
 };
 
 static const struct option longopts[] = {
@@ -77,6 +84,7 @@ static const struct option longopts[] = {
 	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
 	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "stream", no_argument, NULL, OPT_STREAM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -84,8 +92,29 @@ struct options {
 	const char *ref;
 	const char *store;
 	char *creds;
+	bool stream;
 	struct fb_image_opts img;
 };
+
+/* --stream: the document goes out as soon as the image is known, its
+ * layers still downloading marked pending; stdout stays open. */
+static int write_early(void *ctx, const struct fb_image *img, struct fb_err *err)
+{
+	bool *written = ctx;
+	struct fb_doc *doc = fb_doc_new();
+	fb_image_doc_set(doc, img);
+	int r = fb_doc_write(doc, err);
+	fb_doc_free(doc);
+	*written = r == 0;
+	size_t n = 0;
+	for (size_t i = 0; img->pending && i < img->nlayers; i++)
+		n += img->pending[i].pending;
+	char pending[32];
+	snprintf(pending, sizeof(pending), "%zu", n);
+	if (r == 0)
+		fb_log_fields(FB_LOG_INFO, "document written, layers still downloading", "pending", pending, (char *)NULL);
+	return r;
+}
 
 /* Plan mode: the base of every needed stage that is an image. */
 static int fetch_plan(const struct options *o, const struct fb_plan *plan, struct fb_doc *doc, struct fb_store *s,
@@ -231,6 +260,7 @@ int main(int argc, char **argv)
 		case OPT_DOCKER_CONFIG: o.img.reg.docker_config = optarg; break;
 		case OPT_INSECURE: fb_strv_push(&o.img.reg.insecure, optarg); break;
 		case OPT_CA_FILE: o.img.reg.ca_file = optarg; break;
+		case OPT_STREAM: o.stream = true; break;
 		case OPT_PARALLEL:
 			o.img.reg.parallel = atoi(optarg);
 			if (o.img.reg.parallel < 1 || o.img.reg.parallel > 64) {
@@ -275,8 +305,23 @@ int main(int argc, char **argv)
 	}
 	if (o.ref) {
 		struct fb_image img;
+		bool written = false;
+		if (o.stream) {
+			/* the reader may be gone when an error object follows the
+			 * document: that is a failed write (exit 1), not a signal */
+			signal(SIGPIPE, SIG_IGN);
+			o.img.ready = write_early;
+			o.img.ready_ctx = &written;
+		}
 		if (fb_image_fetch(&o.img, o.ref, &s, &img, &err) < 0) {
+			/* after the document: the error object follows it */
 			rc = fb_tool_fail(&err);
+			goto finish;
+		}
+		if (written) {
+			fb_image_free(&img);
+			if (fb_tool_close_stdout(&err) < 0)
+				rc = fb_tool_fail(&err);
 			goto finish;
 		}
 		doc = fb_doc_new();

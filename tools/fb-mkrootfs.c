@@ -14,6 +14,7 @@
 #include "digest.h"
 #include "doc.h"
 #include "err.h"
+#include "follow.h"
 #include "image.h"
 #include "log.h"
 #include "mkext4.h"
@@ -32,7 +33,8 @@ static const char usage[] =
 	"\n"
 	"Reads a JSON document on stdin whose .image.layers name the layers (by\n"
 	"digest in the store, or by .path), and writes it back with .rootfs added.\n"
-	"With --layer, no document is read.\n"
+	"With --layer, no document is read. Layers marked pending (fb-fetch image\n"
+	"--stream) are read as they download, until the fetcher closes stdin.\n"
 	"\n"
 	"Options:\n"
 	"  --output PATH          the ext4 image to write (default: a new file under\n"
@@ -138,13 +140,61 @@ struct input {
 	struct fb_plan plan;
 	struct fb_source source;
 	struct fb_image image;
+	/* fb-fetch image --stream upstream: its end, the layers it downloads */
+	struct fb_fetcher *fetcher;
+	struct fb_follow **follow; /* one a layer, NULL when none pending */
 };
 
 static void input_free(struct input *in)
 {
+	for (size_t i = 0; in->follow && i < in->image.nlayers; i++)
+		fb_follow_free(in->follow[i]);
+	free(in->follow);
+	fb_fetcher_free(in->fetcher);
 	fb_plan_free(&in->plan);
 	fb_source_free(&in->source);
 	fb_image_free(&in->image);
+}
+
+/* After the document: with layers pending, the fetcher goes on writing
+ * them and ends by closing stdin (an error object before, when it failed);
+ * else what is left of stdin must be nothing, or an error object (1 and
+ * *errdoc: passed on). */
+static int stdin_after_doc(const struct options *o, struct input *in, struct fb_buf *rest, struct fb_doc **errdoc,
+			   struct fb_err *err)
+{
+	if (!in->has_image || !fb_image_has_pending(&in->image)) {
+		return fb_doc_read_trailer(0, rest, errdoc, err);
+	}
+	const char *store = o->store ? o->store : in->image.store ? in->image.store : fb_store_default();
+	if (fb_fetcher_start(0, fb_buf_str(rest), rest->len, &in->fetcher, err) < 0)
+		return -1;
+	in->follow = fb_xcalloc(in->image.nlayers, sizeof(*in->follow));
+	for (size_t i = 0; i < in->image.nlayers; i++) {
+		const struct fb_oci_desc *l = &in->image.layers[i];
+		if (!in->image.pending[i].pending)
+			continue;
+		if (!l->digest || !fb_digest_valid(l->digest))
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", ".image.layers[%zu].digest: a pending layer needs a sha256 digest",
+					  i);
+		in->follow[i] = fb_follow_new(in->fetcher, store, l->digest, (uint64_t)l->size, in->image.pending[i].tail);
+	}
+	return 0;
+}
+
+/* The downloads the document left pending, over (fb-fetch's end, without
+ * an error): what uses the layers by their paths (--tree, --import, a tag
+ * kept), and the result, wait for it. */
+static int settle_downloads(struct input *in, struct fb_err *err)
+{
+	for (size_t i = 0; in->follow && i < in->image.nlayers; i++)
+		if (in->follow[i] && fb_follow_settle(in->follow[i], err) < 0)
+			return -1;
+	if (in->fetcher && fb_fetcher_wait(in->fetcher, err) < 0) {
+		fb_err_prefix(err, "the image's download");
+		return -1;
+	}
+	return 0;
 }
 
 /* .plan, .source and .image, each checked as it is decoded */
@@ -276,12 +326,18 @@ static int layer_files(const struct fb_image *img, const char *store, struct fb_
 /* Bare layers (no image, no config digest): the ext4's identity comes
  * from the layers' own digests, read here, so that the same files give the
  * same image anywhere. */
-static int layers_seed(const struct fb_strv *paths, const char *from_tree, char **seed, struct fb_err *err)
+static int layers_seed(const struct fb_strv *paths, const struct input *in, const char *from_tree, char **seed,
+		       struct fb_err *err)
 {
 	struct fb_buf b = FB_BUF_INIT;
 	char *buf = fb_xmalloc(1 << 20);
 	int ret = -1;
 	for (size_t i = 0; i < paths->n; i++) {
+		if (in && in->follow && in->follow[i]) {
+			/* still downloading: its bytes will hash to its digest */
+			fb_buf_addf(&b, "%s\n", in->image.layers[i].digest);
+			continue;
+		}
 		int fd = open(paths->v[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			fb_err_errno(err, errno, "layer %s", paths->v[i]);
@@ -411,7 +467,8 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 	}
 
 	if (o->tree) {
-		ret = write_tree(o, &paths, &names, in, doc, err);
+		if (settle_downloads(in, err) == 0)
+			ret = write_tree(o, &paths, &names, in, doc, err);
 		goto out;
 	}
 	if (o->output) {
@@ -430,11 +487,11 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 	/* the same image, the same bytes: its config digest and time */
 	if (in->has_image && in->image.config_digest) {
 		seed = fb_xstrdup(in->image.config_digest);
-	} else if (layers_seed(&paths, o->from_tree, &seed, err) < 0) {
+	} else if (layers_seed(&paths, in, o->from_tree, &seed, err) < 0) {
 		goto out;
 	}
 	struct fb_mkext4_opts mo = { .output = out, .disk_size = o->disk_size, .layers = paths.v, .names = names.v,
-				     .nlayers = paths.n, .from_tree = o->from_tree, .add_files = o->add_files.v,
+				     .follow = in->follow, .nlayers = paths.n, .from_tree = o->from_tree, .add_files = o->add_files.v,
 				     .nadd = o->add_files.n, .init = have_init ? init : NULL, .seed = seed,
 				     .created = in->has_image && in->image.config ? in->image.config->created : NULL };
 	struct fb_rootfs_doc rd = { .has_stats = true, .has_init = true, .content_size = -1 };
@@ -467,6 +524,9 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 			rd.path = fb_xstrdup(out);
 		rd.size = (int64_t)sst.st_size;
 	}
+	/* the layers all verified; the image is ours once the fetcher ended well */
+	if (settle_downloads(in, err) < 0)
+		goto out;
 	struct fb_oci_config bare;
 	if (in->has_image) {
 		rd.config = in->image.config;
@@ -481,6 +541,8 @@ static int run(struct options *o, struct fb_doc *doc, struct input *in, struct f
 		rd.config = &bare;
 	}
 	fb_rootfs_doc_set(doc, &rd);
+	if (in->follow)
+		fb_image_doc_clear_pending(doc);
 	free(rd.path);
 	if (!in->has_image)
 		fb_oci_config_free(&bare);
@@ -587,16 +649,27 @@ int main(int argc, char **argv)
 	struct fb_doc *doc = NULL;
 	struct input in = { 0 };
 	if (!o.layer_files.n && !o.from_tree) {
-		if (fb_doc_read_fd(0, &doc, &err) < 0) {
-			rc = fb_tool_fail(&err);
-			goto finish;
-		}
-		if (fb_doc_is_error(doc)) {
+		/* the first document, without waiting for the end of stdin */
+		struct fb_buf rest = FB_BUF_INIT;
+		struct fb_doc *errdoc = NULL;
+		int ar = fb_doc_read_first(0, &doc, &rest, &err);
+		if (ar == 0 && fb_doc_is_error(doc)) {
+			fb_buf_free(&rest);
 			rc = fb_doc_pass_error(doc);
 			doc = NULL;
 			goto finish;
 		}
-		if (decode_input(doc, &in, &err) < 0) {
+		if (ar == 0)
+			ar = decode_input(doc, &in, &err);
+		if (ar == 0)
+			ar = stdin_after_doc(&o, &in, &rest, &errdoc, &err);
+		fb_buf_free(&rest);
+		if (ar == 1) {
+			/* the tool before failed after its document: its error goes on */
+			rc = fb_doc_pass_error(errdoc);
+			goto finish;
+		}
+		if (ar < 0) {
 			rc = fb_tool_fail(&err);
 			goto finish;
 		}

@@ -25,7 +25,7 @@ static const char rootfs_usage[] =
 	"Usage: firebuild rootfs (--dockerfile=SRC | --docker-image=REF) --tag=NAME:VERSION [FLAGS]\n"
 	"Build a Dockerfile, or pull an image, into a tagged ext4 root file system:\n"
 	"  fb-fetch source --dockerfile SRC | fb-parse | fb-mkrootfs | fb-tag put NAME:VERSION\n"
-	"  fb-fetch image --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
+	"  fb-fetch image --stream --ref REF | fb-mkrootfs | fb-tag put NAME:VERSION\n"
 	"With --cache-from, fb-fetch cache-import goes before fb-mkrootfs; with\n"
 	"--cache-to, fb-fetch cache-export after fb-tag put.\n";
 
@@ -128,6 +128,8 @@ static int run_build(struct build_req *r)
 	} else {
 		fb_strv_push(&a[n], fetch);
 		fb_strv_push(&a[n], "image");
+		/* fb-mkrootfs starts on the first layer's first bytes */
+		fb_strv_push(&a[n], "--stream");
 		fb_strv_push_owned(&a[n], fb_xasprintf("--ref=%s", r->image));
 		fb_strv_push_owned(&a[n], fb_xasprintf("--store=%s", r->store));
 		if (r->platform)

@@ -2,6 +2,8 @@
  * that only lib/core and the codecs handle jv. */
 #include "doc.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +85,132 @@ int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err)
 	return take(v, true, true, out, err);
 }
 
+/* Where the first value of b ends: the bracket that closes the one it
+ * opens with, outside strings. The scan resumes where it stopped. */
+struct first_scan {
+	size_t pos;
+	int depth;
+	bool in_str, esc;
+};
+
+static size_t first_end(const struct fb_buf *b, struct first_scan *sc)
+{
+	for (; sc->pos < b->len; sc->pos++) {
+		char c = b->data[sc->pos];
+		if (sc->in_str) {
+			if (sc->esc)
+				sc->esc = false;
+			else if (c == '\\')
+				sc->esc = true;
+			else if (c == '"')
+				sc->in_str = false;
+		} else if (c == '"') {
+			sc->in_str = true;
+		} else if (c == '{' || c == '[') {
+			sc->depth++;
+		} else if (c == '}' || c == ']') {
+			if (--sc->depth <= 0)
+				return ++sc->pos;
+		}
+	}
+	return 0;
+}
+
+int fb_doc_read_first(int fd, struct fb_doc **out, struct fb_buf *rest, struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	struct first_scan sc = { 0 };
+	size_t end = 0;
+	bool bracket = false, eof = false;
+	while (!end && !eof) {
+		if (b.len > FB_JSON_MAX) {
+			fb_buf_free(&b);
+			return fb_err_set(err, FB_EXIT_USAGE, "too_large", "input larger than %u bytes (%u MiB), the limit",
+					  FB_JSON_MAX, FB_JSON_MAX >> 20);
+		}
+		fb_buf_reserve(&b, 65536);
+		ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			fb_buf_free(&b);
+			return fb_err_errno(err, e, "read");
+		}
+		eof = n == 0;
+		b.len += (size_t)n;
+		b.data[b.len] = '\0';
+		if (!bracket) {
+			while (sc.pos < b.len && fb_ascii_isspace((unsigned char)b.data[sc.pos]))
+				sc.pos++;
+			if (sc.pos == b.len)
+				continue;
+			if (b.data[sc.pos] != '{' && b.data[sc.pos] != '[')
+				break; /* not a document: read it all, the parser says why */
+			bracket = true;
+		}
+		end = first_end(&b, &sc);
+	}
+	if (!end) {
+		/* the end of the input came first (or no bracket): as a whole */
+		if (!eof && fb_read_fd_max(fd, &b, FB_JSON_MAX, err) < 0) {
+			fb_buf_free(&b);
+			return -1;
+		}
+		end = b.len;
+	}
+	jv v;
+	int r = fb_json_parse(b.data ? b.data : "", end, &v, err);
+	if (r == 0)
+		r = take(v, false, true, out, err);
+	if (r == 0 && end < b.len)
+		fb_buf_add(rest, b.data + end, b.len - end);
+	fb_buf_free(&b);
+	return r;
+}
+
+int fb_doc_trailer(const char *text, size_t len, struct fb_doc **errdoc, struct fb_err *err)
+{
+	size_t i = 0;
+	while (i < len && fb_ascii_isspace((unsigned char)text[i]))
+		i++;
+	if (i == len)
+		return 0;
+	jv v;
+	if (fb_json_parse(text, len, &v, err) < 0) {
+		fb_err_prefix(err, "after the input document");
+		return -1;
+	}
+	if (!fb_json_is_error_doc(v)) {
+		jv_free(v);
+		return fb_err_set(err, FB_EXIT_USAGE, "json",
+				  "malformed JSON input: Unexpected extra JSON values (only an error object may follow the document)");
+	}
+	*errdoc = fb_doc_from_jv(v);
+	return 1;
+}
+
+int fb_doc_read_trailer(int fd, struct fb_buf *rest, struct fb_doc **errdoc, struct fb_err *err)
+{
+	if (fb_read_fd_max(fd, rest, FB_JSON_MAX, err) < 0)
+		return -1;
+	return fb_doc_trailer(rest->data ? rest->data : "", rest->len, errdoc, err);
+}
+
+char *fb_doc_error_text(const struct fb_doc *d)
+{
+	if (!d || !fb_doc_is_error(d))
+		return NULL;
+	jv e = fb_json_member(d->v, "error"); /* fb_json_member copies what it returns */
+	jv tool = fb_json_member(e, "tool"), msg = fb_json_member(e, "message");
+	jv_free(e);
+	char *s = fb_xasprintf("%s: %s", jv_get_kind(tool) == JV_KIND_STRING ? jv_string_value(tool) : "error",
+			       jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "(no message)");
+	jv_free(tool);
+	jv_free(msg);
+	return s;
+}
+
 int fb_doc_parse(const char *text, size_t len, struct fb_doc **out, struct fb_err *err)
 {
 	jv v;
@@ -150,6 +278,15 @@ int fb_doc_finish(struct fb_doc *d)
 		fb_log_failure(&err);
 		return FB_EXIT_FAILED;
 	}
+	return 0;
+}
+
+int fb_doc_write(const struct fb_doc *d, struct fb_err *err)
+{
+	if (fb_json_write_stdout(jv_copy(d->v), err) < 0)
+		return -1;
+	if (fflush(stdout) != 0)
+		return fb_err_errno(err, errno, "write result to stdout");
 	return 0;
 }
 

@@ -34,6 +34,19 @@ static inline void fb_doc_freep(struct fb_doc **d)
 int fb_doc_read_fd(int fd, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
 /* The same, where no input is fine: empty input gives an empty document. */
 int fb_doc_read_fd_opt(int fd, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
+/* The first JSON value of fd, read without waiting for the end of the
+ * input (fb-fetch image --stream writes its document at once and keeps the
+ * pipe open while it downloads): the document as fb_doc_read_fd gives it;
+ * *rest gets the bytes read after it (the caller reads the rest of fd). */
+int fb_doc_read_first(int fd, struct fb_doc **out, struct fb_buf *rest, struct fb_err *err) FB_MUST_CHECK;
+/* What may follow a document on a pipe: 0 when only white space, 1 and
+ * *errdoc when one error object (a streaming fetcher's failure), -1 and a
+ * usage error for anything else. */
+int fb_doc_trailer(const char *text, size_t len, struct fb_doc **errdoc, struct fb_err *err) FB_MUST_CHECK;
+/* The same for the rest of fd, after rest (what fb_doc_read_first left). */
+int fb_doc_read_trailer(int fd, struct fb_buf *rest, struct fb_doc **errdoc, struct fb_err *err) FB_MUST_CHECK;
+/* An error object's "tool: message" (a new string), NULL when it is none. */
+char *fb_doc_error_text(const struct fb_doc *d);
 /* The same from text or a file. */
 int fb_doc_parse(const char *text, size_t len, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
 int fb_doc_load(const char *path, struct fb_doc **out, struct fb_err *err) FB_MUST_CHECK;
@@ -60,5 +73,8 @@ char *fb_doc_dump(const struct fb_doc *d, bool pretty);
  * on stdin goes on unchanged, exit 1. Both consume d. */
 int fb_doc_finish(struct fb_doc *d);
 int fb_doc_pass_error(struct fb_doc *d);
+/* The document on stdout, flushed, stdout left open: a second value (an
+ * error object) may follow it (fb-fetch image --stream). */
+int fb_doc_write(const struct fb_doc *d, struct fb_err *err) FB_MUST_CHECK;
 
 #endif

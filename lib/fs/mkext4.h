@@ -12,11 +12,16 @@
 #include "err.h"
 #include "rootfs.h"
 
+struct fb_follow;
+
 struct fb_mkext4_opts {
 	const char *output;          /* the image to write */
 	uint64_t disk_size;          /* 0: the content plus headroom */
 	char *const *layers;         /* layer files, in order */
 	char *const *names;          /* what messages call them */
+	/* NULL, or one a layer: NULL, or a layer still downloading (follow.h),
+	 * read as it grows; its path is where it ends up in the store */
+	struct fb_follow *const *follow;
 	size_t nlayers;
 	const char *from_tree;       /* a directory streamed in as one more layer */
 	char *const *add_files;      /* SRC:DEST[:MODE], after the layers */

@@ -56,8 +56,12 @@ int fb_rootfs_create(const struct fb_rootfs_opts *o, struct fb_rootfs **out, str
  * `name` (the digest) prefixes errors. Hostile content is FB_EXIT_USAGE. */
 int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, struct fb_err *err) FB_MUST_CHECK;
 int fb_rootfs_apply_layer(struct fb_rootfs *r, const char *path, const char *name, struct fb_err *err) FB_MUST_CHECK;
-/* All layers in order; the next ones decompress ahead on other cores. */
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err) FB_MUST_CHECK;
+/* All layers in order; the next ones decompress ahead on other cores.
+ * follow: NULL, or one a layer: NULL for a file at paths[i], else a layer
+ * still downloading (follow.h), read as it grows and verified. */
+struct fb_follow;
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, struct fb_follow *const *follow,
+			   size_t n, struct fb_err *err) FB_MUST_CHECK;
 /* Add one regular file (the hook fb-init uses to enter every image). */
 int fb_rootfs_add_file(struct fb_rootfs *r, const char *path, const void *data, size_t len, mode_t mode,
 		       uid_t uid, gid_t gid, struct fb_err *err) FB_MUST_CHECK;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "follow.h"
 #include "layerentry.h"
 #include "proc.h"
 #include "unpack.h"
@@ -350,7 +351,8 @@ int fb_rootfs_apply_layer_fd(struct fb_rootfs *r, int fd, const char *name, stru
 #define AHEAD_LAYERS 8
 #define AHEAD_MIB 8
 
-int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, size_t n, struct fb_err *err)
+int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const *names, struct fb_follow *const *follow,
+			   size_t n, struct fb_err *err)
 {
 	int *fds = fb_xcalloc(n ? n : 1, sizeof(*fds));
 	struct fb_unpack **us = fb_xcalloc(n ? n : 1, sizeof(*us));
@@ -368,14 +370,23 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 		fds[i] = -1;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		while (started < n && started <= i + AHEAD_LAYERS) {
+			struct fb_unpack_ahead o = { .chunks = started == i ? FB_UNPACK_CHUNKS : AHEAD_MIB,
+						     .spill_dir = started == i ? NULL : dir,
+						     .gate = gate,
+						     .follow = follow ? follow[started] : NULL };
+			if (o.follow) {
+				if (fb_unpack_start(-1, names[started], &o, &us[started], err) < 0) {
+					ret = -1;
+					break;
+				}
+				started++;
+				continue;
+			}
 			fds[started] = open(paths[started], O_RDONLY | O_CLOEXEC);
 			if (fds[started] < 0) {
 				ret = fb_err_errno(err, errno, "layer %s: open %s", names[started], paths[started]);
 				break;
 			}
-			struct fb_unpack_ahead o = { .chunks = started == i ? FB_UNPACK_CHUNKS : AHEAD_MIB,
-						     .spill_dir = started == i ? NULL : dir,
-						     .gate = gate };
 			if (fb_unpack_start(fds[started], names[started], &o, &us[started], err) < 0) {
 				ret = -1;
 				break;
@@ -393,6 +404,17 @@ int fb_rootfs_apply_layers(struct fb_rootfs *r, char *const *paths, char *const 
 			ret = apply_archive(r, a, names[i], err);
 		fb_unpack_free(us[i]);
 		us[i] = NULL;
+		/* a layer read as it downloaded: the rest of it, and its digest */
+		if (ret == 0 && follow && follow[i])
+			ret = fb_follow_finish(follow[i], err);
+		else if (ret < 0 && follow && follow[i] && strcmp(err->kind, "cancelled")) {
+			/* bytes that do not hash to the digest are the download's
+			 * fault, not the tar's: read on to know which it is */
+			struct fb_err ferr = { 0 };
+			fb_follow_error(follow[i], err);
+			if (fb_follow_finish(follow[i], &ferr) < 0)
+				*err = ferr;
+		}
 		close(fds[i]);
 		fds[i] = -1;
 	}

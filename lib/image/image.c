@@ -20,9 +20,9 @@
 
 /* ---- the common end: a manifest whose blobs are in the store ---- */
 
-/* Record the image in index.json and build .image. */
-static int finish_image(struct fb_store *s, const struct fb_ref *ref, const struct fb_oci_manifest *m, const char *mdigest,
-			const char *mtype, uint64_t msize, struct fb_image *out, struct fb_err *err)
+/* .image of a manifest whose config is in the store. */
+static int image_of(struct fb_store *s, const struct fb_ref *ref, const struct fb_oci_manifest *m, const char *mdigest,
+		    const char *mtype, struct fb_image *out, struct fb_err *err)
 {
 	struct fb_oci_config cfg;
 	struct fb_buf b = FB_BUF_INIT;
@@ -32,16 +32,6 @@ static int finish_image(struct fb_store *s, const struct fb_ref *ref, const stru
 	fb_buf_free(&b);
 	if (r < 0)
 		return -1;
-	/* every layer must be there */
-	for (size_t i = 0; i < m->nlayers; i++)
-		if (!fb_store_has_blob(s, m->layers[i].digest)) {
-			fb_oci_config_free(&cfg);
-			return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "layer %s is missing", m->layers[i].digest);
-		}
-	if (fb_store_index_set(s, ref->store_name, mtype, mdigest, msize, err) < 0) {
-		fb_oci_config_free(&cfg);
-		return -1;
-	}
 	memset(out, 0, sizeof(*out));
 	out->ref = fb_xstrdup(ref->canonical);
 	out->name = fb_xstrdup(ref->store_name);
@@ -58,6 +48,31 @@ static int finish_image(struct fb_store *s, const struct fb_ref *ref, const stru
 		fb_image_add_layer(out, &l);
 	}
 	out->store = fb_xstrdup(s->root);
+	return 0;
+}
+
+/* Every layer is in the store: record the image in index.json. */
+static int record_image(struct fb_store *s, const struct fb_ref *ref, const struct fb_oci_manifest *m, const char *mdigest,
+			const char *mtype, uint64_t msize, struct fb_err *err)
+{
+	for (size_t i = 0; i < m->nlayers; i++)
+		if (!fb_store_has_blob(s, m->layers[i].digest))
+			return fb_err_set(err, FB_EXIT_NOTFOUND, "not_found", "layer %s is missing", m->layers[i].digest);
+	return fb_store_index_set(s, ref->store_name, mtype, mdigest, msize, err);
+}
+
+/* Record the image in index.json and build .image. */
+static int finish_image(struct fb_store *s, const struct fb_ref *ref, const struct fb_oci_manifest *m, const char *mdigest,
+			const char *mtype, uint64_t msize, struct fb_image *out, struct fb_err *err)
+{
+	struct fb_image img;
+	if (image_of(s, ref, m, mdigest, mtype, &img, err) < 0)
+		return -1;
+	if (record_image(s, ref, m, mdigest, mtype, msize, err) < 0) {
+		fb_image_free(&img);
+		return -1;
+	}
+	*out = img;
 	return 0;
 }
 
@@ -144,6 +159,101 @@ static int registry_manifest(struct fb_registry *r, struct fb_store *s, const ch
 	return 0;
 }
 
+/* A layer's last 4 bytes (a Range request), for .tail: 0, or -1 when the
+ * registry would not give them (the layer is then downloaded before the
+ * document). */
+static int layer_tail(struct fb_registry *r, const struct fb_oci_desc *l, unsigned char tail[4])
+{
+	char range[96];
+	snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, (uint64_t)l->size - 4, (uint64_t)l->size - 1);
+	const char *const headers[] = { range, NULL };
+	char *path = fb_xasprintf("blobs/%s", l->digest);
+	struct fb_registry_req q = { .method = "GET", .path = path, .headers = headers };
+	struct fb_registry_resp rs = { 0 };
+	struct fb_err e = { 0 };
+	int ret = -1;
+	if (fb_registry_request(r, &q, &rs, &e) == 0 && rs.code == 206 && rs.body.len == 4) {
+		memcpy(tail, rs.body.data, 4);
+		ret = 0;
+	} else {
+		fb_log_fields(FB_LOG_DEBUG, "no tail by Range: downloaded before the document", "blob", l->digest,
+			      (char *)NULL);
+	}
+	fb_registry_resp_free(&rs);
+	free(path);
+	return ret;
+}
+
+/* --stream: the config (and any layer whose tail the registry would not
+ * give) first; then the partial file of every other layer missing from the
+ * store is opened and locked, the document goes out with those layers
+ * pending, and they download, the first layer first. The image is recorded
+ * in index.json once they are all in. */
+static int stream_layers(const struct fb_image_opts *o, struct fb_registry *r, const struct fb_ref *ref, struct fb_store *s,
+			 const struct fb_oci_manifest *m, const char *digest, const char *mt, uint64_t msize,
+			 struct fb_image *out, struct fb_err *err)
+{
+	size_t n = m->nlayers;
+	struct fb_blob_req *first = fb_xcalloc(n + 1, sizeof(*first)), *later = fb_xcalloc(n + 1, sizeof(*later));
+	struct fb_blob_writer *ws = fb_xcalloc(n + 1, sizeof(*ws));
+	struct fb_layer_pending *pend = fb_xcalloc(n + 1, sizeof(*pend));
+	size_t nfirst = 0, nlater = 0;
+	struct fb_image img = { 0 };
+	int ret = -1;
+	for (size_t i = 0; i < n; i++)
+		ws[i].fd = -1;
+	first[nfirst++] = (struct fb_blob_req){ m->config.digest, (uint64_t)m->config.size, "config", NULL };
+	for (size_t i = 0; i < n; i++) {
+		const struct fb_oci_desc *l = &m->layers[i];
+		if (!fb_digest_valid(l->digest)) {
+			fb_err_set(err, FB_EXIT_FAILED, "invalid_manifest", "%s: layer %zu: unsupported digest %s", ref->canonical,
+				   i + 1, l->digest ? l->digest : "(none)");
+			goto out;
+		}
+		if (fb_store_has_blob(s, l->digest))
+			continue;
+		if (l->size < 4 || layer_tail(r, l, pend[i].tail) < 0) {
+			first[nfirst++] = (struct fb_blob_req){ l->digest, (uint64_t)l->size, "layer", NULL };
+			continue;
+		}
+		pend[i].pending = pend[i].has_tail = true;
+	}
+	if (fb_registry_blobs(r, s, first, nfirst, err) < 0)
+		goto out;
+	/* open (and lock) the partial files the document points to */
+	for (size_t i = 0; i < n; i++) {
+		if (!pend[i].pending)
+			continue;
+		uint64_t at;
+		if (fb_blob_begin(s, m->layers[i].digest, m->layers[i].digest, &at, &ws[i], err) < 0)
+			goto out;
+		later[nlater++] = (struct fb_blob_req){ m->layers[i].digest, (uint64_t)m->layers[i].size, "layer", &ws[i] };
+	}
+	if (image_of(s, ref, m, digest, mt, &img, err) < 0)
+		goto out;
+	img.pending = pend;
+	pend = NULL;
+	if (o->ready(o->ready_ctx, &img, err) < 0)
+		goto out;
+	if (fb_registry_blobs(r, s, later, nlater, err) < 0 || record_image(s, ref, m, digest, mt, msize, err) < 0)
+		goto out;
+	free(img.pending);
+	img.pending = NULL;
+	*out = img;
+	memset(&img, 0, sizeof(img));
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		if (ws[i].fd >= 0)
+			fb_blob_abort(&ws[i], true);
+	fb_image_free(&img);
+	free(first);
+	free(later);
+	free(ws);
+	free(pend);
+	return ret;
+}
+
 static int fetch_registry(const struct fb_image_opts *o, const struct fb_ref *ref, struct fb_store *s, struct fb_image *out,
 			  struct fb_err *err)
 {
@@ -196,10 +306,14 @@ static int fetch_registry(const struct fb_image_opts *o, const struct fb_ref *re
 	}
 	if (fb_oci_manifest_decode(fb_buf_str(&body), body.len, &m, err) < 0)
 		goto out;
+	if (o->ready) {
+		ret = stream_layers(o, r, ref, s, &m, digest, mt, body.len, out, err);
+		goto out;
+	}
 	reqs = fb_xcalloc(m.nlayers + 1, sizeof(*reqs));
-	reqs[0] = (struct fb_blob_req){ m.config.digest, (uint64_t)m.config.size, "config" };
+	reqs[0] = (struct fb_blob_req){ m.config.digest, (uint64_t)m.config.size, "config", NULL };
 	for (size_t i = 0; i < m.nlayers; i++)
-		reqs[i + 1] = (struct fb_blob_req){ m.layers[i].digest, (uint64_t)m.layers[i].size, "layer" };
+		reqs[i + 1] = (struct fb_blob_req){ m.layers[i].digest, (uint64_t)m.layers[i].size, "layer", NULL };
 	if (fb_registry_blobs(r, s, reqs, m.nlayers + 1, err) < 0)
 		goto out;
 	ret = finish_image(s, ref, &m, digest, mt, body.len, out, err);

@@ -14,6 +14,17 @@
 #include "registry.h"
 #include "store.h"
 
+/* A layer fb-fetch image --stream is still downloading (.layers[].pending):
+ * its bytes grow in the store's partial file of its digest; tail is its
+ * last 4 bytes (.tail, 8 hex digits: where a gzip layer keeps its
+ * uncompressed size), fetched first so the ext4 is sized as from the whole
+ * blob. */
+struct fb_layer_pending {
+	bool pending;
+	bool has_tail;
+	unsigned char tail[4];
+};
+
 /* .image: an image in the store (fetched, built or imported). */
 struct fb_image {
 	char *ref;           /* what was asked for ("dockerfile", "import") */
@@ -25,6 +36,7 @@ struct fb_image {
 	struct fb_oci_config *config; /* NULL: none */
 	struct fb_oci_desc *layers;   /* digest, size, mediaType; or a path */
 	size_t nlayers;
+	struct fb_layer_pending *pending; /* one a layer; NULL: none pending */
 	char *store;
 };
 void fb_image_free(struct fb_image *img);
@@ -39,12 +51,23 @@ int fb_image_from_doc(const struct fb_doc *d, enum fb_image_use use, struct fb_i
 		      struct fb_err *err) FB_MUST_CHECK;
 /* .image = img */
 void fb_image_doc_set(struct fb_doc *d, const struct fb_image *img);
+/* Is any layer of img pending? */
+bool fb_image_has_pending(const struct fb_image *img);
+/* The layers of .image downloaded: their .pending and .tail go (the rest
+ * of the document as it was). */
+void fb_image_doc_clear_pending(struct fb_doc *d);
 /* .images = {ref: image, ...} (fb-fetch's plan mode) */
 void fb_images_doc_set(struct fb_doc *d, char *const *refs, const struct fb_image *imgs, size_t n);
 
 struct fb_image_opts {
 	const char *platform;          /* from a list; NULL: the host's */
 	struct fb_registry_opts reg;
+	/* --stream: from a registry, once the manifest and config are in the
+	 * store and the partial file of every layer still to download is open
+	 * (and locked), ready gets the image with those layers pending and
+	 * their tails (it writes the document); the layers download after. */
+	int (*ready)(void *ctx, const struct fb_image *img, struct fb_err *err);
+	void *ready_ctx;
 };
 
 int fb_image_fetch(const struct fb_image_opts *o, const char *ref, struct fb_store *s, struct fb_image *out,

@@ -2,6 +2,7 @@
  * --import write it; fb-mkrootfs and fb-tag put read it. */
 #include "image.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "doc.h"
@@ -27,6 +28,7 @@ void fb_image_free(struct fb_image *img)
 	for (size_t i = 0; i < img->nlayers; i++)
 		fb_oci_desc_free(&img->layers[i]);
 	free(img->layers);
+	free(img->pending);
 	free(img->store);
 	memset(img, 0, sizeof(*img));
 }
@@ -46,20 +48,55 @@ void fb_image_add_layer(struct fb_image *img, const struct fb_oci_desc *l)
 static const struct fb_jshape str_opt = { .kinds = FB_J_STRING | FB_J_NULL };
 static const struct fb_jshape obj_opt = { .kinds = FB_J_OBJECT | FB_J_NULL };
 
+static const struct fb_jshape bool_opt = { .kinds = FB_J_BOOL | FB_J_NULL };
+
+static bool tail_hex(const char *s, unsigned char out[4])
+{
+	if (!s || strlen(s) != 8)
+		return false;
+	for (int i = 0; i < 8; i++) {
+		char c = s[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return false;
+		if (out)
+			out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] | v) : v << 4);
+	}
+	return true;
+}
+
 static int layer_check(jv v, const char *path, struct fb_err *err)
 {
 	jv d = fb_json_member(v, "digest"), p = fb_json_member(v, "path");
 	bool ok = jv_get_kind(d) == JV_KIND_STRING || jv_get_kind(p) == JV_KIND_STRING;
+	bool has_path = jv_get_kind(p) == JV_KIND_STRING;
 	jv_free(d);
 	jv_free(p);
 	if (!ok)
 		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: expected .digest or .path (a string)", path);
+	/* a pending layer is read from the store's partial file of its digest,
+	 * never from a path the document names */
+	if (fb_jv_get_bool(v, "pending") == 1) {
+		int64_t size;
+		char *tail = fb_jv_get_str(v, "tail");
+		bool tail_ok = tail_hex(tail, NULL);
+		free(tail);
+		if (has_path)
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: a pending layer has no .path", path);
+		if (!fb_jv_get_int(v, "size", &size) || size <= 0)
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s.size: a pending layer needs its size", path);
+		if (!tail_ok)
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s.tail: expected 8 hex digits (a pending layer's last 4 bytes)",
+					  path);
+	}
 	return 0;
 }
 
 static const struct fb_jfield layer_fields[] = {
 	{ "digest", &str_opt, false },
 	{ "path", &str_opt, false },
+	{ "pending", &bool_opt, false },
+	{ "tail", &str_opt, false },
 	{ NULL, NULL, false },
 };
 static const struct fb_jshape layer = { .kinds = FB_J_OBJECT, .fields = layer_fields, .check = layer_check };
@@ -106,12 +143,22 @@ static void decode(jv v, struct fb_image *img)
 		jv_array_foreach(ls, i, l)
 		{
 			if (jv_get_kind(l) == JV_KIND_OBJECT) {
-				struct fb_oci_desc *d = &img->layers[img->nlayers++];
+				size_t k = img->nlayers++;
+				struct fb_oci_desc *d = &img->layers[k];
 				d->digest = fb_jv_get_str(l, "digest");
 				d->path = fb_jv_get_str(l, "path");
 				d->media_type = fb_jv_get_str(l, "mediaType");
 				int64_t n;
 				d->size = fb_jv_get_int(l, "size", &n) ? n : -1;
+				if (fb_jv_get_bool(l, "pending") == 1) {
+					if (!img->pending)
+						img->pending = fb_xcalloc((size_t)jv_array_length(jv_copy(ls)) + 1,
+									  sizeof(*img->pending));
+					char *t = fb_jv_get_str(l, "tail");
+					img->pending[k].pending = true;
+					img->pending[k].has_tail = tail_hex(t, img->pending[k].tail);
+					free(t);
+				}
 			}
 			jv_free(l);
 			(void)i;
@@ -138,13 +185,22 @@ int fb_image_from_doc(const struct fb_doc *d, enum fb_image_use use, struct fb_i
 
 /* ---- encoding ---- */
 
-static jv layer_jv(const struct fb_oci_desc *l)
+static jv layer_jv(const struct fb_oci_desc *l, const struct fb_layer_pending *p)
 {
 	jv o = jv_object();
 	o = fb_jv_put_str(o, "digest", l->digest);
 	o = fb_jv_put_int(o, "size", l->size);
 	o = fb_jv_put_str(o, "mediaType", l->media_type);
-	return fb_jv_put_str(o, "path", l->path);
+	o = fb_jv_put_str(o, "path", l->path);
+	if (p && p->pending) {
+		o = jv_object_set(o, jv_string("pending"), jv_true());
+		if (p->has_tail) {
+			char hex[9];
+			snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", p->tail[0], p->tail[1], p->tail[2], p->tail[3]);
+			o = jv_object_set(o, jv_string("tail"), jv_string(hex));
+		}
+	}
+	return o;
 }
 
 static jv image_jv(const struct fb_image *img)
@@ -160,7 +216,7 @@ static jv image_jv(const struct fb_image *img)
 		o = jv_object_set(o, jv_string("config"), fb_oci_config_jv(img->config));
 	jv ls = jv_array();
 	for (size_t i = 0; i < img->nlayers; i++)
-		ls = jv_array_append(ls, layer_jv(&img->layers[i]));
+		ls = jv_array_append(ls, layer_jv(&img->layers[i], img->pending ? &img->pending[i] : NULL));
 	o = jv_object_set(o, jv_string("layers"), ls);
 	return fb_jv_put_str(o, "store", img->store);
 }
@@ -168,6 +224,35 @@ static jv image_jv(const struct fb_image *img)
 void fb_image_doc_set(struct fb_doc *d, const struct fb_image *img)
 {
 	fb_doc_set(d, "image", image_jv(img));
+}
+
+bool fb_image_has_pending(const struct fb_image *img)
+{
+	for (size_t i = 0; img->pending && i < img->nlayers; i++)
+		if (img->pending[i].pending)
+			return true;
+	return false;
+}
+
+void fb_image_doc_clear_pending(struct fb_doc *d)
+{
+	jv img = fb_doc_get(d, "image");
+	jv ls = fb_json_member(img, "layers");
+	if (jv_get_kind(ls) != JV_KIND_ARRAY) {
+		jv_free(ls);
+		jv_free(img);
+		return;
+	}
+	jv out = jv_array();
+	jv_array_foreach(ls, i, l)
+	{
+		if (jv_get_kind(l) == JV_KIND_OBJECT)
+			l = jv_object_delete(jv_object_delete(l, jv_string("pending")), jv_string("tail"));
+		out = jv_array_append(out, l);
+		(void)i;
+	}
+	jv_free(ls);
+	fb_doc_set(d, "image", jv_object_set(img, jv_string("layers"), out));
 }
 
 void fb_images_doc_set(struct fb_doc *d, char *const *refs, const struct fb_image *imgs, size_t n)

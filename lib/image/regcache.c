@@ -267,7 +267,7 @@ static int import_entries(struct fb_registry *r, struct fb_store *s, const struc
 			for (size_t k = 0; k < nreq && !dup; k++)
 				dup = !strcmp(reqs[k].digest, e->layer);
 			if (!dup)
-				reqs[nreq++] = (struct fb_blob_req){ e->layer, e->size, "cache layer" };
+				reqs[nreq++] = (struct fb_blob_req){ e->layer, e->size, "cache layer", NULL };
 		}
 		want[i] = true;
 	}
@@ -321,7 +321,7 @@ int fb_regcache_pull(const struct fb_registry_opts *o, struct fb_store *s, const
 		fb_err_prefix(err, "manifest %s", out->digest);
 		goto out;
 	}
-	struct fb_blob_req creq = { m.config.digest, m.config.size, "cache config" };
+	struct fb_blob_req creq = { m.config.digest, m.config.size, "cache config", NULL };
 	if (fb_registry_blobs(r, s, &creq, 1, err) < 0 || fb_store_read_blob(s, m.config.digest, &cbuf, err) < 0)
 		goto out;
 	if (fb_regcache_decode(fb_buf_str(&cbuf), cbuf.len, &c, err) < 0) {

@@ -463,8 +463,15 @@ static int start_xfer(struct fb_registry *r, struct fb_store *s, struct xfer *x,
 	x->s = s;
 	x->checked = false;
 	uint64_t at = 0;
-	if (fb_blob_begin(s, x->req->digest, x->req->digest, &at, &x->w, err) < 0)
+	if (x->req->w && x->req->w->fd >= 0) {
+		/* begun by the caller (fb-fetch image --stream): taken over */
+		x->w = *x->req->w;
+		at = x->w.size;
+		memset(x->req->w, 0, sizeof(*x->req->w));
+		x->req->w->fd = -1;
+	} else if (fb_blob_begin(s, x->req->digest, x->req->digest, &at, &x->w, err) < 0) {
 		return -1;
+	}
 	if (at >= x->req->size && at > 0) {
 		/* nothing left to ask for: start again rather than trust it */
 		fb_blob_abort(&x->w, false);
@@ -526,6 +533,8 @@ int fb_registry_blobs(struct fb_registry *r, struct fb_store *s, const struct fb
 			fb_span_set(x->span, "digest", x->req->digest);
 			fb_span_set_int(x->span, "size", (int64_t)x->req->size);
 			if (fb_store_has_blob(s, x->req->digest)) {
+				if (x->req->w && x->req->w->fd >= 0)
+					fb_blob_abort(x->req->w, false); /* another pull put it there */
 				fb_span_set(x->span, "status", "cached");
 				fb_span_end(x->span);
 				x->span = NULL;

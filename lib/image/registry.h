@@ -33,6 +33,10 @@ struct fb_blob_req {
 	const char *digest;
 	uint64_t size;
 	const char *label; /* for progress: "layer 2/5" */
+	/* NULL, or the blob's writer begun already (fb_blob_begin, resuming):
+	 * the download goes on in it and takes it over (its fd becomes -1);
+	 * one left with its fd is the caller's to abort */
+	struct fb_blob_writer *w;
 };
 
 int fb_registry_open(const struct fb_ref *ref, const struct fb_registry_opts *o, struct fb_registry **out,

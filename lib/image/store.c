@@ -116,6 +116,11 @@ char *fb_store_blob_path(const struct fb_store *s, const char *digest)
 	return fb_store_blob_path_at(s->root, digest);
 }
 
+char *fb_store_partial_path_at(const char *root, const char *digest)
+{
+	return fb_xasprintf("%s/tmp/%s.partial", root, fb_digest_hex(digest));
+}
+
 char *fb_store_tag_dir(const char *root, const char *name, const char *version)
 {
 	return fb_xasprintf("%s/rootfs/%s/%s", root, name, version);
@@ -285,7 +290,7 @@ bool fb_store_has_blob(const struct fb_store *s, const char *digest)
  * under the name (a writer before may have renamed or removed it). */
 static int open_partial(struct fb_store *s, const char *expect, bool resume, struct fb_blob_writer *w)
 {
-	w->tmp = fb_xasprintf("%s/tmp/%s.partial", s->root, fb_digest_hex(expect));
+	w->tmp = fb_store_partial_path_at(s->root, expect);
 	for (int tries = 0; tries < 100; tries++) {
 		int fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)

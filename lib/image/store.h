@@ -51,6 +51,9 @@ void fb_store_unlock(struct fb_store *s);
 char *fb_store_blob_path(const struct fb_store *s, const char *digest);
 char *fb_store_blob_path_at(const char *root, const char *digest);
 bool fb_store_has_blob(const struct fb_store *s, const char *digest);
+/* <root>/tmp/<hex>.partial: a download of the blob under way (or left to
+ * resume), written by the one pull that holds its lock. */
+char *fb_store_partial_path_at(const char *root, const char *digest);
 
 /* A tag's directory <root>/rootfs/<name>/<version>, and its files. */
 #define FB_TAG_ROOTFS "rootfs.ext4"

@@ -12,6 +12,7 @@
 #include "archiveapi.h"
 #include "digest.h"
 #include "err.h"
+#include "follow.h"
 #include "util.h"
 
 #define CHUNK (1u << 20)
@@ -58,7 +59,57 @@ struct fb_unpack {
 	uint64_t spill_w, spill_r, punched; /* written, read, given back */
 	uint64_t produced;                  /* bytes decompressed */
 	char *sbuf;                         /* the reader's spilled chunk */
+	/* the input side: fd, or a layer still downloading (follow.h) */
+	struct fb_follow *follow;
+	char src_err[512];
+	char *src_buf; /* libarchive's read callback's buffer */
 };
+
+/* The compressed bytes, from whichever input: > 0, 0 at the end, -1 with
+ * u->src_err said. */
+static ssize_t src_read(struct fb_unpack *u, void *buf, size_t n)
+{
+	if (u->follow) {
+		struct fb_err e = { 0 };
+		ssize_t r = fb_follow_read(u->follow, buf, n, &e);
+		if (r < 0) {
+			/* the consumer's message names the layer already */
+			const char *m = e.msg, *c = strstr(m, ": ");
+			if (!strncmp(m, "layer ", 6) && c)
+				m = c + 2;
+			snprintf(u->src_err, sizeof(u->src_err), "%.500s", m);
+		}
+		return r;
+	}
+	for (;;) {
+		ssize_t r = read(u->fd, buf, n);
+		if (r >= 0 || errno != EINTR) {
+			if (r < 0)
+				snprintf(u->src_err, sizeof(u->src_err), "read: %s", strerror(errno));
+			return r;
+		}
+	}
+}
+
+/* The first bytes, to tell the format: n, or less. */
+static ssize_t src_peek(struct fb_unpack *u, void *buf, size_t n)
+{
+	if (u->follow) {
+		struct fb_err e = { 0 };
+		return n <= fb_follow_size(u->follow) && fb_follow_head(u->follow, buf, n, &e) == 0 ? (ssize_t)n : 0;
+	}
+	return pread(u->fd, buf, n, 0);
+}
+
+static la_ssize_t src_archive_read(struct archive *a, void *client, const void **buf)
+{
+	struct fb_unpack *u = client;
+	ssize_t n = src_read(u, u->src_buf, CHUNK);
+	if (n < 0)
+		archive_set_error(a, EIO, "%s", u->src_err);
+	*buf = u->src_buf;
+	return n;
+}
 
 /* Chunks are mapped, not malloc'd, so that one freed goes back to the
  * system at once: glibc keeps freed 1 MiB blocks in its arenas, and the
@@ -197,11 +248,9 @@ static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
 	bool eof = false;
 	while (out) {
 		if (st->avail_in == 0 && !eof) {
-			ssize_t n = read(u->fd, in, CHUNK);
+			ssize_t n = src_read(u, in, CHUNK);
 			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				snprintf(err, errlen, "read: %s", strerror(errno));
+				snprintf(err, errlen, "%s", u->src_err);
 				break;
 			}
 			eof = n == 0;
@@ -219,7 +268,7 @@ static void produce_gzip(struct fb_unpack *u, char *err, size_t errlen)
 		if (st->block_state == ISAL_BLOCK_FINISH) {
 			/* another member may follow (pigz, concatenated streams) */
 			if (st->avail_in == 0 && !eof) {
-				ssize_t n = read(u->fd, in, CHUNK);
+				ssize_t n = src_read(u, in, CHUNK);
 				if (n > 0) {
 					st->next_in = in;
 					st->avail_in = (uint32_t)n;
@@ -287,7 +336,7 @@ static void *producer(void *arg)
 	if (!gate_enter(u))
 		goto stopped;
 	unsigned char magic[2] = { 0 };
-	if (pread(u->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+	if (src_peek(u, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		produce_gzip(u, err, sizeof(err));
 		goto done;
 	}
@@ -295,7 +344,9 @@ static void *producer(void *arg)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
 	struct archive_entry *e;
-	if (archive_read_open_fd(a, u->fd, 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+	u->src_buf = fb_xmalloc(CHUNK);
+	if (archive_read_open(a, u, NULL, src_archive_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		snprintf(err, sizeof(err), "%s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
 	} else {
 		char *buf = push_chunk(u, NULL, 0, true);
@@ -437,6 +488,7 @@ int fb_unpack_start(int fd, const char *name, const struct fb_unpack_ahead *o, s
 {
 	struct fb_unpack *u = fb_xcalloc(1, sizeof(*u));
 	u->fd = fd;
+	u->follow = o->follow;
 	u->spill_fd = -1;
 	u->cap = o->chunks < 2 ? 2 : o->chunks > QUEUE_MAX ? QUEUE_MAX : o->chunks;
 	u->spill_dir = o->spill_dir ? fb_xstrdup(o->spill_dir) : NULL;
@@ -505,6 +557,8 @@ void fb_unpack_free(struct fb_unpack *u)
 	if (u->reader)
 		archive_read_free(u->reader);
 	if (u->started) {
+		if (u->follow)
+			fb_follow_cancel(u->follow); /* a read waiting for the download */
 		pthread_mutex_lock(&u->mu);
 		__atomic_store_n(&u->stop, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&u->cv);
@@ -525,6 +579,7 @@ void fb_unpack_free(struct fb_unpack *u)
 	for (size_t i = 0; i < u->nspare; i++)
 		chunk_free(u->spare[i]);
 	chunk_free(u->held);
+	free(u->src_buf);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);

@@ -22,6 +22,7 @@ struct fb_unpack;
 /* Start decompressing fd (which the producer reads; the caller keeps it
  * open until fb_unpack_free). *a is a tar reader over the result. */
 int fb_unpack_open(int fd, const char *name, struct fb_unpack **u, struct archive **a, struct fb_err *err) FB_MUST_CHECK;
+struct fb_follow;
 /* Layers opened ahead of the one read take turns through a gate: at most
  * `max` decompress at once, started in the order they were opened (the
  * one read always has its turn: it was opened before the others). */
@@ -33,6 +34,9 @@ struct fb_unpack_ahead {
 	const char *spill_dir;        /* past the queue, an unnamed file here (O_TMPFILE) takes the
 	                               * rest, up to 1 GiB unread; NULL: the producer waits */
 	struct fb_unpack_gate *gate;  /* NULL: start at once */
+	struct fb_follow *follow;     /* a layer still downloading (follow.h), read as it grows
+	                               * instead of fd (-1); once applied, fb_follow_finish
+	                               * verifies it */
 };
 /* Start decompressing fd, a layer read later: no reader yet (libarchive
  * reads the first bytes when it opens, and a layer waiting its turn

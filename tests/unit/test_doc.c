@@ -91,7 +91,52 @@ static int errors_and_files(void)
 	return 0;
 }
 
+/* The first document of a pipe whose writer stays open (fb-fetch image
+ * --stream): it comes back without waiting for the end; what follows it
+ * is the caller's (a trailer: nothing, or one error object). */
+static int first_of_a_stream(void)
+{
+	struct fb_err err = { 0 };
+	struct fb_doc *d = NULL;
+	int fds[2];
+	TAP_CHECK(pipe(fds) == 0);
+	/* braces and brackets inside strings, escaped quotes */
+	const char *t = "  {\"a\":\"}]\\\"{\",\"b\":[{\"c\":1}]}\n{\"error\":{\"tool\":\"fb-fetch\",\"message\":\"gone\"}}";
+	TAP_CHECK(write(fds[1], t, strlen(t)) == (ssize_t)strlen(t));
+	struct fb_buf rest = FB_BUF_INIT;
+	TAP_CHECK(fb_doc_read_first(fds[0], &d, &rest, &err) == 0); /* fds[1] still open */
+	char *s = fb_doc_dump(d, false);
+	TAP_STREQ(s, "{\"a\":\"}]\\\"{\",\"b\":[{\"c\":1}]}");
+	free(s);
+	fb_doc_free(d);
+	close(fds[1]);
+	struct fb_doc *e = NULL;
+	TAP_CHECK(fb_doc_read_trailer(fds[0], &rest, &e, &err) == 1);
+	s = fb_doc_error_text(e);
+	TAP_STREQ(s, "fb-fetch: gone");
+	free(s);
+	fb_doc_free(e);
+	close(fds[0]);
+	fb_buf_free(&rest);
+	/* white space only: nothing; something else: refused */
+	e = NULL;
+	TAP_CHECK(fb_doc_trailer(" \n", 2, &e, &err) == 0 && e == NULL);
+	TAP_CHECK(fb_doc_trailer("{\"x\":1}", 7, &e, &err) == -1 && err.code == FB_EXIT_USAGE);
+	TAP_CHECK(fb_doc_trailer("x", 1, &e, &err) == -1 && e == NULL);
+	/* not a bracket first: read to the end, refused as before */
+	TAP_CHECK(pipe(fds) == 0);
+	TAP_CHECK(write(fds[1], "42", 2) == 2);
+	close(fds[1]);
+	struct fb_buf r2 = FB_BUF_INIT;
+	TAP_CHECK(fb_doc_read_first(fds[0], &d, &r2, &err) == -1);
+	TAP_STREQ(err.msg, "the input document: expected an object, got number");
+	close(fds[0]);
+	fb_buf_free(&r2);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
+	{ "the first document of a stream, and what may follow it", first_of_a_stream },
 	{ "members a tool does not know pass through", members_pass_through },
 	{ "a document that is not an object is refused, by kind", not_an_object },
 	{ "error objects; save and load", errors_and_files },
