@@ -135,7 +135,7 @@ nothing_left() {
 	[ "$status" -eq 0 ]
 	local a b
 	a=$(sha256sum <"$FB_STORE/rootfs/by/hand/1/rootfs.ext4" | cut -c1-64)
-	[ "$(jq -r .rootfs_sha256 "$FB_STORE/rootfs/by/hand/1/image.json")" = "$a" ]
+	[ "$(fb-tag inspect by/hand:1 | jq -r .rootfs_sha256)" = "$a" ]
 	run_split env FB_STORE="$S/store2" http_proxy="$PROXY" firebuild rootfs --log-format=json --docker-image="$REG/test/stream:1" --tag=by/cli:1
 	[ "$status" -eq 0 ]
 	# the dispatcher's fb-fetch streams: its document went out with 3 layers pending
