@@ -177,7 +177,8 @@ static int stdin_after_doc(const struct options *o, struct input *in, struct fb_
 		if (!l->digest || !fb_digest_valid(l->digest))
 			return fb_err_set(err, FB_EXIT_USAGE, "invalid", ".image.layers[%zu].digest: a pending layer needs a sha256 digest",
 					  i);
-		in->follow[i] = fb_follow_new(in->fetcher, store, l->digest, (uint64_t)l->size, in->image.pending[i].tail);
+		const struct fb_layer_pending *p = &in->image.pending[i];
+		in->follow[i] = fb_follow_new(in->fetcher, store, l->digest, (uint64_t)l->size, p->head, p->headlen, p->tail);
 	}
 	return 0;
 }

@@ -171,7 +171,7 @@ struct fb_follow {
 };
 
 struct fb_follow *fb_follow_new(struct fb_fetcher *f, const char *store_root, const char *digest, uint64_t size,
-				const unsigned char tail[4])
+				const unsigned char *head, size_t headlen, const unsigned char tail[4])
 {
 	struct fb_follow *l = fb_xcalloc(1, sizeof(*l));
 	l->f = f;
@@ -180,6 +180,10 @@ struct fb_follow *fb_follow_new(struct fb_fetcher *f, const char *store_root, co
 	l->partial = fb_store_partial_path_at(store_root, digest);
 	l->size = size;
 	memcpy(l->tail, tail, 4);
+	if (head && headlen <= sizeof(l->head) && headlen <= size) {
+		memcpy(l->head, head, headlen);
+		l->headlen = headlen;
+	}
 	l->fd = -1;
 	l->wd = -1;
 	l->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC); /* none: the waits time out instead */
@@ -436,8 +440,8 @@ static int account(struct fb_follow *l, const unsigned char *p, size_t n, struct
 	if (l->pos < l->headlen) {
 		size_t k = l->headlen - (size_t)l->pos < n ? l->headlen - (size_t)l->pos : n;
 		if (memcmp(l->head + l->pos, p, k)) {
-			fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch", "layer %s: its first bytes changed while it was read",
-				   l->digest);
+			fb_err_set(err, FB_EXIT_FAILED, "digest_mismatch",
+				   "layer %s: its first bytes are not the .head of the document", l->digest);
 			return fail(l, err);
 		}
 	}

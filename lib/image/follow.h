@@ -30,14 +30,16 @@ int fb_fetcher_start(int fd, const char *rest, size_t len, struct fb_fetcher **o
 int fb_fetcher_wait(struct fb_fetcher *f, struct fb_err *err) FB_MUST_CHECK;
 void fb_fetcher_free(struct fb_fetcher *f);
 
-/* A pending layer: digest (valid, sha256), its size, its last 4 bytes. */
+/* A pending layer: digest (valid, sha256), its size, its first headlen
+ * bytes and its last 4 as the document says (the reads check them). */
 struct fb_follow *fb_follow_new(struct fb_fetcher *f, const char *store_root, const char *digest, uint64_t size,
-				const unsigned char tail[4]);
+				const unsigned char *head, size_t headlen, const unsigned char tail[4]);
 void fb_follow_free(struct fb_follow *l);
 uint64_t fb_follow_size(const struct fb_follow *l);
 const unsigned char *fb_follow_tail(const struct fb_follow *l);
-/* Its first n bytes (n at most 32 and its size): waits for them; they are
- * checked against what the layer's reads give later. */
+/* Its first n bytes (n at most 32 and its size): the document's head when
+ * it holds that many, else read (waiting for them); either way checked
+ * against what the layer's reads give. */
 int fb_follow_head(struct fb_follow *l, void *buf, size_t n, struct fb_err *err) FB_MUST_CHECK;
 /* Up to n bytes of the layer, waiting for them: > 0, 0 at its end (all of
  * it read and verified), -1 on an error (a mismatch, the download ended

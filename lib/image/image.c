@@ -159,24 +159,24 @@ static int registry_manifest(struct fb_registry *r, struct fb_store *s, const ch
 	return 0;
 }
 
-/* A layer's last 4 bytes (a Range request), for .tail: 0, or -1 when the
- * registry would not give them (the layer is then downloaded before the
- * document). */
-static int layer_tail(struct fb_registry *r, const struct fb_oci_desc *l, unsigned char tail[4])
+/* n bytes of a layer at off (a Range request), for .head and .tail: 0, or
+ * -1 when the registry would not give them (the layer is then downloaded
+ * before the document). */
+static int layer_range(struct fb_registry *r, const struct fb_oci_desc *l, uint64_t off, size_t n, unsigned char *out)
 {
 	char range[96];
-	snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, (uint64_t)l->size - 4, (uint64_t)l->size - 1);
+	snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + n - 1);
 	const char *const headers[] = { range, NULL };
 	char *path = fb_xasprintf("blobs/%s", l->digest);
 	struct fb_registry_req q = { .method = "GET", .path = path, .headers = headers };
 	struct fb_registry_resp rs = { 0 };
 	struct fb_err e = { 0 };
 	int ret = -1;
-	if (fb_registry_request(r, &q, &rs, &e) == 0 && rs.code == 206 && rs.body.len == 4) {
-		memcpy(tail, rs.body.data, 4);
+	if (fb_registry_request(r, &q, &rs, &e) == 0 && rs.code == 206 && rs.body.len == n) {
+		memcpy(out, rs.body.data, n);
 		ret = 0;
 	} else {
-		fb_log_fields(FB_LOG_DEBUG, "no tail by Range: downloaded before the document", "blob", l->digest,
+		fb_log_fields(FB_LOG_DEBUG, "no Range answer: downloaded before the document", "blob", l->digest,
 			      (char *)NULL);
 	}
 	fb_registry_resp_free(&rs);
@@ -184,7 +184,17 @@ static int layer_tail(struct fb_registry *r, const struct fb_oci_desc *l, unsign
 	return ret;
 }
 
-/* --stream: the config (and any layer whose tail the registry would not
+/* What fb-mkrootfs sizes the ext4 from: the first bytes and the last 4. */
+static int layer_ends(struct fb_registry *r, const struct fb_oci_desc *l, struct fb_layer_pending *p)
+{
+	size_t hn = (uint64_t)l->size < FB_LAYER_HEAD ? (size_t)l->size : FB_LAYER_HEAD;
+	if (layer_range(r, l, 0, hn, p->head) < 0 || layer_range(r, l, (uint64_t)l->size - 4, 4, p->tail) < 0)
+		return -1;
+	p->headlen = (unsigned)hn;
+	return 0;
+}
+
+/* --stream: the config (and any layer whose ends the registry would not
  * give) first; then the partial file of every other layer missing from the
  * store is opened and locked, the document goes out with those layers
  * pending, and they download, the first layer first. The image is recorded
@@ -212,7 +222,7 @@ static int stream_layers(const struct fb_image_opts *o, struct fb_registry *r, c
 		}
 		if (fb_store_has_blob(s, l->digest))
 			continue;
-		if (l->size < 4 || layer_tail(r, l, pend[i].tail) < 0) {
+		if (l->size < 4 || layer_ends(r, l, &pend[i]) < 0) {
 			first[nfirst++] = (struct fb_blob_req){ l->digest, (uint64_t)l->size, "layer", NULL };
 			continue;
 		}

@@ -15,14 +15,18 @@
 #include "store.h"
 
 /* A layer fb-fetch image --stream is still downloading (.layers[].pending):
- * its bytes grow in the store's partial file of its digest; tail is its
- * last 4 bytes (.tail, 8 hex digits: where a gzip layer keeps its
- * uncompressed size), fetched first so the ext4 is sized as from the whole
- * blob. */
+ * its bytes grow in the store's partial file of its digest; head and tail
+ * are its first 18 bytes (or all of a smaller one) and its last 4 (.head,
+ * .tail, in hex: what the ext4's size is estimated from, a format's magic
+ * and a gzip layer's uncompressed size), fetched first so the ext4 is sized
+ * as from the whole blob without waiting for any layer. */
+#define FB_LAYER_HEAD 18
 struct fb_layer_pending {
 	bool pending;
 	bool has_tail;
 	unsigned char tail[4];
+	unsigned headlen; /* 0: no head */
+	unsigned char head[FB_LAYER_HEAD];
 };
 
 /* .image: an image in the store (fetched, built or imported). */

@@ -50,11 +50,12 @@ static const struct fb_jshape obj_opt = { .kinds = FB_J_OBJECT | FB_J_NULL };
 
 static const struct fb_jshape bool_opt = { .kinds = FB_J_BOOL | FB_J_NULL };
 
-static bool tail_hex(const char *s, unsigned char out[4])
+/* n bytes as 2n lower-case hex digits */
+static bool hex_bytes(const char *s, size_t n, unsigned char *out)
 {
-	if (!s || strlen(s) != 8)
+	if (!s || strlen(s) != 2 * n)
 		return false;
-	for (int i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 2 * n; i++) {
 		char c = s[i];
 		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 		if (v < 0)
@@ -63,6 +64,17 @@ static bool tail_hex(const char *s, unsigned char out[4])
 			out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] | v) : v << 4);
 	}
 	return true;
+}
+
+static bool tail_hex(const char *s, unsigned char out[4])
+{
+	return hex_bytes(s, 4, out);
+}
+
+/* a layer's head: its first FB_LAYER_HEAD bytes, all of a smaller one */
+static size_t head_len(int64_t size)
+{
+	return size < FB_LAYER_HEAD ? (size_t)size : FB_LAYER_HEAD;
 }
 
 static int layer_check(jv v, const char *path, struct fb_err *err)
@@ -88,6 +100,13 @@ static int layer_check(jv v, const char *path, struct fb_err *err)
 		if (!tail_ok)
 			return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s.tail: expected 8 hex digits (a pending layer's last 4 bytes)",
 					  path);
+		char *head = fb_jv_get_str(v, "head");
+		bool head_ok = hex_bytes(head, head_len(size), NULL);
+		free(head);
+		if (!head_ok)
+			return fb_err_set(err, FB_EXIT_USAGE, "invalid",
+					  "%s.head: expected %zu hex digits (a pending layer's first %zu bytes)", path,
+					  2 * head_len(size), head_len(size));
 	}
 	return 0;
 }
@@ -97,6 +116,7 @@ static const struct fb_jfield layer_fields[] = {
 	{ "path", &str_opt, false },
 	{ "pending", &bool_opt, false },
 	{ "tail", &str_opt, false },
+	{ "head", &str_opt, false },
 	{ NULL, NULL, false },
 };
 static const struct fb_jshape layer = { .kinds = FB_J_OBJECT, .fields = layer_fields, .check = layer_check };
@@ -154,10 +174,14 @@ static void decode(jv v, struct fb_image *img)
 					if (!img->pending)
 						img->pending = fb_xcalloc((size_t)jv_array_length(jv_copy(ls)) + 1,
 									  sizeof(*img->pending));
-					char *t = fb_jv_get_str(l, "tail");
-					img->pending[k].pending = true;
-					img->pending[k].has_tail = tail_hex(t, img->pending[k].tail);
+					char *t = fb_jv_get_str(l, "tail"), *h = fb_jv_get_str(l, "head");
+					struct fb_layer_pending *pd = &img->pending[k];
+					pd->pending = true;
+					pd->has_tail = tail_hex(t, pd->tail);
+					if (d->size > 0 && hex_bytes(h, head_len(d->size), pd->head))
+						pd->headlen = (unsigned)head_len(d->size);
 					free(t);
+					free(h);
 				}
 			}
 			jv_free(l);
@@ -198,6 +222,12 @@ static jv layer_jv(const struct fb_oci_desc *l, const struct fb_layer_pending *p
 			char hex[9];
 			snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", p->tail[0], p->tail[1], p->tail[2], p->tail[3]);
 			o = jv_object_set(o, jv_string("tail"), jv_string(hex));
+		}
+		if (p->headlen) {
+			char hex[2 * FB_LAYER_HEAD + 1];
+			for (unsigned i = 0; i < p->headlen && i < FB_LAYER_HEAD; i++)
+				snprintf(hex + 2 * i, 3, "%02x", p->head[i]);
+			o = jv_object_set(o, jv_string("head"), jv_string(hex));
 		}
 	}
 	return o;
@@ -247,7 +277,8 @@ void fb_image_doc_clear_pending(struct fb_doc *d)
 	jv_array_foreach(ls, i, l)
 	{
 		if (jv_get_kind(l) == JV_KIND_OBJECT)
-			l = jv_object_delete(jv_object_delete(l, jv_string("pending")), jv_string("tail"));
+			l = jv_object_delete(jv_object_delete(jv_object_delete(l, jv_string("pending")), jv_string("tail")),
+					     jv_string("head"));
 		out = jv_array_append(out, l);
 		(void)i;
 	}

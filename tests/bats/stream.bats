@@ -93,10 +93,11 @@ nothing_left() {
 	[ "$(jq -r '.image.layers[0].pending' "$S/doc.json")" = true ]
 	[ ! -e "$FB_STORE/blobs/sha256/${BIG#sha256:}" ]
 	kill -0 "$pid"
-	json_eq "$(jq -c '[.image.layers[] | {pending, t: (.tail | test("^[0-9a-f]{8}$"))}]' "$S/doc.json")" \
-		'[{"pending":true,"t":true},{"pending":true,"t":true},{"pending":true,"t":true}]'
-	# the tail is the layer's last 4 bytes
+	json_eq "$(jq -c '[.image.layers[] | {pending, t: (.tail | test("^[0-9a-f]{8}$")), h: (.head | test("^([0-9a-f]{2}){1,18}$"))}]' "$S/doc.json")" \
+		'[{"pending":true,"t":true,"h":true},{"pending":true,"t":true,"h":true},{"pending":true,"t":true,"h":true}]'
+	# the tail is the layer's last 4 bytes, the head its first 18
 	[ "$(jq -r '.image.layers[0].tail' "$S/doc.json")" = "$(tail -c 4 "$FILE_TMP/big.tar.gz" | od -An -tx1 | tr -d ' \n')" ]
+	[ "$(jq -r '.image.layers[0].head' "$S/doc.json")" = "$(head -c 18 "$FILE_TMP/big.tar.gz" | od -An -tx1 | tr -d ' \n')" ]
 	wait "$pid"
 	# one document, then the end: every layer in the store
 	[ "$(wc -l <"$S/doc.json")" -eq 1 ]
@@ -107,7 +108,7 @@ nothing_left() {
 	# without --stream, nothing is pending
 	run_split fb-fetch image --ref "$REG/test/stream:1"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.image.layers[] | select(has("pending") or has("tail"))]' <<<"$output")" = '[]' ]
+	[ "$(jq -c '[.image.layers[] | select(has("pending") or has("tail") or has("head"))]' <<<"$output")" = '[]' ]
 }
 
 @test "a streamed conversion gives the same ext4 bytes as a non-streamed one (gzip, zstd and plain layers)" {
@@ -115,7 +116,7 @@ nothing_left() {
 	http_proxy=$PROXY fb-fetch image --stream --ref "$REG/test/stream:1" 2>"$S/fetch.err" |
 		fb-mkrootfs --output "$S/streamed.ext4" >"$S/out.json" 2>"$S/mk.err"
 	# the layers are no longer pending in what goes on
-	[ "$(jq -c '[.image.layers[] | select(has("pending") or has("tail"))]' "$S/out.json")" = '[]' ]
+	[ "$(jq -c '[.image.layers[] | select(has("pending") or has("tail") or has("head"))]' "$S/out.json")" = '[]' ]
 	[ "$(jq -r .rootfs.path "$S/out.json")" = "$S/streamed.ext4" ]
 	FB_STORE=$S/store2 fb-fetch image --ref "$REG/test/stream:1" 2>/dev/null |
 		FB_STORE=$S/store2 fb-mkrootfs --output "$S/whole.ext4" >/dev/null 2>&1
@@ -221,8 +222,8 @@ hostile_pending() {
 	mkfifo "$S/stdin"
 	local w
 	exec {w}<>"$S/stdin"
-	printf '{"image":{"store":"%s","layers":[{"digest":"sha256:%s","size":100,"pending":true,"tail":"00000000"}]}}\n' \
-		"$FB_STORE" "$hex" >&"$w"
+	printf '{"image":{"store":"%s","layers":[{"digest":"sha256:%s","size":100,"pending":true,"tail":"00000000","head":"%s"}]}}\n' \
+		"$FB_STORE" "$hex" "$(printf '0%.0s' $(seq 1 36))" >&"$w"
 	run_split timeout 120 fb-mkrootfs --output "$S/x.ext4" <"$S/stdin"
 	exec {w}>&-
 	rm -f "$S/stdin"
@@ -251,7 +252,7 @@ hostile_pending() {
 	hostile_pending "$hex" "$FB_STORE/blobs/sha256/$hex is a symbolic link, not a file"
 }
 
-@test "hostile documents: pending layers need a digest, a size and a tail, and never name a path" {
+@test "hostile documents: pending layers need a digest, a size, a head and a tail that are the layer's, and never a path" {
 	local base='"layers":[{"digest":"sha256:'$(printf x | sha256sum | cut -c1-64)'"'
 	run_split fb-mkrootfs <<<'{"image":{'"$base"',"pending":true,"tail":"00000000"}]}}'
 	[ "$status" -eq 2 ]
@@ -264,13 +265,18 @@ hostile_pending() {
 	run_split fb-mkrootfs <<<'{"image":{"layers":[{"path":"/etc/passwd","size":10,"pending":true,"tail":"00000000"}]}}'
 	[ "$status" -eq 2 ]
 	[ "$(jq -r .error.message <<<"$output")" = ".image.layers[0]: a pending layer has no .path" ]
-	run_split fb-mkrootfs <<<'{"image":{"layers":[{"digest":"md5:x","size":10,"pending":true,"tail":"00000000"}]}}'
+	local h10=00000000000000000000
+	run_split fb-mkrootfs <<<'{"image":{'"$base"',"size":10,"pending":true,"tail":"00000000","head":"0000"}]}}'
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .error.message <<<"$output")" = ".image.layers[0].head: expected 20 hex digits (a pending layer's first 10 bytes)" ]
+	run_split fb-mkrootfs <<<'{"image":{"layers":[{"digest":"md5:x","size":10,"pending":true,"tail":"00000000","head":"'$h10'"}]}}'
 	[ "$status" -eq 2 ]
 	[ "$(jq -r .error.message <<<"$output")" = ".image.layers[0].digest: a pending layer needs a sha256 digest" ]
 	# a pending layer that never comes: the fetcher's end (here, stdin's)
-	run_split fb-mkrootfs --output "$S/x.ext4" <<<'{"image":{'"$base"',"size":10,"pending":true,"tail":"00000000"}]}}'
+	run_split fb-mkrootfs --output "$S/x.ext4" <<<'{"image":{'"$base"',"size":10,"pending":true,"tail":"00000000","head":"'$h10'"}]}}'
 	[ "$status" -eq 1 ]
 	[[ "$(jq -r .error.message <<<"$output")" == *"the download ended at 0 of 10 bytes (the fetcher exited)" ]]
+	[ ! -e "$S/x.ext4" ]
 	# after the document: an error object is passed on, anything else refused
 	run_split fb-mkrootfs <<<'{"image":{"layers":[]}} {"error":{"tool":"fb-fetch","kind":"network","message":"gone","exit_code":1}}'
 	[ "$status" -eq 1 ]
@@ -278,4 +284,26 @@ hostile_pending() {
 	run_split fb-mkrootfs <<<'{"image":{"layers":[]}} {"more":1}'
 	[ "$status" -eq 2 ]
 	[[ "$(jq -r .error.message <<<"$output")" == *"Unexpected extra JSON values"* ]]
+	# the head and tail the ext4 was sized from must be the layer's
+	printf 'the bytes of a layer that is no tar' >"$S/blob"
+	local d hd tl size
+	d=$(sha256sum <"$S/blob" | cut -c1-64)
+	size=$(stat -c %s "$S/blob")
+	hd=$(head -c 18 "$S/blob" | od -An -tx1 | tr -d ' \n')
+	tl=$(tail -c 4 "$S/blob" | od -An -tx1 | tr -d ' \n')
+	mkdir -p "$FB_STORE/tmp"
+	cp "$S/blob" "$FB_STORE/tmp/$d.partial"
+	local layer='"digest":"sha256:'$d'","size":'$size',"pending":true'
+	run_split fb-mkrootfs --output "$S/x.ext4" <<<'{"image":{"layers":[{'"$layer"',"head":"ff'${hd:2}'","tail":"'$tl'"}]}}'
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .error.message <<<"$output")" = "layer sha256:$d: its first bytes are not the .head of the document" ]
+	run_split fb-mkrootfs --output "$S/x.ext4" <<<'{"image":{"layers":[{'"$layer"',"head":"'$hd'","tail":"00000000"}]}}'
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .error.message <<<"$output")" = "layer sha256:$d: its last 4 bytes are not the .tail of the document" ]
+	# and the bytes their digest
+	printf 'the bytes of a layer that is no taR' >"$FB_STORE/tmp/$d.partial"
+	run_split fb-mkrootfs --output "$S/x.ext4" <<<'{"image":{"layers":[{'"$layer"',"head":"'$hd'","tail":"'$tl'"}]}}'
+	[ "$status" -eq 1 ]
+	[[ "$(jq -r .error.message <<<"$output")" == "layer sha256:$d: digest mismatch: the bytes read hash to sha256:"* ]]
+	[ ! -e "$S/x.ext4" ]
 }
