@@ -97,11 +97,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		C_IGNORE,
 		C_STORE,
 		C_RUN_CACHE,
-		C_CREDS,
-		C_CREDS_FILE,
-		C_DOCKER_CONFIG,
-		C_INSECURE,
-		C_CA_FILE,
 	};
 	static const struct option opts[] = {
 		FB_COMMON_LONGOPTS,
@@ -110,17 +105,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "ignore-error", no_argument, NULL, C_IGNORE },
 		{ "store", required_argument, NULL, C_STORE },
 		{ "run-cache", required_argument, NULL, C_RUN_CACHE },
-		{ "creds", required_argument, NULL, C_CREDS },
-		{ "creds-file", required_argument, NULL, C_CREDS_FILE },
-		{ "docker-config", required_argument, NULL, C_DOCKER_CONFIG },
-		{ "insecure-registry", required_argument, NULL, C_INSECURE },
-		{ "ca-file", required_argument, NULL, C_CA_FILE },
+		FB_FETCH_REG_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	FB_AUTOFREE char *usage = fb_xasprintf("%s%s", o->export ? export_usage : import_usage, common_usage);
 	int c, exit_now = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (fb_tool_common_opt(c, optarg, usage, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
+		if (fb_fetch_reg_opt(c, optarg, &o->reg, &o->creds, &exit_now)) {
 			if (exit_now >= 0)
 				return exit_now;
 			continue;
@@ -145,19 +141,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case C_STORE: o->store = optarg; break;
 		case C_RUN_CACHE: o->run_cache = optarg; break;
-		case C_DOCKER_CONFIG: o->reg.docker_config = optarg; break;
-		case C_INSECURE: fb_strv_push(&o->reg.insecure, optarg); break;
-		case C_CA_FILE: o->reg.ca_file = optarg; break;
-		case C_CREDS:
-			free(o->creds);
-			o->creds = fb_xstrdup(optarg);
-			break;
-		case C_CREDS_FILE: {
-			int rc = fb_fetch_creds_file(optarg, &o->creds);
-			if (rc)
-				return rc;
-			break;
-		}
 		default: return fb_tool_bad_option(argv);
 		}
 	}

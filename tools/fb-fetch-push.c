@@ -96,11 +96,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		P_CHUNK,
 		P_STORE,
 		P_RUN_CACHE,
-		P_CREDS,
-		P_CREDS_FILE,
-		P_DOCKER_CONFIG,
-		P_INSECURE,
-		P_CA_FILE,
 	};
 	static const struct option opts[] = {
 		FB_COMMON_LONGOPTS,
@@ -109,11 +104,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "chunk-size", required_argument, NULL, P_CHUNK },
 		{ "store", required_argument, NULL, P_STORE },
 		{ "run-cache", required_argument, NULL, P_RUN_CACHE },
-		{ "creds", required_argument, NULL, P_CREDS },
-		{ "creds-file", required_argument, NULL, P_CREDS_FILE },
-		{ "docker-config", required_argument, NULL, P_DOCKER_CONFIG },
-		{ "insecure-registry", required_argument, NULL, P_INSECURE },
-		{ "ca-file", required_argument, NULL, P_CA_FILE },
+		FB_FETCH_REG_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, exit_now = -1;
@@ -123,13 +114,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return exit_now;
 			continue;
 		}
+		if (fb_fetch_reg_opt(c, optarg, &o->push.reg, &o->creds, &exit_now)) {
+			if (exit_now >= 0)
+				return exit_now;
+			continue;
+		}
 		switch (c) {
 		case P_REF: o->ref = optarg; break;
 		case P_STORE: o->store = optarg; break;
 		case P_RUN_CACHE: o->run_cache = optarg; break;
-		case P_DOCKER_CONFIG: o->push.reg.docker_config = optarg; break;
-		case P_INSECURE: fb_strv_push(&o->push.reg.insecure, optarg); break;
-		case P_CA_FILE: o->push.reg.ca_file = optarg; break;
 		case P_FORMAT:
 			if (!strcmp(optarg, "oci"))
 				o->push.format = FB_PUSH_OCI;
@@ -142,16 +135,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_size(optarg, &o->push.chunk_size) < 0 || o->push.chunk_size < FB_PUSH_CHUNK_MIN)
 				return fb_tool_usage_error("--chunk-size %s: expected a size from 1K to 4G", optarg);
 			break;
-		case P_CREDS:
-			free(o->creds);
-			o->creds = fb_xstrdup(optarg);
-			break;
-		case P_CREDS_FILE: {
-			int rc = fb_fetch_creds_file(optarg, &o->creds);
-			if (rc)
-				return rc;
-			break;
-		}
 		default: return fb_tool_bad_option(argv);
 		}
 	}

@@ -64,11 +64,6 @@ enum {
 	OPT_REF = FB_OPT_FIRST_TOOL_OPT,
 	OPT_PLATFORM,
 	OPT_STORE,
-	OPT_CREDS,
-	OPT_CREDS_FILE,
-	OPT_DOCKER_CONFIG,
-	OPT_INSECURE,
-	OPT_CA_FILE,
 	OPT_PARALLEL,
 	OPT_STREAM,
 };
@@ -78,11 +73,7 @@ static const struct option longopts[] = {
 	{ "ref", required_argument, NULL, OPT_REF },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "store", required_argument, NULL, OPT_STORE },
-	{ "creds", required_argument, NULL, OPT_CREDS },
-	{ "creds-file", required_argument, NULL, OPT_CREDS_FILE },
-	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
-	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	FB_FETCH_REG_LONGOPTS,
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "stream", no_argument, NULL, OPT_STREAM },
 	{ NULL, 0, NULL, 0 },
@@ -202,19 +193,32 @@ static int main_source(int argc, char **argv)
 	return fb_doc_finish(doc);
 }
 
-int fb_fetch_creds_file(const char *path, char **creds)
+int fb_fetch_reg_opt(int c, const char *arg, struct fb_registry_opts *reg, char **creds, int *exit_now)
 {
-	struct fb_buf b = FB_BUF_INIT;
-	struct fb_err e = { 0 };
-	if (fb_read_file(path, &b, &e) < 0) {
-		fb_buf_free(&b);
-		return fb_tool_usage_error("--creds-file: %s", e.msg);
+	switch (c) {
+	case FB_FETCH_OPT_CREDS:
+		free(*creds);
+		*creds = fb_xstrdup(arg);
+		return 1;
+	case FB_FETCH_OPT_CREDS_FILE: {
+		struct fb_buf b = FB_BUF_INIT;
+		struct fb_err e = { 0 };
+		if (fb_read_file(arg, &b, &e) < 0) {
+			fb_buf_free(&b);
+			*exit_now = fb_tool_usage_error("--creds-file: %s", e.msg);
+			return 1;
+		}
+		char *s = fb_buf_steal(&b);
+		s[strcspn(s, "\r\n")] = '\0';
+		free(*creds);
+		*creds = s;
+		return 1;
 	}
-	char *s = fb_buf_steal(&b);
-	s[strcspn(s, "\r\n")] = '\0';
-	free(*creds);
-	*creds = s;
-	return 0;
+	case FB_FETCH_OPT_DOCKER_CONFIG: reg->docker_config = arg; return 1;
+	case FB_FETCH_OPT_INSECURE: fb_strv_push(&reg->insecure, arg); return 1;
+	case FB_FETCH_OPT_CA_FILE: reg->ca_file = arg; return 1;
+	default: return 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -245,21 +249,15 @@ int main(int argc, char **argv)
 				goto done;
 			continue;
 		}
+		if (fb_fetch_reg_opt(c, optarg, &o.img.reg, &o.creds, &exit_now)) {
+			if (exit_now >= 0)
+				goto done;
+			continue;
+		}
 		switch (c) {
 		case OPT_REF: o.ref = optarg; break;
 		case OPT_PLATFORM: o.img.platform = optarg; break;
 		case OPT_STORE: o.store = optarg; break;
-		case OPT_CREDS:
-			free(o.creds);
-			o.creds = fb_xstrdup(optarg);
-			break;
-		case OPT_CREDS_FILE:
-			if ((exit_now = fb_fetch_creds_file(optarg, &o.creds)) != 0)
-				goto done;
-			break;
-		case OPT_DOCKER_CONFIG: o.img.reg.docker_config = optarg; break;
-		case OPT_INSECURE: fb_strv_push(&o.img.reg.insecure, optarg); break;
-		case OPT_CA_FILE: o.img.reg.ca_file = optarg; break;
 		case OPT_STREAM: o.stream = true; break;
 		case OPT_PARALLEL:
 			o.img.reg.parallel = atoi(optarg);
