@@ -446,10 +446,17 @@ int fb_unpack_open(int fd, const char *name, struct fb_unpack **out, struct arch
 	return 0;
 }
 
+/* The ring keeps room for the one chunk a producer may push past the cap
+ * (a spill that could not be made, a cap lowered while it decompressed). */
+static size_t queue_cap(unsigned chunks)
+{
+	return chunks < 2 ? 2 : chunks > QUEUE_MAX - 2 ? QUEUE_MAX - 2 : chunks;
+}
+
 void fb_unpack_set_ahead(struct fb_unpack *u, unsigned chunks)
 {
 	pthread_mutex_lock(&u->mu);
-	u->cap = chunks < 2 ? 2 : chunks > QUEUE_MAX ? QUEUE_MAX : chunks;
+	u->cap = queue_cap(chunks);
 	u->no_spill = true;
 	pthread_cond_broadcast(&u->cv);
 	pthread_mutex_unlock(&u->mu);
@@ -490,7 +497,7 @@ int fb_unpack_start(int fd, const char *name, const struct fb_unpack_ahead *o, s
 	u->fd = fd;
 	u->follow = o->follow;
 	u->spill_fd = -1;
-	u->cap = o->chunks < 2 ? 2 : o->chunks > QUEUE_MAX ? QUEUE_MAX : o->chunks;
+	u->cap = queue_cap(o->chunks);
 	u->spill_dir = o->spill_dir ? fb_xstrdup(o->spill_dir) : NULL;
 	u->gate = o->gate;
 	if (u->gate) {
