@@ -47,11 +47,13 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(out)
             return
+        # recorded before the answer: the client's next request (InstanceStart)
+        # may come on another connection, served by another thread
+        if self.path in ("/vsock", "/boot-source") and doc:
+            conf[self.path] = doc
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        if self.path in ("/vsock", "/boot-source") and doc:
-            conf[self.path] = doc
         if self.path == "/actions" and doc:
             if doc.get("action_type") == "InstanceStart":
                 threading.Thread(target=guest_io if "/vsock" in conf else vm, daemon=True).start()
