@@ -173,12 +173,6 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 	errcode_t e = ext2fs_read_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
 	if (e)
 		return rfs_ext2_err(err, e, "read inode %u", ino);
-	/* blocks libext2fs wrote (an extent tree's, an xattr block, a long
-	 * symlink's, a directory's) may come back as file data, which the data
-	 * writer writes past the block cache: none of them may stay in it */
-	const struct ext3_extent_header *eh = (const struct ext3_extent_header *)inode.i_block;
-	bool cached = inode.i_blocks && (!LINUX_S_ISREG(inode.i_mode) || inode.i_file_acl ||
-					  ((inode.i_flags & EXT4_EXTENTS_FL) && ext2fs_le16_to_cpu(eh->eh_depth) > 0));
 	if (ext2fs_inode_has_valid_blocks2(r->fs, (struct ext2_inode *)&inode) && (inode.i_flags & EXT4_EXTENTS_FL)) {
 		e = ext2fs_punch(r->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
 		if (e)
@@ -189,8 +183,6 @@ static int release_ino(struct fb_rootfs *r, ext2_ino_t ino, bool isdir, struct f
 		if (e)
 			return rfs_ext2_err(err, e, "free xattrs of inode %u", ino);
 	}
-	if (cached && (e = fb_wbcache_drop(r->fs->io)))
-		return rfs_ext2_err(err, e, "write metadata");
 	memset(&inode, 0, sizeof(inode));
 	inode.i_dtime = (uint32_t)r->fs->now;
 	e = ext2fs_write_inode_full(r->fs, ino, (struct ext2_inode *)&inode, sizeof(inode));
@@ -978,6 +970,11 @@ opened:;
 	errcode_t e = ext2fs_open(o->path, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, fb_wbcache_io_manager, &r->fs);
 	if (!e)
 		e = ext2fs_read_bitmaps(r->fs);
+	/* blocks libext2fs wrote (an extent tree's, an xattr block, a long
+	 * symlink's) may come back as file data, which the data writer writes
+	 * past the block cache: each is forgotten there as it is freed */
+	if (!e)
+		fb_wbcache_watch(r->fs);
 	if (e) {
 		rfs_ext2_err(err, e, "open %s", o->path);
 		fb_rootfs_free(r);

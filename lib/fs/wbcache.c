@@ -23,6 +23,8 @@ struct wb {
 	int *bucket;
 	unsigned nbucket;
 	char *run; /* RUN_MAX blocks, for merged writes */
+	void (*old_block)(ext2_filsys, blk64_t, int); /* fb_wbcache_watch's */
+	void (*old_range)(ext2_filsys, blk64_t, blk_t, int);
 };
 
 static struct struct_io_manager wb_manager;
@@ -274,10 +276,11 @@ static errcode_t wb_write_byte(io_channel ch, unsigned long offset, int count, c
 static errcode_t wb_set_blksize(io_channel ch, int blksize)
 {
 	struct wb *w = ch->private_data;
-	errcode_t e = io_channel_set_blksize(w->inner, blksize);
-	if (e || blksize == w->bs)
-		return e;
-	if ((e = flush_dirty(w)))
+	if (blksize == w->bs)
+		return io_channel_set_blksize(w->inner, blksize);
+	/* what is held goes out in the size it was written in */
+	errcode_t e = flush_dirty(w);
+	if (e || (e = io_channel_set_blksize(w->inner, blksize)))
 		return e;
 	w->bs = ch->block_size = blksize;
 	setup(w);
@@ -390,7 +393,7 @@ static errcode_t wb_open(const char *name, int flags, io_channel *out)
 	ch->name = fb_xstrdup(name);
 	ch->block_size = w->bs;
 	ch->refcount = 1;
-	ch->flags = inner->flags;
+	ch->flags = inner->flags & ~CHANNEL_FLAGS_THREADS; /* no locks here */
 	ch->align = inner->align;
 	ch->private_data = w;
 	*out = ch;
@@ -407,6 +410,35 @@ errcode_t fb_wbcache_drop(io_channel ch)
 		return e;
 	setup(w);
 	return 0;
+}
+
+/* A block freed: what is held of it is nobody's (and must not be written
+ * over what becomes of it). */
+static void on_block(ext2_filsys fs, blk64_t blk, int inuse)
+{
+	struct wb *w = fs->io->private_data;
+	if (inuse < 0)
+		(void)drop_range(w, blk, 1, false);
+	if (w->old_block)
+		w->old_block(fs, blk, inuse);
+}
+
+static void on_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
+{
+	struct wb *w = fs->io->private_data;
+	if (inuse < 0)
+		(void)drop_range(w, blk, num, false);
+	if (w->old_range)
+		w->old_range(fs, blk, num, inuse);
+}
+
+void fb_wbcache_watch(ext2_filsys fs)
+{
+	if (!fs->io || fs->io->manager != fb_wbcache_io_manager)
+		return;
+	struct wb *w = fs->io->private_data;
+	ext2fs_set_block_alloc_stats_callback(fs, on_block, &w->old_block);
+	ext2fs_set_block_alloc_stats_range_callback(fs, on_range, &w->old_range);
 }
 
 static struct struct_io_manager wb_manager = {

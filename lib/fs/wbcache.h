@@ -7,9 +7,10 @@
  * blocks (or "fb_cache_blocks=N"), writes dirty ones only when it must
  * make room, at a flush and at close, sorted and merged into runs.
  *
- * Whoever writes the same file past the channel (the data writer) must
- * flush before blocks that were metadata can become its data, and drop
- * what the cache holds of blocks that were freed (fb_wbcache_drop). */
+ * Whoever writes the same file past the channel (the data writer) needs
+ * fb_wbcache_watch on the file system: a block libext2fs frees is
+ * forgotten at once, so that no stale copy of it is written over what the
+ * block holds next. */
 #ifndef FB_WBCACHE_H
 #define FB_WBCACHE_H
 
@@ -22,5 +23,8 @@ extern io_manager fb_wbcache_io_manager;
 /* Write what is dirty and forget every block held (a no-op on another
  * manager's channel). */
 errcode_t fb_wbcache_drop(io_channel ch);
+/* Forget each block fs frees (its block allocation callbacks, chained to
+ * any set before); a no-op when fs is not on this cache. */
+void fb_wbcache_watch(ext2_filsys fs);
 
 #endif

@@ -144,11 +144,31 @@ static int dirty_blocks_stay_until_flush_and_a_drop_sees_outside_writes(void)
 	return 0;
 }
 
+static int a_block_size_change_writes_what_is_held_in_the_old_size(void)
+{
+	char *model = fb_xmalloc((size_t)NBLK * BS), blk[BS], got[1024];
+	fresh_file(model);
+	io_channel ch;
+	TAP_CHECK(open_ch(&ch, NULL) == 0);
+	memset(blk, 'a', sizeof(blk));
+	TAP_CHECK(io_channel_write_blk64(ch, 10, 1, blk) == 0);
+	memcpy(model + 10 * BS, blk, BS);
+	TAP_CHECK(io_channel_set_blksize(ch, 1024) == 0);
+	TAP_CHECK(file_is(model));
+	TAP_CHECK(io_channel_read_blk64(ch, 43, 1, got) == 0);
+	TAP_CHECK(memcmp(got, blk, sizeof(got)) == 0);
+	TAP_CHECK(io_channel_close(ch) == 0);
+	TAP_CHECK(file_is(model));
+	free(model);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "random writes (whole, partial, bytes, long runs), reads, flushes and drops match a model, in the file after close",
 	  random_ops_match_a_model },
 	{ "dirty blocks are held until a flush; a drop sees a write made past the cache; errors leave it whole",
 	  dirty_blocks_stay_until_flush_and_a_drop_sees_outside_writes },
+	{ "a block size change writes what is held in the size it was written in", a_block_size_change_writes_what_is_held_in_the_old_size },
 };
 
 int main(void)
