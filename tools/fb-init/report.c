@@ -64,6 +64,8 @@ void __attribute__((noreturn)) fail(int code, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	say("fb-init: error: %s", buf);
+	if (g_ctl < 0)
+		g_ctl = open_ctl();
 	ctl_send("error %s", buf);
 	power_off(code);
 }
