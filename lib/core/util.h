@@ -17,6 +17,7 @@
 
 void *fb_xmalloc(size_t n);
 void *fb_xcalloc(size_t n, size_t size);
+void *fb_xaligned(size_t align, size_t n); /* posix_memalign; free() frees it */
 void *fb_xrealloc(void *p, size_t n);
 char *fb_xstrdup(const char *s);
 char *fb_xstrndup(const char *s, size_t n);

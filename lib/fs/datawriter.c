@@ -22,6 +22,7 @@ struct job {
 
 struct fb_datawriter {
 	int fd;
+	bool direct;            /* fd is O_DIRECT: no page cache, no writeback to start */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -56,6 +57,13 @@ static void *writer(void *arg)
 			ssize_t n = pwrite(w->fd, j->buf + done, j->len - done, (off_t)(j->off + done));
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0 && errno == EINVAL && w->direct) {
+				/* a file system that takes O_DIRECT at open but not
+				 * this write: through the page cache from here on */
+				w->direct = false;
+				if (fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) & ~O_DIRECT) == 0)
+					continue;
+			}
 			if (n <= 0) {
 				e = n < 0 ? errno : EIO;
 				break;
@@ -63,7 +71,7 @@ static void *writer(void *arg)
 			done += (size_t)n;
 		}
 		unsynced += j->len;
-		if (unsynced >= SYNC_EVERY) {
+		if (unsynced >= SYNC_EVERY && !w->direct) {
 			unsynced = 0;
 			(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		}
@@ -90,6 +98,7 @@ int fb_dw_start(int fd, size_t max_inflight, struct fb_datawriter **out, struct 
 {
 	struct fb_datawriter *w = fb_xcalloc(1, sizeof(*w));
 	w->fd = fd;
+	w->direct = (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
 	w->max = max_inflight;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -117,7 +126,12 @@ char *fb_dw_buf(struct fb_datawriter *w, size_t cap)
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
-	return fb_xmalloc(cap);
+	return fb_dw_alloc(cap);
+}
+
+void *fb_dw_alloc(size_t cap)
+{
+	return fb_xaligned(FB_DW_ALIGN, cap);
 }
 
 void fb_dw_submit(struct fb_datawriter *w, char *buf, size_t cap, size_t len, uint64_t off)

@@ -1,7 +1,8 @@
 /* File data written by a thread of its own: the ext4 writer hands over
- * full buffers (the page-cache copy of pwrite is a third of its time) and
- * goes on parsing the next layer entries; the thread writes them in the
- * order given, and every SYNC_EVERY bytes asks the kernel to start
+ * full buffers and goes on parsing the next layer entries; the thread
+ * writes them in the order given. On an O_DIRECT descriptor the writes
+ * skip the page cache (falling back to it when the file system refuses
+ * one); on another, every SYNC_EVERY bytes it asks the kernel to start
  * writing the file out (sync_file_range), so that the final fsync finds
  * little left and the writeback's own work is off the parsing thread too.
  * Writes in flight are bounded by bytes; a drain waits for all of them
@@ -17,8 +18,14 @@
 
 struct fb_datawriter;
 
-/* fd is the caller's; max_inflight bounds the bytes of buffers queued. */
+/* Buffers, offsets and lengths are aligned for an O_DIRECT fd. */
+#define FB_DW_ALIGN 4096
+
+/* fd is the caller's (O_DIRECT or not); max_inflight bounds the bytes of
+ * buffers queued. */
 int fb_dw_start(int fd, size_t max_inflight, struct fb_datawriter **out, struct fb_err *err) FB_MUST_CHECK;
+/* A buffer of cap bytes, FB_DW_ALIGN-aligned (free() frees it). */
+void *fb_dw_alloc(size_t cap);
 /* A buffer of cap bytes to fill (one given back, or a new one). */
 char *fb_dw_buf(struct fb_datawriter *w, size_t cap);
 /* Write len bytes of buf (of cap bytes, now the writer's) at off; waits

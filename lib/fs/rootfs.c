@@ -988,9 +988,19 @@ opened:;
 	ext2fs_mark_super_dirty(r->fs);
 	r->max_ino = r->fs->super->s_inodes_count;
 	r->nlink = fb_xcalloc((size_t)r->max_ino + 1, sizeof(*r->nlink));
-	r->buf = fb_xcalloc(1, BUFSZ);
-	r->pend = fb_xmalloc(PENDSZ);
-	r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC);
+	r->buf = fb_dw_alloc(BUFSZ);
+	memset(r->buf, 0, BUFSZ);
+	r->pend = fb_dw_alloc(PENDSZ);
+	/* file data bypasses the page cache: the copy into it (and the
+	 * writeback after) cost more CPU than the disk takes to write it, and
+	 * the image is fsync'ed at the end anyway; metadata stays buffered
+	 * (libext2fs's own descriptor; data and metadata never share a block,
+	 * and blocks are pages). Not every file system takes O_DIRECT. */
+	r->data_fd = -1;
+	if (r->fs->blocksize % FB_DW_ALIGN == 0 && !getenv("FB_MKROOTFS_BUFFERED"))
+		r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC | O_DIRECT);
+	if (r->data_fd < 0)
+		r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC);
 	if (r->data_fd < 0) {
 		fb_err_errno(err, errno, "open %s", o->path);
 		fb_rootfs_free(r);

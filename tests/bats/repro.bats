@@ -197,3 +197,28 @@ SPEC
 	run e2fsck -fn "$S/1.ext4"
 	[ "$status" -eq 0 ]
 }
+
+@test "fb-mkrootfs: file data goes O_DIRECT; buffered writes (FB_MKROOTFS_BUFFERED=1) and a tmpfs destination give the same bytes" {
+	python3 - "$S/spec" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(200):
+        f.write("f small/f%03d data=%s\n" % (i, "s%03d" % i * (1 + i * 7)))
+    for i in range(3):
+        f.write("f big/b%d size=%d\n" % (i, (3 + i) * 1048576 + 12345))
+    f.write("l link %s\n" % ("/very/long/target" * 10))
+PY
+	python3 "$BATS_TEST_DIRNAME/mklayer.py" "$S/d.tar.gz" <"$S/spec"
+	strace -f -qq -e trace=openat -e signal=none -o "$S/trace" fb-mkrootfs --layer "$S/d.tar.gz" --output "$S/direct.ext4" >/dev/null
+	grep -q "direct.ext4\", O_WRONLY|O_DIRECT|O_CLOEXEC" "$S/trace" || { grep direct.ext4 "$S/trace"; false; }
+	FB_MKROOTFS_BUFFERED=1 strace -f -qq -e trace=openat -e signal=none -o "$S/trace2" fb-mkrootfs --layer "$S/d.tar.gz" --output "$S/buffered.ext4" >/dev/null
+	! grep -q O_DIRECT "$S/trace2"
+	cmp "$S/direct.ext4" "$S/buffered.ext4"
+	mkdir "$S/tmpfs"
+	unshare -m sh -c "mount -t tmpfs -o size=64m none '$S/tmpfs' && fb-mkrootfs --layer '$S/d.tar.gz' --output '$S/tmpfs/t.ext4' >/dev/null && cp '$S/tmpfs/t.ext4' '$S/tmpfs.ext4'"
+	cmp "$S/direct.ext4" "$S/tmpfs.ext4"
+	run e2fsck -fn "$S/direct.ext4"
+	[ "$status" -eq 0 ]
+	[ "$(debugfs -R 'cat /big/b1' "$S/direct.ext4" 2>/dev/null | wc -c)" -eq $((4 * 1048576 + 12345)) ]
+	[ "$(debugfs -R 'cat /small/f199' "$S/direct.ext4" 2>/dev/null)" = "$(python3 -c 'print("s199" * 1394, end="")')" ]
+}
