@@ -76,7 +76,7 @@ $(BUILD)/libfb.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 FB_JAIL_SRCS := tools/fb-jail.c tools/fb-jail-prepare.c tools/fb-jail-qemu.c tools/fb-jail-fc.c
-$(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/libfb.a
+$(BUILD)/bin/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h tools/fb-etc.h $(BUILD)/libfb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools -o $@ $(FB_JAIL_SRCS) $(BUILD)/libfb.a $(LDFLAGS) $(LIBS)
 
@@ -99,7 +99,7 @@ $(BUILD)/bin/firebuild: $(FIREBUILD_SRCS) tools/firebuild.h $(BUILD)/libfb.a
 # its own files only (tools/fb-init/, and tools/fb-io.h, the fb.io port
 # it shares with fb-runtime; no lib/)
 FB_INIT_SRCS := $(wildcard tools/fb-init/*.c)
-$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h tools/fb-io.h
+$(BUILD)/bin/fb-init: $(FB_INIT_SRCS) tools/fb-init/fb-init.h tools/fb-io.h tools/fb-etc.h
 	@mkdir -p $(dir $@)
 	musl-gcc -std=gnu11 -Os -static -s $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -Itools -o $@ $(FB_INIT_SRCS)
 
@@ -130,7 +130,7 @@ $(SAN_BIN)/fb-init: $(BUILD)/bin/fb-init
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(SAN_BIN)/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h $(BUILD)/san/libfb.a
+$(SAN_BIN)/fb-jail: $(FB_JAIL_SRCS) tools/fb-jail.h tools/fb-etc.h $(BUILD)/san/libfb.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -Itools -o $@ $(FB_JAIL_SRCS) $(SAN_LINK)
 

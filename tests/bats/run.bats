@@ -22,6 +22,7 @@ echo "user=$(id -u):$(id -g) pwd=$(pwd) host=$(hostname)"
 echo "A=$A B=$B C=$C FROMFILE=$FROMFILE"
 echo "args=$*"
 cat /etc/profile.d/run-env.sh
+grep "^127.0.1.1" /etc/hosts
 exit "${EXIT:-0}"
 EOF
 	cat >"$D/ctx/Dockerfile" <<'EOF'
@@ -70,13 +71,16 @@ teardown_file() {
 	printf 'B=file1\nFROMFILE=one\n# comment\n' >"$D/e1"
 	printf 'C=file2\n' >"$D/e2"
 	run --separate-stderr firebuild run --from=t/show:1 --name=show1 --hostname=myhost \
-		--env-file="$D/e1" --env-file="$D/e2" --env C=flag --env EXIT=7
+		--env-file="$D/e1" --env-file="$D/e2" --env C=flag --env EXIT=7 --env "Q=it's"
 	[ "$status" -eq 7 ]
 	[[ "$output" == *"user=1000:1000 pwd=/work host=myhost"* ]]
 	[[ "$output" == *"A=image B=file1 C=flag FROMFILE=one"* ]]
 	[[ "$output" == *"args=default args"* ]]
 	[[ "$output" == *"export A='image'"* ]]
 	[[ "$output" == *"export C='flag'"* ]]
+	[[ "$output" == *"export Q='it'\\''s'"* ]]
+	# both written by fb-jail prepare into the VM's copy (etc_written)
+	[[ "$output" == *$'127.0.1.1\tmyhost'* ]]
 	# a foreground VM leaves nothing behind
 	[ ! -e "$FB_RUN_CACHE/runs/show1" ]
 }

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fb-etc.h"
+
 #define CONFIG_DEV "/dev/vdb"
 #define CTL_NAME "fb.ctl"
 

@@ -59,11 +59,16 @@ int main(int argc, char **argv)
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
-	char hosts[1024];
-	snprintf(hosts, sizeof(hosts), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
-		 hostname ? hostname : "localhost");
-	mkdir("/etc", 0755);
-	write_file("/etc/hosts", hosts, 0644);
+	/* fb-jail prepare wrote /etc/hosts and run-env.sh into the VM's copy */
+	const struct jval *etc = jget(&cfg, "etc_written");
+	bool etc_written = etc && etc->t == J_BOOL && etc->b;
+	if (!etc_written) {
+		char *hosts = fb_etc_hosts(hostname);
+		mkdir("/etc", 0755);
+		if (hosts)
+			write_file("/etc/hosts", hosts, 0644);
+		free(hosts);
+	}
 	size_t ndns;
 	char **dns = jstrv(&cfg, "dns", &ndns);
 	if (ndns) {
@@ -83,7 +88,8 @@ int main(int argc, char **argv)
 	char **env = jstrv(&cfg, "env", &ne);
 	char **ep = jstrv(&cfg, "entrypoint", &nep);
 	char **cmd = jstrv(&cfg, "cmd", &ncmd);
-	write_env(env);
+	if (!etc_written)
+		write_env(env);
 	setup_ssh(&cfg);
 	char **args = calloc(nep + ncmd + 1, sizeof(char *));
 	size_t na = 0;

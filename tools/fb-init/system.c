@@ -110,38 +110,17 @@ char *read_config(void)
 	return buf; /* the NUL padding ends the text */
 }
 
-/* Shell-quote for run-env.sh: 'it'\''s'. */
-static void sh_quote(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('\'', f);
-}
-
 void write_env(char **env)
 {
+	size_t n = 0;
+	while (env[n])
+		n++;
+	char *text = fb_etc_run_env(env, n);
 	mkdir("/etc", 0755);
 	mkdir("/etc/profile.d", 0755);
-	FILE *f = fopen("/etc/profile.d/run-env.sh", "we");
-	if (!f) {
-		say("fb-init: warning: /etc/profile.d/run-env.sh: %s", strerror(errno));
-		return;
-	}
-	fputs("# written by fb-init: the image's ENV, then --env-file files, then --env\n", f);
-	for (size_t i = 0; env[i]; i++) {
-		const char *eq = strchr(env[i], '=');
-		if (!eq || eq == env[i])
-			continue;
-		fprintf(f, "export %.*s=", (int)(eq - env[i]), env[i]);
-		sh_quote(f, eq + 1);
-		fputc('\n', f);
-	}
-	fclose(f);
+	if (text)
+		write_file("/etc/profile.d/run-env.sh", text, 0644);
+	free(text);
 }
 
 const char *env_get(char **env, const char *name)
