@@ -292,45 +292,49 @@ static void vm_spec(const struct prepare_req *r, const struct fb_vm_image *img, 
 	}
 }
 
-/* What fb-init would write first thing (a TCG guest's first ext4 writes
- * cost it ~20 ms before its workload can start): /etc/hosts and
- * run-env.sh. When the image will not take them (a directory where the
- * file goes), fb-init writes them as it did, and says what failed. */
-static void put_etc(const char *rootfs, struct fb_drive_config *cfg)
-{
-	char *hosts = fb_etc_hosts(cfg->hostname), *env = fb_etc_run_env(cfg->env.v, cfg->env.n);
-	struct fb_err e = { 0 };
-	if (hosts && env && fb_ext4_put_file(rootfs, "/etc/hosts", hosts, strlen(hosts), 0644, 0, 0, &e) == 0 &&
-	    fb_ext4_put_file(rootfs, "/etc/profile.d/run-env.sh", env, strlen(env), 0644, 0, 0, &e) == 0)
-		cfg->etc_written = true;
-	free(hosts);
-	free(env);
-}
-
 /* The VM's copy of the image: sparse, root's alone (the jail user's once
- * jailed: fb-jail start), with this fb-init in /sbin (a link /sbin ->
- * usr/sbin is followed inside the image) and its mount points. */
+ * jailed: fb-jail start), not synced (it goes with the VM), with, in one
+ * opening of it: this fb-init in /sbin (a link /sbin -> usr/sbin is
+ * followed inside the image), its mount points when the image has none
+ * (it then makes no directory at boot: a first mkdir costs a TCG guest
+ * 10 ms; the kernel mounts devtmpfs on /dev itself), and what fb-init
+ * would write first thing (a TCG guest's first ext4 writes cost it ~20 ms
+ * before its workload can start): /etc/hosts and run-env.sh. Where the
+ * image will not take those two (a directory where the file goes),
+ * fb-init writes them as it did, and says what failed. */
 static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_config *cfg, struct fb_err *err)
 {
-	/* fb-init's mount points, when the image has none: it then makes no
-	 * directory at boot (a first mkdir costs a TCG guest 10 ms), and
-	 * the kernel mounts devtmpfs on /dev itself */
-	static const char *const mount_points[] = { "/proc", "/sys", "/dev", "/run", "/tmp" };
 	char init[PATH_MAX + 64];
 	struct fb_buf b = FB_BUF_INIT;
-	int r = 0;
 	if (fb_tool_path("fb-init", init, sizeof(init), err) < 0 || fb_read_file(init, &b, err) < 0 ||
-	    fb_copy_sparse(image, rootfs, err) < 0)
-		r = -1;
-	else if (chmod(rootfs, 0600) < 0)
+	    fb_copy_scratch(image, rootfs, err) < 0) {
+		fb_buf_free(&b);
+		return -1;
+	}
+	int r = 0;
+	if (chmod(rootfs, 0600) < 0)
 		r = fb_err_errno(err, errno, "%s", rootfs);
-	else if (fb_ext4_put_file(rootfs, "/sbin/fb-init", b.data, b.len, 0755, 0, 0, err) < 0)
-		r = -1;
-	else
-		r = fb_ext4_put_dirs(rootfs, mount_points, FB_ARRAY_LEN(mount_points), err);
-	fb_buf_free(&b);
+	char *hosts = fb_etc_hosts(cfg->hostname), *env = fb_etc_run_env(cfg->env.v, cfg->env.n);
+	if (r == 0 && (!hosts || !env))
+		r = fb_err_set(err, FB_EXIT_FAILED, "memory", "out of memory");
+	struct fb_ext4_entry ents[] = {
+		{ "/sbin/fb-init", b.data, b.len, 0755, false, false },
+		{ "/proc", NULL, 0, 0, false, false },
+		{ "/sys", NULL, 0, 0, false, false },
+		{ "/dev", NULL, 0, 0, false, false },
+		{ "/run", NULL, 0, 0, false, false },
+		{ "/tmp", NULL, 0, 0, false, false },
+		{ "/etc/hosts", hosts, hosts ? strlen(hosts) : 0, 0644, true, false },
+		{ "/etc/profile.d/run-env.sh", env, env ? strlen(env) : 0, 0644, true, false },
+	};
+	size_t n = FB_ARRAY_LEN(ents);
 	if (r == 0)
-		put_etc(rootfs, cfg);
+		r = fb_ext4_put_all(rootfs, ents, n, err);
+	if (r == 0)
+		cfg->etc_written = ents[n - 2].put && ents[n - 1].put;
+	free(hosts);
+	free(env);
+	fb_buf_free(&b);
 	return r;
 }
 

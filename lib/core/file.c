@@ -4,6 +4,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -91,7 +92,24 @@ int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
 	return r;
 }
 
+static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err);
+
 int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err)
+{
+	return copy_sparse_fd(in, src, dst, true, err);
+}
+
+int fb_copy_scratch(const char *src, const char *dst, struct fb_err *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return fb_err_errno(err, errno, "open %s", src);
+	int r = copy_sparse_fd(in, src, dst, false, err);
+	close(in);
+	return r;
+}
+
+static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err)
 {
 	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct stat st;
@@ -132,7 +150,7 @@ int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *e
 	}
 	free(buf);
 sync:
-	if (r == 0 && fsync(out) < 0)
+	if (r == 0 && sync && fsync(out) < 0)
 		r = fb_err_errno(err, errno, "copy %s to %s", src, dst);
 out:
 	if (out >= 0)

@@ -17,5 +17,8 @@ int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err) FB_MUST_CHECK;
  * file system can, else only the data segments. dst is synced. */
 int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err) FB_MUST_CHECK;
 int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err) FB_MUST_CHECK;
+/* The same, not synced: a copy nothing needs after a crash (a VM's
+ * private disk, gone with the VM). */
+int fb_copy_scratch(const char *src, const char *dst, struct fb_err *err) FB_MUST_CHECK;
 
 #endif

@@ -173,27 +173,49 @@ int fb_ext4_put_file(const char *image, const char *path, const void *data, size
 	return r;
 }
 
+/* A directory made when missing (its parent must be there). */
+static int put_dir(ext2_filsys fs, const char *image, const char *path, struct fb_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash[1])
+		return fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a directory's absolute path", path);
+	ext2_ino_t ino;
+	errcode_t e = ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+	if (e != EXT2_ET_FILE_NOT_FOUND)
+		return e ? e2err(err, e, "%s: %s", image, path) : 0; /* there (a directory, a link, a file): as it is */
+	ext2_ino_t dir;
+	return find_dir(fs, image, path, &dir, err);
+}
+
 int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err)
 {
 	ext2_filsys fs;
 	if (open_fs(image, true, &fs, err) < 0)
 		return -1;
 	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = put_dir(fs, image, dirs[i], err);
+	errcode_t e = r == 0 ? ext2fs_close_free(&fs) : (ext2fs_free(fs), 0);
+	if (e)
+		return e2err(err, e, "%s: write the file system", image);
+	return r;
+}
+
+int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, struct fb_err *err)
+{
+	ext2_filsys fs;
+	if (open_fs(image, true, &fs, err) < 0)
+		return -1;
+	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const char *slash = strrchr(dirs[i], '/');
-		if (dirs[i][0] != '/' || !slash[1]) {
-			r = fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: not a directory's absolute path", dirs[i]);
-			break;
+		struct fb_ext4_entry *x = &ents[i];
+		struct fb_err pe = { 0 };
+		int pr = x->data ? put(fs, image, x->path, x->data, x->len, x->mode, 0, 0, &pe) : put_dir(fs, image, x->path, &pe);
+		x->put = pr == 0;
+		if (pr < 0 && !x->optional) {
+			*err = pe;
+			r = -1;
 		}
-		ext2_ino_t ino;
-		errcode_t e = ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dirs[i], &ino);
-		if (e != EXT2_ET_FILE_NOT_FOUND) {
-			if (e)
-				r = e2err(err, e, "%s: %s", image, dirs[i]);
-			continue; /* there (a directory, a link, a file): as it is */
-		}
-		ext2_ino_t dir;
-		r = find_dir(fs, image, dirs[i], &dir, err);
 	}
 	errcode_t e = r == 0 ? ext2fs_close_free(&fs) : (ext2fs_free(fs), 0);
 	if (e)

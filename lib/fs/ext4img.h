@@ -7,6 +7,7 @@
 #ifndef FB_EXT4IMG_H
 #define FB_EXT4IMG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -26,6 +27,22 @@ int fb_ext4_put_file(const char *image, const char *path, const void *data, size
  * it is, is left as it is. fb-jail prepare makes fb-init's mount points
  * so (the kernel mounts devtmpfs on a /dev it finds). */
 int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err) FB_MUST_CHECK;
+
+/* Several of the above in one opening of the image (each opening reads
+ * the group tables, each close writes them and syncs), in order: a
+ * regular file (root's) where data is set, else a directory made when
+ * missing. An optional entry that cannot be put is left out (put stays
+ * false); any other failure is the error, after which the image is not
+ * to be trusted (as after fb_ext4_put_file's: the caller drops it). */
+struct fb_ext4_entry {
+	const char *path;
+	const void *data;
+	size_t len;
+	mode_t mode;
+	bool optional;
+	bool put; /* out */
+};
+int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, struct fb_err *err) FB_MUST_CHECK;
 
 /* Copy the image's tree into dest (an empty directory): directories,
  * regular files (holes stay holes), symbolic links, with owners, modes

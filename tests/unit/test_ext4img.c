@@ -192,6 +192,39 @@ static int extract_is_rdump(void)
 	return 0;
 }
 
+static int put_all_in_one_opening(void)
+{
+	if (!have_tools())
+		return 77;
+	char *img = make_image("all", false);
+	TAP_CHECK(img);
+	TAP_CHECK(sh("debugfs -w -R 'mkdir /etc/hosts' %s >/dev/null 2>&1", img) == 0);
+	struct fb_err err = { 0 };
+	struct fb_ext4_entry ents[] = {
+		{ "/sbin/fb-init", "new\n", 4, 0755, false, false },
+		{ "/proc", NULL, 0, 0, false, false },
+		{ "/etc", NULL, 0, 0, false, false },                     /* there: left */
+		{ "/etc/hosts", "h\n", 2, 0644, true, false },            /* a directory there: skipped */
+		{ "/etc/profile.d/run-env.sh", "e\n", 2, 0644, true, false }, /* its directory made */
+	};
+	TAP_CHECK(fb_ext4_put_all(img, ents, FB_ARRAY_LEN(ents), &err) == 0);
+	TAP_CHECK(ents[0].put && ents[1].put && ents[2].put && !ents[3].put && ents[4].put);
+	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
+	TAP_CHECK(sh("test \"$(debugfs -R 'cat /sbin/fb-init' %s 2>/dev/null)\" = new", img) == 0);
+	TAP_CHECK(sh("test \"$(debugfs -R 'cat /etc/profile.d/run-env.sh' %s 2>/dev/null)\" = e", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'stat /proc' %s 2>/dev/null | grep -q 'Type: directory'", img) == 0);
+	TAP_CHECK(sh("debugfs -R 'stat /etc/hosts' %s 2>/dev/null | grep -q 'Type: directory'", img) == 0);
+	/* one that is not optional fails the whole (the caller drops the image) */
+	struct fb_ext4_entry bad[] = {
+		{ "/etc/new", "n\n", 2, 0644, false, false },
+		{ "/etc/hosts", "h\n", 2, 0644, false, false },
+	};
+	TAP_CHECK(fb_ext4_put_all(img, bad, FB_ARRAY_LEN(bad), &err) == -1);
+	TAP_CHECK(strstr(err.msg, "/etc/hosts"));
+	free(img);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "put: a link on the way is followed inside the image, the old file replaced, the image whole",
 	  put_follows_links_and_replaces },
@@ -199,6 +232,8 @@ static const struct tap_case cases[] = {
 	{ "put_dirs: the missing directories made (0755, root's), what is there left, the image whole",
 	  put_dirs_makes_only_the_missing },
 	{ "extract: owners, modes, links, holes as rdump gave them; hard links copies; no setuid, no fifo", extract_is_rdump },
+	{ "put_all: files and directories in one opening; an optional one that cannot go is skipped, another fails it all",
+	  put_all_in_one_opening },
 };
 
 int main(void)
