@@ -1,9 +1,8 @@
 /* The guest's /etc/hosts and /etc/profile.d/run-env.sh, as text. fb-jail
  * prepare writes them into the VM's copy of the image (a TCG guest's first
- * ext4 writes, before its workload could start, cost it ~20 ms) and says
- * so on the config drive (`etc_written`); fb-init writes them when it does
- * not. One definition for both (fb-init builds from tools/ alone, with
- * musl: no lib/ here). */
+ * ext4 writes, before its workload could start, cost it ~20 ms); fb-init
+ * reads them and writes what is missing or differs. One definition for
+ * both (fb-init builds from tools/ alone, with musl: no lib/ here). */
 #ifndef FB_ETC_H
 #define FB_ETC_H
 

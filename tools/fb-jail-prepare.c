@@ -299,10 +299,11 @@ static void vm_spec(const struct prepare_req *r, const struct fb_vm_image *img, 
  * (it then makes no directory at boot: a first mkdir costs a TCG guest
  * 10 ms; the kernel mounts devtmpfs on /dev itself), and what fb-init
  * would write first thing (a TCG guest's first ext4 writes cost it ~20 ms
- * before its workload can start): /etc/hosts and run-env.sh. Where the
- * image will not take those two (a directory where the file goes),
- * fb-init writes them as it did, and says what failed. */
-static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_config *cfg, struct fb_err *err)
+ * before its workload can start): /etc/hosts and run-env.sh, which it
+ * then only reads. Where the image will not take those two (a directory
+ * where the file goes), fb-init writes them as it did, and says what
+ * failed. Not synced: the copy goes with the VM. */
+static int copy_rootfs(const char *image, const char *rootfs, const struct fb_drive_config *cfg, struct fb_err *err)
 {
 	char init[PATH_MAX + 64];
 	struct fb_buf b = FB_BUF_INIT;
@@ -329,9 +330,7 @@ static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_co
 	};
 	size_t n = FB_ARRAY_LEN(ents);
 	if (r == 0)
-		r = fb_ext4_put_all(rootfs, ents, n, err);
-	if (r == 0)
-		cfg->etc_written = ents[n - 2].put && ents[n - 1].put;
+		r = fb_ext4_put_all(rootfs, ents, n, false, err);
 	free(hosts);
 	free(env);
 	fb_buf_free(&b);

@@ -201,7 +201,28 @@ int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struc
 	return r;
 }
 
-int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, struct fb_err *err)
+/* An optional file that cannot go where it should, known before anything
+ * is changed: its directory is there but not a directory, or its name is
+ * neither a regular file nor a symbolic link. What fails after (put has
+ * changed the image by then) is an error like any other. */
+static bool blocked(ext2_filsys fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash[1])
+		return true;
+	FB_AUTOFREE char *dirpath = slash == path ? fb_xstrdup("/") : fb_xstrndup(path, (size_t)(slash - path));
+	ext2_ino_t dir, ino;
+	struct ext2_inode in;
+	if (ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dirpath, &dir))
+		return false; /* missing: put makes the last directory, or fails */
+	if (ext2fs_read_inode(fs, dir, &in) || !LINUX_S_ISDIR(in.i_mode))
+		return true;
+	if (ext2fs_lookup(fs, dir, slash + 1, (int)strlen(slash + 1), NULL, &ino))
+		return false;
+	return ext2fs_read_inode(fs, ino, &in) || !(LINUX_S_ISREG(in.i_mode) || LINUX_S_ISLNK(in.i_mode));
+}
+
+int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, bool sync, struct fb_err *err)
 {
 	ext2_filsys fs;
 	if (open_fs(image, true, &fs, err) < 0)
@@ -209,15 +230,16 @@ int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, str
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct fb_ext4_entry *x = &ents[i];
-		struct fb_err pe = { 0 };
-		int pr = x->data ? put(fs, image, x->path, x->data, x->len, x->mode, 0, 0, &pe) : put_dir(fs, image, x->path, &pe);
-		x->put = pr == 0;
-		if (pr < 0 && !x->optional) {
-			*err = pe;
-			r = -1;
-		}
+		if (x->optional && x->data && blocked(fs, x->path))
+			continue;
+		r = x->data ? put(fs, image, x->path, x->data, x->len, x->mode, 0, 0, err) : put_dir(fs, image, x->path, err);
+		x->put = r == 0;
 	}
-	errcode_t e = r == 0 ? ext2fs_close_free(&fs) : (ext2fs_free(fs), 0);
+	errcode_t e = 0;
+	if (r == 0 && (e = ext2fs_close2(fs, sync ? 0 : EXT2_FLAG_FLUSH_NO_SYNC)))
+		ext2fs_free(fs);
+	else if (r < 0)
+		ext2fs_free(fs);
 	if (e)
 		return e2err(err, e, "%s: write the file system", image);
 	return r;

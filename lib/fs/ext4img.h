@@ -29,11 +29,13 @@ int fb_ext4_put_file(const char *image, const char *path, const void *data, size
 int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err) FB_MUST_CHECK;
 
 /* Several of the above in one opening of the image (each opening reads
- * the group tables, each close writes them and syncs), in order: a
- * regular file (root's) where data is set, else a directory made when
- * missing. An optional entry that cannot be put is left out (put stays
- * false); any other failure is the error, after which the image is not
- * to be trusted (as after fb_ext4_put_file's: the caller drops it). */
+ * the group tables, each close writes them, and syncs unless sync is
+ * false), in order: a regular file (root's) where data is set, else a
+ * directory made when missing. An optional file whose directory is not
+ * one, or whose name is there as neither a regular file nor a link, is
+ * left out (put stays false); any other failure is the error, after which
+ * the image is not to be trusted (as after fb_ext4_put_file's: the caller
+ * drops it). */
 struct fb_ext4_entry {
 	const char *path;
 	const void *data;
@@ -42,7 +44,7 @@ struct fb_ext4_entry {
 	bool optional;
 	bool put; /* out */
 };
-int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, struct fb_err *err) FB_MUST_CHECK;
+int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, bool sync, struct fb_err *err) FB_MUST_CHECK;
 
 /* Copy the image's tree into dest (an empty directory): directories,
  * regular files (holes stay holes), symbolic links, with owners, modes

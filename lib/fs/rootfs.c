@@ -995,9 +995,12 @@ opened:;
 	 * writeback after) cost more CPU than the disk takes to write it, and
 	 * the image is fsync'ed at the end anyway; metadata stays buffered
 	 * (libext2fs's own descriptor; data and metadata never share a block,
-	 * and blocks are pages). Not every file system takes O_DIRECT. */
+	 * and a block is whole pages: not on a host whose pages are larger).
+	 * Not every file system takes O_DIRECT. */
 	r->data_fd = -1;
-	if (r->fs->blocksize % FB_DW_ALIGN == 0 && !getenv("FB_MKROOTFS_BUFFERED"))
+	long page = sysconf(_SC_PAGESIZE);
+	if (r->fs->blocksize % FB_DW_ALIGN == 0 && page > 0 && r->fs->blocksize % (unsigned long)page == 0 &&
+	    !getenv("FB_MKROOTFS_BUFFERED"))
 		r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC | O_DIRECT);
 	if (r->data_fd < 0)
 		r->data_fd = open(o->path, O_WRONLY | O_CLOEXEC);

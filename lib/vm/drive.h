@@ -25,7 +25,6 @@ struct fb_drive_config {
 	long long stop_timeout;             /* seconds */
 	struct fb_drive_ssh *ssh;           /* NULL: no SSH */
 	bool discard_root;                  /* the root disk goes when the VM ends: no sync before the end */
-	bool etc_written;                   /* /etc/hosts and run-env.sh are in the root disk (fb-jail prepare) */
 };
 
 void fb_drive_config_free(struct fb_drive_config *c);

@@ -35,7 +35,6 @@ static const struct fb_jfield config_fields[] = {
 	FB_OPT("stop_timeout", &seconds_opt),
 	FB_OPT("ssh", &ssh_opt),
 	FB_OPT("discard_root", &bool_opt),
-	FB_OPT("etc_written", &bool_opt),
 	FB_END,
 };
 static const struct fb_jshape config = { .kinds = FB_J_OBJECT, .fields = config_fields };
@@ -75,7 +74,6 @@ int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct
 	out->stop_signal = fb_jv_dup_str(v, "stop_signal");
 	out->stop_timeout = fb_jv_int(v, "stop_timeout", 10);
 	out->discard_root = fb_jv_bool(v, "discard_root", false);
-	out->etc_written = fb_jv_bool(v, "etc_written", false);
 	jv ssh = fb_json_member(v, "ssh");
 	if (jv_get_kind(ssh) == JV_KIND_OBJECT) {
 		out->ssh = fb_xcalloc(1, sizeof(*out->ssh));
@@ -116,8 +114,6 @@ jv fb_drive_to_jv(const struct fb_drive_config *c, const struct fb_network *net,
 		o = jv_object_set(o, jv_string("stop_signal"), jv_string(c->stop_signal));
 	if (c->discard_root)
 		o = jv_object_set(o, jv_string("discard_root"), jv_true());
-	if (c->etc_written)
-		o = jv_object_set(o, jv_string("etc_written"), jv_true());
 	return jv_object_set(o, jv_string("stop_timeout"), jv_number((double)c->stop_timeout));
 }
 

@@ -79,7 +79,7 @@ teardown_file() {
 	[[ "$output" == *"export A='image'"* ]]
 	[[ "$output" == *"export C='flag'"* ]]
 	[[ "$output" == *"export Q='it'\\''s'"* ]]
-	# both written by fb-jail prepare into the VM's copy (etc_written)
+	# both written by fb-jail prepare into the VM's copy
 	[[ "$output" == *$'127.0.1.1\tmyhost'* ]]
 	# a foreground VM leaves nothing behind
 	[ ! -e "$FB_RUN_CACHE/runs/show1" ]

@@ -207,7 +207,7 @@ static int put_all_in_one_opening(void)
 		{ "/etc/hosts", "h\n", 2, 0644, true, false },            /* a directory there: skipped */
 		{ "/etc/profile.d/run-env.sh", "e\n", 2, 0644, true, false }, /* its directory made */
 	};
-	TAP_CHECK(fb_ext4_put_all(img, ents, FB_ARRAY_LEN(ents), &err) == 0);
+	TAP_CHECK(fb_ext4_put_all(img, ents, FB_ARRAY_LEN(ents), true, &err) == 0);
 	TAP_CHECK(ents[0].put && ents[1].put && ents[2].put && !ents[3].put && ents[4].put);
 	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
 	TAP_CHECK(sh("test \"$(debugfs -R 'cat /sbin/fb-init' %s 2>/dev/null)\" = new", img) == 0);
@@ -219,7 +219,7 @@ static int put_all_in_one_opening(void)
 		{ "/etc/new", "n\n", 2, 0644, false, false },
 		{ "/etc/hosts", "h\n", 2, 0644, false, false },
 	};
-	TAP_CHECK(fb_ext4_put_all(img, bad, FB_ARRAY_LEN(bad), &err) == -1);
+	TAP_CHECK(fb_ext4_put_all(img, bad, FB_ARRAY_LEN(bad), false, &err) == -1);
 	TAP_CHECK(strstr(err.msg, "/etc/hosts"));
 	free(img);
 	return 0;

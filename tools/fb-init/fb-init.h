@@ -90,6 +90,7 @@ int open_ctl(void);
 int open_port(const char *want);
 char *read_config(void);
 void write_env(char **env);
+bool has_text(const char *path, const char *text);
 const char *env_get(char **env, const char *name);
 
 /* net.c */

@@ -59,16 +59,13 @@ int main(int argc, char **argv)
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
-	/* fb-jail prepare wrote /etc/hosts and run-env.sh into the VM's copy */
-	const struct jval *etc = jget(&cfg, "etc_written");
-	bool etc_written = etc && etc->t == J_BOOL && etc->b;
-	if (!etc_written) {
-		char *hosts = fb_etc_hosts(hostname);
+	/* fb-jail prepare wrote it into the VM's copy: only read then */
+	char *hosts = fb_etc_hosts(hostname);
+	if (hosts && !has_text("/etc/hosts", hosts)) {
 		mkdir("/etc", 0755);
-		if (hosts)
-			write_file("/etc/hosts", hosts, 0644);
-		free(hosts);
+		write_file("/etc/hosts", hosts, 0644);
 	}
+	free(hosts);
 	size_t ndns;
 	char **dns = jstrv(&cfg, "dns", &ndns);
 	if (ndns) {
@@ -88,8 +85,7 @@ int main(int argc, char **argv)
 	char **env = jstrv(&cfg, "env", &ne);
 	char **ep = jstrv(&cfg, "entrypoint", &nep);
 	char **cmd = jstrv(&cfg, "cmd", &ncmd);
-	if (!etc_written)
-		write_env(env);
+	write_env(env);
 	setup_ssh(&cfg);
 	char **args = calloc(nep + ncmd + 1, sizeof(char *));
 	size_t na = 0;
