@@ -82,17 +82,22 @@ fail:;
 	return -1;
 }
 
-int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
+static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err);
+
+static int copy_path(const char *src, const char *dst, bool sync, struct fb_err *err)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return fb_err_errno(err, errno, "open %s", src);
-	int r = fb_copy_sparse_fd(in, src, dst, err);
+	int r = copy_sparse_fd(in, src, dst, sync, err);
 	close(in);
 	return r;
 }
 
-static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err);
+int fb_copy_sparse(const char *src, const char *dst, struct fb_err *err)
+{
+	return copy_path(src, dst, true, err);
+}
 
 int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *err)
 {
@@ -101,12 +106,7 @@ int fb_copy_sparse_fd(int in, const char *src, const char *dst, struct fb_err *e
 
 int fb_copy_scratch(const char *src, const char *dst, struct fb_err *err)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return fb_err_errno(err, errno, "open %s", src);
-	int r = copy_sparse_fd(in, src, dst, false, err);
-	close(in);
-	return r;
+	return copy_path(src, dst, false, err);
 }
 
 static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err)

@@ -187,20 +187,6 @@ static int put_dir(ext2_filsys fs, const char *image, const char *path, struct f
 	return find_dir(fs, image, path, &dir, err);
 }
 
-int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err)
-{
-	ext2_filsys fs;
-	if (open_fs(image, true, &fs, err) < 0)
-		return -1;
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = put_dir(fs, image, dirs[i], err);
-	errcode_t e = r == 0 ? ext2fs_close_free(&fs) : (ext2fs_free(fs), 0);
-	if (e)
-		return e2err(err, e, "%s: write the file system", image);
-	return r;
-}
-
 /* An optional file that cannot go where it should, known before anything
  * is changed: its directory is there but not a directory, or its name is
  * neither a regular file nor a symbolic link. What fails after (put has
@@ -242,6 +228,16 @@ int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, boo
 		ext2fs_free(fs);
 	if (e)
 		return e2err(err, e, "%s: write the file system", image);
+	return r;
+}
+
+int fb_ext4_put_dirs(const char *image, const char *const *dirs, size_t n, struct fb_err *err)
+{
+	struct fb_ext4_entry *ents = fb_xcalloc(n, sizeof(*ents));
+	for (size_t i = 0; i < n; i++)
+		ents[i].path = dirs[i];
+	int r = fb_ext4_put_all(image, ents, n, true, err);
+	free(ents);
 	return r;
 }
 

@@ -1,6 +1,7 @@
 /* An ext4 image that exists, opened with libext2fs (no mount, no
- * debugfs): one file put in (how fb-init enters a VM's copy of its image),
- * or the whole tree copied out to a directory (firebuild exec). Paths are
+ * debugfs): files and directories put in (how fb-init, its mount points
+ * and /etc/hosts enter a VM's copy of its image: fb_ext4_put_all), or the
+ * whole tree copied out to a directory (firebuild exec). Paths are
  * resolved inside the image: a symbolic link on the way (usr-merged /sbin
  * -> usr/sbin) is followed within the file system and can lead nowhere
  * else. */

@@ -345,22 +345,26 @@ static errcode_t wb_get_stats(io_channel ch, io_stats *stats)
 	return w->inner->manager->get_stats(w->inner, stats);
 }
 
-static errcode_t wb_discard(io_channel ch, unsigned long long block, unsigned long long count)
+/* A range the inner channel discards or zeroes: what is held of it is
+ * written first, then forgotten. */
+static errcode_t over_range(io_channel ch, errcode_t (*op)(io_channel, unsigned long long, unsigned long long),
+			    unsigned long long block, unsigned long long count)
 {
 	struct wb *w = ch->private_data;
-	if (!w->inner->manager->discard)
+	if (!op)
 		return EXT2_ET_UNIMPLEMENTED;
 	errcode_t e = drop_range(w, block, count, true);
-	return e ? e : w->inner->manager->discard(w->inner, block, count);
+	return e ? e : op(w->inner, block, count);
+}
+
+static errcode_t wb_discard(io_channel ch, unsigned long long block, unsigned long long count)
+{
+	return over_range(ch, ((struct wb *)ch->private_data)->inner->manager->discard, block, count);
 }
 
 static errcode_t wb_zeroout(io_channel ch, unsigned long long block, unsigned long long count)
 {
-	struct wb *w = ch->private_data;
-	if (!w->inner->manager->zeroout)
-		return EXT2_ET_UNIMPLEMENTED;
-	errcode_t e = drop_range(w, block, count, true);
-	return e ? e : w->inner->manager->zeroout(w->inner, block, count);
+	return over_range(ch, ((struct wb *)ch->private_data)->inner->manager->zeroout, block, count);
 }
 
 static errcode_t wb_readahead(io_channel ch, unsigned long long block, unsigned long long count)
