@@ -40,7 +40,7 @@ int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err)
 	return 0;
 }
 
-int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err)
+static int write_replace(const char *path, const void *data, size_t n, mode_t mode, bool sync, struct fb_err *err)
 {
 	char *tmp = fb_xasprintf("%s.tmp-XXXXXX", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
@@ -61,7 +61,7 @@ int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mo
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -80,6 +80,16 @@ fail:;
 	fb_err_errno(err, e, "write %s", path);
 	free(tmp);
 	return -1;
+}
+
+int fb_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err)
+{
+	return write_replace(path, data, n, mode, true, err);
+}
+
+int fb_write_file_scratch(const char *path, const void *data, size_t n, mode_t mode, struct fb_err *err)
+{
+	return write_replace(path, data, n, mode, false, err);
 }
 
 static int copy_sparse_fd(int in, const char *src, const char *dst, bool sync, struct fb_err *err);

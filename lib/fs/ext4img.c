@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdio.h"
 #include "util.h"
 
 static int e2err(struct fb_err *err, errcode_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -33,7 +34,8 @@ static int open_fs(const char *image, bool rw, ext2_filsys *fs, struct fb_err *e
 		initialize_ext2_error_table(); /* messages, not "Unknown code ext2 73" */
 		tables = true;
 	}
-	errcode_t e = ext2fs_open2(image, NULL, (rw ? EXT2_FLAG_RW : 0) | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, fs);
+	/* not unix I/O: it fsyncs the file as it opens it (lib/fs/fdio.h) */
+	errcode_t e = ext2fs_open2(image, NULL, (rw ? EXT2_FLAG_RW : 0) | EXT2_FLAG_64BITS, 0, 0, fb_fdio_io_manager, fs);
 	if (e)
 		return e2err(err, e, "%s: not an ext4 image", image);
 	if (rw && (e = ext2fs_read_bitmaps(*fs))) {

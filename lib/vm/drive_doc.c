@@ -124,8 +124,9 @@ int fb_drive_write(const char *path, const struct fb_drive_config *c, const stru
 	char *buf = fb_xcalloc(1, padded);
 	memcpy(buf, t, n);
 	free(t);
-	/* secrets may be in it: only root reads it on the host */
-	int r = fb_write_file_atomic(path, buf, padded, 0600, err);
+	/* secrets may be in it: only root reads it on the host; not synced:
+	 * each start writes it again */
+	int r = fb_write_file_scratch(path, buf, padded, 0600, err);
 	free(buf);
 	return r;
 }

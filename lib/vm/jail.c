@@ -326,13 +326,14 @@ int fb_jail_prepare(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_e
 	    node(j->root, "dev/null", "/dev/null", o->uid, o->gid, err) < 0 ||
 	    node(j->root, "dev/urandom", "/dev/urandom", o->uid, o->gid, err) < 0)
 		return -1;
-	/* /etc: the dynamic loader's cache and the time zone, copies; nothing
-	 * else of the host's configuration is visible in the jail */
+	/* /etc: the dynamic loader's cache and the time zone, copies (not
+	 * synced: the jail goes with the VM); nothing else of the host's
+	 * configuration is visible in the jail */
 	static const char *const etc[] = { "/etc/ld.so.cache", "/etc/localtime" };
 	for (size_t i = 0; i < FB_ARRAY_LEN(etc); i++) {
 		char *dst = fb_xasprintf("%s%s", j->root, etc[i]);
 		struct fb_err ce = { 0 };
-		if (access(etc[i], R_OK) == 0 && fb_copy_sparse(etc[i], dst, &ce) == 0)
+		if (access(etc[i], R_OK) == 0 && fb_copy_scratch(etc[i], dst, &ce) == 0)
 			chmod(dst, 0644);
 		free(dst);
 	}
@@ -359,7 +360,7 @@ char *fb_jail_link(struct fb_jail *j, const char *src, const char *name, bool wr
 {
 	char *dst = fb_xasprintf("%s/%s", j->root, name);
 	unlink(dst);
-	if (link(src, dst) < 0 && fb_copy_sparse(src, dst, err) < 0) {
+	if (link(src, dst) < 0 && fb_copy_scratch(src, dst, err) < 0) {
 		free(dst);
 		return NULL;
 	}
@@ -393,6 +394,17 @@ static void __attribute__((noreturn)) die(struct child_args *c, const char *what
 	_exit(126);
 }
 
+/* Close every descriptor from 3 up but keep: close_range where the
+ * kernel has it (two calls, not 4093). */
+static void close_others(int keep)
+{
+	bool ok = keep >= 3 && (keep == 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
+		  syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0;
+	for (int fd = 3; !ok && fd < 4096; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
 static int child(void *arg)
 {
 	struct child_args *c = arg;
@@ -401,8 +413,18 @@ static int child(void *arg)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	for (int i = 0; i < j->ncgroups; i++) {
-		char *p = fb_xasprintf("%s/cgroup.procs", j->cgroups[i]);
-		if (write_str(p, pid) < 0)
+		/* v1: "0" into tasks moves this thread, which is all of us (no
+		 * thread is made before the exec), and takes no global lock;
+		 * naming a pid in cgroup.procs write-locks every thread group
+		 * of the host, an RCU grace period (7-15 ms here) per start.
+		 * v2 has no tasks file: cgroup.procs. */
+		char *p = fb_xasprintf("%s/tasks", j->cgroups[i]);
+		bool v1 = access(p, F_OK) == 0;
+		if (!v1) {
+			free(p);
+			p = fb_xasprintf("%s/cgroup.procs", j->cgroups[i]);
+		}
+		if (write_str(p, v1 ? "0" : pid) < 0)
 			die(c, "join the cgroup");
 		free(p);
 	}
@@ -444,9 +466,7 @@ static int child(void *arg)
 	if (c->out_fd >= 0)
 		dup2(c->out_fd, 1);
 	/* every other descriptor goes (the report pipe is close-on-exec) */
-	for (int fd = 3; fd < 4096; fd++)
-		if (fd != c->report)
-			close(fd);
+	close_others(c->report);
 	if (clearenv() != 0 || setgroups(0, NULL) < 0 || setgid(j->gid) < 0 || setuid(j->uid) < 0)
 		die(c, "drop privileges");
 	if (j->uid == 0 && j->keep_caps) {

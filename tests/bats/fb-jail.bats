@@ -194,6 +194,29 @@ image() { fb-tag get fb/busybox:1; }
 	[[ "$output" != *"by-hand"* ]]
 }
 
+@test "what a start syncs: only the jail's record and the state (not the VM's copy, its config drive or the jail's copies); the VMM joins the cgroup without a grace period" {
+	need_vm
+	command -v strace >/dev/null || skip "strace is not installed"
+	# libext2fs's unix I/O fsyncs every image it opens: prepare's edits go
+	# through lib/fs/fdio, so a fresh copy is not written out first
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj9 --chroot-base="$D/jail" -- /bin/true >"$D/pj9.json"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -y -qq -e trace=fsync,fdatasync,syncfs,write -o "$D/pj9.st" \
+		fb-jail start <"$D/pj9.json" >/dev/null 2>&1
+	fb-tag get fb/busybox:1 | ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -y -qq -e trace=fsync,fdatasync,syncfs \
+		-o "$D/pj10.st" fb-jail prepare --kernel="$KERNEL" --name=pj10 --chroot-base="$D/jail" -- /bin/true >/dev/null
+	grep -E 'sync' "$D/pj9.st" "$D/pj10.st" || true
+	! grep -E 'sync' "$D/pj10.st"
+	[ "$(grep -cE 'sync' "$D/pj9.st")" -ge 2 ]
+	! grep -E 'sync' "$D/pj9.st" | grep -vE '/(jail|state)\.json\.tmp-'
+	# cgroup v1: "0" into tasks (the clone, one thread); cgroup.procs is v2's
+	if [ -e /sys/fs/cgroup/memory/tasks ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+		grep -E 'write\([0-9]+</sys/fs/cgroup/[^>]*/firebuild/pj9/tasks>, "0"' "$D/pj9.st"
+		! grep -E 'write\([0-9]+</sys/fs/cgroup/[^>]*cgroup\.procs>' "$D/pj9.st"
+	fi
+	fb-jail stop --run-dir "$FB_RUN_CACHE/runs/pj10" --timeout 1 >/dev/null 2>&1 || true
+	[ ! -e "$FB_RUN_CACHE/runs/pj9" ]
+}
+
 @test "the pipeline by hand on a CNI network, daemonized: .vm (the state), .network and .image come out; the guest has the address; fb-jail stop removes it all" {
 	need_vm
 	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"

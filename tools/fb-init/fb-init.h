@@ -57,7 +57,9 @@ void ctl_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void __attribute__((noreturn)) power_off(int code);
 /* Before the workload runs: the reason, then power_off(code). */
 void __attribute__((noreturn)) fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* fb_init_trace=1: a time stamp, printed at trace_flush (or the end). */
 void trace(const char *what);
+void trace_flush(void);
 
 /* json.c */
 enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };

@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 	trace("control port");
 	ctl_send("started %d", (int)child);
 	trace("reported");
+	trace_flush();
 
 	/* supervise: signals, the host's stop request, zombies */
 	time_t kill_at = 0;

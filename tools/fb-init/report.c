@@ -43,6 +43,7 @@ void ctl_send(const char *fmt, ...)
 
 void __attribute__((noreturn)) power_off(int code)
 {
+	trace_flush();
 	ctl_send("exit %d", code);
 	say("fb-init: workload exited with %d; powering off", code);
 	/* a root disk the host throws away is not worth a sync (16 ms of a
@@ -71,11 +72,28 @@ void __attribute__((noreturn)) fail(int code, const char *fmt, ...)
 }
 
 bool g_trace;
+/* The stamps wait here until trace_flush: a line on the serial console
+ * costs a TCG guest a millisecond or more of output interrupts, which
+ * would land in the stage after it. */
+static char g_stamps[2048];
+static size_t g_nstamps;
+
 void trace(const char *what)
 {
 	if (!g_trace)
 		return;
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	say("fb-init: [%ld.%06ld] %s", (long)t.tv_sec, t.tv_nsec / 1000, what);
+	int n = snprintf(g_stamps + g_nstamps, sizeof(g_stamps) - g_nstamps, "fb-init: [%ld.%06ld] %s\n", (long)t.tv_sec,
+			 t.tv_nsec / 1000, what);
+	if (n > 0 && (size_t)n < sizeof(g_stamps) - g_nstamps)
+		g_nstamps += (size_t)n;
+}
+
+void trace_flush(void)
+{
+	if (g_nstamps && write(2, g_stamps, g_nstamps) < 0) {
+		/* the console is gone: nothing to tell */
+	}
+	g_nstamps = 0;
 }
