@@ -1,5 +1,5 @@
 /* fb-jail's QEMU backend: -M microvm with the root drive, the config drive
- * and the control port (virtio-serial) of docs/config-drive.md; KVM when it
+ * and the control port (COM2, an 8250 port) of docs/config-drive.md; KVM when it
  * really runs a guest here (tried, and remembered when it does not), TCG
  * otherwise. The console comes through a pipe the supervisor drains. */
 #include <errno.h>
@@ -374,7 +374,7 @@ int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, str
 	push(tcg, "-append");
 	size_t append = tcg->n; /* the KVM variant's has no FB_KARGS_TCG */
 	fb_strv_push_owned(tcg, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 reboot=t quiet "
-					     FB_KARGS_ALL " " FB_KARGS_TCG " %s",
+					     FB_KARGS_PTY " " FB_KARGS_CTL " " FB_KARGS_TCG " %s",
 					     m->kernel_args ? m->kernel_args : ""));
 	push(tcg, "-chardev");
 	push(tcg, "stdio,id=con,signal=off");
@@ -388,12 +388,11 @@ int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, str
 	fb_strv_push_owned(tcg, fb_xasprintf("id=cfg,file=%s,format=raw,if=none,readonly=on", m->config_drive));
 	push(tcg, "-device");
 	push(tcg, "virtio-blk-device,drive=cfg");
-	push(tcg, "-device");
-	push(tcg, "virtio-serial-device");
+	/* the control port: COM2 (fb_ctl=ttyS1 tells fb-init) */
 	push(tcg, "-chardev");
 	fb_strv_push_owned(tcg, fb_xasprintf("socket,id=ctl,path=%s,server=on,wait=off", v->sock_arg ? v->sock_arg : v->sock));
 	push(tcg, "-device");
-	push(tcg, "virtserialport,chardev=ctl,name=fb.ctl");
+	push(tcg, "isa-serial,chardev=ctl,iobase=0x2f8,irq=3");
 	if (m->network) {
 		const char *mac = m->network->nifs ? m->network->ifs[0].mac : NULL;
 		if (!m->network->tap || !mac)
@@ -411,7 +410,7 @@ int qemu_argv(struct vm *v, const struct fb_vm_spec *m, struct fb_strv *tcg, str
 		for (size_t i = 0; i < tcg->n; i++) {
 			if (i == append)
 				fb_strv_push_owned(kvm, fb_xasprintf("console=ttyS0 root=/dev/vda rw init=/sbin/fb-init panic=-1 "
-								     "reboot=t quiet " FB_KARGS_ALL " %s",
+								     "reboot=t quiet " FB_KARGS_PTY " " FB_KARGS_CTL " %s",
 								     m->kernel_args ? m->kernel_args : ""));
 			else
 				push(kvm, tcg->v[i]);

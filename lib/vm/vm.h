@@ -14,8 +14,14 @@
 /* Kernel command-line words every guest gets, under QEMU and Firecracker
  * (before the user's --kernel-args, which can override them): no legacy
  * BSD ptys (pty_init made 256 pairs, 45-70 ms of a TCG boot; the guest's
- * ptys are /dev/pts) and one 8250 port probed, the console (bench/boot). */
-#define FB_KARGS_ALL "pty.legacy_count=0 8250.nr_uarts=1"
+ * ptys are /dev/pts) (bench/boot). */
+#define FB_KARGS_PTY "pty.legacy_count=0"
+/* ... and one 8250 port probed, the console (Firecracker, fb-runtime). */
+#define FB_KARGS_ALL FB_KARGS_PTY " 8250.nr_uarts=1"
+/* firebuild run's QEMU guests instead: a second 8250 port, COM2, carries
+ * fb-init's control port (docs/config-drive.md); a virtio-serial device
+ * cost the boot 20-25 ms more under TCG (its probe and port handshake). */
+#define FB_KARGS_CTL "8250.nr_uarts=2 fb_ctl=ttyS1"
 /* Under TCG only (not KVM, not Firecracker: calibrations there are quick
  * and their results right): the local APIC timer is not calibrated, 2 x
  * 100 ms of PIT ticks (the PIT ticks instead, broadcast to other vCPUs);

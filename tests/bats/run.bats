@@ -93,20 +93,26 @@ teardown_file() {
 	[ "$status" -eq 143 ]
 }
 
-@test "run under TCG: the guest skips TCG's slow calibrations and the devices it does not use (bench/boot)" {
+@test "run under TCG: the guest skips TCG's slow calibrations and the devices it does not use; the control port is COM2, not virtio-serial (bench/boot)" {
 	FB_ACCEL=tcg run --separate-stderr firebuild run --from=fb/busybox:1 -- \
-		/bin/sh -c 'cat /proc/cmdline; grep "^ *LOC:" /proc/interrupts; cat /proc/tty/drivers; ls /dev'
-	[ "$status" -eq 0 ]
-	for w in nolapic_timer no_timer_check lpj=1600000 pty.legacy_count=0 8250.nr_uarts=1; do
+		/bin/sh -c 'cat /proc/cmdline; grep "^ *LOC:" /proc/interrupts; cat /proc/tty/drivers; ls /dev; ls -1 /sys/bus/virtio/devices; exit 3'
+	[ "$status" -eq 3 ]
+	for w in nolapic_timer no_timer_check lpj=1600000 pty.legacy_count=0 8250.nr_uarts=2 fb_ctl=ttyS1; do
 		[[ "$output" == *" $w "* ]]
 	done
 	# the kernel took them: no local APIC timer ticks, no legacy pty driver
-	# and devices, one serial port
+	# and devices, two serial ports (the console, the control port) and no
+	# virtio-serial device (two virtio devices: the root and config drives)
 	[[ "$output" =~ LOC:\ +0\  ]]
 	[[ "$output" != *"/dev/pty "* ]]
 	[[ "$output" != *ptyp0* ]]
 	[[ "$output" == *ttyS0* ]]
-	[[ "$output" != *ttyS1* ]]
+	[[ "$output" == *ttyS1* ]]
+	[[ "$output" != *ttyS2* ]]
+	[[ "$output" != *vport* ]]
+	[ "$(grep -c '^virtio[0-9]' <<<"$output")" -eq 2 ]
+	# the exit code came over it (the state records what fb-init said)
+	[[ "$stderr" != *"without a report"* ]]
 }
 
 @test "run: /dev is the kernel's devtmpfs (the VM's copy has the mount points), once, nosuid; the rest mounted as before" {

@@ -49,10 +49,38 @@ static bool port_named(const char *port)
 	return !strcmp(name, CTL_NAME);
 }
 
-/* The virtio-serial port the host named fb.ctl (the first port of the
- * first device, as firebuild makes it, is tried before a scan). */
+/* The serial port fb_ctl= names on the command line (fb-jail's QEMU
+ * guests: ttyS1), raw: bytes in and out as the host sends them, no echo,
+ * no line editing, no modem lines waited for. */
+static int open_tty(const char *name)
+{
+	if (strncmp(name, "ttyS", 4) || !name[4] || strspn(name + 4, "0123456789") != strlen(name + 4) || strlen(name) > 8)
+		return -1;
+	char p[16];
+	snprintf(p, sizeof(p), "/dev/%s", name);
+	int fd = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	struct termios t;
+	if (fd >= 0 && tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		t.c_cflag |= CLOCAL | CREAD;
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		if (tcsetattr(fd, TCSANOW, &t) == 0)
+			return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* The control port: the serial port fb_ctl= names, else the virtio-serial
+ * port the host named fb.ctl (the first port of the first device is tried
+ * before a scan). */
 int open_ctl(void)
 {
+	const char *tty = getenv("fb_ctl");
+	if (tty)
+		return open_tty(tty);
 	if (port_named("vport0p1"))
 		return open("/dev/vport0p1", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	return open_port(CTL_NAME);
