@@ -115,6 +115,13 @@ teardown_file() {
 	[[ "$stderr" != *"without a report"* ]]
 }
 
+@test "run: a config drive over 4 KiB (fb-init reads the first 4 KiB into a static buffer, the rest to the heap) comes through whole" {
+	big=$(head -c 9000 /dev/zero | tr '\0' x)
+	run --separate-stderr firebuild run --from=fb/busybox:1 --env "BIG=$big" --env AFTER=yes -- /bin/sh -c 'echo "${#BIG} $AFTER"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"9000 yes"* ]]
+}
+
 @test "run: /dev is the kernel's devtmpfs (the VM's copy has the mount points), once, nosuid; the rest mounted as before" {
 	run --separate-stderr firebuild run --from=fb/busybox:1 -- /bin/cat /proc/mounts
 	[ "$status" -eq 0 ]
