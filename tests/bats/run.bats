@@ -115,11 +115,20 @@ teardown_file() {
 	[[ "$stderr" != *"without a report"* ]]
 }
 
-@test "run: a config drive over 4 KiB (fb-init reads the first 4 KiB into a static buffer, the rest to the heap) comes through whole" {
+@test "run: a config drive over 4 KiB (fb-init reads the first 4 KiB into a static buffer, the rest to the heap) and over its 1 MiB arena (a mapping each) comes through whole" {
 	big=$(head -c 9000 /dev/zero | tr '\0' x)
 	run --separate-stderr firebuild run --from=fb/busybox:1 --env "BIG=$big" --env AFTER=yes -- /bin/sh -c 'echo "${#BIG} $AFTER"'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"9000 yes"* ]]
+	# 1.2 MB of variables: fb-init's allocator runs out of its arena
+	local v i args=()
+	v=$(head -c 100000 /dev/zero | tr '\0' y)
+	for i in $(seq 1 12); do args+=(--env "V$i=$v"); done
+	run --separate-stderr firebuild run --from=fb/busybox:1 "${args[@]}" -- /bin/sh -c \
+		'n=0; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do eval "l=\${#V$i}"; n=$((n + l)); done; echo "total $n"; echo "exported $(grep "^export V[0-9]*=" /etc/profile.d/run-env.sh | awk "length == 100012 || length == 100013" | wc -l)"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"total 1200000"* ]]
+	[[ "$output" == *"exported 12"* ]]
 }
 
 @test "run: /dev is the kernel's devtmpfs (the VM's copy has the mount points), once, nosuid; the rest mounted as before" {
