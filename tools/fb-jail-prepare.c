@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "doc.h"
 #include "err.h"
 #include "ext4img.h"
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "store.h"
 #include "tool.h"
+#include "user.h"
 #include "util.h"
 #include "vm.h"
 #include "spec.h"
@@ -303,10 +305,10 @@ static void vm_spec(const struct prepare_req *r, const struct fb_vm_image *img, 
  * then only reads. Where the image will not take those two (a directory
  * where the file goes), fb-init writes them as it did, and says what
  * failed. Not synced: the copy goes with the VM. */
-static int copy_rootfs(const char *image, const char *rootfs, const struct fb_drive_config *cfg, struct fb_err *err)
+static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_config *cfg, struct fb_err *err)
 {
 	char init[PATH_MAX + 64];
-	struct fb_buf b = FB_BUF_INIT;
+	struct fb_buf b = FB_BUF_INIT, passwd = FB_BUF_INIT, group = FB_BUF_INIT;
 	if (fb_tool_path("fb-init", init, sizeof(init), err) < 0 || fb_read_file(init, &b, err) < 0 ||
 	    fb_copy_scratch(image, rootfs, err) < 0) {
 		fb_buf_free(&b);
@@ -318,23 +320,62 @@ static int copy_rootfs(const char *image, const char *rootfs, const struct fb_dr
 	char *hosts = fb_etc_hosts(cfg->hostname), *env = fb_etc_run_env(cfg->env.v, cfg->env.n);
 	if (r == 0 && (!hosts || !env))
 		r = fb_err_set(err, FB_EXIT_FAILED, "memory", "out of memory");
+	/* the image's own users, read before anything is written */
 	struct fb_ext4_entry ents[] = {
-		{ "/sbin/fb-init", b.data, b.len, 0755, false, false },
-		{ "/proc", NULL, 0, 0, false, false },
-		{ "/sys", NULL, 0, 0, false, false },
-		{ "/dev", NULL, 0, 0, false, false },
-		{ "/run", NULL, 0, 0, false, false },
-		{ "/tmp", NULL, 0, 0, false, false },
-		{ "/etc/hosts", hosts, hosts ? strlen(hosts) : 0, 0644, true, false },
-		{ "/etc/profile.d/run-env.sh", env, env ? strlen(env) : 0, 0644, true, false },
+		{ .path = "/etc/passwd", .read = &passwd },
+		{ .path = "/etc/group", .read = &group },
+		{ .path = "/sbin/fb-init", .data = b.data, .len = b.len, .mode = 0755 },
+		{ .path = "/proc" },
+		{ .path = "/sys" },
+		{ .path = "/dev" },
+		{ .path = "/run" },
+		{ .path = "/tmp" },
+		{ .path = "/etc/hosts", .data = hosts, .len = hosts ? strlen(hosts) : 0, .mode = 0644, .optional = true },
+		{ .path = "/etc/profile.d/run-env.sh", .data = env, .len = env ? strlen(env) : 0, .mode = 0644, .optional = true },
 	};
 	size_t n = FB_ARRAY_LEN(ents);
 	if (r == 0)
 		r = fb_ext4_put_all(rootfs, ents, n, false, err);
+	if (r == 0) {
+		/* what fb-init need not do at the copy's first boot */
+		struct fb_drive_prepared *pr = cfg->prepared = fb_xcalloc(1, sizeof(*pr));
+		if (ents[n - 2].put && ents[n - 1].put)
+			pr->etc = guest_etc_digest(cfg);
+		struct fb_user u;
+		struct fb_err ue = { 0 };
+		if (fb_user_resolve_text(cfg->user, fb_buf_str(&passwd), fb_buf_str(&group), &u, &ue) == 0) {
+			pr->user = fb_xstrdup(cfg->user ? cfg->user : "");
+			pr->ids.uid = u.uid;
+			pr->ids.gid = u.gid;
+			for (int i = 0; i < u.ngroups && i < 64; i++)
+				pr->ids.groups[pr->ids.ngroups++] = u.groups[i];
+			pr->ids.home = fb_xstrdup(u.home && *u.home ? u.home : "/");
+			fb_user_free(&u);
+		}
+		/* else fb-init finds the same error at boot and reports it */
+	}
 	free(hosts);
 	free(env);
 	fb_buf_free(&b);
+	fb_buf_free(&passwd);
+	fb_buf_free(&group);
 	return r;
+}
+
+char *guest_etc_digest(const struct fb_drive_config *cfg)
+{
+	char *hosts = fb_etc_hosts(cfg->hostname), *env = fb_etc_run_env(cfg->env.v, cfg->env.n);
+	char d[72] = "";
+	if (hosts && env) {
+		struct fb_sha256 h;
+		fb_sha256_init(&h);
+		fb_sha256_update(&h, hosts, strlen(hosts) + 1);
+		fb_sha256_update(&h, env, strlen(env));
+		fb_sha256_final(&h, d);
+	}
+	free(hosts);
+	free(env);
+	return d[0] ? fb_xstrdup(d) : NULL;
 }
 
 static int prepare(struct prepare_req *r, struct fb_doc *doc, struct fb_err *err)

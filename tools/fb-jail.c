@@ -491,10 +491,12 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		rc = fb_tool_fail(err);
 		goto out;
 	}
+	bool booted = false; /* the VM's copy has been a guest's disk */
 	{
 		/* a VM that runs from this directory is not replaced */
 		struct fb_vm_state old;
 		struct fb_err oe = { 0 };
+		booted = access(v.state_path, F_OK) == 0;
 		if (fb_vm_state_load(v.state_path, &old, &oe) == 0) {
 			bool running = !strcmp(fb_vm_status(&old), "running");
 			fb_vm_state_free(&old);
@@ -515,6 +517,18 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 	 * a root disk removed after the VM (foreground) need not be synced */
 	if (spec.config)
 		spec.config->discard_root = spec.remove_after;
+	/* the copy's first boot: what prepare wrote and found there still
+	 * holds when the spec asks for the same (after a boot the guest may
+	 * have changed it, and fb-init looks again) */
+	if (spec.config && spec.config->prepared && !booted && spec.rootfs && spec.run_dir) {
+		FB_AUTOFREE char *copy = fb_xasprintf("%s/rootfs.ext4", spec.run_dir);
+		const struct fb_drive_prepared *pr = spec.config->prepared;
+		if (!strcmp(spec.rootfs, copy)) {
+			FB_AUTOFREE char *etc = guest_etc_digest(spec.config);
+			spec.config->etc_written = pr->etc && etc && !strcmp(pr->etc, etc);
+			spec.config->ids_known = pr->user && !strcmp(pr->user, spec.config->user ? spec.config->user : "");
+		}
+	}
 	if (spec.config && fb_drive_write(spec.config_drive, spec.config, spec.network, err) < 0) {
 		rc = fb_tool_fail(err);
 		goto out;

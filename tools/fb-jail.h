@@ -50,6 +50,10 @@ int supervise_qemu(struct vm *v, char **kvm, char **tcg, struct fb_err *err) FB_
 int supervise_fc(struct vm *v, const struct fb_vm_spec *spec, const char *binary, struct fb_err *err) FB_MUST_CHECK;
 
 /* fb-jail-prepare.c: the options of prepare, and prepare itself. */
+struct fb_drive_config;
+/* "sha256:..." of the /etc/hosts and run-env.sh cfg gives the guest (the
+ * text fb-init would write), for prepared->etc; NULL when out of memory. */
+char *guest_etc_digest(const struct fb_drive_config *cfg);
 enum {
 	P_NAME = 0x1100,
 	P_RUN_CACHE,

@@ -210,6 +210,36 @@ static bool blocked(ext2_filsys fs, const char *path)
 	return ext2fs_read_inode(fs, ino, &in) || !(LINUX_S_ISREG(in.i_mode) || LINUX_S_ISLNK(in.i_mode));
 }
 
+/* The regular file at path into out; false when it is not one, is
+ * larger than FB_EXT4_READ_MAX, or cannot be read. */
+static bool read_small(ext2_filsys fs, const char *path, struct fb_buf *out)
+{
+	ext2_ino_t ino;
+	struct ext2_inode in;
+	ext2_file_t f;
+	if (ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino) || ext2fs_read_inode(fs, ino, &in) ||
+	    !LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) > FB_EXT4_READ_MAX || ext2fs_file_open(fs, ino, 0, &f))
+		return false;
+	size_t want = (size_t)EXT2_I_SIZE(&in), got = 0;
+	char *buf = fb_xmalloc(want + 1);
+	errcode_t e = 0;
+	while (got < want && !e) {
+		unsigned int n = 0;
+		e = ext2fs_file_read(f, buf + got, (unsigned int)(want - got), &n);
+		if (!e && !n)
+			break;
+		got += n;
+	}
+	ext2fs_file_close(f);
+	if (e || got != want) {
+		free(buf);
+		return false;
+	}
+	fb_buf_add(out, buf, got);
+	free(buf);
+	return true;
+}
+
 int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, bool sync, struct fb_err *err)
 {
 	ext2_filsys fs;
@@ -218,6 +248,10 @@ int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, boo
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct fb_ext4_entry *x = &ents[i];
+		if (x->read) {
+			x->put = read_small(fs, x->path, x->read);
+			continue;
+		}
 		if (x->optional && x->data && blocked(fs, x->path))
 			continue;
 		r = x->data ? put(fs, image, x->path, x->data, x->len, x->mode, 0, 0, err) : put_dir(fs, image, x->path, err);

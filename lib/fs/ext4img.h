@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "util.h"
 
 struct fb_err;
 
@@ -44,7 +45,13 @@ struct fb_ext4_entry {
 	mode_t mode;
 	bool optional;
 	bool put; /* out */
+	/* Set instead of data: the regular file at path is read into it (links
+	 * followed inside the image; at most FB_EXT4_READ_MAX bytes); put
+	 * tells whether it was. Missing, another kind of file, or too large:
+	 * not read, and no error. */
+	struct fb_buf *read;
 };
+#define FB_EXT4_READ_MAX (1u << 20)
 int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, bool sync, struct fb_err *err) FB_MUST_CHECK;
 
 /* Copy the image's tree into dest (an empty directory): directories,

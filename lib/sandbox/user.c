@@ -26,7 +26,17 @@ static int numeric_id(const char *what, const char *v, unsigned long *out, struc
 	return 1;
 }
 
-int fb_user_resolve(const char *spec, const char *passwd, const char *group, struct fb_user *u, struct fb_err *err)
+/* A passwd or group database: the file at path, or text when not NULL
+ * (NULL: none, an empty one). */
+static FILE *db_open(const char *path, const char *text)
+{
+	if (!text)
+		return fopen(path, "re");
+	return *text ? fmemopen((void *)text, strlen(text), "r") : NULL;
+}
+
+static int resolve(const char *spec, const char *passwd, const char *ptext, const char *group, const char *gtext,
+		   struct fb_user *u, struct fb_err *err)
 {
 	*u = (struct fb_user){ 0 };
 	FB_AUTOFREE char *user = fb_xstrdup(spec ? spec : ""), *name = NULL;
@@ -37,7 +47,7 @@ int fb_user_resolve(const char *spec, const char *passwd, const char *group, str
 	int numeric = numeric_id("uid", user, &n, err);
 	if (numeric < 0)
 		return -1;
-	FILE *f = fopen(passwd, "re");
+	FILE *f = db_open(passwd, ptext);
 	struct passwd *pw;
 	while (f && (pw = fgetpwent(f))) {
 		if ((!*user && pw->pw_uid == 0) || (numeric && pw->pw_uid == n) || (!numeric && *user && !strcmp(pw->pw_name, user))) {
@@ -63,7 +73,7 @@ int fb_user_resolve(const char *spec, const char *passwd, const char *group, str
 		if (gnum) {
 			u->gid = (gid_t)gn;
 		} else {
-			FILE *gf = fopen(group, "re");
+			FILE *gf = db_open(group, gtext);
 			struct group *gr;
 			bool found = false;
 			while (gf && !found && (gr = fgetgrent(gf)))
@@ -83,7 +93,7 @@ int fb_user_resolve(const char *spec, const char *passwd, const char *group, str
 	}
 	u->groups[u->ngroups++] = u->gid;
 	/* supplementary groups from the group file */
-	FILE *gf = name ? fopen(group, "re") : NULL;
+	FILE *gf = name ? db_open(group, gtext) : NULL;
 	struct group *gr;
 	while (gf && u->ngroups < (int)FB_ARRAY_LEN(u->groups) && (gr = fgetgrent(gf)))
 		for (char **m = gr->gr_mem; m && *m && u->ngroups < (int)FB_ARRAY_LEN(u->groups); m++)
@@ -92,6 +102,16 @@ int fb_user_resolve(const char *spec, const char *passwd, const char *group, str
 	if (gf)
 		fclose(gf);
 	return 0;
+}
+
+int fb_user_resolve(const char *spec, const char *passwd, const char *group, struct fb_user *u, struct fb_err *err)
+{
+	return resolve(spec, passwd, NULL, group, NULL, u, err);
+}
+
+int fb_user_resolve_text(const char *spec, const char *passwd, const char *group, struct fb_user *u, struct fb_err *err)
+{
+	return resolve(spec, "passwd", passwd ? passwd : "", "group", group ? group : "", u, err);
 }
 
 void fb_user_free(struct fb_user *u)

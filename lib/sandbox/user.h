@@ -26,6 +26,9 @@ struct fb_user {
  * one is an error, never a wrap to another id. */
 int fb_user_resolve(const char *spec, const char *passwd, const char *group, struct fb_user *u,
 		    struct fb_err *err) FB_MUST_CHECK;
+/* The same against the files' text (NULL or "": an empty file). */
+int fb_user_resolve_text(const char *spec, const char *passwd, const char *group, struct fb_user *u,
+			 struct fb_err *err) FB_MUST_CHECK;
 void fb_user_free(struct fb_user *u);
 /* Become u: its groups, then its gid and uid. */
 int fb_user_become(const struct fb_user *u, struct fb_err *err) FB_MUST_CHECK;

@@ -23,6 +23,23 @@ static const struct fb_jfield ssh_fields[] = {
 	FB_END,
 };
 static const struct fb_jshape ssh_opt = { .kinds = FB_J_OBJECT | FB_J_NULL, .fields = ssh_fields };
+static const struct fb_jshape id_num = { .kinds = FB_J_INT, .min = 0, .max = 4294967295.0 };
+static int at_most_64(jv v, const char *path, struct fb_err *err)
+{
+	int n = jv_array_length(jv_copy(v));
+	return n >= 1 && n <= 64 ? 0 : fb_err_set(err, FB_EXIT_USAGE, "invalid", "%s: 1 to 64 group ids", path);
+}
+static const struct fb_jshape id_nums = { .kinds = FB_J_ARRAY, .items = &id_num, .check = at_most_64 };
+static const struct fb_jfield prepared_fields[] = {
+	FB_OPT("etc", &str_opt),
+	FB_OPT("user", &str_opt),
+	FB_OPT("uid", &id_num),
+	FB_OPT("gid", &id_num),
+	FB_OPT("groups", &id_nums),
+	FB_OPT("home", &str_opt),
+	FB_END,
+};
+static const struct fb_jshape prepared_opt = { .kinds = FB_J_OBJECT | FB_J_NULL, .fields = prepared_fields };
 static const struct fb_jfield config_fields[] = {
 	FB_REQ("id", &str),
 	FB_REQ("hostname", &str),
@@ -35,6 +52,7 @@ static const struct fb_jfield config_fields[] = {
 	FB_OPT("stop_timeout", &seconds_opt),
 	FB_OPT("ssh", &ssh_opt),
 	FB_OPT("discard_root", &bool_opt),
+	FB_OPT("prepared", &prepared_opt),
 	FB_END,
 };
 static const struct fb_jshape config = { .kinds = FB_J_OBJECT, .fields = config_fields };
@@ -56,7 +74,21 @@ void fb_drive_config_free(struct fb_drive_config *c)
 		fb_strv_free(&c->ssh->keys);
 		free(c->ssh);
 	}
+	if (c->prepared) {
+		free(c->prepared->etc);
+		free(c->prepared->user);
+		free(c->prepared->ids.home);
+		free(c->prepared);
+	}
 	*c = (struct fb_drive_config){ 0 };
+}
+
+static bool has_num(jv obj, const char *key)
+{
+	jv m = fb_json_member(obj, key);
+	bool r = jv_get_kind(m) == JV_KIND_NUMBER;
+	jv_free(m);
+	return r;
 }
 
 int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct fb_err *err)
@@ -81,7 +113,40 @@ int fb_drive_from_jv(jv v, const char *path, struct fb_drive_config *out, struct
 		fb_jv_strv_into(ssh, "keys", &out->ssh->keys);
 	}
 	jv_free(ssh);
+	jv p = fb_json_member(v, "prepared");
+	if (jv_get_kind(p) == JV_KIND_OBJECT) {
+		struct fb_drive_prepared *pr = out->prepared = fb_xcalloc(1, sizeof(*pr));
+		pr->etc = fb_jv_dup_str(p, "etc");
+		pr->user = fb_jv_dup_str(p, "user");
+		pr->ids.uid = fb_jv_int(p, "uid", 0);
+		pr->ids.gid = fb_jv_int(p, "gid", 0);
+		pr->ids.home = fb_jv_dup_str(p, "home");
+		jv g = fb_json_member(p, "groups");
+		for (int i = 0; jv_get_kind(g) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(g)) && i < 64; i++) {
+			jv x = jv_array_get(jv_copy(g), i);
+			pr->ids.groups[pr->ids.ngroups++] = (long long)jv_number_value(x);
+			jv_free(x);
+		}
+		jv_free(g);
+		/* ids without all of them are no ids */
+		if (pr->user && (!pr->ids.home || !pr->ids.ngroups || !has_num(p, "uid") || !has_num(p, "gid"))) {
+			free(pr->user);
+			pr->user = NULL;
+		}
+	}
+	jv_free(p);
 	return 0;
+}
+
+static jv ids_to_jv(jv o, const struct fb_drive_ids *ids)
+{
+	jv g = jv_array();
+	for (int i = 0; i < ids->ngroups; i++)
+		g = jv_array_append(g, jv_number((double)ids->groups[i]));
+	o = jv_object_set(o, jv_string("uid"), jv_number((double)ids->uid));
+	o = jv_object_set(o, jv_string("gid"), jv_number((double)ids->gid));
+	o = jv_object_set(o, jv_string("groups"), g);
+	return jv_object_set(o, jv_string("home"), fb_jv_str(ids->home));
 }
 
 jv fb_drive_ssh_to_jv(const struct fb_drive_ssh *s)
@@ -114,6 +179,20 @@ jv fb_drive_to_jv(const struct fb_drive_config *c, const struct fb_network *net,
 		o = jv_object_set(o, jv_string("stop_signal"), jv_string(c->stop_signal));
 	if (c->discard_root)
 		o = jv_object_set(o, jv_string("discard_root"), jv_true());
+	const struct fb_drive_prepared *pr = c->prepared;
+	if (!version && pr) {
+		/* the spec's: what prepare did */
+		jv p = jv_object();
+		if (pr->etc)
+			p = jv_object_set(p, jv_string("etc"), jv_string(pr->etc));
+		if (pr->user)
+			p = ids_to_jv(jv_object_set(p, jv_string("user"), jv_string(pr->user)), &pr->ids);
+		o = jv_object_set(o, jv_string("prepared"), p);
+	}
+	if (version && c->etc_written)
+		o = jv_object_set(o, jv_string("etc_written"), jv_true());
+	if (version && c->ids_known && pr && pr->user)
+		o = jv_object_set(o, jv_string("ids"), ids_to_jv(jv_object(), &pr->ids));
 	return jv_object_set(o, jv_string("stop_timeout"), jv_number((double)c->stop_timeout));
 }
 

@@ -217,6 +217,37 @@ image() { fb-tag get fb/busybox:1; }
 	[ ! -e "$FB_RUN_CACHE/runs/pj9" ]
 }
 
+@test "first boot: /etc/hosts, run-env.sh and USER as prepare wrote and resolved them go to fb-init (etc_written, ids); a spec asking otherwise, or a copy that has booted, gets neither" {
+	need_vm
+	local drive='tr -d "\\000" </dev/vdb; echo; id -u; echo "HOME=$HOME"; tail -1 /etc/hosts'
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj11 --hostname=first --chroot-base="$D/jail" \
+		-- /bin/sh -c "$drive" >"$D/pj11.json"
+	[[ "$(jq -r .vm.config.prepared.etc "$D/pj11.json")" == sha256:* ]]
+	[ "$(jq -c '.vm.config.prepared | [.user, .uid, .gid, .groups, .home]' "$D/pj11.json")" = '["",0,0,[0],"/root"]' ]
+	run --separate-stderr fb-jail start <"$D/pj11.json"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"etc_written":true'* ]]
+	[[ "$output" == *'"ids":{"uid":0,"gid":0,"groups":[0],"home":"/root"}'* ]]
+	[[ "$output" != *'"prepared"'* ]]
+	[[ "$output" == *"HOME=/root"* && "$output" == *$'127.0.1.1\tfirst'* ]]
+	# another USER than prepare resolved, and another hostname: fb-init
+	# looks for itself (and writes /etc/hosts)
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj12 --chroot-base="$D/jail" -- /bin/sh -c "$drive" |
+		jq '.vm.config.user = "nobody" | .vm.config.hostname = "edited"' >"$D/pj12.json"
+	run --separate-stderr fb-jail start <"$D/pj12.json"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *'"etc_written"'* && "$output" != *'"ids"'* ]]
+	grep -Eq $'^65534\r?$' <<<"$output"
+	[[ "$output" == *$'127.0.1.1\tedited'* ]]
+	# a copy that has been a guest's disk (a state record in its directory)
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj13 --chroot-base="$D/jail" -- /bin/sh -c "$drive" >"$D/pj13.json"
+	echo '{}' >"$FB_RUN_CACHE/runs/pj13/state.json"
+	run --separate-stderr fb-jail start <"$D/pj13.json"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *'"etc_written"'* && "$output" != *'"ids"'* ]]
+	grep -Eq $'^0\r?$' <<<"$output" && [[ "$output" == *"HOME=/root"* ]]
+}
+
 @test "the pipeline by hand on a CNI network, daemonized: .vm (the state), .network and .image come out; the guest has the address; fb-jail stop removes it all" {
 	need_vm
 	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"

@@ -200,15 +200,28 @@ static int put_all_in_one_opening(void)
 	TAP_CHECK(img);
 	TAP_CHECK(sh("debugfs -w -R 'mkdir /etc/hosts' %s >/dev/null 2>&1", img) == 0);
 	struct fb_err err = { 0 };
+	struct fb_buf rd[4] = { FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT };
+	TAP_CHECK(sh("printf 'root:x:0:0::/root:/bin/sh\\n' >%s/pw && debugfs -w -R 'write %s/pw /etc/passwd' %s >/dev/null 2>&1 && "
+		     "debugfs -w -R 'symlink /etc/pw-link /etc/passwd' %s >/dev/null 2>&1", g_dir, g_dir, img, img) == 0);
 	struct fb_ext4_entry ents[] = {
-		{ "/sbin/fb-init", "new\n", 4, 0755, false, false },
-		{ "/proc", NULL, 0, 0, false, false },
-		{ "/etc", NULL, 0, 0, false, false },                     /* there: left */
-		{ "/etc/hosts", "h\n", 2, 0644, true, false },            /* a directory there: skipped */
-		{ "/etc/profile.d/run-env.sh", "e\n", 2, 0644, true, false }, /* its directory made */
+		{ .path = "/etc/passwd", .read = &rd[0] },  /* read before anything is written */
+		{ .path = "/etc/pw-link", .read = &rd[1] }, /* a link inside the image: followed */
+		{ .path = "/etc/hosts", .read = &rd[2] },   /* a directory: not read, no error */
+		{ .path = "/etc/nosuch", .read = &rd[3] },  /* missing: the same */
+		{ .path = "/sbin/fb-init", .data = "new\n", .len = 4, .mode = 0755 },
+		{ .path = "/proc" },
+		{ .path = "/etc" },                                                            /* there: left */
+		{ .path = "/etc/hosts", .data = "h\n", .len = 2, .mode = 0644, .optional = true }, /* a directory there: skipped */
+		{ .path = "/etc/profile.d/run-env.sh", .data = "e\n", .len = 2, .mode = 0644, .optional = true }, /* its directory made */
 	};
 	TAP_CHECK(fb_ext4_put_all(img, ents, FB_ARRAY_LEN(ents), true, &err) == 0);
-	TAP_CHECK(ents[0].put && ents[1].put && ents[2].put && !ents[3].put && ents[4].put);
+	TAP_CHECK(ents[0].put && ents[1].put && !ents[2].put && !ents[3].put);
+	TAP_STREQ(fb_buf_str(&rd[0]), "root:x:0:0::/root:/bin/sh\n");
+	TAP_STREQ(fb_buf_str(&rd[1]), "root:x:0:0::/root:/bin/sh\n");
+	TAP_CHECK(rd[2].len == 0 && rd[3].len == 0);
+	for (size_t i = 0; i < FB_ARRAY_LEN(rd); i++)
+		fb_buf_free(&rd[i]);
+	TAP_CHECK(ents[4].put && ents[5].put && ents[6].put && !ents[7].put && ents[8].put);
 	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
 	TAP_CHECK(sh("test \"$(debugfs -R 'cat /sbin/fb-init' %s 2>/dev/null)\" = new", img) == 0);
 	TAP_CHECK(sh("test \"$(debugfs -R 'cat /etc/profile.d/run-env.sh' %s 2>/dev/null)\" = e", img) == 0);
@@ -216,8 +229,8 @@ static int put_all_in_one_opening(void)
 	TAP_CHECK(sh("debugfs -R 'stat /etc/hosts' %s 2>/dev/null | grep -q 'Type: directory'", img) == 0);
 	/* one that is not optional fails the whole (the caller drops the image) */
 	struct fb_ext4_entry bad[] = {
-		{ "/etc/new", "n\n", 2, 0644, false, false },
-		{ "/etc/hosts", "h\n", 2, 0644, false, false },
+		{ .path = "/etc/new", .data = "n\n", .len = 2, .mode = 0644 },
+		{ .path = "/etc/hosts", .data = "h\n", .len = 2, .mode = 0644 },
 	};
 	TAP_CHECK(fb_ext4_put_all(img, bad, FB_ARRAY_LEN(bad), false, &err) == -1);
 	TAP_CHECK(strstr(err.msg, "/etc/hosts"));
@@ -232,7 +245,7 @@ static const struct tap_case cases[] = {
 	{ "put_dirs: the missing directories made (0755, root's), what is there left, the image whole",
 	  put_dirs_makes_only_the_missing },
 	{ "extract: owners, modes, links, holes as rdump gave them; hard links copies; no setuid, no fifo", extract_is_rdump },
-	{ "put_all: files and directories in one opening; an optional one that cannot go is skipped, another fails it all",
+	{ "put_all: files read and written, directories made, in one opening; an optional one that cannot go is skipped, another fails it all",
 	  put_all_in_one_opening },
 };
 

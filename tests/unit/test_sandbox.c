@@ -177,6 +177,39 @@ static int t_user(void)
 		fb_user_free(&u);
 		TAP_STREQ(err.msg, bad[i].msg);
 	}
+	/* the same from the files' text (fb-jail prepare reads them out of the
+	 * VM's copy): the same answers, and no text is an empty file */
+	static const char ptext[] = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"
+				    "other:x:1001:1001::/home/other:/bin/sh\n";
+	static const char gtext[] = "root:x:0:\napp:x:1000:\nwheel:x:10:app,other\naudio:x:29:app\n";
+	for (size_t i = 0; i < FB_ARRAY_LEN(ok); i++) {
+		struct fb_user a, b;
+		struct fb_err ea = { 0 }, eb = { 0 };
+		TAP_CHECK(fb_user_resolve(ok[i].spec, pw, gr, &a, &ea) == 0);
+		TAP_CHECK(fb_user_resolve_text(ok[i].spec, ptext, gtext, &b, &eb) == 0);
+		bool same = a.uid == b.uid && a.gid == b.gid && a.ngroups == b.ngroups &&
+			    !memcmp(a.groups, b.groups, sizeof(a.groups[0]) * (size_t)a.ngroups) &&
+			    ((!a.home && !b.home) || (a.home && b.home && !strcmp(a.home, b.home)));
+		fb_user_free(&a);
+		fb_user_free(&b);
+		if (!same)
+			return tap_fail("%s: the text resolves otherwise", ok[i].spec ? ok[i].spec : "(none)");
+	}
+	for (size_t i = 0; i < FB_ARRAY_LEN(bad); i++) {
+		struct fb_user b;
+		struct fb_err eb = { 0 };
+		TAP_CHECK(fb_user_resolve_text(bad[i].spec, ptext, gtext, &b, &eb) < 0);
+		fb_user_free(&b);
+		TAP_STREQ(eb.msg, bad[i].msg);
+	}
+	{
+		struct fb_user b;
+		struct fb_err eb = { 0 };
+		TAP_CHECK(fb_user_resolve_text(NULL, NULL, "", &b, &eb) == 0 && b.uid == 0 && b.gid == 0 && !b.home);
+		fb_user_free(&b);
+		TAP_CHECK(fb_user_resolve_text("app", "", NULL, &b, &eb) < 0);
+		fb_user_free(&b);
+	}
 	/* no files at all: root by default, numbers still work */
 	struct fb_user u;
 	struct fb_err err = { 0 };

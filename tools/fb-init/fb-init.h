@@ -113,6 +113,7 @@ struct user {
 	int ngroups;
 };
 void resolve_user(const char *spec, struct user *u);
+bool ids_user(const struct jval *ids, const char *spec, struct user *u);
 void exec_in_path(char **argv, char **env);
 int sig_by_name(const char *s);
 

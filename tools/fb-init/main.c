@@ -59,8 +59,12 @@ int main(int argc, char **argv)
 	const char *hostname = jstr(&cfg, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		say("fb-init: warning: sethostname: %s", strerror(errno));
-	/* fb-jail prepare wrote it into the VM's copy: only read then */
-	char *hosts = fb_etc_hosts(hostname);
+	/* fb-jail prepare wrote /etc/hosts and run-env.sh into the VM's copy:
+	 * etc_written when the host knows they are as this config says (the
+	 * copy's first boot), else they are compared and what differs written */
+	const struct jval *ew = jget(&cfg, "etc_written");
+	bool etc_written = ew && ew->t == J_BOOL && ew->b;
+	char *hosts = etc_written ? NULL : fb_etc_hosts(hostname);
 	if (hosts && !has_text("/etc/hosts", hosts)) {
 		mkdir("/etc", 0755);
 		write_file("/etc/hosts", hosts, 0644);
@@ -85,7 +89,8 @@ int main(int argc, char **argv)
 	char **env = jstrv(&cfg, "env", &ne);
 	char **ep = jstrv(&cfg, "entrypoint", &nep);
 	char **cmd = jstrv(&cfg, "cmd", &ncmd);
-	write_env(env);
+	if (!etc_written)
+		write_env(env);
 	setup_ssh(&cfg);
 	char **args = calloc(nep + ncmd + 1, sizeof(char *));
 	size_t na = 0;
@@ -96,7 +101,10 @@ int main(int argc, char **argv)
 	if (!na)
 		fail(125, "no command: the image has no ENTRYPOINT or CMD, and none was given after --");
 	struct user u;
-	resolve_user(jstr(&cfg, "user"), &u);
+	/* prepare resolved it in the fresh copy; else the image's files here */
+	const struct jval *ids = jget(&cfg, "ids");
+	if (!ids || ids->t != J_OBJ || !ids_user(ids, jstr(&cfg, "user"), &u))
+		resolve_user(jstr(&cfg, "user"), &u);
 	const char *wd = jstr(&cfg, "workdir");
 	if (!wd || !*wd)
 		wd = "/";

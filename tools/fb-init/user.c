@@ -88,6 +88,30 @@ void resolve_user(const char *spec, struct user *u)
 		fclose(f);
 }
 
+/* USER as fb-jail prepare resolved it in the VM's fresh copy (the config
+ * drive's ids, given at its first boot): false when they are not whole. */
+bool ids_user(const struct jval *ids, const char *spec, struct user *u)
+{
+	const struct jval *uid = jget(ids, "uid"), *gid = jget(ids, "gid"), *groups = jget(ids, "groups");
+	const char *home = jstr(ids, "home");
+	if (!uid || uid->t != J_NUM || !gid || gid->t != J_NUM || !groups || groups->t != J_ARR || !groups->n ||
+	    groups->n > 64 || !home || strlen(home) >= sizeof(u->home))
+		return false;
+	memset(u, 0, sizeof(*u));
+	for (size_t i = 0; i < groups->n; i++) {
+		if (groups->v[i].t != J_NUM || groups->v[i].num < 0 || groups->v[i].num > 4294967295.0)
+			return false;
+		u->groups[u->ngroups++] = (gid_t)groups->v[i].num;
+	}
+	if (uid->num < 0 || uid->num > 4294967295.0 || gid->num < 0 || gid->num > 4294967295.0)
+		return false;
+	u->uid = (uid_t)uid->num;
+	u->gid = (gid_t)gid->num;
+	snprintf(u->home, sizeof(u->home), "%s", home);
+	snprintf(u->name, sizeof(u->name), "%s", spec && *spec ? spec : "root");
+	return true;
+}
+
 /* execvp with the workload's PATH, not ours. */
 void exec_in_path(char **argv, char **env)
 {
