@@ -287,14 +287,14 @@ EOF
 	need_vm
 	# start returns as QEMU runs: the stop comes before fb-init has
 	# opened its control port (COM2, whose open clears what came before)
-	image | fb-jail prepare --kernel="$KERNEL" --name=pj12 --daemonize --shutdown-timeout=20 --chroot-base="$D/jail" \
-		-- /bin/sh -c 'while :; do sleep 1; done' >"$D/pj12.json"
-	run --separate-stderr fb-jail start <"$D/pj12.json"
+	image | fb-jail prepare --kernel="$KERNEL" --name=pj14 --daemonize --shutdown-timeout=20 --chroot-base="$D/jail" \
+		-- /bin/sh -c 'while :; do sleep 1; done' >"$D/pj14.json"
+	run --separate-stderr fb-jail start <"$D/pj14.json"
 	[ "$status" -eq 0 ]
-	run --separate-stderr fb-jail stop --run-dir "$FB_RUN_CACHE/runs/pj12" --timeout 30
+	run --separate-stderr fb-jail stop --run-dir "$FB_RUN_CACHE/runs/pj14" --timeout 30
 	echo "$output"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '{id, exit_code}' <<<"$output")" = '{"id":"pj12","exit_code":143}' ]
+	[ "$(jq -c '{id, exit_code}' <<<"$output")" = '{"id":"pj14","exit_code":143}' ]
 	[[ "$stderr" != *"did not stop"* ]]
 }
