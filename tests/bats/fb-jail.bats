@@ -298,3 +298,19 @@ EOF
 	[ "$(jq -c '{id, exit_code}' <<<"$output")" = '{"id":"pj14","exit_code":143}' ]
 	[[ "$stderr" != *"did not stop"* ]]
 }
+
+@test "USER out of Docker's range is an error at boot (125), as prepare finds it, never a wrap to another id: 4294967296 is not root" {
+	need_vm
+	local u
+	for u in 4294967296 0:4294967296; do
+		fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj15 --chroot-base="$D/jail" -- /bin/id |
+			jq --arg u "$u" '.vm.config.user = $u' >"$D/pj15.json"
+		[ "$(jq -r .vm.config.prepared.user "$D/pj15.json")" = "" ] # what prepare resolved: not this one
+		run --separate-stderr fb-jail start <"$D/pj15.json"
+		echo "$output"
+		echo "$stderr"
+		[ "$status" -eq 125 ]
+		[[ "$output$stderr" == *"out of range: uids and gids must be in range 0-2147483647"* ]]
+		[[ "$output" != *"uid=0"* ]]
+	done
+}

@@ -1,6 +1,22 @@
 /* fb-init: USER as Docker reads it, the program in PATH, STOPSIGNAL. */
 #include "fb-init.h"
 
+/* A uid or gid as Docker takes one (lib/sandbox/user, which fb-jail
+ * prepare resolves with at a copy's first boot): decimal digits alone, 1
+ * with the value; 0 for a name ("+5", " 5", "-1" are names); out of
+ * 0-2147483647 an error, never a wrap ("4294967296" is not root). */
+static int numeric_id(const char *what, const char *v, unsigned long *out)
+{
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return 0;
+	errno = 0;
+	unsigned long long n = strtoull(v, NULL, 10);
+	if (errno || n > 2147483647ULL)
+		fail(125, "%s %s out of range: uids and gids must be in range 0-2147483647", what, v);
+	*out = (unsigned long)n;
+	return 1;
+}
+
 /* USER as Docker reads it: name or uid, optional :group, from the image's
  * own /etc/passwd and /etc/group. */
 void resolve_user(const char *spec, struct user *u)
@@ -11,12 +27,14 @@ void resolve_user(const char *spec, struct user *u)
 	if (!spec || !*spec)
 		spec = "0";
 	char us[128], *gs = NULL;
+	/* no name cut short to another's */
+	if (strlen(spec) >= sizeof(us))
+		fail(125, "unable to find user %.64s...: no matching entries in passwd file", spec);
 	snprintf(us, sizeof(us), "%s", spec);
 	if ((gs = strchr(us, ':')))
 		*gs++ = '\0';
-	char *end;
-	unsigned long num = strtoul(us, &end, 10);
-	bool numeric = *us && !*end;
+	unsigned long num = 0;
+	bool numeric = numeric_id("uid", us, &num);
 	bool found = false;
 	FILE *f = fopen("/etc/passwd", "re");
 	char line[1024];
@@ -50,8 +68,7 @@ void resolve_user(const char *spec, struct user *u)
 		u->name[0] = '\0';
 	}
 	if (gs && *gs) {
-		num = strtoul(gs, &end, 10);
-		if (*gs && !*end) {
+		if (numeric_id("gid", gs, &num)) {
 			u->gid = (gid_t)num;
 		} else {
 			bool g = false;
