@@ -314,3 +314,25 @@ EOF
 		[[ "$output" != *"uid=0"* ]]
 	done
 }
+
+@test "fb-init reads /etc/passwd by whole lines, as glibc and runc: a piece of a long line is no entry, a line of six fields gives its home without the newline" {
+	need_vm
+	local drive='id -u; echo "HOME=[$HOME]"'
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj16 --chroot-base="$D/jail" -- /bin/sh -c "$drive" |
+		jq '.vm.config.user = "app"' >"$D/pj16.json"
+	# 1023 bytes, then what would read as app's entry, uid 0, were the line cut there
+	{
+		printf 'long:x:5:5:%s' "$(head -c 1012 /dev/zero | tr '\0' A)"
+		printf 'app:x:0:0::/root:/bin/sh\n'
+		printf 'app:x:1000:1000::/home/app\n'
+	} >"$D/pj16.passwd"
+	local img="$FB_RUN_CACHE/runs/pj16/rootfs.ext4"
+	debugfs -w -R "rm /etc/passwd" "$img" >/dev/null 2>&1
+	debugfs -w -R "write $D/pj16.passwd /etc/passwd" "$img" >/dev/null 2>&1
+	run --separate-stderr fb-jail start <"$D/pj16.json"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	grep -Eq $'^1000\r?$' <<<"$output"
+	[[ "$output" == *"HOME=[/home/app]"* ]]
+}

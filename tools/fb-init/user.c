@@ -37,8 +37,12 @@ void resolve_user(const char *spec, struct user *u)
 	bool numeric = numeric_id("uid", us, &num);
 	bool found = false;
 	FILE *f = fopen("/etc/passwd", "re");
-	char line[1024];
-	while (f && !found && fgets(line, sizeof(line), f)) {
+	/* whole lines, however long (as glibc and runc read them): a piece of
+	 * a long one is not an entry of its own */
+	char *line = NULL;
+	size_t cap = 0;
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
 		char *fld[7] = { 0 }, *p = line;
 		for (int i = 0; i < 7 && p; i++) {
 			fld[i] = p;
@@ -73,7 +77,7 @@ void resolve_user(const char *spec, struct user *u)
 		} else {
 			bool g = false;
 			f = fopen("/etc/group", "re");
-			while (f && !g && fgets(line, sizeof(line), f)) {
+			while (f && !g && getline(&line, &cap, f) > 0) {
 				char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 				if (c1 && c2 && (size_t)(c1 - line) == strlen(gs) && !strncmp(line, gs, strlen(gs))) {
 					u->gid = (gid_t)strtoul(c2 + 1, NULL, 10);
@@ -90,12 +94,13 @@ void resolve_user(const char *spec, struct user *u)
 	 * unless a group was given (runc's GetExecUser) */
 	u->groups[u->ngroups++] = u->gid;
 	f = u->name[0] && !(gs && *gs) ? fopen("/etc/group", "re") : NULL;
-	while (f && fgets(line, sizeof(line), f) && u->ngroups < 64) {
+	while (f && getline(&line, &cap, f) > 0 && u->ngroups < 64) {
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
 		if (!c3)
 			continue;
-		for (char *m = strtok(c3 + 1, ","); m; m = strtok(NULL, ","))
+		/* the primary group is not listed again (runc skips it) */
+		for (char *m = strtok(c3 + 1, ","); m && (gid_t)strtoul(c2 + 1, NULL, 10) != u->gid; m = strtok(NULL, ","))
 			if (!strcmp(m, u->name)) {
 				u->groups[u->ngroups++] = (gid_t)strtoul(c2 + 1, NULL, 10);
 				break;
@@ -103,6 +108,7 @@ void resolve_user(const char *spec, struct user *u)
 	}
 	if (f)
 		fclose(f);
+	free(line);
 }
 
 /* USER as fb-jail prepare resolved it in the VM's fresh copy (the config
