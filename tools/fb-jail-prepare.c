@@ -343,7 +343,11 @@ static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_co
 			pr->etc = guest_etc_digest(cfg);
 		struct fb_user u;
 		struct fb_err ue = { 0 };
-		if (fb_user_resolve_text(cfg->user, fb_buf_str(&passwd), fb_buf_str(&group), &u, &ue) == 0) {
+		/* against both files as the guest will find them: read, or not
+		 * there at all; one that is but was not read (a link, too large)
+		 * is fb-init's to read at boot, not an empty file here */
+		bool known = (ents[0].put || ents[0].absent) && (ents[1].put || ents[1].absent);
+		if (known && fb_user_resolve_text(cfg->user, fb_buf_str(&passwd), fb_buf_str(&group), &u, &ue) == 0) {
 			pr->user = fb_xstrdup(cfg->user ? cfg->user : "");
 			pr->ids.uid = u.uid;
 			pr->ids.gid = u.gid;

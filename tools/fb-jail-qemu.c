@@ -231,7 +231,17 @@ again:
 				close(s);
 			}
 		}
-		if (g_stop && !stop_sent) {
+		if (g_stop && !stop_sent && ctl != -2 && !v->state.workload_started) {
+			/* fb-init opens its control port (COM2) once the workload
+			 * runs, and the 8250's open clears what came before it: a
+			 * "stop" sent now would be lost (a virtio-serial port held
+			 * it for fb-init). Nor is a SIGTERM to a QEMU just started
+			 * sure to count: the init of the jail's PID namespace, it
+			 * does not get one before its handler is there. The stop
+			 * waits for "started", as long as a stop would take. */
+			if (!stop_at)
+				stop_at = time(NULL) + v->stop_timeout + 2;
+		} else if (g_stop && !stop_sent) {
 			/* through fb-init: the image's STOPSIGNAL, then SIGKILL */
 			if (ctl >= 0 && write(ctl, "stop\n", 5) == 5) {
 				stop_at = time(NULL) + v->stop_timeout + 2;
@@ -241,7 +251,7 @@ again:
 			}
 			stop_sent = true;
 		}
-		if (stop_sent && time(NULL) > stop_at) {
+		if (stop_at && time(NULL) > stop_at) {
 			fb_log(FB_LOG_WARN, "%s: the VM did not stop in %d s: killed", v->id, v->stop_timeout);
 			kill(p.pid, SIGKILL);
 			stop_at = time(NULL) + 3600;

@@ -210,15 +210,34 @@ static bool blocked(ext2_filsys fs, const char *path)
 	return ext2fs_read_inode(fs, ino, &in) || !(LINUX_S_ISREG(in.i_mode) || LINUX_S_ISLNK(in.i_mode));
 }
 
-/* The regular file at path into out; false when it is not one, is
- * larger than FB_EXT4_READ_MAX, or cannot be read. */
-static bool read_small(ext2_filsys fs, const char *path, struct fb_buf *out)
+/* The regular file at path into out, with no link followed on the way:
+ * a link may point where the guest mounts another file system (/run,
+ * /tmp, /proc), so what it names here is not what the guest reads. True
+ * when read; false when not (a link, another kind of file, larger than
+ * FB_EXT4_READ_MAX, unreadable), *absent saying when the path is not
+ * there at all (its directories real ones): the guest finds none either. */
+static bool read_small(ext2_filsys fs, const char *path, struct fb_buf *out, bool *absent)
 {
-	ext2_ino_t ino;
+	ext2_ino_t ino = EXT2_ROOT_INO;
 	struct ext2_inode in;
 	ext2_file_t f;
-	if (ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino) || ext2fs_read_inode(fs, ino, &in) ||
-	    !LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) > FB_EXT4_READ_MAX || ext2fs_file_open(fs, ino, 0, &f))
+	*absent = false;
+	for (const char *p = path + strspn(path, "/"); *p;) {
+		size_t n = strcspn(p, "/");
+		ext2_ino_t next;
+		errcode_t e = ext2fs_lookup(fs, ino, p, (int)n, NULL, &next);
+		if (e) {
+			*absent = e == EXT2_ET_FILE_NOT_FOUND;
+			return false;
+		}
+		p += n;
+		p += strspn(p, "/");
+		if (*p && (ext2fs_read_inode(fs, next, &in) || !LINUX_S_ISDIR(in.i_mode)))
+			return false;
+		ino = next;
+	}
+	if (ext2fs_read_inode(fs, ino, &in) || !LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) > FB_EXT4_READ_MAX ||
+	    ext2fs_file_open(fs, ino, 0, &f))
 		return false;
 	size_t want = (size_t)EXT2_I_SIZE(&in), got = 0;
 	char *buf = fb_xmalloc(want + 1);
@@ -249,7 +268,7 @@ int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, boo
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct fb_ext4_entry *x = &ents[i];
 		if (x->read) {
-			x->put = read_small(fs, x->path, x->read);
+			x->put = read_small(fs, x->path, x->read, &x->absent);
 			continue;
 		}
 		if (x->optional && x->data && blocked(fs, x->path))

@@ -45,11 +45,14 @@ struct fb_ext4_entry {
 	mode_t mode;
 	bool optional;
 	bool put; /* out */
-	/* Set instead of data: the regular file at path is read into it (links
-	 * followed inside the image; at most FB_EXT4_READ_MAX bytes); put
-	 * tells whether it was. Missing, another kind of file, or too large:
-	 * not read, and no error. */
+	/* Set instead of data: the regular file at path is read into it (no
+	 * link followed on the way: one may point where the guest mounts
+	 * another file system; at most FB_EXT4_READ_MAX bytes); put tells
+	 * whether it was. Missing (absent: the path is not there, its
+	 * directories real ones), a link, another kind of file, or too
+	 * large: not read, and no error. */
 	struct fb_buf *read;
+	bool absent; /* out, with read */
 };
 #define FB_EXT4_READ_MAX (1u << 20)
 int fb_ext4_put_all(const char *image, struct fb_ext4_entry *ents, size_t n, bool sync, struct fb_err *err) FB_MUST_CHECK;

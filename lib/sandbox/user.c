@@ -50,6 +50,11 @@ static int resolve(const char *spec, const char *passwd, const char *ptext, cons
 	FILE *f = db_open(passwd, ptext);
 	struct passwd *pw;
 	while (f && (pw = fgetpwent(f))) {
+		/* a line of "+" or "-" alone (NIS compat): glibc makes it an
+		 * entry of uid 0 with no home (NULL); fb-init, and so a VM's
+		 * later boots, skip it, as no entry at all */
+		if (!pw->pw_dir || !pw->pw_passwd)
+			continue;
 		if ((!*user && pw->pw_uid == 0) || (numeric && pw->pw_uid == n) || (!numeric && *user && !strcmp(pw->pw_name, user))) {
 			u->uid = pw->pw_uid, u->gid = pw->pw_gid;
 			u->home = fb_xstrdup(pw->pw_dir);
@@ -77,7 +82,7 @@ static int resolve(const char *spec, const char *passwd, const char *ptext, cons
 			struct group *gr;
 			bool found = false;
 			while (gf && !found && (gr = fgetgrent(gf)))
-				if (!strcmp(gr->gr_name, g)) {
+				if (gr->gr_passwd && !strcmp(gr->gr_name, g)) { /* not a "+" line */
 					u->gid = gr->gr_gid;
 					found = true;
 				}

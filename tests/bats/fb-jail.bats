@@ -282,3 +282,57 @@ EOF
 	[[ "$output" == *had-netns*'{"id":"pj7","killed":true}'*nothing-left* ]]
 	[ -z "$(ls "$D/ipam/pjnet" 2>/dev/null | grep '^10\.' || true)" ]
 }
+
+@test "a stop asked for while the guest boots reaches fb-init: the workload gets its stop signal (143), not a kill of QEMU when the time is up" {
+	need_vm
+	# start returns as QEMU runs: the stop comes before fb-init has
+	# opened its control port (COM2, whose open clears what came before)
+	image | fb-jail prepare --kernel="$KERNEL" --name=pj14 --daemonize --shutdown-timeout=20 --chroot-base="$D/jail" \
+		-- /bin/sh -c 'while :; do sleep 1; done' >"$D/pj14.json"
+	run --separate-stderr fb-jail start <"$D/pj14.json"
+	[ "$status" -eq 0 ]
+	run --separate-stderr fb-jail stop --run-dir "$FB_RUN_CACHE/runs/pj14" --timeout 30
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '{id, exit_code}' <<<"$output")" = '{"id":"pj14","exit_code":143}' ]
+	[[ "$stderr" != *"did not stop"* ]]
+}
+
+@test "USER out of Docker's range is an error at boot (125), as prepare finds it, never a wrap to another id: 4294967296 is not root" {
+	need_vm
+	local u
+	for u in 4294967296 0:4294967296; do
+		fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj15 --chroot-base="$D/jail" -- /bin/id |
+			jq --arg u "$u" '.vm.config.user = $u' >"$D/pj15.json"
+		[ "$(jq -r .vm.config.prepared.user "$D/pj15.json")" = "" ] # what prepare resolved: not this one
+		run --separate-stderr fb-jail start <"$D/pj15.json"
+		echo "$output"
+		echo "$stderr"
+		[ "$status" -eq 125 ]
+		[[ "$output$stderr" == *"out of range: uids and gids must be in range 0-2147483647"* ]]
+		[[ "$output" != *"uid=0"* ]]
+	done
+}
+
+@test "fb-init reads /etc/passwd by whole lines, as glibc and runc: a piece of a long line is no entry, a line of six fields gives its home without the newline" {
+	need_vm
+	local drive='id -u; echo "HOME=[$HOME]"'
+	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj16 --chroot-base="$D/jail" -- /bin/sh -c "$drive" |
+		jq '.vm.config.user = "app"' >"$D/pj16.json"
+	# 1023 bytes, then what would read as app's entry, uid 0, were the line cut there
+	{
+		printf 'long:x:5:5:%s' "$(head -c 1012 /dev/zero | tr '\0' A)"
+		printf 'app:x:0:0::/root:/bin/sh\n'
+		printf 'app:x:1000:1000::/home/app\n'
+	} >"$D/pj16.passwd"
+	local img="$FB_RUN_CACHE/runs/pj16/rootfs.ext4"
+	debugfs -w -R "rm /etc/passwd" "$img" >/dev/null 2>&1
+	debugfs -w -R "write $D/pj16.passwd /etc/passwd" "$img" >/dev/null 2>&1
+	run --separate-stderr fb-jail start <"$D/pj16.json"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	grep -Eq $'^1000\r?$' <<<"$output"
+	[[ "$output" == *"HOME=[/home/app]"* ]]
+}

@@ -292,6 +292,26 @@ teardown() {
 	fbrt delete --force e1
 }
 
+@test "exec: what each exec's process took in PID 1 comes back: many execs later fb-init is as small as it was" {
+	mkbundle x1 '["/bin/sh","-c","while :; do sleep 1; done"]'
+	fbrt create --bundle "$D/x1" ex1 </dev/null >/dev/null 2>&1
+	fbrt start ex1
+	# a process of 1500 variables: fb-init parses it into ~1500 blocks
+	jq -n '{args: ["/bin/sh","-c","true"], cwd: "/", env: (["PATH=/bin"] + [range(1500) | "V\(.)=x"]), user: {uid: 0, gid: 0}}' \
+		>"$D/big.json"
+	local i rss
+	for i in $(seq 1 20); do
+		fbrt exec --process "$D/big.json" ex1 </dev/null
+	done
+	run_split fbrt exec ex1 /bin/sh -c 'grep VmRSS /proc/1/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	rss=$(awk '/VmRSS/ {print $2}' <<<"$output")
+	# its arena (1 MiB) and the rest: not 20 trees of 1500 pages each
+	[ "$rss" -lt 8192 ]
+	fbrt delete --force ex1
+}
+
 @test "create: a program that is not there fails at create with runc's message" {
 	mkbundle b1 '["nosuchprogram"]'
 	run_split fbrt create --bundle "$D/b1" n1

@@ -200,14 +200,19 @@ static int put_all_in_one_opening(void)
 	TAP_CHECK(img);
 	TAP_CHECK(sh("debugfs -w -R 'mkdir /etc/hosts' %s >/dev/null 2>&1", img) == 0);
 	struct fb_err err = { 0 };
-	struct fb_buf rd[4] = { FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT };
+	struct fb_buf rd[6] = { FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT, FB_BUF_INIT };
 	TAP_CHECK(sh("printf 'root:x:0:0::/root:/bin/sh\\n' >%s/pw && debugfs -w -R 'write %s/pw /etc/passwd' %s >/dev/null 2>&1 && "
-		     "debugfs -w -R 'symlink /etc/pw-link /etc/passwd' %s >/dev/null 2>&1", g_dir, g_dir, img, img) == 0);
+		     "debugfs -w -R 'symlink /etc/pw-link /etc/passwd' %s >/dev/null 2>&1 && "
+		     "debugfs -w -R 'symlink /etc-link /etc' %s >/dev/null 2>&1 && "
+		     "head -c 1048577 /dev/zero >%s/big && debugfs -w -R 'write %s/big /etc/big' %s >/dev/null 2>&1",
+		     g_dir, g_dir, img, img, img, g_dir, g_dir, img) == 0);
 	struct fb_ext4_entry ents[] = {
 		{ .path = "/etc/passwd", .read = &rd[0] },  /* read before anything is written */
-		{ .path = "/etc/pw-link", .read = &rd[1] }, /* a link inside the image: followed */
+		{ .path = "/etc/pw-link", .read = &rd[1] }, /* a link: not followed (the guest may mount where it points) */
 		{ .path = "/etc/hosts", .read = &rd[2] },   /* a directory: not read, no error */
-		{ .path = "/etc/nosuch", .read = &rd[3] },  /* missing: the same */
+		{ .path = "/etc/nosuch", .read = &rd[3] },  /* missing: absent */
+		{ .path = "/etc-link/passwd", .read = &rd[4] }, /* a link on the way: not read, not absent */
+		{ .path = "/etc/big", .read = &rd[5] },      /* too large: not read, not absent */
 		{ .path = "/sbin/fb-init", .data = "new\n", .len = 4, .mode = 0755 },
 		{ .path = "/proc" },
 		{ .path = "/etc" },                                                            /* there: left */
@@ -215,13 +220,15 @@ static int put_all_in_one_opening(void)
 		{ .path = "/etc/profile.d/run-env.sh", .data = "e\n", .len = 2, .mode = 0644, .optional = true }, /* its directory made */
 	};
 	TAP_CHECK(fb_ext4_put_all(img, ents, FB_ARRAY_LEN(ents), true, &err) == 0);
-	TAP_CHECK(ents[0].put && ents[1].put && !ents[2].put && !ents[3].put);
+	TAP_CHECK(ents[0].put && !ents[1].put && !ents[2].put && !ents[3].put && !ents[4].put && !ents[5].put);
+	TAP_CHECK(!ents[0].absent && !ents[1].absent && !ents[2].absent && ents[3].absent && !ents[4].absent &&
+		  !ents[5].absent);
 	TAP_STREQ(fb_buf_str(&rd[0]), "root:x:0:0::/root:/bin/sh\n");
-	TAP_STREQ(fb_buf_str(&rd[1]), "root:x:0:0::/root:/bin/sh\n");
-	TAP_CHECK(rd[2].len == 0 && rd[3].len == 0);
+	for (size_t i = 1; i < FB_ARRAY_LEN(rd); i++)
+		TAP_CHECK(rd[i].len == 0);
 	for (size_t i = 0; i < FB_ARRAY_LEN(rd); i++)
 		fb_buf_free(&rd[i]);
-	TAP_CHECK(ents[4].put && ents[5].put && ents[6].put && !ents[7].put && ents[8].put);
+	TAP_CHECK(ents[6].put && ents[7].put && ents[8].put && !ents[9].put && ents[10].put);
 	TAP_CHECK(sh("e2fsck -fn %s >/dev/null 2>&1", img) == 0);
 	TAP_CHECK(sh("test \"$(debugfs -R 'cat /sbin/fb-init' %s 2>/dev/null)\" = new", img) == 0);
 	TAP_CHECK(sh("test \"$(debugfs -R 'cat /etc/profile.d/run-env.sh' %s 2>/dev/null)\" = e", img) == 0);

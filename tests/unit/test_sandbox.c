@@ -209,6 +209,15 @@ static int t_user(void)
 		fb_user_free(&b);
 		TAP_CHECK(fb_user_resolve_text("app", "", NULL, &b, &eb) < 0);
 		fb_user_free(&b);
+		/* an image's "+" lines (NIS compat; glibc reads one as uid 0 with
+		 * no home) are no entries, as fb-init reads them, and no crash */
+		TAP_CHECK(fb_user_resolve_text(NULL, "+\nroot:x:0:0:root:/root:/bin/sh\n", "", &b, &eb) == 0 && b.home &&
+			  !strcmp(b.home, "/root"));
+		fb_user_free(&b);
+		TAP_CHECK(fb_user_resolve_text("+", "+\n-\n", "", &b, &eb) < 0);
+		fb_user_free(&b);
+		TAP_CHECK(fb_user_resolve_text("0:+", "root:x:0:0::/:\n", "+\n", &b, &eb) < 0);
+		fb_user_free(&b);
 	}
 	/* no files at all: root by default, numbers still work */
 	struct fb_user u;

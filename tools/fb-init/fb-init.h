@@ -80,6 +80,8 @@ struct jp {
 };
 
 int jvalue(struct jp *j, struct jval *v);
+/* What jvalue allocated for v (a value it failed on may keep a few bytes). */
+void jfree(struct jval *v);
 const struct jval *jget(const struct jval *o, const char *key);
 const char *jstr(const struct jval *o, const char *key);
 char **jstrv(const struct jval *o, const char *key, size_t *n);

@@ -171,6 +171,19 @@ int jvalue(struct jp *j, struct jval *v)
 	return r;
 }
 
+void jfree(struct jval *v)
+{
+	free(v->s);
+	for (size_t i = 0; i < v->n; i++) {
+		jfree(&v->v[i]);
+		if (v->k)
+			free(v->k[i]);
+	}
+	free(v->v);
+	free(v->k);
+	memset(v, 0, sizeof(*v));
+}
+
 const struct jval *jget(const struct jval *o, const char *key)
 {
 	if (!o || o->t != J_OBJ)

@@ -453,14 +453,18 @@ static void handle_frame(const struct fb_io_hdr *h, const char *data, bool *star
 		memcpy(text, data, h->len);
 		text[h->len] = '\0';
 		struct jp jp = { text, text + h->len, 0 };
-		struct jval pr;
+		struct jval pr = { 0 };
 		if (p)
 			send_error(h->stream, 125, "stream %u is in use", h->stream);
 		else if (jvalue(&jp, &pr) < 0 || pr.t != J_OBJ)
 			send_error(h->stream, 125, "exec: the process is not a JSON object");
 		else
 			spawn_proc(h->stream, &pr);
-		free(text); /* pr's strings are its own; the few bytes stay */
+		/* the process has what it needs of pr (spawn_proc launched it):
+		 * each exec's tree given back, or a long-lived container's
+		 * execs (probes) would grow PID 1 until the guest ran out */
+		jfree(&pr);
+		free(text);
 		break;
 	}
 	case FB_IO_STDIN:

@@ -1,6 +1,22 @@
 /* fb-init: USER as Docker reads it, the program in PATH, STOPSIGNAL. */
 #include "fb-init.h"
 
+/* A uid or gid as Docker takes one (lib/sandbox/user, which fb-jail
+ * prepare resolves with at a copy's first boot): decimal digits alone, 1
+ * with the value; 0 for a name ("+5", " 5", "-1" are names); out of
+ * 0-2147483647 an error, never a wrap ("4294967296" is not root). */
+static int numeric_id(const char *what, const char *v, unsigned long *out)
+{
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return 0;
+	errno = 0;
+	unsigned long long n = strtoull(v, NULL, 10);
+	if (errno || n > 2147483647ULL)
+		fail(125, "%s %s out of range: uids and gids must be in range 0-2147483647", what, v);
+	*out = (unsigned long)n;
+	return 1;
+}
+
 /* USER as Docker reads it: name or uid, optional :group, from the image's
  * own /etc/passwd and /etc/group. */
 void resolve_user(const char *spec, struct user *u)
@@ -11,16 +27,22 @@ void resolve_user(const char *spec, struct user *u)
 	if (!spec || !*spec)
 		spec = "0";
 	char us[128], *gs = NULL;
+	/* no name cut short to another's */
+	if (strlen(spec) >= sizeof(us))
+		fail(125, "unable to find user %.64s...: no matching entries in passwd file", spec);
 	snprintf(us, sizeof(us), "%s", spec);
 	if ((gs = strchr(us, ':')))
 		*gs++ = '\0';
-	char *end;
-	unsigned long num = strtoul(us, &end, 10);
-	bool numeric = *us && !*end;
+	unsigned long num = 0;
+	bool numeric = numeric_id("uid", us, &num);
 	bool found = false;
 	FILE *f = fopen("/etc/passwd", "re");
-	char line[1024];
-	while (f && !found && fgets(line, sizeof(line), f)) {
+	/* whole lines, however long (as glibc and runc read them): a piece of
+	 * a long one is not an entry of its own */
+	char *line = NULL;
+	size_t cap = 0;
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
 		char *fld[7] = { 0 }, *p = line;
 		for (int i = 0; i < 7 && p; i++) {
 			fld[i] = p;
@@ -50,13 +72,12 @@ void resolve_user(const char *spec, struct user *u)
 		u->name[0] = '\0';
 	}
 	if (gs && *gs) {
-		num = strtoul(gs, &end, 10);
-		if (*gs && !*end) {
+		if (numeric_id("gid", gs, &num)) {
 			u->gid = (gid_t)num;
 		} else {
 			bool g = false;
 			f = fopen("/etc/group", "re");
-			while (f && !g && fgets(line, sizeof(line), f)) {
+			while (f && !g && getline(&line, &cap, f) > 0) {
 				char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 				if (c1 && c2 && (size_t)(c1 - line) == strlen(gs) && !strncmp(line, gs, strlen(gs))) {
 					u->gid = (gid_t)strtoul(c2 + 1, NULL, 10);
@@ -73,12 +94,13 @@ void resolve_user(const char *spec, struct user *u)
 	 * unless a group was given (runc's GetExecUser) */
 	u->groups[u->ngroups++] = u->gid;
 	f = u->name[0] && !(gs && *gs) ? fopen("/etc/group", "re") : NULL;
-	while (f && fgets(line, sizeof(line), f) && u->ngroups < 64) {
+	while (f && getline(&line, &cap, f) > 0 && u->ngroups < 64) {
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
 		if (!c3)
 			continue;
-		for (char *m = strtok(c3 + 1, ","); m; m = strtok(NULL, ","))
+		/* the primary group is not listed again (runc skips it) */
+		for (char *m = strtok(c3 + 1, ","); m && (gid_t)strtoul(c2 + 1, NULL, 10) != u->gid; m = strtok(NULL, ","))
 			if (!strcmp(m, u->name)) {
 				u->groups[u->ngroups++] = (gid_t)strtoul(c2 + 1, NULL, 10);
 				break;
@@ -86,6 +108,7 @@ void resolve_user(const char *spec, struct user *u)
 	}
 	if (f)
 		fclose(f);
+	free(line);
 }
 
 /* USER as fb-jail prepare resolved it in the VM's fresh copy (the config
