@@ -106,6 +106,10 @@ struct run {
 	struct fb_strv mount_made; /* mount targets made in the tree, removed after */
 	char *stack;      /* the child's */
 	size_t stack_size;
+	char *cg_tasks;   /* v1: the device cgroup's tasks file, which the child
+			   * joins itself ("0": this thread, no global lock;
+			   * a pid in cgroup.procs waits an RCU grace period,
+			   * 7-15 ms a RUN step) */
 };
 
 /* ---- inside: these run in the child, which may only report and exit ---- */
@@ -215,6 +219,12 @@ static int child(void *arg)
 	if (read(r->go[0], &go, 1) != 1)
 		_exit(EXIT_OWN);
 	close(r->go[0]);
+	if (r->cg_tasks) {
+		int fd = open(r->cg_tasks, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			die(r, EXIT_OWN, "join the device cgroup %s: %s", r->cg_tasks, strerror(errno));
+		close(fd);
+	}
 	/* mounts stay here; the host never sees them */
 	must(r, fb_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, &err), &err);
 	if (chdir(s->root) < 0)
@@ -414,12 +424,16 @@ static int start_and_wait(struct run *r, struct fb_devices *dev, const sigset_t 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r->stack = stack;
 	r->stack_size = stack_size;
+	FB_AUTOFREE char *tasks = dev->used == FB_DEVICES_V1 ? fb_xasprintf("%s/tasks", dev->dir) : NULL;
+	r->cg_tasks = tasks;
 	pid_t pid = clone(child, stack + stack_size, flags, r);
+	r->cg_tasks = NULL;
 	if (pid < 0)
 		return fb_err_errno(err, errno, "clone (new namespaces need root)");
 	close_fd(&r->report[1]);
 	close_fd(&r->go[0]);
-	if (dev->used != FB_DEVICES_NONE && fb_devices_add(dev, pid, err) < 0) {
+	/* v2 (the BPF program's cgroup) has no tasks file: the pid goes in */
+	if (dev->used == FB_DEVICES_BPF && fb_devices_add(dev, pid, err) < 0) {
 		/* it never starts: no go */
 		close_fd(&r->go[1]);
 		kill(pid, SIGKILL);

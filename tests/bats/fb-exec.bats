@@ -245,6 +245,14 @@ unchanged() { # the tree holds exactly what it held before
 		[ "${lines[0]}" = 4 ]
 		[ "${lines[1]}" = ok ]
 	done
+	# cgroup1: the sandbox joins by "0" into tasks (this thread, no global
+	# lock), not by a pid in cgroup.procs (an RCU grace period a RUN step)
+	if [[ "$modes" == *cgroup1* ]] && command -v strace >/dev/null; then
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 FB_EXEC_DEVICES=cgroup1 \
+			strace -f -y -qq -e trace=write -o "$BATS_TEST_TMPDIR/cg.st" fb-exec --root "$R" -- true
+		grep -E 'write\([0-9]+</sys/fs/cgroup/[^>]*fb-exec-[^>]*/tasks>, "0"' "$BATS_TEST_TMPDIR/cg.st"
+		! grep -E 'cgroup\.procs>' "$BATS_TEST_TMPDIR/cg.st"
+	fi
 	# no cgroup stays behind
 	[ -z "$(ls -d /sys/fs/cgroup/*/fb-exec-* /sys/fs/cgroup/fb-exec-* 2>/dev/null)" ]
 	unchanged
