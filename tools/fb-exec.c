@@ -44,6 +44,7 @@
 #include "exec_doc.h"
 #include "log.h"
 #include "mounts.h"
+#include "proc.h"
 #include "san.h"
 #include "sysfilter.h"
 #include "tool.h"
@@ -98,7 +99,7 @@ static const struct option longopts[] = {
 struct run {
 	struct fb_exec_spec *spec;
 	int report[2];    /* setup failures, child -> parent */
-	int go[2];        /* parent -> child: in its device cgroup, carry on */
+	int go[2];        /* parent -> child: carry on (end of file: fb-exec is gone) */
 	sigset_t oldmask; /* the signal mask the command gets */
 	char *resolv;     /* the host's copies bound in */
 	char *hosts;
@@ -106,10 +107,8 @@ struct run {
 	struct fb_strv mount_made; /* mount targets made in the tree, removed after */
 	char *stack;      /* the child's */
 	size_t stack_size;
-	char *cg_tasks;   /* v1: the device cgroup's tasks file, which the child
-			   * joins itself ("0": this thread, no global lock;
-			   * a pid in cgroup.procs waits an RCU grace period,
-			   * 7-15 ms a RUN step) */
+	const char *cgroup; /* the device cgroup, which the child enters itself
+			     * (fb_cgroup_enter: no grace period a RUN step) */
 };
 
 /* ---- inside: these run in the child, which may only report and exit ---- */
@@ -219,12 +218,8 @@ static int child(void *arg)
 	if (read(r->go[0], &go, 1) != 1)
 		_exit(EXIT_OWN);
 	close(r->go[0]);
-	if (r->cg_tasks) {
-		int fd = open(r->cg_tasks, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1)
-			die(r, EXIT_OWN, "join the device cgroup %s: %s", r->cg_tasks, strerror(errno));
-		close(fd);
-	}
+	if (r->cgroup && fb_cgroup_enter(r->cgroup) < 0)
+		die(r, EXIT_OWN, "join the device cgroup %s: %s", r->cgroup, strerror(errno));
 	/* mounts stay here; the host never sees them */
 	must(r, fb_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, &err), &err);
 	if (chdir(s->root) < 0)
@@ -424,23 +419,12 @@ static int start_and_wait(struct run *r, struct fb_devices *dev, const sigset_t 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r->stack = stack;
 	r->stack_size = stack_size;
-	FB_AUTOFREE char *tasks = dev->used == FB_DEVICES_V1 ? fb_xasprintf("%s/tasks", dev->dir) : NULL;
-	r->cg_tasks = tasks;
+	r->cgroup = dev->used != FB_DEVICES_NONE ? dev->dir : NULL;
 	pid_t pid = clone(child, stack + stack_size, flags, r);
-	r->cg_tasks = NULL;
 	if (pid < 0)
 		return fb_err_errno(err, errno, "clone (new namespaces need root)");
 	close_fd(&r->report[1]);
 	close_fd(&r->go[0]);
-	/* v2 (the BPF program's cgroup) has no tasks file: the pid goes in */
-	if (dev->used == FB_DEVICES_BPF && fb_devices_add(dev, pid, err) < 0) {
-		/* it never starts: no go */
-		close_fd(&r->go[1]);
-		kill(pid, SIGKILL);
-		int st;
-		waitpid(pid, &st, 0);
-		return -1;
-	}
 	int ret = 0;
 	if (write(r->go[1], "g", 1) != 1) {
 		ret = fb_err_errno(err, errno, "start the sandbox");

@@ -294,6 +294,18 @@ static void vm_spec(const struct prepare_req *r, const struct fb_vm_image *img, 
 	}
 }
 
+/* "sha256:..." of the two /etc files' text, a NUL between them. */
+static char *etc_digest(const char *hosts, const char *env)
+{
+	char d[72];
+	struct fb_sha256 h;
+	fb_sha256_init(&h);
+	fb_sha256_update(&h, hosts, strlen(hosts) + 1);
+	fb_sha256_update(&h, env, strlen(env));
+	fb_sha256_final(&h, d);
+	return fb_xstrdup(d);
+}
+
 /* The VM's copy of the image: sparse, root's alone (the jail user's once
  * jailed: fb-jail start), not synced (it goes with the VM), with, in one
  * opening of it: this fb-init in /sbin (a link /sbin -> usr/sbin is
@@ -301,10 +313,11 @@ static void vm_spec(const struct prepare_req *r, const struct fb_vm_image *img, 
  * (it then makes no directory at boot: a first mkdir costs a TCG guest
  * 10 ms; the kernel mounts devtmpfs on /dev itself), and what fb-init
  * would write first thing (a TCG guest's first ext4 writes cost it ~20 ms
- * before its workload can start): /etc/hosts and run-env.sh, which it
- * then only reads. Where the image will not take those two (a directory
- * where the file goes), fb-init writes them as it did, and says what
- * failed. Not synced: the copy goes with the VM. */
+ * before its workload can start): /etc/hosts and run-env.sh. Where the
+ * image will not take those two (a directory where the file goes),
+ * fb-init writes them as it did, and says what failed. It also reads
+ * /etc/passwd and /etc/group there and resolves USER: cfg->prepared says
+ * what it did, for fb-init at the copy's first boot (fb-jail start). */
 static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_config *cfg, struct fb_err *err)
 {
 	char init[PATH_MAX + 64];
@@ -340,7 +353,7 @@ static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_co
 		/* what fb-init need not do at the copy's first boot */
 		struct fb_drive_prepared *pr = cfg->prepared = fb_xcalloc(1, sizeof(*pr));
 		if (ents[n - 2].put && ents[n - 1].put)
-			pr->etc = guest_etc_digest(cfg);
+			pr->etc = etc_digest(hosts, env);
 		struct fb_user u;
 		struct fb_err ue = { 0 };
 		/* against both files as the guest will find them: read, or not
@@ -369,17 +382,10 @@ static int copy_rootfs(const char *image, const char *rootfs, struct fb_drive_co
 char *guest_etc_digest(const struct fb_drive_config *cfg)
 {
 	char *hosts = fb_etc_hosts(cfg->hostname), *env = fb_etc_run_env(cfg->env.v, cfg->env.n);
-	char d[72] = "";
-	if (hosts && env) {
-		struct fb_sha256 h;
-		fb_sha256_init(&h);
-		fb_sha256_update(&h, hosts, strlen(hosts) + 1);
-		fb_sha256_update(&h, env, strlen(env));
-		fb_sha256_final(&h, d);
-	}
+	char *d = hosts && env ? etc_digest(hosts, env) : NULL;
 	free(hosts);
 	free(env);
-	return d[0] ? fb_xstrdup(d) : NULL;
+	return d;
 }
 
 static int prepare(struct prepare_req *r, struct fb_doc *doc, struct fb_err *err)

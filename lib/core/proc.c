@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -287,4 +288,22 @@ int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipel
 	}
 	free(pids);
 	return ret;
+}
+
+int fb_cgroup_enter(const char *dir)
+{
+	char path[PATH_MAX], pid[24] = "0";
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	if (access(path, F_OK) != 0) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	}
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, pid, strlen(pid));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(pid) ? 0 : -1;
 }

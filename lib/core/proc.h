@@ -67,4 +67,11 @@ struct fb_pipeline_opts {
 int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipeline_opts *o, int *exit_code,
 		     struct fb_err *err);
 
+/* The calling process into the cgroup directory dir, before it makes a
+ * thread: on v1, "0" into tasks (this thread, which is all of it), which
+ * takes no global lock; a pid in cgroup.procs write-locks every thread
+ * group of the host and waits an RCU grace period (7-15 ms here). v2 has
+ * no tasks file: our pid into cgroup.procs. 0, or -1 with errno. */
+int fb_cgroup_enter(const char *dir);
+
 #endif

@@ -239,23 +239,23 @@ static bool read_small(ext2_filsys fs, const char *path, struct fb_buf *out, boo
 	if (ext2fs_read_inode(fs, ino, &in) || !LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) > FB_EXT4_READ_MAX ||
 	    ext2fs_file_open(fs, ino, 0, &f))
 		return false;
-	size_t want = (size_t)EXT2_I_SIZE(&in), got = 0;
-	char *buf = fb_xmalloc(want + 1);
+	size_t want = (size_t)EXT2_I_SIZE(&in), got = 0, at = out->len;
+	fb_buf_reserve(out, want);
 	errcode_t e = 0;
 	while (got < want && !e) {
 		unsigned int n = 0;
-		e = ext2fs_file_read(f, buf + got, (unsigned int)(want - got), &n);
+		e = ext2fs_file_read(f, out->data + at + got, (unsigned int)(want - got), &n);
 		if (!e && !n)
 			break;
 		got += n;
 	}
 	ext2fs_file_close(f);
 	if (e || got != want) {
-		free(buf);
+		out->data[at] = '\0';
 		return false;
 	}
-	fb_buf_add(out, buf, got);
-	free(buf);
+	out->len = at + got;
+	out->data[out->len] = '\0';
 	return true;
 }
 

@@ -280,13 +280,6 @@ int fb_devices_create(struct fb_devices *d, enum fb_devices_mode mode, const cha
 	return -1;
 }
 
-int fb_devices_add(struct fb_devices *d, pid_t pid, struct fb_err *err)
-{
-	char num[32];
-	snprintf(num, sizeof(num), "%d", (int)pid);
-	return write_str(d->dir, "cgroup.procs", num, err);
-}
-
 void fb_devices_destroy(struct fb_devices *d)
 {
 	if (d->dir)

@@ -26,10 +26,8 @@ struct fb_devices {
 int fb_devices_mode_parse(const char *s, enum fb_devices_mode *mode, struct fb_err *err) FB_MUST_CHECK;
 const char *fb_devices_mode_name(enum fb_devices_mode mode);
 /* Make the cgroup NAME below this process's own, allowlist in place; no
- * process in it yet. */
+ * process in it yet: the sandbox enters it itself (fb_cgroup_enter). */
 int fb_devices_create(struct fb_devices *d, enum fb_devices_mode mode, const char *name, struct fb_err *err) FB_MUST_CHECK;
-/* Move a process (and what it forks from then on) into it. */
-int fb_devices_add(struct fb_devices *d, pid_t pid, struct fb_err *err) FB_MUST_CHECK;
 /* Remove the cgroup once its processes are gone; never fails loudly (a
  * leftover is swept by the next run). */
 void fb_devices_destroy(struct fb_devices *d);

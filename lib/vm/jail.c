@@ -22,6 +22,7 @@
 #include "state.h"
 #include "store.h"
 #include "tree.h"
+#include "proc.h"
 #include "util.h"
 
 #define CG "/sys/fs/cgroup"
@@ -410,24 +411,9 @@ static int child(void *arg)
 	struct child_args *c = arg;
 	struct fb_jail *j = c->j;
 	fb_san_child_stack(c->stack, c->stack_size);
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	for (int i = 0; i < j->ncgroups; i++) {
-		/* v1: "0" into tasks moves this thread, which is all of us (no
-		 * thread is made before the exec), and takes no global lock;
-		 * naming a pid in cgroup.procs write-locks every thread group
-		 * of the host, an RCU grace period (7-15 ms here) per start.
-		 * v2 has no tasks file: cgroup.procs. */
-		char *p = fb_xasprintf("%s/tasks", j->cgroups[i]);
-		bool v1 = access(p, F_OK) == 0;
-		if (!v1) {
-			free(p);
-			p = fb_xasprintf("%s/cgroup.procs", j->cgroups[i]);
-		}
-		if (write_str(p, v1 ? "0" : pid) < 0)
+	for (int i = 0; i < j->ncgroups; i++)
+		if (fb_cgroup_enter(j->cgroups[i]) < 0)
 			die(c, "join the cgroup");
-		free(p);
-	}
 	/* nothing we mount here reaches the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount(j->root, j->root, NULL, MS_BIND, NULL) < 0)
 		die(c, "mount the jail");
