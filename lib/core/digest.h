@@ -8,7 +8,7 @@
 struct fb_err;
 
 struct fb_sha256 {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx; /* SHA256_CTX */
 };
 
 void fb_sha256_init(struct fb_sha256 *h);
