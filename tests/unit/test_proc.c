@@ -1,5 +1,8 @@
 /* lib/proc: spawn, pipes, exit status mapping; lib/log output shape. */
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -146,7 +149,55 @@ static int die_with_parent_kills_the_child(void)
 	return 0;
 }
 
+/* fb_pipeline_opts (vfork per stage): the stages joined, the last one's
+ * output to out_fd, the first failure's code, a program that cannot run
+ * is 127 with a message, a kept fd reaches only its stage. */
+static int pipeline_stages(void)
+{
+	char path[] = "/tmp/fb-test-pipeline-XXXXXX";
+	int out = mkstemp(path);
+	TAP_CHECK(out >= 0);
+	unlink(path);
+	int keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	TAP_CHECK(keep >= 0);
+	char kept_arg[64], closed_arg[64];
+	snprintf(kept_arg, sizeof(kept_arg), "test -e /proc/self/fd/%d && echo kept", keep);
+	snprintf(closed_arg, sizeof(closed_arg), "test -e /proc/self/fd/%d && exit 3; exit 0", keep);
+	char *a0[] = { "sh", "-c", "printf 'a b c'; exit 0", NULL };
+	char *a1[] = { "tr", " ", "-", NULL };
+	char *a2[] = { "sh", "-c", "cat; echo; exit 5", NULL };
+	char *a3[] = { "sh", "-c", closed_arg, NULL };
+	char *a4[] = { "sh", "-c", kept_arg, NULL };
+	char *const *const argvs[] = { a0, a1, a2 };
+	struct fb_pipeline_opts o = { .keep_fd = keep, .keep_fd_stages = 0, .out_fd = out };
+	struct fb_err err = { 0 };
+	int code = -1;
+	TAP_CHECK(fb_pipeline_opts(argvs, 3, &o, &code, &err) == 0);
+	TAP_CHECK(code == 5);
+	char buf[64] = "";
+	TAP_CHECK(pread(out, buf, sizeof(buf) - 1, 0) == 6);
+	TAP_STREQ(buf, "a-b-c\n");
+	/* the kept fd: open in the stage named, closed in the others */
+	char *const *const kept[] = { a3, a4 };
+	TAP_CHECK(ftruncate(out, 0) == 0 && lseek(out, 0, SEEK_SET) == 0);
+	o.keep_fd_stages = 1u << 1;
+	TAP_CHECK(fb_pipeline_opts(kept, 2, &o, &code, &err) == 0 && code == 0);
+	memset(buf, 0, sizeof(buf));
+	TAP_CHECK(pread(out, buf, sizeof(buf) - 1, 0) == 5);
+	TAP_STREQ(buf, "kept\n");
+	/* a stage that cannot run: 127, and the others still ran */
+	char *bad[] = { "/nonexistent/prog", NULL };
+	char *nothing[] = { "true", NULL };
+	char *const *const argvs2[] = { nothing, bad };
+	TAP_CHECK(fb_pipeline_opts(argvs2, 2, NULL, &code, &err) == 0);
+	TAP_CHECK(code == 127);
+	close(keep);
+	close(out);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
+	{ "pipeline: stages joined, the first failure's code, 127 for a missing program, kept fd", pipeline_stages },
 	{ "run captures stdout and stderr", run_captures_both_streams },
 	{ "large input and output do not deadlock", large_io_does_not_deadlock },
 	{ "a signal maps to 128+N", signal_maps_to_128_plus },
