@@ -118,7 +118,7 @@ int supervise_fc(struct vm *v, const struct fb_vm_spec *m, const char *binary, s
 	v->state.pid = p.pid;
 	v->state.supervisor_pid = getpid();
 	set_str(&v->state.status, "running");
-	save_state(v);
+	save_state(v, false);
 	int out_fd = v->daemon ? open(v->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : 1;
 	int code = -1, status = 0;
 	char msg[512] = "", line[2048];

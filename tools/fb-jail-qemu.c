@@ -207,7 +207,7 @@ again:
 	 * cannot run it is replaced by TCG, with another pid) */
 	bool saved = !kvm;
 	if (saved)
-		save_state(v);
+		save_state(v, false);
 	int ctl = -1, code = -1, status = 0;
 	/* QEMU's end wakes the loop (with console and control port closed,
 	 * nothing else would until the poll's timeout) */
@@ -271,7 +271,7 @@ again:
 			if (v->state.workload_started) {
 				kvm_trial_flush(&trial);
 				if (!saved)
-					save_state(v);
+					save_state(v, false);
 				saved = true;
 				fb_span_end(boot); /* fb-init started the workload */
 				boot = NULL;

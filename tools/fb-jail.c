@@ -105,10 +105,10 @@ void set_str(char **member, const char *value)
 	*member = value ? fb_xstrdup(value) : NULL;
 }
 
-void save_state(struct vm *v)
+void save_state(struct vm *v, bool durable)
 {
 	struct fb_err e = { 0 };
-	if (fb_vm_state_save(v->state_path, &v->state, &e) < 0)
+	if (fb_vm_state_save(v->state_path, &v->state, durable, &e) < 0)
 		fb_log_failure(&e);
 	if (v->state.pid <= 0)
 		return;
@@ -171,7 +171,9 @@ int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, c
 		set_str(&v->state.error, msg);
 		fb_log(FB_LOG_ERROR, "%s: %s", v->id, msg);
 	}
-	save_state(v);
+	/* a foreground VM's record goes with its run directory: syncing it
+	 * had also written its disk copy out (ext4's ordered journal) */
+	save_state(v, !v->discarded);
 	return code;
 }
 
@@ -469,7 +471,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		fb_doc_free(doc);
 		return rr > 0 ? rc : fb_tool_fail(err);
 	}
-	struct vm v = { .lock_fd = -1, .ready_fd = -1, .daemon = spec.daemonize, .stop_timeout = (int)spec.stop_timeout };
+	struct vm v = { .lock_fd = -1, .ready_fd = -1, .daemon = spec.daemonize, .discarded = spec.remove_after, .stop_timeout = (int)spec.stop_timeout };
 	bool owned = false; /* the run directory is ours to undo */
 	v.id = fb_xstrdup(spec.id);
 	v.dir = fb_xstrdup(spec.run_dir);

@@ -19,6 +19,7 @@ struct vm {
 	char *id, *dir, *state_path, *sock, *console, *kvm_broken;
 	struct fb_vm_state state;
 	bool daemon;
+	bool discarded; /* the run directory goes at the end: no state synced */
 	int stop_timeout;
 	struct fb_jail *jail; /* NULL: not jailed */
 	char *sock_arg;       /* the control socket as QEMU sees it */
@@ -37,7 +38,7 @@ extern volatile sig_atomic_t g_stop;
 void on_stop(int sig);
 /* state.json; once it names the VMM's pid, the start is over: the run
  * directory's lock goes, and a daemonized start is told. */
-void save_state(struct vm *v);
+void save_state(struct vm *v, bool durable);
 /* The end of a VM in its state: the workload's code, or 125 and why. */
 int finish_state(struct vm *v, int code, int status, char *msg, size_t msglen, const char *vmm);
 

@@ -673,6 +673,14 @@ int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err)
 	return r;
 }
 
+int fb_json_save_scratch(const char *path, jv doc, mode_t mode, struct fb_err *err)
+{
+	char *t = fb_json_dump(doc, false);
+	int r = fb_write_file_scratch(path, t, strlen(t), mode, err);
+	free(t);
+	return r;
+}
+
 /* ---- for codecs ---- */
 
 char *fb_jv_dup(jv s)

@@ -136,6 +136,9 @@ int fb_json_write_stdout(jv doc, struct fb_err *err);
 /* One document from a file; doc written atomically (tmp, fsync, rename). */
 int fb_json_load(const char *path, jv *out, struct fb_err *err);
 int fb_json_save(const char *path, jv doc, mode_t mode, struct fb_err *err);
+/* The same, not synced (whole or not there): a record that only has to
+ * outlive a process, not the host. */
+int fb_json_save_scratch(const char *path, jv doc, mode_t mode, struct fb_err *err);
 /* Flush and close stdout, reporting a failed write as an error. */
 int fb_stdout_close(struct fb_err *err);
 

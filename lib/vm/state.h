@@ -44,7 +44,11 @@ void fb_vm_state_free(struct fb_vm_state *s);
 int fb_vm_state_load(const char *path, struct fb_vm_state *out, struct fb_err *err) FB_MUST_CHECK;
 /* The same from text (what load reads). */
 int fb_vm_state_parse(const char *text, size_t len, struct fb_vm_state *out, struct fb_err *err) FB_MUST_CHECK;
-int fb_vm_state_save(const char *path, const struct fb_vm_state *s, struct fb_err *err) FB_MUST_CHECK;
+/* durable: synced (the end's record); a running VM's is not (it has to
+ * outlive the supervisor, not the host, whose power loss takes the VM
+ * too), and its fsync had waited on the journal writing the VM's fresh
+ * disk copy out while the guest booted. */
+int fb_vm_state_save(const char *path, const struct fb_vm_state *s, bool durable, struct fb_err *err) FB_MUST_CHECK;
 /* The jail record: jail_dir and cgroups, before any of them is made. */
 int fb_vm_jail_record_save(const char *path, const char *jail_dir, char *const *cgroups, size_t n,
 			   struct fb_err *err) FB_MUST_CHECK;

@@ -198,7 +198,7 @@ static int state_as_found(void)
 	st.network->nifs = 1;
 	st.network->ifs[0].ip = fb_xstrdup("10.1.2.3/20");
 	char *p = fb_xasprintf("%s/state.json", dir);
-	TAP_CHECK(fb_vm_state_save(p, &st, &err) == 0);
+	TAP_CHECK(fb_vm_state_save(p, &st, true, &err) == 0);
 	struct stat sb;
 	TAP_CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600);
 	struct fb_vm_state back;
