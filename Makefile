@@ -43,7 +43,10 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags libarchive ext2fs libgit2)
 # relocating them was ~2 ms of every tool's start (a pipeline's tools run
 # one after another), where the tools take only SHA-256 from libcrypto
 STATIC_LS := -lext2fs -lcom_err -lcrypto
-static_ls = $(filter-out $(STATIC_LS),$1) -Wl,-Bstatic $(filter $(STATIC_LS),$1) -Wl,-Bdynamic
+# (--exclude-libs: nothing of theirs is exported, where a test links
+# libcurl, which loads the shared libcrypto)
+static_ls = $(filter-out $(STATIC_LS),$1) -Wl,-Bstatic $(filter $(STATIC_LS),$1) -Wl,-Bdynamic \
+	-Wl,--exclude-libs,libcrypto.a:libext2fs.a:libcom_err.a
 PKG_LIBS = $(eval PKG_LIBS := $(call static_ls,$(call pkg,--libs ext2fs com_err libcrypto libisal)))$(PKG_LIBS)
 LIBS = -ljq $(PKG_LIBS) -lpthread
 unexport LIBS

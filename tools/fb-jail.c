@@ -471,7 +471,7 @@ static int cmd_start(const char *spec_path, struct fb_err *err)
 		fb_doc_free(doc);
 		return rr > 0 ? rc : fb_tool_fail(err);
 	}
-	struct vm v = { .lock_fd = -1, .ready_fd = -1, .daemon = spec.daemonize, .discarded = spec.remove_after, .stop_timeout = (int)spec.stop_timeout };
+	struct vm v = { .lock_fd = -1, .ready_fd = -1, .daemon = spec.daemonize, .discarded = spec.remove_after && !spec.daemonize, .stop_timeout = (int)spec.stop_timeout };
 	bool owned = false; /* the run directory is ours to undo */
 	v.id = fb_xstrdup(spec.id);
 	v.dir = fb_xstrdup(spec.run_dir);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -235,9 +236,28 @@ int fb_pipeline(char *const *const argvs[], size_t n, int *exit_code, struct fb_
  * only makes system calls and writes nothing of the parent's. */
 __attribute__((noinline)) static pid_t spawn_stage(char *const argv[], int in, int out, const struct fb_pipeline_opts *o, size_t i, pid_t parent)
 {
+	/* no handler of ours may run in the child (it shares our memory):
+	 * signals stay blocked until the child has put every handled one back
+	 * to its default, as posix_spawn does */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = vfork();
-	if (pid != 0)
+	if (pid != 0) {
+		int e = errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
 		return pid;
+	}
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(s, &sa, NULL);
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	die_with_parent(SIGTERM, parent);
 	if (in >= 0)
 		dup2(in, 0);
@@ -248,10 +268,21 @@ __attribute__((noinline)) static pid_t spawn_stage(char *const argv[], int in, i
 	if (o->keep_fd >= 0 && i < 32 && (o->keep_fd_stages & (1u << i)))
 		fcntl(o->keep_fd, F_SETFD, 0);
 	execvp(argv[0], argv);
-	const char *parts[] = { "firebuild: error: unable to run ", argv[0], ": ", strerror(errno), "\n" };
-	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
-		if (write(2, parts[k], strlen(parts[k])) < 0)
-			break;
+	/* one write (stages share stderr), with nothing that allocates or locks */
+	const char *why = strerrordesc_np(errno);
+	const char *parts[] = { "firebuild: error: unable to run ", argv[0], ": ", why ? why : "error", "\n" };
+	char msg[1024];
+	size_t len = 0;
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+		size_t n = strlen(parts[k]);
+		if (n > sizeof(msg) - 1 - len)
+			n = sizeof(msg) - 1 - len;
+		memcpy(msg + len, parts[k], n);
+		len += n;
+	}
+	if (write(2, msg, len) < 0) {
+		/* nowhere to tell: the exit code says it */
+	}
 	_exit(127);
 }
 

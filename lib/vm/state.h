@@ -49,7 +49,11 @@ int fb_vm_state_parse(const char *text, size_t len, struct fb_vm_state *out, str
  * too), and its fsync had waited on the journal writing the VM's fresh
  * disk copy out while the guest booted. */
 int fb_vm_state_save(const char *path, const struct fb_vm_state *s, bool durable, struct fb_err *err) FB_MUST_CHECK;
-/* The jail record: jail_dir and cgroups, before any of them is made. */
+/* The jail record: jail_dir and cgroups, before any of them is made; and
+ * FB_VM_JAIL_LINK in the same directory, a symbolic link to jail_dir (what
+ * of a jail outlives a power loss, named where a record written and not
+ * synced may come back empty). */
+#define FB_VM_JAIL_LINK "jail.link"
 int fb_vm_jail_record_save(const char *path, const char *jail_dir, char *const *cgroups, size_t n,
 			   struct fb_err *err) FB_MUST_CHECK;
 

@@ -1,9 +1,11 @@
 /* A VM's state and the documents made of it (state.h). */
 #include "state.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "doc_codec.h"
 #include "err.h"
@@ -196,10 +198,19 @@ int fb_vm_state_save(const char *path, const struct fb_vm_state *s, bool durable
 int fb_vm_jail_record_save(const char *path, const char *jail_dir, char *const *cgroups, size_t n, struct fb_err *err)
 {
 	jv rec = jv_object_set(jv_object(), jv_string("jail_dir"), jv_string(jail_dir));
-	/* not synced: it is there for a start that dies (the page cache
-	 * outlives the process), and a power loss takes the jail's mounts and
-	 * cgroups with it. Its fsync had waited for the ext4 journal to write
-	 * the VM's fresh disk copy out first: 5-20 ms before every VMM's exec. */
+	/* not synced: its fsync had waited for the ext4 journal to write the
+	 * VM's fresh disk copy out first (5-20 ms before every VMM's exec). A
+	 * process's death leaves it whole; a power loss takes the mounts and
+	 * cgroups, and the jail directory that stays is also named by a
+	 * symbolic link next to it (FB_VM_JAIL_LINK), which the journal keeps
+	 * with the directory's own entries, no data to write out */
+	const char *slash = strrchr(path, '/');
+	char *link = slash ? fb_xasprintf("%.*s/%s", (int)(slash - path), path, FB_VM_JAIL_LINK) : fb_xstrdup(FB_VM_JAIL_LINK);
+	unlink(link);
+	int r = symlink(jail_dir, link) < 0 ? fb_err_errno(err, errno, "%s", link) : 0;
+	free(link);
+	if (r < 0)
+		return r;
 	return fb_json_save_scratch(path, jv_object_set(rec, jv_string("cgroups"), fb_jv_strv(cgroups, n)), 0600, err);
 }
 

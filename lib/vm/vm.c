@@ -120,20 +120,26 @@ int fb_vm_stop(const char *dir, long timeout, struct fb_vm_state *final, struct 
 	return 0;
 }
 
+/* A jail directory a record names, removed when it is one: absolute, named
+ * for the VM, no way up (a record is input like any other). */
+static void remove_jail_dir(const char *j, const char *id)
+{
+	const char *slash = strrchr(j, '/');
+	if (j[0] == '/' && slash && slash != j && !strcmp(slash + 1, id) && !strstr(j, "/../"))
+		fb_tree_remove(j);
+}
+
 /* A record's jail and cgroups (state.json, or jail.json), removed; what it
- * names is checked first (a record is input like any other): the jail is
- * a directory named for the VM, its cgroups are firebuild's. */
+ * names is checked first: the jail is a directory named for the VM, its
+ * cgroups are firebuild's. */
 static void remove_jail(const char *path, const char *id)
 {
 	struct fb_vm_state st;
 	struct fb_err se = { 0 };
 	if (fb_vm_state_load(path, &st, &se) < 0)
 		return;
-	if (st.jail_dir) {
-		const char *j = st.jail_dir, *slash = strrchr(j, '/');
-		if (j[0] == '/' && slash && slash != j && !strcmp(slash + 1, id) && !strstr(j, "/../"))
-			fb_tree_remove(j);
-	}
+	if (st.jail_dir)
+		remove_jail_dir(st.jail_dir, id);
 	struct fb_strv dirs = FB_STRV_INIT;
 	for (size_t i = 0; i < st.cgroups.n; i++) {
 		const char *c = st.cgroups.v[i];
@@ -157,6 +163,16 @@ int fb_vm_teardown(const char *dir, const char *id, struct fb_err *err)
 		remove_jail(p, id);
 		free(p);
 	}
+	/* the records are not synced: after a power loss they may be empty,
+	 * and the jail directory (all of a jail that outlives one) is still
+	 * named by the link */
+	char *link = fb_xasprintf("%s/%s", dir, FB_VM_JAIL_LINK), target[PATH_MAX];
+	ssize_t tn = readlink(link, target, sizeof(target) - 1);
+	if (tn > 0) {
+		target[tn] = '\0';
+		remove_jail_dir(target, id);
+	}
+	free(link);
 	if (access(cache, F_OK) == 0) {
 		char net[PATH_MAX + 64];
 		if (fb_tool_path("fb-net", net, sizeof(net), err) < 0) {

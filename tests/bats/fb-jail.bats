@@ -200,7 +200,7 @@ image() { fb-tag get fb/busybox:1; }
 	# libext2fs's unix I/O fsyncs every image it opens: prepare's edits go
 	# through lib/fs/fdio, so a fresh copy is not written out first
 	fb-tag get fb/busybox:1 | fb-jail prepare --kernel="$KERNEL" --name=pj9 --chroot-base="$D/jail" -- /bin/true >"$D/pj9.json"
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -y -qq -e trace=fsync,fdatasync,syncfs,write,rename -o "$D/pj9.st" \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -y -qq -e trace=fsync,fdatasync,syncfs,write,rename,renameat,renameat2 -o "$D/pj9.st" \
 		fb-jail start <"$D/pj9.json" >/dev/null 2>&1
 	fb-tag get fb/busybox:1 | ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -y -qq -e trace=fsync,fdatasync,syncfs \
 		-o "$D/pj10.st" fb-jail prepare --kernel="$KERNEL" --name=pj10 --chroot-base="$D/jail" -- /bin/true >/dev/null
@@ -210,8 +210,8 @@ image() { fb-tag get fb/busybox:1; }
 	# name, renamed), only not synced: a foreground run's directory goes
 	# at its end, and an fsync had also written the VM's copy out
 	! grep -E 'sync' "$D/pj9.st"
-	grep -E 'rename\(".*/pj9/jail\.json\.tmp-' "$D/pj9.st"
-	grep -E 'rename\(".*/pj9/state\.json\.tmp-' "$D/pj9.st"
+	grep -E 'rename(at2?)?\(.*/pj9/jail\.json\.tmp-' "$D/pj9.st"
+	grep -E 'rename(at2?)?\(.*/pj9/state\.json\.tmp-' "$D/pj9.st"
 	# cgroup v1: "0" into tasks (the clone, one thread); cgroup.procs is v2's
 	if [ -e /sys/fs/cgroup/memory/tasks ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
 		grep -E 'write\([0-9]+</sys/fs/cgroup/[^>]*/firebuild/pj9/tasks>, "0"' "$D/pj9.st"
@@ -226,7 +226,7 @@ image() { fb-tag get fb/busybox:1; }
 		fb-jail start <"$D/pj20.json" >/dev/null 2>&1
 	cat "$D/pj20.st"
 	[ "$(jq -r .status "$FB_RUN_CACHE/runs/pj20/state.json")" = exited ]
-	[ "$(grep -cE 'sync' "$D/pj20.st")" -eq 1 ]
+	[ "$(grep -cE '^[0-9]+ +(fsync|fdatasync|syncfs)\(' "$D/pj20.st")" -eq 1 ]
 	grep -E 'fsync\([0-9]+<.*/pj20/state\.json\.tmp-' "$D/pj20.st"
 	fb-jail stop --run-dir "$FB_RUN_CACHE/runs/pj20" --timeout 1 >/dev/null 2>&1 || true
 }

@@ -387,6 +387,34 @@ teardown_file() {
 	[[ "$output" == *'"jdead"'* ]]
 	[ ! -e "$D/jail/qemu-system-x86_64/jdead" ]
 	[ ! -e /sys/fs/cgroup/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/cpu/firebuild/jdead ] && [ ! -e /sys/fs/cgroup/memory/firebuild/jdead ]
+	# the records are written whole but not synced: after a power loss
+	# they may come back empty, with the jail directory still on disk (the
+	# mounts, cgroups and processes gone with the power). The link next to
+	# them still names the jail, and purge removes it.
+	run --separate-stderr firebuild run --from=fb/busybox:1 --name=jlost --daemonize --chroot-base="$D/jail" \
+		-- /bin/sh -c 'while :; do sleep 1; done'
+	[ "$status" -eq 0 ]
+	pid=$(jq -r .vm.pid <<<"$output")
+	sup=$(jq -r .vm.supervisor_pid <<<"$output")
+	kill -9 "$sup" "$pid"
+	sleep 0.5
+	[ "$(readlink "$FB_RUN_CACHE/runs/jlost/jail.link")" = "$D/jail/qemu-system-x86_64/jlost" ]
+	: >"$FB_RUN_CACHE/runs/jlost/state.json"
+	: >"$FB_RUN_CACHE/runs/jlost/jail.json"
+	rmdir /sys/fs/cgroup/firebuild/jlost /sys/fs/cgroup/cpu/firebuild/jlost /sys/fs/cgroup/memory/firebuild/jlost 2>/dev/null || true
+	[ -d "$D/jail/qemu-system-x86_64/jlost" ]
+	run --separate-stderr firebuild purge
+	[ "$status" -eq 0 ]
+	[ ! -e "$D/jail/qemu-system-x86_64/jlost" ] && [ ! -e "$FB_RUN_CACHE/runs/jlost" ]
+	# a link that names something else is not followed there
+	mkdir -p "$D/jail/qemu-system-x86_64/other" "$FB_RUN_CACHE/runs/jodd"
+	ln -s "$D/jail/qemu-system-x86_64/other" "$FB_RUN_CACHE/runs/jodd/jail.link"
+	: >"$FB_RUN_CACHE/runs/jodd/state.json"
+	: >"$FB_RUN_CACHE/runs/jodd/lock"
+	run --separate-stderr firebuild purge
+	[ "$status" -eq 0 ]
+	[ -d "$D/jail/qemu-system-x86_64/other" ] && [ ! -e "$FB_RUN_CACHE/runs/jodd" ]
+	rmdir "$D/jail/qemu-system-x86_64/other"
 }
 
 @test "a /dev/kvm that cannot run this guest (QEMU: emulation failure, guest paused) falls back to TCG at once" {
