@@ -333,6 +333,18 @@ int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipel
 	return ret;
 }
 
+int fb_write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, v, strlen(v));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(v) ? 0 : -1;
+}
+
 int fb_cgroup_enter(const char *dir)
 {
 	char path[PATH_MAX], pid[24] = "0";
@@ -341,12 +353,5 @@ int fb_cgroup_enter(const char *dir)
 		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	}
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = write(fd, pid, strlen(pid));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(pid) ? 0 : -1;
+	return fb_write_str(path, pid);
 }

@@ -67,6 +67,9 @@ struct fb_pipeline_opts {
 int fb_pipeline_opts(char *const *const argvs[], size_t n, const struct fb_pipeline_opts *o, int *exit_code,
 		     struct fb_err *err);
 
+/* v into a kernel file (a cgroup's, /proc's): opened, written in one call,
+ * closed, safe in a child before its exec. 0, or -1 with errno. */
+int fb_write_str(const char *path, const char *v);
 /* The calling process into the cgroup directory dir, before it makes a
  * thread: on v1, "0" into tasks (this thread, which is all of it), which
  * takes no global lock; a pid in cgroup.procs write-locks every thread

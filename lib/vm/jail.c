@@ -27,22 +27,10 @@
 
 #define CG "/sys/fs/cgroup"
 
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = write(fd, v, strlen(v));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(v) ? 0 : -1;
-}
-
 static int cg_set(struct fb_jail *j, const char *dir, const char *file, const char *value, struct fb_err *err)
 {
 	char *p = fb_xasprintf("%s/%s", dir, file);
-	int r = write_str(p, value) < 0 ? fb_err_errno(err, errno, "cgroup %s = %s", p, value) : 0;
+	int r = fb_write_str(p, value) < 0 ? fb_err_errno(err, errno, "cgroup %s = %s", p, value) : 0;
 	free(p);
 	(void)j;
 	return r;
@@ -160,8 +148,8 @@ static int cpuset_v1(const struct fb_jail_opts *o, struct fb_jail *j, const char
 	FB_IGNORE(fb_read_file(CG "/cpuset/cpuset.mems", &all_m, &e));
 	int r = fb_mkdir_p(CG "/cpuset/firebuild", 0755, err);
 	if (r == 0) {
-		write_str(CG "/cpuset/firebuild/cpuset.cpus", fb_buf_str(&all_c));
-		write_str(CG "/cpuset/firebuild/cpuset.mems", fb_buf_str(&all_m));
+		fb_write_str(CG "/cpuset/firebuild/cpuset.cpus", fb_buf_str(&all_c));
+		fb_write_str(CG "/cpuset/firebuild/cpuset.mems", fb_buf_str(&all_m));
 	}
 	fb_buf_free(&all_c);
 	fb_buf_free(&all_m);
@@ -197,12 +185,12 @@ static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct f
 	if (access(CG "/cgroup.controllers", F_OK) == 0) {
 		/* v2: let the children have cpu and memory, then our group */
 		const char *ctls = cpus ? "+cpu +memory +pids +cpuset" : "+cpu +memory +pids";
-		write_str(CG "/cgroup.subtree_control", ctls);
+		fb_write_str(CG "/cgroup.subtree_control", ctls);
 		if (fb_mkdir_p(CG "/firebuild", 0755, err) < 0) {
 			free(cpus);
 			return -1;
 		}
-		write_str(CG "/firebuild/cgroup.subtree_control", ctls);
+		fb_write_str(CG "/firebuild/cgroup.subtree_control", ctls);
 		char *d = fb_xasprintf(CG "/firebuild/%s", o->id);
 		if (mkdir(d, 0755) < 0 && errno != EEXIST) {
 			r = fb_err_errno(err, errno, "cgroup %s", d);
