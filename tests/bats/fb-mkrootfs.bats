@@ -217,6 +217,21 @@ hostile() { # hostile WHAT EXPECTED-MESSAGE-PART < spec
 	[ ! -e "$T/r2.ext4" ]
 }
 
+@test "every group's inode table is marked zeroed: a guest kernel has none to zero after boot" {
+	layer l.tar <<<'f a size=1000'
+	run_split fb-mkrootfs --layer "$T/l.tar" --disk-size 600M --output "$T/r.ext4"
+	[ "$status" -eq 0 ]
+	fsck_clean "$T/r.ext4"
+	# 600 MiB of 4 KiB blocks is five groups; a group without
+	# ITABLE_ZEROED is one ext4lazyinit writes zeros over after the mount
+	dumpe2fs "$T/r.ext4" 2>/dev/null | grep '^Group [0-9]' >"$T/groups"
+	[ "$(wc -l <"$T/groups")" -eq 5 ]
+	run grep -v 'ITABLE_ZEROED' "$T/groups"
+	[ "$status" -eq 1 ]
+	# and the tables are zeros indeed: holes, nothing written for them
+	[ "$(stat -c %b "$T/r.ext4")" -lt $((64 << 11)) ]
+}
+
 @test "contract: usage errors, missing layers, error objects" {
 	run_split fb-mkrootfs --disk-size lots
 	[ "$status" -eq 2 ]

@@ -141,7 +141,8 @@ char *read_config(void)
 			buf = b2;
 		}
 	}
-	close(fd);
+	/* not closed: the last close of a block device syncs it and drops
+	 * its cache, ~0.8 ms of a TCG guest before its workload */
 	if (!buf)
 		fail(125, "out of memory");
 	buf[len] = '\0';
