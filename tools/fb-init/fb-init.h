@@ -114,6 +114,10 @@ struct user {
 	gid_t groups[64];
 	int ngroups;
 };
+/* src into dst[n], cut short to fit, as snprintf "%s" would: on the way
+ * to the workload's exec, printf's code is ~100 blocks a TCG guest would
+ * translate first. */
+void scopy(char *dst, size_t n, const char *src);
 void resolve_user(const char *spec, struct user *u);
 bool ids_user(const struct jval *ids, const char *spec, struct user *u);
 void exec_in_path(char **argv, char **env);

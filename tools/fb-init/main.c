@@ -13,6 +13,7 @@
 #include "fb-init.h"
 #include "fb-io.h"
 #include <sched.h>
+#include <sys/syscall.h>
 
 /* What the workload's process does before its exec, on a stack of its
  * own in fb-init's memory (clone with CLONE_VM | CLONE_VFORK: fb-init
@@ -38,7 +39,12 @@ static int start_workload(void *arg)
 	ioctl(0, TIOCSCTTY, 0);
 	int e = 0;
 	const char *what = "";
-	if (setgroups((size_t)u->ngroups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
+	/* the system calls themselves: this process is alone in its memory
+	 * (fb-init waits), so musl's way of setting every thread's ids (a
+	 * synccall, ~40 blocks of code for a TCG guest to translate) is not
+	 * needed, nor right for a clone that is not one of its threads */
+	if (syscall(SYS_setgroups, (long)u->ngroups, u->groups) < 0 || syscall(SYS_setgid, (long)u->gid) < 0 ||
+	    syscall(SYS_setuid, (long)u->uid) < 0)
 		e = errno, what = "user";
 	else if (chdir(w->wd) < 0)
 		e = errno, what = "workdir";
@@ -159,7 +165,8 @@ int main(int argc, char **argv)
 		char **e2 = calloc(ne + 2, sizeof(char *));
 		memcpy(e2, env, ne * sizeof(char *));
 		char *h = malloc(strlen(u.home) + 6);
-		sprintf(h, "HOME=%s", u.home);
+		memcpy(h, "HOME=", 5);
+		strcpy(h + 5, u.home);
 		e2[ne++] = h;
 		env = e2;
 	}

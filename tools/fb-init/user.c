@@ -30,7 +30,7 @@ void resolve_user(const char *spec, struct user *u)
 	/* no name cut short to another's */
 	if (strlen(spec) >= sizeof(us))
 		fail(125, "unable to find user %.64s...: no matching entries in passwd file", spec);
-	snprintf(us, sizeof(us), "%s", spec);
+	scopy(us, sizeof(us), spec);
 	if ((gs = strchr(us, ':')))
 		*gs++ = '\0';
 	unsigned long num = 0;
@@ -55,9 +55,9 @@ void resolve_user(const char *spec, struct user *u)
 		if ((numeric && strtoul(fld[2], NULL, 10) == num) || (!numeric && !strcmp(fld[0], us))) {
 			u->uid = (uid_t)strtoul(fld[2], NULL, 10);
 			u->gid = (gid_t)strtoul(fld[3], NULL, 10);
-			snprintf(u->name, sizeof(u->name), "%s", fld[0]);
+			scopy(u->name, sizeof(u->name), fld[0]);
 			if (fld[5] && *fld[5])
-				snprintf(u->home, sizeof(u->home), "%s", fld[5]);
+				scopy(u->home, sizeof(u->home), fld[5]);
 			found = true;
 		}
 	}
@@ -130,9 +130,18 @@ bool ids_user(const struct jval *ids, const char *spec, struct user *u)
 		return false;
 	u->uid = (uid_t)uid->num;
 	u->gid = (gid_t)gid->num;
-	snprintf(u->home, sizeof(u->home), "%s", home);
-	snprintf(u->name, sizeof(u->name), "%s", spec && *spec ? spec : "root");
+	scopy(u->home, sizeof(u->home), home);
+	scopy(u->name, sizeof(u->name), spec && *spec ? spec : "root");
 	return true;
+}
+
+void scopy(char *dst, size_t n, const char *src)
+{
+	size_t l = strlen(src);
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
 }
 
 /* execvp with the workload's PATH, not ours. */
@@ -150,10 +159,19 @@ void exec_in_path(char **argv, char **env)
 		const char *e = strchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		char full[4096];
-		snprintf(full, sizeof(full), "%.*s%s%s", (int)n, p, n ? "/" : "", argv[0]);
-		execve(full, argv, env);
-		if (errno != ENOENT)
-			saved = errno;
+		size_t an = strlen(argv[0]);
+		if (n + 1 + an < sizeof(full)) {
+			memcpy(full, p, n);
+			size_t at = n;
+			if (n)
+				full[at++] = '/';
+			memcpy(full + at, argv[0], an + 1);
+			execve(full, argv, env);
+			if (errno != ENOENT)
+				saved = errno;
+		} else {
+			saved = ENAMETOOLONG;
+		}
 		if (!e)
 			break;
 		p = e;
