@@ -20,6 +20,9 @@
 
 int fb_mkdir_p(const char *path, mode_t mode, struct fb_err *err)
 {
+	/* the parents are there, as a rule: one call, not one a component */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
 	char *p = fb_xstrdup(path);
 	for (char *s = p + 1;; s++) {
 		if (*s == '/' || !*s) {

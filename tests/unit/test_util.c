@@ -1,10 +1,13 @@
 /* lib/util: buffers, string vectors, UTF-8, file reading; lib/err. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "util.h"
 #include "tap.h"
 
@@ -79,6 +82,38 @@ static int read_file_and_errors(void)
 	return 0;
 }
 
+static int mkdir_parents(void)
+{
+	char root[] = "/tmp/fb-test-XXXXXX";
+	TAP_CHECK(mkdtemp(root) != NULL);
+	struct fb_err err = { 0 };
+	char *deep = fb_xasprintf("%s/a/b/c", root), *file = fb_xasprintf("%s/a/f", root),
+	     *under = fb_xasprintf("%s/a/f/x", root);
+	struct stat st;
+	TAP_CHECK(fb_mkdir_p(deep, 0700, &err) == 0);
+	TAP_CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+	/* there already: fine, and so is its parent */
+	TAP_CHECK(fb_mkdir_p(deep, 0700, &err) == 0);
+	*strrchr(deep, '/') = '\0';
+	TAP_CHECK(fb_mkdir_p(deep, 0700, &err) == 0);
+	/* a file on the way is an error that names where */
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	TAP_CHECK(fd >= 0);
+	close(fd);
+	TAP_CHECK(fb_mkdir_p(under, 0700, &err) == -1);
+	TAP_CHECK(strstr(err.msg, "/a/f") != NULL);
+	unlink(file);
+	char *c = fb_xasprintf("%s/a/b/c", root);
+	rmdir(c);
+	free(c);
+	rmdir(deep);
+	char *a = fb_xasprintf("%s/a", root);
+	rmdir(a);
+	rmdir(root);
+	free(deep), free(file), free(under), free(a);
+	return 0;
+}
+
 static int err_context_and_codes(void)
 {
 	struct fb_err e = { 0 };
@@ -111,6 +146,7 @@ static const struct tap_case cases[] = {
 	{ "prefix and suffix", prefixes },
 	{ "read a file; a missing one is not-found", read_file_and_errors },
 	{ "errors carry context and exit codes", err_context_and_codes },
+	{ "mkdir -p: parents made, existing ones fine, a file on the way an error", mkdir_parents },
 };
 
 TAP_MAIN(cases)
