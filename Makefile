@@ -159,8 +159,8 @@ $(SAN_BIN)/%: tools/%.c $(BUILD)/san/libfb.a
 	$(SAN_CC) -o $@ $< $(SAN_LINK)
 
 # fb-init's JSON reader is built into its test from its own source
-$(BUILD)/san/test_initjson: CFLAGS += -Itools -U_GNU_SOURCE
-$(BUILD)/san/test_initjson: tools/fb-init/json.c tools/fb-init/fb-init.h
+$(BUILD)/san/test_initjson: private CFLAGS += -Itools -U_GNU_SOURCE
+$(BUILD)/san/test_initjson: tools/fb-init/json.c tools/fb-init/fb-init.h tools/fb-etc.h
 $(BUILD)/san/test_%: tests/unit/test_%.c $(BUILD)/san/libfb.a $(LIB_HDRS) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libfb.a $(TEST_LIBS)

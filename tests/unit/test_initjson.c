@@ -1,14 +1,20 @@
-/* fb-init's own JSON reader (tools/fb-init/json.c, built here with the
- * host's libc and a fail() that records): numbers on the integer path and
- * on strtod's give the same values, and what is not a number is refused. */
+/* fb-init's own JSON reader and its user helpers (tools/fb-init/json.c
+ * and user.c, built here with the host's libc and a fail() that exits):
+ * numbers on the integer path and on strtod's give the same values, what
+ * is not a number is refused; scopy cuts as snprintf would; the PATH
+ * search skips what cannot be a name, as execvp does. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 
 #include "../../tools/fb-init/json.c"
+#include "../../tools/fb-init/user.c"
 
 void fail(int code, const char *fmt, ...)
 {
@@ -43,6 +49,7 @@ static int integers(void)
 		size_t used;
 		TAP_CHECK(num(ok[i], &d, &used) == 0);
 		TAP_CHECK(d == strtod(ok[i], NULL));
+		TAP_CHECK(!signbit(d) == !signbit(strtod(ok[i], NULL)));
 		TAP_CHECK(used == strlen(ok[i]));
 	}
 	/* an integer ends where JSON says, before , ] } and white space */
@@ -82,10 +89,56 @@ static int in_a_config(void)
 	return 0;
 }
 
+static int string_copies(void)
+{
+	char d[4] = "xyz";
+	scopy(d, 0, "abc"); /* no room: nothing written */
+	TAP_STREQ(d, "xyz");
+	scopy(d, sizeof(d), "ab");
+	TAP_STREQ(d, "ab");
+	scopy(d, sizeof(d), "abcdef");
+	TAP_STREQ(d, "abc");
+	scopy(d, 1, "q");
+	TAP_STREQ(d, "");
+	return 0;
+}
+
+/* exec_in_path in a child: its exit status, or 200 + errno when it returned */
+static int path_run(const char *path, const char *prog)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		char *argv[] = { (char *)prog, NULL };
+		char *env[] = { (char *)path, NULL };
+		exec_in_path(argv, env);
+		_exit(200 + errno);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int path_search(void)
+{
+	static char path[8192];
+	/* an entry longer than a name can be is passed over, not cut short */
+	strcpy(path, "PATH=/nonexistent:/");
+	memset(path + strlen(path), 'x', 5000);
+	strcat(path, ":/bin");
+	TAP_CHECK(path_run(path, "true") == 0);
+	/* nothing found: ENOENT, as execvp says */
+	TAP_CHECK(path_run("PATH=/nonexistent:/also/not", "true") == 200 + ENOENT);
+	/* an empty entry is the current directory's name as given */
+	TAP_CHECK(path_run("PATH=:/bin", "true") == 0);
+	return 0;
+}
+
 static const struct tap_case cases[] = {
 	{ "integers without strtod, the same values", integers },
 	{ "fractions, exponents, long numbers through strtod", not_integers },
 	{ "numbers in a config", in_a_config },
+	{ "scopy cuts as snprintf would, and writes nothing with no room", string_copies },
+	{ "the PATH search skips an entry too long for a name", path_search },
 };
 
 TAP_MAIN(cases)

@@ -101,7 +101,7 @@ static int mkdir_parents(void)
 	TAP_CHECK(fd >= 0);
 	close(fd);
 	TAP_CHECK(fb_mkdir_p(under, 0700, &err) == -1);
-	TAP_CHECK(strstr(err.msg, "/a/f") != NULL);
+	TAP_CHECK(strstr(err.msg, under) != NULL);
 	unlink(file);
 	char *c = fb_xasprintf("%s/a/b/c", root);
 	rmdir(c);

@@ -96,7 +96,6 @@ int open_port(const char *want);
 char *read_config(void);
 void write_env(char **env);
 bool has_text(const char *path, const char *text);
-const char *env_get(char **env, const char *name);
 
 /* net.c */
 void lo_up(void);
@@ -118,6 +117,8 @@ struct user {
  * to the workload's exec, printf's code is ~100 blocks a TCG guest would
  * translate first. */
 void scopy(char *dst, size_t n, const char *src);
+/* NAME's value in a KEY=VALUE list, or NULL */
+const char *env_get(char **env, const char *name);
 void resolve_user(const char *spec, struct user *u);
 bool ids_user(const struct jval *ids, const char *spec, struct user *u);
 void exec_in_path(char **argv, char **env);

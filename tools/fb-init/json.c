@@ -171,7 +171,7 @@ int jvalue(struct jp *j, struct jval *v)
 		char next = q[digits];
 		if (digits && digits < 16 && next != '.' && next != 'e' && next != 'E' && !(next >= '0' && next <= '9') &&
 		    next != 'x' && next != 'X' && !(digits > 1 && q[0] == '0')) {
-			v->num = (double)(*j->p == '-' ? -n : n);
+			v->num = *j->p == '-' ? -(double)n : (double)n; /* -0 too */
 			j->p = q + digits;
 			j->depth--;
 			return r;

@@ -25,6 +25,16 @@ struct workload {
 	int *rep;
 };
 static char g_child_stack[64 * 1024] __attribute__((aligned(16)));
+/* the 32-bit ids' calls where the plain ones take 16 bits (i386, arm) */
+#ifdef SYS_setuid32
+#define SYS_SETUID SYS_setuid32
+#define SYS_SETGID SYS_setgid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETUID SYS_setuid
+#define SYS_SETGID SYS_setgid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
 
 static int start_workload(void *arg)
 {
@@ -43,8 +53,8 @@ static int start_workload(void *arg)
 	 * (fb-init waits), so musl's way of setting every thread's ids (a
 	 * synccall, ~40 blocks of code for a TCG guest to translate) is not
 	 * needed, nor right for a clone that is not one of its threads */
-	if (syscall(SYS_setgroups, (long)u->ngroups, u->groups) < 0 || syscall(SYS_setgid, (long)u->gid) < 0 ||
-	    syscall(SYS_setuid, (long)u->uid) < 0)
+	if (syscall(SYS_SETGROUPS, (long)u->ngroups, u->groups) < 0 || syscall(SYS_SETGID, (long)u->gid) < 0 ||
+	    syscall(SYS_SETUID, (long)u->uid) < 0)
 		e = errno, what = "user";
 	else if (chdir(w->wd) < 0)
 		e = errno, what = "workdir";
@@ -203,8 +213,9 @@ int main(int argc, char **argv)
 	 * process ran them at once, and the workload, back from its first
 	 * reads, waited for that open to return: a line printed at once came
 	 * 7.8 ms after the clone, and comes 3.9 ms after it now. The workload
-	 * has its first 15 ms to itself, or until it ends; a stop request
-	 * waits for "started" on the host. */
+	 * has its first 15 ms to itself, or until a signal comes (its end, a
+	 * stop: the signal stays pending for the loop below); a stop request
+	 * from the host waits for "started". */
 	struct pollfd first = { sfd, POLLIN, 0 };
 	poll(&first, 1, 15);
 	g_ctl = open_ctl();

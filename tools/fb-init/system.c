@@ -183,12 +183,3 @@ void write_env(char **env)
 	}
 	free(text);
 }
-
-const char *env_get(char **env, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; env[i]; i++)
-		if (!strncmp(env[i], name, n) && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
-}

@@ -137,11 +137,22 @@ bool ids_user(const struct jval *ids, const char *spec, struct user *u)
 
 void scopy(char *dst, size_t n, const char *src)
 {
+	if (!n)
+		return;
 	size_t l = strlen(src);
 	if (l >= n)
 		l = n - 1;
 	memcpy(dst, src, l);
 	dst[l] = '\0';
+}
+
+const char *env_get(char **env, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; env[i]; i++)
+		if (!strncmp(env[i], name, n) && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
 }
 
 /* execvp with the workload's PATH, not ours. */
@@ -160,7 +171,8 @@ void exec_in_path(char **argv, char **env)
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		char full[4096];
 		size_t an = strlen(argv[0]);
-		if (n + 1 + an < sizeof(full)) {
+		/* an entry too long to make a name of is skipped, as execvp does */
+		if (n + (n != 0) + an < sizeof(full)) {
 			memcpy(full, p, n);
 			size_t at = n;
 			if (n)
@@ -169,8 +181,6 @@ void exec_in_path(char **argv, char **env)
 			execve(full, argv, env);
 			if (errno != ENOENT)
 				saved = errno;
-		} else {
-			saved = ENAMETOOLONG;
 		}
 		if (!e)
 			break;
