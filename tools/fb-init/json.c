@@ -169,8 +169,9 @@ int jvalue(struct jp *j, struct jval *v)
 		while (q[digits] >= '0' && q[digits] <= '9' && digits < 16)
 			n = n * 10 + (q[digits++] - '0');
 		char next = q[digits];
-		if (digits && digits < 16 && next != '.' && next != 'e' && next != 'E' && !(next >= '0' && next <= '9') &&
-		    next != 'x' && next != 'X' && !(digits > 1 && q[0] == '0')) {
+		/* under 16 digits the loop ended on a non-digit */
+		if (digits && digits < 16 && next != '.' && next != 'e' && next != 'E' && next != 'x' && next != 'X' &&
+		    !(digits > 1 && q[0] == '0')) {
 			v->num = *j->p == '-' ? -(double)n : (double)n; /* -0 too */
 			j->p = q + digits;
 			j->depth--;
