@@ -46,7 +46,7 @@ struct fb_jail_opts {
 	const char *base, *vmm, *id;
 	uid_t uid;
 	gid_t gid;
-	int cpu, mem;       /* cpu.max quota in CPUs, memory MiB (plus overhead) */
+	int cpu, mem;       /* the guest's vCPUs and memory MiB (the cgroup adds the VMM's share) */
 	const struct fb_vm_setting *cgroup; /* written after the limits, in order */
 	size_t ncgroup;
 	int numa_node;      /* >= 0: cpuset on that node's CPUs and memory */

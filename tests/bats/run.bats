@@ -333,10 +333,10 @@ teardown_file() {
 	! ls -l "/proc/$pid/fd" | grep -q "$D/rc/runs/jailed/state.json"
 	# the limits, read back from the cgroup files
 	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
-		[ "$(cat /sys/fs/cgroup/firebuild/jailed/cpu.max)" = "100000 100000" ]
+		[ "$(cat /sys/fs/cgroup/firebuild/jailed/cpu.max)" = "200000 100000" ] # 1 vCPU + 1 for the VMM
 		[ "$(cat /sys/fs/cgroup/firebuild/jailed/memory.max)" = $(((96 + 256) * 1048576)) ]
 	else
-		[ "$(cat /sys/fs/cgroup/cpu/firebuild/jailed/cpu.cfs_quota_us)" = 100000 ]
+		[ "$(cat /sys/fs/cgroup/cpu/firebuild/jailed/cpu.cfs_quota_us)" = 200000 ]
 		[ "$(cat /sys/fs/cgroup/memory/firebuild/jailed/memory.limit_in_bytes)" = $(((96 + 256) * 1048576)) ]
 	fi
 	grep -q "firebuild/jailed" "/proc/$pid/cgroup"
