@@ -32,7 +32,8 @@
  * emulation, I/O, the main loop), which run beside the vCPUs. With the
  * vCPUs alone a busy 1-vCPU TCG guest's QEMU was throttled in 63-87 of
  * ~139 100 ms periods over 12 boots (5-17 ms a boot); with 1.5 CPUs in
- * none. --cgroup cpu.max=... (v1: cpu.cfs_quota_us) sets a tighter one. */
+ * none; a whole CPU leaves room for a guest's I/O. --cgroup cpu.max=...
+ * (v1: cpu.cfs_quota_us) replaces it. */
 #define VMM_MEM_MIB 256
 #define VMM_CPUS 1
 
