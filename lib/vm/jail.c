@@ -184,6 +184,8 @@ static int cpuset_v1(const struct fb_jail_opts *o, struct fb_jail *j, const char
 static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct fb_err *err)
 {
 	char buf[64];
+	/* the limits, the same for v1 and v2: a quota of 100 ms periods, bytes */
+	long long quota = ((long long)o->cpu + VMM_CPUS) * 100000, mem = ((long long)o->mem + VMM_MEM_MIB) << 20;
 	char *cpus = NULL;
 	if (o->numa_node >= 0 && !(cpus = node_cpus(o->numa_node)))
 		return fb_err_set(err, FB_EXIT_USAGE, "usage", "--jailer-numa-node %d: no such NUMA node here", o->numa_node);
@@ -209,9 +211,9 @@ static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct f
 			return r;
 		}
 		j->cgroups[j->ncgroups++] = d;
-		snprintf(buf, sizeof(buf), "%lld 100000", ((long long)o->cpu + VMM_CPUS) * 100000);
+		snprintf(buf, sizeof(buf), "%lld 100000", quota);
 		r = cg_set(j, d, "cpu.max", buf, err);
-		snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + VMM_MEM_MIB) << 20);
+		snprintf(buf, sizeof(buf), "%lld", mem);
 		if (r == 0)
 			r = cg_set(j, d, "memory.max", buf, err);
 		if (r == 0 && cpus) {
@@ -236,11 +238,11 @@ static int cgroup_make(const struct fb_jail_opts *o, struct fb_jail *j, struct f
 		}
 		j->cgroups[j->ncgroups++] = d;
 	}
-	snprintf(buf, sizeof(buf), "%lld", ((long long)o->cpu + VMM_CPUS) * 100000);
+	snprintf(buf, sizeof(buf), "%lld", quota);
 	if (cg_set(j, j->cgroups[0], "cpu.cfs_period_us", "100000", err) < 0 ||
 	    cg_set(j, j->cgroups[0], "cpu.cfs_quota_us", buf, err) < 0)
 		r = -1;
-	snprintf(buf, sizeof(buf), "%lld", ((long long)o->mem + VMM_MEM_MIB) << 20);
+	snprintf(buf, sizeof(buf), "%lld", mem);
 	if (r == 0)
 		r = cg_set(j, j->cgroups[1], "memory.limit_in_bytes", buf, err);
 	if (r == 0 && cpus)
